@@ -1,0 +1,89 @@
+"""Every setting of the registry, declared once with its default and help text.
+
+Settings come from environment variables (and, for the web app, from the
+`config` mapping given to `create_app`). `docs/configuration.md` documents each
+one; a test fails when a setting here is missing there.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting: environment variable name, default, type converter and help."""
+
+    name: str
+    default: Any
+    help: str
+    convert: Callable[[str], Any] = str
+
+
+def _bool(value: str) -> bool:
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+SETTINGS: dict[str, Setting] = {s.name: s for s in [
+    Setting("NSI_DATA_DIR", "./nsi-data",
+            "Directory for the embedded SQLite database and derived caches (search and match indexes, uploads)."),
+    Setting("NSI_DATABASE_URL", None,
+            "SQLAlchemy database URL. Default: SQLite file `nsi.db` in NSI_DATA_DIR. "
+            "Production: `postgresql+psycopg://user@host:5432/db`."),
+    Setting("NSI_CATALOGS_DIR", None,
+            "Directory holding import profiles and samples. Default: the `catalogs/` folder shipped with the project."),
+    Setting("NSI_READS_NEED_TOKEN", False,
+            "When true, reads of the API also need a token (any role, including `reader`).", _bool),
+    Setting("NSI_SECRET_KEY", None,
+            "Secret for signing review-page session cookies. Default: a random key kept in NSI_DATA_DIR/secret_key."),
+    Setting("NSI_MAX_UPLOAD_MB", 512,
+            "Largest accepted import upload through the API, in MiB.", int),
+    Setting("NSI_XLSX_MAX_UNCOMPRESSED_MB", 2048,
+            "Largest total decompressed size of an xlsx file, in MiB; larger files are refused as possible zip bombs.",
+            int),
+    Setting("NSI_CACHE_MAX_AGE", 86400,
+            "Cache-Control max-age, in seconds, for responses about a published version addressed by its label.",
+            int),
+    Setting("NSI_LATEST_MAX_AGE", 60,
+            "Cache-Control max-age, in seconds, for responses reached through the `latest` alias.", int),
+    Setting("NSI_TEST_DATABASE_URL", None,
+            "Tests only: a PostgreSQL URL; store tests then run on PostgreSQL as well as SQLite, "
+            "each in its own schema. Without it they are skipped with a reason."),
+    Setting("NSI_TEST_REQUIRE_POSTGRES", False,
+            "Tests only: when true, PostgreSQL tests fail instead of skipping if PostgreSQL is not reachable "
+            "(set by CI).", _bool),
+]}
+
+
+def get(name: str, environ: dict | None = None) -> Any:
+    """The value of a declared setting, from the environment or its default."""
+    setting = SETTINGS[name]
+    env = os.environ if environ is None else environ
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return setting.default
+    return setting.convert(raw)
+
+
+def data_dir(environ: dict | None = None) -> Path:
+    """The data directory as an absolute path (not created here)."""
+    return Path(get("NSI_DATA_DIR", environ)).expanduser().resolve()
+
+
+def database_url(environ: dict | None = None) -> str:
+    """The database URL: NSI_DATABASE_URL, or SQLite in the data directory."""
+    url = get("NSI_DATABASE_URL", environ)
+    if url:
+        return url
+    return f"sqlite:///{data_dir(environ) / 'nsi.db'}"
+
+
+def catalogs_dir(environ: dict | None = None) -> Path:
+    """Where import profiles (`*.toml`) and the bundled samples live."""
+    configured = get("NSI_CATALOGS_DIR", environ)
+    if configured:
+        return Path(configured).expanduser().resolve()
+    return Path(__file__).resolve().parent.parent / "catalogs"

@@ -1,0 +1,117 @@
+"""Database engines, sessions and schema migrations.
+
+SQLite in the data directory is the embedded default; PostgreSQL is the
+production store. The schema belongs to the alembic migrations in
+`registry/migrations`, never to `create_all`, so upgrades keep data.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+
+from registry.errors import ConfigError
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+def _fold(value):
+    return value.casefold() if isinstance(value, str) else value
+
+
+def make_engine(url: str, schema: str | None = None) -> Engine:
+    """An engine for `url`. SQLite gets WAL, foreign keys and a busy timeout for concurrent CLI and server use.
+
+    `schema` (PostgreSQL only) puts every table in that schema; tests use it to isolate themselves.
+    """
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record):
+            dbapi_conn.isolation_level = None  # we issue BEGIN ourselves, see below
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+            dbapi_conn.create_function("nsi_fold", 1, _fold, deterministic=True)
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn):
+            # IMMEDIATE takes the write lock at the start, so two writers queue
+            # instead of deadlocking when both try to upgrade a read lock.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    if url.startswith("postgresql"):
+        kwargs = {"pool_pre_ping": True}
+        if schema:
+            kwargs["connect_args"] = {"options": f"-csearch_path={schema}"}
+        try:
+            return sa.create_engine(url, **kwargs)
+        except ModuleNotFoundError as exc:
+            raise ConfigError(f"PostgreSQL driver missing ({exc.name}): pip install 'nsi-registry[postgres]'")
+    return sa.create_engine(url)
+
+
+def alembic_config(engine: Engine):
+    """An alembic Config whose migrations run on `engine` (passed through attributes, not a URL)."""
+    from alembic.config import Config
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Create or upgrade the schema to `revision` by running the migrations."""
+    from alembic import command
+    command.upgrade(alembic_config(engine), revision)
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The schema revision in the database, or None for an empty database."""
+    from alembic.runtime.migration import MigrationContext
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def head_revision() -> str:
+    """The newest revision the code knows."""
+    from alembic.script import ScriptDirectory
+    from alembic.config import Config
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return ScriptDirectory.from_config(cfg).get_current_head()
+
+
+def check_schema(engine: Engine) -> None:
+    """Fail with a clear message when the database is missing or older than the code."""
+    try:
+        rev = current_revision(engine)
+    except sa.exc.OperationalError as exc:
+        raise ConfigError(f"cannot open the database at {engine.url.render_as_string(hide_password=True)}: "
+                          f"{exc.orig}") from None
+    if rev is None:
+        raise ConfigError(f"the database at {engine.url.render_as_string(hide_password=True)} is not initialised: "
+                          f"run `nsi init` (or `nsi db upgrade`)")
+    if rev != head_revision():
+        raise ConfigError(f"the database schema is at revision {rev}, the code needs {head_revision()}: "
+                          f"run `nsi db upgrade`")
+
+
+@contextmanager
+def transaction(engine: Engine) -> Iterator[Connection]:
+    """A connection inside one transaction: committed on success, rolled back on any error."""
+    with engine.begin() as conn:
+        yield conn

@@ -1,0 +1,108 @@
+"""The canonical form of an entry, shared by the store, the importers and every export.
+
+An entry is a plain dict with exactly these keys, in this order:
+
+    {"code": "A00", "display": "Холера",
+     "designations": [{"language": "ru", "use": "synonym", "text": "..."}],
+     "parents": ["A00-A09"], "status": "active", "attributes": {"atc": "J01"}}
+
+`canonical_line()` is the registry's JSON-lines form: the same entry always gives
+the same bytes, so exports round-trip exactly and content hashes are stable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Iterable
+
+STATUSES = ("active", "inactive", "deprecated")
+DESIGNATION_USES = ("preferred", "synonym", "inclusion", "exclusion", "abbreviation", "translation",
+                    "fully-specified", "note", "other")
+FIELDS = ("code", "display", "designations", "parents", "status", "attributes")
+
+
+class EntryError(ValueError):
+    """A value that cannot become a canonical entry; `field` names the bad field."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+def _text(value: Any, field: str) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (dict, list)):
+        raise EntryError(f"{field} must be text, not {type(value).__name__}", field)
+    return str(value).strip()
+
+
+def normalize_entry(raw: dict) -> dict:
+    """Turn a loosely built entry (missing keys, None, stray spaces) into the canonical dict.
+
+    Raises EntryError naming the field for values that cannot be right (a list as
+    display, an unknown status, a designation without text).
+    """
+    unknown = set(raw) - set(FIELDS) - {"_pos"}
+    if unknown:
+        raise EntryError(f"unknown field(s) {', '.join(sorted(unknown))}", sorted(unknown)[0])
+    code = _text(raw.get("code"), "code")
+    display = _text(raw.get("display"), "display")
+    status = _text(raw.get("status"), "status") or "active"
+    if status not in STATUSES:
+        raise EntryError(f"status {status!r} is not one of {', '.join(STATUSES)}", "status")
+    parents_raw = raw.get("parents") or []
+    if isinstance(parents_raw, str):
+        parents_raw = [parents_raw]
+    if not isinstance(parents_raw, list):
+        raise EntryError("parents must be a list of codes", "parents")
+    parents: list[str] = []
+    for p in parents_raw:
+        p = _text(p, "parents")
+        if p and p not in parents:
+            parents.append(p)
+    designations = []
+    for d in raw.get("designations") or []:
+        if not isinstance(d, dict):
+            raise EntryError("each designation must be an object with language, use and text", "designations")
+        text = _text(d.get("text"), "designations")
+        if not text:
+            raise EntryError("a designation has no text", "designations")
+        use = _text(d.get("use"), "designations") or "synonym"
+        designations.append({"language": _text(d.get("language"), "designations") or None,
+                             "use": use, "text": text})
+    attributes = raw.get("attributes") or {}
+    if not isinstance(attributes, dict):
+        raise EntryError("attributes must be an object", "attributes")
+    attributes = {str(k): v for k, v in sorted(attributes.items()) if v is not None and v != ""}
+    for k, v in attributes.items():
+        if isinstance(v, (dict, list)):
+            raise EntryError(f"attribute {k} must be a scalar value", k)
+    return {"code": code, "display": display, "designations": designations, "parents": parents,
+            "status": status, "attributes": attributes}
+
+
+def canonical_line(entry: dict) -> str:
+    """The one JSON text of a canonical entry (no newline): fixed key order, UTF-8 as is."""
+    return json.dumps({k: entry[k] for k in FIELDS}, ensure_ascii=False, separators=(",", ":"),
+                      sort_keys=False)
+
+
+def content_hash(line: str) -> str:
+    """Hash of an entry's canonical line; equal hashes mean equal content."""
+    return hashlib.sha256(line.encode("utf-8")).hexdigest()[:32]
+
+
+def version_checksum(hashes_in_code_order: Iterable[str]) -> str:
+    """The checksum of a whole version: sha256 over the entry hashes in code order, one per line."""
+    h = hashlib.sha256()
+    for x in hashes_in_code_order:
+        h.update(x.encode("ascii"))
+        h.update(b"\n")
+    return h.hexdigest()
+
+
+def changed_fields(before: dict, after: dict) -> dict:
+    """Field-level difference of two canonical entries: {field: {"before": ..., "after": ...}}."""
+    return {f: {"before": before[f], "after": after[f]} for f in FIELDS[1:] if before[f] != after[f]}

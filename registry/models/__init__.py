@@ -1,0 +1,9 @@
+"""Table models (SQLModel) and their Create/Public schemas, one module per area.
+
+Importing this package registers every table on `SQLModel.metadata`, which the
+alembic migrations mirror.
+"""
+
+from registry.models.catalog import (  # noqa: F401
+    Catalog, CatalogCreate, CatalogPublic, CatalogVersion, Entry, StagedEntry, VersionPublic,
+)

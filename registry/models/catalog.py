@@ -1,0 +1,165 @@
+"""Catalogs, their versions and the entry rows of the versioned store (design §1-§2).
+
+`Entry` rows carry a validity range over version sequence numbers: version *v*
+holds the rows with `valid_from <= v` and (`valid_to` is null or `v < valid_to`).
+A publish adds rows only for new or changed content, so storage grows with
+changes, not with versions. `StagedEntry` holds the rows of drafts until they
+are published or discarded.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Optional
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+KINDS = ("classification", "drug", "facility", "other")
+VERSION_STATUSES = ("draft", "published", "retired")
+
+# Codes sort byte-wise everywhere (SQLite does by default; PostgreSQL needs the C collation).
+CodeType = sa.String(200).with_variant(sa.String(200, collation="C"), "postgresql")
+
+
+def utcnow() -> datetime:
+    """Timestamps are stored in UTC."""
+    return datetime.now(timezone.utc).replace(microsecond=0)
+
+
+class CatalogBase(SQLModel):
+    slug: str = Field(max_length=100, description="Stable identifier used in URLs and the CLI")
+    title: str = Field(max_length=500)
+    kind: str = Field(default="other", max_length=30, description="classification, drug, facility or other")
+    owner: Optional[str] = Field(default=None, max_length=200, description="Country or organisation")
+    oid: Optional[str] = Field(default=None, max_length=200, description="Object identifier, as FNSI uses")
+    language: str = Field(default="ru", max_length=20, description="Default language of displays")
+    description: Optional[str] = None
+
+
+class Catalog(CatalogBase, table=True):
+    __tablename__ = "catalog"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    slug: str = Field(max_length=100, sa_column_kwargs={"unique": True})
+    field_schema: dict = Field(default_factory=dict, sa_type=sa.JSON,
+                               description="Attribute schema: {name: {type, required, description}}")
+    head_seq: int = Field(default=0, description="Sequence of the newest published version; 0 = none yet")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+
+
+class CatalogCreate(CatalogBase):
+    """What a client gives to create a catalog."""
+
+    field_schema: dict = Field(default_factory=dict)
+
+
+class CatalogPublic(CatalogBase):
+    """The passport of a catalog as the API shows it."""
+
+    field_schema: dict = Field(default_factory=dict)
+    created_at: datetime
+    latest_version: Optional[str] = None
+    latest_entry_count: Optional[int] = None
+    version_count: int = 0
+
+
+class CatalogVersion(SQLModel, table=True):
+    __tablename__ = "catalog_version"
+    __table_args__ = (sa.UniqueConstraint("catalog_id", "label", name="uq_version_label"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    catalog_id: int = Field(foreign_key="catalog.id", index=True)
+    label: str = Field(max_length=100)
+    seq: Optional[int] = Field(default=None, description="Sequence number, given when published")
+    base_seq: int = Field(default=0, description="Head sequence the draft was staged against")
+    status: str = Field(default="draft", max_length=20)
+    release_notes: Optional[str] = None
+    source_name: Optional[str] = Field(default=None, max_length=500)
+    source_sha256: Optional[str] = Field(default=None, max_length=64, index=True)
+    checksum: Optional[str] = Field(default=None, max_length=64)
+    entry_count: int = 0
+    added_count: int = 0
+    changed_count: int = 0
+    removed_count: int = 0
+    created_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+    created_by: Optional[str] = Field(default=None, max_length=200)
+    published_at: Optional[datetime] = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    published_by: Optional[str] = Field(default=None, max_length=200)
+    retired_at: Optional[datetime] = Field(default=None, sa_type=sa.DateTime(timezone=True))
+
+
+class VersionPublic(SQLModel):
+    """A version's metadata as the API and CLI show it."""
+
+    catalog: str
+    label: str
+    seq: Optional[int]
+    status: str
+    release_notes: Optional[str] = None
+    source_name: Optional[str] = None
+    source_sha256: Optional[str] = None
+    checksum: Optional[str] = None
+    entry_count: int = 0
+    added_count: int = 0
+    changed_count: int = 0
+    removed_count: int = 0
+    created_at: Optional[datetime] = None
+    created_by: Optional[str] = None
+    published_at: Optional[datetime] = None
+    published_by: Optional[str] = None
+    retired_at: Optional[datetime] = None
+
+
+class Entry(SQLModel, table=True):
+    """One stored entry content, valid over a range of version sequences.
+
+    designations, parents and attributes hold canonical JSON text so that the
+    bulk paths need no per-row ORM objects. `parent_code` is the first parent,
+    indexed for hierarchy queries.
+    """
+
+    __tablename__ = "entry"
+    __table_args__ = (
+        sa.Index("ix_entry_catalog_code", "catalog_id", "code", "valid_to"),
+        sa.Index("ix_entry_catalog_from", "catalog_id", "valid_from"),
+        sa.Index("ix_entry_catalog_to", "catalog_id", "valid_to"),
+        sa.Index("ix_entry_catalog_parent", "catalog_id", "parent_code"),
+    )
+    id: Optional[int] = Field(default=None, primary_key=True)
+    catalog_id: int = Field(foreign_key="catalog.id")
+    valid_from: int
+    valid_to: Optional[int] = None
+    code: str = Field(sa_type=CodeType)
+    hash: str = Field(max_length=32)
+    display: str = Field(sa_type=sa.Text)
+    designations: str = Field(default="[]", sa_type=sa.Text)
+    parents: str = Field(default="[]", sa_type=sa.Text)
+    parent_code: Optional[str] = Field(default=None, sa_type=CodeType)
+    status: str = Field(default="active", max_length=20)
+    attributes: str = Field(default="{}", sa_type=sa.Text)
+
+
+class StagedEntry(SQLModel, table=True):
+    """The rows of a draft version, until it is published (moved into `entry`) or discarded."""
+
+    __tablename__ = "staged_entry"
+    __table_args__ = (
+        sa.UniqueConstraint("version_id", "code", name="uq_staged_code"),
+        sa.Index("ix_staged_version_parent", "version_id", "parent_code"),
+    )
+    id: Optional[int] = Field(default=None, primary_key=True)
+    version_id: int = Field(foreign_key="catalog_version.id")
+    code: str = Field(sa_type=CodeType)
+    hash: str = Field(max_length=32)
+    display: str = Field(sa_type=sa.Text)
+    designations: str = Field(default="[]", sa_type=sa.Text)
+    parents: str = Field(default="[]", sa_type=sa.Text)
+    parent_code: Optional[str] = Field(default=None, sa_type=CodeType)
+    status: str = Field(default="active", max_length=20)
+    attributes: str = Field(default="{}", sa_type=sa.Text)
+
+
+def row_to_entry(row: Any) -> dict:
+    """A stored row (entry or staged) back to the canonical entry dict."""
+    import json
+    return {"code": row.code, "display": row.display, "designations": json.loads(row.designations),
+            "parents": json.loads(row.parents), "status": row.status, "attributes": json.loads(row.attributes)}

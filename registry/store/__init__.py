@@ -1,0 +1,58 @@
+"""The versioned catalog store: the Python API that the CLI and the web app call.
+
+    store = Store.open()                       # from NSI_DATA_DIR / NSI_DATABASE_URL
+    store.create_catalog(CatalogCreate(slug="icd10", title="ICD-10", kind="classification"))
+    report = store.stage_draft("icd10", "2024", entries, source_name="icd10.jsonl")
+    store.publish("icd10", "2024")
+    store.diff("icd10", "2023", "2024")
+
+Drafts are staged, checked and diffed before publishing; publishing is one
+transaction guarded by the catalog's head sequence (design §2).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy.engine import Engine
+
+from registry import config, db
+from registry.store.catalogs import CatalogsMixin
+from registry.store.diff import DiffMixin
+from registry.store.drafts import DraftsMixin
+from registry.store.reads import ReadsMixin
+
+
+class Store(CatalogsMixin, DraftsMixin, ReadsMixin, DiffMixin):
+    """One registry database plus its data directory (for derived caches)."""
+
+    def __init__(self, engine: Engine, data_dir: Path | str):
+        self.engine = engine
+        self.data_dir = Path(data_dir)
+
+    @classmethod
+    def open(cls, environ: dict | None = None, check: bool = True) -> "Store":
+        """The store configured by the environment; with `check`, fails clearly if the schema is not current."""
+        engine = db.make_engine(config.database_url(environ))
+        store = cls(engine, config.data_dir(environ))
+        if check:
+            db.check_schema(engine)
+        return store
+
+    @classmethod
+    def init(cls, environ: dict | None = None) -> "Store":
+        """Create the data directory and the database (or upgrade it), then open it."""
+        data_dir = config.data_dir(environ)
+        data_dir.mkdir(parents=True, exist_ok=True)
+        engine = db.make_engine(config.database_url(environ))
+        db.upgrade(engine)
+        return cls(engine, data_dir)
+
+    def cache_dir(self, *parts: str) -> Path:
+        """A directory for derived caches (search and match indexes) under the data dir."""
+        path = self.data_dir.joinpath("cache", *parts)
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+
+__all__ = ["Store"]

@@ -1,0 +1,297 @@
+"""Drafts: staging an import, then publishing, discarding or retiring versions (design §2).
+
+Staging validates every entry while it streams it into `staged_entry` in
+batches, inside one transaction: any error rolls the whole draft back, so a
+rejected import leaves nothing behind. Publishing moves a draft into the
+versioned `entry` table with set-based SQL: new or changed content is
+inserted, changed or removed rows are closed, unchanged rows stay untouched.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Callable, Iterable
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from registry.entries import EntryError, canonical_line, content_hash, normalize_entry, version_checksum
+from registry.errors import (AlreadyExists, Conflict, ImportRejected, InvalidState, NotFound, Position,
+                             Problem, Report)
+from registry.models.catalog import Catalog, CatalogVersion, Entry, StagedEntry, utcnow
+
+BATCH = 5000
+MAX_ERRORS = 1000
+C = Catalog.__table__
+V = CatalogVersion.__table__
+E = Entry.__table__
+S = StagedEntry.__table__
+
+
+def _check_attributes(attributes: dict, schema: dict, pos: Position) -> list[Problem]:
+    """Problems of an entry's attributes against the catalog's field schema (empty schema = free form)."""
+    if not schema:
+        return []
+    problems = []
+    for name, value in attributes.items():
+        spec = schema.get(name)
+        if spec is None:
+            problems.append(pos.problem(f"attribute {name!r} is not in the catalog's field schema "
+                                        f"({', '.join(sorted(schema))})", column=name, kind="unknown_attribute"))
+            continue
+        kind = spec["type"]
+        ok = {"string": isinstance(value, str),
+              "integer": isinstance(value, int) and not isinstance(value, bool),
+              "number": isinstance(value, (int, float)) and not isinstance(value, bool),
+              "boolean": isinstance(value, bool),
+              "date": isinstance(value, str) and len(value) == 10 and value[4] == "-" and value[7] == "-"}[kind]
+        if not ok:
+            problems.append(pos.problem(f"attribute {name!r} must be of type {kind}, got {value!r}",
+                                        column=name, kind="wrong_type"))
+    for name, spec in schema.items():
+        if spec.get("required") and name not in attributes:
+            problems.append(pos.problem(f"required attribute {name!r} is missing", column=name, kind="missing"))
+    return problems
+
+
+def compare_with_head(conn: Connection, catalog_id: int, version_id: int) -> dict:
+    """Counts of a draft against the catalog's current head: added, changed, removed, unchanged."""
+    total = conn.execute(sa.select(sa.func.count()).select_from(S).where(S.c.version_id == version_id)).scalar()
+    head = conn.execute(sa.select(sa.func.count()).select_from(E).where(
+        E.c.catalog_id == catalog_id, E.c.valid_to.is_(None))).scalar()
+    join = S.join(E, sa.and_(E.c.catalog_id == catalog_id, E.c.valid_to.is_(None), E.c.code == S.c.code))
+    common = conn.execute(sa.select(sa.func.count()).select_from(join).where(S.c.version_id == version_id)).scalar()
+    same = conn.execute(sa.select(sa.func.count()).select_from(join).where(
+        S.c.version_id == version_id, E.c.hash == S.c.hash)).scalar()
+    return {"entries": total, "added": total - common, "changed": common - same,
+            "removed": head - common, "unchanged": same}
+
+
+class DraftsMixin:
+    """Staging, publishing, discarding and retiring versions."""
+
+    def _catalog_row(self, conn: Connection, slug: str):
+        row = conn.execute(sa.select(C).where(C.c.slug == slug)).first()
+        if row is None:
+            raise NotFound(f"no catalog {slug!r}")
+        return row
+
+    def _version_row(self, conn: Connection, catalog_id: int, slug: str, label: str):
+        row = conn.execute(sa.select(V).where(V.c.catalog_id == catalog_id, V.c.label == label)).first()
+        if row is None:
+            raise NotFound(f"catalog {slug} has no version {label!r}")
+        return row
+
+    def find_same_source(self, slug: str, sha256: str):
+        """The version of `slug` imported from a file with this sha256, if any (same file twice = no new version)."""
+        with self.engine.connect() as conn:
+            catalog = self._catalog_row(conn, slug)
+            return conn.execute(sa.select(V).where(V.c.catalog_id == catalog.id, V.c.source_sha256 == sha256,
+                                                   V.c.status != "discarded")).first()
+
+    def stage_draft(self, slug: str, label: str, entries: Iterable[dict], *, source_name: str | None = None,
+                    source_sha256: str | None = None, release_notes: str | None = None,
+                    created_by: str | None = None, dry_run: bool = False,
+                    progress: Callable[[int], None] | None = None, file: str | None = None) -> Report:
+        """Validate `entries` and store them as draft `label` of catalog `slug`; return the report.
+
+        Entries are canonical dicts, optionally with `_pos` (a Position) for error
+        messages. Every problem is collected with its place; if there is any error,
+        ImportRejected is raised and nothing is stored. With `dry_run` everything is
+        checked and counted, then rolled back. A file whose sha256 matches an
+        earlier version's source gives status `unchanged` and stores nothing.
+        """
+        started = time.perf_counter()
+        report = Report(catalog=slug, version=label, source=source_name, source_sha256=source_sha256)
+        if source_sha256:
+            same = self.find_same_source(slug, source_sha256)
+            if same is not None:
+                report.status = "unchanged"
+                report.message = (f"{source_name or 'this file'} was already imported as version {same.label} of "
+                                  f"{slug} (same sha256); no new version created")
+                return report
+        default_pos = Position(file=file or source_name)
+        conn = self.engine.connect()
+        tx = conn.begin()
+        try:
+            catalog = self._catalog_row(conn, slug)
+            if conn.execute(sa.select(V.c.id).where(V.c.catalog_id == catalog.id, V.c.label == label)).first():
+                raise AlreadyExists(f"catalog {slug} already has a version {label!r}")
+            version_id = conn.execute(V.insert().values(
+                catalog_id=catalog.id, label=label, status="draft", base_seq=catalog.head_seq,
+                release_notes=release_notes, source_name=source_name, source_sha256=source_sha256,
+                created_at=utcnow(), created_by=created_by)).inserted_primary_key[0]
+            problems, warnings = self._stream_into_staging(
+                conn, version_id, catalog.field_schema or {}, entries, default_pos, progress)
+            report.warnings = warnings
+            if problems:
+                raise ImportRejected(problems, warnings)
+            counts = compare_with_head(conn, catalog.id, version_id)
+            hashes = conn.execute(sa.select(S.c.hash).where(S.c.version_id == version_id).order_by(S.c.code))
+            report.checksum = version_checksum(h for (h,) in hashes)
+            report.entries, report.added, report.changed = counts["entries"], counts["added"], counts["changed"]
+            report.removed, report.unchanged = counts["removed"], counts["unchanged"]
+            if report.entries == 0:
+                raise ImportRejected([default_pos.problem("the file holds no entries", kind="empty")])
+            conn.execute(V.update().where(V.c.id == version_id).values(
+                checksum=report.checksum, entry_count=report.entries, added_count=report.added,
+                changed_count=report.changed, removed_count=report.removed))
+            if dry_run:
+                report.status = "dry-run"
+                tx.rollback()
+            else:
+                tx.commit()
+        except BaseException:
+            if tx.is_active:
+                tx.rollback()
+            raise
+        finally:
+            conn.close()
+        report.seconds = round(time.perf_counter() - started, 3)
+        return report
+
+    def _stream_into_staging(self, conn: Connection, version_id: int, schema: dict, entries: Iterable[dict],
+                             default_pos: Position, progress) -> tuple[list[Problem], list[Problem]]:
+        """Validate and insert entries in batches; return (errors, warnings)."""
+        problems: list[Problem] = []
+        warnings: list[Problem] = []
+        seen: dict[str, object] = {}
+        pending_parents: list[tuple[str, str, Position]] = []
+        batch: list[dict] = []
+        count = 0
+
+        def add(problem: Problem):
+            if len(problems) < MAX_ERRORS:
+                problems.append(problem)
+
+        for raw in entries:
+            count += 1
+            pos = raw.get("_pos") or Position(default_pos.file, default_pos.sheet, count)
+            try:
+                entry = normalize_entry(raw)
+            except EntryError as exc:
+                add(pos.problem(str(exc), column=exc.field))
+                continue
+            code = entry["code"]
+            if not code:
+                add(pos.problem("empty code", column="code", kind="empty_code"))
+                continue
+            if code in seen:
+                add(pos.problem(f"duplicate code {code} (first at {seen[code]})", column="code", code=code,
+                                kind="duplicate_code"))
+                continue
+            seen[code] = pos.row if pos.row is not None else count
+            if not entry["display"]:
+                warnings.append(pos.problem(f"entry {code} has no display", column="display", code=code,
+                                            severity="warning", kind="empty_display"))
+            for p in _check_attributes(entry["attributes"], schema, pos):
+                p.code = code
+                add(p)
+            for parent in entry["parents"]:
+                if parent == code:
+                    add(pos.problem(f"entry {code} is its own parent", column="parents", code=code,
+                                    kind="unknown_parent"))
+                elif parent not in seen:
+                    pending_parents.append((code, parent, pos))
+            if problems:
+                continue  # keep validating, but stop writing
+            line = canonical_line(entry)
+            batch.append({
+                "version_id": version_id, "code": code, "hash": content_hash(line), "display": entry["display"],
+                "designations": json.dumps(entry["designations"], ensure_ascii=False, separators=(",", ":")),
+                "parents": json.dumps(entry["parents"], ensure_ascii=False, separators=(",", ":")),
+                "parent_code": entry["parents"][0] if entry["parents"] else None, "status": entry["status"],
+                "attributes": json.dumps(entry["attributes"], ensure_ascii=False, separators=(",", ":"))})
+            if len(batch) >= BATCH:
+                self._bulk_insert(conn, S, batch)
+                batch.clear()
+            if progress and count % 1000 == 0:
+                progress(count)
+        for code, parent, pos in pending_parents:
+            if parent not in seen:
+                add(pos.problem(f"entry {code} has unknown parent {parent}", column="parents", code=code,
+                                kind="unknown_parent"))
+        if batch and not problems:
+            self._bulk_insert(conn, S, batch)
+        if progress:
+            progress(count)
+        return problems, warnings
+
+    def _bulk_insert(self, conn: Connection, table: sa.Table, rows: list[dict]) -> None:
+        """Insert many rows in one round trip: COPY on PostgreSQL, executemany elsewhere."""
+        if conn.dialect.name == "postgresql":
+            cols = list(rows[0])
+            raw = conn.connection.dbapi_connection
+            with raw.cursor() as cur:
+                with cur.copy(f"COPY {table.name} ({', '.join(cols)}) FROM STDIN") as copy:
+                    for r in rows:
+                        copy.write_row([r[c] for c in cols])
+        else:
+            conn.execute(table.insert(), rows)
+
+    def publish(self, slug: str, label: str, *, by: str | None = None, expected_head: int | None = None,
+                release_notes: str | None = None) -> CatalogVersion:
+        """Publish draft `label` as the catalog's next version, in one transaction.
+
+        The catalog's head sequence guards against a racing publish: if another
+        publish moved the head since it was read (or away from `expected_head`),
+        this one fails with Conflict and changes nothing.
+        """
+        with self.engine.begin() as conn:
+            catalog = self._catalog_row(conn, slug)
+            version = self._version_row(conn, catalog.id, slug, label)
+            if version.status != "draft":
+                raise InvalidState(f"version {label} of {slug} is {version.status}, only a draft can be published")
+            head = catalog.head_seq if expected_head is None else expected_head
+            new_seq = head + 1
+            moved = conn.execute(C.update().where(C.c.id == catalog.id, C.c.head_seq == head)
+                                 .values(head_seq=new_seq)).rowcount
+            if moved != 1:
+                raise Conflict(f"publish of {slug} {label} lost a race: another version of {slug} was published "
+                               f"meanwhile (head was {head}); nothing was changed, check `nsi versions {slug}` "
+                               f"and publish again")
+            counts = compare_with_head(conn, catalog.id, version.id)
+            updated = conn.execute(V.update().where(V.c.id == version.id, V.c.status == "draft").values(
+                status="published", seq=new_seq, published_at=utcnow(), published_by=by,
+                added_count=counts["added"], changed_count=counts["changed"], removed_count=counts["removed"],
+                **({"release_notes": release_notes} if release_notes is not None else {}))).rowcount
+            if updated != 1:
+                raise Conflict(f"version {label} of {slug} was changed by someone else meanwhile")
+            body = [S.c.code, S.c.hash, S.c.display, S.c.designations, S.c.parents, S.c.parent_code, S.c.status,
+                    S.c.attributes]
+            same_current = sa.select(E.c.id).where(E.c.catalog_id == catalog.id, E.c.valid_to.is_(None),
+                                                   E.c.code == S.c.code, E.c.hash == S.c.hash)
+            conn.execute(E.insert().from_select(
+                ["catalog_id", "valid_from", "valid_to"] + [c.name for c in body],
+                sa.select(sa.literal(catalog.id), sa.literal(new_seq), sa.null(), *body)
+                .where(S.c.version_id == version.id, ~same_current.exists())))
+            still_there = sa.select(S.c.id).where(S.c.version_id == version.id, S.c.code == E.c.code,
+                                                  S.c.hash == E.c.hash)
+            conn.execute(E.update().where(E.c.catalog_id == catalog.id, E.c.valid_to.is_(None),
+                                          E.c.valid_from < new_seq, ~still_there.exists())
+                         .values(valid_to=new_seq))
+            conn.execute(S.delete().where(S.c.version_id == version.id))
+        return self.get_version(slug, label)
+
+    def discard(self, slug: str, label: str) -> None:
+        """Delete a draft and its staged rows. Published versions cannot be discarded."""
+        with self.engine.begin() as conn:
+            catalog = self._catalog_row(conn, slug)
+            version = self._version_row(conn, catalog.id, slug, label)
+            if version.status != "draft":
+                raise InvalidState(f"version {label} of {slug} is {version.status}; only a draft can be discarded "
+                                   f"(retire a published version instead)")
+            conn.execute(S.delete().where(S.c.version_id == version.id))
+            conn.execute(V.delete().where(V.c.id == version.id))
+
+    def retire(self, slug: str, label: str, *, by: str | None = None) -> CatalogVersion:
+        """Mark a published version retired: still readable by label, no longer `latest`."""
+        with self.engine.begin() as conn:
+            catalog = self._catalog_row(conn, slug)
+            version = self._version_row(conn, catalog.id, slug, label)
+            if version.status != "published":
+                raise InvalidState(f"version {label} of {slug} is {version.status}; only a published version "
+                                   f"can be retired")
+            conn.execute(V.update().where(V.c.id == version.id).values(status="retired", retired_at=utcnow()))
+        return self.get_version(slug, label)
