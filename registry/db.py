@@ -48,9 +48,10 @@ def make_engine(url: str, schema: str | None = None) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn):
-            # IMMEDIATE takes the write lock at the start, so two writers queue
-            # instead of deadlocking when both try to upgrade a read lock.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # Writers take the write lock at the start (IMMEDIATE), so two writers queue
+            # instead of failing when both try to upgrade a read lock; readers never wait.
+            immediate = conn.get_execution_options().get("nsi_write")
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
     if url.startswith("postgresql"):
@@ -111,7 +112,19 @@ def check_schema(engine: Engine) -> None:
 
 
 @contextmanager
-def transaction(engine: Engine) -> Iterator[Connection]:
-    """A connection inside one transaction: committed on success, rolled back on any error."""
-    with engine.begin() as conn:
-        yield conn
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """A connection inside one write transaction: committed on success, rolled back on any error.
+
+    On SQLite the write lock is taken at BEGIN, so concurrent writers wait their turn.
+    """
+    with engine.connect() as conn:
+        conn.execution_options(nsi_write=True)
+        with conn.begin():
+            yield conn
+
+
+def write_connection(engine: Engine) -> Connection:
+    """A connection whose transactions are write transactions (see write_transaction); caller closes it."""
+    conn = engine.connect()
+    conn.execution_options(nsi_write=True)
+    return conn

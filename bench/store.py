@@ -1,0 +1,157 @@
+"""Benchmark of the versioned store: 100k entries, v1 then v2 with 1% changed, 0.5% added, 0.5% removed.
+
+Prints, for SQLite (and PostgreSQL when NSI_TEST_DATABASE_URL or --pg is given):
+rows stored per version, stage and publish time next to the floor (a raw
+executemany of the same rows into the same database, measured in the same run),
+diff time, and peak memory. Run on demand:
+
+    python bench/store.py [--n 100000] [--pg postgresql+psycopg://postgres@127.0.0.1:5432/test]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import sys
+import tempfile
+import time
+import tracemalloc
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import sqlalchemy as sa  # noqa: E402
+
+from registry import db  # noqa: E402
+from registry.entries import canonical_line, content_hash, normalize_entry  # noqa: E402
+from registry.models import CatalogCreate  # noqa: E402
+from registry.store import Store  # noqa: E402
+
+WORDS = ("острый хронический неуточненный инфекция легкого почки сердца вызванный вирусом бактериальный "
+         "первичный вторичный acute chronic unspecified").split()
+
+
+def make_versions(n: int, seed: int = 1):
+    """v1 of n entries (groups of 50 leaves) and v2 with 1% changed, 0.5% added, 0.5% removed."""
+    rnd = random.Random(seed)
+    groups = max(1, n // 50)
+    v1 = [{"code": f"G{g:04d}", "display": f"Группа {g}", "parents": []} for g in range(groups)]
+    for i in range(n - groups):
+        g = i % groups
+        v1.append({"code": f"G{g:04d}.{i:06d}", "display": " ".join(rnd.choice(WORDS) for _ in range(5)),
+                   "parents": [f"G{g:04d}"], "designations": [{"language": "en", "use": "synonym",
+                                                                "text": f"term {i}"}],
+                   "attributes": {"rank": i % 7}})
+    leaves = [e["code"] for e in v1 if e["parents"]]
+    changed = set(rnd.sample(leaves, n // 100))
+    removed = set(rnd.sample([c for c in leaves if c not in changed], n // 200))
+    v2 = []
+    for e in v1:
+        if e["code"] in removed:
+            continue
+        e2 = dict(e)
+        if e["code"] in changed:
+            e2["display"] = e["display"] + " (пересмотр)"
+        v2.append(e2)
+    v2 += [{"code": f"N{j:06d}", "display": f"Новая запись {j}", "parents": ["G0000"]} for j in range(n // 200)]
+    return v1, v2, changed, removed
+
+
+def floor_insert(store: Store, rows: list[dict]) -> float:
+    """Seconds for a raw executemany of the same rows into a scratch table of the same database."""
+    prepared = []
+    for r in rows:
+        e = normalize_entry(r)
+        line = canonical_line(e)
+        prepared.append({"code": e["code"], "hash": content_hash(line), "display": e["display"],
+                         "designations": json.dumps(e["designations"], ensure_ascii=False),
+                         "parents": json.dumps(e["parents"], ensure_ascii=False),
+                         "attributes": json.dumps(e["attributes"], ensure_ascii=False)})
+    meta = sa.MetaData()
+    table = sa.Table("bench_floor", meta, sa.Column("id", sa.Integer, primary_key=True),
+                     *[sa.Column(c, sa.Text) for c in prepared[0]])
+    meta.drop_all(store.engine)
+    meta.create_all(store.engine)
+    started = time.perf_counter()
+    with store.engine.begin() as conn:
+        for i in range(0, len(prepared), 5000):
+            conn.execute(table.insert(), prepared[i:i + 5000])
+    seconds = time.perf_counter() - started
+    meta.drop_all(store.engine)
+    return seconds
+
+
+def entry_rows(store: Store) -> int:
+    with store.engine.connect() as conn:
+        return conn.execute(sa.text("SELECT count(*) FROM entry")).scalar()
+
+
+def run(store: Store, name: str, n: int) -> None:
+    v1, v2, changed, removed = make_versions(n)
+    store.create_catalog(CatalogCreate(slug="bench", title="Bench", kind="classification"))
+    floor = floor_insert(store, v1)
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    store.stage_draft("bench", "v1", iter(v1))
+    t1 = time.perf_counter()
+    store.publish("bench", "v1")
+    t2 = time.perf_counter()
+    rows1 = entry_rows(store)
+    store.stage_draft("bench", "v2", iter(v2))
+    t3 = time.perf_counter()
+    store.publish("bench", "v2")
+    t4 = time.perf_counter()
+    rows2 = entry_rows(store)
+    d = store.diff("bench", "v1", "v2")
+    t5 = time.perf_counter()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    added = n // 200
+    exact = ({c["code"] for c in d["changed"]} == changed and {e["code"] for e in d["removed"]} == removed
+             and len(d["added"]) == added)
+    new_rows = rows2 - rows1
+    print(f"[{name}] {n:,} entries")
+    print(f"  rows stored: v1 {rows1:,}; v2 added {new_rows:,} for {len(changed) + added:,} changed+added "
+          f"({new_rows / (len(changed) + added):.2f}x, target <= 1.05x)")
+    print(f"  floor (raw executemany of {n:,} rows): {floor:.2f} s")
+    print(f"  v1 stage {t1 - t0:.2f} s + publish {t2 - t1:.2f} s = {t2 - t0:.2f} s "
+          f"({(t2 - t0) / floor:.1f}x floor; publish alone {(t2 - t1) / floor:.2f}x, target <= 3x)")
+    print(f"  v2 stage {t3 - t2:.2f} s + publish {t4 - t3:.2f} s")
+    print(f"  diff v1 -> v2: {t5 - t4:.3f} s (target < 2 s); exact changed/added/removed codes: {exact}")
+    print(f"  peak Python memory (tracemalloc, stage+publish+diff): {peak / 2**20:.0f} MiB; "
+          f"max RSS so far {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=100_000)
+    parser.add_argument("--pg", default=os.environ.get("NSI_TEST_DATABASE_URL"))
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = db.make_engine(f"sqlite:///{tmp}/bench.db")
+        db.upgrade(engine)
+        run(Store(engine, tmp), "SQLite", args.n)
+    if args.pg:
+        schema = "bench_" + uuid.uuid4().hex[:8]
+        admin = sa.create_engine(args.pg, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+        try:
+            engine = db.make_engine(args.pg, schema=schema)
+            db.upgrade(engine)
+            with tempfile.TemporaryDirectory() as tmp:
+                run(Store(engine, tmp), "PostgreSQL", args.n)
+            engine.dispose()
+        finally:
+            with admin.connect() as conn:
+                conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+    else:
+        print("[PostgreSQL] skipped: give --pg URL or set NSI_TEST_DATABASE_URL")
+
+
+if __name__ == "__main__":
+    main()

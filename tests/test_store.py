@@ -1,0 +1,255 @@
+"""The versioned store on SQLite and PostgreSQL: drafts, publish, storage by validity range, diff, reads."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from registry.errors import AlreadyExists, BadRequest, Conflict, ImportRejected, InvalidState, NotFound
+from registry.models import CatalogCreate
+
+
+def make(store, slug="icd", **kw):
+    return store.create_catalog(CatalogCreate(slug=slug, title=kw.pop("title", "ICD"), kind="classification", **kw))
+
+
+def entries(n=50, reword=(), drop=(), add=0):
+    """A small two-level catalog: group G plus n leaves, with optional changes."""
+    rows = [{"code": "G", "display": "Group", "parents": []}]
+    for i in range(n):
+        code = f"G.{i:03d}"
+        if code in drop:
+            continue
+        display = f"Leaf {i}" + (" (revised)" if code in reword else "")
+        rows.append({"code": code, "display": display, "parents": ["G"]})
+    rows += [{"code": f"N.{j}", "display": f"New {j}", "parents": ["G"]} for j in range(add)]
+    return rows
+
+
+def count_entry_rows(store):
+    with store.engine.connect() as conn:
+        return conn.execute(sa.text("SELECT count(*) FROM entry")).scalar()
+
+
+def test_create_catalog_rules(store):
+    make(store, oid="1.2.643.5.1.13.13.11.1005", owner="RU")
+    cat = store.catalog_public("icd")
+    assert (cat.slug, cat.oid, cat.owner, cat.language, cat.latest_version) == \
+        ("icd", "1.2.643.5.1.13.13.11.1005", "RU", "ru", None)
+    with pytest.raises(AlreadyExists, match="catalog icd exists already"):
+        make(store)
+    with pytest.raises(BadRequest, match="lowercase"):
+        make(store, slug="Bad Slug")
+    with pytest.raises(NotFound, match="no catalog 'nope'"):
+        store.get_catalog("nope")
+
+
+def test_stage_publish_lookup_and_counts(store):
+    make(store)
+    report = store.stage_draft("icd", "1", entries(10))
+    assert (report.status, report.entries, report.added, report.changed, report.removed) == ("staged", 11, 11, 0, 0)
+    assert store.lookup("icd", "G.003", "1")["display"] == "Leaf 3"   # a draft is readable by label
+    with pytest.raises(NotFound, match="no published version yet"):
+        store.lookup("icd", "G.003")
+    v = store.publish("icd", "1", by="alice")
+    assert (v.status, v.seq, v.entry_count, v.published_by) == ("published", 1, 11, "alice")
+    assert v.checksum == report.checksum and len(v.checksum) == 64
+    assert store.lookup("icd", "G.003") == {"code": "G.003", "display": "Leaf 3", "designations": [],
+                                            "parents": ["G"], "status": "active", "attributes": {}}
+    assert [e["code"] for e in store.children("icd", "G")][:3] == ["G.000", "G.001", "G.002"]
+
+
+def test_new_version_stores_only_changes(store):
+    make(store)
+    store.stage_draft("icd", "1", entries(200))
+    store.publish("icd", "1")
+    rows_v1 = count_entry_rows(store)
+    assert rows_v1 == 201
+    report = store.stage_draft("icd", "2", entries(200, reword={"G.001", "G.002"}, drop={"G.010"}, add=3))
+    assert (report.added, report.changed, report.removed, report.unchanged) == (3, 2, 1, 198)
+    store.publish("icd", "2")
+    assert count_entry_rows(store) == rows_v1 + 2 + 3   # changed + added; removals only close rows
+    assert store.lookup("icd", "G.001", "1")["display"] == "Leaf 1"
+    assert store.lookup("icd", "G.001", "2")["display"] == "Leaf 1 (revised)"
+    assert store.lookup("icd", "G.001")["display"] == "Leaf 1 (revised)"
+    with pytest.raises(NotFound):
+        store.lookup("icd", "G.010", "2")
+    assert store.lookup("icd", "G.010", "1")["code"] == "G.010"
+    assert len(list(store.iter_entries("icd", "1"))) == 201
+    assert len(list(store.iter_entries("icd", "2"))) == 203
+
+
+def test_diff_added_removed_changed_with_fields(store):
+    make(store)
+    store.stage_draft("icd", "1", entries(20))
+    store.publish("icd", "1")
+    store.stage_draft("icd", "2", entries(20, reword={"G.005"}, drop={"G.007"}, add=1))
+    draft_diff = store.diff("icd", "latest", "2")   # a draft against the latest published version
+    store.publish("icd", "2")
+    store.stage_draft("icd", "3", entries(20, reword={"G.005"}, drop={"G.007", "G.008"}, add=1))
+    store.publish("icd", "3")
+    d = store.diff("icd", "1", "2")
+    assert d["counts"] == {"added": 1, "removed": 1, "changed": 1}
+    assert [e["code"] for e in d["added"]] == ["N.0"]
+    assert [e["code"] for e in d["removed"]] == ["G.007"]
+    assert d["changed"] == [{"code": "G.005", "display": "Leaf 5 (revised)",
+                             "fields": {"display": {"before": "Leaf 5", "after": "Leaf 5 (revised)"}}}]
+    assert draft_diff["counts"] == d["counts"] and draft_diff["changed"] == d["changed"]
+    d13 = store.diff("icd", "1", "3")
+    assert ([e["code"] for e in d13["removed"]], d13["counts"]) == (["G.007", "G.008"],
+                                                                   {"added": 1, "removed": 2, "changed": 1})
+    back = store.diff("icd", "3", "1")
+    assert ([e["code"] for e in back["added"]], [e["code"] for e in back["removed"]]) == (["G.007", "G.008"],
+                                                                                         ["N.0"])
+    assert store.diff("icd", "2", "2")["counts"] == {"added": 0, "removed": 0, "changed": 0}
+
+
+def test_rejected_import_stores_nothing(store):
+    make(store)
+    bad = entries(5) + [{"code": "G.001", "display": "again", "parents": ["G"]},
+                        {"code": "X", "display": "orphan", "parents": ["NOPE"]},
+                        {"code": "", "display": "no code"}]
+    with pytest.raises(ImportRejected) as info:
+        store.stage_draft("icd", "1", bad, file="bad.jsonl")
+    messages = [str(p) for p in info.value.problems]
+    assert messages == ["bad.jsonl, row 7, column code: duplicate code G.001 (first at row 3)",
+                        "bad.jsonl, row 9, column code: empty code",
+                        "bad.jsonl, row 8, column parents: entry X has unknown parent NOPE"]
+    assert store.list_versions("icd") == []
+    with store.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM staged_entry")).scalar() == 0
+
+
+def test_schema_checked_attributes(store):
+    make(store, field_schema={"atc": {"type": "string", "required": True}, "ddd": "number"})
+    with pytest.raises(ImportRejected) as info:
+        store.stage_draft("icd", "1", [
+            {"code": "a", "display": "A", "attributes": {"atc": "J01", "ddd": "lots"}},
+            {"code": "b", "display": "B", "attributes": {"ddd": 2}},
+            {"code": "c", "display": "C", "attributes": {"atc": "J02", "colour": "red"}}])
+    assert [(p.row, p.column, p.kind) for p in info.value.problems] == [
+        (1, "ddd", "wrong_type"), (2, "atc", "missing"), (3, "colour", "unknown_attribute")]
+    report = store.stage_draft("icd", "1", [{"code": "a", "display": "A", "attributes": {"atc": "J01", "ddd": 1.5}}])
+    assert report.entries == 1
+
+
+def test_dry_run_and_same_source(store):
+    make(store)
+    report = store.stage_draft("icd", "1", entries(5), dry_run=True, source_sha256="ab" * 32)
+    assert (report.status, report.entries) == ("dry-run", 6)
+    assert store.list_versions("icd") == []
+    store.stage_draft("icd", "1", entries(5), source_name="f.jsonl", source_sha256="ab" * 32)
+    again = store.stage_draft("icd", "2", entries(5), source_name="f.jsonl", source_sha256="ab" * 32)
+    assert again.status == "unchanged"
+    assert again.message == "f.jsonl was already imported as version 1 of icd (same sha256); no new version created"
+    assert [v.label for v in store.list_versions("icd")] == ["1"]
+    with pytest.raises(AlreadyExists, match="already has a version '1'"):
+        store.stage_draft("icd", "1", entries(2))
+
+
+def test_discard_retire_and_states(store):
+    make(store)
+    store.stage_draft("icd", "1", entries(3))
+    store.discard("icd", "1")
+    assert store.list_versions("icd") == []
+    store.stage_draft("icd", "1", entries(3))
+    store.publish("icd", "1")
+    with pytest.raises(InvalidState, match="only a draft can be published"):
+        store.publish("icd", "1")
+    with pytest.raises(InvalidState, match="only a draft can be discarded"):
+        store.discard("icd", "1")
+    store.stage_draft("icd", "2", entries(4))
+    store.publish("icd", "2")
+    store.retire("icd", "2")
+    assert store.resolve("icd", "latest").label == "1"     # latest skips retired versions
+    assert store.lookup("icd", "G.003", "2")["code"] == "G.003"   # retired stays readable
+    assert [(v.label, v.status) for v in store.list_versions("icd")] == [("1", "published"), ("2", "retired")]
+
+
+def test_publish_conflict_on_moved_head(store):
+    make(store)
+    store.stage_draft("icd", "1", entries(3))
+    store.publish("icd", "1")
+    store.stage_draft("icd", "2", entries(4))
+    store.stage_draft("icd", "3", entries(5))
+    store.publish("icd", "2", expected_head=1)
+    with pytest.raises(Conflict, match="lost a race"):
+        store.publish("icd", "3", expected_head=1)
+    assert [(v.label, v.status) for v in store.list_versions("icd")] == [
+        ("1", "published"), ("2", "published"), ("3", "draft")]
+    assert len(list(store.iter_entries("icd", "3"))) == 6     # the losing draft is intact
+    store.publish("icd", "3")                                  # and publishes once retried
+    assert store.resolve("icd").label == "3"
+
+
+def test_page_entries_cursor_and_filters(store):
+    make(store)
+    rows = entries(25) + [{"code": "Z", "display": "Холера неуточнённая", "status": "inactive"}]
+    store.stage_draft("icd", "1", rows)
+    store.publish("icd", "1")
+    first = store.page_entries("icd", limit=10)
+    second = store.page_entries("icd", limit=10, cursor=first["next_cursor"])
+    assert [e["code"] for e in first["items"]][:2] == ["G", "G.000"]
+    assert second["items"][0]["code"] == "G.009"
+    assert [e["code"] for e in store.page_entries("icd", q="холера")["items"]] == ["Z"]
+    assert [e["code"] for e in store.page_entries("icd", status="inactive")["items"]] == ["Z"]
+    assert len(store.page_entries("icd", parent="G", limit=100)["items"]) == 25
+    assert store.validate_codes("icd", ["G.001", "Z", "nope"]) == [
+        {"code": "G.001", "result": "valid", "status": "active", "display": "Leaf 1"},
+        {"code": "Z", "result": "inactive", "status": "inactive", "display": "Холера неуточнённая"},
+        {"code": "nope", "result": "unknown", "status": None, "display": None}]
+
+
+def test_export_lines_match_canonical(store):
+    from registry.entries import canonical_line, normalize_entry
+    make(store)
+    rows = [{"code": "A", "display": "Ä \"q\"", "designations": [{"language": "en", "use": "synonym", "text": "a"}],
+             "attributes": {"z": 1, "a": True}}, {"code": "B", "display": "b", "parents": ["A"]}]
+    store.stage_draft("icd", "1", rows)
+    store.publish("icd", "1")
+    assert list(store.iter_lines("icd")) == [canonical_line(normalize_entry(r)) for r in rows]
+
+
+def _publish_in_process(env, label, barrier, results):
+    """Child process: wait for the other one, then publish `label`."""
+    import os
+    os.environ.update(env)
+    from registry.errors import Conflict
+    from registry.store import Store
+    store = Store.open()
+    barrier.wait()
+    try:
+        store.publish("icd", label)
+        results.put((label, "published"))
+    except Conflict as exc:
+        results.put((label, f"conflict: {exc.message}"))
+
+
+def test_two_processes_publish_at_once(store, db_env):
+    """Two drafts of one catalog published at the same moment: one wins, the other gets a clear error."""
+    import multiprocessing
+    make(store)
+    store.stage_draft("icd", "1", entries(100))
+    store.publish("icd", "1")
+    store.stage_draft("icd", "2a", entries(20000, reword={"G.001"}))
+    store.stage_draft("icd", "2b", entries(20000, drop={"G.002"}))
+    store.engine.dispose()
+    ctx = multiprocessing.get_context("spawn")
+    barrier, results = ctx.Barrier(2), ctx.Queue()
+    procs = [ctx.Process(target=_publish_in_process, args=(db_env, label, barrier, results)) for label in ("2a", "2b")]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+    outcome = dict(results.get(timeout=5) for _ in procs)
+    winners = [label for label, result in outcome.items() if result == "published"]
+    assert len(winners) == 1, outcome
+    loser = ({"2a", "2b"} - set(winners)).pop()
+    assert outcome[loser].startswith(f"conflict: publish of icd {loser} lost a race"), outcome
+    versions = {v.label: v for v in store.list_versions("icd")}
+    assert (versions[winners[0]].status, versions[winners[0]].seq) == ("published", 2)
+    assert (versions[loser].status, versions[loser].seq) == ("draft", None)
+    assert store.resolve("icd").label == winners[0]
+    assert len(list(store.iter_entries("icd", winners[0]))) == versions[winners[0]].entry_count
+    assert len(list(store.iter_entries("icd", "1"))) == 101       # the older version is untouched
+    assert len(list(store.iter_entries("icd", loser))) == versions[loser].entry_count   # the loser's draft too
