@@ -1,42 +1,215 @@
-"""The one import pipeline shared by `nsi import` and API uploads."""
+"""The one import pipeline shared by `nsi import`, `nsi demo` and API uploads.
+
+read (a format module yields records with their position) → map (a profile,
+or the format itself, makes canonical entries) → validate and stage (the
+store's bulk path: duplicates, empty codes, unknown parents, attribute types)
+→ report. Mapping problems (missing columns, wrong types, unknown parent
+identifiers) and the store's own problems are reported together; any error
+rejects the import and nothing is stored, not even a catalog created for it.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Callable, Iterator
 
-from registry.errors import BadRequest, Report
+import sqlalchemy as sa
+
+from registry.errors import BadRequest, ImportRejected, NotFound, Position, Report
+from importers.mapping import Findings
+from importers.profile import Profile, load_profile
 from importers.source import Source
 
+MAPPING_ERRORS_ROW = "(mapping errors)"
 
-def _jsonl(source: Source, profile) -> Iterator[dict]:
+
+def _jsonl(source, profile, findings, language):
     from importers import jsonl
     return jsonl.read_entries(source)
 
 
-# format name -> function(source, profile) yielding canonical entries with `_pos`
-FORMATS: dict[str, Callable[[Source, object], Iterator[dict]]] = {"jsonl": _jsonl}
+def _tabular(kind):
+    def read(source, profile, findings, language):
+        from importers import mapping, tabular
+        if profile is None:
+            if kind == "csv":
+                return tabular_canonical(source, findings)
+            raise BadRequest(f"format {kind} needs a profile (--profile) naming its columns; see docs/importers.md")
+        reader = {"csv": tabular.read_csv, "xlsx": tabular.read_xlsx, "xml": tabular.read_xml}[kind]
+        table = reader(source, profile, findings)
+        mapper = mapping.Mapper(profile, table.header, findings, sheet=table.sheet, header_row=table.header_row,
+                                language=language, known_columns=table.known_columns)
+        entries = (e for e in (mapper.entry(cells, row, parent) for row, cells, parent in table.rows)
+                   if e is not None)
+        return mapping.finish(entries, profile, findings, language)
+    return read
+
+
+def tabular_canonical(source: Source, findings: Findings) -> Iterator[dict]:
+    """The registry's own CSV export (code, display, parents, status, designations, attributes) read back."""
+    import json
+    from importers import tabular
+    from registry.exports import CSV_COLUMNS
+    table = tabular.read_csv(source, None, findings, encoding="utf-8")
+    missing = [c for c in ("code", "display") if c not in table.header]
+    if missing:
+        raise ImportRejected([Position(source.name, None, table.header_row).problem(
+            f"wrong header: a CSV without a profile must have the columns {', '.join(CSV_COLUMNS)} "
+            f"(the file has {tabular.preview(table.header)}); give --profile for other layouts", kind="wrong_header")])
+    idx = {name: i for i, name in enumerate(table.header)}
+
+    def cell(cells, name):
+        i = idx.get(name)
+        return cells[i] if i is not None and i < len(cells) else ""
+
+    for row, cells, _ in table.rows:
+        pos = Position(source.name, None, row)
+        entry = {"code": cell(cells, "code").lstrip("'") if cell(cells, "code").startswith("'=") else
+                 cell(cells, "code"), "display": cell(cells, "display"),
+                 "parents": [p for p in cell(cells, "parents").split("|") if p],
+                 "status": cell(cells, "status") or "active", "_pos": pos}
+        for name in ("designations", "attributes"):
+            text = cell(cells, name)
+            try:
+                entry[name] = json.loads(text) if text else ([] if name == "designations" else {})
+            except ValueError as exc:
+                findings.error(pos.problem(f"{name} is not valid JSON: {exc}", column=name, kind="syntax"))
+                entry[name] = [] if name == "designations" else {}
+        yield entry
+
+
+def _fnsi(source, profile, findings, language):
+    from importers import fnsi
+    return fnsi.read_entries(source, profile, findings, language)
+
+
+def _claml(source, profile, findings, language):
+    from importers import claml
+    return claml.read_entries(source, findings, language)
+
+
+def _fhir(source, profile, findings, language):
+    from importers import fhir_codesystem
+    return fhir_codesystem.read_entries(source, findings, language)
+
+
+# format name -> function(source, profile, findings, language) yielding canonical entries with `_pos`
+FORMATS: dict[str, Callable] = {"jsonl": _jsonl, "csv": _tabular("csv"), "xlsx": _tabular("xlsx"),
+                                "xml": _tabular("xml"), "fnsi": _fnsi, "claml": _claml, "fhir-codesystem": _fhir}
+
+
+def guess_format(source: Source) -> str:
+    """The format of a file given without --format or profile, from its name and first bytes."""
+    suffix = source.path.suffix.lower()
+    head = source.head(2048).lstrip(b"\xef\xbb\xbf \t\r\n")
+    if suffix in (".jsonl", ".ndjson"):
+        return "jsonl"
+    if suffix == ".xml" or head.startswith(b"<"):
+        if b"<ClaML" in source.head(65536):
+            return "claml"
+        raise BadRequest(f"{source.name}: XML other than ClaML needs a profile (--profile); see docs/importers.md")
+    if suffix == ".json" or head.startswith((b"{", b"[")):
+        return "fhir-codesystem" if b'"CodeSystem"' in source.head(65536) else "fnsi"
+    if suffix == ".xlsx" or head.startswith(b"PK"):
+        raise BadRequest(f"{source.name}: an xlsx file needs a profile (--profile) naming its sheet and columns")
+    if suffix in (".csv", ".txt", ".tsv"):
+        return "csv"
+    return "jsonl"
+
+
+def catalog_defaults(source: Source, fmt: str, profile: Profile | None) -> dict:
+    """What a missing catalog is created with: the profile's [catalog] table, or what the file says about itself."""
+    if profile is not None and profile.catalog.get("title"):
+        return dict(profile.catalog)
+    if fmt == "claml":
+        from importers import claml
+        return claml.catalog_defaults(source)
+    if fmt == "fhir-codesystem":
+        from importers import fhir_codesystem
+        return fhir_codesystem.catalog_defaults(source)
+    return {}
+
+
+def _create_catalog(store, slug: str, defaults: dict) -> None:
+    from registry.models import CatalogCreate
+    store.create_catalog(CatalogCreate(
+        slug=slug, title=defaults["title"], kind=defaults.get("kind", "other"), owner=defaults.get("owner"),
+        oid=defaults.get("oid"), language=defaults.get("language", "ru"), description=defaults.get("description"),
+        field_schema=defaults.get("field_schema") or {}))
+
+
+def _drop_empty_catalog(store, slug: str) -> None:
+    """Remove a catalog this import created, if it has no version (a failed or dry-run import leaves nothing)."""
+    from registry.models.catalog import Catalog, CatalogVersion
+    c, v = Catalog.__table__, CatalogVersion.__table__
+    with store.engine.begin() as conn:
+        row = conn.execute(sa.select(c.c.id).where(c.c.slug == slug)).first()
+        if row and not conn.execute(sa.select(v.c.id).where(v.c.catalog_id == row.id)).first():
+            conn.execute(c.delete().where(c.c.id == row.id))
+
+
+def _with_sentinel(entries, findings: Findings, file: str):
+    """Pass entries through; if mapping found errors, end with an entry the store rejects, so it rolls back."""
+    try:
+        yield from entries
+    except ImportRejected as exc:
+        known = {id(p) for p in findings.errors}
+        for p in exc.problems:
+            if id(p) not in known:
+                findings.error(p)
+    if findings.errors:
+        yield {"code": "", "_pos": Position(file, None, MAPPING_ERRORS_ROW)}
 
 
 def run_import(store, path: str | Path, *, catalog: str, version: str, format: str | None = None,
-               profile: str | None = None, publish: bool = False, dry_run: bool = False,
+               profile: str | Profile | None = None, publish: bool = False, dry_run: bool = False,
                release_notes: str | None = None, created_by: str | None = None,
                progress: Callable[[int], None] | None = None, source_name: str | None = None) -> Report:
     """Import one file as draft `version` of `catalog` (optionally publishing it) and return the report.
 
-    Errors raise ImportRejected with every problem located; nothing is stored then.
+    `profile` is a profile name (a file in catalogs/), a path, or a loaded Profile;
+    `format` overrides the profile's format. If the catalog does not exist, it is
+    created from the profile's [catalog] defaults (or the file's own metadata for
+    ClaML and FHIR). Errors raise ImportRejected with every problem located;
+    nothing is stored then.
     """
+    prof = load_profile(profile) if isinstance(profile, (str, Path)) else profile
     source = Source.from_path(path)
     if source_name:
         source.name = source_name
-    fmt = format or "jsonl"
+    fmt = format or (prof.format if prof else None) or guess_format(source)
     if fmt not in FORMATS:
         raise BadRequest(f"unknown format {fmt!r}; known: {', '.join(sorted(FORMATS))}")
-    entries = FORMATS[fmt](source, profile)
-    report = store.stage_draft(catalog, version, entries, source_name=Path(source.name).name,
-                               source_sha256=source.sha256(), release_notes=release_notes,
-                               created_by=created_by, dry_run=dry_run, progress=progress, file=source.name)
-    if publish and report.status == "staged":
-        store.publish(catalog, version, by=created_by)
-        report.status = "published"
+    created = False
+    if not store.has_catalog(catalog):
+        defaults = catalog_defaults(source, fmt, prof)
+        if not defaults.get("title"):
+            raise NotFound(f"no catalog {catalog!r}: create it first (`nsi catalog create {catalog} --title ...`) "
+                           f"or import with a profile that has [catalog] defaults")
+        _create_catalog(store, catalog, defaults)
+        created = True
+    try:
+        language = store.get_catalog(catalog).language
+        findings = Findings(source.name)
+        entries = FORMATS[fmt](source, prof, findings, language)
+        try:
+            report = store.stage_draft(catalog, version, _with_sentinel(entries, findings, source.name),
+                                       source_name=Path(source.name).name, source_sha256=source.sha256(),
+                                       release_notes=release_notes, created_by=created_by, dry_run=dry_run,
+                                       progress=progress, file=source.name)
+        except ImportRejected as exc:
+            own = [p for p in exc.problems if p.row != MAPPING_ERRORS_ROW]
+            if findings.errors:
+                raise ImportRejected(findings.errors + own, findings.warnings + exc.warnings) from None
+            raise
+        report.warnings = findings.warnings + report.warnings
+        if publish and report.status == "staged":
+            store.publish(catalog, version, by=created_by)
+            report.status = "published"
+    except BaseException:
+        if created:
+            _drop_empty_catalog(store, catalog)
+        raise
+    if created and dry_run:
+        _drop_empty_catalog(store, catalog)
     return report

@@ -76,6 +76,36 @@ class Source:
                                               kind="encoding")]) from None
         return codec
 
+    def detect_encoding(self, declared: str | None = "auto") -> tuple[str, str | None]:
+        """The codec to read the file with, and a warning when it had to be guessed.
+
+        `declared` is a profile's encoding or "auto": a BOM decides, then UTF-8 if
+        the whole file is valid UTF-8, then cp1251 if the file is not UTF-8 and
+        reads as mostly Cyrillic text. Anything else is refused with the offset
+        of the first byte that is not UTF-8.
+        """
+        if declared and declared != "auto":
+            return self.check_decodes(declared), None
+        head = self.head(65536)
+        if head.startswith(codecs.BOM_UTF8):
+            return self.check_decodes("utf-8"), None
+        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return self.check_decodes("utf-16"), None
+        try:
+            return self.check_decodes("utf-8"), None
+        except ImportRejected as utf8_error:
+            try:
+                self.check_decodes("cp1251")
+            except ImportRejected:
+                raise utf8_error from None
+            sample = head.decode("cp1251", errors="replace")
+            non_ascii = [ch for ch in sample if ord(ch) > 127]
+            cyrillic = sum(1 for ch in non_ascii if "\u0400" <= ch <= "\u04ff" or ch in "№«»–—")
+            if non_ascii and cyrillic / len(non_ascii) >= 0.9:
+                return "cp1251", (f"{self.name} is not UTF-8 ({utf8_error.problems[0].message}); "
+                                  f"it was read as cp1251 (Cyrillic Windows encoding)")
+            raise utf8_error from None
+
     def text(self, encoding: str = "utf-8") -> io.TextIOWrapper:
         """The file opened as text after checking that it decodes; newline handling left to csv."""
         codec = self.check_decodes(encoding)

@@ -1,0 +1,163 @@
+"""Import benchmark: a 100k-row CSV and XLSX written from real rows, against the floor measured in the same run.
+
+    python bench/import.py                 # 100k CSV + 100k XLSX, then peak RSS of a 1M-row CSV import
+    python bench/import.py --rows 20000 --no-million
+
+The rows are the real US CMS hospital register (../shared/data/facilities), repeated with a suffix on
+the code until there are enough: code, name, address, city, state, ZIP (6 columns). For each file:
+
+* floor = the fastest reader (csv module / python-calamine) reading every row, plus a raw
+  `executemany` of the same rows into a table of the same SQLite database;
+* import = `run_import` from file to staged draft (read, map, validate, hash, stage).
+
+Each measurement runs in a fresh subprocess so that its peak RSS is its own. Wall time on a shared
+machine is noisy, so CPU time is printed as well; the ratio uses wall time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+SOURCE = ROOT.parent / "shared" / "data" / "facilities" / "us_cms_hospital_general_information_hautahi.csv"
+HEADER = ["code", "name", "address", "city", "state", "zip"]
+PROFILE = {
+    "profile": {"name": "bench", "format": "csv"},
+    "catalog": {"title": "Bench facilities", "kind": "facility", "language": "en"},
+    "read": {"delimiter": ",", "encoding": "utf-8"},
+    "fields": {"code": "code", "display": "name",
+               "attributes": {"address": "address", "city": "city", "state": "state", "zip": "zip"}},
+}
+
+
+def real_rows() -> list[list[str]]:
+    """The 6 benchmark columns of every row of the real hospital register."""
+    with open(SOURCE, encoding="utf-8-sig", newline="") as f:
+        return [[r["Provider ID"], r["Hospital Name"], r["Address"], r["City"], r["State"], r["ZIP Code"]]
+                for r in csv.DictReader(f)]
+
+
+def rows_for(n: int) -> list[list[str]]:
+    base = real_rows()
+    return [[f"{r[0]}-{i // len(base)}"] + r[1:] for i, r in ((i, base[i % len(base)]) for i in range(n))]
+
+
+def write_csv(path: Path, n: int) -> None:
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(HEADER)
+        base = real_rows()
+        for i in range(n):
+            r = base[i % len(base)]
+            w.writerow([f"{r[0]}-{i // len(base)}"] + r[1:])
+
+
+def write_xlsx(path: Path, n: int) -> None:
+    from openpyxl import Workbook
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("Facilities")
+    ws.append(HEADER)
+    for r in rows_for(n):
+        ws.append(r)
+    wb.save(path)
+
+
+# --- measurements, each in its own process ---------------------------------------------------------------------
+
+def floor(kind: str, path: Path, db: Path) -> int:
+    """Read every row with the fastest reader, then executemany them into a plain table of the same database."""
+    import sqlite3
+    if kind == "csv":
+        with open(path, encoding="utf-8", newline="") as f:
+            rows = list(csv.reader(f))[1:]
+    else:
+        from python_calamine import CalamineWorkbook
+        rows = [[str(c) for c in r] for r in CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0).to_python()][1:]
+    conn = sqlite3.connect(db)
+    conn.execute("DROP TABLE IF EXISTS bench_floor")
+    conn.execute("CREATE TABLE bench_floor (code TEXT, name TEXT, address TEXT, city TEXT, state TEXT, zip TEXT)")
+    with conn:
+        conn.executemany("INSERT INTO bench_floor VALUES (?, ?, ?, ?, ?, ?)", rows)
+    conn.close()
+    return len(rows)
+
+
+def full_import(kind: str, path: Path, db: Path) -> int:
+    """`run_import` from the file to a staged draft, in a fresh catalog."""
+    from importers import run_import
+    from importers.profile import validate
+    from registry.store import Store
+    data = json.loads(json.dumps(PROFILE))
+    data["profile"]["format"] = kind
+    if kind == "xlsx":
+        data["read"] = {"sheet": "Facilities"}
+    profile = validate(data, "bench")
+    store = Store.init({"NSI_DATA_DIR": str(db.parent), "NSI_DATABASE_URL": f"sqlite:///{db}"})
+    label = f"{kind}-{time.time_ns()}"
+    report = run_import(store, path, catalog=f"bench-{label}", version="1", profile=profile)
+    return report.entries
+
+
+def child(what: str, kind: str, path: str, db: str) -> None:
+    # Module imports (SQLAlchemy, lxml, ...) are a fixed start-up cost, not per row: done before the clock starts.
+    import sqlite3  # noqa: F401
+    import python_calamine  # noqa: F401
+    if what == "import":
+        import importers.pipeline, importers.tabular, importers.mapping, registry.store  # noqa: F401,E401
+    started, cpu = time.perf_counter(), time.process_time()
+    rows = (floor if what == "floor" else full_import)(kind, Path(path), Path(db))
+    print(json.dumps({"rows": rows, "seconds": time.perf_counter() - started, "cpu": time.process_time() - cpu,
+                      "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+
+
+def measure(what: str, kind: str, path: Path, db: Path) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--child", what, kind, str(path), str(db)],
+                         capture_output=True, text=True, check=True, cwd=ROOT)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--no-million", action="store_true", help="skip the 1M-row CSV peak-RSS run")
+    parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        return child(*args.child)
+    if not SOURCE.is_file():
+        sys.exit(f"real data not found at {SOURCE}")
+    with tempfile.TemporaryDirectory(prefix="nsi-bench-") as tmp:
+        tmp = Path(tmp)
+        db = tmp / "nsi.db"
+        files = {"csv": tmp / "bench.csv", "xlsx": tmp / "bench.xlsx"}
+        write_csv(files["csv"], args.rows)
+        write_xlsx(files["xlsx"], args.rows)
+        print(f"{args.rows:,} rows x 6 columns from {SOURCE.name}; SQLite at {db}")
+        print(f"{'file':6} {'what':8} {'seconds':>8} {'cpu s':>7} {'rows/s':>9} {'peak RSS':>9}")
+        for kind, path in files.items():
+            f, i = measure("floor", kind, path, db), measure("import", kind, path, db)
+            for name, m in (("floor", f), ("import", i)):
+                print(f"{kind:6} {name:8} {m['seconds']:8.2f} {m['cpu']:7.2f} {m['rows'] / m['seconds']:9,.0f} "
+                      f"{m['rss_mb']:7.0f} MB")
+            print(f"{kind:6} import / floor = {i['seconds'] / f['seconds']:.2f}x wall, "
+                  f"{i['cpu'] / f['cpu']:.2f}x cpu (target <= 2x)")
+        if not args.no_million:
+            big = tmp / "million.csv"
+            write_csv(big, 1_000_000)
+            m = measure("import", "csv", big, db)
+            print(f"1M-row CSV import: {m['seconds']:.1f} s, {m['rows'] / m['seconds']:,.0f} rows/s, "
+                  f"peak RSS {m['rss_mb']:.0f} MB (target < 300 MB)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,99 @@
+"""FHIR R4 CodeSystem resources (JSON), so that code systems published as FHIR can be loaded.
+
+Each `concept` becomes an entry; nested concepts get the enclosing concept
+as parent, and a `parent` property adds parents too. `designation` elements
+become designations (their `use.code` or `use.display` mapped onto the
+registry's uses), other properties become attributes (valueCode,
+valueString, valueInteger, valueDecimal, valueBoolean, valueDateTime,
+valueCoding's code). The `status`/`inactive` properties set the status.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Iterator
+
+from registry.entries import DESIGNATION_USES
+from registry.errors import ImportRejected, Position, Problem
+from importers.mapping import Findings
+from importers.source import Source
+
+VALUE_KEYS = ("valueCode", "valueString", "valueInteger", "valueDecimal", "valueBoolean", "valueDateTime")
+USE_ALIASES = {"900000000000003001": "fully-specified", "900000000000013009": "synonym",
+               "display": "preferred", "fsn": "fully-specified"}
+
+
+def _load(source: Source) -> dict:
+    codec, _ = source.detect_encoding("utf-8")
+    try:
+        with open(source.path, encoding=codec) as f:
+            data = json.load(f)
+    except ValueError as exc:
+        raise ImportRejected([Problem(f"not valid JSON: {exc}", file=source.name, kind="syntax")]) from None
+    if not isinstance(data, dict) or data.get("resourceType") != "CodeSystem":
+        found = data.get("resourceType") if isinstance(data, dict) else type(data).__name__
+        raise ImportRejected([Problem(f"not a FHIR CodeSystem resource (resourceType is {found!r})",
+                                      file=source.name, kind="syntax")])
+    return data
+
+
+def catalog_defaults(source: Source) -> dict:
+    """Title, language, owner and OID from the CodeSystem resource."""
+    data = _load(source)
+    oid = next((i.get("value", "").removeprefix("urn:oid:") for i in data.get("identifier") or []
+                if str(i.get("value", "")).startswith("urn:oid:")), None)
+    return {"title": data.get("title") or data.get("name") or data.get("id"), "kind": "classification",
+            "language": data.get("language") or "en", "owner": data.get("publisher"), "oid": oid,
+            "description": data.get("description")}
+
+
+def _use(designation: dict) -> str:
+    use = designation.get("use") or {}
+    for key in ("code", "display"):
+        value = str(use.get(key) or "")
+        if value in DESIGNATION_USES:
+            return value
+        if value.lower() in USE_ALIASES or value in USE_ALIASES:
+            return USE_ALIASES.get(value, USE_ALIASES.get(value.lower()))
+    return "synonym"
+
+
+def read_entries(source: Source, findings: Findings, language: str | None) -> Iterator[dict]:
+    """Yield an entry per concept, depth first, with nested concepts linked to their parent."""
+    data = _load(source)
+    concepts = data.get("concept")
+    if not isinstance(concepts, list) or not concepts:
+        raise ImportRejected([Problem("the CodeSystem has no concepts (it may be a 'not-present' or fragment "
+                                      "resource)", file=source.name, kind="empty")])
+    stack = [(c, None, f"concept[{i}]") for i, c in reversed(list(enumerate(concepts)))]
+    while stack:
+        concept, parent, path = stack.pop()
+        pos = Position(source.name, None, path)
+        if not isinstance(concept, dict):
+            findings.error(pos.problem("a concept must be a JSON object", kind="syntax"))
+            continue
+        parents = [parent] if parent else []
+        attributes, status = {}, "active"
+        for prop in concept.get("property") or []:
+            code = prop.get("code")
+            value = next((prop[k] for k in VALUE_KEYS if k in prop), None)
+            if value is None and isinstance(prop.get("valueCoding"), dict):
+                value = prop["valueCoding"].get("code")
+            if code == "parent" and value:
+                if value not in parents:
+                    parents.append(str(value))
+            elif code == "status" and value in ("retired", "deprecated"):
+                status = "deprecated"
+            elif code == "inactive" and value is True:
+                status = "inactive"
+            elif code and value is not None:
+                attributes[code] = value
+        designations = [{"language": d.get("language") or language, "use": _use(d), "text": d.get("value")}
+                        for d in concept.get("designation") or [] if d.get("value")]
+        if concept.get("definition"):
+            attributes.setdefault("definition", concept["definition"])
+        yield {"code": concept.get("code"), "display": concept.get("display"), "designations": designations,
+               "parents": parents, "status": status, "attributes": attributes, "_pos": pos}
+        children = concept.get("concept") or []
+        for i, child in reversed(list(enumerate(children))):
+            stack.append((child, concept.get("code"), f"{path}.concept[{i}]"))

@@ -1,0 +1,511 @@
+"""The map step: a profile turns raw records (lists of cell values) into canonical entries.
+
+Field specs are compiled once per file into small functions over a record's
+cells, so that mapping a row costs a few list lookups. Problems found here
+(missing columns, values of the wrong type, unknown parent identifiers) are
+collected in `Findings` with their file, sheet, row and column.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Callable, Iterable, Iterator
+
+from registry.errors import ImportRejected, Position, Problem
+from importers.profile import Profile
+
+MAX_PROBLEMS = 1000
+TRUE_VALUES = ("true", "yes", "y", "t", "1", "да", "д")
+FALSE_VALUES = ("false", "no", "n", "f", "0", "нет", "н")
+DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%d/%m/%Y")
+
+
+@dataclass
+class Findings:
+    """Errors and warnings of one import, outside what the store itself checks."""
+
+    file: str
+    errors: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+
+    def error(self, problem: Problem) -> None:
+        """Record an error (the import will be rejected); stops after MAX_PROBLEMS."""
+        if len(self.errors) < MAX_PROBLEMS:
+            self.errors.append(problem)
+
+    def warn(self, problem: Problem) -> None:
+        """Record a warning (listed in the report; the import goes on)."""
+        problem.severity = "warning"
+        if len(self.warnings) < MAX_PROBLEMS:
+            self.warnings.append(problem)
+
+    def raise_if_errors(self) -> None:
+        """Stop the import with every error found so far."""
+        if self.errors:
+            raise ImportRejected(self.errors, self.warnings)
+
+
+class ValueProblem(ValueError):
+    """A cell value that does not fit its spec (wrong type); the mapper turns it into a Problem."""
+
+
+def _convert(value: str, kind: str, spec: dict):
+    """A cell text converted to the attribute type of the spec; ValueProblem when it does not fit."""
+    if kind == "string" or value == "":
+        return value
+    if kind == "integer":
+        try:
+            number = float(value.replace(",", ".").replace(" ", ""))
+        except ValueError:
+            raise ValueProblem(f"{value!r} is not an integer") from None
+        if number != int(number):
+            raise ValueProblem(f"{value!r} is not an integer")
+        return int(number)
+    if kind == "number":
+        try:
+            number = float(value.replace(",", ".").replace(" ", ""))
+        except ValueError:
+            raise ValueProblem(f"{value!r} is not a number") from None
+        return int(number) if number.is_integer() and "." not in value and "," not in value else number
+    if kind == "boolean":
+        low = value.lower()
+        if low in [v.lower() for v in spec.get("true_values", TRUE_VALUES)]:
+            return True
+        if low in [v.lower() for v in spec.get("false_values", FALSE_VALUES)]:
+            return False
+        raise ValueProblem(f"{value!r} is not a yes/no value")
+    if kind == "date":
+        formats = [spec["date_format"]] if spec.get("date_format") else DATE_FORMATS
+        for fmt in formats:
+            try:
+                return datetime.strptime(value, fmt).date().isoformat()
+            except ValueError:
+                continue
+        raise ValueProblem(f"{value!r} is not a date ({' or '.join(formats)})")
+    raise ValueProblem(f"unknown type {kind}")
+
+
+class Columns:
+    """Resolves column names of specs to cell indexes, recording missing ones."""
+
+    def __init__(self, header: list[str]):
+        self.header = header
+        self.index: dict[str, int] = {}
+        for i, name in enumerate(header):
+            self.index.setdefault(name, i)
+        self.folded = {name.strip().lower(): i for i, name in reversed(list(enumerate(header)))}
+        self.missing: list[str] = []
+        self.used: set[int] = set()
+
+    def find(self, name: str, optional: bool = False) -> int | None:
+        """Index of column `name` (exact, then case- and space-insensitive); None and noted if missing."""
+        i = self.index.get(name)
+        if i is None:
+            i = self.folded.get(name.strip().lower())
+        if i is None:
+            if not optional and name not in self.missing:
+                self.missing.append(name)
+            return None
+        self.used.add(i)
+        return i
+
+
+def _cell_getter(i: int | None) -> Callable[[list], object]:
+    if i is None:
+        return lambda row: ""
+    return lambda row: row[i] if i < len(row) else ""
+
+
+def compile_spec(spec, cols: Columns, multi: bool = False) -> Callable[[list], object]:
+    """A function from a record's cells to the value a field spec describes.
+
+    Returns text (or a list of texts when the spec splits or the record holds
+    several values, as XML paths may). Attribute types are applied separately.
+    """
+    if isinstance(spec, str):
+        spec = {"column": spec}
+    optional = bool(spec.get("optional"))
+    if "value" in spec:
+        constant = spec["value"]
+        base = lambda row: constant  # noqa: E731
+    elif "columns" in spec:
+        getters = [_cell_getter(cols.find(c, optional=True)) for c in spec["columns"]]
+        if all(cols.find(c, optional=True) is None for c in spec["columns"]) and not optional:
+            cols.missing.append(" or ".join(spec["columns"]))
+
+        def base(row):
+            for g in getters:
+                v = g(row)
+                if v:
+                    return v
+            return ""
+    elif "hash" in spec:
+        getters = [_cell_getter(cols.find(c, optional=optional)) for c in spec["hash"]]
+
+        def base(row):
+            joined = "\x1f".join(_flat(g(row)) for g in getters)
+            return hashlib.sha1(joined.encode("utf-8")).hexdigest()[:10]
+    elif "column" in spec or "path" in spec:
+        base = _cell_getter(cols.find(spec.get("column") or spec.get("path"), optional=optional))
+    else:
+        base = lambda row: ""  # noqa: E731  (only a fallback)
+    steps = _value_steps(spec)
+    plain = (not steps and spec.get("fallback") is None and not spec.get("default") and not spec.get("split")
+             and not multi and ("column" in spec or "path" in spec))
+    if plain:  # the common case, kept fast: one cell, stripped
+        i = cols.find(spec.get("column") or spec.get("path"), optional=True)
+        if i is None:
+            return lambda row: ""
+        slow = None
+
+        def fast(row):
+            if i >= len(row):
+                return ""
+            v = row[i]
+            if v.__class__ is str:
+                return v.strip()
+            return slow(row)
+    fallback = compile_spec(spec["fallback"], cols, multi) if spec.get("fallback") is not None else None
+    default = spec.get("default")
+    split = spec.get("split")
+
+    def one(value):
+        value = value.strip() if isinstance(value, str) else ("" if value is None else str(value).strip())
+        for step in steps:
+            if not value:
+                break
+            value = step(value)
+        return value
+
+    def get(row):
+        raw = base(row)
+        if isinstance(raw, list):
+            values = [v for v in (one(x) for x in raw) if v]
+            if not values and fallback is not None:
+                return fallback(row)
+            return values if (multi or split) else (values[0] if values else (default or ""))
+        value = one(raw)
+        if not value:
+            if fallback is not None:
+                return fallback(row)
+            value = default or ""
+        if split:
+            return [p.strip() for p in value.split(split) if p.strip()]
+        return [value] if (multi and value) else ([] if multi else value)
+    if plain:
+        slow = get
+        return fast
+    return get
+
+
+def _flat(value) -> str:
+    return "|".join(value) if isinstance(value, list) else str(value or "")
+
+
+def _value_steps(spec: dict) -> list[Callable[[str], str]]:
+    steps: list[Callable[[str], str]] = []
+    if spec.get("strip"):
+        chars = spec["strip"]
+        steps.append(lambda v: v.strip(chars).strip())
+    if spec.get("regex"):
+        rx = re.compile(spec["regex"])
+
+        def regex(v):
+            m = rx.search(v)
+            if not m:
+                return ""
+            return (m.group(1) if rx.groups else m.group(0)).strip()
+        steps.append(regex)
+    if spec.get("template"):
+        template = spec["template"]
+        steps.append(lambda v: template.replace("{0}", v))
+    if "map" in spec:
+        table = {str(k): str(v) for k, v in spec["map"].items()}
+        steps.append(lambda v: table.get(v, v))
+    if spec.get("zfill"):
+        width = spec["zfill"]
+        steps.append(lambda v: v.zfill(width))
+    if spec.get("upper"):
+        steps.append(str.upper)
+    if spec.get("lower"):
+        steps.append(str.lower)
+    if spec.get("prefix"):
+        prefix = spec["prefix"]
+        steps.append(lambda v: prefix + v)
+    return steps
+
+
+def compile_condition(cond: dict, cols: Columns) -> Callable[[list], bool]:
+    """A predicate over a record's cells for `when` and `skip` rules."""
+    get = _cell_getter(cols.find(cond["column"]))
+
+    def text(row):
+        v = get(row)
+        return _flat(v).strip() if isinstance(v, list) else (v or "").strip()
+    if "empty" in cond:
+        want = bool(cond["empty"])
+        return lambda row: (text(row) == "") == want
+    if "equals" in cond:
+        options = cond["equals"] if isinstance(cond["equals"], list) else [cond["equals"]]
+        options = {str(o) for o in options}
+        return lambda row: text(row) in options
+    rx = re.compile(cond["matches"])
+    return lambda row: rx.search(text(row)) is not None
+
+
+class FieldSet:
+    """The compiled field specs of a profile (or of one of its variants)."""
+
+    def __init__(self, fields: dict, cols: Columns, language: str | None):
+        self.code = compile_spec(fields["code"], cols) if "code" in fields else (lambda row: "")
+        self.display = compile_spec(fields["display"], cols) if "display" in fields else (lambda row: "")
+        self.status = compile_spec(fields["status"], cols) if "status" in fields else None
+        self.parents = compile_spec(fields["parents"], cols, multi=True) if "parents" in fields else None
+        self.designations = []
+        for d in fields.get("designations") or []:
+            spec = {"column": d} if isinstance(d, str) else d
+            self.designations.append((compile_spec(spec, cols, multi=True), spec.get("language", language),
+                                      spec.get("use", "synonym")))
+        self.attributes = []
+        for name, spec in (fields.get("attributes") or {}).items():
+            spec = {"column": spec} if isinstance(spec, str) else spec
+            column = spec.get("column") or spec.get("path") or name
+            self.attributes.append((name, compile_spec(spec, cols), spec.get("type", "string"), spec, column))
+
+
+class Mapper:
+    """Maps records of one file (one sheet) to entries with `_pos`, following a profile."""
+
+    def __init__(self, profile: Profile, header: list[str], findings: Findings, *, sheet: str | None = None,
+                 header_row: int | None = None, language: str | None = None, known_columns: bool = True):
+        self.profile = profile
+        self.findings = findings
+        self.file = findings.file
+        self.sheet = sheet
+        cols = Columns(header)
+        self.cols = cols
+        base = dict(profile.fields)
+        self.default = FieldSet(base, cols, language)
+        self.variants = []
+        for variant in profile.variants:
+            merged = dict(base)
+            merged.update(variant["fields"])
+            conds = [compile_condition(c, cols) for c in variant["when"]]
+            self.variants.append((conds, FieldSet(merged, cols, language)))
+        self.skips = [compile_condition(rule, cols) for rule in profile.read.get("skip") or []]
+        h = profile.hierarchy
+        self.id_get = _cell_getter(cols.find(h["id"])) if h.get("id") else None
+        self.parent_id_get = _cell_getter(cols.find(h["parent_id"])) if h.get("parent_id") else None
+        self.enclosing = bool(h.get("enclosing", profile.format == "xml"))
+        header_pos = Position(self.file, sheet, header_row)
+        if known_columns:
+            self._check_header(header, header_pos)
+
+    def _check_header(self, header: list[str], pos: Position) -> None:
+        """Missing columns are errors; a header sharing no column with the profile is a wrong header."""
+        missing = self.cols.missing
+        if missing:
+            from importers.tabular import preview
+            present = preview([h for h in header if h]) or "(empty)"
+            referenced = self.profile.referenced_columns()
+            if len(missing) >= len([c for c in referenced if c]) or not self.cols.used:
+                self.findings.error(pos.problem(
+                    f"wrong header: profile {self.profile.name} expects columns {', '.join(missing)}; "
+                    f"the file has {present}", kind="wrong_header"))
+            else:
+                for name in missing:
+                    self.findings.error(pos.problem(f"missing column {name!r} (the header has {present})",
+                                                    column=name, kind="missing_column"))
+            self.findings.raise_if_errors()
+        unknown = [h for i, h in enumerate(header) if h and i not in self.cols.used]
+        expected = self.profile.read.get("columns")
+        if expected and self.profile.read.get("header") is not False:
+            unknown = [h for h in header if h and h not in expected]
+        policy = self.profile.read.get("unknown_columns", "ignore")
+        if unknown and policy != "ignore":
+            problem = pos.problem(f"unknown column(s) {', '.join(unknown)} not used by profile {self.profile.name}",
+                                  column=unknown[0], kind="unknown_column")
+            if policy == "error":
+                self.findings.error(problem)
+                self.findings.raise_if_errors()
+            else:
+                self.findings.warn(problem)
+
+    def fieldset(self, row: list) -> FieldSet:
+        """The variant whose conditions hold for this record (the profile's fields otherwise)."""
+        for conds, fs in self.variants:
+            if all(c(row) for c in conds):
+                return fs
+        return self.default
+
+    def code_of(self, row: list) -> str:
+        """The code a record maps to (used for XML enclosing records)."""
+        value = self.fieldset(row).code(row)
+        return value if isinstance(value, str) else ""
+
+    def entry(self, row: list, row_id, parent_row: list | None = None) -> dict | None:
+        """The entry of one record, or None for a skipped or blank record."""
+        if not any(row):
+            return None
+        for skip in self.skips:
+            if skip(row):
+                return None
+        fs = self.fieldset(row)
+        pos = Position(self.file, self.sheet, row_id)
+        attributes = {}
+        for name, get, kind, spec, column in fs.attributes:
+            value = get(row)
+            if isinstance(value, list):
+                value = " | ".join(value)
+            if kind != "string" and value != "":
+                try:
+                    value = _convert(value, kind, spec)
+                except ValueProblem as exc:
+                    self.findings.error(pos.problem(f"{exc} (attribute {name})", column=column, kind="wrong_type"))
+                    continue
+            attributes[name] = value
+        designations = []
+        for get, language, use in fs.designations:
+            for text in get(row):
+                designations.append({"language": language, "use": use, "text": text})
+        parents = fs.parents(row) if fs.parents else []
+        if not parents and parent_row is not None and self.enclosing:
+            code = self.code_of(parent_row)
+            parents = [code] if code else []
+        entry = {"code": fs.code(row), "display": fs.display(row), "designations": designations,
+                 "parents": parents, "status": fs.status(row) if fs.status else "active",
+                 "attributes": attributes, "_pos": pos}
+        if self.id_get is not None:
+            entry["_id"] = str(self.id_get(row) or "").strip()
+            entry["_parent_id"] = str(self.parent_id_get(row) or "").strip()
+        return entry
+
+
+def needs_buffer(profile: Profile) -> bool:
+    """Whether the hierarchy or duplicate rules need all entries before the first can be staged."""
+    h = profile.hierarchy
+    return bool(h.get("id") or h.get("code_prefix") or h.get("parent_resolve") == "prefix"
+                or profile.duplicates == "merge" or profile.group_codes)
+
+
+def level_parent(code: str, levels: list[int]) -> str | None:
+    """The parent by code length (ATC: 1, 3, 4, 5, 7 characters): the code cut to the next shorter level."""
+    shorter = [n for n in levels if n < len(code)]
+    return code[:max(shorter)] if shorter else None
+
+
+def finish(entries: Iterable[dict], profile: Profile, findings: Findings, language: str | None) -> Iterator[dict]:
+    """Apply the profile's hierarchy and duplicate rules, streaming when they allow it.
+
+    Raises ImportRejected at the end if mapping found errors (the store then
+    rolls the whole draft back).
+    """
+    levels = sorted(profile.hierarchy.get("code_levels") or [])
+    if not needs_buffer(profile):
+        for e in entries:
+            if levels and not e["parents"]:
+                parent = level_parent(e["code"], levels)
+                if parent:
+                    e["parents"] = [parent]
+            yield e
+        findings.raise_if_errors()
+        return
+    buffered = list(entries)
+    findings.raise_if_errors()
+    if profile.group_codes == "icd10-range":
+        from importers.fnsi import icd10_group_codes
+        icd10_group_codes(buffered, findings)
+    if profile.hierarchy.get("id"):
+        _link_by_id(buffered, profile, findings)
+    if profile.duplicates == "merge":
+        buffered = _merge_duplicates(buffered, findings, language)
+    if profile.hierarchy.get("code_prefix") or profile.hierarchy.get("parent_resolve") == "prefix":
+        _resolve_prefix_parents(buffered, profile)
+    if levels:
+        for e in buffered:
+            if not e["parents"]:
+                parent = level_parent(e["code"], levels)
+                if parent:
+                    e["parents"] = [parent]
+    findings.raise_if_errors()
+    yield from buffered
+
+
+def _link_by_id(entries: list[dict], profile: Profile, findings: Findings) -> None:
+    """Replace parent identifiers (FNSI ID_PARENT) by the parents' codes."""
+    by_id = {}
+    for e in entries:
+        if e["_id"]:
+            by_id.setdefault(e["_id"], e["code"])
+    column = profile.hierarchy["parent_id"]
+    for e in entries:
+        pid = e.pop("_parent_id", "")
+        e.pop("_id", None)
+        if not pid:
+            continue
+        code = by_id.get(pid)
+        if code is None:
+            findings.error(e["_pos"].problem(f"parent identifier {pid} is not the {profile.hierarchy['id']} of any row",
+                                             column=column, code=e["code"], kind="unknown_parent"))
+        elif code not in e["parents"]:
+            e["parents"] = [code] + e["parents"]
+
+
+def _merge_duplicates(entries: list[dict], findings: Findings, language: str | None) -> list[dict]:
+    """Rows with the same code become one entry: other displays as synonyms, differing attributes joined."""
+    merged: dict[str, dict] = {}
+    count = 0
+    for e in entries:
+        first = merged.get(e["code"])
+        if first is None or not e["code"]:
+            merged[e["code"] or f"\x00{id(e)}"] = e
+            continue
+        count += 1
+        if count <= 20:
+            findings.warn(e["_pos"].problem(f"duplicate code {e['code']} merged into the row at {first['_pos'].row}",
+                                            code=e["code"], kind="merged_duplicate"))
+        texts = {first["display"]} | {d["text"] for d in first["designations"]}
+        if e["display"] and e["display"] not in texts:
+            first["designations"].append({"language": language, "use": "synonym", "text": e["display"]})
+        for d in e["designations"]:
+            if d["text"] not in texts:
+                first["designations"].append(d)
+        for p in e["parents"]:
+            if p not in first["parents"]:
+                first["parents"].append(p)
+        for key, value in e["attributes"].items():
+            old = first["attributes"].get(key)
+            if old in (None, ""):
+                first["attributes"][key] = value
+            elif value not in ("", None) and str(value) not in str(old).split(" | "):
+                first["attributes"][key] = f"{old} | {value}"
+    if count > 20:
+        findings.warn(Problem(f"{count} rows in all were merged into earlier rows with the same code",
+                              file=findings.file, kind="merged_duplicate"))
+    return list(merged.values())
+
+
+def _longest_prefix(value: str, codes: set, own: str) -> str | None:
+    candidate = value
+    while candidate:
+        if candidate in codes and candidate != own:
+            return candidate
+        candidate = candidate[:-1].rstrip(".-/ ")
+    return None
+
+
+def _resolve_prefix_parents(entries: list[dict], profile: Profile) -> None:
+    """Parents by code prefix: the longest other code that starts the entry's code (or its parent value)."""
+    codes = {e["code"] for e in entries}
+    for e in entries:
+        code = e["code"]
+        if e["parents"] and profile.hierarchy.get("parent_resolve") == "prefix":
+            e["parents"] = [p if (p in codes and p != code) else (_longest_prefix(p, codes, code) or p)
+                            for p in e["parents"]]
+        elif not e["parents"] and profile.hierarchy.get("code_prefix"):
+            parent = _longest_prefix(code[:-1].rstrip(".-/ "), codes, code) if len(code) > 1 else None
+            if parent:
+                e["parents"] = [parent]

@@ -1,0 +1,283 @@
+"""Declarative import profiles: one TOML file in `catalogs/` per national feed.
+
+A profile says how to read a file (format, encoding, delimiter, sheet, header
+row, XML record elements), how to turn each record into an entry (code,
+display, parents, status, designations, attributes) and which catalog to
+create when it does not exist yet. A new country's spreadsheet means a new
+profile, not new code; `docs/importers.md` describes every key.
+
+Profiles are validated when loaded: an unknown key, a wrong type or an
+impossible combination is a `ProfileError` naming the file and the key.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+try:
+    import tomllib
+except ImportError:  # Python 3.10
+    import tomli as tomllib  # type: ignore[no-redef]
+
+from registry import config
+from registry.errors import BadRequest
+from registry.models.catalog import KINDS
+
+FORMATS = ("csv", "xlsx", "xml", "fnsi", "claml", "jsonl", "fhir-codesystem")
+TOP_KEYS = {"profile", "catalog", "read", "fields", "variants", "hierarchy"}
+PROFILE_KEYS = {"name", "description", "format", "duplicates", "group_codes"}
+CATALOG_KEYS = {"slug", "title", "kind", "language", "oid", "owner", "description", "field_schema"}
+READ_KEYS = {"encoding", "delimiter", "quotechar", "header", "header_row", "columns", "sheet", "records",
+             "namespaces", "strip_chars", "null_values", "skip", "unknown_columns"}
+FIELD_NAMES = {"code", "display", "status", "parents", "designations", "attributes"}
+SPEC_KEYS = {"column", "columns", "path", "value", "hash", "regex", "map", "default", "strip", "zfill", "upper",
+             "lower", "prefix", "template", "split", "type", "date_format", "true_values", "false_values", "fallback",
+             "optional", "language", "use"}
+ATTRIBUTE_TYPES = ("string", "integer", "number", "boolean", "date")
+HIERARCHY_KEYS = {"id", "parent_id", "code_levels", "code_prefix", "parent_resolve", "enclosing"}
+SKIP_KEYS = {"column", "equals", "empty", "matches"}
+ENCODINGS_AUTO = "auto"
+DUPLICATES = ("error", "merge")
+
+
+class ProfileError(BadRequest):
+    """A profile file that cannot be used; the message names the file and the key."""
+
+    code = "bad_profile"
+
+
+@dataclass
+class Profile:
+    """A validated import profile. Sections are plain dicts, already checked."""
+
+    name: str
+    path: Path | None
+    format: str
+    description: str = ""
+    catalog: dict = field(default_factory=dict)
+    read: dict = field(default_factory=dict)
+    fields: dict = field(default_factory=dict)
+    variants: list = field(default_factory=list)
+    hierarchy: dict = field(default_factory=dict)
+    duplicates: str = "error"
+    group_codes: str | None = None
+
+    def referenced_columns(self) -> list[str]:
+        """Every column (or XML path) named by the field specs, variants and skip rules, in first-use order."""
+        seen: list[str] = []
+
+        def add(name):
+            if name and name not in seen:
+                seen.append(name)
+
+        def walk_spec(spec):
+            if isinstance(spec, str):
+                add(spec)
+            elif isinstance(spec, dict):
+                for key in ("column", "path"):
+                    add(spec.get(key))
+                for name in spec.get("columns") or []:
+                    add(name)
+                for name in spec.get("hash") or []:
+                    add(name)
+                if spec.get("fallback") is not None:
+                    walk_spec(spec["fallback"])
+
+        def walk_fields(fields):
+            for name in ("code", "display", "status", "parents"):
+                if name in fields:
+                    walk_spec(fields[name])
+            for d in fields.get("designations") or []:
+                walk_spec(d)
+            for spec in (fields.get("attributes") or {}).values():
+                walk_spec(spec)
+
+        walk_fields(self.fields)
+        for variant in self.variants:
+            for cond in variant["when"]:
+                add(cond["column"])
+            walk_fields(variant["fields"])
+        for rule in self.read.get("skip") or []:
+            add(rule["column"])
+        for key in ("id", "parent_id"):
+            add(self.hierarchy.get(key))
+        return seen
+
+
+def _fail(where: str, message: str) -> None:
+    raise ProfileError(f"profile {where}: {message}")
+
+
+def _check_keys(where: str, section: str, table, allowed: set) -> None:
+    if not isinstance(table, dict):
+        _fail(where, f"{section} must be a table")
+    unknown = sorted(set(table) - allowed)
+    if unknown:
+        _fail(where, f"unknown key(s) {', '.join(unknown)} in {section} (allowed: {', '.join(sorted(allowed))})")
+
+
+def _check_spec(where: str, section: str, spec) -> None:
+    """A field spec is a column name or a table of SPEC_KEYS."""
+    if isinstance(spec, str):
+        if not spec:
+            _fail(where, f"{section} names an empty column")
+        return
+    _check_keys(where, section, spec, SPEC_KEYS)
+    sources = [k for k in ("column", "columns", "path", "value", "hash") if k in spec]
+    if len(sources) != 1 and not (spec.get("fallback") is not None and not sources):
+        _fail(where, f"{section} needs exactly one of column, columns, path, value or hash (has "
+                     f"{', '.join(sources) or 'none'})")
+    for key in ("columns", "hash", "true_values", "false_values"):
+        if key in spec and not (isinstance(spec[key], list) and all(isinstance(x, str) for x in spec[key])):
+            _fail(where, f"{section}.{key} must be a list of strings")
+    if "map" in spec and not isinstance(spec["map"], dict):
+        _fail(where, f"{section}.map must be a table of value = replacement")
+    if "regex" in spec:
+        try:
+            re.compile(spec["regex"])
+        except re.error as exc:
+            _fail(where, f"{section}.regex {spec['regex']!r} is not a valid regular expression: {exc}")
+    if "type" in spec and spec["type"] not in ATTRIBUTE_TYPES:
+        _fail(where, f"{section}.type {spec['type']!r} is not one of {', '.join(ATTRIBUTE_TYPES)}")
+    if "template" in spec and "{0}" not in str(spec["template"]):
+        _fail(where, f"{section}.template must contain {{0}} where the value goes (got {spec['template']!r})")
+    if "zfill" in spec and not isinstance(spec["zfill"], int):
+        _fail(where, f"{section}.zfill must be an integer width")
+    if spec.get("fallback") is not None:
+        _check_spec(where, f"{section}.fallback", spec["fallback"])
+
+
+def _check_fields(where: str, section: str, fields, require_code: bool) -> None:
+    _check_keys(where, section, fields, FIELD_NAMES)
+    if require_code and "code" not in fields:
+        _fail(where, f"{section} needs a code")
+    for name in ("code", "display", "status", "parents"):
+        if name in fields:
+            _check_spec(where, f"{section}.{name}", fields[name])
+    designations = fields.get("designations", [])
+    if not isinstance(designations, list):
+        _fail(where, f"{section}.designations must be an array of tables ([[fields.designations]])")
+    for i, d in enumerate(designations):
+        _check_spec(where, f"{section}.designations[{i}]", d)
+    attributes = fields.get("attributes", {})
+    if not isinstance(attributes, dict):
+        _fail(where, f"{section}.attributes must be a table of attribute = column")
+    for name, spec in attributes.items():
+        _check_spec(where, f"{section}.attributes.{name}", spec)
+
+
+def validate(data: dict, where: str, path: Path | None = None) -> Profile:
+    """Check a parsed profile and return it as a Profile; raise ProfileError on the first problem."""
+    _check_keys(where, "the profile", data, TOP_KEYS)
+    head = data.get("profile", {})
+    _check_keys(where, "[profile]", head, PROFILE_KEYS)
+    fmt = head.get("format")
+    if fmt not in FORMATS:
+        _fail(where, f"[profile].format must be one of {', '.join(FORMATS)} (got {fmt!r})")
+    name = head.get("name") or (path.stem if path else "")
+    duplicates = head.get("duplicates", "error")
+    if duplicates not in DUPLICATES:
+        _fail(where, f"[profile].duplicates must be one of {', '.join(DUPLICATES)}")
+    group_codes = head.get("group_codes")
+    if group_codes not in (None, "icd10-range"):
+        _fail(where, "[profile].group_codes can only be \"icd10-range\"")
+    catalog = data.get("catalog", {})
+    _check_keys(where, "[catalog]", catalog, CATALOG_KEYS)
+    if catalog.get("kind") is not None and catalog["kind"] not in KINDS:
+        _fail(where, f"[catalog].kind must be one of {', '.join(KINDS)}")
+    if "field_schema" in catalog:
+        from registry.store.catalogs import check_field_schema
+        try:
+            catalog["field_schema"] = check_field_schema(catalog["field_schema"])
+        except BadRequest as exc:
+            _fail(where, f"[catalog].{exc.message}")
+    read = data.get("read", {})
+    _check_keys(where, "[read]", read, READ_KEYS)
+    if "delimiter" in read and read["delimiter"] != "auto" and len(read["delimiter"]) != 1:
+        _fail(where, f"[read].delimiter must be one character or \"auto\" (got {read['delimiter']!r})")
+    if "header" in read and read["header"] not in (True, False, "auto"):
+        _fail(where, "[read].header must be true, false or \"auto\"")
+    if "header_row" in read and (not isinstance(read["header_row"], int) or read["header_row"] < 1):
+        _fail(where, "[read].header_row must be a row number from 1")
+    if read.get("header") is False and not read.get("columns"):
+        _fail(where, "[read].header = false needs [read].columns to name the columns")
+    if read.get("header") == "auto" and not read.get("columns"):
+        _fail(where, "[read].header = \"auto\" needs [read].columns for files without a header")
+    if "encoding" in read and read["encoding"] != ENCODINGS_AUTO:
+        import codecs
+        try:
+            codecs.lookup(read["encoding"])
+        except LookupError:
+            _fail(where, f"[read].encoding {read['encoding']!r} is not a known encoding")
+    if read.get("unknown_columns", "ignore") not in ("ignore", "warn", "error"):
+        _fail(where, "[read].unknown_columns must be ignore, warn or error")
+    for i, rule in enumerate(read.get("skip") or []):
+        _check_keys(where, f"[read].skip[{i}]", rule, SKIP_KEYS)
+        if "column" not in rule or len(set(rule) & {"equals", "empty", "matches"}) != 1:
+            _fail(where, f"[read].skip[{i}] needs a column and one of equals, empty or matches")
+    if fmt == "xml" and not read.get("records"):
+        _fail(where, "format xml needs [read].records: the element names that are records")
+    fields = data.get("fields", {})
+    needs_fields = fmt in ("csv", "xlsx", "xml")
+    if fields or needs_fields:
+        _check_fields(where, "[fields]", fields, require_code=needs_fields)
+    variants = data.get("variants", [])
+    if not isinstance(variants, list):
+        _fail(where, "variants must be an array of tables ([[variants]])")
+    for i, variant in enumerate(variants):
+        _check_keys(where, f"[[variants]] #{i + 1}", variant, {"when", "fields"})
+        when = variant.get("when")
+        when = [when] if isinstance(when, dict) else when
+        if not when:
+            _fail(where, f"[[variants]] #{i + 1} needs a when condition")
+        for cond in when:
+            _check_keys(where, f"[[variants]] #{i + 1}.when", cond, SKIP_KEYS)
+            if "column" not in cond or len(set(cond) & {"equals", "empty", "matches"}) != 1:
+                _fail(where, f"[[variants]] #{i + 1}.when needs a column and one of equals, empty or matches")
+        variant["when"] = when
+        _check_fields(where, f"[[variants]] #{i + 1}.fields", variant.get("fields", {}), require_code=False)
+        variant.setdefault("fields", {})
+    hierarchy = data.get("hierarchy", {})
+    _check_keys(where, "[hierarchy]", hierarchy, HIERARCHY_KEYS)
+    if ("id" in hierarchy) != ("parent_id" in hierarchy):
+        _fail(where, "[hierarchy] needs both id and parent_id to link rows by identifier")
+    if "code_levels" in hierarchy and not (isinstance(hierarchy["code_levels"], list) and
+                                           all(isinstance(n, int) and n > 0 for n in hierarchy["code_levels"])):
+        _fail(where, "[hierarchy].code_levels must be a list of code lengths, e.g. [1, 3, 4, 5, 7]")
+    if hierarchy.get("parent_resolve", "exact") not in ("exact", "prefix"):
+        _fail(where, "[hierarchy].parent_resolve must be exact or prefix")
+    ways = [k for k in ("id", "code_levels", "code_prefix") if hierarchy.get(k)]
+    if len(ways) > 1:
+        _fail(where, f"[hierarchy] can use only one of id/parent_id, code_levels, code_prefix (has {', '.join(ways)})")
+    return Profile(name=name, path=path, format=fmt, description=head.get("description", ""), catalog=catalog,
+                   read=read, fields=fields, variants=variants, hierarchy=hierarchy, duplicates=duplicates,
+                   group_codes=group_codes)
+
+
+def profile_path(name: str) -> Path:
+    """The file of profile `name`: a path to a .toml file, or `<catalogs dir>/<name>.toml`."""
+    p = Path(name)
+    if p.suffix == ".toml" or p.is_file():
+        return p
+    return config.catalogs_dir() / f"{name}.toml"
+
+
+def load_profile(name: str) -> Profile:
+    """Read and validate a profile by name or path; a missing, unparsable or wrong profile is a ProfileError."""
+    path = profile_path(name)
+    if not path.is_file():
+        known = ", ".join(available_profiles()) or "none"
+        raise ProfileError(f"no profile {name!r} (looked for {path}); known profiles: {known}")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ProfileError(f"profile {path}: not valid TOML: {exc}") from None
+    return validate(data, str(path), path)
+
+
+def available_profiles() -> list[str]:
+    """Names of the profiles shipped in (or configured as) the catalogs directory."""
+    directory = config.catalogs_dir()
+    return sorted(p.stem for p in directory.glob("*.toml")) if directory.is_dir() else []

@@ -1,0 +1,400 @@
+"""Importers: profiles, formats, encodings, validation and the report (small hand-written fixtures)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from cli import cli
+from importers import run_import
+from importers.profile import ProfileError, available_profiles, load_profile, validate
+from registry.errors import BadRequest, ImportRejected, NotFound
+
+HERE = Path(__file__).resolve().parent
+DATA = HERE / "data" / "importers"
+ROOT = HERE.parent
+SAMPLES = ROOT / "catalogs" / "samples"
+HOSPITALS = str(DATA / "hospitals.toml")
+
+
+def entries_of(store, slug, version="latest"):
+    return {e["code"]: e for e in store.iter_entries(slug, version)}
+
+
+# --- profiles ---------------------------------------------------------------------------------------------
+
+def test_every_shipped_profile_validates_and_is_documented():
+    names = available_profiles()
+    assert {"icd10-ru-fnsi", "icd10-who-simplexml", "icd10-cm-tabular", "icd10-de-dimdi", "atc-who",
+            "drugs-kz-knf", "facilities-cms", "atc-who-xlsx"} <= set(names)
+    docs = (ROOT / "docs" / "importers.md").read_text(encoding="utf-8")
+    for name in names:
+        profile = load_profile(name)
+        assert profile.name == name
+        assert f"`{name}`" in docs, f"profile {name} is not documented in docs/importers.md"
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"profile": {"format": "dbf"}}, "[profile].format must be one of"),
+    ({"profile": {"format": "csv"}, "fields": {"code": "c"}, "reed": {}}, "unknown key(s) reed in the profile"),
+    ({"profile": {"format": "csv"}, "fields": {"display": "d"}}, "[fields] needs a code"),
+    ({"profile": {"format": "csv"}, "fields": {"code": {"column": "c", "regex": "(["}}},
+     "[fields].code.regex '([' is not a valid regular expression"),
+    ({"profile": {"format": "csv"}, "fields": {"code": "c", "attributes": {"n": {"column": "n", "type": "int"}}}},
+     "[fields].attributes.n.type 'int' is not one of string, integer, number, boolean, date"),
+    ({"profile": {"format": "csv"}, "fields": {"code": "c"}, "read": {"delimiter": ";;"}},
+     "[read].delimiter must be one character"),
+    ({"profile": {"format": "csv"}, "fields": {"code": "c"}, "read": {"encoding": "klingon"}},
+     "[read].encoding 'klingon' is not a known encoding"),
+    ({"profile": {"format": "xml"}, "fields": {"code": "c"}}, "format xml needs [read].records"),
+    ({"profile": {"format": "csv"}, "fields": {"code": "c"}, "hierarchy": {"id": "ID"}},
+     "[hierarchy] needs both id and parent_id"),
+    ({"profile": {"format": "csv"}, "fields": {"code": "c"}, "catalog": {"kind": "animal"}},
+     "[catalog].kind must be one of"),
+])
+def test_profile_validation_names_the_key(data, message):
+    with pytest.raises(ProfileError) as err:
+        validate(data, "x.toml")
+    assert err.value.message.startswith("profile x.toml: ")
+    assert message in err.value.message
+
+
+def test_unknown_profile_lists_the_known_ones():
+    with pytest.raises(ProfileError, match=r"no profile 'nope' .*known profiles: .*icd10-ru-fnsi"):
+        load_profile("nope")
+
+
+def test_profile_that_is_not_toml(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[profile\nformat = 'csv'", encoding="utf-8")
+    with pytest.raises(ProfileError, match="not valid TOML"):
+        load_profile(str(bad))
+
+
+# --- CSV by profile: typed attributes, catalog from defaults, problems with places ------------------------------
+
+def test_csv_profile_creates_catalog_and_types_attributes(sqlite_store):
+    report = run_import(sqlite_store, DATA / "hospitals.csv", catalog="hospitals", version="1", profile=HOSPITALS)
+    assert (report.status, report.entries, report.added) == ("staged", 3, 3)
+    catalog = sqlite_store.get_catalog("hospitals")
+    assert (catalog.title, catalog.kind, catalog.language) == ("Test hospitals", "facility", "en")
+    assert catalog.field_schema["beds"]["type"] == "integer"
+    e = entries_of(sqlite_store, "hospitals", "1")["F-001"]
+    assert e["display"] == "Central City Hospital"
+    assert e["attributes"] == {"beds": 420, "emergency": True, "opened": "1961-05-01", "region": "North"}
+
+
+def test_wrong_types_are_located_and_nothing_is_stored(store, tmp_path):
+    bad = tmp_path / "hospitals.csv"
+    bad.write_text("Facility code;Name;Region;Beds;Opened;Has emergency\n"
+                   "F-001;Central;North;many;1961-05-01;yes\n"
+                   "F-002;Riverside;South;35;yesterday;maybe\n", encoding="utf-8")
+    with pytest.raises(ImportRejected) as err:
+        run_import(store, bad, catalog="hospitals", version="1", profile=HOSPITALS)
+    problems = [str(p) for p in err.value.problems]
+    assert problems == [
+        f"{bad}, row 2, column Beds: 'many' is not an integer (attribute beds)",
+        f"{bad}, row 3, column Opened: 'yesterday' is not a date (%Y-%m-%d or %d.%m.%Y or %Y-%m-%dT%H:%M:%S or "
+        f"%Y-%m-%d %H:%M:%S or %d/%m/%Y) (attribute opened)",
+        f"{bad}, row 3, column Has emergency: 'maybe' is not a yes/no value (attribute emergency)"]
+    assert not store.has_catalog("hospitals")  # the catalog created for the import is gone too
+
+
+def test_missing_column_and_unknown_column(sqlite_store, tmp_path):
+    missing = tmp_path / "missing.csv"
+    missing.write_text("Facility code;Name;Region;Opened;Has emergency\nF-1;A;N;2000-01-01;no\n", encoding="utf-8")
+    with pytest.raises(ImportRejected) as err:
+        run_import(sqlite_store, missing, catalog="hospitals", version="1", profile=HOSPITALS)
+    assert [str(p) for p in err.value.problems] == [
+        f"{missing}, row 1, column Beds: missing column 'Beds' (the header has Facility code, Name, Region, "
+        f"Opened, Has emergency)"]
+    extra = tmp_path / "extra.csv"
+    extra.write_text("Facility code;Name;Region;Beds;Opened;Has emergency;Director\n"
+                     "F-1;A;N;5;2000-01-01;no;Dr X\n", encoding="utf-8")
+    report = run_import(sqlite_store, extra, catalog="hospitals", version="1", profile=HOSPITALS)
+    assert [str(w) for w in report.warnings] == [
+        f"{extra}, row 1, column Director: unknown column(s) Director not used by profile test-hospitals"]
+
+
+def test_store_and_mapping_problems_are_reported_together(sqlite_store, tmp_path):
+    bad = tmp_path / "h.csv"
+    bad.write_text("Facility code;Name;Region;Beds;Opened;Has emergency\n"
+                   "F-1;A;N;x;2000-01-01;no\nF-1;B;N;3;2000-01-01;no\n;C;N;3;2000-01-01;no\n", encoding="utf-8")
+    with pytest.raises(ImportRejected) as err:
+        run_import(sqlite_store, bad, catalog="hospitals", version="1", profile=HOSPITALS)
+    kinds = [(p.kind, p.row) for p in err.value.problems]
+    assert kinds == [("wrong_type", 2), ("duplicate_code", 3), ("empty_code", 4)]
+
+
+def test_missing_catalog_without_defaults_is_a_clear_error(sqlite_store):
+    with pytest.raises(NotFound, match=r"no catalog 'x': create it first"):
+        run_import(sqlite_store, SAMPLES / "icd10-ru-fnsi-2.26.csv", catalog="x", version="1", format="fnsi")
+
+
+def test_xlsx_or_xml_without_profile_asks_for_one(sqlite_store, tmp_path):
+    sqlite_store_catalog(sqlite_store)
+    with pytest.raises(BadRequest, match="format xlsx needs a profile"):
+        run_import(sqlite_store, DATA / "hospitals.csv", catalog="t", version="1", format="xlsx")
+
+
+def sqlite_store_catalog(store, slug="t", language="en"):
+    from registry.models import CatalogCreate
+    store.create_catalog(CatalogCreate(slug=slug, title=slug.upper(), language=language))
+
+
+# --- encodings -----------------------------------------------------------------------------------------------
+
+def test_utf8_with_bom_and_cp1251_are_detected(sqlite_store, tmp_path):
+    text = (SAMPLES / "icd10-ru-fnsi-2.26.csv").read_text(encoding="utf-8")
+    bom = tmp_path / "bom.csv"
+    bom.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    cp = tmp_path / "cp1251.csv"
+    cp.write_bytes(text.encode("cp1251"))
+    r1 = run_import(sqlite_store, bom, catalog="icd10-ru", version="bom", profile="icd10-ru-fnsi")
+    r2 = run_import(sqlite_store, cp, catalog="icd10-ru", version="cp", profile="icd10-ru-fnsi")
+    assert r1.warnings == []
+    assert [w.kind for w in r2.warnings] == ["encoding"]
+    assert "it was read as cp1251" in r2.warnings[0].message
+    a, b = entries_of(sqlite_store, "icd10-ru", "bom"), entries_of(sqlite_store, "icd10-ru", "cp")
+    assert a == b and a["A00"]["display"] == "Холера"
+
+
+def test_declared_encoding_that_does_not_fit_names_the_byte_offset(sqlite_store, tmp_path):
+    text = "ID;REC_CODE;MKB_CODE;MKB_NAME;ID_PARENT;ADDL_CODE;ACTUAL;DATE\n1;01;A00;Холера;;;1;\n"
+    cp = tmp_path / "cp.csv"
+    cp.write_bytes(text.encode("cp1251"))
+    profile = load_profile("icd10-ru-fnsi")
+    profile.read["encoding"] = "utf-8"
+    offset = text.encode("cp1251").index("Х".encode("cp1251"))
+    with pytest.raises(ImportRejected) as err:
+        run_import(sqlite_store, cp, catalog="icd10-ru", version="1", profile=profile)
+    assert err.value.problems[0].message == (
+        f"the file is not valid utf-8: byte 0xd5 at offset {offset} cannot be decoded (declare the right "
+        f"encoding, e.g. cp1251, in the profile)")
+
+
+# --- FNSI ----------------------------------------------------------------------------------------------------
+
+def test_fnsi_csv_old_style_and_json_give_the_same_stable_codes(sqlite_store):
+    run_import(sqlite_store, DATA / "fnsi_old_style.csv", catalog="icd10-ru", version="old",
+               profile="icd10-ru-fnsi", publish=True)
+    report = run_import(sqlite_store, DATA / "fnsi_current.json", catalog="icd10-ru", version="new",
+                        profile="icd10-ru-fnsi", publish=True)
+    old, new = entries_of(sqlite_store, "icd10-ru", "old"), entries_of(sqlite_store, "icd10-ru", "new")
+    assert sorted(old) == sorted(new) == ["A00", "A00-A09", "A00-B99", "A00.9", "A02", "A02.1", "B99", "B99-B99"]
+    assert old["A00-B99"]["display"] == new["A00-B99"]["display"] == "НЕКОТОРЫЕ ИНФЕКЦИОННЫЕ И ПАРАЗИТАРНЫЕ БОЛЕЗНИ"
+    assert new["A02.1"]["parents"] == ["A02"] and new["A00-A09"]["parents"] == ["A00-B99"]
+    assert old["B99"]["status"] == "inactive" and new["B99"]["status"] == "active"
+    assert new["A02.1"]["attributes"] == {"changed_on": "2024-03-15"}
+    assert (report.added, report.changed, report.removed) == (0, 2, 0)
+    diff = sqlite_store.diff("icd10-ru", "old", "new")
+    assert sorted(c["code"] for c in diff["changed"]) == ["A02.1", "B99"]
+
+
+def test_fnsi_unknown_parent_id_is_located(sqlite_store, tmp_path):
+    bad = tmp_path / "f.csv"
+    bad.write_text("ID;REC_CODE;MKB_CODE;MKB_NAME;ID_PARENT;ADDL_CODE;ACTUAL;DATE\n"
+                   "1;01;A00;Холера;;;1;\n2;02;A00.0;Холера 01;77;;1;\n", encoding="utf-8")
+    with pytest.raises(ImportRejected) as err:
+        run_import(sqlite_store, bad, catalog="icd10-ru", version="1", profile="icd10-ru-fnsi")
+    assert [str(p) for p in err.value.problems] == [
+        f"{bad}, row 3, column ID_PARENT: parent identifier 77 is not the ID of any row"]
+
+
+def test_fnsi_without_profile_uses_the_usual_columns(sqlite_store, tmp_path):
+    sqlite_store_catalog(sqlite_store, "units", "ru")
+    f = tmp_path / "units.csv"
+    f.write_text("ID;CODE;NAME;ID_PARENT;SHORT\n1;10;Масса;;\n2;11;Килограмм;1;кг\n", encoding="utf-8")
+    run_import(sqlite_store, f, catalog="units", version="1", format="fnsi")
+    e = entries_of(sqlite_store, "units", "1")
+    assert e["11"] == {"code": "11", "display": "Килограмм", "designations": [], "parents": ["10"],
+                       "status": "active", "attributes": {"short": "кг"}}
+
+
+# --- ClaML, FHIR, XML by profile, XLSX -------------------------------------------------------------------------
+
+def test_claml_sample_classes_rubrics_and_modifiers(sqlite_store):
+    report = run_import(sqlite_store, SAMPLES / "icd10-who-claml.xml", catalog="icd10-who", version="1")
+    catalog = sqlite_store.get_catalog("icd10-who")
+    assert (catalog.title, catalog.language, catalog.owner) == ("ICD-10 demo excerpt (ClaML)", "en", "WHO")
+    e = entries_of(sqlite_store, "icd10-who", "1")
+    assert report.entries == len(e) == 25
+    assert e["A00"]["designations"] == [{"language": "ru", "use": "translation", "text": "Холера"}]
+    assert e["I10"]["designations"][0] == {"language": "en", "use": "fully-specified",
+                                           "text": "Essential (primary) hypertension, including high blood pressure"}
+    assert [d["use"] for d in e["I10"]["designations"]] == ["fully-specified", "inclusion", "inclusion", "exclusion"]
+    assert e["G01"]["attributes"] == {"kind": "category", "usage": "aster"}
+    assert e["A01.0"]["attributes"]["coding_hint"] == "Use an additional code to identify complications."
+    # F10 inherits the modifier of its block (all classes), F11 narrows it to .0 and .2
+    assert e["F10.2"]["display"] == "Mental and behavioural disorders due to use of alcohol: Dependence syndrome"
+    assert e["F10.0"]["parents"] == ["F10"] and e["F10.0"]["designations"][0]["text"] == "Drunkenness NOS"
+    assert sorted(c for c in e if c.startswith("F11.")) == ["F11.0", "F11.2"]
+    assert all(p in e for entry in e.values() for p in entry["parents"])
+
+
+def test_fhir_codesystem_nested_concepts(sqlite_store, tmp_path):
+    resource = {"resourceType": "CodeSystem", "title": "Test units", "language": "en", "publisher": "Test",
+                "identifier": [{"system": "urn:ietf:rfc:3986", "value": "urn:oid:1.2.3.4"}],
+                "concept": [{"code": "mass", "display": "Mass", "concept": [
+                    {"code": "kg", "display": "kilogram",
+                     "designation": [{"language": "ru", "use": {"code": "synonym"}, "value": "килограмм"}],
+                     "property": [{"code": "factor", "valueDecimal": 1.0}]},
+                    {"code": "lb", "display": "pound", "property": [{"code": "status", "valueCode": "deprecated"}]}]}]}
+    f = tmp_path / "cs.json"
+    f.write_text(json.dumps(resource), encoding="utf-8")
+    run_import(sqlite_store, f, catalog="units", version="1")
+    assert sqlite_store.get_catalog("units").oid == "1.2.3.4"
+    e = entries_of(sqlite_store, "units", "1")
+    assert e["kg"] == {"code": "kg", "display": "kilogram", "parents": ["mass"], "status": "active",
+                       "designations": [{"language": "ru", "use": "synonym", "text": "килограмм"}],
+                       "attributes": {"factor": 1.0}}
+    assert e["lb"]["status"] == "deprecated"
+
+
+def test_xml_profile_with_variants_and_enclosing_parents(sqlite_store, tmp_path):
+    xml = tmp_path / "cm.xml"
+    xml.write_text("""<?xml version="1.0"?><ICD10CM.tabular><introduction><title>x</title></introduction>
+<chapter><name>1</name><desc>Certain infectious diseases (A00-B99)</desc>
+ <section id="A00-A09"><desc>Intestinal infectious diseases (A00-A09)</desc>
+  <diag><name>A00</name><desc>Cholera</desc>
+   <diag><name>A00.0</name><desc>Cholera due to Vibrio cholerae 01</desc>
+    <inclusionTerm><note>Classical cholera</note></inclusionTerm><excludes1><note>carrier (Z22.1)</note></excludes1>
+   </diag></diag></section>
+ <section id="A15"><desc>Tuberculosis</desc><diag><name>A15</name><desc>Respiratory tuberculosis</desc></diag></section>
+</chapter></ICD10CM.tabular>""", encoding="utf-8")
+    run_import(sqlite_store, xml, catalog="icd10-cm", version="1", profile="icd10-cm-tabular")
+    e = entries_of(sqlite_store, "icd10-cm", "1")
+    assert sorted(e) == ["A00", "A00-A09", "A00-B99", "A00.0", "A15", "A15-A15"]
+    assert e["A00.0"]["designations"] == [{"language": "en", "use": "inclusion", "text": "Classical cholera"},
+                                          {"language": "en", "use": "exclusion", "text": "carrier (Z22.1)"}]
+    assert e["A00.0"]["parents"] == ["A00"] and e["A00"]["parents"] == ["A00-A09"]
+    assert e["A15"]["parents"] == ["A15-A15"] and e["A15-A15"]["parents"] == ["A00-B99"]
+    assert e["A00-B99"]["attributes"] == {"chapter": "1", "kind": "chapter"}
+
+
+def write_xlsx(path, rows, sheet="ATC", title_rows=()):
+    from openpyxl import Workbook
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(sheet)
+    for r in list(title_rows) + list(rows):
+        ws.append(r)
+    wb.save(path)
+
+
+def test_xlsx_profile_reads_sheet_by_name(sqlite_store, tmp_path):
+    rows = [["atc_code", "atc_name", "ddd", "uom", "adm_r", "note"], ["A", "ALIMENTARY", "NA", "NA", "NA", "NA"],
+            ["A02", "ACID", "NA", "NA", "NA", "NA"], ["A02B", "ULCER", "NA", "NA", "NA", "NA"],
+            ["A02BC", "PPI", "NA", "NA", "NA", "NA"], ["A02BC01", "omeprazole", 20, "mg", "O", "NA"]]
+    book = tmp_path / "atc.xlsx"
+    write_xlsx(book, rows)
+    run_import(sqlite_store, book, catalog="atc", version="1", profile="atc-who-xlsx")
+    e = entries_of(sqlite_store, "atc", "1")
+    assert e["A02BC01"] == {"code": "A02BC01", "display": "omeprazole", "designations": [], "parents": ["A02BC"],
+                            "status": "active", "attributes": {"adm_r": "O", "ddd": "20", "uom": "mg"}}
+    other = tmp_path / "other.xlsx"
+    write_xlsx(other, rows, sheet="Sheet9")
+    with pytest.raises(ImportRejected, match=r"no sheet 'ATC' in the workbook \(sheets: Sheet9\)"):
+        run_import(sqlite_store, other, catalog="atc", version="2", profile="atc-who-xlsx")
+
+
+def test_xlsx_actual_decompressed_size_is_capped(sqlite_store, tmp_path, monkeypatch):
+    rows = [["atc_code", "atc_name", "ddd", "uom", "adm_r", "note"]] + [[f"A{i:06d}", "x" * 200, "", "", "", ""]
+                                                                          for i in range(6000)]
+    book = tmp_path / "big.xlsx"
+    write_xlsx(book, rows)
+    assert book.stat().st_size < 1024 * 1024
+    monkeypatch.setenv("NSI_XLSX_MAX_UNCOMPRESSED_MB", "1")
+    with pytest.raises(ImportRejected, match="NSI_XLSX_MAX_UNCOMPRESSED_MB=1"):
+        run_import(sqlite_store, book, catalog="atc", version="1", profile="atc-who-xlsx")
+
+
+# --- the report: same file twice, dry run, progress, CLI ---------------------------------------------------------
+
+def test_same_file_twice_gives_no_new_version(store):
+    f = SAMPLES / "icd10-ru-fnsi-2.26.csv"
+    first = run_import(store, f, catalog="icd10-ru", version="2.26", profile="icd10-ru-fnsi", publish=True)
+    again = run_import(store, f, catalog="icd10-ru", version="2.26b", profile="icd10-ru-fnsi")
+    assert (first.status, again.status) == ("published", "unchanged")
+    assert again.message == ("icd10-ru-fnsi-2.26.csv was already imported as version 2.26 of icd10-ru (same "
+                             "sha256); no new version created")
+    assert [v.label for v in store.list_versions("icd10-ru")] == ["2.26"]
+
+
+def test_dry_run_reports_and_stores_nothing(store):
+    report = run_import(store, SAMPLES / "atc-who.csv", catalog="atc-who", version="1", profile="atc-who",
+                        dry_run=True)
+    assert (report.status, report.entries, report.added) == ("dry-run", 47, 47)
+    assert not store.has_catalog("atc-who")
+
+
+def test_progress_is_fed(sqlite_store, tmp_path):
+    f = tmp_path / "many.csv"
+    f.write_text("code,display,parents,status,designations,attributes\n"
+                 + "".join(f"C{i},Entry {i},,active,,\n" for i in range(2500)), encoding="utf-8")
+    sqlite_store_catalog(sqlite_store)
+    seen = []
+    run_import(sqlite_store, f, catalog="t", version="1", progress=seen.append)
+    assert seen == [1000, 2000, 2500]
+
+
+def test_cli_import_summary_and_diff(runner, store):
+    one = runner.invoke(cli, ["import", str(SAMPLES / "icd10-ru-fnsi-2.26.csv"), "--catalog", "icd10-ru",
+                              "--version", "2.26", "--profile", "icd10-ru-fnsi", "--publish"])
+    assert one.exit_code == 0, one.output
+    assert re.fullmatch(r"Published icd10-ru 2\.26: 44 entries; against the latest version 44 added, 0 changed, "
+                        r"0 removed \(\d+\.\d s\)\n", one.stdout)
+    two = runner.invoke(cli, ["import", str(SAMPLES / "icd10-ru-fnsi-2.27.csv"), "--catalog", "icd10-ru",
+                              "--version", "2.27", "--profile", "icd10-ru-fnsi", "--publish"])
+    assert re.fullmatch(r"Published icd10-ru 2\.27: 43 entries; against the latest version 1 added, 4 changed, "
+                        r"2 removed \(\d+\.\d s\)\n", two.stdout)
+    diff = runner.invoke(cli, ["diff", "icd10-ru", "2.26", "2.27"])
+    assert diff.stdout == (
+        "icd10-ru 2.26 -> 2.27: 1 added, 2 removed, 4 changed\n"
+        "+ U07.2\tCOVID-19, вирус не идентифицирован\n"
+        "- U04\tТяжелый острый респираторный синдром [SARS]\n"
+        "- U04.9\tТяжелый острый респираторный синдром неуточненный\n"
+        "~ A02.1\tdisplay: Сальмонеллезная септицемия -> Сальмонеллезный сепсис\n"
+        "~ A02.1\tattributes: {} -> {\"changed_on\": \"2024-03-15\"}\n"
+        "~ I11.0\tdisplay: Гипертензивная болезнь сердца с застойной сердечной недостаточностью -> "
+        "Гипертензивная болезнь сердца с (застойной) сердечной недостаточностью\n"
+        "~ I11.0\tattributes: {} -> {\"changed_on\": \"2024-03-15\"}\n"
+        "~ I11.9\tdisplay: Гипертензивная болезнь сердца без застойной сердечной недостаточности -> "
+        "Гипертензивная болезнь сердца без (застойной) сердечной недостаточности\n"
+        "~ I11.9\tattributes: {} -> {\"changed_on\": \"2024-03-15\"}\n"
+        "~ U07.1\tdisplay: COVID-19 -> COVID-19, вирус идентифицирован\n"
+        "~ U07.1\tattributes: {} -> {\"changed_on\": \"2024-03-15\"}\n")
+
+
+def test_cli_import_error_output(runner, sqlite_store, tmp_path):
+    bad = tmp_path / "h.csv"
+    bad.write_text("Facility code;Name;Region;Beds;Opened;Has emergency\nF-1;A;N;x;2000-01-01;no\n",
+                   encoding="utf-8")
+    result = runner.invoke(cli, ["import", str(bad), "--catalog", "hospitals", "--version", "1",
+                                 "--profile", HOSPITALS])
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr == (f"Error: import rejected: {bad}, row 2, column Beds: 'x' is not an integer "
+                             f"(attribute beds)\nNothing was stored.\n")
+
+
+# --- samples for `nsi demo` ---------------------------------------------------------------------------------------
+
+def test_load_demo_imports_every_sample_once(store):
+    from importers.samples import load_demo, read_manifest
+    reports = load_demo(store)
+    manifest = read_manifest()
+    assert [(r.catalog, r.version, r.status) for r in reports] == [
+        (m["catalog"], m["version"], "published") for m in manifest]
+    assert len({m["catalog"] for m in manifest}) >= 5
+    for slug in {m["catalog"] for m in manifest}:
+        codes = entries_of(store, slug)
+        assert all(p in codes for e in codes.values() for p in e["parents"]), slug
+    drugs = entries_of(store, "drugs-kz-knf")
+    assert drugs["РК-ЛС-5№900101"]["attributes"]["dosage_form"] == "капсулы 20 мг №30 | капсулы 40 мг №14"
+    assert drugs["РК-ЛС-5№900101"]["parents"] == ["A02BC01"]
+    assert drugs["РК-ЛС-5№900111"]["parents"] == ["J01"]  # no J01FA10 row: the deepest ATC group present
+    again = load_demo(store)
+    assert {r.status for r in again} == {"unchanged"}
