@@ -296,6 +296,11 @@ class DraftsMixin:
                                           E.c.valid_from < new_seq, ~still_there.exists())
                          .values(valid_to=new_seq))
             conn.execute(S.delete().where(S.c.version_id == version.id))
+        if self.engine.dialect.name == "sqlite":
+            # Fresh planner statistics after a publish; a sample keeps it fast on large tables.
+            with db.write_transaction(self.engine) as conn:
+                conn.exec_driver_sql("PRAGMA analysis_limit=400")
+                conn.exec_driver_sql("ANALYZE")
         return self.get_version(slug, label)
 
     def discard(self, slug: str, label: str) -> None:

@@ -47,7 +47,9 @@ def entry_rows(ref: VersionRef, alias: str | None = None):
         table = table.alias(alias)
     if ref.is_draft:
         return table, table.c.version_id == ref.version_id
-    return table, sa.and_(table.c.catalog_id == ref.catalog_id, table.c.valid_from <= ref.seq,
+    # `valid_from + 0` keeps planners off the valid_from index, which would read the whole
+    # version; lookups by code or parent should use those indexes instead.
+    return table, sa.and_(table.c.catalog_id == ref.catalog_id, (table.c.valid_from + 0) <= ref.seq,
                           sa.or_(table.c.valid_to.is_(None), table.c.valid_to > ref.seq))
 
 
