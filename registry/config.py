@@ -49,6 +49,9 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in [
             int),
     Setting("NSI_LATEST_MAX_AGE", 60,
             "Cache-Control max-age, in seconds, for responses reached through the `latest` alias.", int),
+    Setting("NSI_RESPONSE_CACHE_MB", 64,
+            "Memory, in MiB per server worker, for keeping rendered API responses about published versions "
+            "(they never change); 0 turns the cache off.", int),
     Setting("NSI_TEST_DATABASE_URL", None,
             "Tests only: a PostgreSQL URL; store tests then run on PostgreSQL as well as SQLite, "
             "each in its own schema. Without it they are skipped with a reason."),

@@ -1,0 +1,47 @@
+"""`nsi demo`: an embedded store with the bundled sample catalogs, published and ready to serve.
+
+The samples (catalogs/samples) are imported by `importers.samples.load_demo`,
+through the same pipeline as `nsi import`. Running the demo again on the same
+data directory imports only what is missing.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from registry.errors import ConfigError
+from registry.store import Store
+
+
+def prepare_demo(environ: dict | None = None) -> tuple[Store, bool]:
+    """Initialise (or upgrade) the store and import and publish the samples that are not there yet.
+
+    Returns the store and whether anything was loaded now (False on a re-run).
+    """
+    store = Store.init(environ)
+    try:
+        from importers.samples import load_demo
+    except ImportError as exc:
+        raise ConfigError(f"the bundled samples cannot be loaded: {exc}") from None
+    reports = load_demo(store)
+    return store, any(r.status == "published" for r in reports)
+
+
+def curl_examples(base: str, store: Store) -> list[str]:
+    """A few curl commands that work against the demo server, with a real catalog and code."""
+    lines = [f"curl -s {base}/api/v1/catalogs"]
+    for catalog in store.list_catalogs():
+        if not catalog.head_seq:
+            continue
+        page = store.page_entries(catalog.slug, limit=1)
+        if not page["items"]:
+            continue
+        code = page["items"][0]["code"]
+        label = page["version"]
+        lines += [f"curl -s {base}/api/v1/catalogs/{catalog.slug}",
+                  f"curl -s {base}/api/v1/catalogs/{catalog.slug}/versions/{label}/entries/{code}",
+                  f"curl -s '{base}/api/v1/catalogs/{catalog.slug}/versions/latest/download?format=csv'",
+                  f"curl -s '{base}/api/v1/search?q={quote(page['items'][0]['display'].split()[0])}'"]
+        break
+    lines.append(f"open {base}/api/v1/docs for the API reference")
+    return lines

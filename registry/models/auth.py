@@ -1,0 +1,40 @@
+"""API tokens (design §7): stored as a hash, each with one role.
+
+The secret is shown once when the token is created; only its sha256 is kept,
+so a leaked database does not leak usable tokens.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Optional
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from registry.models.catalog import utcnow
+
+ROLES = ("reader", "importer", "reviewer", "admin")
+
+
+class ApiToken(SQLModel, table=True):
+    __tablename__ = "api_token"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100, sa_column_kwargs={"unique": True}, description="Who or what uses it")
+    token_hash: str = Field(max_length=64, sa_column_kwargs={"unique": True}, description="sha256 of the secret")
+    prefix: str = Field(max_length=16, description="First characters of the secret, to recognise it in lists")
+    role: str = Field(max_length=20, description="reader, importer, reviewer or admin")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+    last_used_at: Optional[datetime] = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    revoked_at: Optional[datetime] = Field(default=None, sa_type=sa.DateTime(timezone=True))
+
+
+class TokenPublic(SQLModel):
+    """A token as `nsi token list` shows it: never the secret or its hash."""
+
+    name: str
+    prefix: str
+    role: str
+    created_at: datetime
+    last_used_at: Optional[datetime] = None
+    revoked_at: Optional[datetime] = None

@@ -1,0 +1,176 @@
+"""Read helpers behind the publishing API that the store does not offer directly.
+
+- `entry_detail`: one entry with its parents and children, read over one connection
+  (the per-record lookup that consuming systems call most).
+- `xlsx_file`: a version as an Excel workbook, written row by row with openpyxl's
+  write-only mode (constant memory) and, for published versions, kept as a cache file.
+- `releases`: versions published across all catalogs, newest first (the feed).
+
+Nothing here imports Flask; the web layer and the CLI call these functions.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterator
+
+import sqlalchemy as sa
+
+from registry.errors import NotFound
+from registry.exports import CSV_COLUMNS, csv_cells
+from registry.models.catalog import Catalog, CatalogVersion, row_to_entry
+from registry.store.reads import VersionRef, entry_rows
+
+C = Catalog.__table__
+V = CatalogVersion.__table__
+
+# (catalog_id, seq) -> whether any entry of that published version has more than one parent
+_multi_parent_versions: dict[tuple[int, int], bool] = {}
+
+
+def _has_multi_parents(conn, ref: VersionRef, table, where) -> bool:
+    key = (ref.catalog_id, ref.seq)
+    if not ref.is_draft and key in _multi_parent_versions:
+        return _multi_parent_versions[key]
+    found = conn.execute(sa.select(table.c.id).where(where, table.c.parents.like('%","%')).limit(1)).first()
+    if not ref.is_draft:
+        _multi_parent_versions[key] = found is not None
+    return found is not None
+
+
+def version_rows(ref: VersionRef):
+    """(table, where) of a version's rows, like `entry_rows`, but steering the planner to the code indexes.
+
+    Without statistics SQLite would read the version through the valid_from
+    index, a scan of the whole version per lookup; `valid_from + 0` cannot use
+    an index, so (catalog_id, code) and (catalog_id, parent_code) are chosen.
+    """
+    table, where = entry_rows(ref)
+    if not ref.is_draft:
+        where = sa.and_(table.c.catalog_id == ref.catalog_id, (table.c.valid_from + 0) <= ref.seq,
+                        sa.or_(table.c.valid_to.is_(None), table.c.valid_to + 0 > ref.seq))
+    return table, where
+
+
+def entry_detail(store, ref: VersionRef, code: str) -> dict:
+    """Entry `code` of version `ref` with `parent_entries` and `children` ({code, display, status} each).
+
+    Children are found through the indexed first parent; the slow scan for
+    entries listing `code` as a later parent runs only in versions that have
+    multi-parent entries at all (remembered per published version).
+    """
+    table, where = version_rows(ref)
+    brief = [table.c.code, table.c.display, table.c.status]
+    with store.engine.connect() as conn:
+        row = conn.execute(sa.select(table).where(where, table.c.code == code)).first()
+        if row is None:
+            raise NotFound(f"code {code!r} is not in {ref.catalog} version {ref.label}")
+        entry = row_to_entry(row)
+        parents = {}
+        if entry["parents"]:
+            parents = {r.code: r for r in conn.execute(sa.select(*brief).where(
+                where, table.c.code.in_(entry["parents"])))}
+        # sorted here, not in SQL: ORDER BY code would make SQLite walk the code index of the whole version
+        children = sorted(conn.execute(sa.select(*brief).where(where, table.c.parent_code == code)).all(),
+                          key=lambda r: r.code)
+        if _has_multi_parents(conn, ref, table, where):
+            pattern = "%" + json.dumps(code, ensure_ascii=False) + "%"
+            more = conn.execute(sa.select(*brief, table.c.parents).where(
+                where, table.c.parent_code != code, table.c.parents.like(pattern))).all()
+            children = sorted(list(children) + [r for r in more if code in json.loads(r.parents)],
+                              key=lambda r: r.code)
+    entry["parent_entries"] = [
+        {"code": p, "display": parents[p].display if p in parents else None,
+         "status": parents[p].status if p in parents else None} for p in entry["parents"]]
+    entry["children"] = [{"code": r.code, "display": r.display, "status": r.status} for r in children]
+    return entry
+
+
+def iter_entry_details(store, ref: VersionRef) -> Iterator[dict]:
+    """Every entry of a version in the shape of `entry_detail`, from one pass over the version.
+
+    Used to fill the web app's response cache for a whole published version at
+    once, so that per-record lookups are served from memory.
+    """
+    table, where = version_rows(ref)
+    with store.engine.connect() as conn:
+        rows = conn.execute(sa.select(table).where(where)).all()
+    brief = {r.code: {"code": r.code, "display": r.display, "status": r.status} for r in rows}
+    children: dict[str, list[str]] = {}
+    entries = []
+    for r in rows:
+        entry = row_to_entry(r)
+        entries.append(entry)
+        for parent in entry["parents"]:
+            children.setdefault(parent, []).append(r.code)
+    for entry in entries:
+        entry["parent_entries"] = [brief.get(p, {"code": p, "display": None, "status": None})
+                                   for p in entry["parents"]]
+        entry["children"] = [brief[c] for c in sorted(children.get(entry["code"], ()))]
+        yield entry
+
+
+def _write_xlsx(store, ref: VersionRef, path: Path) -> None:
+    from openpyxl import Workbook
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(title=ref.catalog[:31])
+    ws.append(CSV_COLUMNS)
+    for entry in store.iter_entries(ref.catalog, ref.label):
+        ws.append([ILLEGAL_CHARACTERS_RE.sub("", c) if isinstance(c, str) else c for c in csv_cells(entry)])
+    wb.save(str(path))
+
+
+def xlsx_file(store, ref: VersionRef) -> tuple[Path, bool]:
+    """An xlsx file of version `ref` and whether it is temporary (drafts) or a kept cache file (published).
+
+    Cells that a spreadsheet would run as formulas are escaped, as in CSV.
+    """
+    if ref.is_draft:
+        fd, name = tempfile.mkstemp(suffix=".xlsx", dir=store.cache_dir("tmp"))
+        os.close(fd)
+        _write_xlsx(store, ref, Path(name))
+        return Path(name), True
+    folder = store.cache_dir("exports", ref.catalog)
+    path = folder / f"{ref.seq}-{(ref.checksum or 'none')[:16]}.xlsx"
+    if not path.is_file():
+        tmp = folder / f".build-{uuid.uuid4().hex}.xlsx"
+        try:
+            _write_xlsx(store, ref, tmp)
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+    return path, False
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def releases(store, since: datetime | None = None, limit: int = 100) -> list[dict]:
+    """Versions published across all catalogs (retired ones too), newest first; only those after `since`."""
+    since = _aware(since)
+    with store.engine.connect() as conn:
+        rows = conn.execute(sa.select(V, C.c.slug, C.c.title).join(C, C.c.id == V.c.catalog_id)
+                            .where(V.c.published_at.is_not(None))
+                            .order_by(V.c.published_at.desc(), V.c.id.desc())).all()
+    out = []
+    for r in rows:
+        published_at = _aware(r.published_at)
+        if since is not None and published_at <= since:
+            continue
+        out.append({"catalog": r.slug, "catalog_title": r.title, "version": r.label, "seq": r.seq,
+                    "status": r.status, "checksum": r.checksum, "entry_count": r.entry_count,
+                    "added_count": r.added_count, "changed_count": r.changed_count,
+                    "removed_count": r.removed_count, "release_notes": r.release_notes,
+                    "published_at": published_at, "published_by": r.published_by})
+        if len(out) >= limit:
+            break
+    return out

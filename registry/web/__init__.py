@@ -1,0 +1,125 @@
+"""The web app: `create_app(config=None)` builds it, one blueprint per area of the API.
+
+    app = create_app()                                   # settings from the environment
+    app = create_app({"TESTING": True, "NSI_READS_NEED_TOKEN": True})
+
+Every error leaves as `{"error": {"code", "message", "details"}}` with its HTTP
+status; an unexpected exception is logged and answered with a plain 500 body,
+never a stack trace.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import date, datetime
+
+from flask import Flask
+from flask.json.provider import DefaultJSONProvider
+from werkzeug.exceptions import HTTPException
+
+from registry import config as settings
+from registry.errors import NsiError
+
+log = logging.getLogger(__name__)
+
+
+class JSONProvider(DefaultJSONProvider):
+    """JSON with UTF-8 text as is and ISO 8601 dates."""
+
+    ensure_ascii = False
+    sort_keys = False
+
+    @staticmethod
+    def default(o):
+        if isinstance(o, (datetime, date)):
+            return o.isoformat()
+        return DefaultJSONProvider.default(o)
+
+
+def _error(code: str, message: str, status: int, details=None):
+    from flask import jsonify
+    response = jsonify({"error": {"code": code, "message": message, "details": details}})
+    response.status_code = status
+    return response
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Every error as the one JSON error shape with the right status."""
+
+    @app.errorhandler(NsiError)
+    def nsi_error(exc: NsiError):
+        if exc.http_status >= 500:
+            log.error("server-side error: %s", exc.message)
+        return _error(exc.code, exc.message, exc.http_status, exc.details)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        code = (exc.name or "error").lower().replace(" ", "_").replace("'", "")
+        response = _error(code, exc.description or exc.name, exc.code or 500)
+        if exc.code == 405 and exc.valid_methods:
+            response.headers["Allow"] = ", ".join(exc.valid_methods)
+        return response
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        log.exception("unhandled error")
+        return _error("internal_error", "internal server error; the details are in the server log", 500)
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app. `config` overrides settings (NSI_* names) and may hand over a ready `NSI_STORE`.
+
+    Jobs left running by a dead process are failed here (unless NSI_RECOVER_JOBS
+    is False), so the server must be the only writer of job state at start-up.
+    """
+    from registry import jobs
+    from registry.store import Store
+    from registry.web.response_cache import ResponseCache
+    from registry.web import (catalogs, diff, feed, health, imports, match, openapi, search, validate,
+                              versions)
+
+    config = dict(config or {})
+    app = Flask(__name__)
+    app.json = JSONProvider(app)
+    for name in settings.SETTINGS:
+        app.config[name] = config.pop(name) if name in config else settings.get(name)
+    app.config["NSI_RECOVER_JOBS"] = True
+    app.config.update(config)
+    app.config["MAX_CONTENT_LENGTH"] = int(app.config["NSI_MAX_UPLOAD_MB"]) * 1024 * 1024
+
+    store = app.config.get("NSI_STORE")
+    if store is None:
+        environ = dict(os.environ)
+        for name in ("NSI_DATA_DIR", "NSI_DATABASE_URL"):
+            if app.config.get(name):
+                environ[name] = str(app.config[name])
+        store = Store.open(environ)
+    app.extensions["nsi_store"] = store
+    app.extensions["nsi_ref_cache"] = {}
+    if int(app.config["NSI_RESPONSE_CACHE_MB"]) > 0:
+        app.extensions["nsi_response_cache"] = ResponseCache(int(app.config["NSI_RESPONSE_CACHE_MB"]) * 1024 * 1024)
+    if app.config["NSI_RECOVER_JOBS"]:
+        failed = jobs.recover_interrupted(store)
+        if failed:
+            log.warning("marked %d interrupted import job(s) failed: %s", len(failed), ", ".join(failed))
+
+    register_error_handlers(app)
+    for module in (health, catalogs, versions, diff, validate, search, imports, feed, match, openapi):
+        app.register_blueprint(module.bp)
+    from registry.web import mapsets, review
+    app.register_blueprint(mapsets.bp)
+    app.register_blueprint(review.bp)
+
+    @app.before_request
+    def reads_may_need_token():
+        from flask import request
+        from registry.web.common import require
+        if app.config["NSI_READS_NEED_TOKEN"] and request.method in ("GET", "HEAD") \
+                and request.endpoint not in PUBLIC_ENDPOINTS and request.blueprint != "review":
+            require("read")
+
+    return app
+
+
+PUBLIC_ENDPOINTS = {"health.healthz", "health.readyz", "openapi.openapi_document", "openapi.docs_page"}

@@ -1,0 +1,148 @@
+"""What every blueprint shares: the store, the caller's token, version resolution and HTTP caching.
+
+Published versions never change, so their responses carry an ETag derived from
+the version checksum (plus the label and the representation) and a long
+`Cache-Control`; `If-None-Match` is answered with 304 before any entry is read.
+Through `latest` the same ETag is sent with a short max-age and
+must-revalidate, because `latest` moves on the next publish.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Callable
+
+from flask import Response, current_app, g, jsonify, request
+
+from registry import auth
+from registry.store.reads import LATEST, VersionRef
+
+API = "/api/v1"
+
+
+def store():
+    """The registry Store of this app."""
+    return current_app.extensions["nsi_store"]
+
+
+def current_token():
+    """The token of this request (None without an Authorization header); a wrong token is Unauthorized."""
+    if "token" not in g:
+        header = request.headers.get("Authorization", "")
+        secret = None
+        if header:
+            scheme, _, value = header.partition(" ")
+            if scheme.lower() != "bearer" or not value.strip():
+                from registry.errors import Unauthorized
+                raise Unauthorized("the Authorization header must be `Bearer <token>`")
+            secret = value.strip()
+        g.token = auth.authenticate(store(), secret)
+    return g.token
+
+
+def require(action: str):
+    """The request's token, checked to allow `action` (401 without one, 403 for the wrong role).
+
+    Writes record when the token was last used; reads do not, to stay cheap.
+    """
+    token = auth.require(current_token(), action)
+    if not action.startswith("read"):
+        auth.mark_used(store(), token.name)
+    return token
+
+
+def resolve_for_read(slug: str, version: str) -> VersionRef:
+    """Resolve a version for reading: published and retired ones are public, drafts need a token."""
+    ref = resolve_cached(slug, version)
+    if ref.is_draft:
+        require("read_drafts")
+    return ref
+
+
+def resolve_cached(slug: str, version: str) -> VersionRef:
+    """Resolve `slug`/`version`, remembering label lookups of published versions (they never change).
+
+    Drafts and `latest` are always looked up afresh: a draft can be published or
+    discarded and `latest` moves on each publish.
+    """
+    cache = current_app.extensions["nsi_ref_cache"]
+    key = (slug, version)
+    ref = cache.get(key)
+    if ref is None:
+        ref = store().resolve(slug, version)
+        if version != LATEST and not ref.is_draft and len(cache) < 10000:
+            cache[key] = ref
+    return ref
+
+
+def etag_for(refs: list[VersionRef], representation: str) -> str:
+    """An ETag (without quotes) for a representation of published versions: checksums, labels and what was asked."""
+    h = hashlib.sha1(representation.encode("utf-8"))
+    for ref in refs:
+        h.update(f"|{ref.catalog}|{ref.label}|{ref.checksum}".encode("utf-8"))
+    return f"{(refs[0].checksum or 'none')[:16]}-{h.hexdigest()[:12]}"
+
+
+def cached(refs: list[VersionRef], through_latest: bool, representation: str,
+           build: Callable[[], Response], keep: bool = True) -> Response:
+    """Answer with caching headers for published versions: 304 when If-None-Match matches, else build().
+
+    With `keep`, the built body is remembered in the app's response cache under
+    its ETag (never for streamed responses). Responses about drafts are built
+    each time and marked `no-store`.
+    """
+    if any(ref.is_draft for ref in refs):
+        response = build()
+        response.headers["Cache-Control"] = "no-store"
+        return response
+    tag = etag_for(refs, representation)
+    if through_latest:
+        control = f"public, max-age={current_app.config['NSI_LATEST_MAX_AGE']}, must-revalidate"
+    else:
+        control = f"public, max-age={current_app.config['NSI_CACHE_MAX_AGE']}"
+    memory = current_app.extensions.get("nsi_response_cache") if keep else None
+    if request.if_none_match.contains(tag):
+        response = Response(status=304)
+    elif memory is not None and (hit := memory.get(tag)) is not None:
+        response = Response(hit[0], mimetype=hit[1])
+    else:
+        response = build()
+        if memory is not None and response.status_code == 200 and not response.is_streamed:
+            memory.put(tag, response.get_data(), response.mimetype)
+    response.set_etag(tag)
+    response.headers["Cache-Control"] = control
+    if current_app.config["NSI_READS_NEED_TOKEN"]:
+        response.headers["Cache-Control"] = control.replace("public", "private")
+        response.vary.add("Authorization")
+    return response
+
+
+def json_response(data, status: int = 200) -> Response:
+    """A JSON response (UTF-8 as is, dates in ISO 8601)."""
+    response = jsonify(data)
+    response.status_code = status
+    return response
+
+
+def arg_int(name: str, default: int, low: int, high: int) -> int:
+    """An integer query parameter within [low, high], or BadRequest naming it."""
+    from registry.errors import BadRequest
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BadRequest(f"{name} must be an integer, got {raw!r}") from None
+    if not low <= value <= high:
+        raise BadRequest(f"{name} must be between {low} and {high}")
+    return value
+
+
+def json_body() -> dict | list:
+    """The request's JSON body, or BadRequest when it is missing or malformed."""
+    from registry.errors import BadRequest
+    data = request.get_json(silent=True)
+    if data is None:
+        raise BadRequest("the request body must be JSON (Content-Type: application/json)")
+    return data

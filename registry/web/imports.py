@@ -1,0 +1,66 @@
+"""Uploads: a file becomes a background import job; the job resource reports its progress and outcome."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, request, url_for
+from werkzeug.utils import secure_filename
+
+from registry import jobs
+from registry.errors import AlreadyExists, BadRequest, NotFound
+from registry.web.common import API, json_response, require, store
+
+bp = Blueprint("imports", __name__, url_prefix=API)
+
+
+def job_json(job: dict) -> dict:
+    """A job with links to itself and, once staged, to its draft."""
+    job = dict(job)
+    job["progress"] = {"rows": job.pop("rows")}
+    job["links"] = {"self": url_for("imports.get_job", job_id=job["id"])}
+    report = job.get("report") or {}
+    if job["status"] == "succeeded" and report.get("status") in ("staged", "published"):
+        job["links"]["draft"] = url_for("versions.get_version", slug=job["catalog"], version=job["version"])
+        job["links"]["publish"] = url_for("versions.publish", slug=job["catalog"], version=job["version"])
+    return job
+
+
+@bp.post("/catalogs/<slug>/imports")
+def upload(slug: str):
+    """Accept a multipart upload (file, version, format or profile) and import it in the background: 202 + Location."""
+    token = require("import")
+    s = store()
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise BadRequest("the upload needs a file part named `file` (multipart/form-data)")
+    version = (request.form.get("version") or "").strip()
+    if not version:
+        raise BadRequest("the upload needs a version label: form field `version`")
+    fmt = request.form.get("format") or None
+    profile = request.form.get("profile") or None
+    if not s.has_catalog(slug) and not profile:
+        raise NotFound(f"no catalog {slug!r}; create it first (POST /api/v1/catalogs) or give a profile")
+    if s.has_catalog(slug):
+        try:
+            s.resolve(slug, version)
+        except NotFound:
+            pass
+        else:
+            raise AlreadyExists(f"catalog {slug} already has a version {version!r}")
+    job_id = jobs.new_job_id()
+    name = secure_filename(upload.filename) or "upload"
+    path = jobs.upload_dir(s, job_id) / name
+    upload.save(path)
+    job = jobs.create_job(s, job_id, catalog=slug, version=version, upload_path=path, source_name=upload.filename,
+                          format=fmt, profile=profile, created_by=token.name)
+    if current_app.config.get("NSI_RUN_JOBS", True):
+        jobs.start_job(s, job_id)
+    response = json_response(job_json(job), 202)
+    response.headers["Location"] = url_for("imports.get_job", job_id=job_id)
+    return response
+
+
+@bp.get("/jobs/<job_id>")
+def get_job(job_id: str):
+    """An import job: status, rows read so far, the report or the error, and a link to the draft."""
+    require("read_drafts")
+    return json_response(job_json(jobs.get_job(store(), job_id)))

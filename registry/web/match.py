@@ -1,0 +1,37 @@
+"""Matching local terms to a catalog's codes (the engine lives in registry.matching)."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+from werkzeug.exceptions import NotImplemented as NotAvailable
+
+from registry.errors import BadRequest
+from registry.store.reads import LATEST
+from registry.web.common import API, json_body, json_response, resolve_for_read, store
+
+bp = Blueprint("match", __name__, url_prefix=API)
+MAX_TERMS = 1000
+
+
+@bp.post("/match")
+def match():
+    """Candidate codes for each term: `{"terms": [...], "catalog": slug, "version": label, "limit": 5}`."""
+    body = json_body()
+    if not isinstance(body, dict) or not isinstance(body.get("terms"), list) or not body.get("catalog"):
+        raise BadRequest('the body must be {"terms": ["..."], "catalog": "slug", "version": "latest", "limit": 5}')
+    terms = body["terms"]
+    if not all(isinstance(t, (str, dict)) for t in terms):
+        raise BadRequest('each term is a name or an object {"name": ..., "code": ..., "attributes": {...}}')
+    if len(terms) > MAX_TERMS:
+        raise BadRequest(f"at most {MAX_TERMS} terms per request")
+    limit = body.get("limit", 5)
+    if not isinstance(limit, int) or not 1 <= limit <= 50:
+        raise BadRequest("limit must be an integer between 1 and 50")
+    ref = resolve_for_read(body["catalog"], body.get("version") or LATEST)
+    try:
+        from registry.matching import match as run_match
+    except ImportError:
+        raise NotAvailable("matching is not available in this installation yet") from None
+    results = run_match(store(), terms, target=(ref.catalog, ref.label), limit=limit)
+    return json_response({"catalog": ref.catalog, "version": ref.label, "items": results})

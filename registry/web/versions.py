@@ -1,0 +1,174 @@
+"""Versions and their entries: metadata, pages, one code, full downloads; publish, discard, retire."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, request, stream_with_context, url_for
+
+from registry import exports, publishing
+from registry.entries import STATUSES
+from registry.errors import BadRequest
+from registry.store.reads import LATEST
+from registry.web.common import (API, arg_int, cached, current_token, etag_for, json_response, require,
+                                 resolve_for_read, store)
+
+bp = Blueprint("versions", __name__, url_prefix=API + "/catalogs/<slug>/versions")
+
+PREFILL_BYTES_PER_ENTRY = 1500  # a generous estimate of one rendered lookup, to stay within the cache
+DOWNLOAD_TYPES = {"jsonl": "application/x-ndjson; charset=utf-8", "csv": "text/csv; charset=utf-8",
+                  "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+def _can_see_drafts() -> bool:
+    token = current_token()
+    return token is not None and token.role in ("importer", "reviewer", "admin")
+
+
+def version_json(slug: str, label: str) -> dict:
+    data = store().get_version(slug, label).model_dump(mode="json")
+    data["links"] = {"self": url_for("versions.get_version", slug=slug, version=label),
+                     "entries": url_for("versions.list_entries", slug=slug, version=label),
+                     "download": url_for("versions.download", slug=slug, version=label, format="jsonl")}
+    return data
+
+
+@bp.get("")
+def list_versions(slug: str):
+    """Every published and retired version of a catalog by sequence (drafts too for importer/reviewer/admin)."""
+    drafts = _can_see_drafts()
+    items = [v.model_dump(mode="json") for v in store().list_versions(slug) if drafts or v.status != "draft"]
+    return json_response({"catalog": slug, "items": items})
+
+
+@bp.get("/<version>")
+def get_version(slug: str, version: str):
+    """One version's metadata: checksum, counts, release notes; `latest` is the newest published."""
+    ref = resolve_for_read(slug, version)
+    return cached([ref], version == LATEST, "version",
+                  lambda: json_response(version_json(slug, ref.label)))
+
+
+@bp.get("/<version>/entries")
+def list_entries(slug: str, version: str):
+    """One page of entries in code order; filters status, parent and q; `next_cursor` continues."""
+    ref = resolve_for_read(slug, version)
+    limit = arg_int("limit", 100, 1, 1000)
+    status = request.args.get("status") or None
+    if status and status not in STATUSES:
+        raise BadRequest(f"status must be one of {', '.join(STATUSES)}")
+    cursor, parent, q = (request.args.get(k) or None for k in ("cursor", "parent", "q"))
+
+    def build():
+        page = store().page_entries(slug, ref.label, limit=limit, cursor=cursor, status=status, parent=parent, q=q)
+        page["catalog"] = slug
+        if page["next_cursor"]:
+            args = {k: v for k, v in request.args.items() if k != "cursor"}
+            page["next"] = url_for("versions.list_entries", slug=slug, version=version,
+                                   cursor=page["next_cursor"], **args)
+        return json_response(page)
+
+    return cached([ref], version == LATEST, "entries?" + request.query_string.decode("latin-1"), build)
+
+
+@bp.get("/<version>/entries/<path:code>")
+def get_entry(slug: str, version: str, code: str):
+    """One entry with its parents and children."""
+    ref = resolve_for_read(slug, version)
+
+    def build():
+        prefill_lookups(ref)
+        entry = publishing.entry_detail(store(), ref, code)
+        return json_response({"catalog": slug, "version": ref.label, **entry})
+
+    return cached([ref], version == LATEST, "entry:" + code, build)
+
+
+def prefill_lookups(ref) -> None:
+    """Put the lookup response of every entry of a published version into the response cache, once per worker.
+
+    Systems validate record by record, with codes spread over the whole version;
+    rendering the version in one pass (about a second for 15k entries) makes every
+    later lookup a memory hit. Skipped for drafts and for versions that would take
+    more than half of the cache.
+    """
+    memory = current_app.extensions.get("nsi_response_cache")
+    key = (ref.catalog, f"{ref.seq}-{ref.checksum}")
+    if ref.is_draft or memory is None or key in memory.prefilled:
+        return
+    s = store()
+    entry_count = s.get_version(ref.catalog, ref.label).entry_count
+    if entry_count * PREFILL_BYTES_PER_ENTRY > memory.max_bytes // 2:
+        memory.prefilled.add(key)
+        return
+    with memory.prefill_lock:
+        if key in memory.prefilled:
+            return
+        for entry in publishing.iter_entry_details(s, ref):
+            response = json_response({"catalog": ref.catalog, "version": ref.label, **entry})
+            memory.put(etag_for([ref], "entry:" + entry["code"]), response.get_data(), response.mimetype)
+        memory.prefilled.add(key)
+
+
+@bp.get("/<version>/download")
+def download(slug: str, version: str):
+    """The whole version, streamed in code order: format=jsonl (default), csv or xlsx."""
+    ref = resolve_for_read(slug, version)
+    fmt = request.args.get("format", "jsonl")
+    if fmt not in DOWNLOAD_TYPES:
+        raise BadRequest(f"format must be one of {', '.join(DOWNLOAD_TYPES)}")
+    filename = f"{slug}-{ref.label}.{fmt}"
+
+    def build():
+        s = store()
+        if fmt == "jsonl":
+            body = exports.iter_jsonl(s.iter_lines(slug, ref.label))
+        elif fmt == "csv":
+            body = exports.iter_csv(s.iter_entries(slug, ref.label))
+        else:
+            body = _file_chunks(*publishing.xlsx_file(s, ref))
+        response = Response(stream_with_context(body), mimetype=DOWNLOAD_TYPES[fmt])
+        response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
+
+    return cached([ref], version == LATEST, "download:" + fmt, build, keep=False)
+
+
+def _file_chunks(path, temporary: bool, size: int = 1 << 16):
+    try:
+        with open(path, "rb") as f:
+            yield from iter(lambda: f.read(size), b"")
+    finally:
+        if temporary:
+            path.unlink(missing_ok=True)
+
+
+def _notes() -> str | None:
+    if not request.data:
+        return None
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise BadRequest("the request body, when given, must be a JSON object such as {\"release_notes\": \"...\"}")
+    return body.get("release_notes")
+
+
+@bp.post("/<version>/publish")
+def publish(slug: str, version: str):
+    """Publish a draft as the catalog's next version (importer or admin)."""
+    token = require("publish")
+    store().publish(slug, version, by=token.name, release_notes=_notes())
+    return json_response(version_json(slug, version))
+
+
+@bp.post("/<version>/discard")
+def discard(slug: str, version: str):
+    """Delete a draft (importer or admin)."""
+    require("publish")
+    store().discard(slug, version)
+    return json_response({"catalog": slug, "version": version, "status": "discarded"})
+
+
+@bp.post("/<version>/retire")
+def retire(slug: str, version: str):
+    """Retire a published version: still readable by label, no longer `latest` (importer or admin)."""
+    token = require("publish")
+    store().retire(slug, version, by=token.name)
+    return json_response(version_json(slug, version))

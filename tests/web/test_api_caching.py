@@ -1,0 +1,73 @@
+"""HTTP caching of published versions: ETag from the checksum, 304, long max-age by label, revalidation via latest."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.usefixtures("loaded")
+V = "/api/v1/catalogs/icd10/versions"
+
+
+def test_label_responses_carry_checksum_etag_and_long_max_age(client, store):
+    checksum = store.get_version("icd10", "2024").checksum
+    for path in ["/2024", "/2024/entries/A00", "/2024/entries?limit=2", "/2024/download?format=csv"]:
+        r = client.get(V + path)
+        assert r.status_code == 200
+        etag = r.headers["ETag"]
+        assert etag.startswith(f'"{checksum[:16]}-')
+        assert r.headers["Cache-Control"] == "public, max-age=86400"
+        again = client.get(V + path, headers={"If-None-Match": etag})
+        assert again.status_code == 304, path
+        assert again.data == b""
+        assert again.headers["ETag"] == etag
+    diff = client.get("/api/v1/catalogs/icd10/diff?from=2023&to=2024")
+    assert client.get("/api/v1/catalogs/icd10/diff?from=2023&to=2024",
+                      headers={"If-None-Match": diff.headers["ETag"]}).status_code == 304
+
+
+def test_each_representation_has_its_own_etag(client):
+    tags = {client.get(V + p).headers["ETag"] for p in
+            ["/2024/entries/A00", "/2024/entries/A01", "/2024/download?format=csv", "/2024/download?format=jsonl",
+             "/2024/entries?limit=2", "/2024/entries?limit=3", "/2023/entries/A00"]}
+    assert len(tags) == 7
+
+
+def test_a_stale_etag_gets_the_full_response(client):
+    r = client.get(V + "/2024/entries/A00", headers={"If-None-Match": '"0000000000000000-000000000000"'})
+    assert r.status_code == 200 and r.get_json()["code"] == "A00"
+
+
+def test_latest_is_revalidated_and_moves_on_publish(client, store, api_data, tmp_path):
+    from importers import run_import
+    r = client.get(V + "/latest/entries/A00")
+    assert r.headers["Cache-Control"] == "public, max-age=60, must-revalidate"
+    etag = r.headers["ETag"]
+    assert client.get(V + "/latest/entries/A00", headers={"If-None-Match": etag}).status_code == 304
+    newer = tmp_path / "v3.jsonl"
+    newer.write_text((api_data / "icd_v2.jsonl").read_text(encoding="utf-8").replace("Холера\"", "Холера азиатская\""),
+                     encoding="utf-8")
+    run_import(store, newer, catalog="icd10", version="2025", publish=True)
+    r = client.get(V + "/latest/entries/A00", headers={"If-None-Match": etag})
+    assert r.status_code == 200
+    assert r.get_json()["display"] == "Холера азиатская"
+    assert r.headers["ETag"] != etag
+
+
+def test_max_age_comes_from_the_settings(store):
+    from registry.web import create_app
+    client = create_app({"TESTING": True, "NSI_STORE": store, "NSI_CACHE_MAX_AGE": 7,
+                         "NSI_LATEST_MAX_AGE": 3}).test_client()
+    assert client.get(V + "/2024").headers["Cache-Control"] == "public, max-age=7"
+    assert client.get(V + "/latest").headers["Cache-Control"] == "public, max-age=3, must-revalidate"
+
+
+def test_lookups_from_the_response_cache_equal_fresh_ones(store, client):
+    from registry.web import create_app
+    uncached = create_app({"TESTING": True, "NSI_STORE": store, "NSI_RESPONSE_CACHE_MB": 0}).test_client()
+    codes = [e["code"] for e in store.iter_entries("icd10", "2024")]
+    for code in codes + codes:  # the first request renders the whole version into the cache
+        a = client.get(f"{V}/2024/entries/{code}")
+        b = uncached.get(f"{V}/2024/entries/{code}")
+        assert (a.status_code, a.headers["ETag"], a.get_json()) == (200, b.headers["ETag"], b.get_json())
+    memory = client.application.extensions["nsi_response_cache"]
+    assert len(memory.prefilled) == 1 and memory.size > 0
