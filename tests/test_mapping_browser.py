@@ -1,0 +1,151 @@
+"""Review pages in a real browser: Playwright drives Debian's chromium (never a downloaded browser).
+
+Signs in with a token, reviews three mappings (keyboard approve, reject, and a
+re-map found through the search), checks that the dashboard counts change and
+the history shows who did what, and saves a screenshot of the review screen in
+test-artifacts/. With NSI_UPDATE_DOC_SCREENSHOTS=1 it also refreshes the
+screenshots of docs/review-guide.md in docs/img/.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+from mapping_fixtures import make_map_set
+from registry import auth
+from registry.mapping import get_map_set, get_mapping, mapping_history
+
+CHROMIUM = Path("/usr/bin/chromium")
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+DOC_IMAGES = ROOT / "docs" / "img"
+DOC_SHOTS = {"review-login.png", "review-dashboard.png", "review-screen.png", "review-search.png",
+             "review-history.png"}
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--no-first-run", "--disable-sync"]
+
+BROWSER_REQUIRED = os.environ.get("NSI_BROWSER_REQUIRED", "").lower() in ("1", "true", "yes")
+NO_CHROMIUM = ("Debian's chromium is not installed at /usr/bin/chromium (apt-get install chromium); "
+               "CI installs it and sets NSI_BROWSER_REQUIRED")
+pytestmark = [pytest.mark.browser,
+              pytest.mark.skipif(not CHROMIUM.exists() and not BROWSER_REQUIRED, reason=NO_CHROMIUM)]
+
+
+@pytest.fixture
+def server(sqlite_store):
+    """The web app on a free local port, in a thread, serving map set `local-icd` with candidates."""
+    from werkzeug.serving import make_server
+    from registry.web import create_app
+    make_map_set(sqlite_store)
+    app = create_app({"TESTING": True, "NSI_STORE": sqlite_store, "NSI_RECOVER_JOBS": False,
+                      "NSI_SECRET_KEY": "test-secret"})
+    httpd = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_port}", sqlite_store
+    httpd.shutdown()
+
+
+@pytest.fixture
+def page():
+    """A chromium page at a laptop-sized viewport."""
+    if not CHROMIUM.exists():
+        pytest.fail(f"NSI_BROWSER_REQUIRED is set but {NO_CHROMIUM}")
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="en-GB")
+        yield context.new_page()
+        browser.close()
+
+
+def shoot(page, name: str) -> None:
+    """Save a screenshot into test-artifacts/ (and docs/img/ when asked to refresh the guide's images)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+    if os.environ.get("NSI_UPDATE_DOC_SCREENSHOTS") and name in DOC_SHOTS:
+        DOC_IMAGES.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(DOC_IMAGES / name), full_page=True)
+
+
+def counts(page) -> dict:
+    """The dashboard's counts per status."""
+    return {a.get_attribute("data-status"): int(a.locator("b").inner_text())
+            for a in page.locator("#counts a").all()}
+
+
+def test_sign_in_review_three_mappings(server, page):
+    base, store = server
+    secret = auth.create_token(store, "anna", "reviewer")[1]
+    page.goto(f"{base}/review/mapsets/local-icd")
+    assert page.url.startswith(f"{base}/review/login")
+    shoot(page, "review-login.png")
+    page.fill("#token", "wrong")
+    page.click("button[type=submit].primary")
+    assert page.locator("[role=alert]").inner_text() == "This token is not valid or has been revoked."
+    page.fill("#token", secret)
+    page.click("button[type=submit].primary")
+    assert page.url == f"{base}/review/mapsets/local-icd"
+    assert counts(page) == {"candidate": 5, "proposed": 0, "approved": 0, "rejected": 0}
+    shoot(page, "review-dashboard-before.png")
+
+    page.click("#queue >> text=L01")
+    assert page.locator("#source").inner_text() == "L01 Холера неуточнённая"
+    assert page.locator("#candidates tr").nth(1).inner_text().split("\t")[2:5] == ["A00.9", "Холера неуточненная",
+                                                                                  "97"]
+    shoot(page, "review-screen.png")
+    page.fill("#comment", "same disease")
+    page.locator("#comment").press("Escape")
+    page.keyboard.press("a")  # approve the preselected first candidate
+    page.wait_for_url(f"{base}/review/mapsets/local-icd/m/L02")
+    assert page.locator(".flash").inner_text() == "Saved: L01 is now approved."
+
+    page.keyboard.press("r")  # reject L02's suggestion
+    page.wait_for_url(f"{base}/review/mapsets/local-icd/m/L03")
+
+    page.keyboard.press("s")
+    page.keyboard.type("Паратиф B")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/m/L03?search=*")
+    page.check("#found-1")
+    page.select_option("#relationship", "broader")
+    shoot(page, "review-search.png")
+    page.click("#approve")
+    page.wait_for_url(f"{base}/review/mapsets/local-icd/m/L04")
+
+    page.goto(f"{base}/review/mapsets/local-icd")
+    assert counts(page) == {"candidate": 2, "proposed": 0, "approved": 2, "rejected": 1}
+    shoot(page, "review-dashboard.png")
+    l03 = get_mapping(store, "local-icd", "L03")
+    assert (l03.status, l03.target_code, l03.relationship, l03.method, l03.decided_by) == (
+        "approved", "A01.2", "broader", "manual", "anna")
+    assert mapping_history(store, "local-icd", "L01")[-1]["comment"] == "same disease"
+
+    page.goto(f"{base}/review/mapsets/local-icd/m/L03/history")
+    rows = page.locator("#events tr").all()[1:]
+    assert [r.inner_text().split("\t")[1:3] for r in rows] == [["matcher", "suggest"], ["anna", "approve"]]
+    shoot(page, "review-history.png")
+
+    page.click("header button[value=ru]")
+    assert page.locator("h1").inner_text() == "История L03"
+    page.goto(f"{base}/review/mapsets/local-icd/m/L04")
+    assert page.locator("#approve").inner_text().startswith("Утвердить")
+
+
+def test_stale_page_shows_conflict_and_current_state(server, page):
+    base, store = server
+    secret = auth.create_token(store, "anna", "reviewer")[1]
+    page.goto(f"{base}/review/login")
+    page.fill("#token", secret)
+    page.click("button[type=submit].primary")
+    page.goto(f"{base}/review/mapsets/local-icd/m/L04")
+    from registry.mapping import decide
+    decide(store, "local-icd", "L04", "reject", actor="boris", revision=1)  # someone else, meanwhile
+    page.click("#approve")
+    assert page.locator("#error").inner_text().startswith("mapping L04 was changed (revision 2")
+    assert page.locator("#status").inner_text() == "rejected"
+    assert get_map_set(store, "local-icd").counts["approved"] == 0
