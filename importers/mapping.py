@@ -9,11 +9,13 @@ collected in `Findings` with their file, sheet, row and column.
 from __future__ import annotations
 
 import hashlib
+import operator
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable, Iterable, Iterator
 
+from registry.entries import STATUSES, CanonicalEntry, EntryError, _text
 from registry.errors import ImportRejected, Position, Problem
 from importers.profile import Profile
 
@@ -158,7 +160,9 @@ def compile_spec(spec, cols: Columns, multi: bool = False) -> Callable[[list], o
     if plain:  # the common case, kept fast: one cell, stripped
         i = cols.find(spec.get("column") or spec.get("path"), optional=True)
         if i is None:
-            return lambda row: ""
+            missing = lambda row: ""  # noqa: E731
+            missing.stripped_text = True
+            return missing
         slow = None
 
         def fast(row):
@@ -197,6 +201,8 @@ def compile_spec(spec, cols: Columns, multi: bool = False) -> Callable[[list], o
         return [value] if (multi and value) else ([] if multi else value)
     if plain:
         slow = get
+        fast.stripped_text = True  # always returns stripped text: the mapper need not check it again
+        fast.column_index = i
         return fast
     return get
 
@@ -256,24 +262,64 @@ def compile_condition(cond: dict, cols: Columns) -> Callable[[list], bool]:
     return lambda row: rx.search(text(row)) is not None
 
 
+def _stripped(get) -> bool:
+    return getattr(get, "stripped_text", False)
+
+
 class FieldSet:
-    """The compiled field specs of a profile (or of one of its variants)."""
+    """The compiled field specs of a profile (or of one of its variants).
+
+    `canonical` says whether the mapper can build canonical entries for this
+    field set directly (see `Mapper.entry`); `texts_stripped` whether code,
+    display and status getters already return stripped text.
+    """
 
     def __init__(self, fields: dict, cols: Columns, language: str | None):
         self.code = compile_spec(fields["code"], cols) if "code" in fields else (lambda row: "")
         self.display = compile_spec(fields["display"], cols) if "display" in fields else (lambda row: "")
         self.status = compile_spec(fields["status"], cols) if "status" in fields else None
         self.parents = compile_spec(fields["parents"], cols, multi=True) if "parents" in fields else None
+        self.texts_stripped = (("code" not in fields or _stripped(self.code))
+                               and ("display" not in fields or _stripped(self.display))
+                               and (self.status is None or _stripped(self.status)))
+        self.canonical = True
         self.designations = []
         for d in fields.get("designations") or []:
             spec = {"column": d} if isinstance(d, str) else d
-            self.designations.append((compile_spec(spec, cols, multi=True), spec.get("language", language),
-                                      spec.get("use", "synonym")))
+            lang, use = spec.get("language", language), spec.get("use", "synonym")
+            try:  # what normalize_entry makes of them, once per file instead of once per row
+                lang, use = _text(lang, "designations") or None, _text(use, "designations") or "synonym"
+            except EntryError:
+                self.canonical = False
+            self.designations.append((compile_spec(spec, cols, multi=True), lang, use))
         self.attributes = []
         for name, spec in (fields.get("attributes") or {}).items():
             spec = {"column": spec} if isinstance(spec, str) else spec
             column = spec.get("column") or spec.get("path") or name
             self.attributes.append((name, compile_spec(spec, cols), spec.get("type", "string"), spec, column))
+        names = [a[0] for a in self.attributes]
+        if not all(n.__class__ is str for n in names):
+            self.canonical = False
+        # normalize_entry sorts attributes by name; a profile listing them out of order gets them sorted here
+        self.sorted_attributes = sorted(names) if self.canonical and names != sorted(names) else None
+        self.simple = self._simple_layout(fields)
+
+    def _simple_layout(self, fields: dict):
+        """For the commonest profile (each field one column of text, no parents or designations): the column
+        indexes of code, display, status and the attributes in name order, so the mapper can take a row in
+        one step. None for anything else."""
+        if not self.canonical or "code" not in fields or self.parents is not None or self.designations:
+            return None
+        getters = [self.code, self.display] + ([self.status] if self.status is not None else [])
+        attributes = sorted((name, get) for name, get, kind, _, _ in self.attributes if kind == "string")
+        if len(attributes) != len(self.attributes):
+            return None
+        getters += [get for _, get in attributes]
+        indexes = [getattr(g, "column_index", None) for g in getters]
+        if None in indexes or "display" not in fields:
+            return None
+        return (operator.itemgetter(*indexes), max(indexes) + 1, self.status is not None,
+                tuple(name for name, _ in attributes))
 
 
 class Mapper:
@@ -300,6 +346,8 @@ class Mapper:
         self.id_get = _cell_getter(cols.find(h["id"])) if h.get("id") else None
         self.parent_id_get = _cell_getter(cols.find(h["parent_id"])) if h.get("parent_id") else None
         self.enclosing = bool(h.get("enclosing", profile.format == "xml"))
+        # Entries that `finish` rewrites after mapping (buffered hierarchy and duplicate rules) stay loose dicts.
+        self.canonical = not needs_buffer(profile)
         header_pos = Position(self.file, sheet, header_row)
         if known_columns:
             self._check_header(header, header_pos)
@@ -355,6 +403,21 @@ class Mapper:
                 return None
         fs = self.fieldset(row)
         pos = Position(self.file, self.sheet, row_id)
+        if fs.simple is not None and self.canonical and (parent_row is None or not self.enclosing):
+            pick, width, has_status, names = fs.simple
+            if len(row) >= width:
+                try:
+                    texts = [v.strip() for v in pick(row)]
+                except AttributeError:  # a cell that is not text: the general path below converts it
+                    texts = None
+                if texts is not None:
+                    status = texts[2] or "active" if has_status else "active"
+                    if status in STATUSES:
+                        first = 3 if has_status else 2
+                        return CanonicalEntry({
+                            "code": texts[0], "display": texts[1], "designations": [], "parents": [],
+                            "status": status, "attributes": {n: v for n, v in zip(names, texts[first:]) if v},
+                            "_pos": pos})
         attributes = {}
         for name, get, kind, spec, column in fs.attributes:
             value = get(row)
@@ -366,7 +429,10 @@ class Mapper:
                 except ValueProblem as exc:
                     self.findings.error(pos.problem(f"{exc} (attribute {name})", column=column, kind="wrong_type"))
                     continue
-            attributes[name] = value
+            if value != "" and value is not None:
+                attributes[name] = value
+        if fs.sorted_attributes is not None and attributes:
+            attributes = {k: attributes[k] for k in fs.sorted_attributes if k in attributes}
         designations = []
         for get, language, use in fs.designations:
             for text in get(row):
@@ -375,13 +441,57 @@ class Mapper:
         if not parents and parent_row is not None and self.enclosing:
             code = self.code_of(parent_row)
             parents = [code] if code else []
-        entry = {"code": fs.code(row), "display": fs.display(row), "designations": designations,
-                 "parents": parents, "status": fs.status(row) if fs.status else "active",
-                 "attributes": attributes, "_pos": pos}
+        code, display = fs.code(row), fs.display(row)
+        status = fs.status(row) if fs.status else "active"
         if self.id_get is not None:
-            entry["_id"] = str(self.id_get(row) or "").strip()
-            entry["_parent_id"] = str(self.parent_id_get(row) or "").strip()
-        return entry
+            return {"code": code, "display": display, "designations": designations, "parents": parents,
+                    "status": status, "attributes": attributes, "_pos": pos,
+                    "_id": str(self.id_get(row) or "").strip(),
+                    "_parent_id": str(self.parent_id_get(row) or "").strip()}
+        if self.canonical and fs.canonical:
+            entry = _canonical_entry(code, display, status, designations, parents, attributes, pos,
+                                     fs.texts_stripped)
+            if entry is not None:
+                return entry
+        return {"code": code, "display": display, "designations": designations, "parents": parents,
+                "status": status, "attributes": attributes, "_pos": pos}
+
+
+def _canonical_entry(code, display, status, designations, parents, attributes, pos, texts_stripped):
+    """The entry as `normalize_entry` would make it, marked canonical; None if a value needs its full check.
+
+    Attributes arrive sorted and without empty values, designations with their
+    language and use normalized (see FieldSet); what is left to check here is
+    cheap, and anything unusual is left to the store's normalize_entry (which
+    also gives the error message for values that cannot be right).
+    """
+    if not texts_stripped:
+        if code.__class__ is not str or display.__class__ is not str or status.__class__ is not str:
+            return None
+        code, display, status = code.strip(), display.strip(), status.strip()
+    if not status:
+        status = "active"
+    elif status not in STATUSES:
+        return None
+    if parents:
+        clean = []
+        for p in parents:
+            if p.__class__ is not str:
+                return None
+            p = p.strip()
+            if p and p not in clean:
+                clean.append(p)
+        parents = clean
+    for d in designations:
+        text = d["text"]
+        if text.__class__ is not str or not text.strip():
+            return None
+        d["text"] = text.strip()
+    for value in attributes.values():
+        if value.__class__ not in (str, int, float, bool):
+            return None
+    return CanonicalEntry({"code": code, "display": display, "designations": designations, "parents": parents,
+                           "status": status, "attributes": attributes, "_pos": pos})
 
 
 def needs_buffer(profile: Profile) -> bool:
@@ -409,7 +519,10 @@ def finish(entries: Iterable[dict], profile: Profile, findings: Findings, langua
             if levels and not e["parents"]:
                 parent = level_parent(e["code"], levels)
                 if parent:
-                    e["parents"] = [parent]
+                    if parent.strip() == parent:
+                        e["parents"] = [parent]
+                    else:  # no longer canonical: a plain dict, normalized by the store
+                        e = {**e, "parents": [parent]}
             yield e
         findings.raise_if_errors()
         return

@@ -143,7 +143,8 @@ class StagedEntry(SQLModel, table=True):
 
     __tablename__ = "staged_entry"
     __table_args__ = (
-        sa.UniqueConstraint("version_id", "code", name="uq_staged_code"),
+        # Not unique: staging refuses duplicate codes itself; the hash makes the code-order checksum index-only.
+        sa.Index("ix_staged_version_code", "version_id", "code", "hash"),
         sa.Index("ix_staged_version_parent", "version_id", "parent_code"),
     )
     id: Optional[int] = Field(default=None, primary_key=True)

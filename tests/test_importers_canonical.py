@@ -1,0 +1,91 @@
+"""The mapper's canonical fast path: entries it marks canonical are exactly what normalize_entry makes of them.
+
+The store skips `normalize_entry` for `CanonicalEntry` objects, so any difference here would store
+something a loose dict with the same values would not. Rows are chosen to hit the awkward cases:
+stray spaces, empty cells, unsorted attributes, templates that add spaces, split and repeated
+parents, designations without language, statuses, code-level parents.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from importers import mapping
+from importers.profile import validate
+from registry.entries import FIELDS, CanonicalEntry, EntryError, normalize_entry
+
+HEADER = ["id", "name", "state", "zip", "city", "status", "parent", "syn"]
+ROWS = [
+    ["A01", "Alpha", "MA", "02110", "Boston", "", "", ""],
+    ["  A02 ", " Beta  ", "", " 0211 ", "", "inactive", "A01", "b1|b2"],
+    ["A03", "", "NY", "", "New York", " deprecated ", "A01| A02 |A01", " "],
+    ["A04", "Delta"],  # short row: missing cells are empty
+    ["A05", "Eps", "x", "1", "y", "bogus", "", ""],  # not a status: left to normalize_entry's error
+]
+
+
+def mapped(fields: dict, hierarchy: dict | None = None, rows=ROWS) -> list[dict]:
+    profile = validate({"profile": {"name": "t", "format": "csv"}, "catalog": {"title": "T", "language": "en"},
+                        "fields": fields, "hierarchy": hierarchy or {}}, "t.toml")
+    findings = mapping.Findings("t.csv")
+    mapper = mapping.Mapper(profile, HEADER, findings, header_row=1, language="en")
+    entries = (mapper.entry(cells, n) for n, cells in enumerate(rows, 2))
+    return list(mapping.finish((e for e in entries if e is not None), profile, findings, "en"))
+
+
+def check_canonical(entries: list[dict]) -> int:
+    """Assert every canonical entry is its own normalization; return how many were canonical."""
+    count = 0
+    for e in entries:
+        if isinstance(e, CanonicalEntry):
+            count += 1
+            assert list(e)[:len(FIELDS)] == list(FIELDS)
+            assert {k: e[k] for k in FIELDS} == normalize_entry(e)
+            assert list(e["attributes"]) == sorted(e["attributes"])
+    return count
+
+
+def test_plain_columns_take_the_fast_path_and_match_normalize():
+    entries = mapped({"code": "id", "display": "name", "status": "status",
+                      "attributes": {"zip": "zip", "state": "state", "city": "city"}})
+    assert check_canonical(entries) == 4  # all but the bogus status
+    assert entries[1]["code"] == "A02" and entries[1]["display"] == "Beta"
+    assert entries[1]["attributes"] == {"zip": "0211"}  # empty cells dropped, as normalize_entry does
+    assert entries[2]["status"] == "deprecated" and entries[0]["status"] == "active"
+    assert not isinstance(entries[4], CanonicalEntry)
+    with pytest.raises(EntryError, match="status 'bogus'"):
+        normalize_entry(entries[4])
+
+
+def test_steps_parents_and_designations_match_normalize():
+    entries = mapped({
+        "code": {"column": "id", "template": " X{0} "},
+        "display": {"column": "name", "default": " (none) "},
+        "parents": {"column": "parent", "split": "|", "prefix": "X"},
+        "designations": [{"column": "syn", "split": "|", "language": "", "use": ""}],
+        "attributes": {"zip": {"column": "zip", "type": "integer"}, "city": "city"},
+    })
+    assert check_canonical(entries) >= 3
+    third = entries[2]
+    assert third["code"] == "XA03" and third["display"] == "(none)"
+    assert third["parents"] == ["XA01", "A02", "A01"]  # split after the prefix; spaces gone
+    assert entries[1]["designations"] == [{"language": None, "use": "synonym", "text": "b1"},
+                                          {"language": None, "use": "synonym", "text": "b2"}]
+    assert entries[0]["attributes"] == {"city": "Boston", "zip": 2110}
+
+
+def test_code_level_parents_keep_entries_canonical_only_when_clean():
+    rows = [["A", "a"], ["AB", "ab"], ["A C", "ac"], ["ABCD", "abcd"]]
+    entries = mapped({"code": "id", "display": "name"}, {"code_levels": [1, 2, 4]}, rows)
+    check_canonical(entries)
+    by_code = {e["code"]: e for e in entries}
+    assert by_code["AB"]["parents"] == ["A"] and isinstance(by_code["AB"], CanonicalEntry)
+    assert by_code["ABCD"]["parents"] == ["AB"] and isinstance(by_code["ABCD"], CanonicalEntry)
+    # "A C"[:2] is "A ", which normalize_entry strips: that entry goes the normalizing way
+    assert by_code["A C"]["parents"] == ["A "] and not isinstance(by_code["A C"], CanonicalEntry)
+    assert normalize_entry(by_code["A C"])["parents"] == ["A"]
+
+
+def test_buffered_profiles_give_loose_entries():
+    entries = mapped({"code": "id", "display": "name"}, {"code_prefix": True})
+    assert entries and check_canonical(entries) == 0
