@@ -257,11 +257,18 @@ def validate(data: dict, where: str, path: Path | None = None) -> Profile:
 
 
 def profile_path(name: str) -> Path:
-    """The file of profile `name`: a path to a .toml file, or `<catalogs dir>/<name>.toml`."""
+    """The file of profile `name`: `<catalogs dir>/<name>.toml` when shipped, else a path to a .toml file.
+
+    A shipped name wins over a same-named file in the working directory, so a
+    name checked against `available_profiles` always means the shipped profile.
+    """
+    shipped = config.catalogs_dir() / f"{name}.toml"
     p = Path(name)
+    if p.suffix != ".toml" and p.name == name and shipped.is_file():
+        return shipped
     if p.suffix == ".toml" or p.is_file():
         return p
-    return config.catalogs_dir() / f"{name}.toml"
+    return shipped
 
 
 def load_profile(name: str) -> Profile:

@@ -81,6 +81,38 @@ def authenticate(store, secret: str | None) -> TokenPublic | None:
                        last_used_at=row.last_used_at)
 
 
+def session_proof(store, secret: str) -> dict:
+    """What a web session keeps instead of a token's secret: the token's name and a check value.
+
+    The check is derived from the stored hash (never the secret), so a leaked
+    session cookie does not reveal a token that works on the API, and a token
+    revoked, or re-created under the same name, no longer matches it.
+    Unauthorized for a wrong secret.
+    """
+    token = authenticate(store, secret)
+    if token is None:
+        raise Unauthorized("sign in with an API token")
+    return {"name": token.name, "check": _session_check(hash_secret(secret))}
+
+
+def authenticate_session(store, proof: dict | None) -> TokenPublic | None:
+    """The token a session's `session_proof` stands for, read afresh; Unauthorized once it is revoked or replaced."""
+    if not proof:
+        return None
+    table = ApiToken.__table__
+    with store.engine.connect() as conn:
+        row = conn.execute(sa.select(table).where(table.c.name == proof.get("name"))).first()
+    if row is None or row.revoked_at is not None or not secrets.compare_digest(
+            _session_check(row.token_hash), str(proof.get("check", ""))):
+        raise Unauthorized("the API token of this session was revoked; sign in again")
+    return TokenPublic(name=row.name, prefix=row.prefix, role=row.role, created_at=row.created_at,
+                       last_used_at=row.last_used_at)
+
+
+def _session_check(token_hash: str) -> str:
+    return hashlib.sha256(("nsi-session|" + token_hash).encode("utf-8")).hexdigest()
+
+
 def require(token: TokenPublic | None, action: str) -> TokenPublic:
     """Check that `token` may do `action`: Unauthorized without a token, Forbidden for the wrong role."""
     if token is None:

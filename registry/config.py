@@ -39,6 +39,12 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in [
             "When true, reads of the API also need a token (any role, including `reader`).", _bool),
     Setting("NSI_SECRET_KEY", None,
             "Secret for signing review-page session cookies. Default: a random key kept in NSI_DATA_DIR/secret_key."),
+    Setting("NSI_HTTPS", False,
+            "When true, the web app is served over HTTPS (directly or behind a TLS-terminating proxy): "
+            "review-page session cookies get the Secure flag, so browsers never send them over plain HTTP.", _bool),
+    Setting("NSI_JOB_STALE_SECONDS", 300,
+            "An import job whose worker has not reported for this many seconds is taken as cut off (its server "
+            "died) and is failed when a server starts; jobs of live servers, on any node, are left alone.", int),
     Setting("NSI_MAX_UPLOAD_MB", 512,
             "Largest accepted import upload through the API, in MiB.", int),
     Setting("NSI_XLSX_MAX_UNCOMPRESSED_MB", 2048,

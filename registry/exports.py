@@ -9,7 +9,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import tempfile
+from pathlib import Path
 from typing import Iterable, Iterator
+
+from registry.errors import BadRequest
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CSV_COLUMNS = ["code", "display", "parents", "status", "designations", "attributes"]
@@ -23,11 +28,15 @@ def escape_formula(value):
 
 
 def csv_cells(entry: dict) -> list:
-    """The CSV cells of a canonical entry: parents joined by '|', designations and attributes as JSON."""
-    return [escape_formula(entry["code"]), escape_formula(entry["display"]), "|".join(entry["parents"]),
-            entry["status"],
-            json.dumps(entry["designations"], ensure_ascii=False) if entry["designations"] else "",
-            json.dumps(entry["attributes"], ensure_ascii=False) if entry["attributes"] else ""]
+    """The spreadsheet-safe cells of a canonical entry: parents joined by '|', designations and attributes as JSON.
+
+    Every string cell goes through `escape_formula` here, the one place that
+    CSV and xlsx exports both take their cells from.
+    """
+    cells = [entry["code"], entry["display"], "|".join(entry["parents"]), entry["status"],
+             json.dumps(entry["designations"], ensure_ascii=False) if entry["designations"] else "",
+             json.dumps(entry["attributes"], ensure_ascii=False) if entry["attributes"] else ""]
+    return [escape_formula(cell) for cell in cells]
 
 
 def iter_csv(entries: Iterable[dict]) -> Iterator[str]:
@@ -54,3 +63,38 @@ def iter_jsonl(lines: Iterable[str]) -> Iterator[str]:
             chunk = []
     if chunk:
         yield "\n".join(chunk) + "\n"
+
+
+def write_version(store, slug: str, version: str, fmt: str, path: str | Path) -> tuple[int, str]:
+    """Write a whole version to `path` in `fmt` (jsonl or csv); return (entries written, version label).
+
+    The version is resolved first and the file is written under a temporary name,
+    then moved into place, so a mistake never leaves a truncated or emptied file.
+    """
+    label = store.resolve(slug, version).label
+    target = Path(path)
+    counted = 0
+
+    def counting(items):
+        nonlocal counted
+        for item in items:
+            counted += 1
+            yield item
+
+    chunks = iter_jsonl(counting(store.iter_lines(slug, label))) if fmt == "jsonl" \
+        else iter_csv(counting(store.iter_entries(slug, label)))
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent if str(target.parent) else ".")
+    except OSError as exc:
+        raise BadRequest(f"cannot write {path}: {exc.strerror}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            for chunk in chunks:
+                f.write(chunk)
+        os.replace(tmp, target)
+    except OSError as exc:
+        raise BadRequest(f"cannot write {path}: {exc.strerror}") from None
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return counted, label

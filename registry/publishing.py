@@ -29,6 +29,7 @@ from registry.store.reads import VersionRef, entry_rows
 C = Catalog.__table__
 V = CatalogVersion.__table__
 
+XLSX_LAYOUT = "e2"  # part of cached xlsx names: files written before every cell was formula-escaped are not reused
 # (catalog_id, seq) -> whether any entry of that published version has more than one parent
 _multi_parent_versions: dict[tuple[int, int], bool] = {}
 
@@ -137,7 +138,7 @@ def xlsx_file(store, ref: VersionRef) -> tuple[Path, bool]:
         _write_xlsx(store, ref, Path(name))
         return Path(name), True
     folder = store.cache_dir("exports", ref.catalog)
-    path = folder / f"{ref.seq}-{(ref.checksum or 'none')[:16]}.xlsx"
+    path = folder / f"{ref.seq}-{(ref.checksum or 'none')[:16]}-{XLSX_LAYOUT}.xlsx"
     if not path.is_file():
         tmp = folder / f".build-{uuid.uuid4().hex}.xlsx"
         try:

@@ -79,6 +79,13 @@ def test_import_publish_diff_export_lookup(nsi, tmp_path):
     r = nsi("export", "icd10", "latest", "-o", str(tmp_path / "out.jsonl"))
     assert r.stdout == f"Wrote 3 entries of icd10 2 to {tmp_path / 'out.jsonl'}\n"
     assert (tmp_path / "out.jsonl").read_text(encoding="utf-8") == out
+    r = nsi("export", "icd10", "9.99", "-o", str(tmp_path / "out.jsonl"))
+    assert (r.exit_code, r.stderr) == (1, "Error: catalog icd10 has no version '9.99'\n")
+    assert (tmp_path / "out.jsonl").read_text(encoding="utf-8") == out     # an existing file is never emptied
+    r = nsi("export", "icd10", "latest", "-o", str(tmp_path / "no" / "dir.jsonl"))
+    assert (r.exit_code, r.stderr) == (1, f"Error: cannot write {tmp_path / 'no' / 'dir.jsonl'}: "
+                                          f"No such file or directory\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "out.jsonl", "v1.jsonl", "v2.jsonl"]  # no temp left
     assert nsi("versions", "icd10").stdout.splitlines()[1].startswith("2\tpublished\tseq 2\t3 entries\t+1 ~1 -1\t")
 
 
@@ -135,6 +142,16 @@ def test_dry_run_discard_retire(nsi, tmp_path):
     r = nsi("retire", "icd10", "1")
     assert (r.exit_code, r.stderr) == (1, "Error: version 1 of icd10 is retired; only a published version can be "
                                           "retired\n")
+
+
+def test_csv_export_escapes_formulas_in_every_cell(nsi, tmp_path):
+    nsi("catalog", "create", "evil", "--title", "Formulas")
+    rows = [{"code": "@SUM(1)", "display": "+cmd"}, {"code": "B1", "display": "child", "parents": ["@SUM(1)"]}]
+    assert nsi("import", write_jsonl(tmp_path / "evil.jsonl", rows), "--catalog", "evil", "--version", "1",
+               "--format", "jsonl", "--publish").exit_code == 0
+    assert nsi("export", "evil", "1", "--format", "csv").stdout == (
+        "code,display,parents,status,designations,attributes\n"
+        "'@SUM(1),'+cmd,,active,,\nB1,child,'@SUM(1),active,,\n")
 
 
 def test_uninitialised_database_is_a_clear_error(runner, tmp_path, monkeypatch):

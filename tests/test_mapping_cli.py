@@ -62,7 +62,8 @@ def test_mapset_workflow(nsi, tmp_path):
                 "L03": ("remap", "narrower", "A01.2", None), "L05": ("not-mappable", None, None, "нет кода")})
     r = nsi("mapset", "import-decisions", "local-icd", str(xlsx), "--reviewer", "anna")
     assert r.exit_code == 0, r.stderr
-    assert r.stdout == ("Applied 4 decisions of anna from review.xlsx (approve 2, not-mappable 1, remap 1); "
+    assert r.stdout == ("Applied 4 decisions of anna from review.xlsx: 4 proposed (4 recorded as proposals under the "
+                        "four-eyes rule; another reviewer must approve them); "
                         "1 rows without a decision left as they were\n")
     # Four-eyes: anna's decisions are proposals; the same worksheet by anna again is stale and refused row by row.
     r = nsi("mapset", "import-decisions", "local-icd", str(xlsx), "--reviewer", "anna")
@@ -78,7 +79,7 @@ def test_mapset_workflow(nsi, tmp_path):
     assert r.exit_code == 1
     assert "four-eyes rule: anna proposed mapping L01 and cannot also approve it" in r.stderr
     r = nsi("mapset", "import-decisions", "local-icd", str(xlsx2), "--reviewer", "boris")
-    assert r.stdout == ("Applied 3 decisions of boris from second.xlsx (approve 3); "
+    assert r.stdout == ("Applied 3 decisions of boris from second.xlsx: 3 approved; "
                         "1 rows without a decision left as they were\n")
     assert nsi("mapset", "show", "local-icd").stdout == (
         "local-icd: local 1 → icd10 2.27\n  source: local@1\n  target: icd10@2.27\n  four-eyes rule: on\n"

@@ -85,12 +85,29 @@ def test_round_trip_applies_decisions_with_audit(store, tmp_path):
                 "L05": ("not-mappable", None, None, None), "L02": ("reject", None, None, "wrong")})
     report = import_decisions(store, slug, path, reviewer="anna")
     assert (report.rows, report.applied, report.skipped) == (5, 4, 1)
+    assert report.by_outcome == {"approved": 3, "rejected": 1} and report.proposed_under_four_eyes == 0
     l03 = get_mapping(store, slug, "L03")
     assert (l03.status, l03.target_code, l03.score, l03.decided_by, l03.comment) == (
         "approved", "A01.2", 90.0, "anna", "2nd candidate")
     assert get_map_set(store, slug).counts == {"candidate": 1, "proposed": 0, "approved": 3, "rejected": 1}
     assert [(e["actor"], e["action"]) for e in mapping_history(store, slug, "L02")] == [("matcher", "suggest"),
                                                                                         ("anna", "reject")]
+
+
+def test_four_eyes_import_counts_approvals_as_the_proposals_they_became(store, tmp_path):
+    slug = make_map_set(store, four_eyes=True)
+    path = tmp_path / "r.xlsx"
+    export_xlsx(store, slug, path)
+    fill(path, {"L01": ("approve", None, None, None), "L03": ("remap", None, "A01.2", None),
+                "L02": ("reject", None, None, "wrong"), "L04": ("comment", None, None, "ask the lab")})
+    report = import_decisions(store, slug, path, reviewer="anna")
+    assert report.by_decision == {"approve": 1, "remap": 1, "reject": 1, "comment": 1}
+    assert report.by_outcome == {"proposed": 2, "rejected": 1, "commented": 1}
+    assert report.proposed_under_four_eyes == 2
+    assert get_map_set(store, slug).counts == {"candidate": 2, "proposed": 2, "approved": 0, "rejected": 1}
+    assert report.summary("anna") == (
+        "Applied 4 decisions of anna from r.xlsx: 2 proposed, 1 rejected, 1 commented (2 recorded as proposals "
+        "under the four-eyes rule; another reviewer must approve them); 1 rows without a decision left as they were")
 
 
 def test_sssom_export(store):

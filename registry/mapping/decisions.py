@@ -45,8 +45,10 @@ def _check_shape(d: Decision) -> None:
     """Errors a decision has on its own, before looking at the database."""
     if d.decision not in DECISIONS:
         raise BadRequest(f"decision {d.decision!r} is not one of {', '.join(DECISIONS)}")
-    if d.revision is None or not isinstance(d.revision, int) or isinstance(d.revision, bool):
+    if d.revision is None:
         raise BadRequest("a decision must carry the revision of the mapping it was made on")
+    if not isinstance(d.revision, int) or isinstance(d.revision, bool):
+        raise BadRequest(f"the revision must be an integer (the mapping's revision number), got {d.revision!r}")
     if d.relationship is not None and d.relationship not in RELATIONSHIPS:
         raise BadRequest(f"relationship {d.relationship!r} is not one of {', '.join(RELATIONSHIPS)}")
     if d.decision == "remap" and not d.target_code:

@@ -139,9 +139,18 @@ def export_xlsx(store, slug: str, path: str | Path, *, status: str = "candidate,
     return count
 
 
+OUTCOMES = ("approved", "proposed", "rejected", "commented", "assigned")
+
+
 @dataclass
 class ImportReport:
-    """What an import of decisions did: rows read, decisions applied, rows skipped (no decision)."""
+    """What an import of decisions did: rows read, decisions applied, rows skipped (no decision).
+
+    `by_decision` counts what the rows asked for; `by_outcome` what happened
+    (approved, proposed, rejected, commented). They differ under the four-eyes
+    rule, where an approval of something nobody proposed yet is recorded as a
+    proposal: `proposed_under_four_eyes` counts those.
+    """
 
     map_set: str
     file: str
@@ -149,10 +158,29 @@ class ImportReport:
     applied: int = 0
     skipped: int = 0
     by_decision: dict = field(default_factory=dict)
+    by_outcome: dict = field(default_factory=dict)
+    proposed_under_four_eyes: int = 0
 
     def to_dict(self) -> dict:
         """A JSON-ready form."""
         return dict(self.__dict__)
+
+    def summary(self, reviewer: str) -> str:
+        """One line for people: what was applied, counted by outcome, and the rows left alone."""
+        outcomes = ", ".join(f"{self.by_outcome[k]} {k}" for k in OUTCOMES if self.by_outcome.get(k))
+        line = f"Applied {self.applied} decisions of {reviewer} from {self.file}" + (f": {outcomes}" if outcomes else "")
+        if self.proposed_under_four_eyes:
+            line += (f" ({self.proposed_under_four_eyes} recorded as proposals under the four-eyes rule; "
+                     f"another reviewer must approve them)")
+        return line + f"; {self.skipped} rows without a decision left as they were"
+
+
+def _outcome(decision: str, status: str) -> str:
+    if decision == "comment":
+        return "commented"
+    if decision == "assign":
+        return "assigned"
+    return status
 
 
 def _check_size(path: Path) -> None:
@@ -259,6 +287,10 @@ def import_decisions(store, slug: str, path: str | Path, *, reviewer: str) -> Im
                                                f"first: {problems[0]}")
     report.applied = len(applied)
     report.skipped = rows - len(applied)
-    for d in decisions:
+    for d, result in zip(decisions, applied):  # apply_decisions returns the new states in the decisions' order
         report.by_decision[d.decision] = report.by_decision.get(d.decision, 0) + 1
+        outcome = _outcome(d.decision, result.status)
+        report.by_outcome[outcome] = report.by_outcome.get(outcome, 0) + 1
+        if d.decision != "propose" and outcome == "proposed":
+            report.proposed_under_four_eyes += 1
     return report

@@ -30,3 +30,7 @@ class ImportJob(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
     started_at: Optional[datetime] = Field(default=None, sa_type=sa.DateTime(timezone=True))
     finished_at: Optional[datetime] = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    owner_host: Optional[str] = Field(default=None, max_length=255, description="Host of the process running it")
+    owner_pid: Optional[int] = Field(default=None, description="Process id of its worker on owner_host")
+    heartbeat_at: Optional[datetime] = Field(default=None, sa_type=sa.DateTime(timezone=True),
+                                             description="Last sign of life of its worker (refreshed while it runs)")

@@ -22,6 +22,7 @@ from registry import config as settings
 from registry.errors import NsiError
 
 log = logging.getLogger(__name__)
+BEARER_REALM = "NSI Registry"
 
 
 class JSONProvider(DefaultJSONProvider):
@@ -51,7 +52,10 @@ def register_error_handlers(app: Flask) -> None:
     def nsi_error(exc: NsiError):
         if exc.http_status >= 500:
             log.error("server-side error: %s", exc.message)
-        return _error(exc.code, exc.message, exc.http_status, exc.details)
+        response = _error(exc.code, exc.message, exc.http_status, exc.details)
+        if exc.http_status == 401:  # RFC 9110 §11.6.1: a 401 names the scheme to authenticate with
+            response.headers["WWW-Authenticate"] = f'Bearer realm="{BEARER_REALM}"'
+        return response
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
@@ -70,8 +74,9 @@ def register_error_handlers(app: Flask) -> None:
 def create_app(config: dict | None = None) -> Flask:
     """Build the app. `config` overrides settings (NSI_* names) and may hand over a ready `NSI_STORE`.
 
-    Jobs left running by a dead process are failed here (unless NSI_RECOVER_JOBS
-    is False), so the server must be the only writer of job state at start-up.
+    Jobs whose worker is gone (its process on this host has ended, or its
+    heartbeat is older than NSI_JOB_STALE_SECONDS) are failed here, unless
+    NSI_RECOVER_JOBS is False; running jobs of other live servers are left alone.
     """
     from registry import jobs
     from registry.store import Store
@@ -100,7 +105,7 @@ def create_app(config: dict | None = None) -> Flask:
     if int(app.config["NSI_RESPONSE_CACHE_MB"]) > 0:
         app.extensions["nsi_response_cache"] = ResponseCache(int(app.config["NSI_RESPONSE_CACHE_MB"]) * 1024 * 1024)
     if app.config["NSI_RECOVER_JOBS"]:
-        failed = jobs.recover_interrupted(store)
+        failed = jobs.recover_interrupted(store, stale_after=app.config["NSI_JOB_STALE_SECONDS"])
         if failed:
             log.warning("marked %d interrupted import job(s) failed: %s", len(failed), ", ".join(failed))
 
@@ -113,10 +118,11 @@ def create_app(config: dict | None = None) -> Flask:
 
     @app.before_request
     def reads_may_need_token():
+        """With NSI_READS_NEED_TOKEN, every read (GETs and POSTs marked read-only) needs a token that may read."""
         from flask import request
-        from registry.web.common import require
-        if app.config["NSI_READS_NEED_TOKEN"] and request.method in ("GET", "HEAD") \
-                and request.endpoint not in PUBLIC_ENDPOINTS and request.blueprint != "review":
+        from registry.web.common import is_read_request, require
+        if app.config["NSI_READS_NEED_TOKEN"] and request.endpoint not in PUBLIC_ENDPOINTS \
+                and request.blueprint != "review" and is_read_request(app.view_functions.get(request.endpoint)):
             require("read")
 
     return app

@@ -51,6 +51,22 @@ def require(action: str):
     return token
 
 
+def read_only_post(view: Callable) -> Callable:
+    """Declare a POST view that only reads (batch validate, translate, match).
+
+    The app's one read guard (`reads_may_need_token` in registry.web) treats
+    such views like GETs: with NSI_READS_NEED_TOKEN they need a token that may read.
+    Put it below the route decorator.
+    """
+    view.nsi_read_only = True
+    return view
+
+
+def is_read_request(view: Callable | None) -> bool:
+    """Whether this request only reads: a GET or HEAD, or a POST to a view marked with `read_only_post`."""
+    return request.method in ("GET", "HEAD") or getattr(view, "nsi_read_only", False)
+
+
 def resolve_for_read(slug: str, version: str) -> VersionRef:
     """Resolve a version for reading: published and retired ones are public, drafts need a token."""
     ref = resolve_cached(slug, version)
@@ -87,6 +103,10 @@ def cached(refs: list[VersionRef], through_latest: bool, representation: str,
            build: Callable[[], Response], keep: bool = True) -> Response:
     """Answer with caching headers for published versions: 304 when If-None-Match matches, else build().
 
+    `through_latest` also serves representations that can change while the
+    version exists (its metadata shows the status, which retiring changes): they
+    get the short, must-revalidate max-age, and their `representation` must name
+    that changeable state so that the ETag and the cache key move with it.
     With `keep`, the built body is remembered in the app's response cache under
     its ETag (never for streamed responses). Responses about drafts are built
     each time and marked `no-store`.
@@ -101,7 +121,7 @@ def cached(refs: list[VersionRef], through_latest: bool, representation: str,
     else:
         control = f"public, max-age={current_app.config['NSI_CACHE_MAX_AGE']}"
     memory = current_app.extensions.get("nsi_response_cache") if keep else None
-    if request.if_none_match.contains(tag):
+    if request.if_none_match.contains_weak(tag):  # RFC 9110 §13.1.2: If-None-Match uses the weak comparison
         response = Response(status=304)
     elif memory is not None and (hit := memory.get(tag)) is not None:
         response = Response(hit[0], mimetype=hit[1])

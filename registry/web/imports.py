@@ -24,6 +24,26 @@ def job_json(job: dict) -> dict:
     return job
 
 
+def checked_format_and_profile(fmt: str | None, profile: str | None) -> tuple[str | None, str | None]:
+    """The upload's format and profile, refused (400) before any job exists unless they are known.
+
+    Over the API a profile is only the name of one shipped in the catalogs
+    directory, never a path on the server; the format is one the importers know.
+    """
+    from importers.pipeline import FORMATS
+    from importers.profile import available_profiles, load_profile
+    if fmt is not None and fmt not in FORMATS:
+        raise BadRequest(f"unknown format {fmt!r}; known formats: {', '.join(sorted(FORMATS))}",
+                         details={"field": "format", "known": sorted(FORMATS)})
+    if profile is not None:
+        known = available_profiles()
+        if profile not in known:
+            raise BadRequest(f"unknown profile {profile!r}; known profiles: {', '.join(known) or 'none'}",
+                             details={"field": "profile", "known": known})
+        load_profile(profile)  # a shipped profile that does not parse is a 400 now, not a failed job later
+    return fmt, profile
+
+
 @bp.post("/catalogs/<slug>/imports")
 def upload(slug: str):
     """Accept a multipart upload (file, version, format or profile) and import it in the background: 202 + Location."""
@@ -35,8 +55,7 @@ def upload(slug: str):
     version = (request.form.get("version") or "").strip()
     if not version:
         raise BadRequest("the upload needs a version label: form field `version`")
-    fmt = request.form.get("format") or None
-    profile = request.form.get("profile") or None
+    fmt, profile = checked_format_and_profile(request.form.get("format") or None, request.form.get("profile") or None)
     if not s.has_catalog(slug) and not profile:
         raise NotFound(f"no catalog {slug!r}; create it first (POST /api/v1/catalogs) or give a profile")
     if s.has_catalog(slug):

@@ -18,7 +18,7 @@ from flask import Blueprint, Response, request
 from registry import mapping
 from registry.errors import BadRequest
 from registry.models import MapSetCreate
-from registry.web.common import API, arg_int, json_body, json_response, require, store
+from registry.web.common import API, arg_int, json_body, json_response, read_only_post, require, store
 
 bp = Blueprint("mapsets", __name__, url_prefix=API)
 
@@ -292,6 +292,7 @@ def translate_one():
 
 
 @bp.post("/translate")
+@read_only_post
 def translate_batch():
     """`{"source", "codes": [...], "target"}`: the published targets of each code."""
     body = _body_dict()

@@ -8,13 +8,14 @@ from werkzeug.exceptions import NotImplemented as NotAvailable
 
 from registry.errors import BadRequest
 from registry.store.reads import LATEST
-from registry.web.common import API, json_body, json_response, resolve_for_read, store
+from registry.web.common import API, json_body, json_response, read_only_post, resolve_for_read, store
 
 bp = Blueprint("match", __name__, url_prefix=API)
 MAX_TERMS = 1000
 
 
 @bp.post("/match")
+@read_only_post
 def match():
     """Candidate codes for each term: `{"terms": [...], "catalog": slug, "version": label, "limit": 5}`."""
     body = json_body()

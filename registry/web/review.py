@@ -1,8 +1,11 @@
 """Review pages for the working group: server-rendered HTML forms, a little JavaScript for keyboard shortcuts.
 
-Reviewers sign in with their API token; the page keeps it in the signed,
-HTTP-only session cookie and checks it on every request, so revoking the token
-signs them out. Every form carries a CSRF token bound to the session. The pages
+Reviewers sign in with their API token. The signed (not encrypted) session
+cookie keeps only the token's name and a check value derived from its stored
+hash, never the secret; every request checks them against the database, so
+revoking the token signs the reviewer out. The cookie is HTTP-only, SameSite=Lax,
+and Secure when NSI_HTTPS says the app is served over HTTPS. Every form carries a
+CSRF token bound to the session; a failed check shows the error page. The pages
 call the same Python API as the REST endpoints (registry.mapping, the store),
 so the audit trail, the four-eyes rule and revision conflicts behave the same.
 UI strings live in registry/web/i18n/{en,ru}.json; the language comes from a
@@ -16,11 +19,11 @@ import secrets
 from functools import lru_cache
 from pathlib import Path
 
-from flask import (Blueprint, abort, current_app, flash, g, redirect, render_template, request, session,
+from flask import (Blueprint, current_app, flash, g, redirect, render_template, request, session,
                    url_for)
 
 from registry import auth, mapping
-from registry.errors import NsiError, NotFound, Unauthorized
+from registry.errors import BadRequest, NsiError, NotFound, Unauthorized
 
 bp = Blueprint("review", __name__, url_prefix="/review", template_folder="templates")
 I18N = Path(__file__).resolve().parent / "i18n"
@@ -52,8 +55,9 @@ def _setup(state):
     app = state.app
     if not app.secret_key:
         app.secret_key = secret_key(app)
-    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    app.config["SESSION_COOKIE_SECURE"] = bool(app.config.get("NSI_HTTPS"))
 
 
 def language() -> str:
@@ -92,20 +96,24 @@ def _context():
             "user": g.get("user"), "languages": LANGUAGES}
 
 
+def ui_text(key: str) -> str:
+    """One UI string in the page language (English when the language lacks it)."""
+    return strings(language()).get(key) or strings("en")[key]
+
+
 @bp.before_request
 def _guard():
+    g.user = None
+    if "token" in session:  # a session from before only the token's name was kept: sign in again
+        session.pop("token")
+    try:
+        g.user = auth.authenticate_session(store(), session.get("reviewer"))
+    except Unauthorized:
+        session.pop("reviewer", None)
     if request.method == "POST":
         sent = request.form.get("csrf", "")
-        if not sent or not secrets.compare_digest(sent, session.get("csrf", "")):
-            abort(400, description="the form has expired or did not come from this site (CSRF check); "
-                                   "reload the page and try again")
-    g.user = None
-    secret = session.get("token")
-    if secret:
-        try:
-            g.user = auth.authenticate(store(), secret)
-        except Unauthorized:
-            session.pop("token", None)
+        if not sent or not secrets.compare_digest(sent.encode(), session.get("csrf", "").encode()):
+            return render_template("review/error.html", error=BadRequest(ui_text("csrf_failed"))), 400
     if g.user is None and request.endpoint not in ("review.login", "review.set_language"):
         return redirect(url_for("review.login", next=request.full_path))
 
@@ -135,7 +143,7 @@ def login():
         else:
             lang = session.get("lang")
             session.clear()  # a fresh session (and CSRF token) for the signed-in user
-            session["token"] = secret
+            session["reviewer"] = auth.session_proof(store(), secret)
             session["lang"] = lang
             target = request.args.get("next") or ""
             return redirect(target if target.startswith("/review") else url_for("review.home"))

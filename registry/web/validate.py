@@ -7,13 +7,14 @@ from collections import Counter
 from flask import Blueprint
 
 from registry.errors import BadRequest
-from registry.web.common import API, json_body, json_response, resolve_for_read, store
+from registry.web.common import API, json_body, json_response, read_only_post, resolve_for_read, store
 
 bp = Blueprint("validate", __name__, url_prefix=API)
 MAX_CODES = 10000
 
 
 @bp.post("/catalogs/<slug>/versions/<version>/validate")
+@read_only_post
 def validate(slug: str, version: str):
     """For each code of `{"codes": [...]}`: valid, inactive or unknown, with its display."""
     body = json_body()

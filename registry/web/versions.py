@@ -23,8 +23,9 @@ def _can_see_drafts() -> bool:
     return token is not None and token.role in ("importer", "reviewer", "admin")
 
 
-def version_json(slug: str, label: str) -> dict:
-    data = store().get_version(slug, label).model_dump(mode="json")
+def version_json(slug: str, label: str, meta=None) -> dict:
+    """A version's metadata with links; `meta` is its VersionPublic when already read."""
+    data = (meta or store().get_version(slug, label)).model_dump(mode="json")
     data["links"] = {"self": url_for("versions.get_version", slug=slug, version=label),
                      "entries": url_for("versions.list_entries", slug=slug, version=label),
                      "download": url_for("versions.download", slug=slug, version=label, format="jsonl")}
@@ -41,10 +42,16 @@ def list_versions(slug: str):
 
 @bp.get("/<version>")
 def get_version(slug: str, version: str):
-    """One version's metadata: checksum, counts, release notes; `latest` is the newest published."""
+    """One version's metadata: checksum, counts, release notes; `latest` is the newest published.
+
+    The metadata shows the status, which retiring changes, so it is read afresh
+    on every request (one indexed row), named in the ETag and the response-cache
+    key, and served with the short, must-revalidate max-age.
+    """
     ref = resolve_for_read(slug, version)
-    return cached([ref], version == LATEST, "version",
-                  lambda: json_response(version_json(slug, ref.label)))
+    meta = store().get_version(slug, ref.label)
+    state = f"version|{meta.status}|{meta.retired_at.isoformat() if meta.retired_at else ''}"
+    return cached([ref], True, state, lambda: json_response(version_json(slug, ref.label, meta)))
 
 
 @bp.get("/<version>/entries")

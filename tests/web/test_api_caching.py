@@ -10,7 +10,7 @@ V = "/api/v1/catalogs/icd10/versions"
 
 def test_label_responses_carry_checksum_etag_and_long_max_age(client, store):
     checksum = store.get_version("icd10", "2024").checksum
-    for path in ["/2024", "/2024/entries/A00", "/2024/entries?limit=2", "/2024/download?format=csv"]:
+    for path in ["/2024/entries/A00", "/2024/entries?limit=2", "/2024/download?format=csv"]:
         r = client.get(V + path)
         assert r.status_code == 200
         etag = r.headers["ETag"]
@@ -25,11 +25,35 @@ def test_label_responses_carry_checksum_etag_and_long_max_age(client, store):
                       headers={"If-None-Match": diff.headers["ETag"]}).status_code == 304
 
 
+def test_version_metadata_shows_a_retirement_at_once(client, store, tokens, bearer):
+    first = client.get(V + "/2024")
+    etag = first.headers["ETag"]
+    assert first.get_json()["status"] == "published"
+    assert first.headers["Cache-Control"] == "public, max-age=60, must-revalidate"
+    assert client.get(V + "/2024", headers={"If-None-Match": etag}).status_code == 304
+    assert client.post(V + "/2024/retire", headers=bearer(tokens["admin"])).status_code == 200
+    after = client.get(V + "/2024", headers={"If-None-Match": etag})
+    assert after.status_code == 200
+    assert after.get_json()["status"] == "retired" and after.get_json()["retired_at"]
+    assert after.headers["ETag"] not in (etag, None)
+    assert client.get(V + "/2024").get_json()["status"] == "retired"  # not the old body from the response cache
+
+
 def test_each_representation_has_its_own_etag(client):
     tags = {client.get(V + p).headers["ETag"] for p in
             ["/2024/entries/A00", "/2024/entries/A01", "/2024/download?format=csv", "/2024/download?format=jsonl",
              "/2024/entries?limit=2", "/2024/entries?limit=3", "/2023/entries/A00"]}
     assert len(tags) == 7
+
+
+def test_if_none_match_uses_the_weak_comparison_lists_and_star(client):
+    url = V + "/2024/entries/A00"
+    etag = client.get(url).headers["ETag"]
+    other = '"0000000000000000-000000000000"'
+    for header in ["W/" + etag, f"{other}, {etag}", f"{other},W/{etag}", "*"]:
+        r = client.get(url, headers={"If-None-Match": header})
+        assert (r.status_code, r.headers["ETag"]) == (304, etag), header
+    assert client.get(url, headers={"If-None-Match": f"{other}, W/{other}"}).status_code == 200
 
 
 def test_a_stale_etag_gets_the_full_response(client):
@@ -57,7 +81,8 @@ def test_max_age_comes_from_the_settings(store):
     from registry.web import create_app
     client = create_app({"TESTING": True, "NSI_STORE": store, "NSI_CACHE_MAX_AGE": 7,
                          "NSI_LATEST_MAX_AGE": 3}).test_client()
-    assert client.get(V + "/2024").headers["Cache-Control"] == "public, max-age=7"
+    assert client.get(V + "/2024/entries/A00").headers["Cache-Control"] == "public, max-age=7"
+    assert client.get(V + "/2024").headers["Cache-Control"] == "public, max-age=3, must-revalidate"
     assert client.get(V + "/latest").headers["Cache-Control"] == "public, max-age=3, must-revalidate"
 
 

@@ -10,6 +10,7 @@ import pytest
 from openpyxl import load_workbook
 
 from importers import run_import
+from registry.models import CatalogCreate
 from pathlib import Path
 
 API_DATA = Path(__file__).resolve().parent.parent / "data" / "api"
@@ -146,6 +147,35 @@ def test_download_csv_and_xlsx_escape_formulas(client):
     assert cells[-1][:2] == ["A03", "'=HYPERLINK(\"http://evil\")"]
     assert cells[2][:2] == ["A00-A09", "Кишечные инфекции"]
     assert client.get(f"{V}/2023/download?format=pdf").status_code == 400
+
+
+FORMULA_ROWS = [{"code": "=1+2", "display": "formula code"},
+                {"code": "B1", "display": "child of a formula code", "parents": ["=1+2"],
+                 "status": "inactive", "attributes": {"note": "x"}}]
+
+
+@pytest.fixture
+def formula_catalog(store, tmp_path):
+    """Catalog `evil`, version 1 published: an entry whose parent code reads as a formula."""
+    path = tmp_path / "evil.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in FORMULA_ROWS), encoding="utf-8")
+    store.create_catalog(CatalogCreate(slug="evil", title="Formulas", kind="classification"))
+    run_import(store, path, catalog="evil", version="1", publish=True)
+    return "/api/v1/catalogs/evil/versions/1"
+
+
+def test_download_escapes_formula_parents_in_csv_and_xlsx(client, formula_catalog):
+    import zipfile
+    rows = list(csv.reader(io.StringIO(client.get(f"{formula_catalog}/download?format=csv").get_data(as_text=True))))
+    assert rows[1:] == [["'=1+2", "formula code", "", "active", "", ""],
+                        ["B1", "child of a formula code", "'=1+2", "inactive", "", '{"note": "x"}']]
+    r = client.get(f"{formula_catalog}/download?format=xlsx")
+    assert r.status_code == 200
+    cells = [[c.value for c in row] for row in load_workbook(io.BytesIO(r.data), read_only=True).active.iter_rows()]
+    assert cells[2][:3] == ["B1", "child of a formula code", "'=1+2"]
+    with zipfile.ZipFile(io.BytesIO(r.data)) as zf:
+        sheets = [n for n in zf.namelist() if n.startswith("xl/worksheets/")]
+        assert sheets and all(b"<f>" not in zf.read(n) and b"<f " not in zf.read(n) for n in sheets)
 
 
 def test_diff_between_versions(client):

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 from registry import auth, jobs
 
+ROOT = Path(__file__).resolve().parents[2]
 V = "/api/v1/catalogs/icd10/versions"
 
 
@@ -49,6 +54,15 @@ def test_writes_need_a_token_with_the_right_role(client, tokens, bearer):
     assert client.post("/api/v1/catalogs", json=body, headers=bearer(tokens["admin"])).status_code == 409
     r = client.post("/api/v1/catalogs", json={"slug": "x"}, headers=bearer(tokens["admin"]))
     assert r.status_code == 400 and r.get_json()["error"]["details"]["errors"][0]["field"] == "title"
+
+
+def test_401_names_the_bearer_scheme(client, tokens, bearer):
+    for r in (client.post("/api/v1/catalogs", json={}), client.post("/api/v1/catalogs", json={},
+                                                                    headers=bearer("nsi_wrong"))):
+        assert r.status_code == 401
+        assert r.headers["WWW-Authenticate"] == 'Bearer realm="NSI Registry"'
+    assert "WWW-Authenticate" not in client.post("/api/v1/catalogs", json={},
+                                                 headers=bearer(tokens["reader"])).headers  # 403
 
 
 def test_revoked_tokens_stop_working(store, client, tokens, bearer):
@@ -116,6 +130,34 @@ def test_upload_checks(loaded, client, tokens, bearer, api_data):
     assert r.status_code == 404
 
 
+def test_upload_accepts_only_known_formats_and_shipped_profile_names(loaded, store, client, tokens, bearer, api_data):
+    headers = bearer(tokens["importer"])
+
+    def post(**fields):
+        data = {"file": (io.BytesIO((api_data / "icd_v2.jsonl").read_bytes()), "icd.jsonl"), "version": "2025",
+                **fields}
+        return client.post("/api/v1/catalogs/icd10/imports", headers=headers, content_type="multipart/form-data",
+                           data=data)
+
+    known = ", ".join(sorted(p.stem for p in (ROOT / "catalogs").glob("*.toml")))
+    for profile in ["/etc/passwd", str(ROOT / "catalogs" / "atc-who.toml"), "atc-who.toml", "../catalogs/atc-who",
+                    "nope"]:
+        r = post(profile=profile)
+        assert r.status_code == 400, profile
+        assert r.get_json()["error"] == {"code": "bad_request",
+                                         "message": f"unknown profile {profile!r}; known profiles: {known}",
+                                         "details": {"field": "profile", "known": known.split(", ")}}
+    r = post(format="pdf")
+    assert r.status_code == 400
+    assert r.get_json()["error"]["message"] == ("unknown format 'pdf'; known formats: claml, csv, fhir-codesystem, "
+                                                "fnsi, jsonl, xlsx, xml")
+    with store.engine.connect() as conn:
+        assert conn.execute(jobs.J.select()).all() == []  # refused before any job or upload file existed
+    assert not (store.data_dir / "uploads").exists() or not any((store.data_dir / "uploads").iterdir())
+    r = post(profile="icd10-ru-fnsi")
+    assert r.status_code == 202 and r.get_json()["profile"] == "icd10-ru-fnsi"
+
+
 def test_upload_size_limit(store, tokens, bearer):
     from registry.web import create_app
     client = create_app({"TESTING": True, "NSI_STORE": store, "NSI_MAX_UPLOAD_MB": 1}).test_client()
@@ -154,6 +196,22 @@ def test_reads_can_be_closed(store, loaded, tokens, bearer):
     assert r.headers["Cache-Control"] == "private, max-age=86400"
     assert client.get("/api/v1/healthz").status_code == 200
     assert client.get("/api/v1/openapi.json").status_code == 200
+    reads = [(f"{V}/2024/validate", {"codes": ["A00"]}), ("/api/v1/translate", {"source": "icd10", "codes": ["A00"]}),
+             ("/api/v1/match", {"terms": ["холера"], "catalog": "icd10"})]
+    for url, body in reads:
+        r = client.post(url, json=body)
+        assert (r.status_code, r.get_json()["error"]["code"]) == (401, "unauthorized"), url
+        assert r.headers["WWW-Authenticate"] == 'Bearer realm="NSI Registry"'
+    r = client.post(f"{V}/2024/validate", json={"codes": ["A00"]}, headers=bearer(tokens["reader"]))
+    assert (r.status_code, r.get_json()["counts"]) == (200, {"valid": 1})
+    r = client.post("/api/v1/translate", json={"source": "icd10", "codes": ["A00"]}, headers=bearer(tokens["reader"]))
+    assert r.status_code != 401  # past the guard (404: icd10 has no published map set)
+    # every POST route of the API is closed to callers without a token
+    app = client.application
+    for rule in app.url_map.iter_rules():
+        if "POST" in rule.methods and not rule.endpoint.startswith("review."):
+            url = rule.rule.replace("<", "").replace(">", "").replace("path:", "")
+            assert client.post(url, json={}).status_code == 401, rule.rule
 
 
 def test_a_job_cut_off_by_a_crash_is_failed_at_start_and_its_draft_removed(loaded, store, api_data, tmp_path):
@@ -165,7 +223,7 @@ def test_a_job_cut_off_by_a_crash_is_failed_at_start_and_its_draft_removed(loade
     path.write_bytes(leftover.read_bytes())
     jobs.create_job(store, "deadbeef", catalog="icd10", version="half", upload_path=path, source_name="half.jsonl")
     with store.engine.begin() as conn:
-        conn.execute(jobs.J.update().values(status="running"))
+        conn.execute(jobs.J.update().values(status="running", owner_pid=ended_pid()))  # its worker has died
     run_import(store, leftover, catalog="icd10", version="half")
     assert store.get_version("icd10", "half").status == "draft"
     create_app({"TESTING": True, "NSI_STORE": store})
@@ -174,3 +232,67 @@ def test_a_job_cut_off_by_a_crash_is_failed_at_start_and_its_draft_removed(loade
     assert job["error"]["error"]["code"] == "interrupted"
     assert [v.label for v in store.list_versions("icd10")] == ["2023", "2024"]
     assert not path.parent.exists()
+
+
+def ended_pid() -> int:
+    """The id of a process of this host that has already ended."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def running_job(store, job_id, **owner):
+    """A job row marked running with the given owner columns (host, pid, heartbeat_at)."""
+    jobs.create_job(store, job_id, catalog="icd10", version=job_id, upload_path=jobs.upload_dir(store, job_id) / "f",
+                    source_name="f.jsonl")
+    with store.engine.begin() as conn:
+        conn.execute(jobs.J.update().where(jobs.J.c.id == job_id).values(status="running", **owner))
+
+
+def test_start_up_recovery_leaves_jobs_of_live_workers_alone(loaded, store):
+    from datetime import datetime, timedelta, timezone
+    from registry.web import create_app
+    now = datetime.now(timezone.utc)
+    this_host = jobs.this_owner()["owner_host"]
+    running_job(store, "mine", owner_host=this_host, owner_pid=os.getpid(), heartbeat_at=now)
+    running_job(store, "deadhere", owner_host=this_host, owner_pid=ended_pid(), heartbeat_at=now)
+    running_job(store, "othernode", owner_host="node-b", owner_pid=os.getpid(), heartbeat_at=now - timedelta(seconds=30),
+                started_at=now - timedelta(hours=1), created_at=now - timedelta(hours=1))
+    running_job(store, "silentnode", owner_host="node-c", owner_pid=1, heartbeat_at=now - timedelta(minutes=10),
+                started_at=now - timedelta(hours=1), created_at=now - timedelta(hours=1))
+    create_app({"TESTING": True, "NSI_STORE": store, "NSI_JOB_STALE_SECONDS": 120})
+    status = {j: jobs.get_job(store, j)["status"] for j in ("mine", "deadhere", "othernode", "silentnode")}
+    assert status == {"mine": "running", "deadhere": "failed", "othernode": "running", "silentnode": "failed"}
+    assert jobs.get_job(store, "silentnode")["error"]["error"]["code"] == "interrupted"
+    assert jobs.recover_interrupted(store, stale_after=10) == ["othernode"]  # its heartbeat is 30 s old
+
+
+def test_a_running_job_refreshes_its_heartbeat(loaded, store, tmp_path, monkeypatch, api_data):
+    import threading
+    monkeypatch.setattr(jobs, "HEARTBEAT_EVERY_SECONDS", 0.05)
+    release = threading.Event()
+    seen = []
+
+    def slow_import(store_, path, **kwargs):
+        with store.engine.connect() as conn:
+            row = conn.execute(jobs.J.select().where(jobs.J.c.id == "slow")).first()
+        seen.append(jobs.last_sign_of_life(row))
+        release.wait(5)
+        time.sleep(0.3)
+        with store.engine.connect() as conn:
+            row = conn.execute(jobs.J.select().where(jobs.J.c.id == "slow")).first()
+        seen.append(jobs.last_sign_of_life(row))
+        raise RuntimeError("stop here")
+
+    monkeypatch.setattr("importers.run_import", slow_import)
+    path = jobs.upload_dir(store, "slow") / "a.jsonl"
+    path.write_bytes((api_data / "icd_v2.jsonl").read_bytes())
+    jobs.create_job(store, "slow", catalog="icd10", version="slow", upload_path=path, source_name="a.jsonl")
+    thread = jobs.start_job(store, "slow")
+    time.sleep(0.2)
+    release.set()
+    thread.join(10)
+    assert len(seen) == 2 and seen[1] > seen[0]
+    with store.engine.connect() as conn:
+        row = conn.execute(jobs.J.select().where(jobs.J.c.id == "slow")).first()
+    assert (row.owner_host, row.owner_pid) == (jobs.this_owner()["owner_host"], os.getpid())
