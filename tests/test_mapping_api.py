@@ -58,6 +58,12 @@ def test_decisions_conflict_four_eyes_history(client, headers):
     r = client.post(url, json={"decision": "approve", "revision": 2}, headers=headers["anna"])
     assert r.status_code == 403
     assert r.json["error"]["message"].startswith("four-eyes rule: anna proposed mapping L01")
+    for revision in ("2", 2.5, True):
+        r = client.post(url, json={"decision": "reject", "revision": revision}, headers=headers["boris"])
+        assert (r.status_code, r.json["error"]["message"]) == (
+            400, f"the revision must be an integer (the mapping's revision number), got {revision!r}")
+    r = client.post(url, json={"decision": "reject"}, headers=headers["boris"])
+    assert r.json["error"]["message"] == "a decision must carry the revision of the mapping it was made on"
     r = client.post(url, json={"decision": "reject", "revision": 1}, headers=headers["boris"])
     assert r.status_code == 409
     assert r.json["error"]["code"] == "conflict"
