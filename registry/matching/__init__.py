@@ -1,0 +1,174 @@
+"""Matching local names to the entries of a shared catalog version (design §4).
+
+    from registry.matching import match
+    results = match(store, [{"code": "L1", "name": "Парацетамол"}], target=("atc", "2026"))
+    results[0]["candidates"][0]   # {"rank": 1, "code": "N02BE01", "display": "paracetamol", "score": 100.0,
+                                  #  "reason": 'display "paracetamol": same words after normalisation'}
+
+Terms and results are plain JSON-ready dicts, so the CLI and the REST API call
+the same function. Retrieval uses the whoosh index of the target version
+(`index.py`, built on first use); the candidates are scored by `rerank.py`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Iterator
+
+from registry.errors import BadRequest
+from registry.matching.index import MatchIndex, build_index, open_index
+from registry.matching.normalise import analyse
+from registry.matching.rerank import rerank as rank_candidates
+
+MAX_LIMIT = 50
+RETRIEVE = 60
+
+
+@dataclass
+class Term:
+    """One local entry to match: a name, with an optional local code and attributes."""
+
+    name: str
+    code: str | None = None
+    attributes: dict = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, value, position: int | None = None) -> "Term":
+        """A Term from a Term, a dict with `name` (and `code`, `attributes`) or a plain string."""
+        if isinstance(value, Term):
+            return value
+        if isinstance(value, str):
+            return cls(value)
+        where = f"term {position}" if position is not None else "a term"
+        if not isinstance(value, dict):
+            raise BadRequest(f"{where} must be an object with a name, not {type(value).__name__}")
+        name = value.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise BadRequest(f"{where} has no name")
+        attributes = value.get("attributes") or {}
+        if not isinstance(attributes, dict):
+            raise BadRequest(f"{where}: attributes must be an object")
+        code = value.get("code")
+        return cls(name, None if code in (None, "") else str(code), attributes)
+
+    def to_dict(self) -> dict:
+        """JSON-ready form."""
+        return {"code": self.code, "name": self.name, "attributes": self.attributes}
+
+
+def parse_target(target) -> tuple[str, str]:
+    """(slug, version) from `("slug", "version")`, `"slug@version"` or `"slug"` (= latest)."""
+    if isinstance(target, (tuple, list)) and len(target) == 2:
+        slug, version = target
+    elif isinstance(target, str) and target.strip():
+        slug, _, version = target.strip().partition("@")
+    else:
+        raise BadRequest(f"target must be SLUG or SLUG@VERSION, not {target!r}")
+    if not slug:
+        raise BadRequest(f"target must be SLUG or SLUG@VERSION, not {target!r}")
+    return slug, version or "latest"
+
+
+_OPEN: "OrderedDict[str, MatchIndex]" = OrderedDict()
+_KEEP_OPEN = 4
+
+
+def get_index(store, slug: str, version: str = "latest") -> MatchIndex:
+    """The opened index of a published version, kept open for the process (a few at a time)."""
+    index = open_index(store, slug, version)
+    key = str(index.path)
+    if key in _OPEN:
+        index.close()
+        _OPEN.move_to_end(key)
+        return _OPEN[key]
+    _OPEN[key] = index
+    while len(_OPEN) > _KEEP_OPEN:
+        _OPEN.popitem(last=False)[1].close()
+    return index
+
+
+def match_term(index: MatchIndex, term: Term, limit: int = 5) -> list[dict]:
+    """The ranked candidates for one term in an opened index: [{rank, code, display, score, reason}]."""
+    query = analyse(term.name, index.language)
+    doc_ids = index.candidates(query.keys, RETRIEVE)
+    ranked = rank_candidates(index, query, doc_ids, term.code, term.attributes, limit)
+    return [{"rank": i, "code": index.codes[s.row], "display": index.displays[s.row], "score": s.score,
+             "reason": s.reason} for i, s in enumerate(ranked, 1)]
+
+
+def iter_matches(index: MatchIndex, terms: Iterable, limit: int = 5) -> Iterator[dict]:
+    """For each term, {"term": {...}, "candidates": [...]}, streamed in input order."""
+    for i, value in enumerate(terms, 1):
+        term = Term.of(value, i)
+        yield {"term": term.to_dict(), "candidates": match_term(index, term, limit)}
+
+
+def check_limit(limit) -> int:
+    """The limit as an int between 1 and MAX_LIMIT, or BadRequest."""
+    try:
+        limit = int(limit)
+    except (TypeError, ValueError):
+        raise BadRequest(f"limit must be a whole number, not {limit!r}") from None
+    if not 1 <= limit <= MAX_LIMIT:
+        raise BadRequest(f"limit must be between 1 and {MAX_LIMIT}")
+    return limit
+
+
+def match(store, terms: Iterable, target, limit: int = 5,
+          progress: Callable[[int], None] | None = None) -> list[dict]:
+    """Match local terms against a published catalog version; ranked candidates per term.
+
+    `terms` are dicts `{"name": ..., "code": ..., "attributes": {...}}` (or Term
+    objects or plain names); `target` is `(slug, version)` or `"slug@version"`.
+    Returns one `{"term", "candidates"}` dict per term, in input order, where each
+    candidate is `{"rank", "code", "display", "score" (0-100), "reason"}`.
+    The target's index is built on first use.
+    """
+    limit = check_limit(limit)
+    slug, version = parse_target(target)
+    index = get_index(store, slug, version)
+    results = []
+    for result in iter_matches(index, terms, limit):
+        results.append(result)
+        if progress:
+            progress(len(results))
+    return results
+
+
+def match_to_csv(store, target, output, *, input_path=None, source=None, limit: int = 5,
+                 progress: Callable[[int, int], None] | None = None) -> dict:
+    """Match a local list file (`input_path`, CSV/XLSX) or a catalog version in the registry (`source`,
+    "slug@version") against `target`, and write the candidates CSV `output` (files.OUTPUT_COLUMNS).
+
+    `progress(done, total)` is called after each term. Returns a summary:
+    {"terms", "candidates", "target", "version", "seconds", "output"}.
+    """
+    from registry.matching import files
+    started = time.perf_counter()
+    limit = check_limit(limit)
+    if (input_path is None) == (source is None):
+        raise BadRequest("give either an input file or a source catalog version, not both or neither")
+    slug, version = parse_target(target)
+    index = get_index(store, slug, version)
+    if input_path is not None:
+        terms = files.read_terms(input_path)
+    else:
+        source_slug, source_version = parse_target(source)
+        terms = list(files.source_terms(store, source_slug, source_version))
+    total = len(terms)
+
+    def results():
+        for done, result in enumerate(iter_matches(index, terms, limit), 1):
+            if progress:
+                progress(done, total)
+            yield result
+
+    count = files.write_candidates(output, results())
+    return {"terms": total, "candidates": count, "target": slug, "version": index.version,
+            "seconds": round(time.perf_counter() - started, 2), "output": str(output)}
+
+
+__all__ = ["match_to_csv", "Term", "match", "match_term", "iter_matches", "get_index", "build_index", "parse_target",
+           "MatchIndex"]

@@ -1,0 +1,284 @@
+"""The match index of one published catalog version: a derived cache, rebuilt when missing.
+
+Each designation of each entry (the display, synonyms, inclusions...) becomes
+one whoosh document with two fields:
+
+* `keys`: the cross-script keys of its words (`normalise.analyse`), for word hits;
+* `grams`: character 3-grams, in one extra document per distinct word of the
+  catalog (the vocabulary), so that a misspelt, inflected or transliterated
+  query word finds the catalog words sharing most of its letters.
+
+Next to the whoosh files, `entries.json` keeps what the reranker needs for each
+designation (lemmas, keys, quantities) and each entry (code, display,
+attributes), plus the document frequency of every key.
+
+The folder is `<data dir>/cache/match/<slug>/<seq>-<checksum[:12]>`: a new
+published version has a new checksum, so an index is never stale after a
+publish. The fingerprint of the normalisation rules (data files and code
+version) is recorded too; an index built with other rules is rebuilt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import json
+import math
+import os
+import re
+import shutil
+import time
+import uuid
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from registry.errors import InvalidState
+from registry.matching.normalise import DATA_PACKAGE, analyse
+from registry.matching.rerank import FUZZY_MIN_LEN, FUZZY_WORD
+
+FORMAT = 3
+_BRACKETED = re.compile(r"\s*(\[[^\]]*\]|\([^)]*\))")
+GRAM = 3
+POSTINGS_CACHE = 50_000
+
+
+def rules_fingerprint() -> str:
+    """A hash of the index format and of every normalisation data file."""
+    h = hashlib.sha256(f"format {FORMAT}".encode())
+    for path in sorted(resources.files(DATA_PACKAGE).iterdir(), key=lambda p: p.name):
+        if path.name.endswith(".tsv"):
+            h.update(path.name.encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def grams_of(keys: list[str]) -> list[str]:
+    """Character 3-grams of each key padded with `_`, so word starts and ends count."""
+    out = []
+    for key in keys:
+        if len(key) < 3 or key.isdigit():
+            continue
+        padded = f"_{key}_"
+        out.extend(padded[i:i + GRAM] for i in range(len(padded) - GRAM + 1))
+    return out
+
+
+def _schema():
+    from whoosh.fields import KEYWORD, Schema
+    # Postings only: candidates() weighs them itself, so no field lengths or scoring data are stored.
+    return Schema(keys=KEYWORD(lowercase=False), grams=KEYWORD(lowercase=False))
+
+
+def index_dir(store, slug: str, version: str) -> tuple[Path, object]:
+    """The cache folder of a published version's index, and the resolved version."""
+    ref = store.resolve(slug, version)
+    if ref.is_draft or not ref.checksum:
+        raise InvalidState(f"{slug} {ref.label} is a draft: publish it before matching against it")
+    return store.cache_dir("match", slug) / f"{ref.seq}-{ref.checksum[:12]}", ref
+
+
+@dataclass
+class BuildReport:
+    """What a build did: where, how many entries and designations, how long, how big."""
+
+    path: Path
+    catalog: str
+    version: str
+    entries: int
+    designations: int
+    seconds: float
+    bytes: int
+
+    def to_dict(self) -> dict:
+        """JSON-ready form."""
+        return {**self.__dict__, "path": str(self.path)}
+
+
+def _designations(entry: dict) -> list[tuple[str, str]]:
+    """(use, text) of an entry: the display first, then each designation with another text."""
+    seen = {entry["display"].casefold()}
+    out = [("display", entry["display"])]
+    for d in entry.get("designations") or []:
+        if d["text"].casefold() not in seen and d.get("use") != "exclusion":
+            seen.add(d["text"].casefold())
+            out.append((d.get("use") or "synonym", d["text"]))
+    for use, text in list(out):
+        # Bracketed asides ([Chagas], (I41.2*)) are often left out by other editions of a name.
+        short = " ".join(_BRACKETED.sub(" ", text).split())
+        if short and short.casefold() not in seen:
+            seen.add(short.casefold())
+            out.append((use, short))
+    return out
+
+
+def build_from_entries(path: Path, entries, language: str, label: str = "", catalog: str = "") -> BuildReport:
+    """Build an index of `entries` (canonical dicts) into the folder `path`, replacing what is there.
+
+    Written into a temporary sibling folder and renamed into place, so readers
+    never see half an index.
+    """
+    from whoosh.filedb.filestore import FileStorage
+
+    started = time.perf_counter()
+    path = Path(path)
+    tmp = path.parent / f".build-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir(parents=True)
+    try:
+        ix = FileStorage(str(tmp)).create_index(_schema())
+        writer = ix.writer(procs=1, limitmb=1024)
+        codes, displays, attributes, docs, df = [], [], [], [], {}
+        for row, entry in enumerate(entries):
+            codes.append(entry["code"])
+            displays.append(entry["display"])
+            attributes.append(entry.get("attributes") or {})
+            for use, text in _designations(entry):
+                a = analyse(text, language)
+                unique = set(a.keys)
+                for key in unique:
+                    df[key] = df.get(key, 0) + 1
+                writer.add_document(keys=" ".join(unique))
+                docs.append([row, use, text, a.lemma_text, a.key_text, sorted(a.quantities)])
+        # One vocabulary document per distinct word, after the designations: its 3-grams lead a
+        # misspelt or transliterated query word to the catalog words that look like it.
+        vocabulary = [k for k in df if len(k) >= FUZZY_MIN_LEN and not k[0].isdigit()]
+        for word in vocabulary:
+            writer.add_document(grams=" ".join(set(grams_of([word]))))
+        writer.commit()
+        meta = {"format": FORMAT, "rules": rules_fingerprint(), "catalog": catalog, "version": label,
+                "language": language, "codes": codes, "displays": displays, "attributes": attributes,
+                "docs": docs, "df": df, "vocabulary": vocabulary}
+        (tmp / "entries.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+        if path.exists():
+            old = path.parent / f".old-{uuid.uuid4().hex[:8]}"
+            os.replace(path, old)
+            shutil.rmtree(old, ignore_errors=True)
+        try:
+            os.replace(tmp, path)
+        except OSError:  # another process put an equal index there first
+            shutil.rmtree(tmp, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    size = sum(p.stat().st_size for p in path.iterdir())
+    return BuildReport(path, catalog, label, len(codes), len(docs), time.perf_counter() - started, size)
+
+
+def build_index(store, slug: str, version: str = "latest") -> BuildReport:
+    """(Re)build the index of a published version from the store; used by `nsi index rebuild`."""
+    path, ref = index_dir(store, slug, version)
+    language = store.get_catalog(slug).language or "en"
+    return build_from_entries(path, store.iter_entries(slug, ref.label), language, ref.label, slug)
+
+
+class MatchIndex:
+    """An opened index: whoosh searcher plus the reranking data of every designation."""
+
+    def __init__(self, path: Path):
+        from whoosh.index import open_dir
+        self.path = Path(path)
+        meta = json.loads((self.path / "entries.json").read_text(encoding="utf-8"))
+        self.catalog, self.version, self.language = meta["catalog"], meta["version"], meta["language"]
+        self.codes, self.displays, self.attributes = meta["codes"], meta["displays"], meta["attributes"]
+        self.docs = meta["docs"]
+        self.vocabulary = meta["vocabulary"]
+        n = self.doc_count = len(self.docs) or 1
+        self.df: dict[str, int] = meta["df"]
+        self.idf = {k: math.log((n + 1) / (c + 0.5)) for k, c in self.df.items()}
+        self.max_idf = math.log((n + 1) / 0.5)
+        self.by_key_text: dict[str, list[int]] = {}
+        for i, d in enumerate(self.docs):
+            self.by_key_text.setdefault(d[4], []).append(i)
+        self.searcher = open_dir(str(self.path)).searcher()
+        self.reader = self.searcher.reader()
+        self._postings: dict[tuple[str, str], list[int]] = {}
+        if self.reader.doc_count_all() != len(self.docs) + len(self.vocabulary):
+            raise InvalidState(f"the match index at {self.path} is damaged: rebuild it with `nsi index rebuild`")
+
+    @staticmethod
+    def is_current(path: Path) -> bool:
+        """Whether a complete index built with the current rules is at `path`."""
+        try:
+            with open(Path(path) / "entries.json", encoding="utf-8") as f:
+                head = f.read(200)
+        except OSError:
+            return False
+        return f'"format": {FORMAT}, "rules": "{rules_fingerprint()}"' in head
+
+    def postings(self, field_name: str, text: str) -> list[int]:
+        """Document numbers holding `text` in `field_name`, read from whoosh once and then kept."""
+        key = (field_name, text)
+        ids = self._postings.get(key)
+        if ids is None:
+            reader = self.reader
+            ids = list(reader.postings(field_name, text).all_ids()) if reader.doc_frequency(field_name, text) else []
+            if len(self._postings) >= POSTINGS_CACHE:
+                self._postings.clear()
+            self._postings[key] = ids
+        return ids
+
+    def similar_words(self, word: str, limit: int = 8) -> list[tuple[str, float]]:
+        """Catalog words that look like `word` (not in the catalog): [(word, similarity 0-1)], best first.
+
+        The word's 3-grams are looked up among the vocabulary documents; the
+        words sharing most grams are checked with rapidfuzz's ratio.
+        """
+        from rapidfuzz import fuzz
+        counts: dict[int, int] = {}
+        get = counts.get
+        for gram in set(grams_of([word])):
+            for docnum in self.postings("grams", gram):
+                counts[docnum] = get(docnum, 0) + 1
+        first = len(self.docs)
+        out = []
+        for docnum in heapq.nlargest(limit * 3, counts, key=counts.__getitem__):
+            other = self.vocabulary[docnum - first]
+            sim = fuzz.ratio(word, other) / 100
+            if sim >= FUZZY_WORD:
+                out.append((other, sim))
+        return sorted(out, key=lambda x: -x[1])[:limit]
+
+    def candidates(self, keys: list[str], limit: int = 60) -> list[int]:
+        """Designation numbers of the best hits for these keys in the whoosh postings, best first.
+
+        Terms: the query's words that occur in the catalog (words in more than a
+        fifth of the designations only when nothing rarer is there), and, for a
+        word that does not occur (misspelt, inflected, transliterated), the
+        catalog words that look like it (`similar_words`). Each designation
+        collects the IDF of the terms it holds. The postings are read from whoosh
+        directly: scoring them through whoosh's query matchers costs ten times
+        more in Python.
+        """
+        unique = list(dict.fromkeys(keys))
+        if not unique:
+            return []
+        common = max(50, self.doc_count // 5)
+        known = [k for k in unique if k in self.df]
+        rare = [k for k in known if self.df[k] <= common]
+        terms = [(k, 1.0) for k in (rare or known)]
+        for key in unique:
+            if key not in self.df and len(key) >= FUZZY_MIN_LEN and not key[0].isdigit():
+                terms += self.similar_words(key, 4)
+        scores: dict[int, float] = {}
+        get = scores.get
+        for text, similarity in terms:
+            weight = similarity * self.idf.get(text, 0.0)
+            if weight <= 0:
+                continue
+            for docnum in self.postings("keys", text):
+                scores[docnum] = get(docnum, 0.0) + weight
+        exact = self.by_key_text.get(" ".join(keys), [])
+        best = heapq.nlargest(limit, scores, key=scores.__getitem__)
+        return exact + [d for d in best if d not in exact]
+
+    def close(self) -> None:
+        """Release the searcher's files."""
+        self.searcher.close()
+
+
+def open_index(store, slug: str, version: str = "latest") -> MatchIndex:
+    """The index of a published version, built first when missing or built with other rules."""
+    path, ref = index_dir(store, slug, version)
+    if not MatchIndex.is_current(path):
+        build_index(store, slug, ref.label)
+    return MatchIndex(path)

@@ -1,0 +1,208 @@
+"""Text normalisation for matching: one `analyse()` turns a name into comparable tokens.
+
+Steps, in order (design §4):
+
+1. Unicode NFKC, casefold, `ё` → `е`, dashes and punctuation to spaces.
+2. Abbreviations expanded from the data files `data/abbreviations.<lang>.tsv`
+   (`БДУ` → `без дополнительных уточнений`, `табл.` → `таблетки`, `NOS` → ...).
+3. Numbers joined with their unit into one token from `data/units.tsv`
+   (`500 мг` and `500 mg` → `500mg`; `0,5 %` → `0.5%`), so doses are compared.
+4. Words reduced to a lemma: Russian through pymorphy3 (dictionary words
+   only, so drug names are not mangled), English and German through a stemmer.
+5. Each lemma gets a cross-script *key*: Russian words found in
+   `data/glossary.ru.tsv` become their English word, other Cyrillic words are
+   transliterated; then `translit.spelling_key()` folds spelling variants
+   (`Клотримазол` and `clotrimazole` share the key `klotrimasol`).
+
+Lemmas and keys are what the index stores and what the reranker compares.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+
+from registry.matching.translit import has_cyrillic, spelling_key, transliterate
+
+DATA_PACKAGE = "registry.matching.data"
+_WORD = re.compile(r"[^\W\d_]+|\d+(?:\.\d+)?|%")
+_LETTER_DIGIT = re.compile(r"(?<=[^\W\d_])(?=\d)|(?<=\d)(?=[^\W\d_])")
+_BRITISH_OUR = re.compile(r"(?<=\w{3})our\b")
+
+
+def _read_tsv(name: str) -> list[tuple[str, str]]:
+    """The (key, value) lines of a data file; `#` lines and blank lines are skipped."""
+    path = resources.files(DATA_PACKAGE) / name
+    if not path.is_file():
+        return []
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        key, _, value = line.partition("\t")
+        if key.strip() and value.strip():
+            rows.append((basic_fold(key.strip()), basic_fold(value.strip())))
+    return rows
+
+
+def basic_fold(text: str) -> str:
+    """NFKC, casefold and `ё` → `е`: the first step for every text the matcher sees."""
+    return unicodedata.normalize("NFKC", text).casefold().replace("ё", "е")
+
+
+def abbreviation_languages() -> list[str]:
+    """The languages that have an abbreviation file, e.g. ['de', 'en', 'ru']."""
+    names = [p.name for p in resources.files(DATA_PACKAGE).iterdir()]
+    return sorted(n.split(".")[1] for n in names if n.startswith("abbreviations.") and n.endswith(".tsv"))
+
+
+@dataclass
+class Rules:
+    """Abbreviations, units and the glossary, loaded once from the data files."""
+
+    abbreviations: dict[str, str]
+    units: dict[str, str]
+    glossary: dict[str, str]
+    abbreviation_re: re.Pattern | None = field(default=None, repr=False)
+    quantity_re: re.Pattern | None = field(default=None, repr=False)
+
+    @classmethod
+    def load(cls) -> "Rules":
+        """Read every data file of the package."""
+        abbreviations: dict[str, str] = {}
+        for lang in abbreviation_languages():
+            abbreviations.update(_read_tsv(f"abbreviations.{lang}.tsv"))
+        rules = cls(abbreviations, dict(_read_tsv("units.tsv")), dict(_read_tsv("glossary.ru.tsv")))
+        if abbreviations:
+            alternatives = "|".join(re.escape(a) for a in sorted(abbreviations, key=len, reverse=True))
+            rules.abbreviation_re = re.compile(rf"(?<![\w/.-])(?:{alternatives})(?![\w/-])")
+        units = "|".join(re.escape(u) for u in sorted(rules.units, key=len, reverse=True))
+        rules.quantity_re = re.compile(rf"(?<![\w.,])(\d+(?:[.,]\d+)?)\s*({units})(?![\w/])")
+        return rules
+
+
+@lru_cache(maxsize=1)
+def rules() -> Rules:
+    """The loaded rules (cached for the process)."""
+    return Rules.load()
+
+
+@lru_cache(maxsize=1)
+def _morph():
+    import pymorphy3
+    return pymorphy3.MorphAnalyzer()
+
+
+@lru_cache(maxsize=8)
+def _stemmer(language: str):
+    if language.startswith("en"):
+        from whoosh.lang.porter import stem
+        return stem
+    if language.startswith("de"):
+        from whoosh.lang import stemmer_for_language
+        return stemmer_for_language("de")
+    return None
+
+
+@lru_cache(maxsize=300_000)
+def russian_lemma(word: str) -> str:
+    """The dictionary form of a Russian word (`вирусом` → `вирус`); unknown words stay as they are."""
+    morph = _morph()
+    if not morph.word_is_known(word):
+        return word
+    return morph.parse(word)[0].normal_form.replace("ё", "е")
+
+
+@lru_cache(maxsize=300_000)
+def latin_lemma(word: str, language: str) -> str:
+    """A stemmed Latin word (`disorders` → `disord`); British `-our` spelt `-or` first."""
+    if language.startswith("en") and len(word) >= 6:
+        word = _BRITISH_OUR.sub("or", word)
+    stem = _stemmer(language)
+    return stem(word) if stem else word
+
+
+@lru_cache(maxsize=300_000)
+def word_keys(lemma: str, language: str) -> tuple[str, ...]:
+    """Cross-script keys of one lemma: glossary translation or transliteration, then the spelling key."""
+    if not has_cyrillic(lemma):
+        return (spelling_key(lemma),)
+    english = rules().glossary.get(lemma)
+    if english:
+        return tuple(spelling_key(latin_lemma(w, "en")) for w in english.split())
+    return (spelling_key(transliterate(lemma)),)
+
+
+@dataclass
+class Analysis:
+    """A normalised name: lemmas (same language), keys (cross-script) and quantities (`500mg`)."""
+
+    text: str
+    lemmas: list[str]
+    keys: list[str]
+    quantities: frozenset[str]
+
+    @property
+    def lemma_text(self) -> str:
+        """The lemmas joined by spaces, for string similarity."""
+        return " ".join(self.lemmas)
+
+    @property
+    def key_text(self) -> str:
+        """The keys joined by spaces, for cross-script string similarity."""
+        return " ".join(self.keys)
+
+
+def expand_abbreviations(text: str) -> str:
+    """Folded text with every known abbreviation replaced by its expansion."""
+    r = rules()
+    if r.abbreviation_re is None:
+        return text
+    return r.abbreviation_re.sub(lambda m: r.abbreviations[m.group(0)], text)
+
+
+def _quantity(match: re.Match) -> str:
+    number = match.group(1).replace(",", ".")
+    if "." in number:
+        number = number.rstrip("0").rstrip(".") or "0"
+    return f" {number}{rules().units[match.group(2)]} "
+
+
+def analyse(text: str, language: str = "en") -> Analysis:
+    """Normalise a name into lemmas, keys and quantity tokens (see the module docstring).
+
+    `language` picks the stemmer for Latin words (en, de; others are only folded);
+    Cyrillic words are always lemmatised as Russian.
+    """
+    folded = expand_abbreviations(basic_fold(text or ""))
+    quantities: list[str] = []
+
+    def keep(match: re.Match) -> str:
+        token = _quantity(match)
+        quantities.append(token.strip())
+        return f" \x00{len(quantities) - 1} "
+
+    folded = rules().quantity_re.sub(keep, folded)
+    lemmas: list[str] = []
+    keys: list[str] = []
+    for chunk in folded.split():
+        if chunk.startswith("\x00"):
+            token = quantities[int(chunk[1:])]
+            lemmas.append(token)
+            keys.append(token)
+            continue
+        for word in _WORD.findall(_LETTER_DIGIT.sub(" ", chunk)):
+            if word.isdigit() or word == "%":
+                lemma = word
+                keys.append(word)
+            elif has_cyrillic(word):
+                lemma = russian_lemma(word)
+                keys.extend(word_keys(lemma, language))
+            else:
+                lemma = latin_lemma(word, language)
+                keys.extend(word_keys(lemma, language))
+            lemmas.append(lemma)
+    return Analysis(text, lemmas, keys, frozenset(quantities))

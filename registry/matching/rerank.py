@@ -1,0 +1,130 @@
+"""Reranking: score whoosh's candidates 0-100 with rapidfuzz and agreement on codes, numbers and attributes.
+
+The base score compares the normalised query with one designation of a
+candidate entry in two ways and blends them:
+
+* weighted word overlap: each query key finds its best key in the
+  designation (equal, or a rapidfuzz ratio of at least 80 for words of five
+  letters or more: misspellings, inflections, transliterations), weighted by
+  how rare the key is in the catalog (IDF); the overlap is the harmonic mean of
+  the query side and the designation side;
+* rapidfuzz `token_sort_ratio` and `token_set_ratio` of the key strings.
+
+Then agreement adjusts it: the same code (+10), equal quantities (+2) or
+different ones (-15), each attribute with the same value (+3) or another (-8).
+The entry's score is the best score among its designations; the reason says
+which designation matched and how.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz, process
+
+from registry.matching.normalise import Analysis, basic_fold
+
+FUZZY_WORD = 0.80
+FUZZY_MIN_LEN = 5
+
+
+@dataclass
+class Scored:
+    """One candidate entry with its score and the reason."""
+
+    row: int
+    score: float
+    reason: str
+
+
+def _best_word(key: str, others: list[str]) -> float:
+    """How well `key` is met by the best of `others`: 1 when equal, the rapidfuzz ratio (0-1) when close."""
+    if key in others:
+        return 1.0
+    if len(key) < FUZZY_MIN_LEN or key[0].isdigit():  # numbers and doses (500mg) only match exactly
+        return 0.0
+    found = process.extractOne(key, others, scorer=fuzz.ratio, score_cutoff=FUZZY_WORD * 100)
+    return found[1] / 100 if found else 0.0
+
+
+def word_overlap(query_keys: list[str], doc_keys: list[str], idf: dict[str, float], max_idf: float) -> float:
+    """IDF-weighted soft overlap of two key lists, 0-1 (harmonic mean of both directions)."""
+    if not query_keys or not doc_keys:
+        return 0.0
+    q = list(dict.fromkeys(query_keys))
+    d = list(dict.fromkeys(doc_keys))
+    qw = [idf.get(k, max_idf) for k in q]
+    dw = [idf.get(k, max_idf) for k in d]
+    recall = sum(w * _best_word(k, d) for k, w in zip(q, qw)) / sum(qw)
+    precision = sum(w * _best_word(k, q) for k, w in zip(d, dw)) / sum(dw)
+    if recall + precision == 0:
+        return 0.0
+    return 2 * recall * precision / (recall + precision)
+
+
+def similarity(query: Analysis, doc_key_text: str, idf: dict[str, float], max_idf: float) -> tuple[float, str]:
+    """Base score 0-100 of a query against one designation's key text, and how it matched."""
+    if query.key_text == doc_key_text:
+        return 100.0, "same words after normalisation"
+    doc_keys = doc_key_text.split()
+    overlap = word_overlap(query.keys, doc_keys, idf, max_idf)
+    sort = fuzz.token_sort_ratio(query.key_text, doc_key_text)
+    tset = fuzz.token_set_ratio(query.key_text, doc_key_text)
+    score = 60 * overlap + 0.25 * sort + 0.15 * tset
+    return min(score, 99.0), f"words {overlap * 100:.0f}%, fuzzy {max(sort, tset):.0f}"
+
+
+def _norm_value(value) -> str:
+    return basic_fold(str(value)).strip()
+
+
+def agreement(term_code: str | None, term_attributes: dict, query: Analysis, code: str, attributes: dict,
+              quantities: list[str]) -> tuple[float, list[str]]:
+    """Score adjustment for agreeing or differing codes, quantities and attributes, with reason parts.
+
+    `term_code` and the keys and values of `term_attributes` are expected folded (`_norm_value`).
+    """
+    bonus, notes = 0.0, []
+    if term_code and term_code == _norm_value(code):
+        bonus += 10
+        notes.append("same code")
+    if query.quantities and quantities:
+        if query.quantities == set(quantities):
+            bonus += 2
+            notes.append("same " + " ".join(sorted(query.quantities)))
+        else:
+            bonus -= 15
+            notes.append(f"different amounts ({' '.join(sorted(query.quantities))} vs {' '.join(quantities)})")
+    if term_attributes and attributes:
+        theirs = {_norm_value(k): (k, v) for k, v in attributes.items()}
+        for key, value in term_attributes.items():
+            if key not in theirs:
+                continue
+            name, other = theirs[key]
+            if value == _norm_value(other):
+                bonus += 3
+                notes.append(f"same {name}")
+            else:
+                bonus -= 8
+                notes.append(f"different {name} ({value} vs {other})")
+    return bonus, notes
+
+
+def rerank(index, query: Analysis, doc_ids: list[int], term_code: str | None = None,
+           term_attributes: dict | None = None, limit: int = 5) -> list[Scored]:
+    """The best `limit` entries among the candidate designations, by final score (ties: code order)."""
+    best: dict[int, Scored] = {}
+    code = _norm_value(term_code) if term_code else None
+    wanted = {_norm_value(k): _norm_value(v) for k, v in (term_attributes or {}).items() if v not in (None, "")}
+    for doc_id in doc_ids:
+        row, use, text, _lemmas, key_text, quantities = index.docs[doc_id]
+        base, how = similarity(query, key_text, index.idf, index.max_idf)
+        bonus, notes = agreement(code, wanted, query, index.codes[row],
+                                 index.attributes[row], quantities)
+        score = round(max(0.0, min(100.0, base + bonus)), 1)
+        current = best.get(row)
+        if current is None or score > current.score:
+            reason = f"{use} \"{text}\": {how}" + "".join(f"; {n}" for n in notes)
+            best[row] = Scored(row, score, reason)
+    ranked = sorted(best.values(), key=lambda s: (-s.score, index.codes[s.row]))
+    return ranked[:limit]

@@ -1,0 +1,123 @@
+"""`nsi match` and `nsi index rebuild` through click's CliRunner, whole outputs and errors."""
+
+from __future__ import annotations
+
+import csv
+import re
+
+import pytest
+
+from cli import cli
+from registry.models import CatalogCreate
+
+TARGET = [
+    {"code": "N02BE01", "display": "paracetamol"},
+    {"code": "D01AC01", "display": "clotrimazole"},
+    {"code": "A01AB09", "display": "miconazole"},
+]
+
+
+@pytest.fixture
+def atc(store):
+    store.create_catalog(CatalogCreate(slug="atc", title="ATC", kind="drug", language="en"))
+    store.stage_draft("atc", "2026", TARGET, source_name="test")
+    store.publish("atc", "2026")
+    return store
+
+
+def seconds_free(text: str) -> str:
+    return re.sub(r"\(\d+\.\d s\)", "(S s)", text)
+
+
+def test_match_writes_the_contract_columns(atc, runner, tmp_path):
+    local = tmp_path / "local.csv"
+    local.write_text("local_code,local_name,form\nK1,Клотримазол,крем\nK2,Парацетамол,\n", encoding="utf-8")
+    out = tmp_path / "candidates.csv"
+    result = runner.invoke(cli, ["match", "--target", "atc@2026", "--input", str(local), "--output", str(out),
+                                 "--limit", "2"])
+    assert result.exit_code == 0, result.output
+    assert seconds_free(result.output) == (f"Matched 2 entries against atc 2026: 2 candidates written to {out} "
+                                           "(S s)\n")
+    rows = list(csv.reader(out.open(encoding="utf-8")))
+    assert rows == [
+        ["local_code", "local_name", "rank", "target_code", "target_display", "score", "reason"],
+        ["K1", "Клотримазол", "1", "D01AC01", "clotrimazole", "100.0",
+         'display "clotrimazole": same words after normalisation'],
+        ["K2", "Парацетамол", "1", "N02BE01", "paracetamol", "100.0",
+         'display "paracetamol": same words after normalisation'],
+    ]
+    # miconazole shares no word with Клотримазол, so no second candidate is proposed for it
+
+
+def test_match_a_catalog_version_already_in_the_registry(atc, runner, tmp_path):
+    atc.create_catalog(CatalogCreate(slug="kz", title="KZ", kind="drug", language="ru"))
+    atc.stage_draft("kz", "1", [{"code": "KZ1", "display": "Миконазол"}], source_name="test")
+    atc.publish("kz", "1")
+    out = tmp_path / "c.csv"
+    result = runner.invoke(cli, ["match", "--target", "atc", "--source", "kz@1", "--output", str(out),
+                                 "--limit", "1"])
+    assert result.exit_code == 0, result.output
+    assert list(csv.reader(out.open(encoding="utf-8")))[1][:6] == ["KZ1", "Миконазол", "1", "A01AB09",
+                                                                   "miconazole", "100.0"]
+
+
+def test_index_rebuild(atc, runner):
+    result = runner.invoke(cli, ["index", "rebuild", "atc", "2026"])
+    assert result.exit_code == 0, result.output
+    assert re.fullmatch(r"Rebuilt the match index of atc 2026: 3 entries, 3 names, \d+\.\d MB in \d+\.\d s\n",
+                        result.output)
+
+
+@pytest.mark.parametrize("content, message", [
+    ("local_code,name\nK1,x\n", "{path}: missing column(s) local_name in the header row (found: local_code, name)"),
+    ("local_code,local_name\nK1,x\nK2,\n", "{path}, row 3, column local_name: the name is empty"),
+    ("", "{path}: the file is empty; it needs a header row with local_code,local_name"),
+])
+def test_match_refuses_bad_input_files(atc, runner, tmp_path, content, message):
+    local = tmp_path / "local.csv"
+    local.write_text(content, encoding="utf-8")
+    out = tmp_path / "out.csv"
+    result = runner.invoke(cli, ["match", "--target", "atc", "--input", str(local), "--output", str(out)])
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr == f"Error: {message.format(path=local)}\n"
+    assert not out.exists() and not list(tmp_path.glob(".out.csv*"))
+
+
+def test_match_refuses_a_broken_workbook_and_other_types(atc, runner, tmp_path):
+    broken = tmp_path / "local.xlsx"
+    broken.write_bytes(b"this is not a zip file")
+    result = runner.invoke(cli, ["match", "--target", "atc", "--input", str(broken), "--output",
+                                 str(tmp_path / "o.csv")])
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Error: {broken}: not a readable XLSX workbook: ")
+    other = tmp_path / "local.pdf"
+    other.write_bytes(b"%PDF")
+    result = runner.invoke(cli, ["match", "--target", "atc", "--input", str(other), "--output",
+                                 str(tmp_path / "o.csv")])
+    assert result.stderr == f"Error: {other}: unsupported file type .pdf; give a .csv or .xlsx file\n"
+
+
+def test_match_reads_xlsx(atc, runner, tmp_path):
+    from openpyxl import Workbook
+    book = Workbook()
+    book.active.append(["local_code", "local_name"])
+    book.active.append([7, "Миконазол"])
+    book.save(tmp_path / "local.xlsx")
+    out = tmp_path / "o.csv"
+    result = runner.invoke(cli, ["match", "--target", "atc", "--input", str(tmp_path / "local.xlsx"),
+                                 "--output", str(out), "--limit", "1"])
+    assert result.exit_code == 0, result.output
+    assert list(csv.reader(out.open(encoding="utf-8")))[1][:4] == ["7", "Миконазол", "1", "A01AB09"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--target", "nope", "--input", "x.csv"], "Error: no catalog 'nope'\n"),
+    (["--target", "atc@1999", "--input", "x.csv"], "Error: catalog atc has no version '1999'\n"),
+    (["--target", "atc"], "Error: give either an input file or a source catalog version, not both or neither\n"),
+    (["--target", "atc", "--input", "x.csv", "--limit", "0"], "Error: limit must be between 1 and 50\n"),
+])
+def test_match_errors(atc, runner, tmp_path, args, message):
+    result = runner.invoke(cli, ["match", *args, "--output", str(tmp_path / "o.csv")])
+    assert result.exit_code == 1
+    assert result.stderr == message

@@ -1,0 +1,71 @@
+"""Normalisation for matching: abbreviations, units, morphology and transliteration (no database)."""
+
+from __future__ import annotations
+
+import pytest
+
+from registry.matching.normalise import analyse, expand_abbreviations, basic_fold
+from registry.matching.translit import spelling_key, transliterate
+
+
+def test_fold_is_nfkc_casefold_and_yo():
+    assert basic_fold("Ёлка ＡＢＣ") == "елка abc"
+
+
+@pytest.mark.parametrize("text, expanded", [
+    ("холера бду", "холера без дополнительных уточнений"),
+    ("холера неуточн.", "холера неуточненный"),
+    ("табл. п/о 10 мг", "таблетки покрытые оболочкой 10 мг"),
+    ("р-р д/инф. в/в", "раствор для инфузий внутривенно"),
+    ("cholera nos", "cholera not otherwise specified"),
+    ("anaemia, unsp.", "anaemia, unspecified"),
+    ("tab. 5 mg", "tablet 5 mg"),
+])
+def test_abbreviations_expand_as_whole_words(text, expanded):
+    assert expand_abbreviations(text) == expanded
+
+
+def test_abbreviations_leave_longer_words_alone():
+    # `табл.` must not fire inside `таблетки`, nor `nos` inside `nose`
+    assert expand_abbreviations("таблетки nose") == "таблетки nose"
+
+
+@pytest.mark.parametrize("russian, english", [
+    ("Парацетамол", "paracetamol"), ("Клотримазол", "clotrimazole"), ("Цетиризин", "cetirizine"),
+    ("Хлоргексидин", "chlorhexidine"), ("Глюкоза", "glucose"), ("Дифенгидрамин", "diphenhydramine"),
+    ("Колекальциферол", "colecalciferol"), ("Ксилометазолин", "xylometazoline"),
+])
+def test_drug_names_meet_across_scripts(russian, english):
+    assert analyse(russian, "en").keys == analyse(english, "en").keys
+
+
+def test_transliteration_follows_latin_drug_spelling():
+    assert transliterate("парацетамол") == "paracetamol"
+    assert transliterate("хлоргексидин") == "chlorgexidin"
+    assert spelling_key("anaemia") == spelling_key("anemia") == "anem"
+
+
+def test_units_are_kept_and_unified():
+    ru = analyse("Парацетамол табл. 500 мг", "ru")
+    en = analyse("Paracetamol tablets 500mg", "en")
+    assert ru.quantities == en.quantities == {"500mg"}
+    assert ru.keys == en.keys == ["parasetamol", "tablet", "500mg"]
+    assert analyse("Paracetamol 250 mg", "en").quantities == {"250mg"}
+    assert analyse("раствор 0,9 % 500 мл", "ru").quantities == {"0.9%", "500ml"}
+
+
+def test_numbers_without_units_stay_words():
+    a = analyse("Vitamin B12 deficiency", "en")
+    assert a.keys == analyse("vitamin B 12 deficiency", "en").keys
+    assert "12" in a.keys and a.quantities == frozenset()
+
+
+def test_russian_words_are_lemmatised_and_glossary_translates():
+    a = analyse("Грипп, вызванный идентифицированным вирусом гриппа", "ru")
+    assert a.lemmas == ["грипп", "вызвать", "идентифицировать", "вирус", "грипп"]
+    assert analyse("Натрия хлорид", "en").keys == analyse("Sodium chloride", "en").keys
+
+
+def test_english_spelling_variants_meet():
+    assert analyse("Complications of labour", "en").keys == analyse("complications of labor", "en").keys
+    assert analyse("Other anaemias", "en").keys == analyse("other anemia", "en").keys
