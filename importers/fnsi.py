@@ -123,7 +123,7 @@ def icd10_group_codes(entries: list[dict], findings: Findings) -> None:
 
 def read_entries(source: Source, profile: Profile | None, findings: Findings, language: str | None) -> Iterator[dict]:
     """Yield the entries of an FNSI export (see the module docstring)."""
-    from importers import mapping
+    from importers import hierarchy, mapping
     table = read_table(source, profile, findings)
     if profile is None:
         profile = default_profile(table.header)
@@ -132,4 +132,4 @@ def read_entries(source: Source, profile: Profile | None, findings: Findings, la
     entries = (e for e in (mapper.entry(cells, row) for row, cells, _ in table.rows) if e is not None)
     if not findings.errors and not table.header:
         findings.error(Problem("the file has no columns", file=source.name, kind="empty"))
-    return mapping.finish(entries, profile, findings, language)
+    return hierarchy.finish(entries, profile, findings, language)

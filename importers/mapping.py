@@ -13,10 +13,11 @@ import operator
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Callable, Iterable, Iterator
+from typing import Callable
 
 from registry.entries import STATUSES, CanonicalEntry, EntryError, _text
 from registry.errors import ImportRejected, Position, Problem
+from importers.hierarchy import needs_buffer
 from importers.profile import Profile
 
 MAX_PROBLEMS = 1000
@@ -492,133 +493,3 @@ def _canonical_entry(code, display, status, designations, parents, attributes, p
             return None
     return CanonicalEntry({"code": code, "display": display, "designations": designations, "parents": parents,
                            "status": status, "attributes": attributes, "_pos": pos})
-
-
-def needs_buffer(profile: Profile) -> bool:
-    """Whether the hierarchy or duplicate rules need all entries before the first can be staged."""
-    h = profile.hierarchy
-    return bool(h.get("id") or h.get("code_prefix") or h.get("parent_resolve") == "prefix"
-                or profile.duplicates == "merge" or profile.group_codes)
-
-
-def level_parent(code: str, levels: list[int]) -> str | None:
-    """The parent by code length (ATC: 1, 3, 4, 5, 7 characters): the code cut to the next shorter level."""
-    shorter = [n for n in levels if n < len(code)]
-    return code[:max(shorter)] if shorter else None
-
-
-def finish(entries: Iterable[dict], profile: Profile, findings: Findings, language: str | None) -> Iterator[dict]:
-    """Apply the profile's hierarchy and duplicate rules, streaming when they allow it.
-
-    Raises ImportRejected at the end if mapping found errors (the store then
-    rolls the whole draft back).
-    """
-    levels = sorted(profile.hierarchy.get("code_levels") or [])
-    if not needs_buffer(profile):
-        for e in entries:
-            if levels and not e["parents"]:
-                parent = level_parent(e["code"], levels)
-                if parent:
-                    if parent.strip() == parent:
-                        e["parents"] = [parent]
-                    else:  # no longer canonical: a plain dict, normalized by the store
-                        e = {**e, "parents": [parent]}
-            yield e
-        findings.raise_if_errors()
-        return
-    buffered = list(entries)
-    findings.raise_if_errors()
-    if profile.group_codes == "icd10-range":
-        from importers.fnsi import icd10_group_codes
-        icd10_group_codes(buffered, findings)
-    if profile.hierarchy.get("id"):
-        _link_by_id(buffered, profile, findings)
-    if profile.duplicates == "merge":
-        buffered = _merge_duplicates(buffered, findings, language)
-    if profile.hierarchy.get("code_prefix") or profile.hierarchy.get("parent_resolve") == "prefix":
-        _resolve_prefix_parents(buffered, profile)
-    if levels:
-        for e in buffered:
-            if not e["parents"]:
-                parent = level_parent(e["code"], levels)
-                if parent:
-                    e["parents"] = [parent]
-    findings.raise_if_errors()
-    yield from buffered
-
-
-def _link_by_id(entries: list[dict], profile: Profile, findings: Findings) -> None:
-    """Replace parent identifiers (FNSI ID_PARENT) by the parents' codes."""
-    by_id = {}
-    for e in entries:
-        if e["_id"]:
-            by_id.setdefault(e["_id"], e["code"])
-    column = profile.hierarchy["parent_id"]
-    for e in entries:
-        pid = e.pop("_parent_id", "")
-        e.pop("_id", None)
-        if not pid:
-            continue
-        code = by_id.get(pid)
-        if code is None:
-            findings.error(e["_pos"].problem(f"parent identifier {pid} is not the {profile.hierarchy['id']} of any row",
-                                             column=column, code=e["code"], kind="unknown_parent"))
-        elif code not in e["parents"]:
-            e["parents"] = [code] + e["parents"]
-
-
-def _merge_duplicates(entries: list[dict], findings: Findings, language: str | None) -> list[dict]:
-    """Rows with the same code become one entry: other displays as synonyms, differing attributes joined."""
-    merged: dict[str, dict] = {}
-    count = 0
-    for e in entries:
-        first = merged.get(e["code"])
-        if first is None or not e["code"]:
-            merged[e["code"] or f"\x00{id(e)}"] = e
-            continue
-        count += 1
-        if count <= 20:
-            findings.warn(e["_pos"].problem(f"duplicate code {e['code']} merged into the row at {first['_pos'].row}",
-                                            code=e["code"], kind="merged_duplicate"))
-        texts = {first["display"]} | {d["text"] for d in first["designations"]}
-        if e["display"] and e["display"] not in texts:
-            first["designations"].append({"language": language, "use": "synonym", "text": e["display"]})
-        for d in e["designations"]:
-            if d["text"] not in texts:
-                first["designations"].append(d)
-        for p in e["parents"]:
-            if p not in first["parents"]:
-                first["parents"].append(p)
-        for key, value in e["attributes"].items():
-            old = first["attributes"].get(key)
-            if old in (None, ""):
-                first["attributes"][key] = value
-            elif value not in ("", None) and str(value) not in str(old).split(" | "):
-                first["attributes"][key] = f"{old} | {value}"
-    if count > 20:
-        findings.warn(Problem(f"{count} rows in all were merged into earlier rows with the same code",
-                              file=findings.file, kind="merged_duplicate"))
-    return list(merged.values())
-
-
-def _longest_prefix(value: str, codes: set, own: str) -> str | None:
-    candidate = value
-    while candidate:
-        if candidate in codes and candidate != own:
-            return candidate
-        candidate = candidate[:-1].rstrip(".-/ ")
-    return None
-
-
-def _resolve_prefix_parents(entries: list[dict], profile: Profile) -> None:
-    """Parents by code prefix: the longest other code that starts the entry's code (or its parent value)."""
-    codes = {e["code"] for e in entries}
-    for e in entries:
-        code = e["code"]
-        if e["parents"] and profile.hierarchy.get("parent_resolve") == "prefix":
-            e["parents"] = [p if (p in codes and p != code) else (_longest_prefix(p, codes, code) or p)
-                            for p in e["parents"]]
-        elif not e["parents"] and profile.hierarchy.get("code_prefix"):
-            parent = _longest_prefix(code[:-1].rstrip(".-/ "), codes, code) if len(code) > 1 else None
-            if parent:
-                e["parents"] = [parent]

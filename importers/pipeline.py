@@ -30,7 +30,7 @@ def _jsonl(source, profile, findings, language):
 
 def _tabular(kind):
     def read(source, profile, findings, language):
-        from importers import mapping, tabular
+        from importers import hierarchy, mapping, tabular
         if profile is None:
             if kind == "csv":
                 return tabular_canonical(source, findings)
@@ -41,7 +41,7 @@ def _tabular(kind):
                                 language=language, known_columns=table.known_columns)
         entries = (e for e in (mapper.entry(cells, row, parent) for row, cells, parent in table.rows)
                    if e is not None)
-        return mapping.finish(entries, profile, findings, language)
+        return hierarchy.finish(entries, profile, findings, language)
     return read
 
 

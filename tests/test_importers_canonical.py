@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from importers import mapping
+from importers import hierarchy as hierarchy_step, mapping
 from importers.profile import validate
 from registry.entries import FIELDS, CanonicalEntry, EntryError, normalize_entry
 
@@ -30,7 +30,7 @@ def mapped(fields: dict, hierarchy: dict | None = None, rows=ROWS) -> list[dict]
     findings = mapping.Findings("t.csv")
     mapper = mapping.Mapper(profile, HEADER, findings, header_row=1, language="en")
     entries = (mapper.entry(cells, n) for n, cells in enumerate(rows, 2))
-    return list(mapping.finish((e for e in entries if e is not None), profile, findings, "en"))
+    return list(hierarchy_step.finish((e for e in entries if e is not None), profile, findings, "en"))
 
 
 def check_canonical(entries: list[dict]) -> int:
