@@ -38,6 +38,11 @@ OWNER_COLUMNS = ("owner_host", "owner_pid", "heartbeat_at")
 _threads: dict[str, threading.Thread] = {}
 
 
+
+def precise_now() -> datetime:
+    """Now in UTC to the microsecond: heartbeats a fraction of a second apart must differ."""
+    return datetime.now(timezone.utc)
+
 def upload_dir(store, job_id: str) -> Path:
     """Where the uploaded file of a job waits until the job has run."""
     path = store.data_dir / "uploads" / job_id
@@ -62,7 +67,7 @@ def create_job(store, job_id: str, *, catalog: str, version: str, upload_path: P
         conn.execute(J.insert().values(id=job_id, catalog=catalog, version=version, format=format,
                                        profile=profile, source_name=source_name, upload_path=str(upload_path),
                                        status="queued", rows=0, created_by=created_by, created_at=utcnow(),
-                                       heartbeat_at=utcnow(), **this_owner()))
+                                       heartbeat_at=precise_now(), **this_owner()))
     return get_job(store, job_id)
 
 
@@ -118,7 +123,7 @@ class _Heartbeat:
             if self.on_sqlite:
                 _heartbeat_file(self.folder).touch()
             else:
-                _update(self.store, self.job_id, heartbeat_at=utcnow())
+                _update(self.store, self.job_id, heartbeat_at=precise_now())
         except Exception:  # noqa: BLE001 - a missed beat must not break the import
             log.warning("could not record the heartbeat of import job %s", self.job_id, exc_info=True)
 
@@ -170,7 +175,7 @@ def run_job(store, job_id: str) -> None:
     job = get_job(store, job_id)
     with store.engine.connect() as conn:
         upload_path = conn.execute(sa.select(J.c.upload_path).where(J.c.id == job_id)).scalar()
-    _update(store, job_id, status="running", started_at=utcnow(), heartbeat_at=utcnow(), **this_owner())
+    _update(store, job_id, status="running", started_at=utcnow(), heartbeat_at=precise_now(), **this_owner())
     progress = _progress_writer(store, job_id, Path(upload_path))
     heartbeat = _Heartbeat(store, job_id, Path(upload_path).parent).start()
     try:
