@@ -10,7 +10,6 @@ valueCoding's code). The `status`/`inactive` properties set the status.
 
 from __future__ import annotations
 
-import json
 from typing import Iterator
 
 from registry.entries import DESIGNATION_USES
@@ -24,12 +23,7 @@ USE_ALIASES = {"900000000000003001": "fully-specified", "900000000000013009": "s
 
 
 def _load(source: Source) -> dict:
-    codec, _ = source.detect_encoding("utf-8")
-    try:
-        with open(source.path, encoding=codec) as f:
-            data = json.load(f)
-    except ValueError as exc:
-        raise ImportRejected([Problem(f"not valid JSON: {exc}", file=source.name, kind="syntax")]) from None
+    data = source.load_json()
     if not isinstance(data, dict) or data.get("resourceType") != "CodeSystem":
         found = data.get("resourceType") if isinstance(data, dict) else type(data).__name__
         raise ImportRejected([Problem(f"not a FHIR CodeSystem resource (resourceType is {found!r})",

@@ -76,6 +76,16 @@ class Source:
                                               kind="encoding")]) from None
         return codec
 
+    def load_json(self):
+        """The whole file parsed as JSON (encoding detected); invalid JSON is refused with the reason."""
+        import json
+        codec, _ = self.detect_encoding("utf-8")
+        try:
+            with open(self.path, encoding=codec) as f:
+                return json.load(f)
+        except ValueError as exc:
+            raise ImportRejected([Problem(f"not valid JSON: {exc}", file=self.name, kind="syntax")]) from None
+
     def detect_encoding(self, declared: str | None = "auto") -> tuple[str, str | None]:
         """The codec to read the file with, and a warning when it had to be guessed.
 

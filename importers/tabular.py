@@ -11,7 +11,6 @@ iterparse with element clearing.
 from __future__ import annotations
 
 import csv
-import json
 import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -322,12 +321,7 @@ def read_xml(source: Source, profile: Profile, findings: Findings) -> Table:
 
 def read_json_rows(source: Source, findings: Findings) -> Table:
     """A JSON list of row objects, or {"records": [...]} (FNSI's JSON export), as a Table."""
-    codec, _ = source.detect_encoding("utf-8")
-    try:
-        with open(source.path, encoding=codec) as f:
-            data = json.load(f)
-    except ValueError as exc:
-        raise ImportRejected([Problem(f"not valid JSON: {exc}", file=source.name, kind="syntax")]) from None
+    data = source.load_json()
     if isinstance(data, dict):
         data = data.get("records", data.get("rows", data.get("list")))
     if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):

@@ -109,7 +109,20 @@ class VersionPublic(SQLModel):
     retired_at: Optional[datetime] = None
 
 
-class Entry(SQLModel, table=True):
+class EntryContent(SQLModel):
+    """The stored content of an entry, shared by published rows and staged draft rows."""
+
+    code: str = Field(sa_type=CodeType)
+    hash: str = Field(max_length=32)
+    display: str = Field(sa_type=sa.Text)
+    designations: str = Field(default="[]", sa_type=sa.Text)
+    parents: str = Field(default="[]", sa_type=sa.Text)
+    parent_code: Optional[str] = Field(default=None, sa_type=CodeType)
+    status: str = Field(default="active", max_length=20)
+    attributes: str = Field(default="{}", sa_type=sa.Text)
+
+
+class Entry(EntryContent, table=True):
     """One stored entry content, valid over a range of version sequences.
 
     designations, parents and attributes hold canonical JSON text so that the
@@ -128,17 +141,9 @@ class Entry(SQLModel, table=True):
     catalog_id: int = Field(foreign_key="catalog.id")
     valid_from: int
     valid_to: Optional[int] = None
-    code: str = Field(sa_type=CodeType)
-    hash: str = Field(max_length=32)
-    display: str = Field(sa_type=sa.Text)
-    designations: str = Field(default="[]", sa_type=sa.Text)
-    parents: str = Field(default="[]", sa_type=sa.Text)
-    parent_code: Optional[str] = Field(default=None, sa_type=CodeType)
-    status: str = Field(default="active", max_length=20)
-    attributes: str = Field(default="{}", sa_type=sa.Text)
 
 
-class StagedEntry(SQLModel, table=True):
+class StagedEntry(EntryContent, table=True):
     """The rows of a draft version, until it is published (moved into `entry`) or discarded."""
 
     __tablename__ = "staged_entry"
@@ -149,14 +154,6 @@ class StagedEntry(SQLModel, table=True):
     )
     id: Optional[int] = Field(default=None, primary_key=True)
     version_id: int = Field(foreign_key="catalog_version.id")
-    code: str = Field(sa_type=CodeType)
-    hash: str = Field(max_length=32)
-    display: str = Field(sa_type=sa.Text)
-    designations: str = Field(default="[]", sa_type=sa.Text)
-    parents: str = Field(default="[]", sa_type=sa.Text)
-    parent_code: Optional[str] = Field(default=None, sa_type=CodeType)
-    status: str = Field(default="active", max_length=20)
-    attributes: str = Field(default="{}", sa_type=sa.Text)
 
 
 def row_to_entry(row: Any) -> dict:
