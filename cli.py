@@ -343,7 +343,7 @@ def serve(host, port, workers, access_log):
 def demo(host, port, workers, access_log):
     """Load the bundled sample catalogs into the data directory (once) and serve them."""
     from registry import config
-    from registry.demo import curl_examples, prepare_demo
+    from registry.demo import DEMO_MAP_SET, DEMO_REVIEWER, curl_examples, prepare_demo, prepare_review_demo
     from registry.web import create_app
     from registry.web.server import serve as run
     store, loaded = prepare_demo()
@@ -353,12 +353,19 @@ def demo(host, port, workers, access_log):
     for c in store.list_catalogs():
         p = store.catalog_public(c.slug)
         click.echo(f"  {p.slug}\t{p.title}\tlatest {p.latest_version} ({p.latest_entry_count} entries)", err=True)
+    reviewer_secret = prepare_review_demo(store)
     store.engine.dispose()
     app = create_app()
     base = f"http://{host}:{port}"
     click.echo(f"Serving on {base}/api/v1 ({workers} workers). Try:", err=True)
     for line in curl_examples(base, app.extensions["nsi_store"]):
         click.echo(f"  {line}", err=True)
+    click.echo(f"Review pages: {base}/review/mapsets/{DEMO_MAP_SET}", err=True)
+    if reviewer_secret:
+        click.echo(f"  sign in with the reviewer token {reviewer_secret} (shown only now)", err=True)
+    else:
+        click.echo(f"  the token {DEMO_REVIEWER} was shown on the first run; make another with "
+                   f"`nsi token create --name NAME --role reviewer`", err=True)
     run(app, host=host, port=port, workers=workers, access_log=access_log)
 
 

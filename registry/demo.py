@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from registry.errors import ConfigError
+from registry.errors import ConfigError, NotFound
 from registry.store import Store
+
+DEMO_MAP_SET = "drugs-kz-to-atc"
+DEMO_REVIEWER = "demo-reviewer"
 
 
 def prepare_demo(environ: dict | None = None) -> tuple[Store, bool]:
@@ -25,6 +28,30 @@ def prepare_demo(environ: dict | None = None) -> tuple[Store, bool]:
         raise ConfigError(f"the bundled samples cannot be loaded: {exc}") from None
     reports = load_demo(store)
     return store, any(r.status == "published" for r in reports)
+
+
+def prepare_review_demo(store: Store) -> str | None:
+    """A demo map set (Kazakhstan formulary, Russian, to WHO ATC, English) with the matcher's suggestions,
+    and a reviewer token, so the review pages can be tried at once.
+
+    Returns the token's secret when it was created now (it is shown only once), else None.
+    """
+    from registry.auth import create_token, list_tokens
+    from registry.mapping import create_map_set, get_map_set, suggest
+    from registry.models import MapSetCreate
+    try:
+        get_map_set(store, DEMO_MAP_SET)
+    except NotFound:
+        create_map_set(store, MapSetCreate(
+            slug=DEMO_MAP_SET, title="Kazakhstan formulary → WHO ATC (demo)", source="drugs-kz-knf@latest",
+            target="atc-who@latest", owner="Demo working group",
+            description="Russian group and INN names of the formulary matched to the English ATC index"),
+            actor="demo")
+        suggest(store, DEMO_MAP_SET, actor="matcher")
+    if any(t.name == DEMO_REVIEWER for t in list_tokens(store)):
+        return None
+    _, secret = create_token(store, DEMO_REVIEWER, "reviewer")
+    return secret
 
 
 def curl_examples(base: str, store: Store) -> list[str]:
