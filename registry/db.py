@@ -82,9 +82,16 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 def current_revision(engine: Engine) -> str | None:
     """The schema revision in the database, or None for an empty database."""
-    from alembic.runtime.migration import MigrationContext
+    # Read alembic's version table directly: importing alembic's runtime costs more than the rest of
+    # opening a store, and every CLI command opens one.
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        if not sa.inspect(conn).has_table("alembic_version"):
+            return None
+        revisions = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalars().all()
+    if len(revisions) > 1:
+        raise ConfigError(f"the database has several schema revisions ({', '.join(sorted(revisions))}): "
+                          f"run `nsi db upgrade`")
+    return revisions[0] if revisions else None
 
 
 def head_revision() -> str:

@@ -69,3 +69,26 @@ def test_russian_words_are_lemmatised_and_glossary_translates():
 def test_english_spelling_variants_meet():
     assert analyse("Complications of labour", "en").keys == analyse("complications of labor", "en").keys
     assert analyse("Other anaemias", "en").keys == analyse("other anemia", "en").keys
+
+
+def test_roman_numerals_become_digits_but_a_lone_x_stays():
+    assert analyse("Type I diabetes mellitus", "en").keys == analyse("type 1 diabetes mellitus", "en").keys
+    assert analyse("Фолликулярная лимфома III степени", "ru").keys == \
+        analyse("фолликулярная лимфома 3 степени", "ru").keys
+    assert "10" not in analyse("Fragile X syndrome", "en").keys
+
+
+def test_qualifiers_are_kept_apart_from_the_words():
+    other = analyse("Другие уточненные бактериальные пищевые отравления, не классифицированные в других рубриках", "ru")
+    assert other.qualifiers == {"other", "specified"}
+    plain = analyse("Бактериальное пищевое отравление неуточненное", "ru")
+    assert plain.qualifiers == {"unspecified"}
+    assert other.keys == plain.keys  # "not elsewhere classified" counts for nothing
+    assert analyse("Polyneuropathy NOS", "en").qualifiers == {"unspecified"}
+
+
+def test_synonyms_give_one_reading():
+    assert analyse("Инсулиннезависимый сахарный диабет", "ru").keys == analyse("Сахарный диабет 2 типа", "ru").keys
+    assert analyse("chronic kidney disease", "en").keys == analyse("chronic renal disease", "en").keys
+    assert analyse("хроническая почечная недостаточность", "ru").keys[1] == \
+        analyse("хроническая болезнь почки", "ru").keys[-1]

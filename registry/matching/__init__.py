@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
 
 from registry.errors import BadRequest
-from registry.matching.index import MatchIndex, build_index, open_index
+from registry.matching.index import MatchIndex, build_index, open_index, strip_asides
 from registry.matching.normalise import analyse
 from registry.matching.rerank import rerank as rank_candidates
 
@@ -93,7 +93,11 @@ def match_term(index: MatchIndex, term: Term, limit: int = 5) -> list[dict]:
     """The ranked candidates for one term in an opened index: [{rank, code, display, score, reason}]."""
     query = analyse(term.name, index.language)
     doc_ids = index.candidates(query.keys, RETRIEVE)
-    ranked = rank_candidates(index, query, doc_ids, term.code, term.attributes, limit)
+    readings = [query]
+    short = strip_asides(term.name)
+    if short != term.name and short:
+        readings.append(analyse(short, index.language))
+    ranked = rank_candidates(index, readings, doc_ids, term.code, term.attributes, limit)
     return [{"rank": i, "code": index.codes[s.row], "display": index.displays[s.row], "score": s.score,
              "reason": s.reason} for i, s in enumerate(ranked, 1)]
 

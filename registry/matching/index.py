@@ -37,7 +37,7 @@ from registry.errors import InvalidState
 from registry.matching.normalise import DATA_PACKAGE, analyse
 from registry.matching.rerank import FUZZY_MIN_LEN, FUZZY_WORD
 
-FORMAT = 3
+FORMAT = 4
 _BRACKETED = re.compile(r"\s*(\[[^\]]*\]|\([^)]*\))")
 GRAM = 3
 POSTINGS_CACHE = 50_000
@@ -95,6 +95,11 @@ class BuildReport:
         return {**self.__dict__, "path": str(self.path)}
 
 
+def strip_asides(text: str) -> str:
+    """The text without its bracketed asides (`Occupant [any] of ...` → `Occupant of ...`)."""
+    return " ".join(_BRACKETED.sub(" ", text).split())
+
+
 def _designations(entry: dict) -> list[tuple[str, str]]:
     """(use, text) of an entry: the display first, then each designation with another text."""
     seen = {entry["display"].casefold()}
@@ -105,10 +110,35 @@ def _designations(entry: dict) -> list[tuple[str, str]]:
             out.append((d.get("use") or "synonym", d["text"]))
     for use, text in list(out):
         # Bracketed asides ([Chagas], (I41.2*)) are often left out by other editions of a name.
-        short = " ".join(_BRACKETED.sub(" ", text).split())
+        short = strip_asides(text)
         if short and short.casefold() not in seen:
             seen.add(short.casefold())
             out.append((use, short))
+    return out
+
+
+def _code_key(code: str) -> str:
+    return "".join(ch for ch in code.casefold() if ch.isalnum())
+
+
+def parent_displays(entries: list[dict]) -> dict[int, str]:
+    """{row: display of the entry's parent} for entries whose code extends another code of the catalog.
+
+    The parent is the entry with the longest code that the code starts with,
+    punctuation aside (`Y84.4` → `Y84`, `N02BE01` → `N02BE`). A child's own name
+    often only makes sense under its parent's (`Y84.4 Aspiration of fluid`).
+    """
+    rows = {}
+    for row, entry in enumerate(entries):
+        rows.setdefault(_code_key(entry["code"]), row)
+    out = {}
+    for row, entry in enumerate(entries):
+        key = _code_key(entry["code"])
+        for end in range(len(key) - 1, 0, -1):
+            parent = rows.get(key[:end])
+            if parent is not None:
+                out[row] = entries[parent]["display"]
+                break
     return out
 
 
@@ -128,17 +158,24 @@ def build_from_entries(path: Path, entries, language: str, label: str = "", cata
         ix = FileStorage(str(tmp)).create_index(_schema())
         writer = ix.writer(procs=1, limitmb=1024)
         codes, displays, attributes, docs, df = [], [], [], [], {}
+        entries = list(entries)
+        parents = parent_displays(entries)
         for row, entry in enumerate(entries):
             codes.append(entry["code"])
             displays.append(entry["display"])
             attributes.append(entry.get("attributes") or {})
-            for use, text in _designations(entry):
+            names = _designations(entry)
+            parent = parents.get(row)
+            if parent and parent.casefold() not in entry["display"].casefold():
+                # The parent's name with the child's, as other editions often spell a child out.
+                names.append(("under parent", f"{parent} : {entry['display']}"))
+            for use, text in names:
                 a = analyse(text, language)
                 unique = set(a.keys)
                 for key in unique:
                     df[key] = df.get(key, 0) + 1
                 writer.add_document(keys=" ".join(unique))
-                docs.append([row, use, text, a.lemma_text, a.key_text, sorted(a.quantities)])
+                docs.append([row, use, text, a.lemma_text, a.key_text, sorted(a.quantities), sorted(a.qualifiers)])
         # One vocabulary document per distinct word, after the designations: its 3-grams lead a
         # misspelt or transliterated query word to the catalog words that look like it.
         vocabulary = [k for k in df if len(k) >= FUZZY_MIN_LEN and not k[0].isdigit()]

@@ -136,14 +136,88 @@ def word_keys(lemma: str, language: str) -> tuple[str, ...]:
     return (spelling_key(transliterate(lemma)),)
 
 
+_ROMAN = re.compile(r"(?<![\w-])(XX|XIX|XVIII|XVII|XVI|XV|XIV|XIII|XII|XI|IX|VIII|VII|VI|V|IV|III|II|I)(?![\w-])")
+_ROMAN_VALUES = {r: str(i) for i, r in enumerate(
+    "I II III IV V VI VII VIII IX X XI XII XIII XIV XV XVI XVII XVIII XIX XX".split(), 1)}
+QUALIFIER_CLASSES = ("other", "specified", "unspecified")
+
+
+def roman_to_arabic(text: str) -> str:
+    """Upper-case Roman numerals I-XX standing alone written in digits (`type I` → `type 1`, `стадия II` → `стадия 2`).
+
+    A lone `X` is left alone (`fragile X`, `X-linked`), and so is a numeral joined by a hyphen.
+    """
+    return _ROMAN.sub(lambda m: _ROMAN_VALUES[m.group(1)], text)
+
+
+@dataclass
+class PhraseRules:
+    """Key sequences rewritten after keying: synonyms (→ other keys) and qualifiers (→ a qualifier class).
+
+    Loaded from `data/synonyms.tsv` and `data/qualifiers.tsv`; each phrase is analysed like any name,
+    so an inflected or abbreviated form in a name meets it.
+    """
+
+    phrases: dict[tuple[str, ...], tuple[tuple[str, ...], str | None]]
+    longest: int
+
+    @classmethod
+    def load(cls) -> "PhraseRules":
+        """Analyse every phrase of both files into key sequences."""
+        phrases: dict[tuple[str, ...], tuple[tuple[str, ...], str | None]] = {}
+        for phrase, replacement in _read_tsv("synonyms.tsv"):
+            to = tuple(analyse(replacement, "en", phrases=False).keys)
+            for language in ("en", "ru"):
+                phrases.setdefault(tuple(analyse(phrase, language, phrases=False).keys), (to, None))
+        for phrase, klass in _read_tsv("qualifiers.tsv"):
+            qualifier = None if klass == "-" else klass
+            for language in ("en", "ru"):
+                phrases.setdefault(tuple(analyse(phrase, language, phrases=False).keys), ((), qualifier))
+        phrases.pop((), None)
+        return cls(phrases, max(map(len, phrases), default=0))
+
+    def apply(self, keys: list[str]) -> tuple[list[str], frozenset[str]]:
+        """Keys with every known phrase rewritten (longest first, left to right), and the qualifiers found."""
+        if not self.longest:
+            return keys, frozenset()
+        out: list[str] = []
+        qualifiers: set[str] = set()
+        i = 0
+        while i < len(keys):
+            for size in range(min(self.longest, len(keys) - i), 0, -1):
+                found = self.phrases.get(tuple(keys[i:i + size]))
+                if found is not None:
+                    replacement, qualifier = found
+                    out.extend(replacement)
+                    if qualifier:
+                        qualifiers.add(qualifier)
+                    i += size
+                    break
+            else:
+                out.append(keys[i])
+                i += 1
+        return out, frozenset(qualifiers)
+
+
+@lru_cache(maxsize=1)
+def phrase_rules() -> PhraseRules:
+    """The loaded synonym and qualifier phrases (cached for the process)."""
+    return PhraseRules.load()
+
+
 @dataclass
 class Analysis:
-    """A normalised name: lemmas (same language), keys (cross-script) and quantities (`500mg`)."""
+    """A normalised name: lemmas (same language), keys (cross-script), quantities (`500mg`) and qualifiers.
+
+    Qualifiers (`other`, `specified`, `unspecified`) are taken out of the keys: they tell a parent from its
+    children (`Other X`, `X, unspecified`) and are compared on their own by the reranker.
+    """
 
     text: str
     lemmas: list[str]
     keys: list[str]
     quantities: frozenset[str]
+    qualifiers: frozenset[str] = frozenset()
 
     @property
     def lemma_text(self) -> str:
@@ -171,13 +245,14 @@ def _quantity(match: re.Match) -> str:
     return f" {number}{rules().units[match.group(2)]} "
 
 
-def analyse(text: str, language: str = "en") -> Analysis:
-    """Normalise a name into lemmas, keys and quantity tokens (see the module docstring).
+def analyse(text: str, language: str = "en", phrases: bool = True) -> Analysis:
+    """Normalise a name into lemmas, keys, quantity tokens and qualifiers (see the module docstring).
 
     `language` picks the stemmer for Latin words (en, de; others are only folded);
-    Cyrillic words are always lemmatised as Russian.
+    Cyrillic words are always lemmatised as Russian. `phrases=False` leaves out the
+    synonym and qualifier rewriting (used to analyse those phrases themselves).
     """
-    folded = expand_abbreviations(basic_fold(text or ""))
+    folded = expand_abbreviations(basic_fold(roman_to_arabic(text or "")))
     quantities: list[str] = []
 
     def keep(match: re.Match) -> str:
@@ -205,4 +280,7 @@ def analyse(text: str, language: str = "en") -> Analysis:
                 lemma = latin_lemma(word, language)
                 keys.extend(word_keys(lemma, language))
             lemmas.append(lemma)
-    return Analysis(text, lemmas, keys, frozenset(quantities))
+    qualifiers: frozenset[str] = frozenset()
+    if phrases:
+        keys, qualifiers = phrase_rules().apply(keys)
+    return Analysis(text, lemmas, keys, frozenset(quantities), qualifiers)

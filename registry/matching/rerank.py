@@ -62,16 +62,31 @@ def word_overlap(query_keys: list[str], doc_keys: list[str], idf: dict[str, floa
     return 2 * recall * precision / (recall + precision)
 
 
-def similarity(query: Analysis, doc_key_text: str, idf: dict[str, float], max_idf: float) -> tuple[float, str]:
-    """Base score 0-100 of a query against one designation's key text, and how it matched."""
-    if query.key_text == doc_key_text:
+QUALIFIER_SAME = 2.0
+QUALIFIER_DIFFERENT = 6.0
+
+
+def qualifier_agreement(query: frozenset, doc: list[str] | frozenset) -> float:
+    """Adjustment for the qualifiers (other, specified, unspecified): + for each shared, − for each on one side only."""
+    doc = frozenset(doc)
+    return QUALIFIER_SAME * len(query & doc) - QUALIFIER_DIFFERENT * len(query ^ doc)
+
+
+def similarity(query: Analysis, doc_key_text: str, idf: dict[str, float], max_idf: float,
+               doc_qualifiers=()) -> tuple[float, str]:
+    """Base score 0-100 of a query against one designation's key text (and qualifiers), and how it matched."""
+    same_qualifiers = query.qualifiers == frozenset(doc_qualifiers)
+    if query.key_text == doc_key_text and same_qualifiers:
         return 100.0, "same words after normalisation"
     doc_keys = doc_key_text.split()
     overlap = word_overlap(query.keys, doc_keys, idf, max_idf)
     sort = fuzz.token_sort_ratio(query.key_text, doc_key_text)
     tset = fuzz.token_set_ratio(query.key_text, doc_key_text)
-    score = 60 * overlap + 0.25 * sort + 0.15 * tset
-    return min(score, 99.0), f"words {overlap * 100:.0f}%, fuzzy {max(sort, tset):.0f}"
+    score = 60 * overlap + 0.25 * sort + 0.15 * tset + qualifier_agreement(query.qualifiers, doc_qualifiers)
+    how = f"words {overlap * 100:.0f}%, fuzzy {max(sort, tset):.0f}"
+    if not same_qualifiers:
+        how += f", qualifiers {'/'.join(sorted(query.qualifiers)) or 'none'} vs {'/'.join(sorted(doc_qualifiers)) or 'none'}"
+    return min(score, 99.0), how
 
 
 def _norm_value(value) -> str:
@@ -110,15 +125,21 @@ def agreement(term_code: str | None, term_attributes: dict, query: Analysis, cod
     return bonus, notes
 
 
-def rerank(index, query: Analysis, doc_ids: list[int], term_code: str | None = None,
+def rerank(index, query: Analysis | list[Analysis], doc_ids: list[int], term_code: str | None = None,
            term_attributes: dict | None = None, limit: int = 5) -> list[Scored]:
-    """The best `limit` entries among the candidate designations, by final score (ties: code order)."""
+    """The best `limit` entries among the candidate designations, by final score (ties: code order).
+
+    `query` may be several readings of one name (with and without its bracketed asides): each
+    designation is scored with the reading that fits it best.
+    """
+    readings = query if isinstance(query, list) else [query]
+    query = readings[0]
     best: dict[int, Scored] = {}
     code = _norm_value(term_code) if term_code else None
     wanted = {_norm_value(k): _norm_value(v) for k, v in (term_attributes or {}).items() if v not in (None, "")}
     for doc_id in doc_ids:
-        row, use, text, _lemmas, key_text, quantities = index.docs[doc_id]
-        base, how = similarity(query, key_text, index.idf, index.max_idf)
+        row, use, text, _lemmas, key_text, quantities, qualifiers = index.docs[doc_id]
+        base, how = max(similarity(q, key_text, index.idf, index.max_idf, qualifiers) for q in readings)
         bonus, notes = agreement(code, wanted, query, index.codes[row],
                                  index.attributes[row], quantities)
         score = round(max(0.0, min(100.0, base + bonus)), 1)
