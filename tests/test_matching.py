@@ -107,3 +107,15 @@ def test_parse_target():
     assert parse_target(("icd10", "1")) == ("icd10", "1")
     with pytest.raises(BadRequest):
         parse_target("@1")
+
+
+def test_negated_words_are_not_near_identical():
+    from registry.matching.rerank import negated_pair, word_overlap
+    assert negated_pair("nontraumat", "traumat") and negated_pair("traumat", "nontraumat")
+    assert negated_pair("neinfekcion", "infekcion")
+    assert not negated_pair("unilater", "bilater")
+    assert not negated_pair("parasetamol", "paracetamol")
+    idf = {"subarachnoid": 1.0, "haemorrhag": 1.0, "nontraumat": 1.0, "traumat": 1.0}
+    # Only the two shared words count: "nontraumatic" does not half-meet "traumatic".
+    assert word_overlap(["nontraumat", "subarachnoid", "haemorrhag"], ["traumat", "subarachnoid", "haemorrhag"],
+                        idf, 1.0) == pytest.approx(2 / 3)

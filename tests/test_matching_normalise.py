@@ -92,3 +92,18 @@ def test_synonyms_give_one_reading():
     assert analyse("chronic kidney disease", "en").keys == analyse("chronic renal disease", "en").keys
     assert analyse("хроническая почечная недостаточность", "ru").keys[1] == \
         analyse("хроническая болезнь почки", "ru").keys[-1]
+
+
+def test_a_synonym_replacement_gets_the_keys_of_the_index_language():
+    # The replacement is analysed in the language of the names it is compared with: in a Russian index
+    # `септицемия` must become exactly what `сепсис` becomes there, in an English one what `sepsis` becomes.
+    assert analyse("Другая уточненная септицемия", "ru").keys == analyse("Другой уточненный сепсис", "ru").keys
+    assert analyse("Streptococcal septicaemia", "en").keys == analyse("Streptococcal sepsis", "en").keys
+
+
+def test_without_is_a_qualifier():
+    without = analyse("Thoracic aortic aneurysm, without mention of rupture", "en")
+    assert without.qualifiers == {"without"}
+    assert without.keys == analyse("Thoracic aortic aneurysm, rupture", "en").keys
+    assert analyse("Грыжа без непроходимости", "ru").qualifiers == {"without"}
+    assert analyse("Thoracic aortic aneurysm, ruptured", "en").qualifiers == frozenset()

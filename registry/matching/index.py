@@ -37,7 +37,7 @@ from registry.errors import InvalidState
 from registry.matching.normalise import DATA_PACKAGE, analyse
 from registry.matching.rerank import FUZZY_MIN_LEN, FUZZY_WORD
 
-FORMAT = 4
+FORMAT = 5
 _BRACKETED = re.compile(r"\s*(\[[^\]]*\]|\([^)]*\))")
 GRAM = 3
 POSTINGS_CACHE = 50_000
@@ -175,7 +175,9 @@ def build_from_entries(path: Path, entries, language: str, label: str = "", cata
                 for key in unique:
                     df[key] = df.get(key, 0) + 1
                 writer.add_document(keys=" ".join(unique))
-                docs.append([row, use, text, a.lemma_text, a.key_text, sorted(a.quantities), sorted(a.qualifiers)])
+                # A parent's qualifiers (`Other X : X, unspecified`) are not the child's.
+                qualifiers = analyse(entry["display"], language).qualifiers if use == "under parent" else a.qualifiers
+                docs.append([row, use, text, a.lemma_text, a.key_text, sorted(a.quantities), sorted(qualifiers)])
         # One vocabulary document per distinct word, after the designations: its 3-grams lead a
         # misspelt or transliterated query word to the catalog words that look like it.
         vocabulary = [k for k in df if len(k) >= FUZZY_MIN_LEN and not k[0].isdigit()]

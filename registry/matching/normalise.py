@@ -139,7 +139,7 @@ def word_keys(lemma: str, language: str) -> tuple[str, ...]:
 _ROMAN = re.compile(r"(?<![\w-])(XX|XIX|XVIII|XVII|XVI|XV|XIV|XIII|XII|XI|IX|VIII|VII|VI|V|IV|III|II|I)(?![\w-])")
 _ROMAN_VALUES = {r: str(i) for i, r in enumerate(
     "I II III IV V VI VII VIII IX X XI XII XIII XIV XV XVI XVII XVIII XIX XX".split(), 1)}
-QUALIFIER_CLASSES = ("other", "specified", "unspecified")
+QUALIFIER_CLASSES = ("other", "specified", "unspecified", "without")
 
 
 def roman_to_arabic(text: str) -> str:
@@ -162,17 +162,20 @@ class PhraseRules:
     longest: int
 
     @classmethod
-    def load(cls) -> "PhraseRules":
-        """Analyse every phrase of both files into key sequences."""
+    def load(cls, language: str) -> "PhraseRules":
+        """Analyse every phrase of both files, and each synonym's replacement, into key sequences.
+
+        Both sides are analysed in `language`, the language the names being compared are analysed in,
+        so that a replacement gets the very keys a name spelling it out gets (`сепсис` → `sepsis` in a
+        Russian index, `sepsis` → `seps` in an English one).
+        """
         phrases: dict[tuple[str, ...], tuple[tuple[str, ...], str | None]] = {}
         for phrase, replacement in _read_tsv("synonyms.tsv"):
-            to = tuple(analyse(replacement, "en", phrases=False).keys)
-            for language in ("en", "ru"):
-                phrases.setdefault(tuple(analyse(phrase, language, phrases=False).keys), (to, None))
+            to = tuple(analyse(replacement, language, phrases=False).keys)
+            phrases.setdefault(tuple(analyse(phrase, language, phrases=False).keys), (to, None))
         for phrase, klass in _read_tsv("qualifiers.tsv"):
             qualifier = None if klass == "-" else klass
-            for language in ("en", "ru"):
-                phrases.setdefault(tuple(analyse(phrase, language, phrases=False).keys), ((), qualifier))
+            phrases.setdefault(tuple(analyse(phrase, language, phrases=False).keys), ((), qualifier))
         phrases.pop((), None)
         return cls(phrases, max(map(len, phrases), default=0))
 
@@ -199,10 +202,10 @@ class PhraseRules:
         return out, frozenset(qualifiers)
 
 
-@lru_cache(maxsize=1)
-def phrase_rules() -> PhraseRules:
-    """The loaded synonym and qualifier phrases (cached for the process)."""
-    return PhraseRules.load()
+@lru_cache(maxsize=8)
+def phrase_rules(language: str) -> PhraseRules:
+    """The synonym and qualifier phrases analysed for `language` (cached for the process)."""
+    return PhraseRules.load(language)
 
 
 @dataclass
@@ -282,5 +285,5 @@ def analyse(text: str, language: str = "en", phrases: bool = True) -> Analysis:
             lemmas.append(lemma)
     qualifiers: frozenset[str] = frozenset()
     if phrases:
-        keys, qualifiers = phrase_rules().apply(keys)
+        keys, qualifiers = phrase_rules(language).apply(keys)
     return Analysis(text, lemmas, keys, frozenset(quantities), qualifiers)

@@ -44,7 +44,26 @@ def _best_word(key: str, others: list[str]) -> float:
     if len(key) < FUZZY_MIN_LEN or key[0].isdigit():  # numbers and doses (500mg) only match exactly
         return 0.0
     found = process.extractOne(key, others, scorer=fuzz.ratio, score_cutoff=FUZZY_WORD * 100)
-    return found[1] / 100 if found else 0.0
+    if not found or negated_pair(key, found[0]):
+        return 0.0
+    return found[1] / 100
+
+
+NEGATING_PREFIXES = ("non", "ne", "un")
+
+
+def negated_pair(a: str, b: str) -> bool:
+    """Whether one key is the other with a negating prefix (`nontraumat`/`traumat`, `neinfekc`/`infekc`).
+
+    Such words look alike to a ratio but mean the opposite, so they must not count as near-identical.
+    """
+    if len(a) < len(b):
+        a, b = b, a
+    for prefix in NEGATING_PREFIXES:
+        rest = a[len(prefix):]
+        if a.startswith(prefix) and not b.startswith(prefix) and rest[:3] == b[:3] and fuzz.ratio(rest, b) >= 90:
+            return True
+    return False
 
 
 def word_overlap(query_keys: list[str], doc_keys: list[str], idf: dict[str, float], max_idf: float) -> float:
