@@ -32,7 +32,7 @@ def make_engine(url: str, schema: str | None = None) -> Engine:
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            make_dir(Path(path).parent, "the SQLite database's directory (NSI_DATABASE_URL)")
         engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
 
         @event.listens_for(engine, "connect")
@@ -62,7 +62,27 @@ def make_engine(url: str, schema: str | None = None) -> Engine:
             return sa.create_engine(url, **kwargs)
         except ModuleNotFoundError as exc:
             raise ConfigError(f"PostgreSQL driver missing ({exc.name}): pip install 'nsi-registry[postgres]'")
-    return sa.create_engine(url)
+        except sa.exc.ArgumentError as exc:
+            raise ConfigError(f"NSI_DATABASE_URL is not a valid database URL: {exc}") from None
+    raise ConfigError(f"NSI_DATABASE_URL {_redacted(url)!r} is not supported: use sqlite:///PATH or "
+                      f"postgresql+psycopg://USER@HOST:PORT/DATABASE")
+
+
+def _redacted(url: str) -> str:
+    """The URL without a password, for error messages."""
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return url
+
+
+def make_dir(path: Path, what: str) -> Path:
+    """Create a directory (and its parents) or fail with a ConfigError naming it and the setting behind it."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot create {what} {path}: {exc.strerror or exc}") from None
+    return path
 
 
 def alembic_config(engine: Engine):
@@ -77,6 +97,12 @@ def alembic_config(engine: Engine):
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Create or upgrade the schema to `revision` by running the migrations."""
     from alembic import command
+    try:
+        with engine.connect():
+            pass
+    except (sa.exc.OperationalError, sa.exc.ProgrammingError, sa.exc.InterfaceError) as exc:
+        raise ConfigError(f"cannot open the database at {engine.url.render_as_string(hide_password=True)}: "
+                          f"{exc.orig}") from None
     command.upgrade(alembic_config(engine), revision)
 
 
@@ -107,7 +133,7 @@ def check_schema(engine: Engine) -> None:
     """Fail with a clear message when the database is missing or older than the code."""
     try:
         rev = current_revision(engine)
-    except sa.exc.OperationalError as exc:
+    except (sa.exc.OperationalError, sa.exc.ProgrammingError, sa.exc.InterfaceError) as exc:
         raise ConfigError(f"cannot open the database at {engine.url.render_as_string(hide_password=True)}: "
                           f"{exc.orig}") from None
     if rev is None:

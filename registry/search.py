@@ -22,7 +22,7 @@ from whoosh.fields import ID, STORED, TEXT, Schema
 from whoosh.lang import stemmer_for_language
 from whoosh.qparser import MultifieldParser, OrGroup
 
-from registry.errors import BadRequest
+from registry.errors import BadRequest, NotFound
 from registry.store.reads import LATEST
 
 MAX_LIMIT = 100
@@ -115,8 +115,10 @@ def search(store, q: str, *, catalog: str | None = None, version: str | None = N
     else:
         refs = []
         for c in store.list_catalogs():
-            if c.head_seq:
+            try:
                 refs.append(store.resolve(c.slug, LATEST))
+            except NotFound:
+                continue  # no published version (never published, or every version retired): nothing to search
     hits = []
     for ref in refs:
         ix = index.open_dir(str(ensure_index(store, ref)))

@@ -166,3 +166,38 @@ def test_uninitialised_database_is_a_clear_error(runner, tmp_path, monkeypatch):
     assert runner.invoke(cli, ["catalog", "list"]).stdout == (
         "No catalogs yet. Create one with: nsi catalog create SLUG --title TITLE\n")
     assert runner.invoke(cli, ["db", "upgrade"]).stdout.startswith("Database schema at ")
+
+
+@pytest.mark.parametrize("url, message", [
+    ("bogus://x", "Error: NSI_DATABASE_URL 'bogus://x' is not supported: use sqlite:///PATH or "
+                  "postgresql+psycopg://USER@HOST:PORT/DATABASE\n"),
+    ("notaurl", "Error: NSI_DATABASE_URL 'notaurl' is not supported: use sqlite:///PATH or "
+                "postgresql+psycopg://USER@HOST:PORT/DATABASE\n"),
+])
+def test_a_wrong_database_url_is_one_clear_line(runner, monkeypatch, tmp_path, url, message):
+    monkeypatch.setenv("NSI_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("NSI_DATABASE_URL", url)
+    for args in (["catalog", "list"], ["init"]):
+        r = runner.invoke(cli, args, catch_exceptions=False)
+        assert (r.exit_code, r.stdout, r.stderr) == (1, "", message)
+
+
+def test_an_unreachable_postgresql_server_is_one_clear_line(runner, monkeypatch, tmp_path):
+    monkeypatch.setenv("NSI_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("NSI_DATABASE_URL", "postgresql+psycopg://nsi:secret@127.0.0.1:1/none")
+    for args in (["catalog", "list"], ["init"]):
+        r = runner.invoke(cli, args, catch_exceptions=False)
+        assert r.exit_code == 1 and r.stdout == ""
+        assert r.stderr.startswith("Error: cannot open the database at postgresql+psycopg://nsi:***@127.0.0.1:1/none: ")
+        assert "secret" not in r.stderr and "Traceback" not in r.stderr
+
+
+def test_a_data_dir_that_cannot_be_created_is_one_clear_line(runner, monkeypatch, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    monkeypatch.setenv("NSI_DATA_DIR", str(blocker / "data"))
+    monkeypatch.delenv("NSI_DATABASE_URL", raising=False)
+    r = runner.invoke(cli, ["init"], catch_exceptions=False)
+    assert (r.exit_code, r.stdout, r.stderr) == (
+        1, "", f"Error: cannot create the data directory (NSI_DATA_DIR) {blocker / 'data'}: Not a directory\n")
+    assert blocker.read_text() == "not a directory"

@@ -49,6 +49,17 @@ def test_reads_and_roles(client, headers):
         "message"] == "min_score must be a number, got 'x'"
 
 
+def test_an_invalid_map_set_lists_each_wrong_field(client, headers):
+    r = client.post(BASE, json={"source": "icd-local@1"}, headers=headers["anna"])
+    assert r.status_code == 400
+    error = r.json["error"]
+    assert error["code"] == "bad_request"
+    fields = [e["field"] for e in error["details"]["errors"]]
+    assert "slug" in fields and "target" in fields
+    assert error["message"].startswith("the map set is not valid: ")
+    assert "pydantic" not in error["message"] and "\n" not in error["message"]
+
+
 def test_decisions_conflict_four_eyes_history(client, headers):
     url = f"{BASE}/local-icd/mappings/L01/decision"
     r = client.post(url, json={"decision": "approve", "revision": 1, "comment": "looks right"},

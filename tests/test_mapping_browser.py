@@ -9,14 +9,13 @@ screenshots of docs/review-guide.md in docs/img/.
 
 from __future__ import annotations
 
-import os
 import threading
 from pathlib import Path
 
 import pytest
 
 from mapping_fixtures import make_map_set
-from registry import auth
+from registry import auth, config
 from registry.mapping import get_map_set, get_mapping, mapping_history
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -28,7 +27,7 @@ DOC_SHOTS = {"review-login.png", "review-dashboard.png", "review-screen.png", "r
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--no-first-run", "--disable-sync"]
 
-BROWSER_REQUIRED = os.environ.get("NSI_BROWSER_REQUIRED", "").lower() in ("1", "true", "yes")
+BROWSER_REQUIRED = config.get("NSI_BROWSER_REQUIRED")
 NO_CHROMIUM = ("Debian's chromium is not installed at /usr/bin/chromium (apt-get install chromium); "
                "CI installs it and sets NSI_BROWSER_REQUIRED")
 pytestmark = [pytest.mark.browser,
@@ -68,7 +67,7 @@ def shoot(page, name: str) -> None:
     """Save a screenshot into test-artifacts/ (and docs/img/ when asked to refresh the guide's images)."""
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / name), full_page=True)
-    if os.environ.get("NSI_UPDATE_DOC_SCREENSHOTS") and name in DOC_SHOTS:
+    if config.get("NSI_UPDATE_DOC_SCREENSHOTS") and name in DOC_SHOTS:
         DOC_IMAGES.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(DOC_IMAGES / name), full_page=True)
 

@@ -69,7 +69,7 @@ def test_mapset_workflow(nsi, tmp_path):
     r = nsi("mapset", "import-decisions", "local-icd", str(xlsx), "--reviewer", "anna")
     assert r.exit_code == 1
     assert r.stderr.splitlines()[0].startswith("Error: review.xlsx: 4 rows refused, no decision applied; first: "
-                                               "review.xlsx, sheet Review, row 2: mapping L01 was changed")
+                                               "review.xlsx, sheet Review, row 2, column revision (do not edit): mapping L01 was changed")
     assert r.stderr.splitlines()[-1] == "Nothing was stored."
     xlsx2 = tmp_path / "second.xlsx"
     nsi("mapset", "export", "local-icd", "--xlsx", str(xlsx2), "--status", "proposed")

@@ -49,10 +49,10 @@ def test_import_reports_every_bad_row_and_applies_nothing(store, tmp_path):
     assert [str(p) for p in exc.value.problems] == [
         "r.xlsx, sheet Review, row 3, column Decision: decision 'maybe' is not one of approve, propose, reject, "
         "remap, not-mappable, comment",
-        "r.xlsx, sheet Review, row 4: target code 'NOPE' is not in icd10 version 2.27",
-        "r.xlsx, sheet Review, row 5: mapping L04 was changed (revision 2, your decision was made on revision 1); "
+        "r.xlsx, sheet Review, row 4, column Other target code: target code 'NOPE' is not in icd10 version 2.27",
+        "r.xlsx, sheet Review, row 5, column revision (do not edit): mapping L04 was changed (revision 2, your decision was made on revision 1); "
         "review it again",
-        "r.xlsx, sheet Review, row 6: relationship 'similar' is not one of equivalent, broader, narrower, related, "
+        "r.xlsx, sheet Review, row 6, column Relationship: relationship 'similar' is not one of equivalent, broader, narrower, related, "
         "not-mappable"]
     assert get_mapping(store, slug, "L01").status == "candidate"
     assert get_map_set(store, slug).counts == {"candidate": 4, "proposed": 0, "approved": 0, "rejected": 1}
@@ -71,7 +71,7 @@ def test_import_refuses_another_map_sets_sheet_and_unknown_source(store, tmp_pat
     with pytest.raises(ImportRejected) as exc:
         import_decisions(store, slug, path, reviewer="anna")
     assert [str(p) for p in exc.value.problems] == [
-        "r.xlsx, sheet Review, row 2: map set local-icd has no mapping 'L77'"]
+        "r.xlsx, sheet Review, row 2, column Source code: map set local-icd has no mapping 'L77'"]
     (tmp_path / "bad.xlsx").write_text("not a workbook")
     with pytest.raises(BadRequest, match="bad.xlsx is not an xlsx file"):
         import_decisions(store, slug, tmp_path / "bad.xlsx", reviewer="anna")

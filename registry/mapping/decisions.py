@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from registry import db
-from registry.errors import BadRequest, Conflict, Forbidden, NsiError
+from registry.errors import BadRequest, Conflict, Forbidden, NotFound, NsiError
 from registry.mapping.audit import record_event
 from registry.mapping.mapsets import M, get_map_set, map_set_row, mapping_public, mapping_row, queue_query
 from registry.models.catalog import utcnow
@@ -44,19 +44,19 @@ class Decision:
 def _check_shape(d: Decision) -> None:
     """Errors a decision has on its own, before looking at the database."""
     if d.decision not in DECISIONS:
-        raise BadRequest(f"decision {d.decision!r} is not one of {', '.join(DECISIONS)}")
+        raise BadRequest(f"decision {d.decision!r} is not one of {', '.join(DECISIONS)}", details={"field": "decision"})
     if d.revision is None:
-        raise BadRequest("a decision must carry the revision of the mapping it was made on")
+        raise BadRequest("a decision must carry the revision of the mapping it was made on", details={"field": "revision"})
     if not isinstance(d.revision, int) or isinstance(d.revision, bool):
-        raise BadRequest(f"the revision must be an integer (the mapping's revision number), got {d.revision!r}")
+        raise BadRequest(f"the revision must be an integer (the mapping's revision number), got {d.revision!r}", details={"field": "revision"})
     if d.relationship is not None and d.relationship not in RELATIONSHIPS:
-        raise BadRequest(f"relationship {d.relationship!r} is not one of {', '.join(RELATIONSHIPS)}")
+        raise BadRequest(f"relationship {d.relationship!r} is not one of {', '.join(RELATIONSHIPS)}", details={"field": "relationship"})
     if d.decision == "remap" and not d.target_code:
-        raise BadRequest("remap needs the new target code")
+        raise BadRequest("remap needs the new target code", details={"field": "target_code"})
     if d.decision == "comment" and not (d.comment or "").strip():
-        raise BadRequest("a comment decision needs the comment text")
+        raise BadRequest("a comment decision needs the comment text", details={"field": "comment"})
     if d.relationship == "not-mappable" and d.target_code:
-        raise BadRequest("relationship not-mappable takes no target code")
+        raise BadRequest("relationship not-mappable takes no target code", details={"field": "target_code"})
 
 
 def _target_displays(store, decisions: list[Decision], target: tuple[str, str]) -> dict[str, dict]:
@@ -84,15 +84,15 @@ def _plan(ms, row, d: Decision, actor: str, targets: dict, target: tuple[str, st
     else:
         code = d.target_code or row.target_code
         if not code:
-            raise BadRequest(f"mapping {row.source_code} has no target code to {d.decision}; give one")
+            raise BadRequest(f"mapping {row.source_code} has no target code to {d.decision}; give one", details={"field": "target_code"})
         if code == row.target_code:
             display, score, method = row.target_display, row.score, row.method
         else:
             found = targets.get(code)
             if found is None or found["result"] == "unknown":
-                raise BadRequest(f"target code {code!r} is not in {target[0]} version {target[1]}")
+                raise BadRequest(f"target code {code!r} is not in {target[0]} version {target[1]}", details={"field": "target_code"})
             if found["result"] != "valid":
-                raise BadRequest(f"target code {code!r} is {found['status']} in {target[0]} version {target[1]}")
+                raise BadRequest(f"target code {code!r} is {found['status']} in {target[0]} version {target[1]}", details={"field": "target_code"})
             display = found["display"]
             candidate = next((c for c in row.candidates or [] if c.get("code") == code), None)
             score = candidate.get("score") if candidate else None
@@ -110,10 +110,25 @@ def _plan(ms, row, d: Decision, actor: str, targets: dict, target: tuple[str, st
                        "decided_at": now}
 
 
+def _error_field(exc: NsiError) -> str | None:
+    """The decision field an error is about: given by the check, or implied by its kind."""
+    field = (exc.details or {}).get("field")
+    if field:
+        return field
+    if isinstance(exc, NotFound):
+        return "source_code"  # the decision names no mapping of the map set
+    if isinstance(exc, Conflict):
+        return "revision"
+    return None
+
+
 def _error_entry(d: Decision, exc: NsiError) -> dict:
     entry = {"mapping": d.mapping, "code": exc.code, "message": exc.message}
     if d.row is not None:
         entry["row"] = d.row
+    field = _error_field(exc)
+    if field:
+        entry["field"] = field
     if isinstance(exc, Conflict) and exc.details:
         entry["current"] = exc.details.get("current")
     return entry

@@ -278,7 +278,8 @@ def import_decisions(store, slug: str, path: str | Path, *, reviewer: str) -> Im
             for err in (exc.details or {}).get("errors", []):
                 d = by_row.get(err.get("row"))
                 problems.append(Problem(err["message"], file=path.name, sheet=SHEET, row=err.get("row"),
-                                        code=str(d.mapping) if d else None, kind=err.get("code", "invalid")))
+                                        column=HEADERS.get(err.get("field")), code=str(d.mapping) if d else None,
+                                        kind=err.get("code", "invalid")))
             if not (exc.details or {}).get("errors"):
                 raise
     if problems:

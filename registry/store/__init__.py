@@ -42,8 +42,7 @@ class Store(CatalogsMixin, DraftsMixin, ReadsMixin, DiffMixin):
     @classmethod
     def init(cls, environ: dict | None = None) -> "Store":
         """Create the data directory and the database (or upgrade it), then open it."""
-        data_dir = config.data_dir(environ)
-        data_dir.mkdir(parents=True, exist_ok=True)
+        data_dir = db.make_dir(config.data_dir(environ), "the data directory (NSI_DATA_DIR)")
         engine = db.make_engine(config.database_url(environ))
         db.upgrade(engine)
         return cls(engine, data_dir)

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from flask import Blueprint, url_for
-from pydantic import ValidationError
-
 from registry.errors import BadRequest
 from registry.models import CatalogCreate
-from registry.web.common import API, json_body, json_response, require, store
+from registry.web.common import API, json_body, json_response, require, store, validated
 
 bp = Blueprint("catalogs", __name__, url_prefix=API)
 
@@ -41,13 +39,7 @@ def create_catalog():
     body = json_body()
     if not isinstance(body, dict):
         raise BadRequest("the request body must be a JSON object with slug and title")
-    try:
-        data = CatalogCreate.model_validate(body)
-    except ValidationError as exc:
-        raise BadRequest("the catalog is not valid: " + "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()),
-            details={"errors": [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
-                                for e in exc.errors()]}) from None
+    data = validated(CatalogCreate, body, "catalog")
     created = store().create_catalog(data)
     response = json_response(passport(created.slug), 201)
     response.headers["Location"] = url_for("catalogs.get_catalog", slug=created.slug)

@@ -166,3 +166,15 @@ def json_body() -> dict | list:
     if data is None:
         raise BadRequest("the request body must be JSON (Content-Type: application/json)")
     return data
+
+
+def validated(model, body, what: str):
+    """`body` validated into the pydantic `model`, or BadRequest listing each wrong field in `details`."""
+    from pydantic import ValidationError
+    from registry.errors import BadRequest
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        errors = [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()]
+        raise BadRequest(f"the {what} is not valid: " + "; ".join(f"{e['field']}: {e['message']}" for e in errors),
+                         details={"errors": errors}) from None

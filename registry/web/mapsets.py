@@ -18,7 +18,7 @@ from flask import Blueprint, Response, request
 from registry import mapping
 from registry.errors import BadRequest
 from registry.models import MapSetCreate
-from registry.web.common import API, arg_int, json_body, json_response, read_only_post, require, store
+from registry.web.common import API, arg_int, json_body, json_response, read_only_post, require, store, validated
 
 bp = Blueprint("mapsets", __name__, url_prefix=API)
 
@@ -124,10 +124,7 @@ def create_map_set():
     """Create a map set; the token's name is recorded as its creator."""
     token = require("review")
     body = _body_dict()
-    try:
-        data = MapSetCreate.model_validate(body)
-    except ValueError as exc:
-        raise BadRequest(f"invalid map set: {exc}") from None
+    data = validated(MapSetCreate, body, "map set")
     return json_response(_dump(mapping.create_map_set(store(), data, actor=token.name)), 201)
 
 

@@ -88,6 +88,16 @@ def format_score(value) -> str:
     return f"{value:g}" if isinstance(value, (int, float)) else str(value)
 
 
+@bp.app_template_filter("field_value")
+def format_field_value(value) -> str:
+    """An entry field as a reader wants it: text as is, lists and objects as compact JSON, a dash for empty."""
+    if value in (None, "", [], {}):
+        return "—"
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+
+
 @bp.context_processor
 def _context():
     lang = language()

@@ -132,7 +132,7 @@ def download(slug: str, version: str):
             body = exports.iter_csv(s.iter_entries(slug, ref.label))
         else:
             body = _file_chunks(*publishing.xlsx_file(s, ref))
-        response = Response(stream_with_context(body), mimetype=DOWNLOAD_TYPES[fmt])
+        response = Response(stream_with_context(body), content_type=DOWNLOAD_TYPES[fmt])
         response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response
 

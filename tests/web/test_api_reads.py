@@ -127,7 +127,7 @@ def test_one_entry_with_parents_and_children(client):
 def test_download_jsonl_is_the_whole_version_in_code_order(client, store):
     r = client.get(f"{V}/2024/download?format=jsonl")
     assert r.status_code == 200 and r.is_streamed
-    assert r.mimetype == "application/x-ndjson"
+    assert r.headers["Content-Type"] == "application/x-ndjson; charset=utf-8"
     lines = r.get_data(as_text=True).splitlines()
     assert lines == list(store.iter_lines("icd10", "2024"))
     assert json.loads(lines[0])["code"] == "A00"
@@ -135,12 +135,15 @@ def test_download_jsonl_is_the_whole_version_in_code_order(client, store):
 
 
 def test_download_csv_and_xlsx_escape_formulas(client):
-    rows = list(csv.reader(io.StringIO(client.get(f"{V}/2023/download?format=csv").get_data(as_text=True))))
+    r = client.get(f"{V}/2023/download?format=csv")
+    assert r.headers["Content-Type"] == "text/csv; charset=utf-8"
+    rows = list(csv.reader(io.StringIO(r.get_data(as_text=True))))
     assert rows[0] == ["code", "display", "parents", "status", "designations", "attributes"]
     assert len(rows) == 10
     assert rows[-1][:2] == ["A03", "'=HYPERLINK(\"http://evil\")"]
     r = client.get(f"{V}/2023/download?format=xlsx")
     assert r.status_code == 200
+    assert r.headers["Content-Type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     sheet = load_workbook(io.BytesIO(r.data), read_only=True).active
     cells = [[c.value for c in row] for row in sheet.iter_rows()]
     assert cells[0][0] == "code" and len(cells) == 10
@@ -213,6 +216,21 @@ def test_search_stems_russian_and_english(client):
     assert "A00.9" in {h["code"] for h in hits}
     assert client.get("/api/v1/search?q=").status_code == 400
     assert client.get("/api/v1/search?q=x&version=2023").status_code == 400
+
+
+def test_search_everywhere_passes_over_catalogs_without_a_published_version(client, store, tmp_path):
+    store.create_catalog(CatalogCreate(slug="retired", title="Retired", kind="other"))
+    store.create_catalog(CatalogCreate(slug="drafted", title="Drafted", kind="other"))
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text('{"code": "R1", "display": "Холера старая"}\n', encoding="utf-8")
+    run_import(store, rows, catalog="retired", version="1", publish=True)
+    store.retire("retired", "1")
+    run_import(store, rows, catalog="drafted", version="1")
+    r = client.get("/api/v1/search?q=холерой")
+    assert r.status_code == 200
+    assert {(h["catalog"], h["code"]) for h in r.get_json()["items"]} == {
+        ("icd10", "A00"), ("icd10", "A00.0"), ("icd10", "A00.1")}
+    assert client.get("/api/v1/search?q=холерой&catalog=retired").status_code == 404
 
 
 def test_search_is_never_stale_after_a_publish(client, store, tmp_path):

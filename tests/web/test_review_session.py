@@ -75,3 +75,16 @@ def test_a_failed_csrf_check_shows_the_localised_error_page(store, reviewer):
     assert r.status_code == 400
     assert "Срок действия формы истёк или она отправлена не с этого сайта." in r.get_data(as_text=True)
     assert client.get("/review/").status_code == 200  # still signed in: the forged form did nothing
+
+
+def test_the_diff_page_shows_changed_fields_readably(loaded, reviewer, tmp_path):
+    from importers import run_import
+    rows = tmp_path / "v3.jsonl"
+    rows.write_text('{"code": "A00", "display": "Холера", "attributes": {"changed_on": "2024-03-15"}}\n'
+                    '{"code": "A01", "display": "Тиф", "parents": ["A00"]}\n', encoding="utf-8")
+    run_import(loaded, rows, catalog="icd10", version="2025", publish=True)
+    client = make_client(loaded)
+    sign_in(client, reviewer)
+    page = client.get("/review/catalogs/icd10/diff?from=2024&to=2025").get_data(as_text=True)
+    assert "attributes: <del>—</del> → <ins>{&#34;changed_on&#34;: &#34;2024-03-15&#34;}</ins>" in page
+    assert "{&#39;changed_on&#39;" not in page  # never a Python repr
