@@ -107,3 +107,12 @@ def test_without_is_a_qualifier():
     assert without.keys == analyse("Thoracic aortic aneurysm, rupture", "en").keys
     assert analyse("Грыжа без непроходимости", "ru").qualifiers == {"without"}
     assert analyse("Thoracic aortic aneurysm, ruptured", "en").qualifiers == frozenset()
+
+
+def test_and_unspecified_is_one_qualifier_with_its_conjunction():
+    both = analyse("Other and unspecified abnormalities of breathing", "en")
+    assert both.qualifiers == {"other", "unspecified"}
+    assert both.keys == analyse("Other abnormalities of breathing", "en").keys  # the "and" goes with it
+    assert analyse("Другие и неуточненные типы неходжкинской лимфомы", "ru").keys == \
+        analyse("Другие типы неходжкинской лимфомы", "ru").keys
+    assert analyse("Osteoarthritis of hip", "en").keys == analyse("Arthrosis of hip", "en").keys
