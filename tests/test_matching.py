@@ -119,3 +119,26 @@ def test_negated_words_are_not_near_identical():
     # Only the two shared words count: "nontraumatic" does not half-meet "traumatic".
     assert word_overlap(["nontraumat", "subarachnoid", "haemorrhag"], ["traumat", "subarachnoid", "haemorrhag"],
                         idf, 1.0) == pytest.approx(2 / 3)
+
+
+def test_a_name_without_qualifier_maps_to_the_category_its_subdivisions_share(tmp_path):
+    from registry.matching import Term, match_term
+    from registry.matching.index import MatchIndex, build_from_entries
+    icd = [{"code": "O22", "display": "Venous complications and haemorrhoids in pregnancy"},
+           {"code": "O22.8", "display": "Other venous complications in pregnancy"},
+           {"code": "O22.9", "display": "Venous complication in pregnancy, unspecified"},
+           {"code": "G82", "display": "Paraplegia and tetraplegia"},
+           {"code": "G82.2", "display": "Paraplegia, unspecified"}]
+    index = MatchIndex(build_from_entries(tmp_path / "ix", icd, "en", "1", "icd").path)
+    try:
+        ranked = match_term(index, Term("Venous complications in pregnancy"), limit=3)
+        # Both subdivisions differ from the name only by a qualifier: the name is their category's.
+        assert [c["code"] for c in ranked] == ["O22", "O22.8", "O22.9"]
+        assert ranked[0]["score"] == ranked[1]["score"] + 1
+        assert ranked[0]["reason"].endswith("lifted above its subdivisions O22.8, O22.9, as the name has no qualifier")
+        # One subdivision only: the name is as likely that subdivision without its qualifier; nothing is lifted.
+        assert [c["code"] for c in match_term(index, Term("Paraplegia"), limit=2)] == ["G82.2", "G82"]
+        # A name with a qualifier of its own is not lifted either.
+        assert match_term(index, Term("Other venous complications in pregnancy"), limit=1)[0]["code"] == "O22.8"
+    finally:
+        index.close()

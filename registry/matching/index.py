@@ -37,7 +37,7 @@ from registry.errors import InvalidState
 from registry.matching.normalise import DATA_PACKAGE, analyse
 from registry.matching.rerank import FUZZY_MIN_LEN, FUZZY_WORD
 
-FORMAT = 5
+FORMAT = 6
 _BRACKETED = re.compile(r"\s*(\[[^\]]*\]|\([^)]*\))")
 GRAM = 3
 POSTINGS_CACHE = 50_000
@@ -121,12 +121,12 @@ def _code_key(code: str) -> str:
     return "".join(ch for ch in code.casefold() if ch.isalnum())
 
 
-def parent_displays(entries: list[dict]) -> dict[int, str]:
-    """{row: display of the entry's parent} for entries whose code extends another code of the catalog.
+def parent_rows(entries: list[dict]) -> dict[int, int]:
+    """{row: row of the entry's parent} for entries whose code extends another code of the catalog.
 
     The parent is the entry with the longest code that the code starts with,
-    punctuation aside (`Y84.4` → `Y84`, `N02BE01` → `N02BE`). A child's own name
-    often only makes sense under its parent's (`Y84.4 Aspiration of fluid`).
+    punctuation aside (`Y84.4` → `Y84`, `N02BE01` → `N02BE`). Derived from the codes,
+    so it holds for catalogs loaded without their hierarchy too.
     """
     rows = {}
     for row, entry in enumerate(entries):
@@ -137,7 +137,7 @@ def parent_displays(entries: list[dict]) -> dict[int, str]:
         for end in range(len(key) - 1, 0, -1):
             parent = rows.get(key[:end])
             if parent is not None:
-                out[row] = entries[parent]["display"]
+                out[row] = parent
                 break
     return out
 
@@ -159,13 +159,13 @@ def build_from_entries(path: Path, entries, language: str, label: str = "", cata
         writer = ix.writer(procs=1, limitmb=1024)
         codes, displays, attributes, docs, df = [], [], [], [], {}
         entries = list(entries)
-        parents = parent_displays(entries)
+        parents = parent_rows(entries)
         for row, entry in enumerate(entries):
             codes.append(entry["code"])
             displays.append(entry["display"])
             attributes.append(entry.get("attributes") or {})
             names = _designations(entry)
-            parent = parents.get(row)
+            parent = entries[parents[row]]["display"] if row in parents else None
             if parent and parent.casefold() not in entry["display"].casefold():
                 # The parent's name with the child's, as other editions often spell a child out.
                 names.append(("under parent", f"{parent} : {entry['display']}"))
@@ -186,7 +186,8 @@ def build_from_entries(path: Path, entries, language: str, label: str = "", cata
         writer.commit()
         meta = {"format": FORMAT, "rules": rules_fingerprint(), "catalog": catalog, "version": label,
                 "language": language, "codes": codes, "displays": displays, "attributes": attributes,
-                "docs": docs, "df": df, "vocabulary": vocabulary}
+                "docs": docs, "df": df, "vocabulary": vocabulary,
+                "parents": [parents.get(row, -1) for row in range(len(codes))]}
         (tmp / "entries.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
         if path.exists():
             old = path.parent / f".old-{uuid.uuid4().hex[:8]}"
@@ -220,6 +221,7 @@ class MatchIndex:
         self.catalog, self.version, self.language = meta["catalog"], meta["version"], meta["language"]
         self.codes, self.displays, self.attributes = meta["codes"], meta["displays"], meta["attributes"]
         self.docs = meta["docs"]
+        self.parents: list[int] = meta["parents"]  # row of each entry's parent by code, -1 for none
         self.vocabulary = meta["vocabulary"]
         n = self.doc_count = len(self.docs) or 1
         self.df: dict[str, int] = meta["df"]

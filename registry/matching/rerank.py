@@ -30,11 +30,12 @@ FUZZY_MIN_LEN = 5
 
 @dataclass
 class Scored:
-    """One candidate entry with its score and the reason."""
+    """One candidate entry with its score and the reason (and the qualifiers of the name that matched)."""
 
     row: int
     score: float
     reason: str
+    qualifiers: frozenset = frozenset()
 
 
 def _best_word(key: str, others: list[str]) -> float:
@@ -165,6 +166,38 @@ def rerank(index, query: Analysis | list[Analysis], doc_ids: list[int], term_cod
         current = best.get(row)
         if current is None or score > current.score:
             reason = f"{use} \"{text}\": {how}" + "".join(f"; {n}" for n in notes)
-            best[row] = Scored(row, score, reason)
+            best[row] = Scored(row, score, reason, frozenset(qualifiers))
+    if not query.qualifiers:
+        _lift_subdivided_categories(index, best)
     ranked = sorted(best.values(), key=lambda s: (-s.score, index.codes[s.row]))
     return ranked[:limit]
+
+
+SUBDIVISIONS = frozenset({"other", "specified", "unspecified"})
+LIFT_MIN = 85.0
+
+
+def _lift_subdivided_categories(index, best: dict[int, Scored]) -> None:
+    """Lift a category above its `Other X` and `X, unspecified` subdivisions when the query just says `X`.
+
+    A name without a qualifier that meets two or more subdivisions of one category in every word
+    but their qualifiers names the category being subdivided, even where that category's own name
+    adds a word (`Венозные осложнения и геморрой …` above `Другие венозные осложнения …` and
+    `Венозное осложнение … неуточненное`). With one such subdivision only, the name is as likely
+    that subdivision written without its qualifier, so nothing is lifted. Only a parent that is
+    itself a candidate is lifted, to one point above its best such child.
+    """
+    children: dict[int, list[Scored]] = {}
+    for row, child in best.items():
+        parent = index.parents[row]
+        if parent >= 0 and child.qualifiers and child.qualifiers <= SUBDIVISIONS and child.score >= LIFT_MIN:
+            children.setdefault(parent, []).append(child)
+    for parent_row, subdivisions in children.items():
+        parent = best.get(parent_row)
+        top = max(subdivisions, key=lambda c: c.score)
+        if parent is None or len(subdivisions) < 2 or parent.score > top.score:
+            continue
+        best[parent_row] = Scored(parent_row, min(99.0, round(top.score + 1, 1)),
+                                  f"{parent.reason}; lifted above its subdivisions "
+                                  f"{', '.join(sorted(index.codes[c.row] for c in subdivisions))}, as the name "
+                                  f"has no qualifier", parent.qualifiers)
