@@ -142,3 +142,21 @@ def test_a_name_without_qualifier_maps_to_the_category_its_subdivisions_share(tm
         assert match_term(index, Term("Other venous complications in pregnancy"), limit=1)[0]["code"] == "O22.8"
     finally:
         index.close()
+
+
+def test_retrieval_finds_a_short_name_among_many_long_ones_holding_the_same_words(tmp_path):
+    from registry.matching import Term, match_term
+    from registry.matching.index import MatchIndex, build_from_entries
+    vehicles = ["car", "bus", "van", "truck", "tram", "cart", "cycle", "train"]
+    siblings = [{"code": f"V{i:02d}.{j}", "display": f"Car occupant injured in collision with {v} {w} : "
+                                                     f"driver injured in nontraffic accident"}
+                for i, v in enumerate(vehicles) for j, w in enumerate(["wheel", "frame", "door", "roof", "seat",
+                                                                       "axle", "lamp", "horn", "mirror"])]
+    assert len(siblings) > 60  # more than the candidate step keeps
+    target = {"code": "V99.3", "display": "Car occupant [any] injured in unspecified nontraffic accident"}
+    index = MatchIndex(build_from_entries(tmp_path / "ix", siblings + [target], "en", "1", "v").path)
+    try:
+        ranked = match_term(index, Term("Car occupant person injured in unspecified nontraffic accident"))
+        assert ranked[0]["code"] == "V99.3"
+    finally:
+        index.close()

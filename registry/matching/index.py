@@ -41,6 +41,10 @@ FORMAT = 6
 _BRACKETED = re.compile(r"\s*(\[[^\]]*\]|\([^)]*\))")
 GRAM = 3
 POSTINGS_CACHE = 50_000
+# How much a designation's length damps its retrieval score (BM25's b): 0 = not at all. Without it,
+# the many long names of a chapter that hold every query word crowd the short exact one out of the
+# candidates (`Occupant [any] of three-wheeled motor vehicle injured in ...` among its 40 siblings).
+LENGTH_B = 0.3
 
 
 def rules_fingerprint() -> str:
@@ -228,8 +232,13 @@ class MatchIndex:
         self.idf = {k: math.log((n + 1) / (c + 0.5)) for k, c in self.df.items()}
         self.max_idf = math.log((n + 1) / 0.5)
         self.by_key_text: dict[str, list[int]] = {}
+        lengths = []
         for i, d in enumerate(self.docs):
             self.by_key_text.setdefault(d[4], []).append(i)
+            lengths.append(len(set(d[4].split())))
+        self.lengths = lengths  # distinct keys of each designation
+        mean = (sum(lengths) / len(lengths)) if lengths else 1.0
+        self.length_factor = [1.0 / (1 - LENGTH_B + LENGTH_B * n / mean) for n in lengths]
         self.searcher = open_dir(str(self.path)).searcher()
         self.reader = self.searcher.reader()
         self._postings: dict[tuple[str, str], list[int]] = {}
@@ -286,7 +295,7 @@ class MatchIndex:
         fifth of the designations only when nothing rarer is there), and, for a
         word that does not occur (misspelt, inflected, transliterated), the
         catalog words that look like it (`similar_words`). Each designation
-        collects the IDF of the terms it holds. The postings are read from whoosh
+        collects the IDF of the terms it holds, damped by its length. The postings are read from whoosh
         directly: scoring them through whoosh's query matchers costs ten times
         more in Python.
         """
@@ -309,7 +318,10 @@ class MatchIndex:
             for docnum in self.postings("keys", text):
                 scores[docnum] = get(docnum, 0.0) + weight
         exact = self.by_key_text.get(" ".join(keys), [])
-        best = heapq.nlargest(limit, scores, key=scores.__getitem__)
+        factor, lengths = self.length_factor, self.lengths
+        # Longer names collect more of a query's words by chance: their sum is damped by their length
+        # (as in BM25), and of equal sums the shorter name comes first.
+        best = heapq.nlargest(limit, scores, key=lambda d: (round(scores[d] * factor[d], 6), -lengths[d]))
         return exact + [d for d in best if d not in exact]
 
     def close(self) -> None:
