@@ -256,6 +256,11 @@ def test_two_processes_publish_at_once(store, db_env):
     assert len(list(store.iter_entries("icd", loser))) == versions[loser].entry_count   # the loser's draft too
 
 
+def test_the_code_knows_the_newest_migration():
+    from registry import db
+    assert db.head_revision() == db.alembic_head()
+
+
 def test_migrations_keep_stored_data_down_and_up(store):
     """A database upgraded from an older schema keeps every catalog, version and entry as it was."""
     from registry import db
