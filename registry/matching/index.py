@@ -45,6 +45,7 @@ POSTINGS_CACHE = 50_000
 # the many long names of a chapter that hold every query word crowd the short exact one out of the
 # candidates (`Occupant [any] of three-wheeled motor vehicle injured in ...` among its 40 siblings).
 LENGTH_B = 0.3
+TIE = 1e-9  # per key: below any real difference of scores, above float noise, so ties go to the shorter name
 
 
 def rules_fingerprint() -> str:
@@ -321,7 +322,7 @@ class MatchIndex:
         factor, lengths = self.length_factor, self.lengths
         # Longer names collect more of a query's words by chance: their sum is damped by their length
         # (as in BM25), and of equal sums the shorter name comes first.
-        best = heapq.nlargest(limit, scores, key=lambda d: (round(scores[d] * factor[d], 6), -lengths[d]))
+        best = heapq.nlargest(limit, scores, key=lambda d: scores[d] * factor[d] - TIE * lengths[d])
         return exact + [d for d in best if d not in exact]
 
     def close(self) -> None:
