@@ -41,22 +41,28 @@ class Decision:
     row: int | str | None = None
 
 
+def _invalid(message: str, field: str) -> BadRequest:
+    """A refused decision, naming the decision field at fault (the worksheet import reports its column)."""
+    return BadRequest(message, details={"field": field})
+
+
 def _check_shape(d: Decision) -> None:
     """Errors a decision has on its own, before looking at the database."""
     if d.decision not in DECISIONS:
-        raise BadRequest(f"decision {d.decision!r} is not one of {', '.join(DECISIONS)}", details={"field": "decision"})
+        raise _invalid(f"decision {d.decision!r} is not one of {', '.join(DECISIONS)}", "decision")
     if d.revision is None:
-        raise BadRequest("a decision must carry the revision of the mapping it was made on", details={"field": "revision"})
+        raise _invalid("a decision must carry the revision of the mapping it was made on", "revision")
     if not isinstance(d.revision, int) or isinstance(d.revision, bool):
-        raise BadRequest(f"the revision must be an integer (the mapping's revision number), got {d.revision!r}", details={"field": "revision"})
+        raise _invalid(f"the revision must be an integer (the mapping's revision number), got {d.revision!r}",
+                       "revision")
     if d.relationship is not None and d.relationship not in RELATIONSHIPS:
-        raise BadRequest(f"relationship {d.relationship!r} is not one of {', '.join(RELATIONSHIPS)}", details={"field": "relationship"})
+        raise _invalid(f"relationship {d.relationship!r} is not one of {', '.join(RELATIONSHIPS)}", "relationship")
     if d.decision == "remap" and not d.target_code:
-        raise BadRequest("remap needs the new target code", details={"field": "target_code"})
+        raise _invalid("remap needs the new target code", "target_code")
     if d.decision == "comment" and not (d.comment or "").strip():
-        raise BadRequest("a comment decision needs the comment text", details={"field": "comment"})
+        raise _invalid("a comment decision needs the comment text", "comment")
     if d.relationship == "not-mappable" and d.target_code:
-        raise BadRequest("relationship not-mappable takes no target code", details={"field": "target_code"})
+        raise _invalid("relationship not-mappable takes no target code", "target_code")
 
 
 def _target_displays(store, decisions: list[Decision], target: tuple[str, str]) -> dict[str, dict]:
@@ -84,15 +90,16 @@ def _plan(ms, row, d: Decision, actor: str, targets: dict, target: tuple[str, st
     else:
         code = d.target_code or row.target_code
         if not code:
-            raise BadRequest(f"mapping {row.source_code} has no target code to {d.decision}; give one", details={"field": "target_code"})
+            raise _invalid(f"mapping {row.source_code} has no target code to {d.decision}; give one", "target_code")
         if code == row.target_code:
             display, score, method = row.target_display, row.score, row.method
         else:
             found = targets.get(code)
             if found is None or found["result"] == "unknown":
-                raise BadRequest(f"target code {code!r} is not in {target[0]} version {target[1]}", details={"field": "target_code"})
+                raise _invalid(f"target code {code!r} is not in {target[0]} version {target[1]}", "target_code")
             if found["result"] != "valid":
-                raise BadRequest(f"target code {code!r} is {found['status']} in {target[0]} version {target[1]}", details={"field": "target_code"})
+                raise _invalid(f"target code {code!r} is {found['status']} in {target[0]} version {target[1]}",
+                               "target_code")
             display = found["display"]
             candidate = next((c for c in row.candidates or [] if c.get("code") == code), None)
             score = candidate.get("score") if candidate else None

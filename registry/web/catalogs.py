@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, url_for
+
 from registry.errors import BadRequest
 from registry.models import CatalogCreate
 from registry.web.common import API, json_body, json_response, require, store, validated
