@@ -174,14 +174,17 @@ def build_from_entries(path: Path, entries, language: str, label: str = "", cata
             if parent and parent.casefold() not in entry["display"].casefold():
                 # The parent's name with the child's, as other editions often spell a child out.
                 names.append(("under parent", f"{parent} : {entry['display']}"))
+            own_qualifiers = frozenset()
             for use, text in names:
                 a = analyse(text, language)
                 unique = set(a.keys)
                 for key in unique:
                     df[key] = df.get(key, 0) + 1
                 writer.add_document(keys=" ".join(unique))
+                if use == "display":  # always the first name
+                    own_qualifiers = a.qualifiers
                 # A parent's qualifiers (`Other X : X, unspecified`) are not the child's.
-                qualifiers = analyse(entry["display"], language).qualifiers if use == "under parent" else a.qualifiers
+                qualifiers = own_qualifiers if use == "under parent" else a.qualifiers
                 docs.append([row, use, text, a.lemma_text, a.key_text, sorted(a.quantities), sorted(qualifiers)])
         # One vocabulary document per distinct word, after the designations: its 3-grams lead a
         # misspelt or transliterated query word to the catalog words that look like it.
@@ -239,7 +242,7 @@ class MatchIndex:
             lengths.append(len(set(d[4].split())))
         self.lengths = lengths  # distinct keys of each designation
         mean = (sum(lengths) / len(lengths)) if lengths else 1.0
-        self.length_factor = [1.0 / (1 - LENGTH_B + LENGTH_B * n / mean) for n in lengths]
+        self.length_factor = [1.0 / (1 - LENGTH_B + LENGTH_B * size / mean) for size in lengths]
         self.searcher = open_dir(str(self.path)).searcher()
         self.reader = self.searcher.reader()
         self._postings: dict[tuple[str, str], list[int]] = {}

@@ -87,7 +87,7 @@ QUALIFIER_DIFFERENT = 6.0
 
 
 def qualifier_agreement(query: frozenset, doc: list[str] | frozenset) -> float:
-    """Adjustment for the qualifiers (other, specified, unspecified): + for each shared, − for each on one side only."""
+    """Adjustment for the qualifiers (other, specified, unspecified, without): + each shared, − each on one side."""
     doc = frozenset(doc)
     return QUALIFIER_SAME * len(query & doc) - QUALIFIER_DIFFERENT * len(query ^ doc)
 
