@@ -174,6 +174,9 @@ class PhraseRules:
             to = tuple(analyse(replacement, language, phrases=False).keys)
             phrases.setdefault(tuple(analyse(phrase, language, phrases=False).keys), (to, None))
         for phrase, klass in _read_tsv("qualifiers.tsv"):
+            if klass != "-" and klass not in QUALIFIER_CLASSES:
+                raise ValueError(f"qualifiers.tsv: {phrase!r} has class {klass!r}, not one of "
+                                 f"{', '.join(QUALIFIER_CLASSES)} or -")
             qualifier = None if klass == "-" else klass
             phrases.setdefault(tuple(analyse(phrase, language, phrases=False).keys), ((), qualifier))
         phrases.pop((), None)
