@@ -160,3 +160,21 @@ def test_retrieval_finds_a_short_name_among_many_long_ones_holding_the_same_word
         assert ranked[0]["code"] == "V99.3"
     finally:
         index.close()
+
+
+def test_parents_by_code_are_subdivisions_not_blocks_or_chapters():
+    from registry.matching.index import parent_rows
+
+    def parents(entries):
+        return {entries[row]["code"]: entries[p]["code"] for row, p in parent_rows(entries).items()}
+    # The catalog's own hierarchy: only a parent whose code the entry's code extends.
+    tree = [{"code": "I", "parents": []}, {"code": "A00-A09", "parents": ["I"]},
+            {"code": "A00", "parents": ["A00-A09"]}, {"code": "A00.1", "parents": ["A00"]},
+            {"code": "IX", "parents": []}, {"code": "I10-I15", "parents": ["IX"]}, {"code": "I10", "parents": ["I10-I15"]}]
+    assert parents(tree) == {"A00.1": "A00"}
+    # A flat list: by code, with ranges and Roman chapter numbers never taken for a prefix.
+    flat = [{"code": c} for c in ["I", "II", "A00-A09", "A00", "A00.1", "I10", "X", "X54", "Y84", "Y84.4"]]
+    assert parents(flat) == {"A00.1": "A00", "Y84.4": "Y84"}
+    # ATC's single-letter groups are groups, not chapters.
+    atc = [{"code": c} for c in ["V", "V03", "V03AB", "N02BE", "N02BE01"]]
+    assert parents(atc) == {"V03": "V", "V03AB": "V03", "N02BE01": "N02BE"}

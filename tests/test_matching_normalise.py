@@ -116,3 +116,23 @@ def test_and_unspecified_is_one_qualifier_with_its_conjunction():
     assert analyse("Другие и неуточненные типы неходжкинской лимфомы", "ru").keys == \
         analyse("Другие типы неходжкинской лимфомы", "ru").keys
     assert analyse("Osteoarthritis of hip", "en").keys == analyse("Arthrosis of hip", "en").keys
+
+
+def test_split_negations_read_as_unspecified_not_specified():
+    assert analyse("Бронхит, не уточненный как острый или хронический", "ru").qualifiers == {"unspecified"}
+    assert analyse("Бронхит, не уточненный как острый или хронический", "ru").keys == \
+        analyse("Бронхит, неуточненный как острый или хронический", "ru").keys
+    assert analyse("Другая пневмония, возбудитель не уточнен", "ru").qualifiers == {"other", "unspecified"}
+    assert analyse("Холера без уточнения", "ru").qualifiers == {"unspecified"}
+    assert analyse("Non-specific urethritis", "en").qualifiers == frozenset()
+    assert analyse("Non-specific urethritis", "en").keys == analyse("Nonspecific urethritis", "en").keys
+
+
+def test_a_synonym_replacement_is_read_with_the_other_phrases():
+    # `monocular` → `one eye`, and `eye` is itself read as `ophthalmological`: both spellings must meet.
+    assert sorted(analyse("Monocular blindness", "en").keys) == sorted(analyse("Blindness, one eye", "en").keys)
+
+
+def test_roman_numerals_joined_by_hyphens_become_digits_too():
+    assert analyse("Faktor-II-Mangel", "de").keys == analyse("Faktor II Mangel", "de").keys == \
+        analyse("Faktor 2 Mangel", "de").keys

@@ -37,7 +37,7 @@ from registry.errors import InvalidState
 from registry.matching.normalise import DATA_PACKAGE, analyse
 from registry.matching.rerank import FUZZY_MIN_LEN, FUZZY_WORD
 
-FORMAT = 6
+FORMAT = 7
 _BRACKETED = re.compile(r"\s*(\[[^\]]*\]|\([^)]*\))")
 GRAM = 3
 POSTINGS_CACHE = 50_000
@@ -126,23 +126,54 @@ def _code_key(code: str) -> str:
     return "".join(ch for ch in code.casefold() if ch.isalnum())
 
 
-def parent_rows(entries: list[dict]) -> dict[int, int]:
-    """{row: row of the entry's parent} for entries whose code extends another code of the catalog.
+_ROMAN_CODE = re.compile(r"[IVXL]+")
 
-    The parent is the entry with the longest code that the code starts with,
-    punctuation aside (`Y84.4` → `Y84`, `N02BE01` → `N02BE`). Derived from the codes,
-    so it holds for catalogs loaded without their hierarchy too.
+
+def _extends(child: str, parent: str) -> bool:
+    """Whether code `child` subdivides code `parent` (`Y84.4` of `Y84`, `N02BE01` of `N02BE`).
+
+    Ranges (`A00-A09`, a block) neither subdivide nor are subdivided, and a Roman chapter number
+    is not the start of another chapter's (`II` is not a subdivision of `I`).
     """
-    rows = {}
+    if "-" in child or "-" in parent or (_ROMAN_CODE.fullmatch(child) and _ROMAN_CODE.fullmatch(parent)):
+        return False
+    c, p = _code_key(child), _code_key(parent)
+    return len(c) > len(p) and c.startswith(p)
+
+
+def parent_rows(entries: list[dict]) -> dict[int, int]:
+    """{row: row of the entry's parent} for entries whose code subdivides their parent's code.
+
+    A catalog with a hierarchy gives each entry's parent (its first); then only a parent whose code
+    the entry's code extends counts, so blocks and chapters are not the "parent" of a category's name.
+    A flat catalog (no entry has parents) takes the entry with the longest code that the code
+    extends (`Y84.4` → `Y84`), Roman chapter numbers aside.
+    """
+    by_code = {}
     for row, entry in enumerate(entries):
-        rows.setdefault(_code_key(entry["code"]), row)
+        by_code.setdefault(entry["code"], row)
     out = {}
+    if any(entry.get("parents") for entry in entries):
+        for row, entry in enumerate(entries):
+            parents = entry.get("parents") or []
+            parent = by_code.get(parents[0]) if parents else None
+            if parent is not None and _extends(entry["code"], entries[parent]["code"]):
+                out[row] = parent
+        return out
+    # Chapters numbered in Roman (a flat ICD list with `I`, `II`, ... `XXII`) subdivide nothing by their code:
+    # `I21` is not part of chapter `I`. A single letter alone (ATC's `V`) does not make a list chaptered.
+    chaptered = any(len(e["code"]) > 1 and _ROMAN_CODE.fullmatch(e["code"]) for e in entries)
+    by_key = {}
+    for row, entry in enumerate(entries):
+        if not (chaptered and _ROMAN_CODE.fullmatch(entry["code"])):
+            by_key.setdefault(_code_key(entry["code"]), row)
     for row, entry in enumerate(entries):
         key = _code_key(entry["code"])
         for end in range(len(key) - 1, 0, -1):
-            parent = rows.get(key[:end])
+            parent = by_key.get(key[:end])
             if parent is not None:
-                out[row] = parent
+                if _extends(entry["code"], entries[parent]["code"]):
+                    out[row] = parent
                 break
     return out
 

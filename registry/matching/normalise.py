@@ -136,16 +136,15 @@ def word_keys(lemma: str, language: str) -> tuple[str, ...]:
     return (spelling_key(transliterate(lemma)),)
 
 
-_ROMAN = re.compile(r"(?<![\w-])(XX|XIX|XVIII|XVII|XVI|XV|XIV|XIII|XII|XI|IX|VIII|VII|VI|V|IV|III|II|I)(?![\w-])")
+_ROMAN = re.compile(r"(?<!\w)(XX|XIX|XVIII|XVII|XVI|XV|XIV|XIII|XII|XI|IX|VIII|VII|VI|V|IV|III|II|I)(?!\w)")
 _ROMAN_VALUES = {r: str(i) for i, r in enumerate(
     "I II III IV V VI VII VIII IX X XI XII XIII XIV XV XVI XVII XVIII XIX XX".split(), 1)}
 QUALIFIER_CLASSES = ("other", "specified", "unspecified", "without")
 
 
 def roman_to_arabic(text: str) -> str:
-    """Upper-case Roman numerals I-XX standing alone written in digits (`type I` → `type 1`, `стадия II` → `стадия 2`).
-
-    A lone `X` is left alone (`fragile X`, `X-linked`), and so is a numeral joined by a hyphen.
+    """Upper-case Roman numerals I-XX standing alone written in digits (`type I` → `type 1`, `Faktor-II-Mangel` →
+    `Faktor-2-Mangel`, `стадия II` → `стадия 2`). A lone `X` is left alone (`fragile X`, `X-linked`).
     """
     return _ROMAN.sub(lambda m: _ROMAN_VALUES[m.group(1)], text)
 
@@ -180,7 +179,13 @@ class PhraseRules:
             qualifier = None if klass == "-" else klass
             phrases.setdefault(tuple(analyse(phrase, language, phrases=False).keys), ((), qualifier))
         phrases.pop((), None)
-        return cls(phrases, max(map(len, phrases), default=0))
+        rules = cls(phrases, max(map(len, phrases), default=0))
+        # A replacement is read as a name would be, other phrases included (`monocular` → `one eye`, and `eye`
+        # is itself read as `ophthalmological`), so it meets the names that spell it out.
+        for key, (to, qualifier) in list(phrases.items()):
+            if to:
+                phrases[key] = (tuple(rules.apply(list(to))[0]), qualifier)
+        return rules
 
     def apply(self, keys: list[str]) -> tuple[list[str], frozenset[str]]:
         """Keys with every known phrase rewritten (longest first, left to right), and the qualifiers found."""
