@@ -149,11 +149,11 @@ def parent_rows(entries: list[dict]) -> dict[int, int]:
     A flat catalog (no entry has parents) takes the entry with the longest code that the code
     extends (`Y84.4` → `Y84`), Roman chapter numbers aside.
     """
-    by_code = {}
-    for row, entry in enumerate(entries):
-        by_code.setdefault(entry["code"], row)
     out = {}
     if any(entry.get("parents") for entry in entries):
+        by_code = {}
+        for row, entry in enumerate(entries):
+            by_code.setdefault(entry["code"], row)
         for row, entry in enumerate(entries):
             parents = entry.get("parents") or []
             parent = by_code.get(parents[0]) if parents else None
@@ -260,6 +260,8 @@ class MatchIndex:
         self.catalog, self.version, self.language = meta["catalog"], meta["version"], meta["language"]
         self.codes, self.displays, self.attributes = meta["codes"], meta["displays"], meta["attributes"]
         self.docs = meta["docs"]
+        for d in self.docs:
+            d[6] = frozenset(d[6])  # the qualifiers, compared as sets for every candidate of every query
         self.parents: list[int] = meta["parents"]  # row of each entry's parent by code, -1 for none
         self.vocabulary = meta["vocabulary"]
         n = self.doc_count = len(self.docs) or 1

@@ -220,7 +220,7 @@ def phrase_rules(language: str) -> PhraseRules:
 class Analysis:
     """A normalised name: lemmas (same language), keys (cross-script), quantities (`500mg`) and qualifiers.
 
-    Qualifiers (`other`, `specified`, `unspecified`) are taken out of the keys: they tell a parent from its
+    Qualifiers (`other`, `specified`, `unspecified`, `without`) are taken out of the keys: they tell a parent from its
     children (`Other X`, `X, unspecified`) and are compared on their own by the reranker.
     """
 

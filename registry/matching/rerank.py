@@ -86,16 +86,15 @@ QUALIFIER_SAME = 2.0
 QUALIFIER_DIFFERENT = 6.0
 
 
-def qualifier_agreement(query: frozenset, doc: list[str] | frozenset) -> float:
+def qualifier_agreement(query: frozenset, doc: frozenset) -> float:
     """Adjustment for the qualifiers (other, specified, unspecified, without): + each shared, − each on one side."""
-    doc = frozenset(doc)
     return QUALIFIER_SAME * len(query & doc) - QUALIFIER_DIFFERENT * len(query ^ doc)
 
 
 def similarity(query: Analysis, doc_key_text: str, idf: dict[str, float], max_idf: float,
-               doc_qualifiers=()) -> tuple[float, str]:
+               doc_qualifiers: frozenset = frozenset()) -> tuple[float, str]:
     """Base score 0-100 of a query against one designation's key text (and qualifiers), and how it matched."""
-    same_qualifiers = query.qualifiers == frozenset(doc_qualifiers)
+    same_qualifiers = query.qualifiers == doc_qualifiers
     if query.key_text == doc_key_text and same_qualifiers:
         return 100.0, "same words after normalisation"
     doc_keys = doc_key_text.split()
@@ -166,7 +165,7 @@ def rerank(index, query: Analysis | list[Analysis], doc_ids: list[int], term_cod
         current = best.get(row)
         if current is None or score > current.score:
             reason = f"{use} \"{text}\": {how}" + "".join(f"; {n}" for n in notes)
-            best[row] = Scored(row, score, reason, frozenset(qualifiers))
+            best[row] = Scored(row, score, reason, qualifiers)
     if not query.qualifiers:
         _lift_subdivided_categories(index, best)
     ranked = sorted(best.values(), key=lambda s: (-s.score, index.codes[s.row]))
