@@ -39,9 +39,11 @@ class Term:
         """A Term from a Term, a dict with `name` (and `code`, `attributes`) or a plain string."""
         if isinstance(value, Term):
             return value
-        if isinstance(value, str):
-            return cls(value)
         where = f"term {position}" if position is not None else "a term"
+        if isinstance(value, str):
+            if not value.strip():
+                raise BadRequest(f"{where} has no name")
+            return cls(value)
         if not isinstance(value, dict):
             raise BadRequest(f"{where} must be an object with a name, not {type(value).__name__}")
         name = value.get("name")
@@ -51,6 +53,8 @@ class Term:
         if not isinstance(attributes, dict):
             raise BadRequest(f"{where}: attributes must be an object")
         code = value.get("code")
+        if code is not None and not isinstance(code, (str, int)):
+            raise BadRequest(f"{where}: code must be text, not {type(code).__name__}")
         return cls(name, None if code in (None, "") else str(code), attributes)
 
     def to_dict(self) -> dict:

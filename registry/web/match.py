@@ -17,19 +17,33 @@ MAX_TERMS = 1000
 @bp.post("/match")
 @read_only_post
 def match():
-    """Candidate codes for each term: `{"terms": [...], "catalog": slug, "version": label, "limit": 5}`."""
+    """Candidate codes for each term: `{"target": "slug@version", "terms": [...], "limit": 5}`.
+
+    `"catalog": slug, "version": label` is accepted instead of `target`, for clients of the first API.
+    """
     body = json_body()
-    if not isinstance(body, dict) or not isinstance(body.get("terms"), list) or not body.get("catalog"):
-        raise BadRequest('the body must be {"terms": ["..."], "catalog": "slug", "version": "latest", "limit": 5}')
+    shape = ('the body must be {"target": "slug@version", "terms": [{"code": "...", "name": "..."}], '
+             '"limit": 5}')
+    if not isinstance(body, dict) or not isinstance(body.get("terms"), list):
+        raise BadRequest(shape)
+    if body.get("target") is not None:
+        from registry.matching import parse_target
+        if not isinstance(body["target"], str):
+            raise BadRequest(shape)
+        slug, version = parse_target(body["target"])
+    elif isinstance(body.get("catalog"), str) and body["catalog"]:
+        slug, version = body["catalog"], body.get("version") or LATEST
+    else:
+        raise BadRequest(shape)
     terms = body["terms"]
     if not all(isinstance(t, (str, dict)) for t in terms):
         raise BadRequest('each term is a name or an object {"name": ..., "code": ..., "attributes": {...}}')
     if len(terms) > MAX_TERMS:
         raise BadRequest(f"at most {MAX_TERMS} terms per request")
     limit = body.get("limit", 5)
-    if not isinstance(limit, int) or not 1 <= limit <= 50:
+    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 50:
         raise BadRequest("limit must be an integer between 1 and 50")
-    ref = resolve_for_read(body["catalog"], body.get("version") or LATEST)
+    ref = resolve_for_read(slug, version)
     try:
         from registry.matching import match as run_match
     except ImportError:

@@ -78,8 +78,14 @@ BODIES = {
     "Codes": {"type": "object", "required": ["codes"], "properties": {
         "codes": {"type": "array", "items": {"type": "string"}, "maxItems": 10000}}},
     "ReleaseNotes": {"type": "object", "properties": {"release_notes": {"type": "string"}}},
-    "Match": {"type": "object", "required": ["terms", "catalog"], "properties": {
-        "terms": {"type": "array", "items": {"type": "string"}}, "catalog": {"type": "string"},
+    "Match": {"type": "object", "required": ["terms"], "properties": {
+        "target": {"type": "string", "description": "SLUG or SLUG@VERSION"},
+        "terms": {"type": "array", "maxItems": 1000, "items": {"oneOf": [
+            {"type": "string", "minLength": 1},
+            {"type": "object", "required": ["name"], "properties": {
+                "name": {"type": "string", "minLength": 1}, "code": {"type": "string"},
+                "attributes": {"type": "object"}}}]}},
+        "catalog": {"type": "string", "description": "instead of target: the catalog's slug"},
         "version": {"type": "string", "default": "latest"}, "limit": {"type": "integer", "default": 5}}},
 }
 UPLOAD = {"type": "object", "required": ["file", "version"], "properties": {

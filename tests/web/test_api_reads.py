@@ -285,3 +285,29 @@ def test_match_terms_against_a_version(client):
     assert [item["candidates"][0]["code"] for item in body["items"]] == ["A00.9", "A01.0"]
     assert client.post("/api/v1/match", json={"terms": [1], "catalog": "icd10"}).status_code == 400
     assert client.post("/api/v1/match", json={"terms": ["x"], "catalog": "nope"}).status_code == 404
+
+
+def test_match_takes_the_contract_body_with_target(client):
+    r = client.post("/api/v1/match", json={"target": "icd10@2023", "limit": 2,
+                                           "terms": [{"code": "L1", "name": "холера неуточненная"}]})
+    assert r.status_code == 200, r.get_json()
+    body = r.get_json()
+    assert (body["catalog"], body["version"]) == ("icd10", "2023")
+    item = body["items"][0]
+    assert item["term"] == {"code": "L1", "name": "холера неуточненная", "attributes": {}}
+    assert item["candidates"][0]["code"] == "A00.9" and len(item["candidates"]) == 2
+    latest = client.post("/api/v1/match", json={"target": "icd10", "terms": ["холера неуточненная"]}).get_json()
+    assert latest["version"] == "2024"
+
+
+@pytest.mark.parametrize("body", [
+    {"target": "icd10", "terms": [""]},
+    {"target": "icd10", "terms": ["   "]},
+    {"target": "icd10", "terms": [{"name": "x", "code": {"a": 1}}]},
+    {"target": "icd10", "terms": ["x"], "limit": True},
+    {"target": 5, "terms": ["x"]},
+    {"target": "@2023", "terms": ["x"]},
+])
+def test_match_refuses_bad_terms_and_targets(client, body):
+    r = client.post("/api/v1/match", json=body)
+    assert r.status_code == 400, r.get_json()
