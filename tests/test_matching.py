@@ -69,6 +69,15 @@ def test_attributes_and_codes_break_ties(store):
     assert by_code[0]["candidates"][0]["reason"].endswith("same code")
 
 
+def test_the_same_code_ranks_first_among_names_that_all_score_100(store):
+    # Two entries with one display: a name scoring 100 on both must still go to the local code's entry,
+    # although the clamp to 100 leaves both at 100 (the code bonus decides, not code order).
+    publish(store, "twins", [{"code": "A01AB11", "display": "various"}, {"code": "A01AD11", "display": "various"}])
+    (result,) = match(store, [{"code": "A01AD11", "name": "various"}], target="twins", limit=2)
+    assert codes(result) == [("A01AD11", 100.0), ("A01AB11", 100.0)]
+    assert result["candidates"][0]["reason"].endswith("same code")
+
+
 def test_index_is_built_on_first_use_and_new_versions_get_their_own(store):
     publish(store, "drugs", DRUGS)
     path, _ = index_dir(store, "drugs", "1")

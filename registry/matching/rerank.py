@@ -36,6 +36,9 @@ class Scored:
     score: float
     reason: str
     qualifiers: frozenset = frozenset()
+    # Base plus bonus before the 0-100 clamp: a name that scores 100 and also agrees on the local
+    # code ranks above one that scores 100 without it.
+    unclamped: float = 0.0
 
 
 def _best_word(key: str, others: list[str]) -> float:
@@ -161,14 +164,15 @@ def rerank(index, query: Analysis | list[Analysis], doc_ids: list[int], term_cod
         base, how = max(similarity(q, key_text, index.idf, index.max_idf, qualifiers) for q in readings)
         bonus, notes = agreement(code, wanted, query, index.codes[row],
                                  index.attributes[row], quantities)
-        score = round(max(0.0, min(100.0, base + bonus)), 1)
+        unclamped = base + bonus
+        score = round(max(0.0, min(100.0, unclamped)), 1)
         current = best.get(row)
-        if current is None or score > current.score:
+        if current is None or (score, unclamped) > (current.score, current.unclamped):
             reason = f"{use} \"{text}\": {how}" + "".join(f"; {n}" for n in notes)
-            best[row] = Scored(row, score, reason, qualifiers)
+            best[row] = Scored(row, score, reason, qualifiers, unclamped)
     if not query.qualifiers:
         _lift_subdivided_categories(index, best)
-    ranked = sorted(best.values(), key=lambda s: (-s.score, index.codes[s.row]))
+    ranked = sorted(best.values(), key=lambda s: (-s.score, -s.unclamped, index.codes[s.row]))
     return ranked[:limit]
 
 
@@ -196,7 +200,8 @@ def _lift_subdivided_categories(index, best: dict[int, Scored]) -> None:
         top = max(subdivisions, key=lambda c: c.score)
         if parent is None or len(subdivisions) < 2 or parent.score > top.score:
             continue
-        best[parent_row] = Scored(parent_row, min(99.0, round(top.score + 1, 1)),
+        lifted = min(99.0, round(top.score + 1, 1))
+        best[parent_row] = Scored(parent_row, lifted,
                                   f"{parent.reason}; lifted above its subdivisions "
                                   f"{', '.join(sorted(index.codes[c.row] for c in subdivisions))}, as the name "
-                                  f"has no qualifier", parent.qualifiers)
+                                  f"has no qualifier", parent.qualifiers, lifted)
