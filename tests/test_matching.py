@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from registry.errors import BadRequest, InvalidState, NotFound
@@ -93,6 +95,31 @@ def test_index_is_built_on_first_use_and_new_versions_get_their_own(store):
     assert new_path != path and new_path.is_dir()
     report = build_index(store, "drugs", "2")
     assert (report.entries, report.designations) == (6, 7)
+
+
+@pytest.mark.parametrize("damage", ["truncate entries.json", "delete segments", "delete toc", "overwrite segment"])
+def test_a_damaged_index_is_rebuilt_on_next_use(store, damage):
+    import registry.matching as matching
+    publish(store, "drugs", DRUGS)
+    path, _ = index_dir(store, "drugs", "1")
+    matching._OPEN.clear()
+    match(store, ["paracetamol 500 mg"], target="drugs")
+    matching._OPEN.pop(str(path)).close()  # a new process: nothing open yet
+    meta = path / "entries.json"
+    if damage == "truncate entries.json":
+        meta.write_bytes(meta.read_bytes()[:300])
+    elif damage == "delete segments":
+        for f in path.glob("*.seg"):
+            f.unlink()
+    elif damage == "delete toc":
+        for f in path.glob("*.toc"):
+            f.unlink()
+    else:
+        for f in path.glob("*.seg"):
+            f.write_bytes(b"\0" * f.stat().st_size)
+    (result,) = match(store, ["paracetamol 500 mg"], target="drugs", limit=1)
+    assert result["candidates"][0]["code"] == "P500"
+    assert json.loads(meta.read_text(encoding="utf-8"))["codes"]
 
 
 def test_errors_are_clear(store):

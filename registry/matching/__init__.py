@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
 
 from registry.errors import BadRequest
-from registry.matching.index import MatchIndex, build_index, open_index, strip_asides
+from registry.matching.index import MatchIndex, build_index, index_dir, open_index, strip_asides
 from registry.matching.normalise import analyse
 from registry.matching.rerank import rerank as rank_candidates
 
@@ -81,12 +81,14 @@ _KEEP_OPEN = 4
 
 def get_index(store, slug: str, version: str = "latest") -> MatchIndex:
     """The opened index of a published version, kept open for the process (a few at a time)."""
-    index = open_index(store, slug, version)
-    key = str(index.path)
-    if key in _OPEN:
-        index.close()
-        _OPEN.move_to_end(key)
+    path, _ref = index_dir(store, slug, version)
+    key = str(path)
+    if key in _OPEN and MatchIndex.is_current(path):
+        _OPEN.move_to_end(key)  # already open: no need to read its reranking data again
         return _OPEN[key]
+    if key in _OPEN:
+        _OPEN.pop(key).close()
+    index = open_index(store, slug, version)
     _OPEN[key] = index
     while len(_OPEN) > _KEEP_OPEN:
         _OPEN.popitem(last=False)[1].close()

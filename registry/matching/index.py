@@ -367,8 +367,16 @@ class MatchIndex:
 
 
 def open_index(store, slug: str, version: str = "latest") -> MatchIndex:
-    """The index of a published version, built first when missing or built with other rules."""
+    """The index of a published version, built first when missing, built with other rules, or damaged.
+
+    The index is a derived cache: a file of it that is truncated, missing or overwritten must not
+    stop matching until someone runs `nsi index rebuild`, so a failure to open it rebuilds it once.
+    """
     path, ref = index_dir(store, slug, version)
     if not MatchIndex.is_current(path):
         build_index(store, slug, ref.label)
-    return MatchIndex(path)
+    try:
+        return MatchIndex(path)
+    except Exception:  # any damage: bad JSON, missing or corrupt whoosh segments (their errors vary)
+        build_index(store, slug, ref.label)
+        return MatchIndex(path)
