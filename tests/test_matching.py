@@ -157,6 +157,27 @@ def test_negated_words_are_not_near_identical():
                         idf, 1.0) == pytest.approx(2 / 3)
 
 
+@pytest.mark.parametrize("name, language", [
+    ("Non-traumatic subarachnoid haemorrhage", "en"), ("non traumatic subarachnoid haemorrhage", "en"),
+    ("Не травматическое субарахноидальное кровоизлияние", "ru")])
+def test_a_negation_written_apart_goes_to_the_negated_entry(store, name, language):
+    publish(store, "icd", [
+        {"code": "I60", "display": "Nontraumatic subarachnoid haemorrhage" if language == "en" else
+         "Нетравматическое субарахноидальное кровоизлияние"},
+        {"code": "S06.6", "display": "Traumatic subarachnoid haemorrhage" if language == "en" else
+         "Травматическое субарахноидальное кровоизлияние"}], language=language)
+    (result,) = match(store, [name], target="icd", limit=2)
+    assert codes(result)[0] == ("I60", 100.0)
+    assert codes(result)[1][0] == "S06.6" and codes(result)[1][1] < 80
+
+
+def test_non_specified_stays_the_qualifier_unspecified():
+    from registry.matching.normalise import analyse
+    for text in ("Pneumonia, non specified", "Pneumonia, non-specified", "Pneumonia, unspecified"):
+        assert analyse(text, "en").qualifiers == {"unspecified"}
+    assert analyse("non-specific colitis", "en").keys == analyse("nonspecific colitis", "en").keys
+
+
 def test_a_name_without_qualifier_maps_to_the_category_its_subdivisions_share(tmp_path):
     from registry.matching import Term, match_term
     from registry.matching.index import MatchIndex, build_from_entries

@@ -29,6 +29,10 @@ from registry.matching.translit import has_cyrillic, spelling_key, transliterate
 
 DATA_PACKAGE = "registry.matching.data"
 _WORD = re.compile(r"[^\W\d_]+|\d+(?:\.\d+)?|%")
+# A negating prefix written apart (`non-traumatic`, `non traumatic`, `не травматический`) is joined to
+# its word, so that it reads as the one word `nontraumatic` and can never meet `traumatic` word for word.
+# `non specified` stays apart: it is the qualifier `unspecified` (qualifiers.tsv), not a negated word.
+_SPLIT_NEGATION = re.compile(r"(?<![^\W\d_])(non|не)[-\s]+(?!specified)(?=[^\W\d_]{3})")
 _LETTER_DIGIT = re.compile(r"(?<=[^\W\d_])(?=\d)|(?<=\d)(?=[^\W\d_])")
 _BRITISH_OUR = re.compile(r"(?<=\w{3})our\b")
 
@@ -263,7 +267,7 @@ def analyse(text: str, language: str = "en", phrases: bool = True) -> Analysis:
     Cyrillic words are always lemmatised as Russian. `phrases=False` leaves out the
     synonym and qualifier rewriting (used to analyse those phrases themselves).
     """
-    folded = expand_abbreviations(basic_fold(roman_to_arabic(text or "")))
+    folded = _SPLIT_NEGATION.sub(r"\1", expand_abbreviations(basic_fold(roman_to_arabic(text or ""))))
     quantities: list[str] = []
 
     def keep(match: re.Match) -> str:
