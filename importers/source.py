@@ -85,6 +85,9 @@ class Source:
                 return json.load(f)
         except ValueError as exc:
             raise ImportRejected([Problem(f"not valid JSON: {exc}", file=self.name, kind="syntax")]) from None
+        except RecursionError:
+            raise ImportRejected([Problem("the JSON is nested too deeply to read", file=self.name,
+                                          kind="syntax")]) from None
 
     def detect_encoding(self, declared: str | None = "auto") -> tuple[str, str | None]:
         """The codec to read the file with, and a warning when it had to be guessed.
