@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from flask import Blueprint
 
 from werkzeug.exceptions import NotImplemented as NotAvailable
@@ -21,13 +23,16 @@ def match():
 
     `"catalog": slug, "version": label` is accepted instead of `target`, for clients of the first API.
     """
+    try:
+        from registry.matching import check_limit, match as run_match, parse_target
+    except ImportError:
+        raise NotAvailable("matching is not available in this installation yet") from None
     body = json_body()
     shape = ('the body must be {"target": "slug@version", "terms": [{"code": "...", "name": "..."}], '
              '"limit": 5}')
     if not isinstance(body, dict) or not isinstance(body.get("terms"), list):
         raise BadRequest(shape)
     if body.get("target") is not None:
-        from registry.matching import parse_target
         if not isinstance(body["target"], str):
             raise BadRequest(shape)
         slug, version = parse_target(body["target"])
@@ -41,12 +46,9 @@ def match():
     if len(terms) > MAX_TERMS:
         raise BadRequest(f"at most {MAX_TERMS} terms per request")
     limit = body.get("limit", 5)
-    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 50:
-        raise BadRequest("limit must be an integer between 1 and 50")
+    if not isinstance(limit, int) or isinstance(limit, bool):  # JSON: no "5", 2.5 or true, which int() takes
+        raise BadRequest(f"limit must be a whole number, not {json.dumps(limit)}")
+    limit = check_limit(limit)
     ref = resolve_for_read(slug, version)
-    try:
-        from registry.matching import match as run_match
-    except ImportError:
-        raise NotAvailable("matching is not available in this installation yet") from None
     results = run_match(store(), terms, target=(ref.catalog, ref.label), limit=limit)
     return json_response({"catalog": ref.catalog, "version": ref.label, "items": results})
