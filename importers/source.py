@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import hashlib
 import io
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -50,23 +51,32 @@ class Source:
     def check_decodes(self, encoding: str) -> str:
         """Verify the whole file decodes in `encoding`; return the Python codec name to read it with.
 
-        UTF-8 with a BOM is read as utf-8-sig. A decoding error names the byte offset.
+        UTF-8 with a BOM is read as utf-8-sig. A decoding error names the byte offset;
+        so does a NUL byte in a single-byte or UTF-8 file (UTF-16 without a BOM, or binary).
         """
         codec = codecs.lookup(encoding).name
         if codec == "utf-8" and self.head(3) == codecs.BOM_UTF8:
             codec = "utf-8-sig"
+        wide = codec.startswith(("utf-16", "utf-32"))
         decoder = codecs.getincrementaldecoder(codec)()
-        offset = 0
+        offset, seen_non_ascii = 0, False
         with open(self.path, "rb") as f:
             for chunk in iter(lambda: f.read(1 << 20), b""):
                 try:
-                    decoder.decode(chunk)
+                    text = decoder.decode(chunk)
                 except UnicodeDecodeError as exc:
                     bad = offset + exc.start
+                    if codec.startswith("utf-8") and (seen_non_ascii or not chunk[:exc.start].isascii()):
+                        hint = "the text before it is valid UTF-8: is the file damaged?"
+                    else:
+                        hint = "declare the right encoding, e.g. cp1251, in the profile"
                     raise ImportRejected([Problem(
                         f"the file is not valid {encoding}: byte 0x{chunk[exc.start]:02x} at offset {bad} "
-                        f"cannot be decoded (declare the right encoding, e.g. cp1251, in the profile)",
-                        file=self.name, kind="encoding")]) from None
+                        f"cannot be decoded ({hint})", file=self.name, kind="encoding")]) from None
+                if not wide and (nul := chunk.find(b"\x00")) >= 0:
+                    raise ImportRejected([Problem(_nul_message(chunk, offset + nul), file=self.name,
+                                                  kind="encoding")])
+                seen_non_ascii = seen_non_ascii or not text.isascii()
                 offset += len(chunk)
             try:
                 decoder.decode(b"", final=True)
@@ -107,17 +117,19 @@ class Source:
         try:
             return self.check_decodes("utf-8"), None
         except ImportRejected as utf8_error:
+            if "cannot be decoded (declare" not in utf8_error.problems[0].message:
+                raise  # damaged UTF-8 (valid UTF-8 text before the bad byte, or cut short), or NUL bytes
             try:
                 self.check_decodes("cp1251")
             except ImportRejected:
                 raise utf8_error from None
-            sample = head.decode("cp1251", errors="replace")
-            non_ascii = [ch for ch in sample if ord(ch) > 127]
-            cyrillic = sum(1 for ch in non_ascii if "\u0400" <= ch <= "\u04ff" or ch in "№«»–—")
-            if non_ascii and cyrillic / len(non_ascii) >= 0.9:
+            verdict = _cp1251_verdict(head.decode("cp1251", errors="replace"))
+            if verdict is None:
                 return "cp1251", (f"{self.name} is not UTF-8 ({utf8_error.problems[0].message}); "
                                   f"it was read as cp1251 (Cyrillic Windows encoding)")
-            raise utf8_error from None
+            raise ImportRejected([Problem(
+                f"the file is not valid UTF-8 and does not read as Cyrillic cp1251 either ({verdict}): "
+                f"declare its encoding in a profile ([read].encoding)", file=self.name, kind="encoding")]) from None
 
     def text(self, encoding: str = "utf-8") -> io.TextIOWrapper:
         """The file opened as text after checking that it decodes; newline handling left to csv."""
@@ -129,3 +141,34 @@ class Source:
         with self.text(encoding) as f:
             for line in f:
                 yield line.rstrip("\r\n")
+
+
+def _nul_message(chunk: bytes, offset: int) -> str:
+    """Why a NUL byte is refused: UTF-16 without a BOM (NUL every other byte) or a binary file."""
+    sample = chunk[:4096]
+    if len(sample) >= 4 and (sample[1::2].count(0) > len(sample) // 4 or sample[0::2].count(0) > len(sample) // 4):
+        order = "le" if sample[1::2].count(0) >= sample[0::2].count(0) else "be"
+        return (f"the file holds NUL bytes at offset {offset}: it looks like UTF-16 without a byte-order mark; "
+                f"save it as UTF-8 or declare encoding = \"utf-16-{order}\" in the profile")
+    return f"the file holds a NUL byte at offset {offset}: text files must not contain NUL (binary or damaged file?)"
+
+
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+def _cp1251_verdict(sample: str) -> str | None:
+    """None when text decoded as cp1251 reads as Cyrillic; otherwise why not.
+
+    Latin-1 and cp1252 bytes decode as cp1251 too (é is й, ü is ь), so the
+    letters alone prove nothing: real Cyrillic text has whole Cyrillic words,
+    while Western text read as cp1251 has Cyrillic letters stuck inside Latin words.
+    """
+    non_ascii = [ch for ch in sample if ord(ch) > 127]
+    cyrillic = sum(1 for ch in non_ascii if "\u0400" <= ch <= "\u04ff" or ch in "№«»–—")
+    if not non_ascii or cyrillic / len(non_ascii) < 0.9:
+        return "most of its non-ASCII characters are not Cyrillic letters"
+    words = [w for w in _WORD.findall(sample) if not w.isascii()]
+    mixed = [w for w in words if any("a" <= ch.lower() <= "z" for ch in w)]
+    if words and len(mixed) / len(words) > 0.2:
+        return f"Latin letters and Cyrillic ones mixed inside words, e.g. '{mixed[0]}'"
+    return None

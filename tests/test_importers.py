@@ -176,6 +176,36 @@ def test_declared_encoding_that_does_not_fit_names_the_byte_offset(sqlite_store,
         f"encoding, e.g. cp1251, in the profile)")
 
 
+@pytest.mark.parametrize("data, message", [
+    # Latin-1/cp1252 bytes are Cyrillic letters in cp1251 too ("café" would read as "cafй"): refused, not guessed
+    ("code,display\nA00,Café crème\nA01,Müller-Lyer\n".encode("cp1252"),
+     "the file is not valid UTF-8 and does not read as Cyrillic cp1251 either (Latin letters and Cyrillic "
+     "ones mixed inside words, e.g. 'Cafй'): declare its encoding in a profile ([read].encoding)"),
+    # a UTF-8 file cut inside its last character is damaged UTF-8, not a cp1251 file
+    ("code,display\nA00,Холера\nA01,Тиф\n".encode("utf-8")[:-2],
+     "the file is not valid utf-8: it ends inside a character (truncated?) at offset 39"),
+    # a UTF-8 file with one damaged byte in the middle: also damaged UTF-8, named by offset
+    ("code,display\nA00,Холера\n".encode("utf-8") + b"A01,\xd2\xe8\xf4\n",
+     "the file is not valid utf-8: byte 0xd2 at offset 34 cannot be decoded (the text before it is valid UTF-8: "
+     "is the file damaged?)"),
+    # UTF-16 without a BOM: every other byte is NUL
+    ("code,display\nA00,Cholera\n".encode("utf-16-le"),
+     "the file holds NUL bytes at offset 1: it looks like UTF-16 without a byte-order mark; save it as UTF-8 "
+     "or declare encoding = \"utf-16-le\" in the profile"),
+    ("code,display\nA00,Chol\x00era\n".encode("utf-8"),
+     "the file holds a NUL byte at offset 21: text files must not contain NUL (binary or damaged file?)"),
+])
+def test_undecodable_text_is_refused_not_guessed(sqlite_store, tmp_path, data, message):
+    from registry.models import CatalogCreate
+    sqlite_store.create_catalog(CatalogCreate(slug="t", title="T"))
+    f = tmp_path / "local.csv"
+    f.write_bytes(data)
+    with pytest.raises(ImportRejected) as err:
+        run_import(sqlite_store, f, catalog="t", version="1", profile=str(DATA / "plain.toml"))
+    assert err.value.problems[0].message == message
+    assert sqlite_store.list_versions("t") == []
+
+
 # --- FNSI ----------------------------------------------------------------------------------------------------
 
 def test_fnsi_csv_old_style_and_json_give_the_same_stable_codes(sqlite_store):
