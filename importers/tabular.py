@@ -93,7 +93,7 @@ def read_csv(source: Source, profile: Profile | None, findings: Findings, *, def
     delimiter = read.get("delimiter", default_delimiter)
     if delimiter == "auto":
         delimiter = sniff_delimiter(first_line)
-    reader = csv.reader(f, delimiter=delimiter, quotechar=read.get("quotechar", '"'))
+    reader = csv.reader(f, delimiter=delimiter, quotechar=read.get("quotechar", '"'), strict=True)
     header_setting = read.get("header", True)
     columns = list(read.get("columns") or [])
     skip_before = (read.get("header_row") or 1) - 1
@@ -103,7 +103,7 @@ def read_csv(source: Source, profile: Profile | None, findings: Findings, *, def
         first = next(reader, None)
     except csv.Error as exc:
         f.close()
-        raise ImportRejected([Problem(f"not a readable CSV file: {exc}", file=source.name, row=reader.line_num,
+        raise ImportRejected([Problem(_csv_error(str(exc), delimiter), file=source.name, row=reader.line_num,
                                       kind="syntax")]) from None
     if first is None:
         f.close()
@@ -129,23 +129,44 @@ def read_csv(source: Source, profile: Profile | None, findings: Findings, *, def
     width = len(header)
 
     def rows():
+        start = reader.line_num + 1
         try:
             if pending is not None:
                 line = 1 + skip_before
                 yield line, (clean(pending) if clean else pending), None
             for cells in reader:
-                if len(cells) > width and any(c.strip() for c in cells[width:]):
-                    findings.error(Position(source.name, None, reader.line_num).problem(
-                        f"the row has {len(cells)} values but the header has {width} columns "
-                        f"(wrong delimiter or unquoted {delimiter!r}?)", kind="wrong_shape"))
-                    continue
+                if len(cells) != width and any(c.strip() for c in cells):
+                    if len(cells) < width or any(c.strip() for c in cells[width:]):
+                        findings.error(Position(source.name, None, reader.line_num).problem(
+                            f"the row has {len(cells)} values but the header has {width} columns "
+                            f"({_shape_hint(len(cells) < width, delimiter)})", kind="wrong_shape"))
+                        start = reader.line_num + 1
+                        continue
                 yield reader.line_num, (clean(cells) if clean else cells), None
+                start = reader.line_num + 1
         except csv.Error as exc:
-            raise ImportRejected([Problem(f"not a readable CSV file: {exc}", file=source.name, row=reader.line_num,
+            raise ImportRejected([Problem(_csv_error(str(exc), delimiter), file=source.name, row=start,
                                           kind="syntax")]) from None
         finally:
             f.close()
     return Table(header, rows(), header_row=header_row, extra={"delimiter": delimiter, "encoding": codec})
+
+
+def _shape_hint(short: bool, delimiter: str) -> str:
+    if short:
+        return "a line break inside a value that is not quoted, or missing delimiters?"
+    return f"wrong delimiter or unquoted {delimiter!r}?"
+
+
+def _csv_error(reason: str, delimiter: str) -> str:
+    """The csv module's complaint in words an operator can act on."""
+    if reason == "unexpected end of data":
+        return ("a quoted value that starts on this row is never closed: it runs to the end of the file "
+                "(a missing closing quote)")
+    if "expected after" in reason:
+        return (f"a quote inside a quoted value is not doubled (write \"\" for a literal quote), or a closing quote "
+                f"is followed by text before the next {delimiter!r}")
+    return f"not a readable CSV file: {reason}"
 
 
 def _looks_like_identifiers(cells: list[str]) -> bool:

@@ -206,6 +206,29 @@ def test_undecodable_text_is_refused_not_guessed(sqlite_store, tmp_path, data, m
     assert sqlite_store.list_versions("t") == []
 
 
+@pytest.mark.parametrize("text, message", [
+    ('code,display\nA00,Cholera\nA01,"Typhoid\nA02,Other\nA03,Shigellosis\n',
+     "row 3: a quoted value that starts on this row is never closed: it runs to the end of the file "
+     "(a missing closing quote)"),
+    ('code,display\nA00,Cholera\nA01,"Typhoid "fever""\n',
+     "row 3: a quote inside a quoted value is not doubled (write \"\" for a literal quote), or a closing quote "
+     "is followed by text before the next ','"),
+    ("code,display\nA00,Cholera\nA01\n",
+     "row 3: the row has 1 values but the header has 2 columns (a line break inside a value that is not "
+     "quoted, or missing delimiters?)"),
+])
+def test_broken_csv_rows_are_refused_with_their_row(sqlite_store, tmp_path, text, message):
+    from registry.models import CatalogCreate
+    sqlite_store.create_catalog(CatalogCreate(slug="t", title="T"))
+    f = tmp_path / "local.csv"
+    f.write_text(text, encoding="utf-8")
+    with pytest.raises(ImportRejected) as err:
+        run_import(sqlite_store, f, catalog="t", version="1", profile=str(DATA / "plain.toml"))
+    assert str(err.value.problems[0]).endswith(message)
+    assert f"{f}" in str(err.value.problems[0])
+    assert sqlite_store.list_versions("t") == []
+
+
 # --- FNSI ----------------------------------------------------------------------------------------------------
 
 def test_fnsi_csv_old_style_and_json_give_the_same_stable_codes(sqlite_store):
