@@ -31,18 +31,41 @@ def _load(source: Source) -> dict:
     return data
 
 
+def _text(data: dict, key: str, source: Source) -> str | None:
+    """A string element of the resource; any other JSON type is refused (FHIR says these are strings)."""
+    value = data.get(key)
+    if value is not None and not isinstance(value, str):
+        raise ImportRejected([Problem(f"CodeSystem.{key} must be a string (got {value!r})", file=source.name,
+                                      kind="wrong_type")])
+    return value or None
+
+
 def catalog_defaults(source: Source) -> dict:
     """Title, language, owner and OID from the CodeSystem resource."""
     data = _load(source)
-    oid = next((i.get("value", "").removeprefix("urn:oid:") for i in data.get("identifier") or []
-                if str(i.get("value", "")).startswith("urn:oid:")), None)
-    return {"title": data.get("title") or data.get("name") or data.get("id"), "kind": "classification",
-            "language": data.get("language") or "en", "owner": data.get("publisher"), "oid": oid,
-            "description": data.get("description")}
+    identifiers = data.get("identifier") or []
+    identifiers = identifiers if isinstance(identifiers, list) else [identifiers]
+    oid = next((i["value"].removeprefix("urn:oid:") for i in identifiers
+                if isinstance(i, dict) and isinstance(i.get("value"), str) and i["value"].startswith("urn:oid:")),
+               None)
+    return {"title": _text(data, "title", source) or _text(data, "name", source) or _text(data, "id", source),
+            "kind": "classification", "language": _text(data, "language", source) or "en",
+            "owner": _text(data, "publisher", source), "oid": oid, "description": _text(data, "description", source)}
+
+
+def _objects(concept: dict, key: str, pos: Position, findings: Findings) -> list[dict]:
+    """The concept's `key` elements (a JSON list of objects); anything else is reported at the concept."""
+    items = concept.get(key) or []
+    if not isinstance(items, list) or not all(isinstance(x, dict) for x in items):
+        findings.error(pos.problem(f"{key} must be a list of JSON objects", kind="wrong_type"))
+        return []
+    return items
 
 
 def _use(designation: dict) -> str:
     use = designation.get("use") or {}
+    if not isinstance(use, dict):
+        return "synonym"
     for key in ("code", "display"):
         value = str(use.get(key) or "")
         if value in DESIGNATION_USES:
@@ -68,7 +91,7 @@ def read_entries(source: Source, findings: Findings, language: str | None) -> It
             continue
         parents = [parent] if parent else []
         attributes, status = {}, "active"
-        for prop in concept.get("property") or []:
+        for prop in _objects(concept, "property", pos, findings):
             code = prop.get("code")
             value = next((prop[k] for k in VALUE_KEYS if k in prop), None)
             if value is None and isinstance(prop.get("valueCoding"), dict):
@@ -83,11 +106,14 @@ def read_entries(source: Source, findings: Findings, language: str | None) -> It
             elif code and value is not None:
                 attributes[code] = value
         designations = [{"language": d.get("language") or language, "use": _use(d), "text": d.get("value")}
-                        for d in concept.get("designation") or [] if d.get("value")]
+                        for d in _objects(concept, "designation", pos, findings) if d.get("value")]
+        if any(d["text"] is not None and not isinstance(d["text"], str) for d in designations):
+            findings.error(pos.problem("designation.value must be a string", kind="wrong_type"))
+            designations = [d for d in designations if isinstance(d["text"], str)]
         if concept.get("definition"):
             attributes.setdefault("definition", concept["definition"])
         yield {"code": concept.get("code"), "display": concept.get("display"), "designations": designations,
                "parents": parents, "status": status, "attributes": attributes, "_pos": pos}
-        children = concept.get("concept") or []
+        children = _objects(concept, "concept", pos, findings)
         for i, child in reversed(list(enumerate(children))):
             stack.append((child, concept.get("code"), f"{path}.concept[{i}]"))

@@ -39,6 +39,41 @@ ATTRIBUTE_TYPES = ("string", "integer", "number", "boolean", "date")
 HIERARCHY_KEYS = {"id", "parent_id", "code_levels", "code_prefix", "parent_resolve", "enclosing"}
 SKIP_KEYS = {"column", "equals", "empty", "matches"}
 ENCODINGS_AUTO = "auto"
+
+# The type of every key whose value is not checked more closely below: (test, words for the error).
+_STR = (lambda v: isinstance(v, str), "a string")
+_NONEMPTY = (lambda v: isinstance(v, str) and v != "", "a non-empty string")
+_BOOL = (lambda v: isinstance(v, bool), "true or false")
+_STRS = (lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v), "a list of strings")
+_STR_TABLE = (lambda v: isinstance(v, dict) and all(isinstance(x, str) for x in v.values()),
+              "a table of name = \"text\"")
+_SCALARS = (lambda v: isinstance(v, (str, int, float)) and not isinstance(v, bool)
+            or isinstance(v, list) and all(isinstance(x, (str, int, float)) and not isinstance(x, bool) for x in v),
+            "a value or a list of values")
+KEY_TYPES = {
+    "spec": {"column": _NONEMPTY, "path": _NONEMPTY, "regex": _STR, "default": _STR, "strip": _STR,
+             "upper": _BOOL, "lower": _BOOL, "prefix": _STR, "template": _STR, "split": _NONEMPTY, "type": _STR,
+             "date_format": _STR, "optional": _BOOL, "language": _NONEMPTY, "use": _NONEMPTY},
+    "read": {"encoding": _NONEMPTY, "delimiter": _NONEMPTY, "quotechar": _NONEMPTY, "columns": _STRS,
+             "sheet": _STR, "records": _STRS, "namespaces": _STR_TABLE, "strip_chars": _STR,
+             "null_values": _STRS, "unknown_columns": _STR},
+    "catalog": {"slug": _NONEMPTY, "title": _NONEMPTY, "kind": _STR, "language": _NONEMPTY, "oid": _STR,
+                "owner": _STR, "description": _STR},
+    "profile": {"name": _NONEMPTY, "description": _STR, "format": _STR, "duplicates": _STR, "group_codes": _STR},
+    "skip": {"column": _NONEMPTY, "equals": _SCALARS, "empty": _BOOL, "matches": _STR},
+    "hierarchy": {"id": _NONEMPTY, "parent_id": _NONEMPTY, "code_prefix": _BOOL, "parent_resolve": _STR,
+                  "enclosing": _BOOL},
+}
+
+
+def _check_types(where: str, section: str, table: dict, kind: str) -> None:
+    """Refuse a key whose value has the wrong TOML type (a number where text belongs, a string for a list)."""
+    for key, (ok, words) in KEY_TYPES[kind].items():
+        if key in table and not ok(table[key]):
+            got = table[key]
+            hint = f" (got the string {got!r}; write [{got!r}])" if isinstance(got, str) and words.startswith(
+                "a list") else f" (got {got!r})"
+            _fail(where, f"{section}.{key} must be {words}{hint}")
 DUPLICATES = ("error", "merge")
 
 
@@ -125,6 +160,12 @@ def _check_spec(where: str, section: str, spec) -> None:
             _fail(where, f"{section} names an empty column")
         return
     _check_keys(where, section, spec, SPEC_KEYS)
+    _check_types(where, section, spec, "spec")
+    if "value" in spec:
+        if isinstance(spec["value"], (int, float)) and not isinstance(spec["value"], bool):
+            spec["value"] = str(spec["value"])
+        elif not isinstance(spec["value"], str):
+            _fail(where, f"{section}.value must be a string (got {spec['value']!r})")
     sources = [k for k in ("column", "columns", "path", "value", "hash") if k in spec]
     if len(sources) != 1 and not (spec.get("fallback") is not None and not sources):
         _fail(where, f"{section} needs exactly one of column, columns, path, value or hash (has "
@@ -132,7 +173,8 @@ def _check_spec(where: str, section: str, spec) -> None:
     for key in ("columns", "hash", "true_values", "false_values"):
         if key in spec and not (isinstance(spec[key], list) and all(isinstance(x, str) for x in spec[key])):
             _fail(where, f"{section}.{key} must be a list of strings")
-    if "map" in spec and not isinstance(spec["map"], dict):
+    if "map" in spec and not (isinstance(spec["map"], dict) and all(
+            isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in spec["map"].values())):
         _fail(where, f"{section}.map must be a table of value = replacement")
     if "regex" in spec:
         try:
@@ -141,12 +183,19 @@ def _check_spec(where: str, section: str, spec) -> None:
             _fail(where, f"{section}.regex {spec['regex']!r} is not a valid regular expression: {exc}")
     if "type" in spec and spec["type"] not in ATTRIBUTE_TYPES:
         _fail(where, f"{section}.type {spec['type']!r} is not one of {', '.join(ATTRIBUTE_TYPES)}")
-    if "template" in spec and "{0}" not in str(spec["template"]):
+    if "template" in spec and "{0}" not in spec["template"]:
         _fail(where, f"{section}.template must contain {{0}} where the value goes (got {spec['template']!r})")
-    if "zfill" in spec and not isinstance(spec["zfill"], int):
+    if "zfill" in spec and (not isinstance(spec["zfill"], int) or isinstance(spec["zfill"], bool)):
         _fail(where, f"{section}.zfill must be an integer width")
     if spec.get("fallback") is not None:
         _check_spec(where, f"{section}.fallback", spec["fallback"])
+
+
+def _check_regex(where: str, section: str, table: dict) -> None:
+    try:
+        re.compile(table.get("matches", ""))
+    except re.error as exc:
+        _fail(where, f"{section}.matches {table['matches']!r} is not a valid regular expression: {exc}")
 
 
 def _check_fields(where: str, section: str, fields, require_code: bool) -> None:
@@ -173,6 +222,7 @@ def validate(data: dict, where: str, path: Path | None = None) -> Profile:
     _check_keys(where, "the profile", data, TOP_KEYS)
     head = data.get("profile", {})
     _check_keys(where, "[profile]", head, PROFILE_KEYS)
+    _check_types(where, "[profile]", head, "profile")
     fmt = head.get("format")
     if fmt not in FORMATS:
         _fail(where, f"[profile].format must be one of {', '.join(FORMATS)} (got {fmt!r})")
@@ -185,6 +235,7 @@ def validate(data: dict, where: str, path: Path | None = None) -> Profile:
         _fail(where, "[profile].group_codes can only be \"icd10-range\"")
     catalog = data.get("catalog", {})
     _check_keys(where, "[catalog]", catalog, CATALOG_KEYS)
+    _check_types(where, "[catalog]", catalog, "catalog")
     if catalog.get("kind") is not None and catalog["kind"] not in KINDS:
         _fail(where, f"[catalog].kind must be one of {', '.join(KINDS)}")
     if "field_schema" in catalog:
@@ -195,11 +246,15 @@ def validate(data: dict, where: str, path: Path | None = None) -> Profile:
             _fail(where, f"[catalog].{exc.message}")
     read = data.get("read", {})
     _check_keys(where, "[read]", read, READ_KEYS)
+    _check_types(where, "[read]", read, "read")
+    if "quotechar" in read and len(read["quotechar"]) != 1:
+        _fail(where, f"[read].quotechar must be one character (got {read['quotechar']!r})")
     if "delimiter" in read and read["delimiter"] != "auto" and len(read["delimiter"]) != 1:
         _fail(where, f"[read].delimiter must be one character or \"auto\" (got {read['delimiter']!r})")
     if "header" in read and read["header"] not in (True, False, "auto"):
         _fail(where, "[read].header must be true, false or \"auto\"")
-    if "header_row" in read and (not isinstance(read["header_row"], int) or read["header_row"] < 1):
+    if "header_row" in read and (not isinstance(read["header_row"], int) or isinstance(read["header_row"], bool)
+                                 or read["header_row"] < 1):
         _fail(where, "[read].header_row must be a row number from 1")
     if read.get("header") is False and not read.get("columns"):
         _fail(where, "[read].header = false needs [read].columns to name the columns")
@@ -211,10 +266,16 @@ def validate(data: dict, where: str, path: Path | None = None) -> Profile:
             codecs.lookup(read["encoding"])
         except LookupError:
             _fail(where, f"[read].encoding {read['encoding']!r} is not a known encoding")
+        if not getattr(codecs.lookup(read["encoding"]), "_is_text_encoding", True):
+            _fail(where, f"[read].encoding {read['encoding']!r} is not a text encoding")
     if read.get("unknown_columns", "ignore") not in ("ignore", "warn", "error"):
         _fail(where, "[read].unknown_columns must be ignore, warn or error")
+    if not isinstance(read.get("skip", []), list):
+        _fail(where, "[read].skip must be an array of tables, e.g. skip = [{ column = \"code\", empty = true }]")
     for i, rule in enumerate(read.get("skip") or []):
         _check_keys(where, f"[read].skip[{i}]", rule, SKIP_KEYS)
+        _check_types(where, f"[read].skip[{i}]", rule, "skip")
+        _check_regex(where, f"[read].skip[{i}]", rule)
         if "column" not in rule or len(set(rule) & {"equals", "empty", "matches"}) != 1:
             _fail(where, f"[read].skip[{i}] needs a column and one of equals, empty or matches")
     if fmt == "xml" and not read.get("records"):
@@ -234,6 +295,8 @@ def validate(data: dict, where: str, path: Path | None = None) -> Profile:
             _fail(where, f"[[variants]] #{i + 1} needs a when condition")
         for cond in when:
             _check_keys(where, f"[[variants]] #{i + 1}.when", cond, SKIP_KEYS)
+            _check_types(where, f"[[variants]] #{i + 1}.when", cond, "skip")
+            _check_regex(where, f"[[variants]] #{i + 1}.when", cond)
             if "column" not in cond or len(set(cond) & {"equals", "empty", "matches"}) != 1:
                 _fail(where, f"[[variants]] #{i + 1}.when needs a column and one of equals, empty or matches")
         variant["when"] = when
@@ -241,6 +304,7 @@ def validate(data: dict, where: str, path: Path | None = None) -> Profile:
         variant.setdefault("fields", {})
     hierarchy = data.get("hierarchy", {})
     _check_keys(where, "[hierarchy]", hierarchy, HIERARCHY_KEYS)
+    _check_types(where, "[hierarchy]", hierarchy, "hierarchy")
     if ("id" in hierarchy) != ("parent_id" in hierarchy):
         _fail(where, "[hierarchy] needs both id and parent_id to link rows by identifier")
     if "code_levels" in hierarchy and not (isinstance(hierarchy["code_levels"], list) and
@@ -251,9 +315,23 @@ def validate(data: dict, where: str, path: Path | None = None) -> Profile:
     ways = [k for k in ("id", "code_levels", "code_prefix") if hierarchy.get(k)]
     if len(ways) > 1:
         _fail(where, f"[hierarchy] can use only one of id/parent_id, code_levels, code_prefix (has {', '.join(ways)})")
-    return Profile(name=name, path=path, format=fmt, description=head.get("description", ""), catalog=catalog,
+    profile = Profile(name=name, path=path, format=fmt, description=head.get("description", ""), catalog=catalog,
                    read=read, fields=fields, variants=variants, hierarchy=hierarchy, duplicates=duplicates,
-                   group_codes=group_codes)
+                      group_codes=group_codes)
+    if fmt == "xml":
+        for p in profile.referenced_columns():
+            _check_xml_path(where, p)
+    return profile
+
+
+XML_PATH = re.compile(r"name\(\)|@[\w.:-]+|[\w.:-]+(/[\w.:-]+)*(/@[\w.:-]+)?")
+
+
+def _check_xml_path(where: str, path: str) -> None:
+    """An XML field path is 'name()', '@attr', 'child', 'a/b' or 'a/b/@attr', relative to the record."""
+    if not XML_PATH.fullmatch(path):
+        _fail(where, f"{path!r} is not an XML path this importer reads: use name(), @attr, child, a/b or a/b/@attr "
+                     f"(relative to the record element)")
 
 
 def profile_path(name: str) -> Path:

@@ -54,6 +54,43 @@ def test_every_shipped_profile_validates_and_is_documented():
      "[hierarchy] needs both id and parent_id"),
     ({"profile": {"format": "csv"}, "fields": {"code": "c"}, "catalog": {"kind": "animal"}},
      "[catalog].kind must be one of"),
+    # wrong TOML types: each one used to end in a traceback when the file was read
+    ({"profile": {"format": "csv"}, "fields": {"code": "c"}, "read": {"delimiter": 9}},
+     "[read].delimiter must be a non-empty string (got 9)"),
+    ({"profile": {"format": "csv"}, "fields": {"code": "c"}, "read": {"quotechar": "ab"}},
+     "[read].quotechar must be one character (got 'ab')"),
+    ({"profile": {"format": "csv"}, "fields": {"code": "c"}, "read": {"encoding": 1251}},
+     "[read].encoding must be a non-empty string (got 1251)"),
+    ({"profile": {"format": "csv"}, "fields": {"code": "c"}, "read": {"encoding": "rot13"}},
+     "[read].encoding 'rot13' is not a text encoding"),
+    ({"profile": {"format": "csv"}, "fields": {"code": "c"}, "read": {"strip_chars": ['"']}},
+     "[read].strip_chars must be a string (got ['\"'])"),
+    ({"profile": {"format": "csv"}, "fields": {"code": "c"}, "read": {"null_values": "NULL"}},
+     "[read].null_values must be a list of strings (got the string 'NULL'; write ['NULL'])"),
+    ({"profile": {"format": "csv"}, "fields": {"code": "c"}, "read": {"columns": "code"}},
+     "[read].columns must be a list of strings (got the string 'code'; write ['code'])"),
+    ({"profile": {"format": "csv"}, "fields": {"code": "c"}, "read": {"skip": [{"column": "c", "matches": "("}]}},
+     "[read].skip[0].matches '(' is not a valid regular expression"),
+    ({"profile": {"format": "csv"}, "fields": {"code": "c"}, "read": {"skip": [{"column": "c", "matches": 1}]}},
+     "[read].skip[0].matches must be a string (got 1)"),
+    ({"profile": {"format": "csv"}, "fields": {"code": {"column": "c", "regex": 5}}},
+     "[fields].code.regex must be a string (got 5)"),
+    ({"profile": {"format": "csv"}, "fields": {"code": {"column": "c", "strip": 1}}},
+     "[fields].code.strip must be a string (got 1)"),
+    ({"profile": {"format": "csv"}, "fields": {"code": {"column": "c", "template": ["{0}"]}}},
+     "[fields].code.template must be a string (got ['{0}'])"),
+    ({"profile": {"format": "csv"}, "fields": {"code": {"column": "c", "prefix": 1}}},
+     "[fields].code.prefix must be a string (got 1)"),
+    ({"profile": {"format": "csv"}, "fields": {"code": {"column": "c", "split": 0}}},
+     "[fields].code.split must be a non-empty string (got 0)"),
+    ({"profile": {"format": "csv"}, "fields": {"code": "c"}, "catalog": {"title": 5}},
+     "[catalog].title must be a non-empty string (got 5)"),
+    ({"profile": {"format": "xml"}, "read": {"records": "item"}, "fields": {"code": "@code"}},
+     "[read].records must be a list of strings (got the string 'item'; write ['item'])"),
+    ({"profile": {"format": "xml"}, "read": {"records": ["item"]}, "fields": {"code": "/"}},
+     "'/' is not an XML path this importer reads"),
+    ({"profile": {"format": "xml"}, "read": {"records": ["item"]}, "fields": {"code": "@"}},
+     "'@' is not an XML path this importer reads"),
 ])
 def test_profile_validation_names_the_key(data, message):
     with pytest.raises(ProfileError) as err:
@@ -305,6 +342,43 @@ def test_fhir_codesystem_nested_concepts(sqlite_store, tmp_path):
                        "designations": [{"language": "ru", "use": "synonym", "text": "килограмм"}],
                        "attributes": {"factor": 1.0}}
     assert e["lb"]["status"] == "deprecated"
+
+
+@pytest.mark.parametrize("concept, message", [
+    ({"code": "kg", "display": "kilogram", "property": "factor=1"},
+     "concept[0]: property must be a list of JSON objects"),
+    ({"code": "kg", "display": "kilogram", "property": {"code": "factor", "valueDecimal": 1}},
+     "concept[0]: property must be a list of JSON objects"),
+    ({"code": "kg", "display": "kilogram", "designation": ["килограмм"]},
+     "concept[0]: designation must be a list of JSON objects"),
+    ({"code": "kg", "display": "kilogram", "designation": [{"use": "synonym", "value": 5}]},
+     "concept[0]: designation.value must be a string"),
+    ({"code": "kg", "display": "kilogram", "concept": {"code": "g"}},
+     "concept[0]: concept must be a list of JSON objects"),
+])
+def test_malformed_fhir_concepts_are_located(sqlite_store, tmp_path, concept, message):
+    sqlite_store_catalog(sqlite_store, "units", "en")
+    f = tmp_path / "cs.json"
+    f.write_text(json.dumps({"resourceType": "CodeSystem", "title": "Units", "concept": [concept]}),
+                 encoding="utf-8")
+    with pytest.raises(ImportRejected) as err:
+        run_import(sqlite_store, f, catalog="units", version="1")
+    assert [str(p) for p in err.value.problems] == [f"{f}, row {message}"]
+    assert sqlite_store.list_versions("units") == []
+
+
+@pytest.mark.parametrize("resource, message", [
+    ({"resourceType": "CodeSystem", "title": 5, "concept": [{"code": "kg"}]}, "CodeSystem.title must be a string"),
+    ({"resourceType": "CodeSystem", "title": "U", "language": ["en"], "concept": [{"code": "kg"}]},
+     "CodeSystem.language must be a string"),
+])
+def test_fhir_resource_with_wrong_types_is_refused(sqlite_store, tmp_path, resource, message):
+    f = tmp_path / "cs.json"
+    f.write_text(json.dumps(resource), encoding="utf-8")
+    with pytest.raises(ImportRejected) as err:
+        run_import(sqlite_store, f, catalog="units", version="1")
+    assert message in err.value.problems[0].message
+    assert not sqlite_store.has_catalog("units")
 
 
 def test_xml_profile_with_variants_and_enclosing_parents(sqlite_store, tmp_path):
