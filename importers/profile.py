@@ -53,7 +53,7 @@ _SCALARS = (lambda v: isinstance(v, (str, int, float)) and not isinstance(v, boo
 KEY_TYPES = {
     "spec": {"column": _NONEMPTY, "path": _NONEMPTY, "regex": _STR, "default": _STR, "strip": _STR,
              "upper": _BOOL, "lower": _BOOL, "prefix": _STR, "template": _STR, "split": _NONEMPTY, "type": _STR,
-             "date_format": _STR, "optional": _BOOL, "language": _NONEMPTY, "use": _NONEMPTY},
+             "date_format": _STR, "optional": _BOOL, "language": _STR, "use": _STR},
     "read": {"encoding": _NONEMPTY, "delimiter": _NONEMPTY, "quotechar": _NONEMPTY, "columns": _STRS,
              "sheet": _STR, "records": _STRS, "namespaces": _STR_TABLE, "strip_chars": _STR,
              "null_values": _STRS, "unknown_columns": _STR},
