@@ -13,7 +13,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable, Iterator
 
-import sqlalchemy as sa
 
 from registry.errors import BadRequest, ImportRejected, NotFound, Position, Report
 from importers.mapping import Findings
@@ -130,22 +129,18 @@ def catalog_defaults(source: Source, fmt: str, profile: Profile | None) -> dict:
     return {}
 
 
-def _create_catalog(store, slug: str, defaults: dict) -> None:
+def _new_catalog(slug: str, defaults: dict):
+    """The catalog an import creates, checked now (a bad title or kind is refused before reading the file)."""
     from registry.models import CatalogCreate
-    store.create_catalog(CatalogCreate(
-        slug=slug, title=defaults["title"], kind=defaults.get("kind", "other"), owner=defaults.get("owner"),
-        oid=defaults.get("oid"), language=defaults.get("language", "ru"), description=defaults.get("description"),
-        field_schema=defaults.get("field_schema") or {}))
-
-
-def _drop_empty_catalog(store, slug: str) -> None:
-    """Remove a catalog this import created, if it has no version (a failed or dry-run import leaves nothing)."""
-    from registry.models.catalog import Catalog, CatalogVersion
-    c, v = Catalog.__table__, CatalogVersion.__table__
-    with store.engine.begin() as conn:
-        row = conn.execute(sa.select(c.c.id).where(c.c.slug == slug)).first()
-        if row and not conn.execute(sa.select(v.c.id).where(v.c.catalog_id == row.id)).first():
-            conn.execute(c.delete().where(c.c.id == row.id))
+    from registry.store.catalogs import new_catalog
+    try:
+        data = CatalogCreate(
+            slug=slug, title=defaults["title"], kind=defaults.get("kind", "other"), owner=defaults.get("owner"),
+            oid=defaults.get("oid"), language=defaults.get("language", "ru"), description=defaults.get("description"),
+            field_schema=defaults.get("field_schema") or {})
+    except ValueError as exc:  # pydantic's ValidationError
+        raise BadRequest(f"cannot create catalog {slug}: {exc}") from None
+    return new_catalog(data)
 
 
 def _with_sentinel(entries, findings: Findings, file: str):
@@ -180,36 +175,28 @@ def run_import(store, path: str | Path, *, catalog: str, version: str, format: s
     fmt = format or (prof.format if prof else None) or guess_format(source)
     if fmt not in FORMATS:
         raise BadRequest(f"unknown format {fmt!r}; known: {', '.join(sorted(FORMATS))}")
-    created = False
+    create = None
     if not store.has_catalog(catalog):
         defaults = catalog_defaults(source, fmt, prof)
         if not defaults.get("title"):
             raise NotFound(f"no catalog {catalog!r}: create it first (`nsi catalog create {catalog} --title ...`) "
                            f"or import with a profile that has [catalog] defaults")
-        _create_catalog(store, catalog, defaults)
-        created = True
+        create = _new_catalog(catalog, defaults)
+    language = create.language if create is not None else store.get_catalog(catalog).language
+    findings = Findings(source.name)
+    entries = FORMATS[fmt](source, prof, findings, language)
     try:
-        language = store.get_catalog(catalog).language
-        findings = Findings(source.name)
-        entries = FORMATS[fmt](source, prof, findings, language)
-        try:
-            report = store.stage_draft(catalog, version, _with_sentinel(entries, findings, source.name),
-                                       source_name=Path(source.name).name, source_sha256=source.sha256(),
-                                       release_notes=release_notes, created_by=created_by, dry_run=dry_run,
-                                       progress=progress, file=source.name)
-        except ImportRejected as exc:
-            own = [p for p in exc.problems if p.row != MAPPING_ERRORS_ROW]
-            if findings.errors:
-                raise ImportRejected(findings.errors + own, findings.warnings + exc.warnings) from None
-            raise
-        report.warnings = findings.warnings + report.warnings
-        if publish and report.status == "staged":
-            store.publish(catalog, version, by=created_by)
-            report.status = "published"
-    except BaseException:
-        if created:
-            _drop_empty_catalog(store, catalog)
+        report = store.stage_draft(catalog, version, _with_sentinel(entries, findings, source.name),
+                                   source_name=Path(source.name).name, source_sha256=source.sha256(),
+                                   release_notes=release_notes, created_by=created_by, dry_run=dry_run,
+                                   progress=progress, file=source.name, create_catalog=create)
+    except ImportRejected as exc:
+        own = [p for p in exc.problems if p.row != MAPPING_ERRORS_ROW]
+        if findings.errors:
+            raise ImportRejected(findings.errors + own, findings.warnings + exc.warnings) from None
         raise
-    if created and dry_run:
-        _drop_empty_catalog(store, catalog)
+    report.warnings = findings.warnings + report.warnings
+    if publish and report.status == "staged":
+        store.publish(catalog, version, by=created_by)
+        report.status = "published"
     return report

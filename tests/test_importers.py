@@ -525,3 +525,67 @@ def test_load_demo_imports_every_sample_once(store):
     assert drugs["РК-ЛС-5№900111"]["parents"] == ["J01"]  # no J01FA10 row: the deepest ATC group present
     again = load_demo(store)
     assert {r.status for r in again} == {"unchanged"}
+
+
+# --- interruption and concurrency (both databases) -----------------------------------------------------------
+
+NEW_CATALOG_PROFILE = """[profile]
+format = "csv"
+[catalog]
+slug = "fresh"
+title = "Fresh catalog"
+language = "en"
+[fields]
+code = "code"
+display = "display"
+"""
+
+
+def _big_csv(tmp_path, n=2500):
+    f = tmp_path / "big.csv"
+    f.write_text("code,display\n" + "".join(f"C{i:05d},Entry {i}\n" for i in range(n)), encoding="utf-8")
+    return f
+
+
+def test_interrupted_import_into_a_new_catalog_leaves_nothing(store, tmp_path):
+    profile = tmp_path / "fresh.toml"
+    profile.write_text(NEW_CATALOG_PROFILE, encoding="utf-8")
+    f = _big_csv(tmp_path)
+
+    def interrupt(count):
+        raise KeyboardInterrupt  # what Ctrl-C raises in the middle of staging
+
+    with pytest.raises(KeyboardInterrupt):
+        run_import(store, f, catalog="fresh", version="1", profile=str(profile), progress=interrupt)
+    assert not store.has_catalog("fresh")
+    report = run_import(store, f, catalog="fresh", version="1", profile=str(profile))
+    assert (report.status, report.entries) == ("staged", 2500)
+    assert store.get_catalog("fresh").title == "Fresh catalog"
+
+
+def test_concurrent_imports_of_one_file_make_one_version(store, tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+    sqlite_store_catalog(store, "t")
+    f = _big_csv(tmp_path)
+    profile = str(DATA / "plain.toml")
+    with ThreadPoolExecutor(2) as pool:
+        futures = [pool.submit(run_import, store, f, catalog="t", version=label, profile=profile)
+                   for label in ("a", "b")]
+        reports = [fut.result() for fut in futures]
+    assert sorted(r.status for r in reports) == ["staged", "unchanged"]
+    assert [v.label for v in store.list_versions("t")] == [next(r.version for r in reports if r.status == "staged")]
+
+
+def test_killed_import_into_a_new_catalog_leaves_nothing(store, tmp_path):
+    import subprocess
+    import sys
+    profile = tmp_path / "fresh.toml"
+    profile.write_text(NEW_CATALOG_PROFILE, encoding="utf-8")
+    f = _big_csv(tmp_path)
+    script = ("import os, signal, sys\n"
+              "from importers import run_import\nfrom registry.store import Store\n"
+              "run_import(Store.open(), sys.argv[1], catalog='fresh', version='1', profile=sys.argv[2],\n"
+              "           progress=lambda n: os.kill(os.getpid(), signal.SIGKILL))\n")
+    done = subprocess.run([sys.executable, "-c", script, str(f), str(profile)], cwd=ROOT, capture_output=True)
+    assert done.returncode == -9, done.stderr
+    assert not store.has_catalog("fresh")

@@ -32,22 +32,27 @@ def check_field_schema(schema: dict) -> dict:
     return out
 
 
+def new_catalog(data: CatalogCreate) -> Catalog:
+    """A checked, not yet stored Catalog row: slug, kind, title and field schema follow the rules or BadRequest."""
+    if not SLUG_RE.match(data.slug or ""):
+        raise BadRequest(f"catalog slug {data.slug!r} must be lowercase letters, digits, '.', '_' or '-'")
+    if data.kind not in KINDS:
+        raise BadRequest(f"catalog kind {data.kind!r} is not one of {', '.join(KINDS)}")
+    if not (data.title or "").strip():
+        raise BadRequest("a catalog needs a title")
+    schema = check_field_schema(data.field_schema or {})
+    return Catalog.model_validate(data, update={"field_schema": schema})
+
+
 class CatalogsMixin:
     """Catalog operations of the Store."""
 
     def create_catalog(self, data: CatalogCreate) -> Catalog:
         """Register a new, empty catalog. Slugs are lowercase and unique."""
-        if not SLUG_RE.match(data.slug or ""):
-            raise BadRequest(f"catalog slug {data.slug!r} must be lowercase letters, digits, '.', '_' or '-'")
-        if data.kind not in KINDS:
-            raise BadRequest(f"catalog kind {data.kind!r} is not one of {', '.join(KINDS)}")
-        if not (data.title or "").strip():
-            raise BadRequest("a catalog needs a title")
-        schema = check_field_schema(data.field_schema or {})
+        catalog = new_catalog(data)
         with Session(self.engine) as session:
             if session.exec(select(Catalog).where(Catalog.slug == data.slug)).first():
                 raise AlreadyExists(f"catalog {data.slug} exists already")
-            catalog = Catalog.model_validate(data, update={"field_schema": schema})
             session.add(catalog)
             try:
                 session.commit()

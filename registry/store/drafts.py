@@ -134,13 +134,39 @@ class DraftsMixin:
         """The version of `slug` imported from a file with this sha256, if any (same file twice = no new version)."""
         with self.engine.connect() as conn:
             catalog = self._catalog_row(conn, slug)
-            return conn.execute(sa.select(V).where(V.c.catalog_id == catalog.id, V.c.source_sha256 == sha256,
-                                                   V.c.status != "discarded")).first()
+            return self._same_source(conn, catalog.id, sha256)
+
+    @staticmethod
+    def _same_source(conn: Connection, catalog_id: int, sha256: str):
+        return conn.execute(sa.select(V).where(V.c.catalog_id == catalog_id, V.c.source_sha256 == sha256,
+                                               V.c.status != "discarded")).first()
+
+    def _lock_catalog(self, conn: Connection, slug: str, create: Catalog | None):
+        """The catalog row, locked until the transaction ends (PostgreSQL; SQLite's write lock already is).
+
+        Concurrent imports into one catalog thus take turns: the second sees the
+        first one's version (same label or same file) instead of racing it.
+        `create` is inserted in this transaction when the catalog does not exist,
+        so a failed or interrupted import leaves no empty catalog behind.
+        """
+        row = conn.execute(sa.select(C).where(C.c.slug == slug).with_for_update()).first()
+        if row is None and create is not None:
+            values = create.model_dump(exclude={"id"})
+            try:
+                conn.execute(C.insert().values(**values))
+            except sa.exc.IntegrityError:
+                raise AlreadyExists(f"catalog {slug} was created by another import at the same time; "
+                                    f"run this import again") from None
+            row = conn.execute(sa.select(C).where(C.c.slug == slug).with_for_update()).first()
+        if row is None:
+            raise NotFound(f"no catalog {slug!r}")
+        return row
 
     def stage_draft(self, slug: str, label: str, entries: Iterable[dict], *, source_name: str | None = None,
                     source_sha256: str | None = None, release_notes: str | None = None,
                     created_by: str | None = None, dry_run: bool = False,
-                    progress: Callable[[int], None] | None = None, file: str | None = None) -> Report:
+                    progress: Callable[[int], None] | None = None, file: str | None = None,
+                    create_catalog: Catalog | None = None) -> Report:
         """Validate `entries` and store them as draft `label` of catalog `slug`; return the report.
 
         Entries are canonical dicts, optionally with `_pos` (a Position) for error
@@ -148,22 +174,24 @@ class DraftsMixin:
         ImportRejected is raised and nothing is stored. With `dry_run` everything is
         checked and counted, then rolled back. A file whose sha256 matches an
         earlier version's source gives status `unchanged` and stores nothing.
+        `create_catalog` (from `new_catalog`) is created with the draft, in the same
+        transaction, when `slug` does not exist yet.
         """
         started = time.perf_counter()
         report = Report(catalog=slug, version=label, source=source_name, source_sha256=source_sha256)
-        if source_sha256:
-            same = self.find_same_source(slug, source_sha256)
-            if same is not None:
-                report.status = "unchanged"
-                report.message = (f"{source_name or 'this file'} was already imported as version {same.label} of "
-                                  f"{slug} (same sha256); no new version created")
-                return report
         default_pos = Position(file=file or source_name)
         conn = db.write_connection(self.engine)
         restore_cache = _enlarge_sqlite_cache(conn)
         tx = conn.begin()
         try:
-            catalog = self._catalog_row(conn, slug)
+            catalog = self._lock_catalog(conn, slug, create_catalog)
+            same = self._same_source(conn, catalog.id, source_sha256) if source_sha256 else None
+            if same is not None:
+                report.status = "unchanged"
+                report.message = (f"{source_name or 'this file'} was already imported as version {same.label} of "
+                                  f"{slug} (same sha256); no new version created")
+                tx.rollback()
+                return report
             if conn.execute(sa.select(V.c.id).where(V.c.catalog_id == catalog.id, V.c.label == label)).first():
                 raise AlreadyExists(f"catalog {slug} already has a version {label!r}")
             version_id = conn.execute(V.insert().values(
