@@ -136,3 +136,20 @@ def test_a_synonym_replacement_is_read_with_the_other_phrases():
 def test_roman_numerals_joined_by_hyphens_become_digits_too():
     assert analyse("Faktor-II-Mangel", "de").keys == analyse("Faktor II Mangel", "de").keys == \
         analyse("Faktor 2 Mangel", "de").keys
+
+
+@pytest.mark.parametrize("text, quantity", [
+    ("Парацетамол 1 000 мг", "1000"), ("paracetamol 1,000 mg", "1000"), ("2 500 мг", "2500"),
+    ("1 000 000 мг", "1000000"), ("12,500 mg", "12500"), ("1 000,5 мг", "1000.5"), ("1,000.5 mg", "1000.5"),
+    # a decimal comma (Russian), not a thousands separator
+    ("0,5 мг", "0.5"), ("1,5 мг", "1.5"), ("1,25 мг", "1.25"), ("0,500 мг", "0.5"), ("1,0000 мг", "1"),
+])
+def test_thousands_separators_in_doses(text, quantity):
+    # A space followed by a group of exactly three digits is a thousands separator; so is a comma after
+    # a leading group of 1-3 digits (not starting with 0) followed by exactly three digits.
+    assert analyse(text, "ru").quantities == {f"{quantity}mg"}
+
+
+def test_a_thousands_group_does_not_swallow_a_longer_number():
+    assert analyse("1234 567 mg", "en").keys == ["1234", "567mg"]
+    assert analyse("1 0000 mg", "en").keys == ["1", "0mg"]  # four digits: not a group, and 0000 is 0

@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from decimal import Decimal
 from functools import lru_cache
 from importlib import resources
 
@@ -35,6 +36,13 @@ _WORD = re.compile(r"[^\W\d_]+|\d+(?:\.\d+)?|%")
 _SPLIT_NEGATION = re.compile(r"(?<![^\W\d_])(non|не)[-\s]+(?!specified)(?=[^\W\d_]{3})")
 _LETTER_DIGIT = re.compile(r"(?<=[^\W\d_])(?=\d)|(?<=\d)(?=[^\W\d_])")
 _BRITISH_OUR = re.compile(r"(?<=\w{3})our\b")
+# The number of a dose. Thousands separators: a space followed by a group of exactly three digits
+# (`1 000 мг`, `2 500 000 ЕД`), or a comma after a leading group of 1-3 digits not starting with 0
+# followed by exactly three digits (`1,000 mg`, `12,500 mg`). Any other comma is a decimal comma
+# (`0,5 г`, `1,25 мг`, `0,500 г`).
+NUMBER = (r"(?:(?P<spaced>\d{1,3}(?: \d{3})+(?:[.,]\d+)?)(?![\d,.])"
+          r"|(?P<comma>[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?)(?![\d,.])"
+          r"|(?P<plain>\d+(?:[.,]\d+)?))")
 
 
 def _read_tsv(name: str) -> list[tuple[str, str]]:
@@ -84,7 +92,7 @@ class Rules:
             alternatives = "|".join(re.escape(a) for a in sorted(abbreviations, key=len, reverse=True))
             rules.abbreviation_re = re.compile(rf"(?<![\w/.-])(?:{alternatives})(?![\w/-])")
         units = "|".join(re.escape(u) for u in sorted(rules.units, key=len, reverse=True))
-        rules.quantity_re = re.compile(rf"(?<![\w.,])(\d+(?:[.,]\d+)?)\s*({units})(?![\w/])")
+        rules.quantity_re = re.compile(rf"(?<![\w.,]){NUMBER}\s*(?P<unit>{units})(?![\w/])")
         return rules
 
 
@@ -253,11 +261,26 @@ def expand_abbreviations(text: str) -> str:
     return r.abbreviation_re.sub(lambda m: r.abbreviations[m.group(0)], text)
 
 
+def quantity_number(match: re.Match) -> Decimal:
+    """The number of a `quantity_re` match, thousands separators read (see NUMBER)."""
+    if match.group("spaced"):
+        number = match.group("spaced").replace(" ", "").replace(",", ".")
+    elif match.group("comma"):
+        number = match.group("comma").replace(",", "")
+    else:
+        number = match.group("plain").replace(",", ".")
+    return Decimal(number)
+
+
+def format_number(number: Decimal) -> str:
+    """A number written without exponent, trailing zeros or a trailing dot (`1.500` → `1.5`, `1E+3` → `1000`)."""
+    text = format(number.normalize(), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 def _quantity(match: re.Match) -> str:
-    number = match.group(1).replace(",", ".")
-    if "." in number:
-        number = number.rstrip("0").rstrip(".") or "0"
-    return f" {number}{rules().units[match.group(2)]} "
+    number = quantity_number(match)
+    return f" {format_number(number)}{rules().units[match.group('unit')]} "
 
 
 def analyse(text: str, language: str = "en", phrases: bool = True) -> Analysis:
