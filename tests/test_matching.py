@@ -235,3 +235,11 @@ def test_parents_by_code_are_subdivisions_not_blocks_or_chapters():
     # ATC's single-letter groups are groups, not chapters.
     atc = [{"code": c} for c in ["V", "V03", "V03AB", "N02BE", "N02BE01"]]
     assert parents(atc) == {"V03": "V", "V03AB": "V03", "N02BE01": "N02BE"}
+
+
+def test_a_dose_in_another_unit_is_the_same_dose(store):
+    publish(store, "drugs", DRUGS)
+    (result,) = match(store, ["Paracetamol tablets 0,5 g"], target="drugs", limit=2)
+    assert codes(result)[0] == ("P500", 100.0)
+    assert result["candidates"][0]["reason"].endswith("same 500mg")
+    assert "different amounts" not in result["candidates"][0]["reason"]

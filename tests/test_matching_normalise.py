@@ -153,3 +153,18 @@ def test_thousands_separators_in_doses(text, quantity):
 def test_a_thousands_group_does_not_swallow_a_longer_number():
     assert analyse("1234 567 mg", "en").keys == ["1234", "567mg"]
     assert analyse("1 0000 mg", "en").keys == ["1", "0mg"]  # four digits: not a group, and 0000 is 0
+
+
+@pytest.mark.parametrize("a, b, token", [
+    ("0,5 г", "500 mg", "500mg"), ("1 g", "1000 мг", "1000mg"), ("1000 mcg", "1 mg", "1mg"),
+    ("250 мкг", "0.25 mg", "0.25mg"), ("1,5 г", "1500 mg", "1500mg"), ("1 л", "1000 ml", "1000ml"),
+    ("0,5 л", "500 мл", "500ml"), ("500 мкг/мл", "0.5 mg/ml", "0.5mg/ml"),
+    ("1 кг", "1000 g", "1000000mg"),
+])
+def test_quantities_are_compared_in_a_base_unit(a, b, token):
+    assert analyse(a, "ru").quantities == analyse(b, "en").quantities == {token}
+
+
+def test_other_units_are_not_converted():
+    assert analyse("раствор 0,9 % 500 мл", "ru").quantities == {"0.9%", "500ml"}
+    assert analyse("5 ммоль", "ru").quantities == {"5mmol"}

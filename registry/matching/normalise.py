@@ -5,7 +5,7 @@ Steps, in order (design §4):
 1. Unicode NFKC, casefold, `ё` → `е`, dashes and punctuation to spaces.
 2. Abbreviations expanded from the data files `data/abbreviations.<lang>.tsv`
    (`БДУ` → `без дополнительных уточнений`, `табл.` → `таблетки`, `NOS` → ...).
-3. Numbers joined with their unit into one token from `data/units.tsv`
+3. Numbers joined with their unit into one token from `data/units.tsv`, in a base unit
    (`500 мг` and `500 mg` → `500mg`; `0,5 %` → `0.5%`), so doses are compared.
 4. Words reduced to a lemma: Russian through pymorphy3 (dictionary words
    only, so drug names are not mangled), English and German through a stemmer.
@@ -278,9 +278,29 @@ def format_number(number: Decimal) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
+# Units compared in a base unit: mass in mg, volume in ml, amount of substance in mmol.
+UNIT_FACTORS: dict[str, tuple[str, Decimal]] = {
+    "mg": ("mg", Decimal(1)), "g": ("mg", Decimal(1000)), "kg": ("mg", Decimal(1_000_000)),
+    "mcg": ("mg", Decimal("0.001")), "ng": ("mg", Decimal("0.000001")),
+    "ml": ("ml", Decimal(1)), "l": ("ml", Decimal(1000)), "mcl": ("ml", Decimal("0.001")),
+    "mmol": ("mmol", Decimal(1)), "mol": ("mmol", Decimal(1000)),
+}
+
+
+def to_base_unit(number: Decimal, unit: str) -> tuple[Decimal, str]:
+    """A quantity in its base unit: (0.5, "g") → (500, "mg"), (500, "mcg/ml") → (0.5, "mg/ml").
+
+    A concentration converts its numerator only, in the denominator's unit; units without a
+    factor (`%`, `iu`, `mmol/l`'s litre) are kept as they are.
+    """
+    numerator, slash, denominator = unit.partition("/")
+    base, factor = UNIT_FACTORS.get(numerator, (numerator, Decimal(1)))
+    return number * factor, base + slash + denominator
+
+
 def _quantity(match: re.Match) -> str:
-    number = quantity_number(match)
-    return f" {format_number(number)}{rules().units[match.group('unit')]} "
+    number, unit = to_base_unit(quantity_number(match), rules().units[match.group("unit")])
+    return f" {format_number(number)}{unit} "
 
 
 def analyse(text: str, language: str = "en", phrases: bool = True) -> Analysis:
