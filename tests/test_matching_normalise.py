@@ -168,3 +168,20 @@ def test_quantities_are_compared_in_a_base_unit(a, b, token):
 def test_other_units_are_not_converted():
     assert analyse("раствор 0,9 % 500 мл", "ru").quantities == {"0.9%", "500ml"}
     assert analyse("5 ммоль", "ru").quantities == {"5mmol"}
+
+
+@pytest.mark.parametrize("text, token", [
+    ("Гепарин 5000 ЕД", "5000iu"), ("Heparin 5000 IU", "5000iu"), ("Гепарин 5000 МЕ", "5000iu"),
+    ("Heparin 5000 ME", "5000iu"), ("Heparin 5000 units", "5000iu"), ("Heparin 5 000 ЕД.", "5000iu"),
+    ("Инсулин 100 ЕД/мл", "100iu/ml"), ("Insulin 100 IU/ml", "100iu/ml"), ("Insulin 100 U/ml", "100iu/ml"),
+    ("раствор 5 мг/мл", "5mg/ml"), ("solution 2 g/ml", "2000mg/ml"), ("10 мг/кг", "10mg/kg"),
+    ("сироп 120 мг/5 мл", "120mg/5ml"), ("syrup 120 mg / 5 ml", "120mg/5ml"),
+    ("paracetamol 500 milligrams", "500mg"), ("paracetamol 1 milligram", "1mg"), ("2 grams", "2000mg"),
+    ("250 micrograms", "0.25mg"), ("5 millilitres", "5ml"), ("5 milliliters", "5ml"), ("1 litre", "1000ml"),
+])
+def test_units_of_action_concentrations_and_spelt_out_units(text, token):
+    assert analyse(text, "ru").quantities == {token}
+
+
+def test_per_one_unit_is_per_unit():
+    assert analyse("10 mg/1 ml", "en").quantities == analyse("10 мг/мл", "ru").quantities == {"10mg/ml"}

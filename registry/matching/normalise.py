@@ -92,7 +92,9 @@ class Rules:
             alternatives = "|".join(re.escape(a) for a in sorted(abbreviations, key=len, reverse=True))
             rules.abbreviation_re = re.compile(rf"(?<![\w/.-])(?:{alternatives})(?![\w/-])")
         units = "|".join(re.escape(u) for u in sorted(rules.units, key=len, reverse=True))
-        rules.quantity_re = re.compile(rf"(?<![\w.,]){NUMBER}\s*(?P<unit>{units})(?![\w/])")
+        # A unit may be `per` another, with or without a number (`ЕД/мл`, `мг/кг`, `мг/5 мл`).
+        rules.quantity_re = re.compile(rf"(?<![\w.,]){NUMBER}\s*(?P<unit>{units})"
+                                       rf"(?:\s*/\s*(?P<per_number>\d+(?:[.,]\d+)?)?\s*(?P<per>{units}))?(?![\w/])")
         return rules
 
 
@@ -299,7 +301,13 @@ def to_base_unit(number: Decimal, unit: str) -> tuple[Decimal, str]:
 
 
 def _quantity(match: re.Match) -> str:
-    number, unit = to_base_unit(quantity_number(match), rules().units[match.group("unit")])
+    unit = rules().units[match.group("unit")]
+    if match.group("per"):
+        per_number = match.group("per_number")
+        per = format_number(Decimal(per_number.replace(",", "."))) if per_number else "1"
+        per = "" if per == "1" else per  # `мг/1 мл` is `мг/мл`
+        unit = f"{unit}/{per}{rules().units[match.group('per')]}"
+    number, unit = to_base_unit(quantity_number(match), unit)
     return f" {format_number(number)}{unit} "
 
 
