@@ -243,3 +243,25 @@ def test_a_dose_in_another_unit_is_the_same_dose(store):
     assert codes(result)[0] == ("P500", 100.0)
     assert result["candidates"][0]["reason"].endswith("same 500mg")
     assert "different amounts" not in result["candidates"][0]["reason"]
+
+
+def test_a_dose_on_one_side_only_counts_a_little():
+    from registry.matching.rerank import word_overlap
+    idf = {"parasetamol": 2.0}
+    # 500mg is not in the catalog (maximal IDF 5) and the name has no dose at all: it weighs a quarter of
+    # the mean word of its side, so recall is 1 / 1.25 = 0.8 and the overlap 2 * 0.8 / 1.8.
+    assert word_overlap(["parasetamol", "500mg"], ["parasetamol"], idf, 5.0) == pytest.approx(8 / 9)
+    assert word_overlap(["parasetamol"], ["parasetamol", "500mg"], idf, 5.0) == pytest.approx(8 / 9)
+    # A dose that the name has another of still counts in full.
+    assert word_overlap(["parasetamol", "500mg"], ["parasetamol", "250mg"], idf, 5.0) == pytest.approx(2 / 7)
+    # Plain numbers are words (type 1, stage 3), not doses.
+    assert word_overlap(["diabet", "1"], ["diabet"], {"diabet": 2.0}, 5.0) == pytest.approx(2 * (2 / 7) / (1 + 2 / 7))
+
+
+def test_a_dose_only_in_the_query_does_not_sink_the_name(store):
+    publish(store, "inn", [{"code": "N02BE01", "display": "paracetamol"}, {"code": "N02BA01", "display": "aspirin"},
+                           {"code": "M01AE01", "display": "ibuprofen"}])
+    (result,) = match(store, ["Paracetamol 500 mg"], target="inn", limit=1)
+    code, score = codes(result)[0]
+    # 60 × 8/9 for the words, 0.25 × 78.6 token sort ratio, 0.15 × 100 token set ratio: about 88
+    assert code == "N02BE01" and 85 <= score < 90

@@ -18,6 +18,7 @@ which designation matched and how.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
@@ -70,14 +71,42 @@ def negated_pair(a: str, b: str) -> bool:
     return False
 
 
+QUANTITY_ALONE = 0.25
+_QUANTITY = re.compile(r"\d+(?:\.\d+)?[^\d.]")
+
+
+def is_quantity(key: str) -> bool:
+    """Whether a key is a dose or concentration (`500mg`, `0.9%`), not a word or a plain number."""
+    return bool(_QUANTITY.match(key))
+
+
+def _weights(keys: list[str], other: list[str], idf: dict[str, float], max_idf: float) -> list[float]:
+    """The IDF weight of each key; a dose weighs a quarter of the side's mean word when the other side has none.
+
+    A dose is seldom in the catalog's names, so its IDF is the maximum: against a name without any
+    dose (`paracetamol` for `Paracetamol 500 mg`) it would outweigh the words that do agree.
+    """
+    weights = [idf.get(k, max_idf) for k in keys]
+    if any(map(is_quantity, other)):
+        return weights
+    words = [w for k, w in zip(keys, weights) if not is_quantity(k)]
+    if not words or len(words) == len(keys):
+        return weights
+    modest = QUANTITY_ALONE * sum(words) / len(words)
+    return [min(w, modest) if is_quantity(k) else w for k, w in zip(keys, weights)]
+
+
 def word_overlap(query_keys: list[str], doc_keys: list[str], idf: dict[str, float], max_idf: float) -> float:
-    """IDF-weighted soft overlap of two key lists, 0-1 (harmonic mean of both directions)."""
+    """IDF-weighted soft overlap of two key lists, 0-1 (harmonic mean of both directions).
+
+    Doses on one side only count little (`_weights`); doses on both sides count in full.
+    """
     if not query_keys or not doc_keys:
         return 0.0
     q = list(dict.fromkeys(query_keys))
     d = list(dict.fromkeys(doc_keys))
-    qw = [idf.get(k, max_idf) for k in q]
-    dw = [idf.get(k, max_idf) for k in d]
+    qw = _weights(q, d, idf, max_idf)
+    dw = _weights(d, q, idf, max_idf)
     recall = sum(w * _best_word(k, d) for k, w in zip(q, qw)) / sum(qw)
     precision = sum(w * _best_word(k, q) for k, w in zip(d, dw)) / sum(dw)
     if recall + precision == 0:
