@@ -265,3 +265,21 @@ def test_a_dose_only_in_the_query_does_not_sink_the_name(store):
     code, score = codes(result)[0]
     # 60 × 8/9 for the words, 0.25 × 78.6 token sort ratio, 0.15 × 100 token set ratio: about 88
     assert code == "N02BE01" and 85 <= score < 90
+
+
+def test_a_flat_code_extends_another_only_at_a_boundary_not_inside_a_number():
+    from registry.matching.index import parent_rows
+
+    def parents(entries):
+        return {entries[row]["code"]: entries[p]["code"] for row, p in parent_rows(entries).items()}
+    # D10-D18 are D1's siblings, not its subdivisions; D1.1 and D10.5 subdivide at the dot.
+    flat = [{"code": c} for c in ["D", "D1", "D2", "D10", "D18", "D1.1", "D10.5", "12", "120", "12 1"]]
+    assert parents(flat) == {"D1": "D", "D2": "D", "D10": "D", "D18": "D", "D1.1": "D1", "D10.5": "D10",
+                             "12 1": "12"}
+    # ATC: a letter after a digit, a digit after a letter, a letter after a letter.
+    atc = [{"code": c} for c in ["N", "N02", "N02B", "N02BE", "N02BE01"]]
+    assert parents(atc) == {"N02": "N", "N02B": "N02", "N02BE": "N02B", "N02BE01": "N02BE"}
+    # A parent the catalog states is taken even inside a number (ICD-10-CM's S72.0 → S72.00).
+    tree = [{"code": "S72", "parents": []}, {"code": "S72.0", "parents": ["S72"]},
+            {"code": "S72.00", "parents": ["S72.0"]}]
+    assert parents(tree) == {"S72.0": "S72", "S72.00": "S72.0"}
