@@ -283,3 +283,11 @@ def test_a_flat_code_extends_another_only_at_a_boundary_not_inside_a_number():
     tree = [{"code": "S72", "parents": []}, {"code": "S72.0", "parents": ["S72"]},
             {"code": "S72.00", "parents": ["S72.0"]}]
     assert parents(tree) == {"S72.0": "S72", "S72.00": "S72.0"}
+
+
+def test_a_local_code_typed_with_cyrillic_look_alikes_is_the_same_code(store):
+    publish(store, "icd", [{"code": "C50.1", "display": "Malignant neoplasm of breast"},
+                           {"code": "C50.2", "display": "Malignant neoplasm of breast"}])
+    (result,) = match(store, [{"code": "С50.1", "name": "Malignant neoplasm of breast"}], target="icd", limit=2)
+    assert codes(result)[0] == ("C50.1", 100.0)
+    assert result["candidates"][0]["reason"].endswith("same code")

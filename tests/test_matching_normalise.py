@@ -185,3 +185,16 @@ def test_units_of_action_concentrations_and_spelt_out_units(text, token):
 
 def test_per_one_unit_is_per_unit():
     assert analyse("10 mg/1 ml", "en").quantities == analyse("10 мг/мл", "ru").quantities == {"10mg/ml"}
+
+
+def test_cyrillic_look_alikes_in_codes_and_latin_words_are_latin():
+    from registry.matching.normalise import fold_code
+    # С (Cyrillic) typed for C in an ICD code, а (Cyrillic) inside a Latin word, В12 for B12
+    assert analyse("Рак С50.1", "ru").keys[-2:] == analyse("Рак C50.1", "ru").keys[-2:] == ["k", "50.1"]
+    assert analyse("P\u0430racetamol", "en").keys == ["parasetamol"]
+    assert analyse("Витамин В12", "ru").keys[-2:] == analyse("Vitamin B12", "en").keys[-2:] == ["b", "12"]
+    # a Russian word with a Latin look-alike stays Russian, and units glued to numbers stay units
+    assert analyse("Пaрацетамол", "ru").keys == analyse("Парацетамол", "ru").keys
+    assert analyse("500мг", "ru").quantities == {"500mg"}
+    assert fold_code("С50.1") == fold_code("c50.1") == "c50.1"
+    assert fold_code("А01АВ") == "a01ab"

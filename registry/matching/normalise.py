@@ -65,6 +65,42 @@ def basic_fold(text: str) -> str:
     return unicodedata.normalize("NFKC", text).casefold().replace("ё", "е")
 
 
+# Cyrillic letters that look like Latin ones (folded, so `в` stands for the capital В that looks like B).
+_LOOK_ALIKES = dict(zip("авекмнорстухіјѕ", "abekmhopctyxijs"))
+_LATIN_LOOK_ALIKES = {lat: cyr for cyr, lat in _LOOK_ALIKES.items()}
+_ALNUM_RUN = re.compile(r"[^\W_]+")
+_LATIN_LETTER = re.compile(r"[a-z]")
+
+
+def _fold_run(match: re.Match) -> str:
+    run = match.group(0)
+    cyrillic = [ch for ch in run if has_cyrillic(ch)]
+    if not cyrillic:
+        return run
+    latin = _LATIN_LETTER.findall(run)
+    code_like = any(ch.isdigit() for ch in run) and len(cyrillic) <= 3
+    if all(ch in _LOOK_ALIKES for ch in cyrillic) and (len(latin) >= len(cyrillic) or (code_like and not latin)):
+        return "".join(_LOOK_ALIKES.get(ch, ch) for ch in run)
+    if latin and all(ch in _LATIN_LOOK_ALIKES for ch in latin):
+        return "".join(_LATIN_LOOK_ALIKES.get(ch, ch) for ch in run)
+    return run
+
+
+def fold_look_alikes(text: str) -> str:
+    """Folded text with look-alike letters of the other script put right in mixed words.
+
+    A word of Latin letters with Cyrillic look-alikes among them (`pаracetamol` with a Cyrillic а), or
+    a code of up to three look-alike Cyrillic letters and digits (`с50.1`, `в12`), is written in Latin;
+    a Russian word with Latin look-alikes among its letters is written in Cyrillic.
+    """
+    return _ALNUM_RUN.sub(_fold_run, text)
+
+
+def fold_code(code: str) -> str:
+    """A code as compared with another: folded, with every Cyrillic look-alike letter in Latin (`С50.1` = `C50.1`)."""
+    return "".join(_LOOK_ALIKES.get(ch, ch) for ch in basic_fold(str(code)).strip())
+
+
 def abbreviation_languages() -> list[str]:
     """The languages that have an abbreviation file, e.g. ['de', 'en', 'ru']."""
     names = [p.name for p in resources.files(DATA_PACKAGE).iterdir()]
@@ -318,7 +354,8 @@ def analyse(text: str, language: str = "en", phrases: bool = True) -> Analysis:
     Cyrillic words are always lemmatised as Russian. `phrases=False` leaves out the
     synonym and qualifier rewriting (used to analyse those phrases themselves).
     """
-    folded = _SPLIT_NEGATION.sub(r"\1", expand_abbreviations(basic_fold(roman_to_arabic(text or ""))))
+    folded = fold_look_alikes(basic_fold(roman_to_arabic(text or "")))
+    folded = _SPLIT_NEGATION.sub(r"\1", expand_abbreviations(folded))
     quantities: list[str] = []
 
     def keep(match: re.Match) -> str:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
 
-from registry.matching.normalise import Analysis, basic_fold
+from registry.matching.normalise import Analysis, basic_fold, fold_code
 
 FUZZY_WORD = 0.80
 FUZZY_MIN_LEN = 5
@@ -148,10 +148,11 @@ def agreement(term_code: str | None, term_attributes: dict, query: Analysis, cod
               quantities: list[str]) -> tuple[float, list[str]]:
     """Score adjustment for agreeing or differing codes, quantities and attributes, with reason parts.
 
-    `term_code` and the keys and values of `term_attributes` are expected folded (`_norm_value`).
+    `term_code` is expected folded by `fold_code` (Cyrillic look-alikes in Latin), the keys and values of
+    `term_attributes` by `_norm_value`.
     """
     bonus, notes = 0.0, []
-    if term_code and term_code == _norm_value(code):
+    if term_code and term_code == fold_code(code):
         bonus += 10
         notes.append("same code")
     if query.quantities and quantities:
@@ -186,7 +187,7 @@ def rerank(index, query: Analysis | list[Analysis], doc_ids: list[int], term_cod
     readings = query if isinstance(query, list) else [query]
     query = readings[0]
     best: dict[int, Scored] = {}
-    code = _norm_value(term_code) if term_code else None
+    code = fold_code(term_code) if term_code else None
     wanted = {_norm_value(k): _norm_value(v) for k, v in (term_attributes or {}).items() if v not in (None, "")}
     for doc_id in doc_ids:
         row, use, text, _lemmas, key_text, quantities, qualifiers = index.docs[doc_id]
