@@ -198,3 +198,23 @@ def test_cyrillic_look_alikes_in_codes_and_latin_words_are_latin():
     assert analyse("500мг", "ru").quantities == {"500mg"}
     assert fold_code("С50.1") == fold_code("c50.1") == "c50.1"
     assert fold_code("А01АВ") == "a01ab"
+
+
+def test_fold_strips_combining_marks_of_latin_letters_only():
+    assert basic_fold("İstanbul") == "istanbul"  # casefold gives i + combining dot above
+    assert basic_fold("Café") == basic_fold("Cafe\u0301") == "cafe"
+    assert basic_fold("Sjögren") == "sjogren"
+    assert basic_fold("Йод") == "йод" and basic_fold("Ёж") == "еж" and basic_fold("Ўзбек") == "ўзбек"
+
+
+@pytest.mark.parametrize("spelling", ["o‘zbek", "o'zbek", "oʻzbek", "o’zbek", "o`zbek", "oʼzbek"])
+def test_uzbek_apostrophes_are_one_apostrophe_inside_a_word(spelling):
+    assert basic_fold(spelling) == "oʼzbek"
+    assert analyse(spelling, "uz").lemmas == ["oʼzbek"]
+    assert analyse(f"g‘alla {spelling}", "uz").keys == analyse("gʻalla oʼzbek", "uz").keys
+    assert len(analyse(f"g‘alla {spelling}", "uz").keys) == 2
+
+
+def test_an_english_possessive_is_not_a_word_of_its_own():
+    assert analyse("Crohn's disease", "en").keys == analyse("Crohn’s disease", "en").keys == \
+        analyse("Crohn disease", "en").keys

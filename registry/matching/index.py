@@ -37,7 +37,7 @@ from registry.errors import InvalidState
 from registry.matching.normalise import DATA_PACKAGE, analyse
 from registry.matching.rerank import FUZZY_MIN_LEN, FUZZY_WORD
 
-FORMAT = 13
+FORMAT = 14
 _BRACKETED = re.compile(r"\s*(\[[^\]]*\]|\([^)]*\))")
 GRAM = 3
 POSTINGS_CACHE = 50_000

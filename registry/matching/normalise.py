@@ -2,7 +2,7 @@
 
 Steps, in order (design §4):
 
-1. Unicode NFKC, casefold, `ё` → `е`, dashes and punctuation to spaces.
+1. Unicode NFKC, casefold, combining marks stripped, `ё` → `е`, apostrophes in words made one.
 2. Abbreviations expanded from the data files `data/abbreviations.<lang>.tsv`
    (`БДУ` → `без дополнительных уточнений`, `табл.` → `таблетки`, `NOS` → ...).
 3. Numbers joined with their unit into one token from `data/units.tsv`, in a base unit
@@ -35,6 +35,8 @@ _WORD = re.compile(r"[^\W\d_]+|\d+(?:\.\d+)?|%")
 # `non specified` stays apart: it is the qualifier `unspecified` (qualifiers.tsv), not a negated word.
 _SPLIT_NEGATION = re.compile(r"(?<![^\W\d_])(non|не)[-\s]+(?!specified)(?=[^\W\d_]{3})")
 _LETTER_DIGIT = re.compile(r"(?<=[^\W\d_])(?=\d)|(?<=\d)(?=[^\W\d_])")
+# An English possessive is no word of its own (`Crohn's disease` is `Crohn disease`).
+_POSSESSIVE = re.compile(r"(?<=[a-z])\u02bcs(?![^\W\d_])")
 _BRITISH_OUR = re.compile(r"(?<=\w{3})our\b")
 # The number of a dose. Thousands separators: a space followed by a group of exactly three digits
 # (`1 000 мг`, `2 500 000 ЕД`), or a comma after a leading group of 1-3 digits not starting with 0
@@ -60,9 +62,32 @@ def _read_tsv(name: str) -> list[tuple[str, str]]:
     return rows
 
 
+APOSTROPHE = "\u02bc"  # ʼ, a letter to the regular expressions, so `oʼzbek` stays one word
+_APOSTROPHES = re.compile(r"(?<=[^\W\d_])['‘’ʻʼ`´ʹ′](?=[^\W\d_])")
+
+
+def _strip_marks(text: str) -> str:
+    """Text without the combining marks of non-Cyrillic letters (`é` → `e`, `i̇` → `i`; `й`, `ў` stay)."""
+    out, cyrillic = [], False
+    for ch in unicodedata.normalize("NFD", text):
+        if unicodedata.combining(ch):
+            if cyrillic:
+                out.append(ch)
+            continue
+        cyrillic = "\u0400" <= ch <= "\u04ff"
+        out.append(ch)
+    return unicodedata.normalize("NFC", "".join(out))
+
+
 def basic_fold(text: str) -> str:
-    """NFKC, casefold and `ё` → `е`: the first step for every text the matcher sees."""
-    return unicodedata.normalize("NFKC", text).casefold().replace("ё", "е")
+    """The first step for every text the matcher sees: NFKC, casefold, combining marks of Latin
+    letters stripped (`İ` → `i`, `é` → `e`), `ё` → `е`, and every apostrophe inside a word (`o‘`, `o'`,
+    `oʻ`, `o’`) written as one, so Uzbek `oʻzbek` is one word however it is typed.
+    """
+    text = unicodedata.normalize("NFKC", text).casefold()
+    if not text.isascii():
+        text = _strip_marks(text)
+    return _APOSTROPHES.sub(APOSTROPHE, text).replace("ё", "е")
 
 
 # Cyrillic letters that look like Latin ones (folded, so `в` stands for the capital В that looks like B).
@@ -179,7 +204,7 @@ def latin_lemma(word: str, language: str) -> str:
 def word_keys(lemma: str, language: str) -> tuple[str, ...]:
     """Cross-script keys of one lemma: glossary translation or transliteration, then the spelling key."""
     if not has_cyrillic(lemma):
-        return (spelling_key(lemma),)
+        return (spelling_key(lemma.replace(APOSTROPHE, "")),)
     english = rules().glossary.get(lemma)
     if english:
         return tuple(spelling_key(latin_lemma(w, "en")) for w in english.split())
@@ -354,7 +379,7 @@ def analyse(text: str, language: str = "en", phrases: bool = True) -> Analysis:
     Cyrillic words are always lemmatised as Russian. `phrases=False` leaves out the
     synonym and qualifier rewriting (used to analyse those phrases themselves).
     """
-    folded = fold_look_alikes(basic_fold(roman_to_arabic(text or "")))
+    folded = _POSSESSIVE.sub("", fold_look_alikes(basic_fold(roman_to_arabic(text or ""))))
     folded = _SPLIT_NEGATION.sub(r"\1", expand_abbreviations(folded))
     quantities: list[str] = []
 
