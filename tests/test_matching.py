@@ -291,3 +291,18 @@ def test_a_local_code_typed_with_cyrillic_look_alikes_is_the_same_code(store):
     (result,) = match(store, [{"code": "С50.1", "name": "Malignant neoplasm of breast"}], target="icd", limit=2)
     assert codes(result)[0] == ("C50.1", 100.0)
     assert result["candidates"][0]["reason"].endswith("same code")
+
+
+def test_the_same_words_in_another_order_score_100(store):
+    from registry.matching.normalise import analyse
+    from registry.matching.rerank import similarity
+    doc = analyse("Paracetamol tablets 500 mg", "en").key_text
+    assert similarity(analyse("500 mg tablets paracetamol", "en"), doc, {}, 1.0) == \
+        (100.0, "same words after normalisation, in another order")
+    # the same words but one twice are not the same bag
+    assert similarity(analyse("paracetamol tablets tablets 500 mg", "en"), doc, {}, 1.0)[0] < 100
+    publish(store, "drugs", DRUGS)
+    (result,) = match(store, ["500 mg tablets of paracetamol"], target="drugs", limit=1)
+    assert codes(result)[0][0] == "P500" and codes(result)[0][1] < 100  # `of` is a word too
+    (result,) = match(store, ["500 mg tablets paracetamol"], target="drugs", limit=1)
+    assert codes(result)[0] == ("P500", 100.0)

@@ -130,6 +130,8 @@ def similarity(query: Analysis, doc_key_text: str, idf: dict[str, float], max_id
     if query.key_text == doc_key_text and same_qualifiers:
         return 100.0, "same words after normalisation"
     doc_keys = doc_key_text.split()
+    if same_qualifiers and sorted(query.keys) == sorted(doc_keys):  # the same bag of words
+        return 100.0, "same words after normalisation, in another order"
     overlap = word_overlap(query.keys, doc_keys, idf, max_idf)
     sort = fuzz.token_sort_ratio(query.key_text, doc_key_text)
     tset = fuzz.token_set_ratio(query.key_text, doc_key_text)
