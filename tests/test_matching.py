@@ -306,3 +306,20 @@ def test_the_same_words_in_another_order_score_100(store):
     assert codes(result)[0][0] == "P500" and codes(result)[0][1] < 100  # `of` is a word too
     (result,) = match(store, ["500 mg tablets paracetamol"], target="drugs", limit=1)
     assert codes(result)[0] == ("P500", 100.0)
+
+
+@pytest.mark.parametrize("name", ["of the", "The", "and", "и", "в", "und der", "с и без", "of, the (and)"])
+def test_a_name_of_stop_words_only_gets_no_candidates(tmp_path, name):
+    from registry.matching import Term, match_term
+    from registry.matching.index import MatchIndex, build_from_entries
+    icd = [{"code": "B01", "display": "Disease of the liver"},
+           {"code": "A01", "display": "Typhoid and paratyphoid fevers"},
+           {"code": "K70", "display": "Болезнь печени в стадии и с осложнениями"},
+           {"code": "G01", "display": "Krankheit der Leber und der Niere"}]
+    index = MatchIndex(build_from_entries(tmp_path / "ix", icd, "en", "1", "icd").path)
+    try:
+        # Such a name says nothing: a token set ratio of 100 against every name holding `of the` is no match.
+        assert match_term(index, Term(name)) == []
+        assert match_term(index, Term("disease of the liver"))[0]["code"] == "B01"
+    finally:
+        index.close()

@@ -19,7 +19,7 @@ from typing import Callable, Iterable, Iterator
 
 from registry.errors import BadRequest
 from registry.matching.index import MatchIndex, build_index, index_dir, open_index, strip_asides
-from registry.matching.normalise import analyse
+from registry.matching.normalise import analyse, only_stop_words
 from registry.matching.rerank import rerank as rank_candidates
 
 MAX_LIMIT = 50
@@ -96,8 +96,14 @@ def get_index(store, slug: str, version: str = "latest") -> MatchIndex:
 
 
 def match_term(index: MatchIndex, term: Term, limit: int = 5) -> list[dict]:
-    """The ranked candidates for one term in an opened index: [{rank, code, display, score, reason}]."""
+    """The ranked candidates for one term in an opened index: [{rank, code, display, score, reason}].
+
+    A name of function words only (`of the`, `и`) gets none: any name holding them would score a
+    misleading `fuzzy 100` on it.
+    """
     query = analyse(term.name, index.language)
+    if not query.keys or only_stop_words(query, index.language):
+        return []
     doc_ids = index.candidates(query.keys, RETRIEVE)
     readings = [query]
     short = strip_asides(term.name)

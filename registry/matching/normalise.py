@@ -291,6 +291,25 @@ def phrase_rules(language: str) -> PhraseRules:
     return PhraseRules.load(language)
 
 
+# Function words: a name made of nothing else says nothing to match on (see `only_stop_words`).
+STOP_WORDS = (
+    "an the of and or nor in on at to for by from with as not no is are be its "
+    "и или в во на с со по для от до из при к у о об не ни а но же ли то как "
+    "der die das des dem den ein eine einer eines einem und oder mit von vom im in am an bei für zu zur zum nicht"
+).split()
+
+
+@lru_cache(maxsize=8)
+def stop_keys(language: str) -> frozenset[str]:
+    """The keys that the function words of every language get in `language`."""
+    return frozenset(k for word in STOP_WORDS for k in analyse(word, language, phrases=False).keys)
+
+
+def only_stop_words(analysis: "Analysis", language: str) -> bool:
+    """Whether a name has no keys but those of function words (`of the`, `и`, `und der`)."""
+    return bool(analysis.keys) and set(analysis.keys) <= stop_keys(language)
+
+
 @dataclass
 class Analysis:
     """A normalised name: lemmas (same language), keys (cross-script), quantities (`500mg`) and qualifiers.
