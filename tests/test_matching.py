@@ -323,3 +323,11 @@ def test_a_name_of_stop_words_only_gets_no_candidates(tmp_path, name):
         assert match_term(index, Term("disease of the liver"))[0]["code"] == "B01"
     finally:
         index.close()
+
+
+@pytest.mark.parametrize("code", [True, False, 1.5, ["K1"]])
+def test_a_term_code_must_be_text_or_a_whole_number(code):
+    from registry.matching import Term
+    with pytest.raises(BadRequest, match=f"term 3: code must be text or a whole number, not {type(code).__name__}"):
+        Term.of({"name": "x", "code": code}, 3)
+    assert Term.of({"name": "x", "code": 7}).code == "7"

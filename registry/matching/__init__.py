@@ -53,8 +53,9 @@ class Term:
         if not isinstance(attributes, dict):
             raise BadRequest(f"{where}: attributes must be an object")
         code = value.get("code")
-        if code is not None and not isinstance(code, (str, int)):
-            raise BadRequest(f"{where}: code must be text, not {type(code).__name__}")
+        # bool is an int to Python, but `true` is no code: it is a mistake in the caller's JSON or sheet.
+        if code is not None and (isinstance(code, bool) or not isinstance(code, (str, int))):
+            raise BadRequest(f"{where}: code must be text or a whole number, not {type(code).__name__}")
         return cls(name, None if code in (None, "") else str(code), attributes)
 
     def to_dict(self) -> dict:
