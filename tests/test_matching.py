@@ -331,3 +331,19 @@ def test_a_term_code_must_be_text_or_a_whole_number(code):
     with pytest.raises(BadRequest, match=f"term 3: code must be text or a whole number, not {type(code).__name__}"):
         Term.of({"name": "x", "code": code}, 3)
     assert Term.of({"name": "x", "code": 7}).code == "7"
+
+
+def test_match_takes_the_issue_s_form_with_the_store_of_the_environment(store):
+    # match(terms, target=(slug, version), limit=5) as the issue writes it: the store is the one NSI_DATA_DIR
+    # and NSI_DATABASE_URL configure (the fixture set them), as the CLI opens it.
+    publish(store, "drugs", DRUGS)
+    expected = match(store, ["Парацетамол табл. 500 мг"], target=("drugs", "1"), limit=2)
+    assert match(["Парацетамол табл. 500 мг"], target=("drugs", "1"), limit=2) == expected
+    assert match(["Парацетамол табл. 500 мг"], ("drugs", "1"), 2) == expected
+    assert match(["Парацетамол табл. 500 мг"], target="drugs@1", limit=2, store=store) == expected
+    assert match(store, ["Парацетамол табл. 500 мг"], ("drugs", "1"), 2) == expected  # the old form
+    assert expected[0]["candidates"][0]["code"] == "P500"
+    with pytest.raises(BadRequest, match="give the target catalog version"):
+        match(["x"])
+    with pytest.raises(TypeError, match="store given twice"):
+        match(store, ["x"], target="drugs@1", store=store)
