@@ -235,3 +235,115 @@ def test_parents_by_code_are_subdivisions_not_blocks_or_chapters():
     # ATC's single-letter groups are groups, not chapters.
     atc = [{"code": c} for c in ["V", "V03", "V03AB", "N02BE", "N02BE01"]]
     assert parents(atc) == {"V03": "V", "V03AB": "V03", "N02BE01": "N02BE"}
+
+
+def test_a_dose_in_another_unit_is_the_same_dose(store):
+    publish(store, "drugs", DRUGS)
+    (result,) = match(store, ["Paracetamol tablets 0,5 g"], target="drugs", limit=2)
+    assert codes(result)[0] == ("P500", 100.0)
+    assert result["candidates"][0]["reason"].endswith("same 500mg")
+    assert "different amounts" not in result["candidates"][0]["reason"]
+
+
+def test_a_dose_on_one_side_only_counts_a_little():
+    from registry.matching.rerank import word_overlap
+    idf = {"parasetamol": 2.0}
+    # 500mg is not in the catalog (maximal IDF 5) and the name has no dose at all: it weighs a quarter of
+    # the mean word of its side, so recall is 1 / 1.25 = 0.8 and the overlap 2 * 0.8 / 1.8.
+    assert word_overlap(["parasetamol", "500mg"], ["parasetamol"], idf, 5.0) == pytest.approx(8 / 9)
+    assert word_overlap(["parasetamol"], ["parasetamol", "500mg"], idf, 5.0) == pytest.approx(8 / 9)
+    # A dose that the name has another of still counts in full.
+    assert word_overlap(["parasetamol", "500mg"], ["parasetamol", "250mg"], idf, 5.0) == pytest.approx(2 / 7)
+    # Plain numbers are words (type 1, stage 3), not doses.
+    assert word_overlap(["diabet", "1"], ["diabet"], {"diabet": 2.0}, 5.0) == pytest.approx(2 * (2 / 7) / (1 + 2 / 7))
+
+
+def test_a_dose_only_in_the_query_does_not_sink_the_name(store):
+    publish(store, "inn", [{"code": "N02BE01", "display": "paracetamol"}, {"code": "N02BA01", "display": "aspirin"},
+                           {"code": "M01AE01", "display": "ibuprofen"}])
+    (result,) = match(store, ["Paracetamol 500 mg"], target="inn", limit=1)
+    code, score = codes(result)[0]
+    # 60 × 8/9 for the words, 0.25 × 78.6 token sort ratio, 0.15 × 100 token set ratio: about 88
+    assert code == "N02BE01" and 85 <= score < 90
+
+
+def test_a_flat_code_extends_another_only_at_a_boundary_not_inside_a_number():
+    from registry.matching.index import parent_rows
+
+    def parents(entries):
+        return {entries[row]["code"]: entries[p]["code"] for row, p in parent_rows(entries).items()}
+    # D10-D18 are D1's siblings, not its subdivisions; D1.1 and D10.5 subdivide at the dot.
+    flat = [{"code": c} for c in ["D", "D1", "D2", "D10", "D18", "D1.1", "D10.5", "12", "120", "12 1"]]
+    assert parents(flat) == {"D1": "D", "D2": "D", "D10": "D", "D18": "D", "D1.1": "D1", "D10.5": "D10",
+                             "12 1": "12"}
+    # ATC: a letter after a digit, a digit after a letter, a letter after a letter.
+    atc = [{"code": c} for c in ["N", "N02", "N02B", "N02BE", "N02BE01"]]
+    assert parents(atc) == {"N02": "N", "N02B": "N02", "N02BE": "N02B", "N02BE01": "N02BE"}
+    # A parent the catalog states is taken even inside a number (ICD-10-CM's S72.0 → S72.00).
+    tree = [{"code": "S72", "parents": []}, {"code": "S72.0", "parents": ["S72"]},
+            {"code": "S72.00", "parents": ["S72.0"]}]
+    assert parents(tree) == {"S72.0": "S72", "S72.00": "S72.0"}
+
+
+def test_a_local_code_typed_with_cyrillic_look_alikes_is_the_same_code(store):
+    publish(store, "icd", [{"code": "C50.1", "display": "Malignant neoplasm of breast"},
+                           {"code": "C50.2", "display": "Malignant neoplasm of breast"}])
+    (result,) = match(store, [{"code": "С50.1", "name": "Malignant neoplasm of breast"}], target="icd", limit=2)
+    assert codes(result)[0] == ("C50.1", 100.0)
+    assert result["candidates"][0]["reason"].endswith("same code")
+
+
+def test_the_same_words_in_another_order_score_100(store):
+    from registry.matching.normalise import analyse
+    from registry.matching.rerank import similarity
+    doc = analyse("Paracetamol tablets 500 mg", "en").key_text
+    assert similarity(analyse("500 mg tablets paracetamol", "en"), doc, {}, 1.0) == \
+        (100.0, "same words after normalisation, in another order")
+    # the same words but one twice are not the same bag
+    assert similarity(analyse("paracetamol tablets tablets 500 mg", "en"), doc, {}, 1.0)[0] < 100
+    publish(store, "drugs", DRUGS)
+    (result,) = match(store, ["500 mg tablets of paracetamol"], target="drugs", limit=1)
+    assert codes(result)[0][0] == "P500" and codes(result)[0][1] < 100  # `of` is a word too
+    (result,) = match(store, ["500 mg tablets paracetamol"], target="drugs", limit=1)
+    assert codes(result)[0] == ("P500", 100.0)
+
+
+@pytest.mark.parametrize("name", ["of the", "The", "and", "и", "в", "und der", "с и без", "of, the (and)"])
+def test_a_name_of_stop_words_only_gets_no_candidates(tmp_path, name):
+    from registry.matching import Term, match_term
+    from registry.matching.index import MatchIndex, build_from_entries
+    icd = [{"code": "B01", "display": "Disease of the liver"},
+           {"code": "A01", "display": "Typhoid and paratyphoid fevers"},
+           {"code": "K70", "display": "Болезнь печени в стадии и с осложнениями"},
+           {"code": "G01", "display": "Krankheit der Leber und der Niere"}]
+    index = MatchIndex(build_from_entries(tmp_path / "ix", icd, "en", "1", "icd").path)
+    try:
+        # Such a name says nothing: a token set ratio of 100 against every name holding `of the` is no match.
+        assert match_term(index, Term(name)) == []
+        assert match_term(index, Term("disease of the liver"))[0]["code"] == "B01"
+    finally:
+        index.close()
+
+
+@pytest.mark.parametrize("code", [True, False, 1.5, ["K1"]])
+def test_a_term_code_must_be_text_or_a_whole_number(code):
+    from registry.matching import Term
+    with pytest.raises(BadRequest, match=f"term 3: code must be text or a whole number, not {type(code).__name__}"):
+        Term.of({"name": "x", "code": code}, 3)
+    assert Term.of({"name": "x", "code": 7}).code == "7"
+
+
+def test_match_takes_the_issue_s_form_with_the_store_of_the_environment(store):
+    # match(terms, target=(slug, version), limit=5) as the issue writes it: the store is the one NSI_DATA_DIR
+    # and NSI_DATABASE_URL configure (the fixture set them), as the CLI opens it.
+    publish(store, "drugs", DRUGS)
+    expected = match(store, ["Парацетамол табл. 500 мг"], target=("drugs", "1"), limit=2)
+    assert match(["Парацетамол табл. 500 мг"], target=("drugs", "1"), limit=2) == expected
+    assert match(["Парацетамол табл. 500 мг"], ("drugs", "1"), 2) == expected
+    assert match(["Парацетамол табл. 500 мг"], target="drugs@1", limit=2, store=store) == expected
+    assert match(store, ["Парацетамол табл. 500 мг"], ("drugs", "1"), 2) == expected  # the old form
+    assert expected[0]["candidates"][0]["code"] == "P500"
+    with pytest.raises(BadRequest, match="give the target catalog version"):
+        match(["x"])
+    with pytest.raises(TypeError, match="store given twice"):
+        match(store, ["x"], target="drugs@1", store=store)

@@ -121,3 +121,46 @@ def test_match_errors(atc, runner, tmp_path, args, message):
     result = runner.invoke(cli, ["match", *args, "--output", str(tmp_path / "o.csv")])
     assert result.exit_code == 1
     assert result.stderr == message
+
+
+def test_a_cp1251_list_is_refused_with_its_row_and_offset(atc, runner, tmp_path):
+    local = tmp_path / "local.csv"
+    local.write_bytes("local_code,local_name\nK1,paracetamol\nK2,Парацетамол\n".encode("cp1251"))
+    result = runner.invoke(cli, ["match", "--target", "atc", "--input", str(local), "--output",
+                                 str(tmp_path / "o.csv")])
+    assert result.exit_code == 1
+    # П is 0xcf in cp1251; 22 + 15 + 3 bytes come before it, on the third line (data row 3)
+    assert result.stderr == (f"Error: {local}, row 3: not valid UTF-8 text (byte 0xcf at offset 40); it looks like "
+                             "Windows-1251 (cp1251): save the list as UTF-8 CSV or as XLSX\n")
+
+
+def test_a_tsv_list_is_read_tab_delimited(atc, runner, tmp_path):
+    local = tmp_path / "local.tsv"
+    local.write_text("local_code\tlocal_name\tform\nK1\tКлотримазол\tкрем, мазь\n", encoding="utf-8")
+    out = tmp_path / "c.csv"
+    result = runner.invoke(cli, ["match", "--target", "atc", "--input", str(local), "--output", str(out),
+                                 "--limit", "1"])
+    assert result.exit_code == 0, result.output
+    assert list(csv.reader(out.open(encoding="utf-8")))[1][:6] == ["K1", "Клотримазол", "1", "D01AC01",
+                                                                   "clotrimazole", "100.0"]
+
+
+def test_a_workbook_whose_first_rows_are_blank_finds_its_header_below(atc, runner, tmp_path):
+    from openpyxl import Workbook
+    book = tmp_path / "local.xlsx"
+    wb = Workbook()
+    sheet = wb.active
+    sheet["A2"], sheet["B2"] = "local_code", "local_name"  # row 1 is blank
+    sheet["A3"], sheet["B3"] = "K1", "Парацетамол"
+    sheet["A4"] = "K2"  # no name: row 4 as the spreadsheet numbers it
+    wb.save(book)
+    result = runner.invoke(cli, ["match", "--target", "atc", "--input", str(book), "--output",
+                                 str(tmp_path / "o.csv")])
+    assert result.stderr == f"Error: {book}, row 4, column local_name: the name is empty\n"
+    sheet["B4"] = "Клотримазол"
+    wb.save(book)
+    out = tmp_path / "c.csv"
+    result = runner.invoke(cli, ["match", "--target", "atc", "--input", str(book), "--output", str(out),
+                                 "--limit", "1"])
+    assert result.exit_code == 0, result.output
+    assert [r[3] for r in list(csv.reader(out.open(encoding="utf-8")))[1:]] == ["N02BE01", "D01AC01"]

@@ -136,3 +136,85 @@ def test_a_synonym_replacement_is_read_with_the_other_phrases():
 def test_roman_numerals_joined_by_hyphens_become_digits_too():
     assert analyse("Faktor-II-Mangel", "de").keys == analyse("Faktor II Mangel", "de").keys == \
         analyse("Faktor 2 Mangel", "de").keys
+
+
+@pytest.mark.parametrize("text, quantity", [
+    ("Парацетамол 1 000 мг", "1000"), ("paracetamol 1,000 mg", "1000"), ("2 500 мг", "2500"),
+    ("1 000 000 мг", "1000000"), ("12,500 mg", "12500"), ("1 000,5 мг", "1000.5"), ("1,000.5 mg", "1000.5"),
+    # a decimal comma (Russian), not a thousands separator
+    ("0,5 мг", "0.5"), ("1,5 мг", "1.5"), ("1,25 мг", "1.25"), ("0,500 мг", "0.5"), ("1,0000 мг", "1"),
+])
+def test_thousands_separators_in_doses(text, quantity):
+    # A space followed by a group of exactly three digits is a thousands separator; so is a comma after
+    # a leading group of 1-3 digits (not starting with 0) followed by exactly three digits.
+    assert analyse(text, "ru").quantities == {f"{quantity}mg"}
+
+
+def test_a_thousands_group_does_not_swallow_a_longer_number():
+    assert analyse("1234 567 mg", "en").keys == ["1234", "567mg"]
+    assert analyse("1 0000 mg", "en").keys == ["1", "0mg"]  # four digits: not a group, and 0000 is 0
+
+
+@pytest.mark.parametrize("a, b, token", [
+    ("0,5 г", "500 mg", "500mg"), ("1 g", "1000 мг", "1000mg"), ("1000 mcg", "1 mg", "1mg"),
+    ("250 мкг", "0.25 mg", "0.25mg"), ("1,5 г", "1500 mg", "1500mg"), ("1 л", "1000 ml", "1000ml"),
+    ("0,5 л", "500 мл", "500ml"), ("500 мкг/мл", "0.5 mg/ml", "0.5mg/ml"),
+    ("1 кг", "1000 g", "1000000mg"),
+])
+def test_quantities_are_compared_in_a_base_unit(a, b, token):
+    assert analyse(a, "ru").quantities == analyse(b, "en").quantities == {token}
+
+
+def test_other_units_are_not_converted():
+    assert analyse("раствор 0,9 % 500 мл", "ru").quantities == {"0.9%", "500ml"}
+    assert analyse("5 ммоль", "ru").quantities == {"5mmol"}
+
+
+@pytest.mark.parametrize("text, token", [
+    ("Гепарин 5000 ЕД", "5000iu"), ("Heparin 5000 IU", "5000iu"), ("Гепарин 5000 МЕ", "5000iu"),
+    ("Heparin 5000 ME", "5000iu"), ("Heparin 5000 units", "5000iu"), ("Heparin 5 000 ЕД.", "5000iu"),
+    ("Инсулин 100 ЕД/мл", "100iu/ml"), ("Insulin 100 IU/ml", "100iu/ml"), ("Insulin 100 U/ml", "100iu/ml"),
+    ("раствор 5 мг/мл", "5mg/ml"), ("solution 2 g/ml", "2000mg/ml"), ("10 мг/кг", "10mg/kg"),
+    ("сироп 120 мг/5 мл", "120mg/5ml"), ("syrup 120 mg / 5 ml", "120mg/5ml"),
+    ("paracetamol 500 milligrams", "500mg"), ("paracetamol 1 milligram", "1mg"), ("2 grams", "2000mg"),
+    ("250 micrograms", "0.25mg"), ("5 millilitres", "5ml"), ("5 milliliters", "5ml"), ("1 litre", "1000ml"),
+])
+def test_units_of_action_concentrations_and_spelt_out_units(text, token):
+    assert analyse(text, "ru").quantities == {token}
+
+
+def test_per_one_unit_is_per_unit():
+    assert analyse("10 mg/1 ml", "en").quantities == analyse("10 мг/мл", "ru").quantities == {"10mg/ml"}
+
+
+def test_cyrillic_look_alikes_in_codes_and_latin_words_are_latin():
+    from registry.matching.normalise import fold_code
+    # С (Cyrillic) typed for C in an ICD code, а (Cyrillic) inside a Latin word, В12 for B12
+    assert analyse("Рак С50.1", "ru").keys[-2:] == analyse("Рак C50.1", "ru").keys[-2:] == ["k", "50.1"]
+    assert analyse("P\u0430racetamol", "en").keys == ["parasetamol"]
+    assert analyse("Витамин В12", "ru").keys[-2:] == analyse("Vitamin B12", "en").keys[-2:] == ["b", "12"]
+    # a Russian word with a Latin look-alike stays Russian, and units glued to numbers stay units
+    assert analyse("Пaрацетамол", "ru").keys == analyse("Парацетамол", "ru").keys
+    assert analyse("500мг", "ru").quantities == {"500mg"}
+    assert fold_code("С50.1") == fold_code("c50.1") == "c50.1"
+    assert fold_code("А01АВ") == "a01ab"
+
+
+def test_fold_strips_combining_marks_of_latin_letters_only():
+    assert basic_fold("İstanbul") == "istanbul"  # casefold gives i + combining dot above
+    assert basic_fold("Café") == basic_fold("Cafe\u0301") == "cafe"
+    assert basic_fold("Sjögren") == "sjogren"
+    assert basic_fold("Йод") == "йод" and basic_fold("Ёж") == "еж" and basic_fold("Ўзбек") == "ўзбек"
+
+
+@pytest.mark.parametrize("spelling", ["o‘zbek", "o'zbek", "oʻzbek", "o’zbek", "o`zbek", "oʼzbek"])
+def test_uzbek_apostrophes_are_one_apostrophe_inside_a_word(spelling):
+    assert basic_fold(spelling) == "oʼzbek"
+    assert analyse(spelling, "uz").lemmas == ["oʼzbek"]
+    assert analyse(f"g‘alla {spelling}", "uz").keys == analyse("gʻalla oʼzbek", "uz").keys
+    assert len(analyse(f"g‘alla {spelling}", "uz").keys) == 2
+
+
+def test_an_english_possessive_is_not_a_word_of_its_own():
+    assert analyse("Crohn's disease", "en").keys == analyse("Crohn’s disease", "en").keys == \
+        analyse("Crohn disease", "en").keys

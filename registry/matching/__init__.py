@@ -1,7 +1,7 @@
 """Matching local names to the entries of a shared catalog version (design §4).
 
     from registry.matching import match
-    results = match(store, [{"code": "L1", "name": "Парацетамол"}], target=("atc", "2026"))
+    results = match([{"code": "L1", "name": "Парацетамол"}], target=("atc", "2026"))  # store from NSI_DATA_DIR
     results[0]["candidates"][0]   # {"rank": 1, "code": "N02BE01", "display": "paracetamol", "score": 100.0,
                                   #  "reason": 'display "paracetamol": same words after normalisation'}
 
@@ -19,7 +19,7 @@ from typing import Callable, Iterable, Iterator
 
 from registry.errors import BadRequest
 from registry.matching.index import MatchIndex, build_index, index_dir, open_index, strip_asides
-from registry.matching.normalise import analyse
+from registry.matching.normalise import analyse, only_stop_words
 from registry.matching.rerank import rerank as rank_candidates
 
 MAX_LIMIT = 50
@@ -53,8 +53,9 @@ class Term:
         if not isinstance(attributes, dict):
             raise BadRequest(f"{where}: attributes must be an object")
         code = value.get("code")
-        if code is not None and not isinstance(code, (str, int)):
-            raise BadRequest(f"{where}: code must be text, not {type(code).__name__}")
+        # bool is an int to Python, but `true` is no code: it is a mistake in the caller's JSON or sheet.
+        if code is not None and (isinstance(code, bool) or not isinstance(code, (str, int))):
+            raise BadRequest(f"{where}: code must be text or a whole number, not {type(code).__name__}")
         return cls(name, None if code in (None, "") else str(code), attributes)
 
     def to_dict(self) -> dict:
@@ -96,8 +97,14 @@ def get_index(store, slug: str, version: str = "latest") -> MatchIndex:
 
 
 def match_term(index: MatchIndex, term: Term, limit: int = 5) -> list[dict]:
-    """The ranked candidates for one term in an opened index: [{rank, code, display, score, reason}]."""
+    """The ranked candidates for one term in an opened index: [{rank, code, display, score, reason}].
+
+    A name of function words only (`of the`, `и`) gets none: any name holding them would score a
+    misleading `fuzzy 100` on it.
+    """
     query = analyse(term.name, index.language)
+    if not query.keys or only_stop_words(query, index.language):
+        return []
     doc_ids = index.candidates(query.keys, RETRIEVE)
     readings = [query]
     short = strip_asides(term.name)
@@ -126,19 +133,62 @@ def check_limit(limit) -> int:
     return limit
 
 
-def match(store, terms: Iterable, target, limit: int = 5,
-          progress: Callable[[int], None] | None = None) -> list[dict]:
+def _is_store(value) -> bool:
+    return hasattr(value, "resolve") and hasattr(value, "cache_dir") and hasattr(value, "iter_entries")
+
+
+_DEFAULT_STORES: dict[tuple[str, str], object] = {}
+
+
+def default_store():
+    """The store the environment configures (NSI_DATA_DIR / NSI_DATABASE_URL), as the CLI opens it; kept per setting."""
+    from registry import config
+    from registry.store import Store
+    key = (config.database_url(), str(config.data_dir()))
+    if key not in _DEFAULT_STORES:
+        _DEFAULT_STORES[key] = Store.open()
+    return _DEFAULT_STORES[key]
+
+
+_UNSET = object()
+
+
+def match(*args, target=_UNSET, limit=_UNSET, progress=_UNSET, store=None) -> list[dict]:
     """Match local terms against a published catalog version; ranked candidates per term.
 
+        match(terms, target=(slug, version), limit=5)          # the store of NSI_DATA_DIR / NSI_DATABASE_URL
+        match(terms, target="slug@version", store=store)
+        match(store, terms, target, limit)                     # the older form, still accepted
+
     `terms` are dicts `{"name": ..., "code": ..., "attributes": {...}}` (or Term
-    objects or plain names); `target` is `(slug, version)` or `"slug@version"`.
+    objects or plain names); `target` is `(slug, version)` or `"slug@version"`;
+    `limit` is 1-50 (5 by default); `progress(done)` is called after each term.
+    Without a store, the one the environment configures is opened, as the CLI does.
     Returns one `{"term", "candidates"}` dict per term, in input order, where each
     candidate is `{"rank", "code", "display", "score" (0-100), "reason"}`.
     The target's index is built on first use.
     """
+    args = list(args)
+    if args and _is_store(args[0]):
+        if store is not None:
+            raise TypeError("match(): store given twice, as the first argument and as store=")
+        store = args.pop(0)
+    if not args:
+        raise TypeError("match() needs the terms")
+    if len(args) > 4:
+        raise TypeError(f"match() takes at most terms, target, limit and progress, not {len(args)} arguments")
+    terms, options = args[0], {"target": target, "limit": limit, "progress": progress}
+    for name, value in zip(("target", "limit", "progress"), args[1:]):
+        if options[name] is not _UNSET:
+            raise TypeError(f"match(): {name} given twice")
+        options[name] = value
+    target, limit, progress = (options["target"], 5 if options["limit"] is _UNSET else options["limit"],
+                               None if options["progress"] is _UNSET else options["progress"])
+    if target is _UNSET or target is None:
+        raise BadRequest("give the target catalog version: match(terms, target=(slug, version))")
     limit = check_limit(limit)
     slug, version = parse_target(target)
-    index = get_index(store, slug, version)
+    index = get_index(store if store is not None else default_store(), slug, version)
     results = []
     for result in iter_matches(index, terms, limit):
         results.append(result)
@@ -181,4 +231,4 @@ def match_to_csv(store, target, output, *, input_path=None, source=None, limit: 
 
 
 __all__ = ["match_to_csv", "Term", "match", "match_term", "iter_matches", "get_index", "build_index", "parse_target",
-           "MatchIndex"]
+           "MatchIndex", "default_store"]

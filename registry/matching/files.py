@@ -1,6 +1,6 @@
 """Local lists in and candidate lists out: what `nsi match` reads and writes.
 
-Input: CSV (UTF-8, `,` or `;`) or XLSX (first sheet) with a header row holding
+Input: CSV (UTF-8, `,` or `;`; `.tsv` tab-delimited) or XLSX (first sheet) with a header row holding
 `local_code` and `local_name`; any other column is passed to the matcher as an
 attribute of the term. Output: CSV with the contract columns
 `local_code,local_name,rank,target_code,target_display,score,reason`, one row
@@ -11,11 +11,13 @@ leaves no half-written output.
 from __future__ import annotations
 
 import csv
+import io
 import os
 from pathlib import Path
 from typing import Iterable, Iterator
 
 from registry.errors import BadRequest
+from registry.matching.translit import has_cyrillic
 
 REQUIRED = ("local_code", "local_name")
 OUTPUT_COLUMNS = ("local_code", "local_name", "rank", "target_code", "target_display", "score", "reason")
@@ -29,16 +31,40 @@ def _cell(value) -> str:
     return str(value).strip()
 
 
-def _csv_rows(path: Path) -> Iterator[list[str]]:
+def _csv_row_at(text: str) -> int:
+    """The row (as a spreadsheet numbers it) that the end of `text`, the file up to some point, lies in."""
+    rows = sum(1 for _ in csv.reader(io.StringIO(text)))
+    return rows + 1 if not text or text.endswith(("\n", "\r")) else rows
+
+
+def _decode(path: Path, raw: bytes) -> str:
+    """The text of a CSV file, or BadRequest naming the row and byte offset of the first byte not UTF-8."""
     try:
-        with open(path, encoding="utf-8-sig", newline="") as f:
-            sample = f.read(8192)
-            f.seek(0)
-            delimiter = ";" if sample.split("\n", 1)[0].count(";") > sample.split("\n", 1)[0].count(",") else ","
-            yield from csv.reader(f, delimiter=delimiter)
+        return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise BadRequest(f"{path}: not valid UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset "
-                         f"{exc.start}); save the list as UTF-8 CSV or as XLSX") from None
+        before = raw[:exc.start].decode("utf-8-sig", errors="replace")
+        hint = ""
+        try:
+            if has_cyrillic(raw.decode("cp1251")):
+                hint = "; it looks like Windows-1251 (cp1251)"
+        except UnicodeDecodeError:
+            pass
+        raise BadRequest(f"{path}, row {_csv_row_at(before)}: not valid UTF-8 text (byte 0x{raw[exc.start]:02x} "
+                         f"at offset {exc.start}){hint}: save the list as UTF-8 CSV or as XLSX") from None
+
+
+def _csv_rows(path: Path) -> Iterator[list[str]]:
+    """The rows of a CSV file: tab-delimited for `.tsv`, else `;` or `,` (whichever the first line has more of)."""
+    text = _decode(path, path.read_bytes())
+    if path.suffix.lower() == ".tsv":
+        delimiter = "\t"
+    else:
+        first = text.split("\n", 1)[0]
+        delimiter = max((",", ";", "\t"), key=first.count) if first.strip() else ","
+        if not first.count(delimiter):
+            delimiter = ","
+    try:
+        yield from csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     except csv.Error as exc:
         raise BadRequest(f"{path}: not a readable CSV file: {exc}") from None
 
@@ -58,8 +84,9 @@ def _xlsx_rows(path: Path) -> Iterator[list[str]]:
 def read_terms(path: str | Path) -> list[dict]:
     """The terms of a local list file: [{"code", "name", "attributes"}], checked row by row.
 
-    Raises BadRequest naming the file, the row (as a spreadsheet numbers it) and
-    the column for a missing column, an empty name or a file that cannot be read.
+    The header is the first row that is not blank. Raises BadRequest naming the file, the row (as a
+    spreadsheet numbers it) and the column for a missing column, an empty name or a file that cannot
+    be read (a CSV file that is not UTF-8: the row and byte offset of the first byte that is not).
     """
     path = Path(path)
     if not path.is_file():
@@ -71,8 +98,14 @@ def read_terms(path: str | Path) -> list[dict]:
         rows = _csv_rows(path)
     else:
         raise BadRequest(f"{path}: unsupported file type {suffix or '(none)'}; give a .csv or .xlsx file")
-    header = next(rows, None)
-    if not header or not any(h.strip() for h in header):
+    # The header is the first row that is not blank (a sheet often starts with an empty row or two).
+    header, header_row = None, 0
+    for header_row, header in enumerate(rows, 1):
+        if any(h.strip() for h in header):
+            break
+    else:
+        header = None
+    if not header:
         raise BadRequest(f"{path}: the file is empty; it needs a header row with local_code,local_name")
     header = [h.strip().lstrip("\ufeff") for h in header]
     missing = [c for c in REQUIRED if c not in header]
@@ -82,7 +115,7 @@ def read_terms(path: str | Path) -> list[dict]:
     code_at, name_at = header.index("local_code"), header.index("local_name")
     extra = [(i, h) for i, h in enumerate(header) if h and h not in REQUIRED]
     terms = []
-    for number, row in enumerate(rows, 2):
+    for number, row in enumerate(rows, header_row + 1):
         if not any(c.strip() for c in row):
             continue
         row = row + [""] * (len(header) - len(row))

@@ -37,7 +37,7 @@ from registry.errors import InvalidState
 from registry.matching.normalise import DATA_PACKAGE, analyse
 from registry.matching.rerank import FUZZY_MIN_LEN, FUZZY_WORD
 
-FORMAT = 8
+FORMAT = 14
 _BRACKETED = re.compile(r"\s*(\[[^\]]*\]|\([^)]*\))")
 GRAM = 3
 POSTINGS_CACHE = 50_000
@@ -129,16 +129,33 @@ def _code_key(code: str) -> str:
 _ROMAN_CODE = re.compile(r"[IVXL]+")
 
 
-def _extends(child: str, parent: str) -> bool:
+def _extends(child: str, parent: str, stated: bool = False) -> bool:
     """Whether code `child` subdivides code `parent` (`Y84.4` of `Y84`, `N02BE01` of `N02BE`).
 
     Ranges (`A00-A09`, a block) neither subdivide nor are subdivided, and a Roman chapter number
-    is not the start of another chapter's (`II` is not a subdivision of `I`).
+    is not the start of another chapter's (`II` is not a subdivision of `I`). Unless the catalog
+    states the parent (`stated`), the child must go on at a boundary: after a separator (`D1.1`),
+    or with a letter where the parent ends in a digit or a letter, or a digit where it ends in a
+    letter (`N02`, `N02B`, `N02BE`, `N02BE01`); a digit after a digit makes another number (`D10`
+    is not part of `D1`).
     """
     if "-" in child or "-" in parent or (_ROMAN_CODE.fullmatch(child) and _ROMAN_CODE.fullmatch(parent)):
         return False
     c, p = _code_key(child), _code_key(parent)
-    return len(c) > len(p) and c.startswith(p)
+    if not (len(c) > len(p) and c.startswith(p)):
+        return False
+    return stated or not p or not (p[-1].isdigit() and _char_after(child, len(p)).isdigit())
+
+
+def _char_after(code: str, count: int) -> str:
+    """The character of `code` after its first `count` letters and digits (a separator or the next one)."""
+    seen = 0
+    for ch in code.casefold():
+        if seen == count:
+            return ch
+        if ch.isalnum():
+            seen += 1
+    return ""
 
 
 def parent_rows(entries: list[dict]) -> dict[int, int]:
@@ -147,7 +164,8 @@ def parent_rows(entries: list[dict]) -> dict[int, int]:
     A catalog with a hierarchy gives each entry's parent (its first); then only a parent whose code
     the entry's code extends counts, so blocks and chapters are not the "parent" of a category's name.
     A flat catalog (no entry has parents) takes the entry with the longest code that the code
-    extends (`Y84.4` → `Y84`), Roman chapter numbers aside.
+    extends at a boundary (`Y84.4` → `Y84`, `D10` → `D` and not `D1`; see `_extends`), Roman
+    chapter numbers aside.
     """
     out = {}
     if any(entry.get("parents") for entry in entries):
@@ -157,7 +175,7 @@ def parent_rows(entries: list[dict]) -> dict[int, int]:
         for row, entry in enumerate(entries):
             parents = entry.get("parents") or []
             parent = by_code.get(parents[0]) if parents else None
-            if parent is not None and _extends(entry["code"], entries[parent]["code"]):
+            if parent is not None and _extends(entry["code"], entries[parent]["code"], stated=True):
                 out[row] = parent
         return out
     # Chapters numbered in Roman (a flat ICD list with `I`, `II`, ... `XXII`) subdivide nothing by their code:
@@ -171,9 +189,8 @@ def parent_rows(entries: list[dict]) -> dict[int, int]:
         key = _code_key(entry["code"])
         for end in range(len(key) - 1, 0, -1):
             parent = by_key.get(key[:end])
-            if parent is not None:
-                if _extends(entry["code"], entries[parent]["code"]):
-                    out[row] = parent
+            if parent is not None and _extends(entry["code"], entries[parent]["code"]):
+                out[row] = parent
                 break
     return out
 

@@ -2,10 +2,10 @@
 
 Steps, in order (design §4):
 
-1. Unicode NFKC, casefold, `ё` → `е`, dashes and punctuation to spaces.
+1. Unicode NFKC, casefold, combining marks stripped, `ё` → `е`, apostrophes in words made one.
 2. Abbreviations expanded from the data files `data/abbreviations.<lang>.tsv`
    (`БДУ` → `без дополнительных уточнений`, `табл.` → `таблетки`, `NOS` → ...).
-3. Numbers joined with their unit into one token from `data/units.tsv`
+3. Numbers joined with their unit into one token from `data/units.tsv`, in a base unit
    (`500 мг` and `500 mg` → `500mg`; `0,5 %` → `0.5%`), so doses are compared.
 4. Words reduced to a lemma: Russian through pymorphy3 (dictionary words
    only, so drug names are not mangled), English and German through a stemmer.
@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from decimal import Decimal
 from functools import lru_cache
 from importlib import resources
 
@@ -34,7 +35,16 @@ _WORD = re.compile(r"[^\W\d_]+|\d+(?:\.\d+)?|%")
 # `non specified` stays apart: it is the qualifier `unspecified` (qualifiers.tsv), not a negated word.
 _SPLIT_NEGATION = re.compile(r"(?<![^\W\d_])(non|не)[-\s]+(?!specified)(?=[^\W\d_]{3})")
 _LETTER_DIGIT = re.compile(r"(?<=[^\W\d_])(?=\d)|(?<=\d)(?=[^\W\d_])")
+# An English possessive is no word of its own (`Crohn's disease` is `Crohn disease`).
+_POSSESSIVE = re.compile(r"(?<=[a-z])\u02bcs(?![^\W\d_])")
 _BRITISH_OUR = re.compile(r"(?<=\w{3})our\b")
+# The number of a dose. Thousands separators: a space followed by a group of exactly three digits
+# (`1 000 мг`, `2 500 000 ЕД`), or a comma after a leading group of 1-3 digits not starting with 0
+# followed by exactly three digits (`1,000 mg`, `12,500 mg`). Any other comma is a decimal comma
+# (`0,5 г`, `1,25 мг`, `0,500 г`).
+NUMBER = (r"(?:(?P<spaced>\d{1,3}(?: \d{3})+(?:[.,]\d+)?)(?![\d,.])"
+          r"|(?P<comma>[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?)(?![\d,.])"
+          r"|(?P<plain>\d+(?:[.,]\d+)?))")
 
 
 def _read_tsv(name: str) -> list[tuple[str, str]]:
@@ -52,9 +62,68 @@ def _read_tsv(name: str) -> list[tuple[str, str]]:
     return rows
 
 
+APOSTROPHE = "\u02bc"  # ʼ, a letter to the regular expressions, so `oʼzbek` stays one word
+_APOSTROPHES = re.compile(r"(?<=[^\W\d_])['‘’ʻʼ`´ʹ′](?=[^\W\d_])")
+
+
+def _strip_marks(text: str) -> str:
+    """Text without the combining marks of non-Cyrillic letters (`é` → `e`, `i̇` → `i`; `й`, `ў` stay)."""
+    out, cyrillic = [], False
+    for ch in unicodedata.normalize("NFD", text):
+        if unicodedata.combining(ch):
+            if cyrillic:
+                out.append(ch)
+            continue
+        cyrillic = "\u0400" <= ch <= "\u04ff"
+        out.append(ch)
+    return unicodedata.normalize("NFC", "".join(out))
+
+
 def basic_fold(text: str) -> str:
-    """NFKC, casefold and `ё` → `е`: the first step for every text the matcher sees."""
-    return unicodedata.normalize("NFKC", text).casefold().replace("ё", "е")
+    """The first step for every text the matcher sees: NFKC, casefold, combining marks of Latin
+    letters stripped (`İ` → `i`, `é` → `e`), `ё` → `е`, and every apostrophe inside a word (`o‘`, `o'`,
+    `oʻ`, `o’`) written as one, so Uzbek `oʻzbek` is one word however it is typed.
+    """
+    text = unicodedata.normalize("NFKC", text).casefold()
+    if not text.isascii():
+        text = _strip_marks(text)
+    return _APOSTROPHES.sub(APOSTROPHE, text).replace("ё", "е")
+
+
+# Cyrillic letters that look like Latin ones (folded, so `в` stands for the capital В that looks like B).
+_LOOK_ALIKES = dict(zip("авекмнорстухіјѕ", "abekmhopctyxijs"))
+_LATIN_LOOK_ALIKES = {lat: cyr for cyr, lat in _LOOK_ALIKES.items()}
+_ALNUM_RUN = re.compile(r"[^\W_]+")
+_LATIN_LETTER = re.compile(r"[a-z]")
+
+
+def _fold_run(match: re.Match) -> str:
+    run = match.group(0)
+    cyrillic = [ch for ch in run if has_cyrillic(ch)]
+    if not cyrillic:
+        return run
+    latin = _LATIN_LETTER.findall(run)
+    code_like = any(ch.isdigit() for ch in run) and len(cyrillic) <= 3
+    if all(ch in _LOOK_ALIKES for ch in cyrillic) and (len(latin) >= len(cyrillic) or (code_like and not latin)):
+        return "".join(_LOOK_ALIKES.get(ch, ch) for ch in run)
+    if latin and all(ch in _LATIN_LOOK_ALIKES for ch in latin):
+        return "".join(_LATIN_LOOK_ALIKES.get(ch, ch) for ch in run)
+    return run
+
+
+def fold_look_alikes(text: str) -> str:
+    """Folded text with look-alike letters of the other script put right in mixed words.
+
+    A word of Latin letters with Cyrillic look-alikes among them (`pаracetamol` with a Cyrillic а), or
+    a code of up to three look-alike Cyrillic letters and digits (`с50.1`, `в12`), is written in Latin;
+    a Russian word with Latin look-alikes among its letters is written in Cyrillic.
+    """
+    return _ALNUM_RUN.sub(_fold_run, text)
+
+
+def fold_code(code: str) -> str:
+    """A code as compared with another: folded, with every Cyrillic look-alike letter in Latin (`С50.1` = `C50.1`)."""
+    return "".join(_LOOK_ALIKES.get(ch, ch) for ch in basic_fold(str(code)).strip())
 
 
 def abbreviation_languages() -> list[str]:
@@ -84,7 +153,9 @@ class Rules:
             alternatives = "|".join(re.escape(a) for a in sorted(abbreviations, key=len, reverse=True))
             rules.abbreviation_re = re.compile(rf"(?<![\w/.-])(?:{alternatives})(?![\w/-])")
         units = "|".join(re.escape(u) for u in sorted(rules.units, key=len, reverse=True))
-        rules.quantity_re = re.compile(rf"(?<![\w.,])(\d+(?:[.,]\d+)?)\s*({units})(?![\w/])")
+        # A unit may be `per` another, with or without a number (`ЕД/мл`, `мг/кг`, `мг/5 мл`).
+        rules.quantity_re = re.compile(rf"(?<![\w.,]){NUMBER}\s*(?P<unit>{units})"
+                                       rf"(?:\s*/\s*(?P<per_number>\d+(?:[.,]\d+)?)?\s*(?P<per>{units}))?(?![\w/])")
         return rules
 
 
@@ -133,7 +204,7 @@ def latin_lemma(word: str, language: str) -> str:
 def word_keys(lemma: str, language: str) -> tuple[str, ...]:
     """Cross-script keys of one lemma: glossary translation or transliteration, then the spelling key."""
     if not has_cyrillic(lemma):
-        return (spelling_key(lemma),)
+        return (spelling_key(lemma.replace(APOSTROPHE, "")),)
     english = rules().glossary.get(lemma)
     if english:
         return tuple(spelling_key(latin_lemma(w, "en")) for w in english.split())
@@ -220,6 +291,25 @@ def phrase_rules(language: str) -> PhraseRules:
     return PhraseRules.load(language)
 
 
+# Function words: a name made of nothing else says nothing to match on (see `only_stop_words`).
+STOP_WORDS = (
+    "an the of and or nor in on at to for by from with as not no is are be its "
+    "и или в во на с со по для от до из при к у о об не ни а но же ли то как "
+    "der die das des dem den ein eine einer eines einem und oder mit von vom im in am an bei für zu zur zum nicht"
+).split()
+
+
+@lru_cache(maxsize=8)
+def stop_keys(language: str) -> frozenset[str]:
+    """The keys that the function words of every language get in `language`."""
+    return frozenset(k for word in STOP_WORDS for k in analyse(word, language, phrases=False).keys)
+
+
+def only_stop_words(analysis: "Analysis", language: str) -> bool:
+    """Whether a name has no keys but those of function words (`of the`, `и`, `und der`)."""
+    return bool(analysis.keys) and set(analysis.keys) <= stop_keys(language)
+
+
 @dataclass
 class Analysis:
     """A normalised name: lemmas (same language), keys (cross-script), quantities (`500mg`) and qualifiers.
@@ -253,11 +343,52 @@ def expand_abbreviations(text: str) -> str:
     return r.abbreviation_re.sub(lambda m: r.abbreviations[m.group(0)], text)
 
 
+def quantity_number(match: re.Match) -> Decimal:
+    """The number of a `quantity_re` match, thousands separators read (see NUMBER)."""
+    if match.group("spaced"):
+        number = match.group("spaced").replace(" ", "").replace(",", ".")
+    elif match.group("comma"):
+        number = match.group("comma").replace(",", "")
+    else:
+        number = match.group("plain").replace(",", ".")
+    return Decimal(number)
+
+
+def format_number(number: Decimal) -> str:
+    """A number written without exponent, trailing zeros or a trailing dot (`1.500` → `1.5`, `1E+3` → `1000`)."""
+    text = format(number.normalize(), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+# Units compared in a base unit: mass in mg, volume in ml, amount of substance in mmol.
+UNIT_FACTORS: dict[str, tuple[str, Decimal]] = {
+    "mg": ("mg", Decimal(1)), "g": ("mg", Decimal(1000)), "kg": ("mg", Decimal(1_000_000)),
+    "mcg": ("mg", Decimal("0.001")), "ng": ("mg", Decimal("0.000001")),
+    "ml": ("ml", Decimal(1)), "l": ("ml", Decimal(1000)), "mcl": ("ml", Decimal("0.001")),
+    "mmol": ("mmol", Decimal(1)), "mol": ("mmol", Decimal(1000)),
+}
+
+
+def to_base_unit(number: Decimal, unit: str) -> tuple[Decimal, str]:
+    """A quantity in its base unit: (0.5, "g") → (500, "mg"), (500, "mcg/ml") → (0.5, "mg/ml").
+
+    A concentration converts its numerator only, in the denominator's unit; units without a
+    factor (`%`, `iu`, `mmol/l`'s litre) are kept as they are.
+    """
+    numerator, slash, denominator = unit.partition("/")
+    base, factor = UNIT_FACTORS.get(numerator, (numerator, Decimal(1)))
+    return number * factor, base + slash + denominator
+
+
 def _quantity(match: re.Match) -> str:
-    number = match.group(1).replace(",", ".")
-    if "." in number:
-        number = number.rstrip("0").rstrip(".") or "0"
-    return f" {number}{rules().units[match.group(2)]} "
+    unit = rules().units[match.group("unit")]
+    if match.group("per"):
+        per_number = match.group("per_number")
+        per = format_number(Decimal(per_number.replace(",", "."))) if per_number else "1"
+        per = "" if per == "1" else per  # `мг/1 мл` is `мг/мл`
+        unit = f"{unit}/{per}{rules().units[match.group('per')]}"
+    number, unit = to_base_unit(quantity_number(match), unit)
+    return f" {format_number(number)}{unit} "
 
 
 def analyse(text: str, language: str = "en", phrases: bool = True) -> Analysis:
@@ -267,7 +398,8 @@ def analyse(text: str, language: str = "en", phrases: bool = True) -> Analysis:
     Cyrillic words are always lemmatised as Russian. `phrases=False` leaves out the
     synonym and qualifier rewriting (used to analyse those phrases themselves).
     """
-    folded = _SPLIT_NEGATION.sub(r"\1", expand_abbreviations(basic_fold(roman_to_arabic(text or ""))))
+    folded = _POSSESSIVE.sub("", fold_look_alikes(basic_fold(roman_to_arabic(text or ""))))
+    folded = _SPLIT_NEGATION.sub(r"\1", expand_abbreviations(folded))
     quantities: list[str] = []
 
     def keep(match: re.Match) -> str:

@@ -18,11 +18,12 @@ which designation matched and how.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
 
-from registry.matching.normalise import Analysis, basic_fold
+from registry.matching.normalise import Analysis, basic_fold, fold_code
 
 FUZZY_WORD = 0.80
 FUZZY_MIN_LEN = 5
@@ -70,14 +71,42 @@ def negated_pair(a: str, b: str) -> bool:
     return False
 
 
+QUANTITY_ALONE = 0.25
+_QUANTITY = re.compile(r"\d+(?:\.\d+)?[^\d.]")
+
+
+def is_quantity(key: str) -> bool:
+    """Whether a key is a dose or concentration (`500mg`, `0.9%`), not a word or a plain number."""
+    return bool(_QUANTITY.match(key))
+
+
+def _weights(keys: list[str], other: list[str], idf: dict[str, float], max_idf: float) -> list[float]:
+    """The IDF weight of each key; a dose weighs a quarter of the side's mean word when the other side has none.
+
+    A dose is seldom in the catalog's names, so its IDF is the maximum: against a name without any
+    dose (`paracetamol` for `Paracetamol 500 mg`) it would outweigh the words that do agree.
+    """
+    weights = [idf.get(k, max_idf) for k in keys]
+    if any(map(is_quantity, other)):
+        return weights
+    words = [w for k, w in zip(keys, weights) if not is_quantity(k)]
+    if not words or len(words) == len(keys):
+        return weights
+    modest = QUANTITY_ALONE * sum(words) / len(words)
+    return [min(w, modest) if is_quantity(k) else w for k, w in zip(keys, weights)]
+
+
 def word_overlap(query_keys: list[str], doc_keys: list[str], idf: dict[str, float], max_idf: float) -> float:
-    """IDF-weighted soft overlap of two key lists, 0-1 (harmonic mean of both directions)."""
+    """IDF-weighted soft overlap of two key lists, 0-1 (harmonic mean of both directions).
+
+    Doses on one side only count little (`_weights`); doses on both sides count in full.
+    """
     if not query_keys or not doc_keys:
         return 0.0
     q = list(dict.fromkeys(query_keys))
     d = list(dict.fromkeys(doc_keys))
-    qw = [idf.get(k, max_idf) for k in q]
-    dw = [idf.get(k, max_idf) for k in d]
+    qw = _weights(q, d, idf, max_idf)
+    dw = _weights(d, q, idf, max_idf)
     recall = sum(w * _best_word(k, d) for k, w in zip(q, qw)) / sum(qw)
     precision = sum(w * _best_word(k, q) for k, w in zip(d, dw)) / sum(dw)
     if recall + precision == 0:
@@ -101,6 +130,8 @@ def similarity(query: Analysis, doc_key_text: str, idf: dict[str, float], max_id
     if query.key_text == doc_key_text and same_qualifiers:
         return 100.0, "same words after normalisation"
     doc_keys = doc_key_text.split()
+    if same_qualifiers and sorted(query.keys) == sorted(doc_keys):  # the same bag of words
+        return 100.0, "same words after normalisation, in another order"
     overlap = word_overlap(query.keys, doc_keys, idf, max_idf)
     sort = fuzz.token_sort_ratio(query.key_text, doc_key_text)
     tset = fuzz.token_set_ratio(query.key_text, doc_key_text)
@@ -119,10 +150,11 @@ def agreement(term_code: str | None, term_attributes: dict, query: Analysis, cod
               quantities: list[str]) -> tuple[float, list[str]]:
     """Score adjustment for agreeing or differing codes, quantities and attributes, with reason parts.
 
-    `term_code` and the keys and values of `term_attributes` are expected folded (`_norm_value`).
+    `term_code` is expected folded by `fold_code` (Cyrillic look-alikes in Latin), the keys and values of
+    `term_attributes` by `_norm_value`.
     """
     bonus, notes = 0.0, []
-    if term_code and term_code == _norm_value(code):
+    if term_code and term_code == fold_code(code):
         bonus += 10
         notes.append("same code")
     if query.quantities and quantities:
@@ -157,7 +189,7 @@ def rerank(index, query: Analysis | list[Analysis], doc_ids: list[int], term_cod
     readings = query if isinstance(query, list) else [query]
     query = readings[0]
     best: dict[int, Scored] = {}
-    code = _norm_value(term_code) if term_code else None
+    code = fold_code(term_code) if term_code else None
     wanted = {_norm_value(k): _norm_value(v) for k, v in (term_attributes or {}).items() if v not in (None, "")}
     for doc_id in doc_ids:
         row, use, text, _lemmas, key_text, quantities, qualifiers = index.docs[doc_id]
