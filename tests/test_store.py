@@ -282,3 +282,11 @@ def test_migrations_keep_stored_data_down_and_up(store):
     assert after == before
     store.publish("icd", "2")  # the draft staged before the round trip still publishes
     assert store.lookup("icd", "G.003")["display"] == "Leaf 3 (revised)"
+
+
+@pytest.mark.parametrize("label", ["", "  ", " 2.27"])
+def test_blank_or_padded_version_label_is_refused(store, label):
+    store.create_catalog(CatalogCreate(slug="icd", title="ICD"))
+    with pytest.raises(BadRequest, match="a version label must be non-empty text without surrounding spaces"):
+        store.stage_draft("icd", label, entries(2))
+    assert store.list_versions("icd") == []

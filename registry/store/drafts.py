@@ -18,8 +18,8 @@ from sqlalchemy.engine import Connection
 from registry import db
 from registry.entries import (CanonicalEntry, EntryError, content_hash, normalize_entry, stored_parts,
                               version_checksum)
-from registry.errors import (AlreadyExists, Conflict, ImportRejected, InvalidState, NotFound, Position,
-                             Problem, Report)
+from registry.errors import (AlreadyExists, BadRequest, Conflict, ImportRejected, InvalidState, NotFound,
+                             Position, Problem, Report)
 from registry.models.catalog import Catalog, CatalogVersion, Entry, StagedEntry, utcnow
 
 BATCH = 10000
@@ -177,6 +177,8 @@ class DraftsMixin:
         `create_catalog` (from `new_catalog`) is created with the draft, in the same
         transaction, when `slug` does not exist yet.
         """
+        if not isinstance(label, str) or not label.strip() or label != label.strip():
+            raise BadRequest(f"a version label must be non-empty text without surrounding spaces (got {label!r})")
         started = time.perf_counter()
         report = Report(catalog=slug, version=label, source=source_name, source_sha256=source_sha256)
         default_pos = Position(file=file or source_name)
