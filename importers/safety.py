@@ -58,7 +58,14 @@ def iterparse(source: Source, tags=None, events=("end",)) -> Iterator[tuple[str,
     if tags is not None:
         kwargs["tag"] = tags
     try:
+        checked = False
         for event, elem in etree.iterparse(str(source.path), **kwargs):
+            if not checked:  # the DOCTYPE may lie past the prolog scan (behind a long comment): ask the parser
+                checked = True
+                dtd = elem.getroottree().docinfo.internalDTD
+                if dtd is not None and any(True for _ in dtd.entities()):
+                    raise _reject(source, "the XML document declares entities in its DOCTYPE; entity declarations "
+                                          "are refused (they allow external-entity (XXE) and billion-laughs attacks)")
             if isinstance(elem, etree._Entity):
                 raise _reject(source, f"the XML document uses an entity reference (&{elem.name};); refused")
             yield event, elem

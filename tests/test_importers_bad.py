@@ -61,3 +61,17 @@ def test_refused_import_leaves_no_catalog_it_would_have_created(store, runner, n
 
 def test_corpus_files_are_tiny():
     assert all(p.stat().st_size < 4096 for p in BAD.iterdir() if p.suffix != ".py")
+
+
+def test_entities_declared_behind_a_long_comment_are_refused(sqlite_store, tmp_path):
+    from importers import run_import
+    from registry.errors import ImportRejected
+    f = tmp_path / "late.xml"
+    f.write_bytes(b'<?xml version="1.0"?>\n<!--' + b"x" * (2 << 20) + b'-->\n'
+                  b'<!DOCTYPE ClaML [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;">]>\n<ClaML version="2.0.0">'
+                  b'<Title name="x">X</Title><Class code="A00" kind="category"><Rubric kind="preferred">'
+                  b'<Label xml:lang="en">&b;</Label></Rubric></Class></ClaML>\n')
+    with pytest.raises(ImportRejected) as err:
+        run_import(sqlite_store, f, catalog="late", version="1", format="claml")
+    assert err.value.problems[0].message.startswith("the XML document declares entities in its DOCTYPE")
+    assert not sqlite_store.has_catalog("late")
