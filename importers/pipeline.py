@@ -13,7 +13,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable, Iterator
 
-
 from registry.errors import BadRequest, ImportRejected, NotFound, Position, Report
 from importers.mapping import Findings
 from importers.profile import Profile, load_profile

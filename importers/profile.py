@@ -39,6 +39,7 @@ ATTRIBUTE_TYPES = ("string", "integer", "number", "boolean", "date")
 HIERARCHY_KEYS = {"id", "parent_id", "code_levels", "code_prefix", "parent_resolve", "enclosing"}
 SKIP_KEYS = {"column", "equals", "empty", "matches"}
 ENCODINGS_AUTO = "auto"
+DUPLICATES = ("error", "merge")
 
 # The type of every key whose value is not checked more closely below: (test, words for the error).
 _STR = (lambda v: isinstance(v, str), "a string")
@@ -47,13 +48,19 @@ _BOOL = (lambda v: isinstance(v, bool), "true or false")
 _STRS = (lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v), "a list of strings")
 _STR_TABLE = (lambda v: isinstance(v, dict) and all(isinstance(x, str) for x in v.values()),
               "a table of name = \"text\"")
-_SCALARS = (lambda v: isinstance(v, (str, int, float)) and not isinstance(v, bool)
-            or isinstance(v, list) and all(isinstance(x, (str, int, float)) and not isinstance(x, bool) for x in v),
+
+
+def _is_scalar(v) -> bool:
+    return isinstance(v, (str, int, float)) and not isinstance(v, bool)
+
+
+_SCALARS = (lambda v: _is_scalar(v) or isinstance(v, list) and all(_is_scalar(x) for x in v),
             "a value or a list of values")
 KEY_TYPES = {
     "spec": {"column": _NONEMPTY, "path": _NONEMPTY, "regex": _STR, "default": _STR, "strip": _STR,
              "upper": _BOOL, "lower": _BOOL, "prefix": _STR, "template": _STR, "split": _NONEMPTY, "type": _STR,
-             "date_format": _STR, "optional": _BOOL, "language": _STR, "use": _STR},
+             "date_format": _STR, "optional": _BOOL, "language": _STR, "use": _STR, "columns": _STRS,
+             "hash": _STRS, "true_values": _STRS, "false_values": _STRS},
     "read": {"encoding": _NONEMPTY, "delimiter": _NONEMPTY, "quotechar": _NONEMPTY, "columns": _STRS,
              "sheet": _STR, "records": _STRS, "namespaces": _STR_TABLE, "strip_chars": _STR,
              "null_values": _STRS, "unknown_columns": _STR},
@@ -64,17 +71,6 @@ KEY_TYPES = {
     "hierarchy": {"id": _NONEMPTY, "parent_id": _NONEMPTY, "code_prefix": _BOOL, "parent_resolve": _STR,
                   "enclosing": _BOOL},
 }
-
-
-def _check_types(where: str, section: str, table: dict, kind: str) -> None:
-    """Refuse a key whose value has the wrong TOML type (a number where text belongs, a string for a list)."""
-    for key, (ok, words) in KEY_TYPES[kind].items():
-        if key in table and not ok(table[key]):
-            got = table[key]
-            hint = f" (got the string {got!r}; write [{got!r}])" if isinstance(got, str) and words.startswith(
-                "a list") else f" (got {got!r})"
-            _fail(where, f"{section}.{key} must be {words}{hint}")
-DUPLICATES = ("error", "merge")
 
 
 class ProfileError(BadRequest):
@@ -153,6 +149,16 @@ def _check_keys(where: str, section: str, table, allowed: set) -> None:
         _fail(where, f"unknown key(s) {', '.join(unknown)} in {section} (allowed: {', '.join(sorted(allowed))})")
 
 
+def _check_types(where: str, section: str, table: dict, kind: str) -> None:
+    """Refuse a key whose value has the wrong TOML type (a number where text belongs, a string for a list)."""
+    for key, (ok, words) in KEY_TYPES[kind].items():
+        if key in table and not ok(table[key]):
+            got = table[key]
+            hint = f" (got the string {got!r}; write [{got!r}])" if isinstance(got, str) and words.startswith(
+                "a list") else f" (got {got!r})"
+            _fail(where, f"{section}.{key} must be {words}{hint}")
+
+
 def _check_spec(where: str, section: str, spec) -> None:
     """A field spec is a column name or a table of SPEC_KEYS."""
     if isinstance(spec, str):
@@ -162,25 +168,16 @@ def _check_spec(where: str, section: str, spec) -> None:
     _check_keys(where, section, spec, SPEC_KEYS)
     _check_types(where, section, spec, "spec")
     if "value" in spec:
-        if isinstance(spec["value"], (int, float)) and not isinstance(spec["value"], bool):
-            spec["value"] = str(spec["value"])
-        elif not isinstance(spec["value"], str):
+        if not _is_scalar(spec["value"]):
             _fail(where, f"{section}.value must be a string (got {spec['value']!r})")
+        spec["value"] = str(spec["value"])
     sources = [k for k in ("column", "columns", "path", "value", "hash") if k in spec]
     if len(sources) != 1 and not (spec.get("fallback") is not None and not sources):
         _fail(where, f"{section} needs exactly one of column, columns, path, value or hash (has "
                      f"{', '.join(sources) or 'none'})")
-    for key in ("columns", "hash", "true_values", "false_values"):
-        if key in spec and not (isinstance(spec[key], list) and all(isinstance(x, str) for x in spec[key])):
-            _fail(where, f"{section}.{key} must be a list of strings")
-    if "map" in spec and not (isinstance(spec["map"], dict) and all(
-            isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in spec["map"].values())):
+    if "map" in spec and not (isinstance(spec["map"], dict) and all(_is_scalar(v) for v in spec["map"].values())):
         _fail(where, f"{section}.map must be a table of value = replacement")
-    if "regex" in spec:
-        try:
-            re.compile(spec["regex"])
-        except re.error as exc:
-            _fail(where, f"{section}.regex {spec['regex']!r} is not a valid regular expression: {exc}")
+    _check_regex(where, section, spec, "regex")
     if "type" in spec and spec["type"] not in ATTRIBUTE_TYPES:
         _fail(where, f"{section}.type {spec['type']!r} is not one of {', '.join(ATTRIBUTE_TYPES)}")
     if "template" in spec and "{0}" not in spec["template"]:
@@ -191,11 +188,11 @@ def _check_spec(where: str, section: str, spec) -> None:
         _check_spec(where, f"{section}.fallback", spec["fallback"])
 
 
-def _check_regex(where: str, section: str, table: dict) -> None:
+def _check_regex(where: str, section: str, table: dict, key: str) -> None:
     try:
-        re.compile(table.get("matches", ""))
+        re.compile(table.get(key, ""))
     except re.error as exc:
-        _fail(where, f"{section}.matches {table['matches']!r} is not a valid regular expression: {exc}")
+        _fail(where, f"{section}.{key} {table[key]!r} is not a valid regular expression: {exc}")
 
 
 def _check_fields(where: str, section: str, fields, require_code: bool) -> None:
@@ -275,7 +272,7 @@ def validate(data: dict, where: str, path: Path | None = None) -> Profile:
     for i, rule in enumerate(read.get("skip") or []):
         _check_keys(where, f"[read].skip[{i}]", rule, SKIP_KEYS)
         _check_types(where, f"[read].skip[{i}]", rule, "skip")
-        _check_regex(where, f"[read].skip[{i}]", rule)
+        _check_regex(where, f"[read].skip[{i}]", rule, "matches")
         if "column" not in rule or len(set(rule) & {"equals", "empty", "matches"}) != 1:
             _fail(where, f"[read].skip[{i}] needs a column and one of equals, empty or matches")
     if fmt == "xml" and not read.get("records"):
@@ -296,7 +293,7 @@ def validate(data: dict, where: str, path: Path | None = None) -> Profile:
         for cond in when:
             _check_keys(where, f"[[variants]] #{i + 1}.when", cond, SKIP_KEYS)
             _check_types(where, f"[[variants]] #{i + 1}.when", cond, "skip")
-            _check_regex(where, f"[[variants]] #{i + 1}.when", cond)
+            _check_regex(where, f"[[variants]] #{i + 1}.when", cond, "matches")
             if "column" not in cond or len(set(cond) & {"equals", "empty", "matches"}) != 1:
                 _fail(where, f"[[variants]] #{i + 1}.when needs a column and one of equals, empty or matches")
         variant["when"] = when

@@ -54,37 +54,46 @@ class Source:
         UTF-8 with a BOM is read as utf-8-sig. A decoding error names the byte offset;
         so does a NUL byte in a single-byte or UTF-8 file (UTF-16 without a BOM, or binary).
         """
+        codec, problem, _ = self._decode_scan(encoding)
+        if problem is not None:
+            raise ImportRejected([problem])
+        return codec
+
+    def _decode_scan(self, encoding: str) -> tuple[str, Problem | None, bool]:
+        """(codec, the first decoding problem or None, whether another encoding might read the file).
+
+        Another encoding is worth trying only when the file fails at a byte with no
+        valid non-ASCII text before it; damaged or cut-off UTF-8 and NUL bytes are final.
+        """
         codec = codecs.lookup(encoding).name
         if codec == "utf-8" and self.head(3) == codecs.BOM_UTF8:
             codec = "utf-8-sig"
         wide = codec.startswith(("utf-16", "utf-32"))
         decoder = codecs.getincrementaldecoder(codec)()
         offset, seen_non_ascii = 0, False
+
+        def problem(message: str) -> Problem:
+            return Problem(message, file=self.name, kind="encoding")
         with open(self.path, "rb") as f:
             for chunk in iter(lambda: f.read(1 << 20), b""):
                 try:
                     text = decoder.decode(chunk)
                 except UnicodeDecodeError as exc:
-                    bad = offset + exc.start
-                    if codec.startswith("utf-8") and (seen_non_ascii or not chunk[:exc.start].isascii()):
-                        hint = "the text before it is valid UTF-8: is the file damaged?"
-                    else:
-                        hint = "declare the right encoding, e.g. cp1251, in the profile"
-                    raise ImportRejected([Problem(
-                        f"the file is not valid {encoding}: byte 0x{chunk[exc.start]:02x} at offset {bad} "
-                        f"cannot be decoded ({hint})", file=self.name, kind="encoding")]) from None
+                    damaged = codec.startswith("utf-8") and (seen_non_ascii or not chunk[:exc.start].isascii())
+                    hint = ("the text before it is valid UTF-8: is the file damaged?" if damaged
+                            else "declare the right encoding, e.g. cp1251, in the profile")
+                    return codec, problem(f"the file is not valid {encoding}: byte 0x{chunk[exc.start]:02x} at "
+                                          f"offset {offset + exc.start} cannot be decoded ({hint})"), not damaged
                 if not wide and (nul := chunk.find(b"\x00")) >= 0:
-                    raise ImportRejected([Problem(_nul_message(chunk, offset + nul), file=self.name,
-                                                  kind="encoding")])
+                    return codec, problem(_nul_message(chunk, offset + nul)), False
                 seen_non_ascii = seen_non_ascii or not text.isascii()
                 offset += len(chunk)
             try:
                 decoder.decode(b"", final=True)
             except UnicodeDecodeError:
-                raise ImportRejected([Problem(f"the file is not valid {encoding}: it ends inside a character "
-                                              f"(truncated?) at offset {offset}", file=self.name,
-                                              kind="encoding")]) from None
-        return codec
+                return codec, problem(f"the file is not valid {encoding}: it ends inside a character "
+                                      f"(truncated?) at offset {offset}"), False
+        return codec, None, False
 
     def load_json(self):
         """The whole file parsed as JSON (encoding detected); invalid JSON is refused with the reason."""
@@ -114,22 +123,18 @@ class Source:
             return self.check_decodes("utf-8"), None
         if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
             return self.check_decodes("utf-16"), None
-        try:
-            return self.check_decodes("utf-8"), None
-        except ImportRejected as utf8_error:
-            if "cannot be decoded (declare" not in utf8_error.problems[0].message:
-                raise  # damaged UTF-8 (valid UTF-8 text before the bad byte, or cut short), or NUL bytes
-            try:
-                self.check_decodes("cp1251")
-            except ImportRejected:
-                raise utf8_error from None
-            verdict = _cp1251_verdict(head.decode("cp1251", errors="replace"))
-            if verdict is None:
-                return "cp1251", (f"{self.name} is not UTF-8 ({utf8_error.problems[0].message}); "
-                                  f"it was read as cp1251 (Cyrillic Windows encoding)")
-            raise ImportRejected([Problem(
-                f"the file is not valid UTF-8 and does not read as Cyrillic cp1251 either ({verdict}): "
-                f"declare its encoding in a profile ([read].encoding)", file=self.name, kind="encoding")]) from None
+        codec, utf8_problem, try_other = self._decode_scan("utf-8")
+        if utf8_problem is None:
+            return codec, None
+        if not try_other or self._decode_scan("cp1251")[1] is not None:
+            raise ImportRejected([utf8_problem])
+        verdict = _cp1251_verdict(head.decode("cp1251", errors="replace"))
+        if verdict is None:
+            return "cp1251", (f"{self.name} is not UTF-8 ({utf8_problem.message}); "
+                              f"it was read as cp1251 (Cyrillic Windows encoding)")
+        raise ImportRejected([Problem(
+            f"the file is not valid UTF-8 and does not read as Cyrillic cp1251 either ({verdict}): "
+            f"declare its encoding in a profile ([read].encoding)", file=self.name, kind="encoding")])
 
     def text(self, encoding: str = "utf-8") -> io.TextIOWrapper:
         """The file opened as text after checking that it decodes; newline handling left to csv."""

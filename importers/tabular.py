@@ -135,13 +135,13 @@ def read_csv(source: Source, profile: Profile | None, findings: Findings, *, def
                 line = 1 + skip_before
                 yield line, (clean(pending) if clean else pending), None
             for cells in reader:
-                if len(cells) != width and any(c.strip() for c in cells):
-                    if len(cells) < width or any(c.strip() for c in cells[width:]):
-                        findings.error(Position(source.name, None, reader.line_num).problem(
-                            f"the row has {len(cells)} values but the header has {width} columns "
-                            f"({_shape_hint(len(cells) < width, delimiter)})", kind="wrong_shape"))
-                        start = reader.line_num + 1
-                        continue
+                short = len(cells) < width and any(c.strip() for c in cells)  # a blank line is no row
+                if short or len(cells) > width and any(c.strip() for c in cells[width:]):
+                    findings.error(Position(source.name, None, reader.line_num).problem(
+                        f"the row has {len(cells)} values but the header has {width} columns "
+                        f"({_shape_hint(short, delimiter)})", kind="wrong_shape"))
+                    start = reader.line_num + 1
+                    continue
                 yield reader.line_num, (clean(cells) if clean else cells), None
                 start = reader.line_num + 1
         except csv.Error as exc:

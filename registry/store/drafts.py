@@ -130,14 +130,9 @@ class DraftsMixin:
             raise NotFound(f"catalog {slug} has no version {label!r}")
         return row
 
-    def find_same_source(self, slug: str, sha256: str):
-        """The version of `slug` imported from a file with this sha256, if any (same file twice = no new version)."""
-        with self.engine.connect() as conn:
-            catalog = self._catalog_row(conn, slug)
-            return self._same_source(conn, catalog.id, sha256)
-
     @staticmethod
     def _same_source(conn: Connection, catalog_id: int, sha256: str):
+        """The version imported from a file with this sha256, if any (same file twice = no new version)."""
         return conn.execute(sa.select(V).where(V.c.catalog_id == catalog_id, V.c.source_sha256 == sha256,
                                                V.c.status != "discarded")).first()
 
