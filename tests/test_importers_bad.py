@@ -22,6 +22,7 @@ CASES = [
                                                 "decoded (declare the right encoding, e.g. cp1251, in the profile)"),
     ("duplicate_codes.csv", [], "row 4, column code: duplicate code A00 (first at row 2)"),
     ("unknown_parent.csv", [], "row 2, column parents: entry A00 has unknown parent A00-A09"),
+    ("parent_cycle.csv", [], "row 2, column parents: entries A00 → A01 → A00 form a parent cycle"),
     ("wrong_header.csv", ["--profile", "atc-who"], "row 1: wrong header: profile atc-who expects columns atc_code, "
                                                    "atc_name, ddd, uom, adm_r, note; the file has Kod;Naimenovanie"),
     ("wrong_header.csv", [], "row 1: wrong header: a CSV without a profile must have the columns code, display"),

@@ -290,3 +290,27 @@ def test_blank_or_padded_version_label_is_refused(store, label):
     with pytest.raises(BadRequest, match="a version label must be non-empty text without surrounding spaces"):
         store.stage_draft("icd", label, entries(2))
     assert store.list_versions("icd") == []
+
+
+def test_parent_cycles_are_refused(store):
+    make(store)
+    looped = [{"code": "A", "display": "A", "parents": ["C"]},      # forward reference closes A→C→B→A
+              {"code": "B", "display": "B", "parents": ["A"]},
+              {"code": "C", "display": "C", "parents": ["B"]},
+              {"code": "D", "display": "D", "parents": ["E", "A"]},  # D→E→D, through a second parent
+              {"code": "E", "display": "E", "parents": ["D"]},
+              {"code": "F", "display": "F", "parents": ["A"]},       # below a cycle, not in one
+              {"code": "G", "display": "G", "parents": ["H"]},       # forward reference, no cycle
+              {"code": "H", "display": "H"}]
+    with pytest.raises(ImportRejected) as info:
+        store.stage_draft("icd", "1", looped, file="loop.jsonl")
+    assert [str(p) for p in info.value.problems] == [
+        "loop.jsonl, row 1, column parents: entries A → C → B → A form a parent cycle",
+        "loop.jsonl, row 4, column parents: entries D → E → D form a parent cycle"]
+    assert {p.kind for p in info.value.problems} == {"parent_cycle"}
+    assert store.list_versions("icd") == []
+    with store.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM staged_entry")).scalar() == 0
+    # the same hierarchy without the closing edges is accepted
+    fixed = [dict(e, parents=[]) if e["code"] in ("A", "D") else e for e in looped]
+    assert store.stage_draft("icd", "1", fixed, file="loop.jsonl").entries == 8

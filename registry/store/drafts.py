@@ -9,6 +9,7 @@ inserted, changed or removed rows are closed, unchanged rows stay untouched.
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Callable, Iterable
 
@@ -60,6 +61,49 @@ def _check_attributes(attributes: dict, schema: dict, pos: Position) -> list[Pro
         if spec.get("required") and name not in attributes:
             problems.append(pos.problem(f"required attribute {name!r} is missing", column=name, kind="missing"))
     return problems
+
+
+def _staged_parents(conn: Connection, version_id: int) -> Iterable[tuple[str, list[str]]]:
+    """(code, parents) of the staged entries that have parents, in file order."""
+    rows = conn.execute(sa.select(S.c.code, S.c.parents).where(S.c.version_id == version_id, S.c.parents != "[]")
+                        .order_by(S.c.id).execution_options(yield_per=10000))
+    for code, parents in rows:
+        yield code, json.loads(parents)
+
+
+def parent_cycles(graph: Iterable[tuple[str, list[str]]], limit: int = MAX_ERRORS) -> list[list[str]]:
+    """Cycles in a parent graph given as (code, parents) in file order, each as its codes.
+
+    Each cycle starts at its member that comes first in the file and follows
+    parent links, so the message reads in the order a reviewer finds the rows.
+    Walks iteratively: a hierarchy may be far deeper than Python's recursion limit.
+    """
+    parents_of: dict[str, list[str]] = {}
+    order: dict[str, int] = {}
+    for code, parents in graph:
+        order[code] = len(order)
+        parents_of[code] = parents
+    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
+    cycles: list[list[str]] = []
+    for root in parents_of:
+        if root in state:
+            continue
+        path, iterators = [root], [iter(parents_of[root])]
+        state[root] = 1
+        while path:
+            parent = next(iterators[-1], None)
+            if parent is None:
+                state[path.pop()] = 2
+                iterators.pop()
+            elif state.get(parent) == 1 and len(cycles) < limit:
+                cycle = path[path.index(parent):]
+                first = min(range(len(cycle)), key=lambda i: order[cycle[i]])
+                cycles.append(cycle[first:] + cycle[:first])
+            elif parent not in state and parent in parents_of:
+                state[parent] = 1
+                path.append(parent)
+                iterators.append(iter(parents_of[parent]))
+    return sorted(cycles, key=lambda cycle: order[cycle[0]])
 
 
 def refresh_statistics(conn: Connection, *tables: sa.Table) -> None:
@@ -292,6 +336,13 @@ class DraftsMixin:
                                 kind="unknown_parent"))
         if batch and not problems:
             self._bulk_insert(conn, S, STAGED_COLUMNS, batch)
+        if pending_parents and not problems:
+            # Only a parent named before it exists can close a cycle: without one, the file order is a
+            # topological order already.
+            first_rows = {code: pos for code, _, pos in pending_parents}
+            for cycle in parent_cycles(_staged_parents(conn, version_id)):
+                add(first_rows[cycle[0]].problem(f"entries {' → '.join(cycle + [cycle[0]])} form a parent cycle",
+                                                 column="parents", code=cycle[0], kind="parent_cycle"))
         if progress:
             progress(count)
         return problems, warnings

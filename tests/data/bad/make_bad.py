@@ -74,6 +74,7 @@ FILES = {
     "duplicate_codes.csv": (CANONICAL_HEADER + "A00,Cholera,,active,,\nA01,Typhoid,,active,,\n"
                             "A00,Cholera again,,active,,\n").encode(),
     "unknown_parent.csv": (CANONICAL_HEADER + "A00,Cholera,A00-A09,active,,\n").encode(),
+    "parent_cycle.csv": (CANONICAL_HEADER + "A00,Cholera,A01,active,,\nA01,Typhoid,A00,active,,\n").encode(),
     "wrong_header.csv": b"Kod;Naimenovanie\nA00;Cholera\n",
     "empty.csv": b"",
     "random.bin": random.Random(20240601).randbytes(2048),
