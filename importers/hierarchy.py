@@ -75,7 +75,6 @@ def _link_by_id(entries: list[dict], profile: Profile, findings: Findings) -> No
     for e in entries:
         if e["_id"]:
             by_id.setdefault(e["_id"], e["code"])
-    column = profile.hierarchy["parent_id"]
     for e in entries:
         pid = e.pop("_parent_id", "")
         e.pop("_id", None)
@@ -83,8 +82,11 @@ def _link_by_id(entries: list[dict], profile: Profile, findings: Findings) -> No
             continue
         code = by_id.get(pid)
         if code is None:
-            findings.error(e["_pos"].problem(f"parent identifier {pid} is not the {profile.hierarchy['id']} of any row",
-                                             column=column, code=e["code"], kind="unknown_parent"))
+            pos = e["_pos"]
+            id_column = pos.column_for("hierarchy.id", profile.hierarchy["id"])
+            findings.error(pos.problem(f"parent identifier {pid} is not the {id_column} of any row",
+                                       column=pos.column_for("hierarchy.parent_id", profile.hierarchy["parent_id"]),
+                                       code=e["code"], kind="unknown_parent"))
         elif code not in e["parents"]:
             e["parents"] = [code] + e["parents"]
 
