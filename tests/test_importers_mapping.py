@@ -107,3 +107,42 @@ def test_canonical_csv_keeps_its_own_column_names(sqlite_store, runner, tmp_path
     f = tmp_path / "export.csv"
     f.write_text("code,display,parents,status,designations,attributes\nA00,Cholera,,retired,,\n", encoding="utf-8")
     assert_refused(runner, sqlite_store, f, ["--format", "csv"], f"{f}, row 2, column status: status 'retired'")
+
+
+def test_xlsx_problems_name_the_sheet_and_its_header(sqlite_store, runner, tmp_path):
+    from openpyxl import Workbook
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("Реестр")
+    for r in [["Register of facilities"], [], ["код мо", "Наименование", "Коек"], ["F-1", "Central", 5],
+              ["F-2", "Riverside", "many"], ["F-1", "Central again", 3]]:
+        ws.append(r)
+    book = tmp_path / "f.xlsx"
+    wb.save(book)
+    profile = tmp_path / "f.toml"
+    profile.write_text('[profile]\nname = "f"\nformat = "xlsx"\n[catalog]\ntitle = "F"\n'
+                       '[catalog.field_schema]\nbeds = "integer"\n[read]\nsheet = "Реестр"\nheader_row = 3\n'
+                       '[fields]\ncode = "Код МО"\ndisplay = "Наименование"\n[fields.attributes]\nbeds = { column = "Коек", type = "integer" }\n',
+                       encoding="utf-8")
+    line = assert_refused(runner, sqlite_store, book, ["--profile", str(profile)],
+                          f"{book}, sheet Реестр, row 5, column Коек: 'many' is not an integer (attribute beds)",
+                          catalog="f")
+    assert line.endswith("(and 1 more errors)")
+    from importers import run_import
+    from registry.errors import ImportRejected
+    with pytest.raises(ImportRejected) as err:
+        run_import(sqlite_store, book, catalog="f", version="1", profile=str(profile))
+    assert str(err.value.problems[1]) == (f"{book}, sheet Реестр, row 6, column код мо: duplicate code F-1 "
+                                          f"(first at row 4)")
+
+
+def test_each_variant_names_its_own_code_column(sqlite_store, runner, tmp_path):
+    profile = tmp_path / "v.toml"
+    profile.write_text('[profile]\nname = "v"\nformat = "csv"\n[catalog]\ntitle = "V"\n'
+                       '[fields]\ncode = "Group"\ndisplay = "Name"\n'
+                       '[[variants]]\nwhen = { column = "Product", empty = false }\n'
+                       '[variants.fields]\ncode = "Product"\nparents = "Group"\n', encoding="utf-8")
+    f = tmp_path / "v.csv"
+    f.write_text("Group,Product,Name\nG1,,Group one\nG1,P1,Product one\nG1,P1,Product one again\n",
+                 encoding="utf-8")
+    assert_refused(runner, sqlite_store, f, ["--profile", str(profile)],
+                   f"{f}, row 4, column Product: duplicate code P1 (first at row 3)", catalog="v")
