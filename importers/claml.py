@@ -12,7 +12,9 @@ Modifiers: a class `ModifiedBy` a modifier passes it on to its descendants
 (unless they `ExcludeModifier` it); each leaf class carrying modifiers gets
 one generated subclass per `ModifierClass` (only the `ValidModifierClass`
 ones when `all="false"`), coded leaf code + modifier class code (F10 + .0 →
-F10.0) and named "leaf: modifier class".
+F10.0) and named "leaf: modifier class". The file is read twice (modifiers
+first, then the classes are streamed), so none of this depends on the order
+of the document's elements.
 """
 
 from __future__ import annotations
@@ -92,42 +94,106 @@ def catalog_defaults(source: Source) -> dict:
             "description": f"ClaML version {version}" if version else None}
 
 
-def read_entries(source: Source, findings: Findings, language: str | None) -> Iterator[dict]:
-    """Yield an entry per ClaML Class, plus the subclasses its modifiers generate."""
+def _top_level(source: Source) -> Iterator:
+    """The children of the <ClaML> root, one at a time; each is cleared from the tree once the caller is done."""
     from importers.safety import iterparse
-    modifier_classes: dict[str, list[tuple[str, str, list, dict]]] = {}
-    inherited: dict[str, list[tuple[str, set | None]]] = {}
-    root_seen = False
-    default_lang = None
-    count = 0
     for _, elem in iterparse(source, events=("end",)):
-        tag = elem.tag
         parent = elem.getparent()
         if parent is None:
-            root_seen = tag == "ClaML"
-            break
+            if elem.tag != "ClaML":
+                break
+            return
         if parent.tag != "ClaML":
             continue
-        if tag == "Meta" and elem.get("name") == "lang":
-            default_lang = elem.get("value")
-        elif tag == "ModifierClass":
-            display, designations, notes = _describe(_rubrics(elem, default_lang), language)
-            modifier_classes.setdefault(elem.get("modifier", ""), []).append(
-                (elem.get("code", ""), display, designations, notes))
-        elif tag == "Class":
-            count += 1
-            yield from _class_entries(elem, source, modifier_classes, inherited, default_lang, language, findings)
+        yield elem
         elem.clear()
         while elem.getprevious() is not None:
             del parent[0]
-    if not root_seen:
-        raise ImportRejected([Problem("not a ClaML file: the root element is not <ClaML>", file=source.name,
-                                      kind="syntax")])
-    if count == 0:
+    raise ImportRejected([Problem("not a ClaML file: the root element is not <ClaML>", file=source.name,
+                                  kind="syntax")])
+
+
+def _scan(source: Source, language: str | None) -> tuple[str | None, dict, dict]:
+    """First pass: the default label language, every ModifierClass, and each Class's modifiers.
+
+    Returns (default language, modifier code -> [(class code, display, designations,
+    notes)], class code -> [(modifier code, valid modifier classes or None)]). Only
+    these small facts are kept, not the classes' rubrics, so that the second pass
+    can stream entries whatever the order of the document: ClaML allows a category
+    before the block that modifies it, and Modifier definitions after the classes.
+    """
+    default_lang = None
+    raw_modifier_classes: list[tuple[str, str, list]] = []
+    classes: dict[str, tuple[list[str], list, set]] = {}
+    for elem in _top_level(source):
+        tag = elem.tag
+        if tag == "Meta" and elem.get("name") == "lang":
+            default_lang = elem.get("value")
+        elif tag == "ModifierClass":
+            raw_modifier_classes.append((elem.get("modifier", ""), elem.get("code", ""), _rubrics(elem, None)))
+        elif tag == "Class":
+            own = []
+            for m in elem.iterfind("ModifiedBy"):
+                valid = (None if m.get("all", "true") == "true"
+                         else {v.get("code") for v in m.iterfind("ValidModifierClass")})
+                own.append((m.get("code"), valid))
+            classes[(elem.get("code") or "").strip()] = (
+                [sc.get("code") for sc in elem.iterfind("SuperClass") if sc.get("code")], own,
+                {e.get("code") for e in elem.iterfind("ExcludeModifier")})
+    if not classes:
         raise ImportRejected([Problem("the ClaML file holds no Class elements", file=source.name, kind="empty")])
+    modifier_classes: dict[str, list[tuple[str, str, list, dict]]] = {}
+    for modifier, code, rubrics in raw_modifier_classes:
+        rubrics = [(kind, lang or default_lang, text) for kind, lang, text in rubrics]
+        display, designations, notes = _describe(rubrics, language)
+        modifier_classes.setdefault(modifier, []).append((code, display, designations, notes))
+    return default_lang, modifier_classes, _resolve_modifiers(classes)
 
 
-def _class_entries(elem, source, modifier_classes, inherited, default_lang, language, findings) -> Iterator[dict]:
+def _resolve_modifiers(classes: dict[str, tuple[list[str], list, set]]) -> dict[str, list]:
+    """The modifiers each class carries: its own ModifiedBy first (they may narrow an inherited one), then
+    its parents' ones, minus those it excludes. Parents are resolved before children whatever their order
+    (depth-first with an explicit stack: no recursion limit on deep files; a parent cycle contributes nothing)."""
+    resolved: dict[str, list] = {}
+    for start in classes:
+        stack, on_stack = [start], {start}
+        while stack:
+            code = stack[-1]
+            if code in resolved:
+                stack.pop()
+                on_stack.discard(code)
+                continue
+            parents, own, excluded = classes[code]
+            todo = next((p for p in parents if p in classes and p not in resolved and p not in on_stack), None)
+            if todo is not None:
+                stack.append(todo)
+                on_stack.add(todo)
+                continue
+            stack.pop()
+            on_stack.discard(code)
+            mods = own + [m for p in parents for m in resolved.get(p, ()) if m[0] not in excluded]
+            unique, seen = [], set()
+            for mcode, valid in mods:
+                if mcode not in seen:
+                    seen.add(mcode)
+                    unique.append((mcode, valid))
+            resolved[code] = unique
+    return resolved
+
+
+def read_entries(source: Source, findings: Findings, language: str | None) -> Iterator[dict]:
+    """Yield an entry per ClaML Class, plus the subclasses its modifiers generate.
+
+    Two passes over the file: `_scan` collects modifiers, then the classes are
+    streamed. The result does not depend on the order of the document's elements.
+    """
+    default_lang, modifier_classes, modifiers = _scan(source, language)
+    for elem in _top_level(source):
+        if elem.tag == "Class":
+            yield from _class_entries(elem, source, modifier_classes, modifiers, default_lang, language, findings)
+
+
+def _class_entries(elem, source, modifier_classes, modifiers, default_lang, language, findings) -> Iterator[dict]:
     code = (elem.get("code") or "").strip()
     pos = Position(source.name, None, f"{elem.sourceline} (/ClaML/Class[@code='{code}'])")
     parents = [s.get("code") for s in elem.iterfind("SuperClass") if s.get("code")]
@@ -142,21 +208,8 @@ def _class_entries(elem, source, modifier_classes, inherited, default_lang, lang
             attributes[f"meta_{meta.get('name')}"] = meta.get("value", "")
     yield {"code": code, "display": display, "designations": designations, "parents": parents,
            "status": "active", "attributes": attributes, "_pos": pos}
-    excluded = {e.get("code") for e in elem.iterfind("ExcludeModifier")}
-    mods = []  # the class's own ModifiedBy first (they may narrow an inherited modifier), then inherited ones
-    for m in elem.iterfind("ModifiedBy"):
-        valid = None if m.get("all", "true") == "true" else {v.get("code") for v in m.iterfind("ValidModifierClass")}
-        mods.append((m.get("code"), valid))
-    mods += [m for p in parents for m in inherited.get(p, []) if m[0] not in excluded]
-    seen, unique = set(), []
-    for mcode, valid in mods:
-        if mcode not in seen:
-            seen.add(mcode)
-            unique.append((mcode, valid))
-    if not unique:
-        return
-    if has_children:
-        inherited[code] = unique
+    unique = modifiers.get(code)
+    if not unique or has_children:  # modifiers of a class with subclasses are passed on (see _resolve_modifiers)
         return
     choices = []
     for mcode, valid in unique:

@@ -118,7 +118,7 @@ def icd10_group_codes(entries: list[dict], findings: Findings) -> None:
             taken.add(e["code"])
         elif not e["code"]:
             findings.warn(e["_pos"].problem("a chapter or block without code, range or children keeps no code",
-                                            column="code", kind="empty_code"))
+                                            column=e["_pos"].column_for("code"), kind="empty_code"))
 
 
 def read_entries(source: Source, profile: Profile | None, findings: Findings, language: str | None) -> Iterator[dict]:

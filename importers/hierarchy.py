@@ -70,12 +70,25 @@ def finish(entries: Iterable[dict], profile: Profile, findings: Findings, langua
 
 
 def _link_by_id(entries: list[dict], profile: Profile, findings: Findings) -> None:
-    """Replace parent identifiers (FNSI ID_PARENT) by the parents' codes."""
-    by_id = {}
+    """Replace parent identifiers (FNSI ID_PARENT) by the parents' codes.
+
+    An identifier used by two rows is an error naming both: the rows pointing
+    to it could belong under either, and picking one would link them silently wrong.
+    """
+    by_id: dict[str, str] = {}
+    first_row: dict[str, object] = {}
     for e in entries:
-        if e["_id"]:
-            by_id.setdefault(e["_id"], e["code"])
-    column = profile.hierarchy["parent_id"]
+        rid = e["_id"]
+        if not rid:
+            continue
+        if rid in by_id:
+            pos = e["_pos"]
+            column = pos.column_for("hierarchy.id", profile.hierarchy["id"])
+            findings.error(pos.problem(f"duplicate {column} {rid} (first at row {first_row[rid]})", column=column,
+                                       code=e["code"] or None, kind="duplicate_id"))
+            continue
+        by_id[rid] = e["code"]
+        first_row[rid] = e["_pos"].row
     for e in entries:
         pid = e.pop("_parent_id", "")
         e.pop("_id", None)
@@ -83,8 +96,11 @@ def _link_by_id(entries: list[dict], profile: Profile, findings: Findings) -> No
             continue
         code = by_id.get(pid)
         if code is None:
-            findings.error(e["_pos"].problem(f"parent identifier {pid} is not the {profile.hierarchy['id']} of any row",
-                                             column=column, code=e["code"], kind="unknown_parent"))
+            pos = e["_pos"]
+            id_column = pos.column_for("hierarchy.id", profile.hierarchy["id"])
+            findings.error(pos.problem(f"parent identifier {pid} is not the {id_column} of any row",
+                                       column=pos.column_for("hierarchy.parent_id", profile.hierarchy["parent_id"]),
+                                       code=e["code"], kind="unknown_parent"))
         elif code not in e["parents"]:
             e["parents"] = [code] + e["parents"]
 

@@ -17,6 +17,7 @@ from typing import Callable
 
 from registry.entries import STATUSES, CanonicalEntry, EntryError, _text
 from registry.errors import ImportRejected, Position, Problem
+from importers.columns import Columns, source_columns
 from importers.hierarchy import needs_buffer
 from importers.profile import Profile
 
@@ -89,31 +90,6 @@ def _convert(value: str, kind: str, spec: dict):
                 continue
         raise ValueProblem(f"{value!r} is not a date ({' or '.join(formats)})")
     raise ValueProblem(f"unknown type {kind}")
-
-
-class Columns:
-    """Resolves column names of specs to cell indexes, recording missing ones."""
-
-    def __init__(self, header: list[str]):
-        self.header = header
-        self.index: dict[str, int] = {}
-        for i, name in enumerate(header):
-            self.index.setdefault(name, i)
-        self.folded = {name.strip().lower(): i for i, name in reversed(list(enumerate(header)))}
-        self.missing: list[str] = []
-        self.used: set[int] = set()
-
-    def find(self, name: str, optional: bool = False) -> int | None:
-        """Index of column `name` (exact, then case- and space-insensitive); None and noted if missing."""
-        i = self.index.get(name)
-        if i is None:
-            i = self.folded.get(name.strip().lower())
-        if i is None:
-            if not optional and name not in self.missing:
-                self.missing.append(name)
-            return None
-        self.used.add(i)
-        return i
 
 
 def _cell_getter(i: int | None) -> Callable[[list], object]:
@@ -275,7 +251,8 @@ class FieldSet:
     display and status getters already return stripped text.
     """
 
-    def __init__(self, fields: dict, cols: Columns, language: str | None):
+    def __init__(self, fields: dict, cols: Columns, language: str | None, hierarchy: dict | None = None):
+        self.columns = source_columns(fields, cols, hierarchy or {})  # shared by the Positions of its rows
         self.code = compile_spec(fields["code"], cols) if "code" in fields else (lambda row: "")
         self.display = compile_spec(fields["display"], cols) if "display" in fields else (lambda row: "")
         self.status = compile_spec(fields["status"], cols) if "status" in fields else None
@@ -296,7 +273,7 @@ class FieldSet:
         self.attributes = []
         for name, spec in (fields.get("attributes") or {}).items():
             spec = {"column": spec} if isinstance(spec, str) else spec
-            column = spec.get("column") or spec.get("path") or name
+            column = self.columns.get(f"attributes.{name}", name)
             self.attributes.append((name, compile_spec(spec, cols), spec.get("type", "string"), spec, column))
         names = [a[0] for a in self.attributes]
         if not all(n.__class__ is str for n in names):
@@ -335,13 +312,13 @@ class Mapper:
         cols = Columns(header)
         self.cols = cols
         base = dict(profile.fields)
-        self.default = FieldSet(base, cols, language)
+        self.default = FieldSet(base, cols, language, profile.hierarchy)
         self.variants = []
         for variant in profile.variants:
             merged = dict(base)
             merged.update(variant["fields"])
             conds = [compile_condition(c, cols) for c in variant["when"]]
-            self.variants.append((conds, FieldSet(merged, cols, language)))
+            self.variants.append((conds, FieldSet(merged, cols, language, profile.hierarchy)))
         self.skips = [compile_condition(rule, cols) for rule in profile.read.get("skip") or []]
         h = profile.hierarchy
         self.id_get = _cell_getter(cols.find(h["id"])) if h.get("id") else None
@@ -403,7 +380,7 @@ class Mapper:
             if skip(row):
                 return None
         fs = self.fieldset(row)
-        pos = Position(self.file, self.sheet, row_id)
+        pos = Position(self.file, self.sheet, row_id, fs.columns)
         if fs.simple is not None and self.canonical and (parent_row is None or not self.enclosing):
             pick, width, has_status, names = fs.simple
             if len(row) >= width:

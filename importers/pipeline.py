@@ -73,6 +73,9 @@ def tabular_canonical(source: Source, findings: Findings) -> Iterator[dict]:
             except ValueError as exc:
                 findings.error(pos.problem(f"{name} is not valid JSON: {exc}", column=name, kind="syntax"))
                 entry[name] = [] if name == "designations" else {}
+            except RecursionError:  # [[[[...]]]]: json's decoder recurses once per level
+                findings.error(pos.problem(f"{name} is nested too deeply to read", column=name, kind="syntax"))
+                entry[name] = [] if name == "designations" else {}
         yield entry
 
 

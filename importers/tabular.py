@@ -341,18 +341,28 @@ def read_xml(source: Source, profile: Profile, findings: Findings) -> Table:
 
 
 def read_json_rows(source: Source, findings: Findings) -> Table:
-    """A JSON list of row objects, or {"records": [...]} (FNSI's JSON export), as a Table."""
+    """A JSON list of row objects, or {"records": [...]} (FNSI's JSON export), as a Table.
+
+    The header is every key of every record, in first-seen order: FNSI leaves
+    out keys whose value is empty, so a column may first appear in any record.
+    The file is parsed whole by json anyway; collecting the keys is one more
+    pass over the parsed records, not over the file.
+    """
     data = source.load_json()
     if isinstance(data, dict):
         data = data.get("records", data.get("rows", data.get("list")))
-    if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
-        raise ImportRejected([Problem('expected a JSON list of row objects or {"records": [...]}',
-                                      file=source.name, kind="syntax")])
-    header: list[str] = []
-    for r in data[:1000]:
+    expected = 'expected a JSON list of row objects or {"records": [...]}'
+    if not isinstance(data, list):
+        raise ImportRejected([Problem(expected, file=source.name, kind="syntax")])
+    keys: dict[str, None] = {}  # an ordered set: membership is O(1), unlike a list
+    for i, r in enumerate(data, 1):
+        if not isinstance(r, dict):
+            raise ImportRejected([Problem(f"{expected}; this record is a {type(r).__name__}",
+                                          file=source.name, row=f"record {i}", kind="syntax")])
         for k in r:
-            if k not in header:
-                header.append(k)
+            if k not in keys:
+                keys[k] = None
+    header = list(keys)
 
     def text(v):
         if v is None:

@@ -124,11 +124,27 @@ class Problem:
 
 @dataclass(slots=True)  # one per imported row: slots make it cheaper to create
 class Position:
-    """Where a record came from: file, sheet (or XPath) and row (1-based, as a spreadsheet shows it)."""
+    """Where a record came from: file, sheet (or XPath) and row (1-based, as a spreadsheet shows it).
+
+    `columns` maps the canonical fields of the entry ("code", "display",
+    "status", "parents", "attributes.<name>", "hierarchy.id",
+    "hierarchy.parent_id") to the column, or XML path, the file holds them in.
+    The mapper shares one such dict among all rows of a field set; whoever
+    checks a canonical field names the file's column with `column_for`.
+    """
 
     file: str | None = None
     sheet: str | None = None
     row: int | str | None = None
+    columns: dict[str, str] | None = None
+
+    def column_for(self, field: str | None, default: str | None = None) -> str | None:
+        """The file's name of canonical `field` (e.g. "code" -> "MKB_CODE"); `default` or `field` if unknown."""
+        if self.columns and field is not None:
+            name = self.columns.get(field)
+            if name:
+                return name
+        return default if default is not None else field
 
     def problem(self, message: str, column: str | None = None, code: str | None = None,
                 severity: str = "error", kind: str = "invalid") -> Problem:

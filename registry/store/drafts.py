@@ -46,7 +46,8 @@ def _check_attributes(attributes: dict, schema: dict, pos: Position) -> list[Pro
         spec = schema.get(name)
         if spec is None:
             problems.append(pos.problem(f"attribute {name!r} is not in the catalog's field schema "
-                                        f"({', '.join(sorted(schema))})", column=name, kind="unknown_attribute"))
+                                        f"({', '.join(sorted(schema))})",
+                                        column=pos.column_for(f"attributes.{name}", name), kind="unknown_attribute"))
             continue
         kind = spec["type"]
         ok = {"string": isinstance(value, str),
@@ -56,10 +57,11 @@ def _check_attributes(attributes: dict, schema: dict, pos: Position) -> list[Pro
               "date": isinstance(value, str) and len(value) == 10 and value[4] == "-" and value[7] == "-"}[kind]
         if not ok:
             problems.append(pos.problem(f"attribute {name!r} must be of type {kind}, got {value!r}",
-                                        column=name, kind="wrong_type"))
+                                        column=pos.column_for(f"attributes.{name}", name), kind="wrong_type"))
     for name, spec in schema.items():
         if spec.get("required") and name not in attributes:
-            problems.append(pos.problem(f"required attribute {name!r} is missing", column=name, kind="missing"))
+            problems.append(pos.problem(f"required attribute {name!r} is missing",
+                                        column=pos.column_for(f"attributes.{name}", name), kind="missing"))
     return problems
 
 
@@ -293,19 +295,19 @@ class DraftsMixin:
                 try:
                     entry = normalize_entry(raw)
                 except EntryError as exc:
-                    add(pos.problem(str(exc), column=exc.field))
+                    add(pos.problem(str(exc), column=pos.column_for(exc.field)))
                     continue
             code = entry["code"]
             if not code:
-                add(pos.problem("empty code", column="code", kind="empty_code"))
+                add(pos.problem("empty code", column=pos.column_for("code"), kind="empty_code"))
                 continue
             if code in seen:
-                add(pos.problem(f"duplicate code {code} (first at row {seen[code]})", column="code", code=code,
-                                kind="duplicate_code"))
+                add(pos.problem(f"duplicate code {code} (first at row {seen[code]})", column=pos.column_for("code"),
+                                code=code, kind="duplicate_code"))
                 continue
             seen[code] = pos.row if pos.row is not None else count
             if not entry["display"]:
-                warnings.append(pos.problem(f"entry {code} has no display", column="display", code=code,
+                warnings.append(pos.problem(f"entry {code} has no display", column=pos.column_for("display"), code=code,
                                             severity="warning", kind="empty_display"))
             if schema:
                 for p in _check_attributes(entry["attributes"], schema, pos):
@@ -316,7 +318,7 @@ class DraftsMixin:
                 first_parent = entry["parents"][0]
                 for parent in entry["parents"]:
                     if parent == code:
-                        add(pos.problem(f"entry {code} is its own parent", column="parents", code=code,
+                        add(pos.problem(f"entry {code} is its own parent", column=pos.column_for("parents"), code=code,
                                         kind="unknown_parent"))
                     elif parent not in seen:
                         pending_parents.append((code, parent, pos))
@@ -332,8 +334,8 @@ class DraftsMixin:
                 progress(count)
         for code, parent, pos in pending_parents:
             if parent not in seen:
-                add(pos.problem(f"entry {code} has unknown parent {parent}", column="parents", code=code,
-                                kind="unknown_parent"))
+                add(pos.problem(f"entry {code} has unknown parent {parent}", column=pos.column_for("parents"),
+                                code=code, kind="unknown_parent"))
         if batch and not problems:
             self._bulk_insert(conn, S, STAGED_COLUMNS, batch)
         if pending_parents and not problems:

@@ -1,0 +1,93 @@
+"""Column names: resolving a profile's columns in a file's header, and naming them back in problems.
+
+`Columns` finds the cell index of each column a profile names (exactly, then
+ignoring case and surrounding spaces). `source_columns` says, for one field
+set, which column of the file each canonical field comes from, spelled as the
+file's header spells it; the mapper puts that dict on every Position, so the
+store and the hierarchy step, which check canonical fields (code, parents,
+status, attributes), name the column the operator has to fix: `MKB_CODE`
+rather than `code`.
+"""
+
+from __future__ import annotations
+
+
+class Columns:
+    """Resolves column names of specs to cell indexes, recording missing ones."""
+
+    def __init__(self, header: list[str]):
+        self.header = header
+        self.index: dict[str, int] = {}
+        for i, name in enumerate(header):
+            self.index.setdefault(name, i)
+        self.folded = {name.strip().lower(): i for i, name in reversed(list(enumerate(header)))}
+        self.missing: list[str] = []
+        self.used: set[int] = set()
+
+    def _lookup(self, name: str) -> int | None:
+        i = self.index.get(name)
+        return self.folded.get(name.strip().lower()) if i is None else i
+
+    def find(self, name: str, optional: bool = False) -> int | None:
+        """Index of column `name` (exact, then case- and space-insensitive); None and noted if missing."""
+        i = self._lookup(name)
+        if i is None:
+            if not optional and name not in self.missing:
+                self.missing.append(name)
+            return None
+        self.used.add(i)
+        return i
+
+    def spelled(self, name: str) -> str:
+        """Column `name` as the file's header spells it (`mkb_code` for a profile's `MKB_CODE`); else as given."""
+        i = self._lookup(name)
+        return self.header[i] if i is not None and self.header[i] else name
+
+
+def spec_columns(spec, cols: Columns) -> str | None:
+    """The file column(s) a field spec reads, for messages: "A", "A or B" (columns, fallback), "A + B" (hash).
+
+    None for a constant (`value`), which no column of the file can fix.
+    """
+    if isinstance(spec, str):
+        return cols.spelled(spec)
+    if not isinstance(spec, dict):
+        return None
+    names = []
+    if spec.get("column") or spec.get("path"):
+        names.append(cols.spelled(spec.get("column") or spec.get("path")))
+    names += [cols.spelled(c) for c in spec.get("columns") or []]
+    if spec.get("hash"):
+        names.append(" + ".join(cols.spelled(c) for c in spec["hash"]))
+    if spec.get("fallback") is not None:
+        names.append(spec_columns(spec["fallback"], cols))
+    names = [n for n in names if n]
+    return " or ".join(dict.fromkeys(names)) or None
+
+
+def source_columns(fields: dict, cols: Columns, hierarchy: dict) -> dict[str, str]:
+    """Canonical field -> the file's column for one field set (see the module docstring and Position.columns).
+
+    Parents that the hierarchy rules take from row identifiers are named by the
+    parent identifier column (FNSI `ID_PARENT`); parents cut from the code
+    (`code_levels`, `code_prefix`) by the code column.
+    """
+    out: dict[str, str] = {}
+    for name in ("code", "display", "status", "parents"):
+        if name in fields:
+            column = spec_columns(fields[name], cols)
+            if column:
+                out[name] = column
+    for name, spec in (fields.get("attributes") or {}).items():
+        column = spec_columns(spec, cols)
+        if column:
+            out[f"attributes.{name}"] = column
+    if hierarchy.get("id"):
+        out["hierarchy.id"] = cols.spelled(hierarchy["id"])
+        out["hierarchy.parent_id"] = cols.spelled(hierarchy["parent_id"])
+    if "parents" not in out:
+        if hierarchy.get("parent_id"):
+            out["parents"] = out["hierarchy.parent_id"]
+        elif (hierarchy.get("code_levels") or hierarchy.get("code_prefix")) and "code" in out:
+            out["parents"] = out["code"]
+    return out

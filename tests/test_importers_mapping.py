@@ -1,0 +1,148 @@
+"""Problems name the column as the file names it (importers/mapping.py `FieldSet.columns`, Position.column_for).
+
+The store and the hierarchy step check canonical fields (code, parents,
+status, attributes); the operator fixing the file needs the file's own column:
+`MKB_CODE`, `ID_PARENT`, `ACTUAL`, a profile's `Facility code` or XML path.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from import_checks import assert_refused
+
+DATA = Path(__file__).resolve().parent / "data" / "importers"
+HOSPITALS = str(DATA / "hospitals.toml")
+FNSI_HEADER = "ID;REC_CODE;MKB_CODE;MKB_NAME;ID_PARENT;ADDL_CODE;ACTUAL;DATE\n"
+
+
+def fnsi_file(tmp_path, rows: str, header: str = FNSI_HEADER) -> Path:
+    f = tmp_path / "fnsi.csv"
+    f.write_text(header + rows, encoding="utf-8")
+    return f
+
+
+@pytest.mark.parametrize("rows, message", [
+    ("1;01;A00;Холера;;;1;\n2;02;;Холера неуточненная;1;;1;\n", "row 3, column MKB_CODE: empty code"),
+    ("1;01;A00;Холера;;;1;\n2;02;A00;Холера неуточненная;1;;1;\n",
+     "row 3, column MKB_CODE: duplicate code A00 (first at row 2)"),
+    ("1;01;A00;Холера;;;2;\n", "row 2, column ACTUAL: status '2' is not one of active, inactive, deprecated"),
+    ("1;01;A00;Холера;;;1;\n2;02;A00.0;Холера 01;77;;1;\n",
+     "row 3, column ID_PARENT: parent identifier 77 is not the ID of any row"),
+])
+def test_fnsi_problems_name_the_fnsi_column(sqlite_store, runner, tmp_path, rows, message):
+    f = fnsi_file(tmp_path, rows)
+    assert_refused(runner, sqlite_store, f, ["--profile", "icd10-ru-fnsi"], f"{f}, {message}", catalog="icd10-ru")
+
+
+def test_fnsi_columns_are_named_as_the_file_spells_them(sqlite_store, runner, tmp_path):
+    f = fnsi_file(tmp_path, "1;01;A00;Холера;;;1;\n2;02;A00.0;Холера 01;77;;1;\n", header=FNSI_HEADER.lower())
+    assert_refused(runner, sqlite_store, f, ["--profile", "icd10-ru-fnsi"],
+                   f"{f}, row 3, column id_parent: parent identifier 77 is not the id of any row", catalog="icd10-ru")
+    f = fnsi_file(tmp_path, "1;01;A00;Холера;;;1;\n2;02;A00;Холера;;;1;\n", header=FNSI_HEADER.lower())
+    assert_refused(runner, sqlite_store, f, ["--profile", "icd10-ru-fnsi"],
+                   f"{f}, row 3, column mkb_code: duplicate code A00", catalog="icd10-ru")
+
+
+def test_fnsi_without_profile_names_the_code_column(sqlite_store, runner, tmp_path):
+    from registry.models import CatalogCreate
+    sqlite_store.create_catalog(CatalogCreate(slug="t", title="T"))
+    f = tmp_path / "units.csv"
+    f.write_text("ID;CODE;NAME;ID_PARENT\n1;10;Масса;\n2;10;Килограмм;1\n", encoding="utf-8")
+    assert_refused(runner, sqlite_store, f, ["--format", "fnsi"],
+                   f"{f}, row 3, column CODE: duplicate code 10 (first at row 2)")
+
+
+@pytest.mark.parametrize("rows, message", [
+    ("F-1;A;N;5;2000-01-01;no\nF-1;B;N;3;2000-01-01;no\n",
+     "row 3, column Facility code: duplicate code F-1 (first at row 2)"),
+    (";A;N;5;2000-01-01;no\n", "row 2, column Facility code: empty code"),
+])
+def test_profile_csv_problems_name_the_profile_column(sqlite_store, runner, tmp_path, rows, message):
+    f = tmp_path / "h.csv"
+    f.write_text("Facility code;Name;Region;Beds;Opened;Has emergency\n" + rows, encoding="utf-8")
+    assert_refused(runner, sqlite_store, f, ["--profile", HOSPITALS], f"{f}, {message}", catalog="hospitals")
+
+
+def test_store_attribute_problems_name_the_profile_column(sqlite_store, runner, tmp_path):
+    profile = tmp_path / "p.toml"
+    profile.write_text('[profile]\nname = "p"\nformat = "csv"\n'
+                       '[catalog]\ntitle = "P"\n[catalog.field_schema]\nbeds = "integer"\n'
+                       '[fields]\ncode = "Code"\ndisplay = "Name"\nparents = "Parent code"\n'
+                       '[fields.attributes]\nbeds = "Number of beds"\n', encoding="utf-8")
+    f = tmp_path / "p.csv"
+    f.write_text("Code,Name,Parent code,Number of beds\nA,Alpha,,\nB,Beta,Z,\n", encoding="utf-8")
+    assert_refused(runner, sqlite_store, f, ["--profile", str(profile)],
+                   f"{f}, row 3, column Parent code: entry B has unknown parent Z", catalog="p")
+    f.write_text("Code,Name,Parent code,Number of beds\nA,Alpha,,many\n", encoding="utf-8")
+    assert_refused(runner, sqlite_store, f, ["--profile", str(profile)],
+                   f"{f}, row 2, column Number of beds: attribute 'beds' must be of type integer", catalog="p")
+
+
+def test_code_level_parent_names_the_code_column(sqlite_store, runner, tmp_path):
+    f = tmp_path / "atc.csv"
+    f.write_text("atc_code,atc_name,ddd,uom,adm_r,note\nA,ALIMENTARY,NA,NA,NA,NA\nA02B,ULCER,NA,NA,NA,NA\n",
+                 encoding="utf-8")
+    assert_refused(runner, sqlite_store, f, ["--profile", "atc-who"],
+                   f"{f}, row 3, column atc_code: entry A02B has unknown parent A02", catalog="atc-who")
+
+
+def test_xml_problems_name_the_profile_path(sqlite_store, runner, tmp_path):
+    xml = tmp_path / "cm.xml"
+    xml.write_text("""<?xml version="1.0"?><ICD10CM.tabular>
+<chapter><name>1</name><desc>Certain infectious diseases (A00-B99)</desc>
+ <section id="A00-A09"><desc>Intestinal infectious diseases (A00-A09)</desc>
+  <diag><name>A00</name><desc>Cholera</desc></diag>
+  <diag><name>A00</name><desc>Cholera again</desc></diag>
+ </section></chapter></ICD10CM.tabular>""", encoding="utf-8")
+    assert_refused(runner, sqlite_store, xml, ["--profile", "icd10-cm-tabular"],
+                   f"{xml}, row 5, column name: duplicate code A00 (first at row 4)", catalog="icd10-cm")
+
+
+def test_canonical_csv_keeps_its_own_column_names(sqlite_store, runner, tmp_path):
+    from registry.models import CatalogCreate
+    sqlite_store.create_catalog(CatalogCreate(slug="t", title="T"))
+    f = tmp_path / "export.csv"
+    f.write_text("code,display,parents,status,designations,attributes\nA00,Cholera,,retired,,\n", encoding="utf-8")
+    assert_refused(runner, sqlite_store, f, ["--format", "csv"], f"{f}, row 2, column status: status 'retired'")
+
+
+def test_xlsx_problems_name_the_sheet_and_its_header(sqlite_store, runner, tmp_path):
+    from openpyxl import Workbook
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("Реестр")
+    for r in [["Register of facilities"], [], ["код мо", "Наименование", "Коек"], ["F-1", "Central", 5],
+              ["F-2", "Riverside", "many"], ["F-1", "Central again", 3]]:
+        ws.append(r)
+    book = tmp_path / "f.xlsx"
+    wb.save(book)
+    profile = tmp_path / "f.toml"
+    profile.write_text('[profile]\nname = "f"\nformat = "xlsx"\n[catalog]\ntitle = "F"\n'
+                       '[catalog.field_schema]\nbeds = "integer"\n[read]\nsheet = "Реестр"\nheader_row = 3\n'
+                       '[fields]\ncode = "Код МО"\ndisplay = "Наименование"\n[fields.attributes]\nbeds = { column = "Коек", type = "integer" }\n',
+                       encoding="utf-8")
+    line = assert_refused(runner, sqlite_store, book, ["--profile", str(profile)],
+                          f"{book}, sheet Реестр, row 5, column Коек: 'many' is not an integer (attribute beds)",
+                          catalog="f")
+    assert line.endswith("(and 1 more errors)")
+    from importers import run_import
+    from registry.errors import ImportRejected
+    with pytest.raises(ImportRejected) as err:
+        run_import(sqlite_store, book, catalog="f", version="1", profile=str(profile))
+    assert str(err.value.problems[1]) == (f"{book}, sheet Реестр, row 6, column код мо: duplicate code F-1 "
+                                          f"(first at row 4)")
+
+
+def test_each_variant_names_its_own_code_column(sqlite_store, runner, tmp_path):
+    profile = tmp_path / "v.toml"
+    profile.write_text('[profile]\nname = "v"\nformat = "csv"\n[catalog]\ntitle = "V"\n'
+                       '[fields]\ncode = "Group"\ndisplay = "Name"\n'
+                       '[[variants]]\nwhen = { column = "Product", empty = false }\n'
+                       '[variants.fields]\ncode = "Product"\nparents = "Group"\n', encoding="utf-8")
+    f = tmp_path / "v.csv"
+    f.write_text("Group,Product,Name\nG1,,Group one\nG1,P1,Product one\nG1,P1,Product one again\n",
+                 encoding="utf-8")
+    assert_refused(runner, sqlite_store, f, ["--profile", str(profile)],
+                   f"{f}, row 4, column Product: duplicate code P1 (first at row 3)", catalog="v")

@@ -1,0 +1,41 @@
+"""Readers of tabular sources (importers/tabular.py)."""
+
+from __future__ import annotations
+
+import json
+
+from importers import run_import
+from importers.mapping import Findings
+from importers.source import Source
+from importers.tabular import read_json_rows
+
+
+def _fnsi_records(n: int) -> list[dict]:
+    return [{"ID": i, "MKB_CODE": f"A{i:05d}", "MKB_NAME": f"name {i}", "ID_PARENT": None, "ACTUAL": 1}
+            for i in range(1, n + 1)]
+
+
+def test_json_header_has_keys_first_seen_after_the_first_thousand_records(tmp_path):
+    records = _fnsi_records(1500)
+    records[1200]["DATE"] = "15.03.2024"
+    f = tmp_path / "late.json"
+    f.write_text(json.dumps({"records": records}), encoding="utf-8")
+    table = read_json_rows(Source.from_path(f), Findings(str(f)))
+    assert table.header == ["ID", "MKB_CODE", "MKB_NAME", "ID_PARENT", "ACTUAL", "DATE"]
+    rows = list(table.rows)
+    assert rows[0] == ("record 1", ["1", "A00001", "name 1", "", "1", ""], None)
+    assert rows[1200][1][5] == "15.03.2024"
+
+
+def test_fnsi_json_key_appearing_late_is_imported(sqlite_store, tmp_path):
+    records = _fnsi_records(1100)
+    records[1050]["DATE"] = "15.03.2024"   # the profile's optional DATE column: changed_on
+    records[1060]["ADDL_CODE"] = "1"       # a column the profile requires, first seen after record 1000
+    f = tmp_path / "late.json"
+    f.write_text(json.dumps(records), encoding="utf-8")
+    report = run_import(sqlite_store, f, catalog="icd10-ru", version="1", profile="icd10-ru-fnsi")
+    assert report.entries == 1100
+    entries = {e["code"]: e for e in sqlite_store.iter_entries("icd10-ru", "1")}
+    assert entries["A01051"]["attributes"] == {"changed_on": "2024-03-15"}
+    assert entries["A01061"]["attributes"] == {"addl_code": "1"}
+    assert entries["A00001"]["attributes"] == {}
