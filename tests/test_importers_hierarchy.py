@@ -42,3 +42,12 @@ def test_distinct_ids_link_parents(sqlite_store, tmp_path, rows):
     run_import(sqlite_store, f, catalog="icd10-ru", version="1", profile="icd10-ru-fnsi")
     e = {x["code"]: x for x in sqlite_store.iter_entries("icd10-ru", "1")}
     assert e["A00.0"]["parents"] == ["A00"]
+
+
+def test_fnsi_parent_cycle_is_refused_naming_the_parent_column(sqlite_store, runner, tmp_path):
+    f = tmp_path / "loop.csv"
+    f.write_text(FNSI_HEADER + "1;01;A00;Холера;3;;1;\n2;02;A00.0;Холера 01;1;;1;\n3;03;A00.1;Холера 02;2;;1;\n",
+                 encoding="utf-8")
+    assert_refused(runner, sqlite_store, f, ["--profile", "icd10-ru-fnsi"],
+                   f"{f}, row 2, column ID_PARENT: entries A00 → A00.1 → A00.0 → A00 form a parent cycle",
+                   catalog="icd10-ru")

@@ -343,8 +343,9 @@ class DraftsMixin:
             # topological order already.
             first_rows = {code: pos for code, _, pos in pending_parents}
             for cycle in parent_cycles(_staged_parents(conn, version_id)):
-                add(first_rows[cycle[0]].problem(f"entries {' → '.join(cycle + [cycle[0]])} form a parent cycle",
-                                                 column="parents", code=cycle[0], kind="parent_cycle"))
+                pos = first_rows[cycle[0]]
+                add(pos.problem(f"entries {' → '.join(cycle + [cycle[0]])} form a parent cycle",
+                                column=pos.column_for("parents"), code=cycle[0], kind="parent_cycle"))
         if progress:
             progress(count)
         return problems, warnings
