@@ -347,3 +347,23 @@ def test_match_takes_the_issue_s_form_with_the_store_of_the_environment(store):
         match(["x"])
     with pytest.raises(TypeError, match="store given twice"):
         match(store, ["x"], target="drugs@1", store=store)
+
+
+def test_substance_related_disorders_find_the_who_category(tmp_path):
+    from registry.matching import Term, match_term
+    from registry.matching.index import MatchIndex, build_from_entries
+    icd = [{"code": "F10", "display": "Mental and behavioural disorders due to use of alcohol"},
+           {"code": "F12", "display": "Mental and behavioural disorders due to use of cannabinoids"},
+           {"code": "U07.0", "display": "Vaping-related disorder"},
+           {"code": "K70", "display": "Alcoholic liver disease"},
+           {"code": "F51", "display": "Nonorganic sleep disorders"},
+           {"code": "G47", "display": "Sleep disorders"}]
+    index = MatchIndex(build_from_entries(tmp_path / "ix", icd, "en", "1", "icd").path)
+    try:
+        assert match_term(index, Term("Alcohol related disorders"), 1)[0]["code"] == "F10"
+        assert match_term(index, Term("Cannabis related disorders"), 1)[0]["code"] == "F12"
+        assert match_term(index, Term("Sleep disorders not due to a substance or known physiological condition"),
+                          1)[0]["code"] == "F51"
+        assert match_term(index, Term("Sleep disorders"), 1)[0]["code"] == "G47"
+    finally:
+        index.close()

@@ -218,3 +218,27 @@ def test_uzbek_apostrophes_are_one_apostrophe_inside_a_word(spelling):
 def test_an_english_possessive_is_not_a_word_of_its_own():
     assert analyse("Crohn's disease", "en").keys == analyse("Crohn’s disease", "en").keys == \
         analyse("Crohn disease", "en").keys
+
+
+def test_us_edition_wording_reads_as_the_who_wording():
+    # ICD-10-CM and DSM name organic mental disorders after a physiological condition.
+    assert sorted(analyse("Personality change due to known physiological condition", "en").keys) == \
+        sorted(analyse("Organic personality change", "en").keys)
+    assert sorted(analyse("Hypersomnia not due to a substance or known physiological condition", "en").keys) == \
+        sorted(analyse("Nonorganic hypersomnia", "en").keys)
+    assert sorted(analyse("Sexual dysfunction, not caused by organic disorder or disease", "en").keys) == \
+        sorted(analyse("Nonorganic sexual dysfunction", "en").keys)
+    # Substance-related disorders are named after the class of substance, per class only.
+    assert sorted(analyse("Alcohol related disorders", "en").keys) == \
+        sorted(analyse("Disorders due to use of alcohol", "en").keys)
+    assert sorted(analyse("Inhalant related disorders", "en").keys) == \
+        sorted(analyse("Disorders due to use of volatile solvents", "en").keys)
+    assert "use" not in " ".join(analyse("Drugs for acid related disorders", "en").keys)
+    assert analyse("Alcohol abuse", "en").keys == analyse("Alcohol harmful use", "en").keys
+
+
+def test_older_and_newer_names_of_one_condition_meet():
+    assert analyse("Pressure ulcer of elbow", "en").keys == analyse("Decubitus ulcer of elbow", "en").keys
+    assert analyse("Bedsore", "en").keys == analyse("Decubitus ulcer", "en").keys
+    assert analyse("Пролежень", "ru").keys == analyse("Декубитальная язва", "ru").keys
+    assert analyse("Mild intellectual disabilities", "en").keys == analyse("Mild mental retardation", "en").keys
