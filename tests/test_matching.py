@@ -356,6 +356,9 @@ def test_substance_related_disorders_find_the_who_category(tmp_path):
            {"code": "F12", "display": "Mental and behavioural disorders due to use of cannabinoids"},
            {"code": "U07.0", "display": "Vaping-related disorder"},
            {"code": "K70", "display": "Alcoholic liver disease"},
+           {"code": "F10.2", "display": "Mental and behavioural disorders due to use of alcohol : dependence syndrome"},
+           {"code": "F60.7", "display": "Dependent personality disorder"},
+           {"code": "K70.1", "display": "Alcoholic hepatitis"},
            {"code": "F51", "display": "Nonorganic sleep disorders"},
            {"code": "G47", "display": "Sleep disorders"}]
     index = MatchIndex(build_from_entries(tmp_path / "ix", icd, "en", "1", "icd").path)
@@ -365,5 +368,6 @@ def test_substance_related_disorders_find_the_who_category(tmp_path):
         assert match_term(index, Term("Sleep disorders not due to a substance or known physiological condition"),
                           1)[0]["code"] == "F51"
         assert match_term(index, Term("Sleep disorders"), 1)[0]["code"] == "G47"
+        assert match_term(index, Term("Alcohol dependence"), 1)[0]["code"] == "F10.2"
     finally:
         index.close()

@@ -242,3 +242,22 @@ def test_older_and_newer_names_of_one_condition_meet():
     assert analyse("Bedsore", "en").keys == analyse("Decubitus ulcer", "en").keys
     assert analyse("Пролежень", "ru").keys == analyse("Декубитальная язва", "ru").keys
     assert analyse("Mild intellectual disabilities", "en").keys == analyse("Mild mental retardation", "en").keys
+
+
+def test_dependence_on_a_substance_class_is_its_dependence_syndrome():
+    who = set(analyse("Mental and behavioural disorders due to use of alcohol : dependence syndrome", "en").keys)
+    assert set(analyse("Alcohol dependence", "en").keys) <= who
+    assert {"depend", "sindrom", "alkogol"} <= set(analyse("Alcohol dependence", "en").keys)
+    assert set(analyse("Nicotine dependence", "en").keys) <= \
+        set(analyse("Mental and behavioural disorders due to use of tobacco : dependence syndrome", "en").keys)
+    # other dependence is left alone
+    assert analyse("Dependence on wheelchair", "en").keys == analyse("Dependence on wheelchair", "en", False).keys
+
+
+def test_clinical_equivalences_of_one_finding():
+    assert sorted(analyse("Rheumatoid arthritis with rheumatoid factor", "en").keys) == \
+        sorted(analyse("Seropositive rheumatoid arthritis", "en").keys)
+    assert sorted(analyse("Rheumatoid arthritis without rheumatoid factor", "en").keys) == \
+        sorted(analyse("Seronegative rheumatoid arthritis", "en").keys)
+    assert analyse("Rheumatoid arthritis without rheumatoid factor", "en").qualifiers == frozenset()
+    assert analyse("Other surgical aftercare", "en").keys == analyse("Other surgical follow-up care", "en").keys
