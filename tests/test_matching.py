@@ -371,3 +371,20 @@ def test_substance_related_disorders_find_the_who_category(tmp_path):
         assert match_term(index, Term("Alcohol dependence"), 1)[0]["code"] == "F10.2"
     finally:
         index.close()
+
+
+def test_an_abbreviation_in_brackets_names_the_entry_by_its_expansion(tmp_path):
+    from registry.matching import Term, match_term
+    from registry.matching.index import MatchIndex, build_from_entries
+    icd = [{"code": "C92", "display": "Миелоидный лейкоз [миелолейкоз]"},
+           {"code": "C92.0", "display": "Острый миелобластный лейкоз [ОМЛ]"},
+           {"code": "C92.7", "display": "Другой миелоидный лейкоз"}]
+    index = MatchIndex(build_from_entries(tmp_path / "ix", icd, "ru", "1", "icd").path)
+    try:
+        best = match_term(index, Term("Острый миелоидный лейкоз"), 1)[0]
+        assert best["code"] == "C92.0" and best["score"] == 100
+        assert best["reason"].startswith('abbreviation "острый миелоидный лейкоз"')
+        # an aside that is no abbreviation adds nothing
+        assert sum(d[0] == 0 for d in index.docs) == 2  # C92: the display and the display without its aside
+    finally:
+        index.close()

@@ -90,8 +90,8 @@ def test_qualifiers_are_kept_apart_from_the_words():
 def test_synonyms_give_one_reading():
     assert analyse("Инсулиннезависимый сахарный диабет", "ru").keys == analyse("Сахарный диабет 2 типа", "ru").keys
     assert analyse("chronic kidney disease", "en").keys == analyse("chronic renal disease", "en").keys
-    assert analyse("хроническая почечная недостаточность", "ru").keys[1] == \
-        analyse("хроническая болезнь почки", "ru").keys[-1]
+    assert analyse("острая почечная недостаточность", "ru").keys[1] == \
+        analyse("острая болезнь почки", "ru").keys[-1] == "renal"
 
 
 def test_a_synonym_replacement_gets_the_keys_of_the_index_language():
@@ -261,3 +261,19 @@ def test_clinical_equivalences_of_one_finding():
         sorted(analyse("Seronegative rheumatoid arthritis", "en").keys)
     assert analyse("Rheumatoid arthritis without rheumatoid factor", "en").qualifiers == frozenset()
     assert analyse("Other surgical aftercare", "en").keys == analyse("Other surgical follow-up care", "en").keys
+
+
+def test_russian_classification_phrases_and_leukaemia_abbreviations():
+    # "classified in other classes" is the "classified elsewhere" tail, and counts for nothing
+    assert analyse("Стрептококк группы D как причина болезней, классифицированных в других классах", "ru").keys == \
+        analyse("Стрептококк группы D как причина болезней", "ru").keys
+    # "of unspecified type" is the qualifier unspecified
+    typed = analyse("Неходжкинская лимфома неуточненного типа", "ru")
+    assert typed.qualifiers == {"unspecified"}
+    assert typed.keys == analyse("Неходжкинская лимфома неуточненная", "ru").keys
+    assert analyse("Leukaemia of unspecified type", "en").qualifiers == {"unspecified"}
+    assert expand_abbreviations("омл") == "острый миелоидный лейкоз"
+    assert analyse("ХЛЛ", "ru").keys == analyse("Хронический лимфоцитарный лейкоз", "ru").keys
+    assert analyse("Хроническая почечная недостаточность", "ru").keys == \
+        analyse("Хроническая болезнь почек", "ru").keys
+    assert analyse("Chronic renal failure", "en").keys == analyse("Chronic kidney disease", "en").keys
