@@ -277,3 +277,21 @@ def test_russian_classification_phrases_and_leukaemia_abbreviations():
     assert analyse("Хроническая почечная недостаточность", "ru").keys == \
         analyse("Хроническая болезнь почек", "ru").keys
     assert analyse("Chronic renal failure", "en").keys == analyse("Chronic kidney disease", "en").keys
+
+
+def test_part_or_organism_unspecified_is_the_qualifier_unspecified():
+    assert analyse("Fracture of neck, part unspecified", "en").keys == analyse("Fracture of neck, unspecified", "en").keys
+    assert analyse("Fracture of neck, part unspecified", "en").qualifiers == {"unspecified"}
+    assert analyse("Pneumonia, unspecified organism", "en").keys == analyse("Pneumonia", "en").keys
+    # a site is a word of its own
+    assert analyse("Aneurysm of unspecified site", "en").keys == ["aneurism", "of", "sit"]
+
+
+def test_infarction_and_cyclist_wording():
+    assert analyse("ST elevation myocardial infarction of anterior wall", "en").keys == \
+        analyse("Transmural myocardial infarction of anterior wall", "en").keys
+    assert analyse("Non-ST elevation myocardial infarction", "en").keys == \
+        analyse("Subendocardial myocardial infarction", "en").keys
+    assert analyse("NSTEMI", "en").keys == analyse("Subendocardial myocardial infarction", "en").keys
+    assert analyse("Influenza, virus not identified", "en").keys == analyse("Influenza, virus unidentified", "en").keys
+    assert analyse("Pedal cycle rider injured", "en").keys == analyse("Pedal cyclist injured", "en").keys
