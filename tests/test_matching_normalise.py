@@ -295,3 +295,13 @@ def test_infarction_and_cyclist_wording():
     assert analyse("NSTEMI", "en").keys == analyse("Subendocardial myocardial infarction", "en").keys
     assert analyse("Influenza, virus not identified", "en").keys == analyse("Influenza, virus unidentified", "en").keys
     assert analyse("Pedal cycle rider injured", "en").keys == analyse("Pedal cyclist injured", "en").keys
+
+
+def test_russian_adjectives_unknown_to_the_dictionary_are_lemmatised():
+    # pymorphy3's dictionary lacks many medical adjectives; their endings are regular
+    assert analyse("неходжкинских лимфом", "ru").keys == analyse("неходжкинская лимфома", "ru").keys
+    assert analyse("декубитальной язвы", "ru").lemmas == ["декубитальный", "язва"]
+    assert analyse("Стриатонигральная дегенерация", "ru").lemmas[0] == "стриатонигральный"
+    # unknown nouns (drug names) are left alone, in whatever case
+    assert analyse("Левофлоксацина", "ru").lemmas == ["левофлоксацина"]
+    assert analyse("Клотримазол", "ru").lemmas == ["клотримазол"]

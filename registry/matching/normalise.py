@@ -182,11 +182,25 @@ def _stemmer(language: str):
     return None
 
 
+# The endings of a Russian full adjective or participle, in any gender, number and case.
+_ADJECTIVE_ENDING = re.compile(r"(?:ый|ий|ой|ая|яя|ое|ее|ые|ие|ого|его|ому|ему|ым|им|ых|их|ую|юю|ыми|ими|ом|ем)$")
+
+
 @lru_cache(maxsize=300_000)
 def russian_lemma(word: str) -> str:
-    """The dictionary form of a Russian word (`вирусом` → `вирус`); unknown words stay as they are."""
+    """The dictionary form of a Russian word (`вирусом` → `вирус`).
+
+    A word pymorphy3's dictionary does not know stays as it is (drug names are not to be mangled by a
+    guess), unless it ends as an adjective does and pymorphy3 can read it as one: the terms of medicine
+    are full of adjectives no dictionary lists (`неходжкинских`, `декубитальной`), and their endings
+    are regular, so they are put in the masculine singular like any other (`неходжкинский`).
+    """
     morph = _morph()
     if not morph.word_is_known(word):
+        if len(word) >= 6 and _ADJECTIVE_ENDING.search(word):
+            for parse in morph.parse(word):
+                if parse.tag.POS in ("ADJF", "PRTF"):
+                    return parse.normal_form.replace("ё", "е")
         return word
     return morph.parse(word)[0].normal_form.replace("ё", "е")
 
