@@ -388,3 +388,23 @@ def test_an_abbreviation_in_brackets_names_the_entry_by_its_expansion(tmp_path):
         assert sum(d[0] == 0 for d in index.docs) == 2  # C92: the display and the display without its aside
     finally:
         index.close()
+
+
+def test_phrase_rules_skip_words_that_start_no_phrase_and_still_find_later_phrases():
+    from registry.matching.normalise import phrase_rules
+    rules = phrase_rules("en")
+    assert rules.starts and max(rules.starts.values()) == rules.longest
+    keys = ["seps", "not", "due", "to", "a", "substank", "or", "knovn", "fisiologikal", "kondit"]
+    out, qualifiers = rules.apply(keys)
+    assert out == ["seps", "nonorgan"] and qualifiers == frozenset()
+
+
+def test_quantities_and_attribute_agreement_read_the_same_with_their_shortcuts():
+    from registry.matching.normalise import analyse
+    from registry.matching.rerank import agreement, is_quantity
+    assert is_quantity("500mg") and is_quantity("0.9%") and not is_quantity("12") and not is_quantity("mg")
+    query = analyse("Paracetamol", "en")
+    # the entry's attributes are folded once and reused; a value that cannot be cached is folded in place
+    assert agreement(None, {"form": "tablet"}, query, "N02BE01", {"Form": "Tablet"}, []) == (3.0, ["same Form"])
+    assert agreement(None, {"form": "tablet"}, query, "N02BE01", {"Form": "Tablet"}, []) == (3.0, ["same Form"])
+    assert agreement(None, {"form": "tablet"}, query, "N02BE01", {"Form": "Syrup", "x": ["a"]}, [])[0] == -8.0

@@ -248,6 +248,12 @@ class PhraseRules:
 
     phrases: dict[tuple[str, ...], tuple[tuple[str, ...], str | None]]
     longest: int
+    # The length of the longest phrase starting with each key, so that a word starting none is passed over.
+    starts: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self):
+        for phrase in self.phrases:
+            self.starts[phrase[0]] = max(self.starts.get(phrase[0], 0), len(phrase))
 
     @classmethod
     def load(cls, language: str) -> "PhraseRules":
@@ -282,9 +288,15 @@ class PhraseRules:
             return keys, frozenset()
         out: list[str] = []
         qualifiers: set[str] = set()
+        starts = self.starts
         i = 0
         while i < len(keys):
-            for size in range(min(self.longest, len(keys) - i), 0, -1):
+            longest = starts.get(keys[i], 0)
+            if not longest:  # most words start no phrase
+                out.append(keys[i])
+                i += 1
+                continue
+            for size in range(min(longest, len(keys) - i), 0, -1):
                 found = self.phrases.get(tuple(keys[i:i + size]))
                 if found is not None:
                     replacement, qualifier = found
