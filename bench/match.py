@@ -2,6 +2,7 @@
 
     python bench/match.py                   # every set, 1000 reworded + 300 identical queries each
     python bench/match.py --sample 0        # every query (brute force WRatio takes minutes)
+    python bench/match.py --sample 0 --no-brute   # ours only, every query: about a minute
     python bench/match.py --sets kz_inn --sample 200 --build-100k
 
 For each set in ../shared/data/benchmarks (README there): the shared side is
@@ -115,7 +116,7 @@ def run_brute(entries, queries, scorer) -> tuple[list[list[str]], float]:
     return ranked, (time.perf_counter() - started) * 1000 / max(len(queries), 1)
 
 
-def bench_set(key: str, sample: int, sample_identical: int, workdir: Path) -> list[dict]:
+def bench_set(key: str, sample: int, sample_identical: int, workdir: Path, brute: bool = True) -> list[dict]:
     """Build the index of one set, answer its sampled queries with every method; one result row per method/kind."""
     title, language, load = SETS[key]
     entries, queries = load()
@@ -132,9 +133,11 @@ def bench_set(key: str, sample: int, sample_identical: int, workdir: Path) -> li
             chosen = rng.sample(chosen, n)
         truths = [q[1] for q in chosen]
         dev = [i for i, q in enumerate(chosen) if position[id(q)] % 2 == 0]
-        for method, run in (("ours", lambda: run_ours(index, chosen)),
-                            ("brute WRatio", lambda: run_brute(entries, chosen, fuzz.WRatio)),
-                            ("brute token_set", lambda: run_brute(entries, chosen, fuzz.token_set_ratio))):
+        methods = [("ours", lambda: run_ours(index, chosen))]
+        if brute:
+            methods += [("brute WRatio", lambda: run_brute(entries, chosen, fuzz.WRatio)),
+                        ("brute token_set", lambda: run_brute(entries, chosen, fuzz.token_set_ratio))]
+        for method, run in methods:
             ranked, ms = run()
             top1, top5, mrr = score(ranked, truths)
             rows.append({"set": title, "kind": kind, "n": len(chosen), "method": method, "top1": top1,
@@ -172,6 +175,8 @@ def main(argv=None) -> int:
     parser.add_argument("--sets", default=",".join(SETS), help="comma-separated: " + ", ".join(SETS))
     parser.add_argument("--sample", type=int, default=1000, help="reworded queries per set (0 = all)")
     parser.add_argument("--sample-identical", type=int, default=300, help="identical queries per set (0 = all)")
+    parser.add_argument("--no-brute", action="store_true",
+                        help="ours only: skip brute-force rapidfuzz (minutes on every query)")
     parser.add_argument("--build-100k", action="store_true", help="also time the index build of 100k entries")
     args = parser.parse_args(argv)
     if not BENCH.is_dir():
@@ -183,7 +188,7 @@ def main(argv=None) -> int:
         print("|---|---|---|---|---|---|---|---|")
         builds = []
         for key in args.sets.split(","):
-            for row in bench_set(key.strip(), args.sample, args.sample_identical, work):
+            for row in bench_set(key.strip(), args.sample, args.sample_identical, work, not args.no_brute):
                 if "build" in row:
                     builds.append(row)
                     continue

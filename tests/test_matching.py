@@ -347,3 +347,64 @@ def test_match_takes_the_issue_s_form_with_the_store_of_the_environment(store):
         match(["x"])
     with pytest.raises(TypeError, match="store given twice"):
         match(store, ["x"], target="drugs@1", store=store)
+
+
+def test_substance_related_disorders_find_the_who_category(tmp_path):
+    from registry.matching import Term, match_term
+    from registry.matching.index import MatchIndex, build_from_entries
+    icd = [{"code": "F10", "display": "Mental and behavioural disorders due to use of alcohol"},
+           {"code": "F12", "display": "Mental and behavioural disorders due to use of cannabinoids"},
+           {"code": "U07.0", "display": "Vaping-related disorder"},
+           {"code": "K70", "display": "Alcoholic liver disease"},
+           {"code": "F10.2", "display": "Mental and behavioural disorders due to use of alcohol : dependence syndrome"},
+           {"code": "F60.7", "display": "Dependent personality disorder"},
+           {"code": "K70.1", "display": "Alcoholic hepatitis"},
+           {"code": "F51", "display": "Nonorganic sleep disorders"},
+           {"code": "G47", "display": "Sleep disorders"}]
+    index = MatchIndex(build_from_entries(tmp_path / "ix", icd, "en", "1", "icd").path)
+    try:
+        assert match_term(index, Term("Alcohol related disorders"), 1)[0]["code"] == "F10"
+        assert match_term(index, Term("Cannabis related disorders"), 1)[0]["code"] == "F12"
+        assert match_term(index, Term("Sleep disorders not due to a substance or known physiological condition"),
+                          1)[0]["code"] == "F51"
+        assert match_term(index, Term("Sleep disorders"), 1)[0]["code"] == "G47"
+        assert match_term(index, Term("Alcohol dependence"), 1)[0]["code"] == "F10.2"
+    finally:
+        index.close()
+
+
+def test_an_abbreviation_in_brackets_names_the_entry_by_its_expansion(tmp_path):
+    from registry.matching import Term, match_term
+    from registry.matching.index import MatchIndex, build_from_entries
+    icd = [{"code": "C92", "display": "Миелоидный лейкоз [миелолейкоз]"},
+           {"code": "C92.0", "display": "Острый миелобластный лейкоз [ОМЛ]"},
+           {"code": "C92.7", "display": "Другой миелоидный лейкоз"}]
+    index = MatchIndex(build_from_entries(tmp_path / "ix", icd, "ru", "1", "icd").path)
+    try:
+        best = match_term(index, Term("Острый миелоидный лейкоз"), 1)[0]
+        assert best["code"] == "C92.0" and best["score"] == 100
+        assert best["reason"].startswith('abbreviation "острый миелоидный лейкоз"')
+        # an aside that is no abbreviation adds nothing
+        assert sum(d[0] == 0 for d in index.docs) == 2  # C92: the display and the display without its aside
+    finally:
+        index.close()
+
+
+def test_phrase_rules_skip_words_that_start_no_phrase_and_still_find_later_phrases():
+    from registry.matching.normalise import phrase_rules
+    rules = phrase_rules("en")
+    assert rules.starts and max(rules.starts.values()) == rules.longest
+    keys = ["seps", "not", "due", "to", "a", "substank", "or", "knovn", "fisiologikal", "kondit"]
+    out, qualifiers = rules.apply(keys)
+    assert out == ["seps", "nonorgan"] and qualifiers == frozenset()
+
+
+def test_quantities_and_attribute_agreement_read_the_same_with_their_shortcuts():
+    from registry.matching.normalise import analyse
+    from registry.matching.rerank import agreement, is_quantity
+    assert is_quantity("500mg") and is_quantity("0.9%") and not is_quantity("12") and not is_quantity("mg")
+    query = analyse("Paracetamol", "en")
+    # the entry's attributes are folded once and reused; a value that cannot be cached is folded in place
+    assert agreement(None, {"form": "tablet"}, query, "N02BE01", {"Form": "Tablet"}, []) == (3.0, ["same Form"])
+    assert agreement(None, {"form": "tablet"}, query, "N02BE01", {"Form": "Tablet"}, []) == (3.0, ["same Form"])
+    assert agreement(None, {"form": "tablet"}, query, "N02BE01", {"Form": "Syrup", "x": ["a"]}, [])[0] == -8.0

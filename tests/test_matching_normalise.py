@@ -90,8 +90,8 @@ def test_qualifiers_are_kept_apart_from_the_words():
 def test_synonyms_give_one_reading():
     assert analyse("Инсулиннезависимый сахарный диабет", "ru").keys == analyse("Сахарный диабет 2 типа", "ru").keys
     assert analyse("chronic kidney disease", "en").keys == analyse("chronic renal disease", "en").keys
-    assert analyse("хроническая почечная недостаточность", "ru").keys[1] == \
-        analyse("хроническая болезнь почки", "ru").keys[-1]
+    assert analyse("острая почечная недостаточность", "ru").keys[1] == \
+        analyse("острая болезнь почки", "ru").keys[-1] == "renal"
 
 
 def test_a_synonym_replacement_gets_the_keys_of_the_index_language():
@@ -218,3 +218,90 @@ def test_uzbek_apostrophes_are_one_apostrophe_inside_a_word(spelling):
 def test_an_english_possessive_is_not_a_word_of_its_own():
     assert analyse("Crohn's disease", "en").keys == analyse("Crohn’s disease", "en").keys == \
         analyse("Crohn disease", "en").keys
+
+
+def test_us_edition_wording_reads_as_the_who_wording():
+    # ICD-10-CM and DSM name organic mental disorders after a physiological condition.
+    assert sorted(analyse("Personality change due to known physiological condition", "en").keys) == \
+        sorted(analyse("Organic personality change", "en").keys)
+    assert sorted(analyse("Hypersomnia not due to a substance or known physiological condition", "en").keys) == \
+        sorted(analyse("Nonorganic hypersomnia", "en").keys)
+    assert sorted(analyse("Sexual dysfunction, not caused by organic disorder or disease", "en").keys) == \
+        sorted(analyse("Nonorganic sexual dysfunction", "en").keys)
+    # Substance-related disorders are named after the class of substance, per class only.
+    assert sorted(analyse("Alcohol related disorders", "en").keys) == \
+        sorted(analyse("Disorders due to use of alcohol", "en").keys)
+    assert sorted(analyse("Inhalant related disorders", "en").keys) == \
+        sorted(analyse("Disorders due to use of volatile solvents", "en").keys)
+    assert "use" not in " ".join(analyse("Drugs for acid related disorders", "en").keys)
+    assert analyse("Alcohol abuse", "en").keys == analyse("Alcohol harmful use", "en").keys
+
+
+def test_older_and_newer_names_of_one_condition_meet():
+    assert analyse("Pressure ulcer of elbow", "en").keys == analyse("Decubitus ulcer of elbow", "en").keys
+    assert analyse("Bedsore", "en").keys == analyse("Decubitus ulcer", "en").keys
+    assert analyse("Пролежень", "ru").keys == analyse("Декубитальная язва", "ru").keys
+    assert analyse("Mild intellectual disabilities", "en").keys == analyse("Mild mental retardation", "en").keys
+
+
+def test_dependence_on_a_substance_class_is_its_dependence_syndrome():
+    who = set(analyse("Mental and behavioural disorders due to use of alcohol : dependence syndrome", "en").keys)
+    assert set(analyse("Alcohol dependence", "en").keys) <= who
+    assert {"depend", "sindrom", "alkogol"} <= set(analyse("Alcohol dependence", "en").keys)
+    assert set(analyse("Nicotine dependence", "en").keys) <= \
+        set(analyse("Mental and behavioural disorders due to use of tobacco : dependence syndrome", "en").keys)
+    # other dependence is left alone
+    assert analyse("Dependence on wheelchair", "en").keys == analyse("Dependence on wheelchair", "en", False).keys
+
+
+def test_clinical_equivalences_of_one_finding():
+    assert sorted(analyse("Rheumatoid arthritis with rheumatoid factor", "en").keys) == \
+        sorted(analyse("Seropositive rheumatoid arthritis", "en").keys)
+    assert sorted(analyse("Rheumatoid arthritis without rheumatoid factor", "en").keys) == \
+        sorted(analyse("Seronegative rheumatoid arthritis", "en").keys)
+    assert analyse("Rheumatoid arthritis without rheumatoid factor", "en").qualifiers == frozenset()
+    assert analyse("Other surgical aftercare", "en").keys == analyse("Other surgical follow-up care", "en").keys
+
+
+def test_russian_classification_phrases_and_leukaemia_abbreviations():
+    # "classified in other classes" is the "classified elsewhere" tail, and counts for nothing
+    assert analyse("Стрептококк группы D как причина болезней, классифицированных в других классах", "ru").keys == \
+        analyse("Стрептококк группы D как причина болезней", "ru").keys
+    # "of unspecified type" is the qualifier unspecified
+    typed = analyse("Неходжкинская лимфома неуточненного типа", "ru")
+    assert typed.qualifiers == {"unspecified"}
+    assert typed.keys == analyse("Неходжкинская лимфома неуточненная", "ru").keys
+    assert analyse("Leukaemia of unspecified type", "en").qualifiers == {"unspecified"}
+    assert expand_abbreviations("омл") == "острый миелоидный лейкоз"
+    assert analyse("ХЛЛ", "ru").keys == analyse("Хронический лимфоцитарный лейкоз", "ru").keys
+    assert analyse("Хроническая почечная недостаточность", "ru").keys == \
+        analyse("Хроническая болезнь почек", "ru").keys
+    assert analyse("Chronic renal failure", "en").keys == analyse("Chronic kidney disease", "en").keys
+
+
+def test_part_or_organism_unspecified_is_the_qualifier_unspecified():
+    assert analyse("Fracture of neck, part unspecified", "en").keys == analyse("Fracture of neck, unspecified", "en").keys
+    assert analyse("Fracture of neck, part unspecified", "en").qualifiers == {"unspecified"}
+    assert analyse("Pneumonia, unspecified organism", "en").keys == analyse("Pneumonia", "en").keys
+    # a site is a word of its own
+    assert analyse("Aneurysm of unspecified site", "en").keys == ["aneurism", "of", "sit"]
+
+
+def test_infarction_and_cyclist_wording():
+    assert analyse("ST elevation myocardial infarction of anterior wall", "en").keys == \
+        analyse("Transmural myocardial infarction of anterior wall", "en").keys
+    assert analyse("Non-ST elevation myocardial infarction", "en").keys == \
+        analyse("Subendocardial myocardial infarction", "en").keys
+    assert analyse("NSTEMI", "en").keys == analyse("Subendocardial myocardial infarction", "en").keys
+    assert analyse("Influenza, virus not identified", "en").keys == analyse("Influenza, virus unidentified", "en").keys
+    assert analyse("Pedal cycle rider injured", "en").keys == analyse("Pedal cyclist injured", "en").keys
+
+
+def test_russian_adjectives_unknown_to_the_dictionary_are_lemmatised():
+    # pymorphy3's dictionary lacks many medical adjectives; their endings are regular
+    assert analyse("неходжкинских лимфом", "ru").keys == analyse("неходжкинская лимфома", "ru").keys
+    assert analyse("декубитальной язвы", "ru").lemmas == ["декубитальный", "язва"]
+    assert analyse("Стриатонигральная дегенерация", "ru").lemmas[0] == "стриатонигральный"
+    # unknown nouns (drug names) are left alone, in whatever case
+    assert analyse("Левофлоксацина", "ru").lemmas == ["левофлоксацина"]
+    assert analyse("Клотримазол", "ru").lemmas == ["клотримазол"]

@@ -34,10 +34,10 @@ from importlib import resources
 from pathlib import Path
 
 from registry.errors import InvalidState
-from registry.matching.normalise import DATA_PACKAGE, analyse
+from registry.matching.normalise import DATA_PACKAGE, analyse, basic_fold, rules
 from registry.matching.rerank import FUZZY_MIN_LEN, FUZZY_WORD
 
-FORMAT = 14
+FORMAT = 16
 _BRACKETED = re.compile(r"\s*(\[[^\]]*\]|\([^)]*\))")
 GRAM = 3
 POSTINGS_CACHE = 50_000
@@ -119,6 +119,13 @@ def _designations(entry: dict) -> list[tuple[str, str]]:
         if short and short.casefold() not in seen:
             seen.add(short.casefold())
             out.append((use, short))
+        # An aside that is a known abbreviation (`Острый миелобластный лейкоз [ОМЛ]`) names the entry too, by
+        # its expansion (`острый миелоидный лейкоз`), which other editions may use instead.
+        for aside in _BRACKETED.findall(text):
+            expansion = rules().abbreviations.get(basic_fold(aside.strip()[1:-1].strip()))
+            if expansion and expansion.casefold() not in seen:
+                seen.add(expansion.casefold())
+                out.append(("abbreviation", expansion))
     return out
 
 

@@ -182,11 +182,25 @@ def _stemmer(language: str):
     return None
 
 
+# The endings of a Russian full adjective or participle, in any gender, number and case.
+_ADJECTIVE_ENDING = re.compile(r"(?:ый|ий|ой|ая|яя|ое|ее|ые|ие|ого|его|ому|ему|ым|им|ых|их|ую|юю|ыми|ими|ом|ем)$")
+
+
 @lru_cache(maxsize=300_000)
 def russian_lemma(word: str) -> str:
-    """The dictionary form of a Russian word (`вирусом` → `вирус`); unknown words stay as they are."""
+    """The dictionary form of a Russian word (`вирусом` → `вирус`).
+
+    A word pymorphy3's dictionary does not know stays as it is (drug names are not to be mangled by a
+    guess), unless it ends as an adjective does and pymorphy3 can read it as one: the terms of medicine
+    are full of adjectives no dictionary lists (`неходжкинских`, `декубитальной`), and their endings
+    are regular, so they are put in the masculine singular like any other (`неходжкинский`).
+    """
     morph = _morph()
     if not morph.word_is_known(word):
+        if len(word) >= 6 and _ADJECTIVE_ENDING.search(word):
+            for parse in morph.parse(word):
+                if parse.tag.POS in ("ADJF", "PRTF"):
+                    return parse.normal_form.replace("ё", "е")
         return word
     return morph.parse(word)[0].normal_form.replace("ё", "е")
 
@@ -234,6 +248,12 @@ class PhraseRules:
 
     phrases: dict[tuple[str, ...], tuple[tuple[str, ...], str | None]]
     longest: int
+    # The length of the longest phrase starting with each key, so that a word starting none is passed over.
+    starts: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self):
+        for phrase in self.phrases:
+            self.starts[phrase[0]] = max(self.starts.get(phrase[0], 0), len(phrase))
 
     @classmethod
     def load(cls, language: str) -> "PhraseRules":
@@ -268,9 +288,15 @@ class PhraseRules:
             return keys, frozenset()
         out: list[str] = []
         qualifiers: set[str] = set()
+        starts = self.starts
         i = 0
         while i < len(keys):
-            for size in range(min(self.longest, len(keys) - i), 0, -1):
+            longest = starts.get(keys[i], 0)
+            if not longest:  # most words start no phrase
+                out.append(keys[i])
+                i += 1
+                continue
+            for size in range(min(longest, len(keys) - i), 0, -1):
                 found = self.phrases.get(tuple(keys[i:i + size]))
                 if found is not None:
                     replacement, qualifier = found

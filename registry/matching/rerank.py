@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rapidfuzz import fuzz, process
 
@@ -77,7 +78,7 @@ _QUANTITY = re.compile(r"\d+(?:\.\d+)?[^\d.]")
 
 def is_quantity(key: str) -> bool:
     """Whether a key is a dose or concentration (`500mg`, `0.9%`), not a word or a plain number."""
-    return bool(_QUANTITY.match(key))
+    return key[:1].isdigit() and bool(_QUANTITY.match(key))  # most keys are words: no regex for them
 
 
 def _weights(keys: list[str], other: list[str], idf: dict[str, float], max_idf: float) -> list[float]:
@@ -146,6 +147,12 @@ def _norm_value(value) -> str:
     return basic_fold(str(value)).strip()
 
 
+@lru_cache(maxsize=4096)
+def _folded_attributes(items: tuple) -> dict:
+    """{folded name: (name, value, folded value)} of an entry's attributes, folded once for every query."""
+    return {_norm_value(k): (k, v, _norm_value(v)) for k, v in items}
+
+
 def agreement(term_code: str | None, term_attributes: dict, query: Analysis, code: str, attributes: dict,
               quantities: list[str]) -> tuple[float, list[str]]:
     """Score adjustment for agreeing or differing codes, quantities and attributes, with reason parts.
@@ -165,12 +172,15 @@ def agreement(term_code: str | None, term_attributes: dict, query: Analysis, cod
             bonus -= 15
             notes.append(f"different amounts ({' '.join(sorted(query.quantities))} vs {' '.join(quantities)})")
     if term_attributes and attributes:
-        theirs = {_norm_value(k): (k, v) for k, v in attributes.items()}
+        try:
+            theirs = _folded_attributes(tuple(attributes.items()))
+        except TypeError:  # a value that is a list or a dict: not cacheable, fold it here
+            theirs = {_norm_value(k): (k, v, _norm_value(v)) for k, v in attributes.items()}
         for key, value in term_attributes.items():
             if key not in theirs:
                 continue
-            name, other = theirs[key]
-            if value == _norm_value(other):
+            name, other, folded = theirs[key]
+            if value == folded:
                 bonus += 3
                 notes.append(f"same {name}")
             else:
