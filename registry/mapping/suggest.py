@@ -80,7 +80,7 @@ def suggest(store, slug: str, *, limit: int = 5, actor: str = MATCHER, matcher: 
             progress: Callable[[int], None] | None = None) -> SuggestReport:
     """Run the matcher for every source entry of map set `slug` without a human decision; store top `limit` candidates.
 
-    `matcher(store, terms, target=(slug, version), limit=n)` takes terms as
+    `matcher(terms, target=(slug, version), limit=n, store=store)` takes terms as
     {"code", "name"} and returns, per term, {"candidates": [...]} ranked with
     code, display, score (0-100) and reason; the default is registry.matching.match.
     """
@@ -104,8 +104,8 @@ def suggest(store, slug: str, *, limit: int = 5, actor: str = MATCHER, matcher: 
     target = (ms_public.target_catalog, ms_public.target_version)
     for start in range(0, len(todo), CHUNK):
         chunk = todo[start:start + CHUNK]
-        answers = matcher(store, [{"code": code, "name": display} for code, display in chunk], target=target,
-                          limit=limit)
+        answers = matcher([{"code": code, "name": display} for code, display in chunk], target=target,
+                          limit=limit, store=store)
         _store_chunk(store, ms.id, chunk, [normalise_candidates(a)[:limit] for a in answers], existing, actor, report)
         report.matched += len(chunk)
         if progress:

@@ -150,41 +150,24 @@ def default_store():
     return _DEFAULT_STORES[key]
 
 
-_UNSET = object()
-
-
-def match(*args, target=_UNSET, limit=_UNSET, progress=_UNSET, store=None) -> list[dict]:
+def match(terms, target=None, limit: int = 5, *, progress: Callable[[int], None] | None = None,
+          store=None) -> list[dict]:
     """Match local terms against a published catalog version; ranked candidates per term.
 
-        match(terms, target=(slug, version), limit=5)          # the store of NSI_DATA_DIR / NSI_DATABASE_URL
+        match(terms, target=(slug, version), limit=5)   # the store of NSI_DATA_DIR / NSI_DATABASE_URL
         match(terms, target="slug@version", store=store)
-        match(store, terms, target, limit)                     # the older form, still accepted
 
     `terms` are dicts `{"name": ..., "code": ..., "attributes": {...}}` (or Term
     objects or plain names); `target` is `(slug, version)` or `"slug@version"`;
-    `limit` is 1-50 (5 by default); `progress(done)` is called after each term.
+    `limit` is 1-50; `progress(done)` is called after each term.
     Without a store, the one the environment configures is opened, as the CLI does.
     Returns one `{"term", "candidates"}` dict per term, in input order, where each
     candidate is `{"rank", "code", "display", "score" (0-100), "reason"}`.
     The target's index is built on first use.
     """
-    args = list(args)
-    if args and _is_store(args[0]):
-        if store is not None:
-            raise TypeError("match(): store given twice, as the first argument and as store=")
-        store = args.pop(0)
-    if not args:
-        raise TypeError("match() needs the terms")
-    if len(args) > 4:
-        raise TypeError(f"match() takes at most terms, target, limit and progress, not {len(args)} arguments")
-    terms, options = args[0], {"target": target, "limit": limit, "progress": progress}
-    for name, value in zip(("target", "limit", "progress"), args[1:]):
-        if options[name] is not _UNSET:
-            raise TypeError(f"match(): {name} given twice")
-        options[name] = value
-    target, limit, progress = (options["target"], 5 if options["limit"] is _UNSET else options["limit"],
-                               None if options["progress"] is _UNSET else options["progress"])
-    if target is _UNSET or target is None:
+    if _is_store(terms):
+        raise TypeError("match() takes the terms first; pass the store as store=")
+    if target is None:
         raise BadRequest("give the target catalog version: match(terms, target=(slug, version))")
     limit = check_limit(limit)
     slug, version = parse_target(target)

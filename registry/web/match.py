@@ -50,5 +50,5 @@ def match():
         raise BadRequest(f"limit must be a whole number, not {json.dumps(limit)}")
     limit = check_limit(limit)
     ref = resolve_for_read(slug, version)
-    results = run_match(store(), terms, target=(ref.catalog, ref.label), limit=limit)
+    results = run_match(terms, target=(ref.catalog, ref.label), limit=limit, store=store())
     return json_response({"catalog": ref.catalog, "version": ref.label, "items": results})
