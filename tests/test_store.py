@@ -314,3 +314,24 @@ def test_parent_cycles_are_refused(store):
     # the same hierarchy without the closing edges is accepted
     fixed = [dict(e, parents=[]) if e["code"] in ("A", "D") else e for e in looped]
     assert store.stage_draft("icd", "1", fixed, file="loop.jsonl").entries == 8
+
+
+def test_long_parent_cycle_is_one_short_line(store):
+    make(store)
+    n = 5000  # every entry's parent comes later in the file, and the last one's is the first: one cycle of n
+    chain = [{"code": f"C{i}", "display": f"C{i}", "parents": [f"C{(i + 1) % n}"]} for i in range(n)]
+    with pytest.raises(ImportRejected) as info:
+        store.stage_draft("icd", "1", chain, file="chain.jsonl")
+    assert [str(p) for p in info.value.problems] == [
+        "chain.jsonl, row 1, column parents: entries C0 → C1 → C2 → C3 → C4 → … (4,991 more) … → C4996 → C4997 "
+        "→ C4998 → C4999 → C0 form a parent cycle"]
+    chain[-1]["parents"] = []  # the same deep chain without the closing link: a valid hierarchy, n levels deep
+    assert store.stage_draft("icd", "1", chain, file="chain.jsonl").entries == n
+
+
+def test_own_parent_is_a_cycle_of_one(store):
+    make(store)
+    with pytest.raises(ImportRejected) as info:
+        store.stage_draft("icd", "1", [{"code": "A", "display": "A", "parents": ["A"]}], file="self.jsonl")
+    assert [(str(p), p.kind) for p in info.value.problems] == [
+        ("self.jsonl, row 1, column parents: entry A is its own parent", "parent_cycle")]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import time
+from array import array
 from typing import Callable, Iterable
 
 import sqlalchemy as sa
@@ -65,47 +66,73 @@ def _check_attributes(attributes: dict, schema: dict, pos: Position) -> list[Pro
     return problems
 
 
-def _staged_parents(conn: Connection, version_id: int) -> Iterable[tuple[str, list[str]]]:
-    """(code, parents) of the staged entries that have parents, in file order."""
-    rows = conn.execute(sa.select(S.c.code, S.c.parents).where(S.c.version_id == version_id, S.c.parents != "[]")
-                        .order_by(S.c.id).execution_options(yield_per=10000))
-    for code, parents in rows:
-        yield code, json.loads(parents)
+def _staged_parent_graph(conn: Connection, version_id: int, ordinal: dict[str, int]):
+    """The parent links of a staged draft as entry ordinals: (first parent per entry, further parents).
 
-
-def parent_cycles(graph: Iterable[tuple[str, list[str]]], limit: int = MAX_ERRORS) -> list[list[str]]:
-    """Cycles in a parent graph given as (code, parents) in file order, each as its codes.
-
-    Each cycle starts at its member that comes first in the file and follows
-    parent links, so the message reads in the order a reviewer finds the rows.
-    Walks iteratively: a hierarchy may be far deeper than Python's recursion limit.
+    Ordinals (file order) in an array keep the graph of a million entries at a
+    few MB, where dicts of codes would cost hundreds.
     """
-    parents_of: dict[str, list[str]] = {}
-    order: dict[str, int] = {}
-    for code, parents in graph:
-        order[code] = len(order)
-        parents_of[code] = parents
-    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
-    cycles: list[list[str]] = []
-    for root in parents_of:
-        if root in state:
+    first = array("q", [-1]) * len(ordinal)
+    more: dict[int, list[int]] = {}
+    rows = conn.execute(sa.select(S.c.code, S.c.parents).where(S.c.version_id == version_id, S.c.parents != "[]")
+                        .execution_options(yield_per=10000))
+    for code, parents in rows:
+        i = ordinal[code]
+        links = [ordinal[p] for p in json.loads(parents)]
+        first[i] = links[0]
+        if len(links) > 1:
+            more[i] = links[1:]
+    return first, more
+
+
+def parent_cycles(first, more: dict[int, list[int]], limit: int = MAX_ERRORS) -> list[list[int]]:
+    """Cycles in a parent graph of entry ordinals (file order), each as the ordinals of its entries.
+
+    `first[i]` is entry i's first parent (-1 for none), `more[i]` its further
+    parents. Each cycle starts at its member that comes first in the file and
+    follows parent links, so the message reads in the order a reviewer finds the
+    rows. Walks iteratively: a hierarchy may be far deeper than Python's recursion limit.
+    """
+    state = bytearray(len(first))  # 1 = on the current path, 2 = done
+    cycles: list[list[int]] = []
+
+    def parent(i: int, k: int) -> int:
+        """Entry i's k-th parent, -1 past the last (looked up again rather than kept: paths can be 1M long)."""
+        if k == 0:
+            return first[i]
+        extra = more.get(i)
+        return extra[k - 1] if extra is not None and k <= len(extra) else -1
+
+    for root in range(len(first)):
+        if state[root] or first[root] < 0:
             continue
-        path, iterators = [root], [iter(parents_of[root])]
         state[root] = 1
+        path, nexts = [root], [0]
         while path:
-            parent = next(iterators[-1], None)
-            if parent is None:
+            k = nexts[-1]
+            p = parent(path[-1], k)
+            if p < 0:
                 state[path.pop()] = 2
-                iterators.pop()
-            elif state.get(parent) == 1 and len(cycles) < limit:
-                cycle = path[path.index(parent):]
-                first = min(range(len(cycle)), key=lambda i: order[cycle[i]])
-                cycles.append(cycle[first:] + cycle[:first])
-            elif parent not in state and parent in parents_of:
-                state[parent] = 1
-                path.append(parent)
-                iterators.append(iter(parents_of[parent]))
-    return sorted(cycles, key=lambda cycle: order[cycle[0]])
+                nexts.pop()
+                continue
+            nexts[-1] = k + 1
+            if state[p] == 1 and len(cycles) < limit:
+                cycle = path[path.index(p):]
+                head = cycle.index(min(cycle))
+                cycles.append(cycle[head:] + cycle[:head])
+            elif state[p] == 0:
+                state[p] = 1
+                path.append(p)
+                nexts.append(0)
+    return sorted(cycles)
+
+
+def _cycle_text(codes: list[str]) -> str:
+    """`A → B → C → A`, shortened in the middle for a long cycle so one error stays one readable line."""
+    shown = codes + [codes[0]]
+    if len(shown) > 12:
+        shown = shown[:5] + [f"… ({len(shown) - 10:,} more) …"] + shown[-5:]
+    return " → ".join(shown)
 
 
 def refresh_statistics(conn: Connection, *tables: sa.Table) -> None:
@@ -277,7 +304,8 @@ class DraftsMixin:
         """Validate and insert entries in batches; return (errors, warnings)."""
         problems: list[Problem] = []
         warnings: list[Problem] = []
-        seen: dict[str, object] = {}
+        seen: dict[str, int] = {}  # code -> ordinal, in file order
+        first_rows: list = []  # the row of each ordinal
         pending_parents: list[tuple[str, str, Position]] = []
         batch: list[tuple] = []
         count = 0
@@ -302,10 +330,11 @@ class DraftsMixin:
                 add(pos.problem("empty code", column=pos.column_for("code"), kind="empty_code"))
                 continue
             if code in seen:
-                add(pos.problem(f"duplicate code {code} (first at row {seen[code]})", column=pos.column_for("code"),
-                                code=code, kind="duplicate_code"))
+                add(pos.problem(f"duplicate code {code} (first at row {first_rows[seen[code]]})",
+                                column=pos.column_for("code"), code=code, kind="duplicate_code"))
                 continue
-            seen[code] = pos.row if pos.row is not None else count
+            seen[code] = len(first_rows)
+            first_rows.append(pos.row if pos.row is not None else count)
             if not entry["display"]:
                 warnings.append(pos.problem(f"entry {code} has no display", column=pos.column_for("display"), code=code,
                                             severity="warning", kind="empty_display"))
@@ -319,7 +348,7 @@ class DraftsMixin:
                 for parent in entry["parents"]:
                     if parent == code:
                         add(pos.problem(f"entry {code} is its own parent", column=pos.column_for("parents"), code=code,
-                                        kind="unknown_parent"))
+                                        kind="parent_cycle"))
                     elif parent not in seen:
                         pending_parents.append((code, parent, pos))
             if problems:
@@ -341,11 +370,16 @@ class DraftsMixin:
         if pending_parents and not problems:
             # Only a parent named before it exists can close a cycle: without one, the file order is a
             # topological order already.
-            first_rows = {code: pos for code, _, pos in pending_parents}
-            for cycle in parent_cycles(_staged_parents(conn, version_id)):
-                pos = first_rows[cycle[0]]
-                add(pos.problem(f"entries {' → '.join(cycle + [cycle[0]])} form a parent cycle",
-                                column=pos.column_for("parents"), code=cycle[0], kind="parent_cycle"))
+            cycles = parent_cycles(*_staged_parent_graph(conn, version_id, seen))
+            if cycles:
+                codes = list(seen)
+                heads = {codes[c[0]] for c in cycles}
+                where = {code: pos for code, _, pos in pending_parents if code in heads}  # a head's parent is later
+                for cycle in cycles:
+                    code = codes[cycle[0]]
+                    pos = where[code]
+                    add(pos.problem(f"entries {_cycle_text([codes[i] for i in cycle])} form a parent cycle",
+                                    column=pos.column_for("parents"), code=code, kind="parent_cycle"))
         if progress:
             progress(count)
         return problems, warnings
