@@ -74,7 +74,10 @@ def _link_by_id(entries: list[dict], profile: Profile, findings: Findings) -> No
 
     An identifier used by two rows is an error naming both: the rows pointing
     to it could belong under either, and picking one would link them silently wrong.
+    Under `duplicates = "merge"` a row repeated with the same identifier and code
+    is the same record, merged later, not a conflict.
     """
+    merge = profile.duplicates == "merge"
     by_id: dict[str, str] = {}
     first_row: dict[str, object] = {}
     for e in entries:
@@ -82,6 +85,8 @@ def _link_by_id(entries: list[dict], profile: Profile, findings: Findings) -> No
         if not rid:
             continue
         if rid in by_id:
+            if merge and by_id[rid] == e["code"]:
+                continue
             pos = e["_pos"]
             column = pos.column_for("hierarchy.id", profile.hierarchy["id"])
             findings.error(pos.problem(f"duplicate {column} {rid} (first at row {first_row[rid]})", column=column,

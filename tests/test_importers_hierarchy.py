@@ -51,3 +51,22 @@ def test_fnsi_parent_cycle_is_refused_naming_the_parent_column(sqlite_store, run
     assert_refused(runner, sqlite_store, f, ["--profile", "icd10-ru-fnsi"],
                    f"{f}, row 2, column ID_PARENT: entries A00 → A00.1 → A00.0 → A00 form a parent cycle",
                    catalog="icd10-ru")
+
+
+def test_repeated_record_under_merge_is_not_a_duplicate_id(sqlite_store, runner, tmp_path):
+    from importers import run_import
+    from registry.models import CatalogCreate
+    sqlite_store.create_catalog(CatalogCreate(slug="t", title="T"))
+    profile = tmp_path / "merge.toml"
+    profile.write_text('[profile]\nname = "merge"\nformat = "csv"\nduplicates = "merge"\n[read]\ndelimiter = ";"\n'
+                       '[fields]\ncode = "CODE"\ndisplay = "NAME"\n[hierarchy]\nid = "ID"\nparent_id = "PARENT"\n',
+                       encoding="utf-8")
+    f = tmp_path / "repeated.csv"
+    f.write_text("ID;CODE;NAME;PARENT\n1;A;Alpha;\n2;B;Beta;1\n2;B;Beta;1\n", encoding="utf-8")
+    report = run_import(sqlite_store, f, catalog="t", version="1", profile=str(profile))
+    assert report.entries == 2
+    assert [e["parents"] for e in sqlite_store.iter_entries("t", "1")] == [[], ["A"]]
+    sqlite_store.discard("t", "1")
+    f.write_text("ID;CODE;NAME;PARENT\n1;A;Alpha;\n2;B;Beta;1\n2;C;Gamma;1\n", encoding="utf-8")
+    assert_refused(runner, sqlite_store, f, ["--profile", str(profile)],
+                   f"{f}, row 4, column ID: duplicate ID 2 (first at row 3)")
