@@ -234,7 +234,11 @@ def test_us_edition_wording_reads_as_the_who_wording():
     assert sorted(analyse("Inhalant related disorders", "en").keys) == \
         sorted(analyse("Disorders due to use of volatile solvents", "en").keys)
     assert "use" not in " ".join(analyse("Drugs for acid related disorders", "en").keys)
-    assert analyse("Alcohol abuse", "en").keys == analyse("Alcohol harmful use", "en").keys
+    assert analyse("Alcohol abuse", "en").keys == analyse("harmful use of alcohol", "en").keys
+    assert analyse("Sedative, hypnotic or anxiolytic-related abuse", "en").keys == \
+        analyse("harmful use of sedatives or hypnotics", "en").keys
+    # abuse of a person is maltreatment, not the harmful use of a substance
+    assert "harm" not in " ".join(analyse("Physical abuse", "en").keys)
 
 
 def test_older_and_newer_names_of_one_condition_meet():
@@ -305,3 +309,34 @@ def test_russian_adjectives_unknown_to_the_dictionary_are_lemmatised():
     # unknown nouns (drug names) are left alone, in whatever case
     assert analyse("Левофлоксацина", "ru").lemmas == ["левофлоксацина"]
     assert analyse("Клотримазол", "ru").lemmas == ["клотримазол"]
+
+
+@pytest.mark.parametrize("word", ["кетоналом", "хлоргексидином", "амоксиклавом", "фенибутом"])
+def test_unknown_drug_names_in_the_instrumental_are_not_read_as_adjectives(word):
+    # `-ом` is a noun's instrumental as well as an adjective's prepositional: `кетоналом` is no `кетоналый`
+    assert analyse(f"лечение {word}", "ru").lemmas[1] == word
+
+
+def test_every_case_of_an_unknown_participle_has_one_lemma():
+    forms = ["интубированный", "интубированного", "интубированному", "интубированным", "интубированной",
+             "интубированных"]
+    assert {analyse(f, "ru").lemmas[0] for f in forms} == {"интубированный"}
+
+
+def test_data_files_list_each_phrase_once():
+    # a phrase listed twice is read once (the first line wins), so a second, different reading would be lost
+    import collections
+    import unicodedata
+    from importlib import resources
+    repeated = {}
+    for path in resources.files("registry.matching.data").iterdir():
+        if path.name.endswith(".tsv"):
+            phrases = [unicodedata.normalize("NFKC", line.split("\t")[0].strip()).casefold()
+                       for line in path.read_text(encoding="utf-8").splitlines()
+                       if line.strip() and not line.startswith("#")]
+            repeated.update({(path.name, p): n for p, n in collections.Counter(phrases).items() if n > 1})
+    assert repeated == {}
+
+
+def test_micro_sign_reads_as_mcg():
+    assert analyse("Cyanocobalamin 5 \u00b5g", "en").quantities == analyse("Cyanocobalamin 5 mcg", "en").quantities

@@ -184,6 +184,10 @@ def _stemmer(language: str):
 
 # The endings of a Russian full adjective or participle, in any gender, number and case.
 _ADJECTIVE_ENDING = re.compile(r"(?:ый|ий|ой|ая|яя|ое|ее|ые|ие|ого|его|ому|ему|ым|им|ых|их|ую|юю|ыми|ими|ом|ем)$")
+# Endings an unknown noun has too (instrumental `кетоналом`, `хлоргексидином`): such a word is read as an
+# adjective only if that is pymorphy3's best reading.
+_NOUN_LIKE_ENDING = re.compile(r"(?:ом|ем|им|ым)$")
+_ADJECTIVE = ("ADJF", "PRTF")
 
 
 @lru_cache(maxsize=300_000)
@@ -193,14 +197,23 @@ def russian_lemma(word: str) -> str:
     A word pymorphy3's dictionary does not know stays as it is (drug names are not to be mangled by a
     guess), unless it ends as an adjective does and pymorphy3 can read it as one: the terms of medicine
     are full of adjectives no dictionary lists (`неходжкинских`, `декубитальной`), and their endings
-    are regular, so they are put in the masculine singular like any other (`неходжкинский`).
+    are regular, so every form is put in the masculine singular nominative (`неходжкинский`), a
+    participle's too (`интубированного`, `интубированных` → `интубированный`). An ending that an unknown
+    noun's instrumental shares (`кетоналом`) counts only when the adjective is the best reading.
     """
     morph = _morph()
     if not morph.word_is_known(word):
         if len(word) >= 6 and _ADJECTIVE_ENDING.search(word):
-            for parse in morph.parse(word):
-                if parse.tag.POS in ("ADJF", "PRTF"):
+            parses = morph.parse(word)
+            if _NOUN_LIKE_ENDING.search(word) and parses[0].tag.POS not in _ADJECTIVE:
+                return word
+            for parse in parses:
+                if parse.tag.POS == "ADJF":
                     return parse.normal_form.replace("ё", "е")
+            for parse in parses:
+                if parse.tag.POS == "PRTF":
+                    form = parse.inflect({"masc", "sing", "nomn"})
+                    return (form.word if form else parse.normal_form).replace("ё", "е")
         return word
     return morph.parse(word)[0].normal_form.replace("ё", "е")
 
