@@ -53,7 +53,7 @@ def read_table(source: Source, profile: Profile | None, findings: Findings):
     from importers import tabular
     start = source.head(64).lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
     if start in (b"{", b"["):
-        return tabular.read_json_rows(source, findings)
+        return tabular.read_json_rows(source, findings, (profile.read.get("columns") if profile else None))
     if profile is not None and "delimiter" not in profile.read:
         profile.read["delimiter"] = "auto"
     return tabular.read_csv(source, profile, findings, default_delimiter="auto")

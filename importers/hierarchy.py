@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Iterable, Iterator
 
-from registry.errors import Problem
+from registry.errors import Problem, row_label
 from importers.profile import Profile
 
 if TYPE_CHECKING:
@@ -89,7 +89,7 @@ def _link_by_id(entries: list[dict], profile: Profile, findings: Findings) -> No
                 continue
             pos = e["_pos"]
             column = pos.column_for("hierarchy.id", profile.hierarchy["id"])
-            findings.error(pos.problem(f"duplicate {column} {rid} (first at row {first_row[rid]})", column=column,
+            findings.error(pos.problem(f"duplicate {column} {rid} (first at {row_label(first_row[rid])})", column=column,
                                        code=e["code"] or None, kind="duplicate_id"))
             continue
         by_id[rid] = e["code"]

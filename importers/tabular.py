@@ -340,13 +340,23 @@ def read_xml(source: Source, profile: Profile, findings: Findings) -> Table:
     return Table(paths, rows(), header_row=None, known_columns=False)
 
 
-def read_json_rows(source: Source, findings: Findings) -> Table:
+def _json_kind(value) -> str:
+    """What a JSON value is, in JSON's words (`a number`, not Python's `a int`)."""
+    if value is None:
+        return "null"
+    return {bool: "true or false", str: "a string", list: "a list"}.get(type(value), "a number")
+
+
+def read_json_rows(source: Source, findings: Findings, columns: list[str] | None = None) -> Table:
     """A JSON list of row objects, or {"records": [...]} (FNSI's JSON export), as a Table.
 
     The header is every key of every record, in first-seen order: FNSI leaves
     out keys whose value is empty, so a column may first appear in any record.
     The file is parsed whole by json anyway; collecting the keys is one more
-    pass over the parsed records, not over the file.
+    pass over the parsed records, not over the file. For the same reason a
+    column of the profile's `columns` that no record holds is an empty column,
+    as long as the records hold some of the others (records that share none
+    of them are another layout, and the mapper says so).
     """
     data = source.load_json()
     if isinstance(data, dict):
@@ -357,12 +367,14 @@ def read_json_rows(source: Source, findings: Findings) -> Table:
     keys: dict[str, None] = {}  # an ordered set: membership is O(1), unlike a list
     for i, r in enumerate(data, 1):
         if not isinstance(r, dict):
-            raise ImportRejected([Problem(f"{expected}; this record is a {type(r).__name__}",
+            raise ImportRejected([Problem(f"{expected}; this record is {_json_kind(r)}",
                                           file=source.name, row=f"record {i}", kind="syntax")])
         for k in r:
             if k not in keys:
                 keys[k] = None
     header = list(keys)
+    if columns and any(c in keys for c in columns):
+        header += [c for c in columns if c not in keys]
 
     def text(v):
         if v is None:

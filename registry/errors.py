@@ -108,7 +108,7 @@ class Problem:
         if self.sheet:
             parts.append(f"sheet {self.sheet}")
         if self.row is not None:
-            parts.append(f"row {self.row}")
+            parts.append(row_label(self.row))
         if self.column:
             parts.append(f"column {self.column}")
         return ", ".join(parts)
@@ -120,6 +120,11 @@ class Problem:
     def to_dict(self) -> dict:
         """A JSON-ready form for reports and API responses."""
         return {k: v for k, v in self.__dict__.items() if v is not None}
+
+
+def row_label(row: int | str) -> str:
+    """`row 5` for a row number; a named position (`record 5` of a JSON list) as it is."""
+    return row if isinstance(row, str) and not row[:1].isdigit() else f"row {row}"
 
 
 @dataclass(slots=True)  # one per imported row: slots make it cheaper to create

@@ -363,7 +363,7 @@ def test_malformed_fhir_concepts_are_located(sqlite_store, tmp_path, concept, me
                  encoding="utf-8")
     with pytest.raises(ImportRejected) as err:
         run_import(sqlite_store, f, catalog="units", version="1")
-    assert [str(p) for p in err.value.problems] == [f"{f}, row {message}"]
+    assert [str(p) for p in err.value.problems] == [f"{f}, {message}"]
     assert sqlite_store.list_versions("units") == []
 
 

@@ -30,7 +30,7 @@ def test_duplicate_fnsi_id_is_named_as_the_file_spells_it(sqlite_store, runner, 
     profile.write_text('[profile]\nname = "units"\nformat = "fnsi"\n[fields]\ncode = "CODE"\ndisplay = "NAME"\n'
                        '[hierarchy]\nid = "ID"\nparent_id = "ID_PARENT"\n', encoding="utf-8")
     assert_refused(runner, sqlite_store, f, ["--profile", str(profile)],
-                   f"{f}, row record 2, column Id: duplicate Id 1 (first at row record 1)")
+                   f"{f}, record 2, column Id: duplicate Id 1 (first at record 1)")
 
 
 @pytest.mark.parametrize("rows", ["1;01;A00;Холера;;;1;\n2;02;A00.0;Холера 01;1;;1;\n",

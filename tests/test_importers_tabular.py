@@ -39,3 +39,33 @@ def test_fnsi_json_key_appearing_late_is_imported(sqlite_store, tmp_path):
     assert entries["A01051"]["attributes"] == {"changed_on": "2024-03-15"}
     assert entries["A01061"]["attributes"] == {"addl_code": "1"}
     assert entries["A00001"]["attributes"] == {}
+
+
+def test_fnsi_json_column_empty_in_every_record_is_an_empty_column(sqlite_store, runner, tmp_path):
+    # FNSI leaves empty keys out: a flat register's JSON has no ID_PARENT and no ADDL_CODE at all
+    f = tmp_path / "flat.json"
+    f.write_text(json.dumps({"records": [{"ID": 1, "MKB_CODE": "A00", "MKB_NAME": "Холера", "ACTUAL": 1},
+                                         {"ID": 2, "MKB_CODE": "A01", "MKB_NAME": "Тиф", "ACTUAL": 0}]}),
+                 encoding="utf-8")
+    report = run_import(sqlite_store, f, catalog="icd10-ru", version="1", profile="icd10-ru-fnsi")
+    assert report.entries == 2
+    assert [(e["code"], e["status"], e["parents"], e["attributes"])
+            for e in sqlite_store.iter_entries("icd10-ru", "1")] == [("A00", "active", [], {}),
+                                                                     ("A01", "inactive", [], {})]
+    # records sharing none of the profile's columns are another layout: still a wrong header
+    from import_checks import assert_refused
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps([{"Kod": "A00", "Name": "Холера"}]), encoding="utf-8")
+    sqlite_store.discard("icd10-ru", "1")
+    assert_refused(runner, sqlite_store, other, ["--profile", "icd10-ru-fnsi"], "wrong header", catalog="icd10-ru")
+
+
+def test_json_record_that_is_not_an_object_is_named(tmp_path):
+    import pytest
+    from registry.errors import ImportRejected
+    f = tmp_path / "mixed.json"
+    f.write_text(json.dumps({"records": [{"ID": 1}, 7]}), encoding="utf-8")
+    with pytest.raises(ImportRejected) as info:
+        read_json_rows(Source.from_path(f), Findings(str(f)))
+    assert str(info.value.problems[0]) == (f'{f}, record 2: expected a JSON list of row objects or {{"records": [...]}}; '
+                                           f'this record is a number')

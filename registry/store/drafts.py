@@ -21,7 +21,7 @@ from registry import db
 from registry.entries import (CanonicalEntry, EntryError, content_hash, normalize_entry, stored_parts,
                               version_checksum)
 from registry.errors import (AlreadyExists, BadRequest, Conflict, ImportRejected, InvalidState, NotFound,
-                             Position, Problem, Report)
+                             Position, Problem, Report, row_label)
 from registry.models.catalog import Catalog, CatalogVersion, Entry, StagedEntry, utcnow
 
 BATCH = 10000
@@ -330,7 +330,7 @@ class DraftsMixin:
                 add(pos.problem("empty code", column=pos.column_for("code"), kind="empty_code"))
                 continue
             if code in seen:
-                add(pos.problem(f"duplicate code {code} (first at row {first_rows[seen[code]]})",
+                add(pos.problem(f"duplicate code {code} (first at {row_label(first_rows[seen[code]])})",
                                 column=pos.column_for("code"), code=code, kind="duplicate_code"))
                 continue
             seen[code] = len(first_rows)
