@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from typing import Iterator
 
 from registry.errors import ImportRejected, Position
-from importers.source import Source
+from importers.source import Source, parse_json
 
 
 def read_entries(source: Source) -> Iterator[dict]:
@@ -19,13 +18,9 @@ def read_entries(source: Source) -> Iterator[dict]:
         if not line.strip():
             continue
         pos = Position(file=source.name, row=number)
-        try:
-            obj = json.loads(line)
-        except ValueError as exc:
-            raise ImportRejected([pos.problem(f"not valid JSON: {exc.msg} at column {exc.colno}", kind="syntax")])
-        except RecursionError:  # json's decoder recurses once per nesting level: [[[[...]]]] exhausts the stack
-            raise ImportRejected([pos.problem("the JSON is nested too deeply to read (an entry is a flat object "
-                                              "whose attributes are plain values)", kind="syntax")]) from None
+        obj, reason = parse_json(line)
+        if reason:
+            raise ImportRejected([pos.problem(reason, kind="syntax")])
         if not isinstance(obj, dict):
             raise ImportRejected([pos.problem("each line must be a JSON object", kind="syntax")])
         obj["_pos"] = pos

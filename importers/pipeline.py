@@ -16,7 +16,7 @@ from typing import Callable, Iterator
 from registry.errors import BadRequest, ImportRejected, NotFound, Position, Report
 from importers.mapping import Findings
 from importers.profile import Profile, load_profile
-from importers.source import Source
+from importers.source import Source, parse_json
 
 MAPPING_ERRORS_ROW = "(mapping errors)"
 
@@ -45,7 +45,6 @@ def _tabular(kind):
 
 def tabular_canonical(source: Source, findings: Findings) -> Iterator[dict]:
     """The registry's own CSV export (code, display, parents, status, designations, attributes) read back."""
-    import json
     from importers import tabular
     from registry.exports import CSV_COLUMNS
     table = tabular.read_csv(source, None, findings, encoding="utf-8")
@@ -68,14 +67,11 @@ def tabular_canonical(source: Source, findings: Findings) -> Iterator[dict]:
                  "status": cell(cells, "status") or "active", "_pos": pos}
         for name in ("designations", "attributes"):
             text = cell(cells, name)
-            try:
-                entry[name] = json.loads(text) if text else ([] if name == "designations" else {})
-            except ValueError as exc:
-                findings.error(pos.problem(f"{name} is not valid JSON: {exc}", column=name, kind="syntax"))
-                entry[name] = [] if name == "designations" else {}
-            except RecursionError:  # [[[[...]]]]: json's decoder recurses once per level
-                findings.error(pos.problem(f"{name} is nested too deeply to read", column=name, kind="syntax"))
-                entry[name] = [] if name == "designations" else {}
+            value, reason = parse_json(text) if text else ([] if name == "designations" else {}, None)
+            if reason:
+                findings.error(pos.problem(reason, column=name, kind="syntax"))
+                value = [] if name == "designations" else {}
+            entry[name] = value
         yield entry
 
 

@@ -97,16 +97,12 @@ class Source:
 
     def load_json(self):
         """The whole file parsed as JSON (encoding detected); invalid JSON is refused with the reason."""
-        import json
         codec, _ = self.detect_encoding("utf-8")
-        try:
-            with open(self.path, encoding=codec) as f:
-                return json.load(f)
-        except ValueError as exc:
-            raise ImportRejected([Problem(f"not valid JSON: {exc}", file=self.name, kind="syntax")]) from None
-        except RecursionError:
-            raise ImportRejected([Problem("the JSON is nested too deeply to read", file=self.name,
-                                          kind="syntax")]) from None
+        with open(self.path, encoding=codec) as f:
+            value, reason = parse_json(f.read())
+        if reason:
+            raise ImportRejected([Problem(reason, file=self.name, kind="syntax")])
+        return value
 
     def detect_encoding(self, declared: str | None = "auto") -> tuple[str, str | None]:
         """The codec to read the file with, and a warning when it had to be guessed.
@@ -177,3 +173,19 @@ def _cp1251_verdict(sample: str) -> str | None:
     if words and len(mixed) / len(words) > 0.2:
         return f"Latin letters and Cyrillic ones mixed inside words, e.g. '{mixed[0]}'"
     return None
+
+
+def parse_json(text: str) -> tuple[object, str | None]:
+    """(value, None) for valid JSON, else (None, why not) — every JSON reader words its errors alike.
+
+    Nesting deeper than the decoder's recursion (`[[[[...]]]]`) is a reason too,
+    not a RecursionError traceback.
+    """
+    import json
+    try:
+        return json.loads(text), None
+    except json.JSONDecodeError as exc:
+        where = f"line {exc.lineno}, column {exc.colno}" if "\n" in text.rstrip() else f"column {exc.colno}"
+        return None, f"not valid JSON: {exc.msg} at {where}"
+    except RecursionError:  # json's decoder recurses once per nesting level
+        return None, "the JSON is nested too deeply to read"
