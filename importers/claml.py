@@ -193,9 +193,13 @@ def read_entries(source: Source, findings: Findings, language: str | None) -> It
             yield from _class_entries(elem, source, modifier_classes, modifiers, default_lang, language, findings)
 
 
+# How the errors of the store name a Class's parts (Position.columns).
+CLASS_COLUMNS = {"code": "code", "display": "Rubric[@kind='preferred']", "parents": "SuperClass"}
+
+
 def _class_entries(elem, source, modifier_classes, modifiers, default_lang, language, findings) -> Iterator[dict]:
     code = (elem.get("code") or "").strip()
-    pos = Position(source.name, None, f"{elem.sourceline} (/ClaML/Class[@code='{code}'])")
+    pos = Position(source.name, None, f"{elem.sourceline} (/ClaML/Class[@code='{code}'])", CLASS_COLUMNS)
     parents = [s.get("code") for s in elem.iterfind("SuperClass") if s.get("code")]
     has_children = elem.find("SubClass") is not None
     display, designations, attributes = _describe(_rubrics(elem, default_lang), language)

@@ -65,12 +65,13 @@ def spec_columns(spec, cols: Columns) -> str | None:
     return " or ".join(dict.fromkeys(names)) or None
 
 
-def source_columns(fields: dict, cols: Columns, hierarchy: dict) -> dict[str, str]:
+def source_columns(fields: dict, cols: Columns, hierarchy: dict, enclosing: bool = False) -> dict[str, str]:
     """Canonical field -> the file's column for one field set (see the module docstring and Position.columns).
 
     Parents that the hierarchy rules take from row identifiers are named by the
     parent identifier column (FNSI `ID_PARENT`); parents cut from the code
-    (`code_levels`, `code_prefix`) by the code column.
+    (`code_levels`, `code_prefix`) by the code column; parents that nested XML
+    records take from the record around them, by that record's code path.
     """
     out: dict[str, str] = {}
     for name in ("code", "display", "status", "parents"):
@@ -90,4 +91,6 @@ def source_columns(fields: dict, cols: Columns, hierarchy: dict) -> dict[str, st
             out["parents"] = out["hierarchy.parent_id"]
         elif (hierarchy.get("code_levels") or hierarchy.get("code_prefix")) and "code" in out:
             out["parents"] = out["code"]
+        elif enclosing and "code" in out:
+            out["parents"] = f"{out['code']} of the enclosing record"
     return out

@@ -251,8 +251,9 @@ class FieldSet:
     display and status getters already return stripped text.
     """
 
-    def __init__(self, fields: dict, cols: Columns, language: str | None, hierarchy: dict | None = None):
-        self.columns = source_columns(fields, cols, hierarchy or {})  # shared by the Positions of its rows
+    def __init__(self, fields: dict, cols: Columns, language: str | None, hierarchy: dict | None = None,
+                 enclosing: bool = False):
+        self.columns = source_columns(fields, cols, hierarchy or {}, enclosing)  # shared by the Positions of its rows
         self.code = compile_spec(fields["code"], cols) if "code" in fields else (lambda row: "")
         self.display = compile_spec(fields["display"], cols) if "display" in fields else (lambda row: "")
         self.status = compile_spec(fields["status"], cols) if "status" in fields else None
@@ -312,18 +313,18 @@ class Mapper:
         cols = Columns(header)
         self.cols = cols
         base = dict(profile.fields)
-        self.default = FieldSet(base, cols, language, profile.hierarchy)
+        h = profile.hierarchy
+        self.enclosing = bool(h.get("enclosing", profile.format == "xml"))
+        self.default = FieldSet(base, cols, language, h, self.enclosing)
         self.variants = []
         for variant in profile.variants:
             merged = dict(base)
             merged.update(variant["fields"])
             conds = [compile_condition(c, cols) for c in variant["when"]]
-            self.variants.append((conds, FieldSet(merged, cols, language, profile.hierarchy)))
+            self.variants.append((conds, FieldSet(merged, cols, language, h, self.enclosing)))
         self.skips = [compile_condition(rule, cols) for rule in profile.read.get("skip") or []]
-        h = profile.hierarchy
         self.id_get = _cell_getter(cols.find(h["id"])) if h.get("id") else None
         self.parent_id_get = _cell_getter(cols.find(h["parent_id"])) if h.get("parent_id") else None
-        self.enclosing = bool(h.get("enclosing", profile.format == "xml"))
         # Entries that `finish` rewrites after mapping (buffered hierarchy and duplicate rules) stay loose dicts.
         self.canonical = not needs_buffer(profile)
         header_pos = Position(self.file, sheet, header_row)

@@ -57,3 +57,15 @@ def test_modifier_fixtures_import(sqlite_store, name):
     sqlite_store.create_catalog(CatalogCreate(slug="t", title="T", language="en"))
     report = run_import(sqlite_store, DATA / name, catalog="t", version="1", format="claml")
     assert report.entries == 14
+
+
+def test_unknown_superclass_is_named_as_claml_names_it(sqlite_store, runner, tmp_path):
+    from registry.models import CatalogCreate
+    sqlite_store.create_catalog(CatalogCreate(slug="t", title="T"))
+    f = tmp_path / "orphan.xml"
+    f.write_text('<?xml version="1.0" encoding="UTF-8"?>\n<ClaML version="2.0.0"><Meta name="lang" value="en"/>'
+                 '<Title name="t" version="1">T</Title>\n'
+                 '<Class code="A00" kind="category"><SuperClass code="A00-A09"/><Rubric kind="preferred">'
+                 '<Label xml:lang="en">Cholera</Label></Rubric></Class>\n</ClaML>\n', encoding="utf-8")
+    assert_refused(runner, sqlite_store, f, ["--format", "claml"],
+                   f"{f}, row 3 (/ClaML/Class[@code='A00']), column SuperClass: entry A00 has unknown parent A00-A09")

@@ -146,3 +146,17 @@ def test_each_variant_names_its_own_code_column(sqlite_store, runner, tmp_path):
                  encoding="utf-8")
     assert_refused(runner, sqlite_store, f, ["--profile", str(profile)],
                    f"{f}, row 4, column Product: duplicate code P1 (first at row 3)", catalog="v")
+
+
+def test_enclosing_record_parent_is_named_by_its_code_path(sqlite_store, runner, tmp_path):
+    from registry.models import CatalogCreate
+    sqlite_store.create_catalog(CatalogCreate(slug="t", title="T"))
+    profile = tmp_path / "nested.toml"
+    profile.write_text('[profile]\nname = "nested"\nformat = "xml"\n[read]\nrecords = ["group", "item"]\n'
+                       'skip = [{ column = "@code", equals = ["G"] }]\n'
+                       '[fields]\ncode = "@code"\ndisplay = "name"\n', encoding="utf-8")
+    f = tmp_path / "nested.xml"  # the skipped group G is still the enclosing record of item I1
+    f.write_text('<?xml version="1.0"?>\n<list>\n<group code="G"><name>Group</name>\n'
+                 '<item code="I1"><name>Item</name></item></group>\n</list>\n', encoding="utf-8")
+    assert_refused(runner, sqlite_store, f, ["--profile", str(profile)],
+                   "column @code of the enclosing record: entry I1 has unknown parent G")
