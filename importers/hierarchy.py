@@ -89,7 +89,8 @@ def _link_by_id(entries: list[dict], profile: Profile, findings: Findings) -> No
                 continue
             pos = e["_pos"]
             column = pos.column_for("hierarchy.id", profile.hierarchy["id"])
-            findings.error(pos.problem(f"duplicate {column} {rid} (first at {row_label(first_row[rid])})", column=column,
+            findings.error(pos.problem(f"duplicate {column} {rid} (first at {row_label(first_row[rid])})",
+                                       column=column,
                                        code=e["code"] or None, kind="duplicate_id"))
             continue
         by_id[rid] = e["code"]

@@ -67,5 +67,5 @@ def test_json_record_that_is_not_an_object_is_named(tmp_path):
     f.write_text(json.dumps({"records": [{"ID": 1}, 7]}), encoding="utf-8")
     with pytest.raises(ImportRejected) as info:
         read_json_rows(Source.from_path(f), Findings(str(f)))
-    assert str(info.value.problems[0]) == (f'{f}, record 2: expected a JSON list of row objects or {{"records": [...]}}; '
-                                           f'this record is a number')
+    assert str(info.value.problems[0]) == (f'{f}, record 2: expected a JSON list of row objects or '
+                                           f'{{"records": [...]}}; this record is a number')
