@@ -81,20 +81,27 @@ def is_quantity(key: str) -> bool:
     return key[:1].isdigit() and bool(_QUANTITY.match(key))  # most keys are words: no regex for them
 
 
-def _weights(keys: list[str], other: list[str], idf: dict[str, float], max_idf: float) -> list[float]:
+@lru_cache(maxsize=65536)
+def _key_parts(keys: tuple[str, ...]) -> tuple[list[str], tuple[bool, ...], bool]:
+    """A side's distinct keys, which of them are doses, and whether any is (cached: names recur in every query)."""
+    distinct = list(dict.fromkeys(keys))
+    doses = tuple(map(is_quantity, distinct))
+    return distinct, doses, any(doses)
+
+
+def _weights(keys: list[str], doses: tuple[bool, ...], other_has_dose: bool, idf: dict[str, float],
+             max_idf: float) -> list[float]:
     """The IDF weight of each key; a dose weighs a quarter of the side's mean word when the other side has none.
 
     A dose is seldom in the catalog's names, so its IDF is the maximum: against a name without any
     dose (`paracetamol` for `Paracetamol 500 mg`) it would outweigh the words that do agree.
     """
     weights = [idf.get(k, max_idf) for k in keys]
-    if any(map(is_quantity, other)):
+    if other_has_dose or not any(doses) or all(doses):
         return weights
-    words = [w for k, w in zip(keys, weights) if not is_quantity(k)]
-    if not words or len(words) == len(keys):
-        return weights
+    words = [w for w, dose in zip(weights, doses) if not dose]
     modest = QUANTITY_ALONE * sum(words) / len(words)
-    return [min(w, modest) if is_quantity(k) else w for k, w in zip(keys, weights)]
+    return [min(w, modest) if dose else w for w, dose in zip(weights, doses)]
 
 
 def word_overlap(query_keys: list[str], doc_keys: list[str], idf: dict[str, float], max_idf: float) -> float:
@@ -104,10 +111,10 @@ def word_overlap(query_keys: list[str], doc_keys: list[str], idf: dict[str, floa
     """
     if not query_keys or not doc_keys:
         return 0.0
-    q = list(dict.fromkeys(query_keys))
-    d = list(dict.fromkeys(doc_keys))
-    qw = _weights(q, d, idf, max_idf)
-    dw = _weights(d, q, idf, max_idf)
+    q, q_doses, q_any = _key_parts(tuple(query_keys))
+    d, d_doses, d_any = _key_parts(tuple(doc_keys))
+    qw = _weights(q, q_doses, d_any, idf, max_idf)
+    dw = _weights(d, d_doses, q_any, idf, max_idf)
     recall = sum(w * _best_word(k, d) for k, w in zip(q, qw)) / sum(qw)
     precision = sum(w * _best_word(k, q) for k, w in zip(d, dw)) / sum(dw)
     if recall + precision == 0:
