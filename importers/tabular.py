@@ -364,6 +364,8 @@ def read_json_rows(source: Source, findings: Findings, columns: list[str] | None
     expected = 'expected a JSON list of row objects or {"records": [...]}'
     if not isinstance(data, list):
         raise ImportRejected([Problem(expected, file=source.name, kind="syntax")])
+    if not data:
+        raise ImportRejected([Problem("the file holds no records", file=source.name, kind="empty")])
     keys: dict[str, None] = {}  # an ordered set: membership is O(1), unlike a list
     for i, r in enumerate(data, 1):
         if not isinstance(r, dict):

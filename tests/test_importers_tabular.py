@@ -69,3 +69,11 @@ def test_json_record_that_is_not_an_object_is_named(tmp_path):
         read_json_rows(Source.from_path(f), Findings(str(f)))
     assert str(info.value.problems[0]) == (f'{f}, record 2: expected a JSON list of row objects or '
                                            f'{{"records": [...]}}; this record is a number')
+
+
+def test_json_without_records_says_so(sqlite_store, runner, tmp_path):
+    from import_checks import assert_refused
+    f = tmp_path / "none.json"
+    f.write_text('{"records": []}', encoding="utf-8")
+    assert_refused(runner, sqlite_store, f, ["--profile", "icd10-ru-fnsi"], f"{f}: the file holds no records",
+                   catalog="icd10-ru")
