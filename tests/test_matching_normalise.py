@@ -340,3 +340,13 @@ def test_data_files_list_each_phrase_once():
 
 def test_micro_sign_reads_as_mcg():
     assert analyse("Cyanocobalamin 5 \u00b5g", "en").quantities == analyse("Cyanocobalamin 5 mcg", "en").quantities
+
+
+@pytest.mark.parametrize("us, who", [
+    ("Pre-existing type 2 diabetes mellitus", "Pre-existing diabetes mellitus, non-insulin-dependent"),
+    ("Gestational diabetes mellitus", "Diabetes mellitus arising in pregnancy"),
+    ("Embolism following termination of pregnancy", "Embolism following medical abortion"),
+    ("Postprocedural shock", "Shock resulting from a procedure"),
+])
+def test_us_and_who_names_of_pregnancy_and_procedure_conditions_meet(us, who):
+    assert sorted(analyse(us, "en").keys) == sorted(analyse(who, "en").keys)
