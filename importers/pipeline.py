@@ -67,11 +67,11 @@ def tabular_canonical(source: Source, findings: Findings) -> Iterator[dict]:
                  "status": cell(cells, "status") or "active", "_pos": pos}
         for name in ("designations", "attributes"):
             text = cell(cells, name)
-            value, reason = parse_json(text) if text else ([] if name == "designations" else {}, None)
+            empty = [] if name == "designations" else {}
+            value, reason = parse_json(text) if text else (empty, None)
             if reason:
                 findings.error(pos.problem(reason, column=name, kind="syntax"))
-                value = [] if name == "designations" else {}
-            entry[name] = value
+            entry[name] = empty if reason else value
         yield entry
 
 
