@@ -78,23 +78,21 @@ def _link_by_id(entries: list[dict], profile: Profile, findings: Findings) -> No
     is the same record, merged later, not a conflict.
     """
     merge = profile.duplicates == "merge"
-    by_id: dict[str, str] = {}
-    first_row: dict[str, object] = {}
+    first: dict[str, dict] = {}  # identifier -> the entry that has it
     for e in entries:
         rid = e["_id"]
         if not rid:
             continue
-        if rid in by_id:
-            if merge and by_id[rid] == e["code"]:
+        if rid in first:
+            if merge and first[rid]["code"] == e["code"]:
                 continue
             pos = e["_pos"]
             column = pos.column_for("hierarchy.id", profile.hierarchy["id"])
-            findings.error(pos.problem(f"duplicate {column} {rid} (first at {row_label(first_row[rid])})",
-                                       column=column,
-                                       code=e["code"] or None, kind="duplicate_id"))
+            findings.error(pos.problem(f"duplicate {column} {rid} (first at {row_label(first[rid]['_pos'].row)})",
+                                       column=column, code=e["code"] or None, kind="duplicate_id"))
             continue
-        by_id[rid] = e["code"]
-        first_row[rid] = e["_pos"].row
+        first[rid] = e
+    by_id = {rid: e["code"] for rid, e in first.items()}
     for e in entries:
         pid = e.pop("_parent_id", "")
         e.pop("_id", None)
