@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from cli import cli
+from import_checks import assert_refused
 
 BAD = Path(__file__).resolve().parent / "data" / "bad"
 
@@ -41,15 +42,7 @@ CASES = [
 def test_bad_file_is_refused_and_nothing_is_left(sqlite_store, runner, name, options, message):
     from registry.models import CatalogCreate
     sqlite_store.create_catalog(CatalogCreate(slug="t", title="T"))
-    path = BAD / name
-    result = runner.invoke(cli, ["import", str(path), "--catalog", "t", "--version", "1", *options])
-    assert result.exit_code == 1, result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit)
-    lines = result.stderr.splitlines()
-    assert lines[0].startswith(f"Error: import rejected: {path}")
-    assert message in lines[0]
-    assert lines[-1] == "Nothing was stored."
-    assert sqlite_store.list_versions("t") == []
+    assert_refused(runner, sqlite_store, BAD / name, options, message)
 
 
 @pytest.mark.parametrize("name, options", [("unknown_parent.csv", ["--profile", "atc-who"]),
