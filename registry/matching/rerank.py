@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Sequence
 from functools import lru_cache
 
 from rapidfuzz import fuzz, process
@@ -43,7 +44,7 @@ class Scored:
     unclamped: float = 0.0
 
 
-def _best_word(key: str, others: list[str]) -> float:
+def _best_word(key: str, others: Sequence[str]) -> float:
     """How well `key` is met by the best of `others`: 1 when equal, the rapidfuzz ratio (0-1) when close."""
     if key in others:
         return 1.0
@@ -82,14 +83,17 @@ def is_quantity(key: str) -> bool:
 
 
 @lru_cache(maxsize=65536)
-def _key_parts(keys: tuple[str, ...]) -> tuple[list[str], tuple[bool, ...], bool]:
-    """A side's distinct keys, which of them are doses, and whether any is (cached: names recur in every query)."""
-    distinct = list(dict.fromkeys(keys))
+def _key_parts(keys: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[bool, ...], bool]:
+    """A side's distinct keys, which of them are doses, and whether any is (cached: names recur in every query).
+
+    Tuples, as the cache hands the same objects to every caller.
+    """
+    distinct = tuple(dict.fromkeys(keys))
     doses = tuple(map(is_quantity, distinct))
     return distinct, doses, any(doses)
 
 
-def _weights(keys: list[str], doses: tuple[bool, ...], other_has_dose: bool, idf: dict[str, float],
+def _weights(keys: Sequence[str], doses: tuple[bool, ...], other_has_dose: bool, idf: dict[str, float],
              max_idf: float) -> list[float]:
     """The IDF weight of each key; a dose weighs a quarter of the side's mean word when the other side has none.
 
