@@ -201,6 +201,39 @@ def test_a_name_without_qualifier_maps_to_the_category_its_subdivisions_share(tm
         index.close()
 
 
+def test_other_and_unspecified_counts_as_one_qualifier_difference():
+    from registry.matching.rerank import qualifier_agreement
+    # The catch-all `Other and unspecified X` differs from a plain `X` as much as `Other X` or `X, unspecified` do.
+    assert qualifier_agreement(frozenset(), frozenset({"other", "unspecified"})) == -6
+    assert qualifier_agreement(frozenset({"other", "unspecified"}), frozenset()) == -6
+    assert qualifier_agreement(frozenset(), frozenset({"other"})) == -6
+    assert qualifier_agreement(frozenset({"without"}), frozenset({"other", "unspecified", "without"})) == 2 - 6
+    # `Other X` against `X, unspecified` are two different qualifiers, as before.
+    assert qualifier_agreement(frozenset({"other"}), frozenset({"unspecified"})) == -12
+    assert qualifier_agreement(frozenset({"other", "unspecified"}), frozenset({"other"})) == 2 - 6
+
+
+def test_a_plain_name_prefers_its_catch_all_category_to_a_sibling_missing_its_words(tmp_path):
+    from registry.matching import Term, match_term
+    from registry.matching.index import MatchIndex, build_from_entries
+    icd = [{"code": "K43", "display": "Грыжа передней брюшной стенки"},
+           {"code": "K43.2", "display": "Инцизионная грыжа без непроходимости или гангрены"},
+           {"code": "K43.9", "display": "Другая и неуточненная грыжа передней брюшной стенки без непроходимости "
+                                        "или гангрены"},
+           {"code": "K40.9", "display": "Односторонняя паховая грыжа без непроходимости или гангрены"},
+           {"code": "L02.2", "display": "Абсцесс кожи, фурункул и карбункул туловища, передней брюшной стенки"},
+           {"code": "S31.1", "display": "Открытая рана передней брюшной стенки"}]
+    index = MatchIndex(build_from_entries(tmp_path / "ix", icd, "ru", "1", "icd").path)
+    try:
+        ranked = match_term(index, Term("Грыжа передней брюшной стенки без непроходимости или гангрены"), limit=3)
+        assert [c["code"] for c in ranked[:2]] == ["K43.9", "K43.2"]
+        # Every word, one qualifier difference (-6) and one shared (+2): 96. K43.2 (read under its parent
+        # K43) has every word of the name but adds one; with two differences counted, K43.9 had 90 to its 89.7.
+        assert ranked[0]["score"] == 96.0 and ranked[0]["score"] - ranked[1]["score"] > 5
+    finally:
+        index.close()
+
+
 def test_retrieval_finds_a_short_name_among_many_long_ones_holding_the_same_words(tmp_path):
     from registry.matching import Term, match_term
     from registry.matching.index import MatchIndex, build_from_entries

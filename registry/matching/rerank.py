@@ -130,9 +130,19 @@ QUALIFIER_SAME = 2.0
 QUALIFIER_DIFFERENT = 6.0
 
 
+RESIDUAL = frozenset({"other", "unspecified"})
+
+
 def qualifier_agreement(query: frozenset, doc: frozenset) -> float:
-    """Adjustment for the qualifiers (other, specified, unspecified, without): + each shared, − each on one side."""
-    return QUALIFIER_SAME * len(query & doc) - QUALIFIER_DIFFERENT * len(query ^ doc)
+    """Adjustment for the qualifiers (other, specified, unspecified, without): + each shared, − each on one side.
+
+    `Other and unspecified X` on one side only counts as one difference, not two: it is the catch-all
+    category of X, where a plain `X` from another edition belongs as much as in `Other X` or `X, unspecified`.
+    """
+    different = query ^ doc
+    if RESIDUAL <= different and (RESIDUAL <= query or RESIDUAL <= doc):
+        different = different - {"unspecified"}
+    return QUALIFIER_SAME * len(query & doc) - QUALIFIER_DIFFERENT * len(different)
 
 
 def similarity(query: Analysis, doc_key_text: str, idf: dict[str, float], max_idf: float,
