@@ -2,6 +2,7 @@
 
     python bench/import.py                 # 100k CSV + 100k XLSX, then peak RSS of a 1M-row CSV import
     python bench/import.py --rows 20000 --no-million
+    python bench/import.py --orders        # only: 1M-entry hierarchies in three file orders, --dry-run RSS
 
 The rows are the real US CMS hospital register (../shared/data/facilities), repeated with a suffix on
 the code until there are enough: code, name, address, city, state, ZIP (6 columns). For each file:
@@ -165,6 +166,39 @@ def full_import(kind: str, path: Path, db: Path) -> int:
     return report.entries
 
 
+ORDERS = ("parents first", "children first", "one chain")
+
+
+def write_hierarchy(path: Path, order: str, n: int = 1_000_000) -> None:
+    """A canonical CSV of n entries: leaves under n/1000 parents (parents first or last), or one n-deep chain.
+
+    Children before their parents are forward references, which the store keeps until the file ends.
+    """
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["code", "display", "parents", "status", "designations", "attributes"])
+        if order == "one chain":
+            for i in range(n):
+                w.writerow([f"C{i:07d}", f"Entry {i}", f"C{i + 1:07d}" if i + 1 < n else "", "active", "", ""])
+            return
+        heads = [[f"P{j:04d}", f"Parent {j}", "", "active", "", ""] for j in range(n // 1000)]
+        if order == "parents first":
+            w.writerows(heads)
+        for i in range(n - len(heads)):
+            w.writerow([f"C{i:07d}", f"Leaf {i}", f"P{i // 1000:04d}", "active", "", ""])
+        if order == "children first":
+            w.writerows(heads)
+
+
+def dry_run_import(kind: str, path: Path, db: Path) -> int:
+    """`nsi import FILE --dry-run` of a canonical CSV into an existing catalog: read, validate, stage, roll back."""
+    from importers import run_import
+    from registry.store import Store
+    store = Store.open(store_environ(db))
+    report = run_import(store, path, catalog="bench-orders", version=f"v{time.time_ns()}", dry_run=True)
+    return report.entries
+
+
 def child(what: str, kind: str, path: str, db: str) -> None:
     # Module imports (SQLAlchemy, lxml, ...) are a fixed start-up cost, not per row: done before the clock starts.
     import sqlite3  # noqa: F401
@@ -175,8 +209,16 @@ def child(what: str, kind: str, path: str, db: str) -> None:
         import importers.pipeline, importers.tabular, importers.mapping, registry.store  # noqa: F401,E401
         # Creating the database schema is `nsi init`, done once, not part of an import (this also imports alembic).
         registry.store.Store.init(store_environ(Path(db))).engine.dispose()
+    if what == "dry-run":
+        import importers.pipeline, importers.tabular, registry.store  # noqa: F401,E401
+        from registry.models import CatalogCreate
+        store = registry.store.Store.init(store_environ(Path(db)))
+        if not store.has_catalog("bench-orders"):
+            store.create_catalog(CatalogCreate(slug="bench-orders", title="Bench hierarchy orders"))
+        store.engine.dispose()
     started, cpu = time.perf_counter(), time.process_time()
-    run = {"floor": floor, "bare": bare, "bare-min": lambda *a: bare(*a, hashed=False), "import": full_import}[what]
+    run = {"floor": floor, "bare": bare, "bare-min": lambda *a: bare(*a, hashed=False), "import": full_import,
+           "dry-run": dry_run_import}[what]
     rows = run(kind, Path(path), Path(db))
     print(json.dumps({"rows": rows, "seconds": time.perf_counter() - started, "cpu": time.process_time() - cpu,
                       "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
@@ -192,10 +234,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--no-million", action="store_true", help="skip the 1M-row CSV peak-RSS run")
+    parser.add_argument("--orders", action="store_true",
+                        help="only measure --dry-run of 1M-entry hierarchies in three file orders")
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         return child(*args.child)
+    if args.orders:
+        return orders()
     if not SOURCE.is_file():
         sys.exit(f"real data not found at {SOURCE}")
     with tempfile.TemporaryDirectory(prefix="nsi-bench-") as tmp:
@@ -222,6 +268,23 @@ def main() -> None:
             m = measure("import", "csv", big, db)
             print(f"1M-row CSV import: {m['seconds']:.1f} s, {m['rows'] / m['seconds']:,.0f} rows/s, "
                   f"peak RSS {m['rss_mb']:.0f} MB (target < 300 MB)")
+
+
+def orders() -> None:
+    """Peak RSS and time of `--dry-run` on a 1M-entry hierarchy in each file order; parents first is the baseline."""
+    with tempfile.TemporaryDirectory(prefix="nsi-bench-") as tmp:
+        tmp = Path(tmp)
+        db = tmp / "nsi.db"
+        print(f"{'1M-entry canonical CSV':24} {'seconds':>8} {'cpu s':>7} {'peak RSS':>9}  vs parents first")
+        base = None
+        for order in ORDERS:
+            path = tmp / f"{order.replace(' ', '-')}.csv"
+            write_hierarchy(path, order)
+            m = measure("dry-run", "csv", path, db)
+            path.unlink()
+            base = base or m
+            print(f"{order:24} {m['seconds']:8.1f} {m['cpu']:7.1f} {m['rss_mb']:7.0f} MB  "
+                  f"{m['rss_mb'] - base['rss_mb']:+.0f} MB (target < 300 MB)")
 
 
 if __name__ == "__main__":

@@ -329,6 +329,21 @@ def test_long_parent_cycle_is_one_short_line(store):
     assert store.stage_draft("icd", "1", chain, file="chain.jsonl").entries == n
 
 
+def test_children_before_their_parents_stage_and_a_missing_parent_is_located(store):
+    make(store)
+    # 3,000 leaves first, then their 30 parents: every leaf is a forward reference, found later in the file.
+    leaves = [{"code": f"L{i:04d}", "display": f"Leaf {i}", "parents": [f"P{i // 100:02d}"]} for i in range(3000)]
+    parents = [{"code": f"P{j:02d}", "display": f"Parent {j}"} for j in range(30)]
+    assert store.stage_draft("icd", "1", leaves + parents, file="rev.jsonl").entries == 3030
+    store.discard("icd", "1")
+    leaves[2345]["parents"] = ["P99"]
+    with pytest.raises(ImportRejected) as info:
+        store.stage_draft("icd", "1", leaves + parents, file="rev.jsonl")
+    assert [(str(p), p.code, p.kind) for p in info.value.problems] == [
+        ("rev.jsonl, row 2346, column parents: entry L2345 has unknown parent P99", "L2345", "unknown_parent")]
+    assert store.list_versions("icd") == []
+
+
 def test_own_parent_is_a_cycle_of_one(store):
     make(store)
     with pytest.raises(ImportRejected) as info:

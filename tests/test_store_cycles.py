@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from array import array
 
-from registry.store.cycles import cycle_text, parent_cycles
+from registry.errors import Position
+from registry.store.cycles import ForwardParents, cycle_text, parent_cycles
 
 
 def graph(parents: list[list[int]]):
@@ -31,3 +32,20 @@ def test_cycle_text_shortens_long_cycles():
     assert cycle_text(["A", "B"]) == "A → B → A"
     assert cycle_text([f"C{i}" for i in range(20)]) == ("C0 → C1 → C2 → C3 → C4 → … (11 more) … "
                                                         "→ C16 → C17 → C18 → C19 → C0")
+
+
+def test_forward_parents_lists_the_still_missing_ones_where_they_were_named():
+    forward, seen = ForwardParents(), {}
+    columns = {"parents": "PARENT"}
+    for i in range(5000):  # every entry names the one after it, except that 2500 names a parent that never comes
+        code = f"C{i}"
+        seen[code] = i
+        forward.add(i, "ZZZ" if i == 2500 else f"C{i + 1}",
+                    Position("a.xlsx", "Sheet1" if i < 3000 else "Sheet2", i + 2, columns))
+        if i % 1000 == 999:
+            forward.forget_found(seen)  # drops the parents found meanwhile, as the store does while staging
+    seen["C5000"] = 5000
+    assert [(k, child, parent) for k, child, parent in forward.missing(seen)] == [(2500, 2500, "ZZZ")]
+    assert forward.position(2500, 2502) == Position("a.xlsx", "Sheet1", 2502, columns)
+    # every child stays listed, parent found or not: a cycle is reported at one of them
+    assert len(forward) == 5000 and forward.position(4000, 4002) == Position("a.xlsx", "Sheet2", 4002, columns)

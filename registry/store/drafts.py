@@ -10,6 +10,7 @@ inserted, changed or removed rows are closed, unchanged rows stay untouched.
 from __future__ import annotations
 
 import time
+from array import array
 from typing import Callable, Iterable
 
 import sqlalchemy as sa
@@ -21,7 +22,7 @@ from registry.entries import (CanonicalEntry, EntryError, content_hash, normaliz
 from registry.errors import (AlreadyExists, BadRequest, Conflict, ImportRejected, InvalidState, NotFound,
                              Position, Problem, Report, row_label)
 from registry.models.catalog import Catalog, CatalogVersion, Entry, StagedEntry, utcnow
-from registry.store.cycles import cycle_text, parent_cycles, staged_parent_graph
+from registry.store.cycles import ForwardParents, cycle_text, parent_cycles, staged_parent_graph
 
 BATCH = 10000
 # SQLite page cache while a draft is staged (KiB, as PRAGMA cache_size takes it when negative): index
@@ -235,8 +236,10 @@ class DraftsMixin:
         problems: list[Problem] = []
         warnings: list[Problem] = []
         seen: dict[str, int] = {}  # code -> ordinal, in file order
-        first_rows: list = []  # the row of each ordinal
-        pending_parents: list[tuple[str, str, Position]] = []
+        # The row of each ordinal: numbers in an array (a list of a million ints costs 36 MB, the array 8),
+        # or a list once some row is not a plain number (ClaML gives a line and an XPath).
+        first_rows: array | list = array("q")
+        forward = ForwardParents()
         batch: list[tuple] = []
         count = 0
 
@@ -264,7 +267,11 @@ class DraftsMixin:
                                 column=pos.column_for("code"), code=code, kind="duplicate_code"))
                 continue
             seen[code] = len(first_rows)
-            first_rows.append(pos.row if pos.row is not None else count)
+            row = pos.row if pos.row is not None else count
+            try:
+                first_rows.append(row)
+            except TypeError:
+                first_rows = [*first_rows, row]
             if not entry["display"]:
                 warnings.append(pos.problem(f"entry {code} has no display", column=pos.column_for("display"), code=code,
                                             severity="warning", kind="empty_display"))
@@ -280,7 +287,7 @@ class DraftsMixin:
                         add(pos.problem(f"entry {code} is its own parent", column=pos.column_for("parents"), code=code,
                                         kind="parent_cycle"))
                     elif parent not in seen:
-                        pending_parents.append((code, parent, pos))
+                        forward.add(seen[code], parent, pos)
             if problems:
                 continue  # keep validating, but stop writing
             line, designations, parents, attributes = stored_parts(entry)
@@ -289,27 +296,31 @@ class DraftsMixin:
             if len(batch) >= BATCH:
                 self._bulk_insert(conn, S, STAGED_COLUMNS, batch)
                 batch.clear()
-            if progress and count % 1000 == 0:
-                progress(count)
-        for code, parent, pos in pending_parents:
-            if parent not in seen:
-                add(pos.problem(f"entry {code} has unknown parent {parent}", column=pos.column_for("parents"),
-                                code=code, kind="unknown_parent"))
+            if count % 1000 == 0:
+                forward.forget_found(seen)
+                if progress:
+                    progress(count)
+        codes: list[str] = []  # code of each ordinal, listed only to report a forward reference
+        for k, child, parent in forward.missing(seen):
+            codes = codes or list(seen)
+            pos = forward.position(k, first_rows[child])
+            add(pos.problem(f"entry {codes[child]} has unknown parent {parent}", column=pos.column_for("parents"),
+                            code=codes[child], kind="unknown_parent"))
         if batch and not problems:
             self._bulk_insert(conn, S, STAGED_COLUMNS, batch)
-        if pending_parents and not problems:
+        if forward and not problems:
             # Only a parent named before it exists can close a cycle: without one, the file order is a
             # topological order already.
             cycles = parent_cycles(*staged_parent_graph(conn, S, version_id, seen), limit=MAX_ERRORS)
             if cycles:
-                codes = list(seen)
-                heads = {codes[c[0]] for c in cycles}
-                where = {code: pos for code, _, pos in pending_parents if code in heads}  # a head's parent is later
+                codes = codes or list(seen)
+                heads = {c[0] for c in cycles}
+                where = {child: forward.position(k, first_rows[child])  # a head's parent comes later
+                         for k, child in enumerate(forward.children) if child in heads}
                 for cycle in cycles:
-                    code = codes[cycle[0]]
-                    pos = where[code]
+                    pos = where[cycle[0]]
                     add(pos.problem(f"entries {cycle_text([codes[i] for i in cycle])} form a parent cycle",
-                                    column=pos.column_for("parents"), code=code, kind="parent_cycle"))
+                                    column=pos.column_for("parents"), code=codes[cycle[0]], kind="parent_cycle"))
         if progress:
             progress(count)
         return problems, warnings
