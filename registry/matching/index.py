@@ -35,7 +35,7 @@ from pathlib import Path
 
 from registry.errors import InvalidState
 from registry.matching.normalise import DATA_PACKAGE, analyse, basic_fold, rules
-from registry.matching.rerank import FUZZY_MIN_LEN, FUZZY_WORD
+from registry.matching.rerank import FUZZY_MIN_LEN, FUZZY_WORD, KeySide, key_side
 
 FORMAT = 19
 _BRACKETED = re.compile(r"\s*(\[[^\]]*\]|\([^)]*\))")
@@ -303,6 +303,7 @@ class MatchIndex:
         self.searcher = open_dir(str(self.path)).searcher()
         self.reader = self.searcher.reader()
         self._postings: dict[tuple[str, str], list[int]] = {}
+        self._sides: dict[int, KeySide] = {}
         if self.reader.doc_count_all() != len(self.docs) + len(self.vocabulary):
             raise InvalidState(f"the match index at {self.path} is damaged: rebuild it with `nsi index rebuild`")
 
@@ -327,6 +328,13 @@ class MatchIndex:
                 self._postings.clear()
             self._postings[key] = ids
         return ids
+
+    def key_side(self, doc_id: int) -> KeySide:
+        """The prepared keys of designation `doc_id` for reranking, worked out once and then kept."""
+        side = self._sides.get(doc_id)
+        if side is None:
+            side = self._sides[doc_id] = key_side(tuple(self.docs[doc_id][4].split()), self.idf, self.max_idf)
+        return side
 
     def similar_words(self, word: str, limit: int = 8) -> list[tuple[str, float]]:
         """Catalog words that look like `word` (not in the catalog): [(word, similarity 0-1)], best first.

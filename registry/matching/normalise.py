@@ -23,7 +23,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import resources
 
 from registry.matching.translit import has_cyrillic, spelling_key, transliterate
@@ -368,9 +368,9 @@ class Analysis:
         """The lemmas joined by spaces, for string similarity."""
         return " ".join(self.lemmas)
 
-    @property
+    @cached_property
     def key_text(self) -> str:
-        """The keys joined by spaces, for cross-script string similarity."""
+        """The keys joined by spaces, for cross-script string similarity (kept: a query meets many names)."""
         return " ".join(self.keys)
 
 

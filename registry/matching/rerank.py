@@ -108,22 +108,58 @@ def _weights(keys: Sequence[str], doses: tuple[bool, ...], other_has_dose: bool,
     return [min(w, modest) if dose else w for w, dose in zip(weights, doses)]
 
 
+@dataclass
+class KeySide:
+    """One side of a comparison, prepared once: its distinct keys and their weights, whatever the other side.
+
+    A query meets some sixty designations and a designation many queries, so each side's keys,
+    dose flags and weights are worked out once (`key_side`) rather than for every pair. `seen`
+    keeps how well the other sides' keys are met by this side's, for a query's side.
+    """
+
+    keys: tuple[str, ...]
+    weights: list[float]  # when the other side has a dose too
+    weights_alone: list[float]  # when it has none (see `_weights`)
+    total: float
+    total_alone: float
+    has_dose: bool
+    seen: dict[str, float]
+
+
+def key_side(keys: tuple[str, ...], idf: dict[str, float], max_idf: float) -> KeySide:
+    """The prepared side of a name's keys, against a catalog's IDF."""
+    distinct, doses, has_dose = _key_parts(keys)
+    full = _weights(distinct, doses, True, idf, max_idf)
+    alone = _weights(distinct, doses, False, idf, max_idf)
+    return KeySide(distinct, full, alone, sum(full), sum(alone), has_dose, {})
+
+
+def side_overlap(query: KeySide, doc: KeySide) -> float:
+    """`word_overlap` of two prepared sides; how well the doc's keys are met is remembered on the query side."""
+    if not query.keys or not doc.keys:
+        return 0.0
+    qw, q_total = (query.weights, query.total) if doc.has_dose else (query.weights_alone, query.total_alone)
+    dw, d_total = (doc.weights, doc.total) if query.has_dose else (doc.weights_alone, doc.total_alone)
+    recall = sum(w * _best_word(k, doc.keys) for k, w in zip(query.keys, qw)) / q_total
+    seen, keys = query.seen, query.keys
+    met = 0
+    for k, w in zip(doc.keys, dw):
+        found = seen.get(k)
+        if found is None:
+            found = seen[k] = _best_word(k, keys)
+        met += w * found
+    precision = met / d_total
+    if recall + precision == 0:
+        return 0.0
+    return 2 * recall * precision / (recall + precision)
+
+
 def word_overlap(query_keys: list[str], doc_keys: list[str], idf: dict[str, float], max_idf: float) -> float:
     """IDF-weighted soft overlap of two key lists, 0-1 (harmonic mean of both directions).
 
     Doses on one side only count little (`_weights`); doses on both sides count in full.
     """
-    if not query_keys or not doc_keys:
-        return 0.0
-    q, q_doses, q_any = _key_parts(tuple(query_keys))
-    d, d_doses, d_any = _key_parts(tuple(doc_keys))
-    qw = _weights(q, q_doses, d_any, idf, max_idf)
-    dw = _weights(d, d_doses, q_any, idf, max_idf)
-    recall = sum(w * _best_word(k, d) for k, w in zip(q, qw)) / sum(qw)
-    precision = sum(w * _best_word(k, q) for k, w in zip(d, dw)) / sum(dw)
-    if recall + precision == 0:
-        return 0.0
-    return 2 * recall * precision / (recall + precision)
+    return side_overlap(key_side(tuple(query_keys), idf, max_idf), key_side(tuple(doc_keys), idf, max_idf))
 
 
 QUALIFIER_SAME = 2.0
@@ -146,15 +182,20 @@ def qualifier_agreement(query: frozenset, doc: frozenset) -> float:
 
 
 def similarity(query: Analysis, doc_key_text: str, idf: dict[str, float], max_idf: float,
-               doc_qualifiers: frozenset = frozenset()) -> tuple[float, str]:
-    """Base score 0-100 of a query against one designation's key text (and qualifiers), and how it matched."""
+               doc_qualifiers: frozenset = frozenset(), sides: tuple[KeySide, KeySide] | None = None
+               ) -> tuple[float, str]:
+    """Base score 0-100 of a query against one designation's key text (and qualifiers), and how it matched.
+
+    `sides` are the query's and the designation's prepared keys (`key_side`), when the caller keeps them.
+    """
     same_qualifiers = query.qualifiers == doc_qualifiers
     if query.key_text == doc_key_text and same_qualifiers:
         return 100.0, "same words after normalisation"
-    doc_keys = doc_key_text.split()
-    if same_qualifiers and sorted(query.keys) == sorted(doc_keys):  # the same bag of words
+    if same_qualifiers and sorted(query.keys) == sorted(doc_key_text.split()):  # the same bag of words
         return 100.0, "same words after normalisation, in another order"
-    overlap = word_overlap(query.keys, doc_keys, idf, max_idf)
+    if sides is None:
+        sides = key_side(tuple(query.keys), idf, max_idf), key_side(tuple(doc_key_text.split()), idf, max_idf)
+    overlap = side_overlap(*sides)
     sort = fuzz.token_sort_ratio(query.key_text, doc_key_text)
     tset = fuzz.token_set_ratio(query.key_text, doc_key_text)
     score = 60 * overlap + 0.25 * sort + 0.15 * tset + qualifier_agreement(query.qualifiers, doc_qualifiers)
@@ -222,9 +263,15 @@ def rerank(index, query: Analysis | list[Analysis], doc_ids: list[int], term_cod
     best: dict[int, Scored] = {}
     code = fold_code(term_code) if term_code else None
     wanted = {_norm_value(k): _norm_value(v) for k, v in (term_attributes or {}).items() if v not in (None, "")}
+    sides = [key_side(tuple(q.keys), index.idf, index.max_idf) for q in readings]
     for doc_id in doc_ids:
         row, use, text, _lemmas, key_text, quantities, qualifiers = index.docs[doc_id]
-        base, how = max(similarity(q, key_text, index.idf, index.max_idf, qualifiers) for q in readings)
+        doc = index.key_side(doc_id)
+        if len(readings) == 1:
+            base, how = similarity(query, key_text, index.idf, index.max_idf, qualifiers, (sides[0], doc))
+        else:
+            base, how = max(similarity(q, key_text, index.idf, index.max_idf, qualifiers, (side, doc))
+                            for q, side in zip(readings, sides))
         bonus, notes = agreement(code, wanted, query, index.codes[row],
                                  index.attributes[row], quantities)
         unclamped = base + bonus
