@@ -440,3 +440,30 @@ def test_quantities_and_attribute_agreement_read_the_same_with_their_shortcuts()
     assert agreement(None, {"form": "tablet"}, query, "N02BE01", {"Form": "Tablet"}, []) == (3.0, ["same Form"])
     assert agreement(None, {"form": "tablet"}, query, "N02BE01", {"Form": "Tablet"}, []) == (3.0, ["same Form"])
     assert agreement(None, {"form": "tablet"}, query, "N02BE01", {"Form": "Syrup", "x": ["a"]}, [])[0] == -8.0
+
+
+def test_similar_words_do_not_depend_on_the_process_hash_seed(tmp_path):
+    import os
+    import subprocess
+    import sys
+    # Six one-letter variants of a word the catalog lacks; four share as many of its 3-grams, each a
+    # different set of them. Which variant is proposed must not follow the order of sets and dicts.
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from registry.matching.index import MatchIndex, build_from_entries\n"
+        "from registry.matching.normalise import analyse\n"
+        "query = 'zolbarimuk'\n"
+        "words = [query[:i] + 'q' + query[i + 1:] for i in range(2, 8)]\n"
+        "entries = [{'code': str(i), 'display': w} for i, w in enumerate(words)]\n"
+        "ix = MatchIndex(build_from_entries(Path(sys.argv[1]), entries, 'en', '1', 't').path)\n"
+        "print(ix.similar_words(analyse(query, 'en').keys[0], 1))\n"
+        "ix.close()\n")
+    answers = set()
+    for seed in ("0", "1", "2", "3"):
+        env = dict(os.environ, PYTHONHASHSEED=seed)
+        done = subprocess.run([sys.executable, "-c", script, str(tmp_path / f"ix{seed}")], env=env,
+                              capture_output=True, text=True, check=True)
+        answers.add(done.stdout.strip())
+    # The nearest in length among the variants sharing most grams, then the greatest word: always the same one.
+    assert answers == {"[('solkarimuk', 0.9)]"}

@@ -349,9 +349,13 @@ class MatchIndex:
             for docnum in self.postings("grams", gram):
                 counts[docnum] = get(docnum, 0) + 1
         first = len(self.docs)
+        vocabulary = self.vocabulary
         out = []
-        for docnum in heapq.nlargest(limit * 3, counts, key=counts.__getitem__):
-            other = self.vocabulary[docnum - first]
+        # Of words sharing as many grams, those nearest in length, then by the word itself: the choice must
+        # not follow the order of sets and dicts, which changes from one process to the next.
+        for docnum in heapq.nlargest(limit * 3, counts, key=lambda d: (
+                counts[d], -abs(len(vocabulary[d - first]) - len(word)), vocabulary[d - first])):
+            other = vocabulary[docnum - first]
             sim = fuzz.ratio(word, other) / 100
             if sim >= FUZZY_WORD:
                 out.append((other, sim))
