@@ -14,6 +14,8 @@ from sqlalchemy.engine import Connection
 
 from registry.errors import Position
 
+ORDINAL = "i"  # array type of entry ordinals: 4 bytes, two billion entries
+
 
 class ForwardParents:
     """The parents a draft names before their entry is staged, kept until the whole draft has been seen.
@@ -27,13 +29,13 @@ class ForwardParents:
     """
 
     def __init__(self):
-        self.children = array("q")
+        self.children = array(ORDINAL)
         self._parents: list[str | None] = []  # None once the parent has been staged
         self._sites = array("i")
         self._places: list[Position] = []
         self._place_of: dict[tuple, int] = {}
         self._names: dict[str, str] = {}  # one string per distinct missing parent
-        self._open = array("q")  # the k whose parent was missing at the last look
+        self._open = array(ORDINAL)  # the k whose parent was missing at the last look
         self._open_after_look = 0
 
     def add(self, child: int, parent: str, pos: Position) -> None:
@@ -52,7 +54,7 @@ class ForwardParents:
         """Drop the codes of parents now in `seen`; cheap to call often (it only looks again once the open list doubled)."""
         if len(self._open) < 2 * self._open_after_look + 1000:
             return
-        still = array("q")
+        still = array(ORDINAL)
         for k in self._open:
             parent = self._parents[k]
             if parent in seen:
@@ -84,7 +86,7 @@ def staged_parent_graph(conn: Connection, staged: sa.Table, version_id: int, ord
     Ordinals (file order) in an array keep the graph of a million entries at a
     few MB, where dicts of codes would cost hundreds.
     """
-    first = array("q", [-1]) * len(ordinal)
+    first = array(ORDINAL, [-1]) * len(ordinal)
     more: dict[int, list[int]] = {}
     rows = conn.execute(sa.select(staged.c.code, staged.c.parents).where(staged.c.version_id == version_id,
                                                                         staged.c.parents != "[]")
@@ -120,7 +122,7 @@ def parent_cycles(first, more: dict[int, list[int]], limit: int = 1000) -> list[
         if state[root] or first[root] < 0:
             continue
         state[root] = 1
-        path, nexts = array("q", [root]), array("q", [0])  # a path can be a million entries deep
+        path, nexts = array(ORDINAL, [root]), array(ORDINAL, [0])  # a path can be a million entries deep
         while path:
             k = nexts[-1]
             p = parent(path[-1], k)
