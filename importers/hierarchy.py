@@ -113,6 +113,7 @@ def _merge_duplicates(entries: list[dict], findings: Findings, language: str | N
     """Rows with the same code become one entry: other displays as synonyms, differing attributes joined."""
     merged: dict[str, dict] = {}
     count = 0
+    start = len(findings.warnings)
     for e in entries:
         first = merged.get(e["code"])
         if first is None or not e["code"]:
@@ -138,8 +139,11 @@ def _merge_duplicates(entries: list[dict], findings: Findings, language: str | N
             elif value not in ("", None) and str(value) not in str(old).split(" | "):
                 first["attributes"][key] = f"{old} | {value}"
     if count > 20:
-        findings.warn(Problem(f"{count} rows in all were merged into earlier rows with the same code",
-                              file=findings.file, kind="merged_duplicate"))
+        listed = len(findings.warnings)
+        findings.warn(Problem(f"{count} rows in all were merged into earlier rows with the same code "
+                              f"(the first 20 follow)", file=findings.file, kind="merged_duplicate"))
+        if len(findings.warnings) > listed:  # the count goes before the rows it sums up, where a report shows it
+            findings.warnings.insert(start, findings.warnings.pop())
     return list(merged.values())
 
 

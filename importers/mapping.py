@@ -9,6 +9,7 @@ collected in `Findings` with their file, sheet, row and column.
 from __future__ import annotations
 
 import hashlib
+import math
 import operator
 import re
 from dataclasses import dataclass, field
@@ -34,9 +35,11 @@ class Findings:
     file: str
     errors: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
+    error_count: int = 0  # every error, listed or not
 
     def error(self, problem: Problem) -> None:
-        """Record an error (the import will be rejected); stops after MAX_PROBLEMS."""
+        """Record an error (the import will be rejected); lists the first MAX_PROBLEMS and counts them all."""
+        self.error_count += 1
         if len(self.errors) < MAX_PROBLEMS:
             self.errors.append(problem)
 
@@ -49,41 +52,73 @@ class Findings:
     def raise_if_errors(self) -> None:
         """Stop the import with every error found so far."""
         if self.errors:
-            raise ImportRejected(self.errors, self.warnings)
+            raise ImportRejected(self.errors, self.warnings, total=self.error_count)
 
 
 class ValueProblem(ValueError):
     """A cell value that does not fit its spec (wrong type); the mapper turns it into a Problem."""
 
 
+_INTEGER = re.compile(r"[+-]?\d+")
+_ZERO_FRACTION = re.compile(r"([+-]?\d+)[.,](0+)")
+_DIGIT_GROUPS = str.maketrans("", "", " \u00a0\u202f")  # spaces between digit groups (`1 000`, `1 000`)
+
+
+def _integer(value: str) -> int:
+    """An integer cell read exactly (`12`, `1 000`, `12.0` from a spreadsheet), never through a float."""
+    text = value.translate(_DIGIT_GROUPS)
+    if _INTEGER.fullmatch(text):
+        return int(text)
+    zeros = _ZERO_FRACTION.fullmatch(text)
+    if zeros and len(zeros.group(2)) == 3:
+        raise ValueProblem(f"{value!r} is ambiguous: the integer {zeros.group(1)} written with decimals, or "
+                           f"{zeros.group(1)}000 with a thousands separator? Write it without separators")
+    if zeros:
+        return int(zeros.group(1))
+    raise ValueProblem(f"{value!r} is not an integer")
+
+
+def _number(value: str) -> int | float:
+    """A number cell, with `,` or `.` as the decimal separator; an integer stays exact, NaN and infinity are refused."""
+    text = value.translate(_DIGIT_GROUPS)
+    if _INTEGER.fullmatch(text):
+        return int(text)
+    if "," in text and "." in text:
+        raise ValueProblem(f"{value!r} is not a number (both ',' and '.': which one is the decimal separator?)")
+    try:
+        number = float(text.replace(",", "."))
+    except ValueError:
+        raise ValueProblem(f"{value!r} is not a number") from None
+    if not math.isfinite(number):
+        raise ValueProblem(f"{value!r} is not a finite number")
+    return number
+
+
 def _convert(value: str, kind: str, spec: dict):
-    """A cell text converted to the attribute type of the spec; ValueProblem when it does not fit."""
+    """A cell text converted to the attribute type of the spec; ValueProblem when it does not fit.
+
+    A spreadsheet's own date and boolean cells arrive as ISO dates and `true`/`false` (see
+    `tabular.cell_text`); they are taken as they are whatever `date_format` or `true_values` say,
+    as those describe how the file writes such values as text.
+    """
     if kind == "string" or value == "":
         return value
     if kind == "integer":
-        try:
-            number = float(value.replace(",", ".").replace(" ", ""))
-        except ValueError:
-            raise ValueProblem(f"{value!r} is not an integer") from None
-        if number != int(number):
-            raise ValueProblem(f"{value!r} is not an integer")
-        return int(number)
+        return _integer(value)
     if kind == "number":
-        try:
-            number = float(value.replace(",", ".").replace(" ", ""))
-        except ValueError:
-            raise ValueProblem(f"{value!r} is not a number") from None
-        return int(number) if number.is_integer() and "." not in value and "," not in value else number
+        return _number(value)
     if kind == "boolean":
         low = value.lower()
         if low in [v.lower() for v in spec.get("true_values", TRUE_VALUES)]:
             return True
         if low in [v.lower() for v in spec.get("false_values", FALSE_VALUES)]:
             return False
+        if low in ("true", "false"):
+            return low == "true"
         raise ValueProblem(f"{value!r} is not a yes/no value")
     if kind == "date":
         formats = [spec["date_format"]] if spec.get("date_format") else DATE_FORMATS
-        for fmt in formats:
+        for fmt in (*formats, "%Y-%m-%d"):
             try:
                 return datetime.strptime(value, fmt).date().isoformat()
             except ValueError:
@@ -467,7 +502,7 @@ def _canonical_entry(code, display, status, designations, parents, attributes, p
             return None
         d["text"] = text.strip()
     for value in attributes.values():
-        if value.__class__ not in (str, int, float, bool):
+        if value.__class__ not in (str, int, float, bool) or value.__class__ is float and not math.isfinite(value):
             return None
     return CanonicalEntry({"code": code, "display": display, "designations": designations, "parents": parents,
                            "status": status, "attributes": attributes, "_pos": pos})

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable, Iterator
 
-from registry.errors import BadRequest, ImportRejected, NotFound, Position, Report
+from registry.errors import BadRequest, ImportRejected, NotFound, Position, Problem, Report
 from importers.mapping import Findings
 from importers.profile import Profile, load_profile
 from importers.source import Source, parse_json
@@ -173,6 +173,10 @@ def run_import(store, path: str | Path, *, catalog: str, version: str, format: s
     fmt = format or (prof.format if prof else None) or guess_format(source)
     if fmt not in FORMATS:
         raise BadRequest(f"unknown format {fmt!r}; known: {', '.join(sorted(FORMATS))}")
+    if prof is not None and format and format != prof.format:
+        raise BadRequest(f"profile {prof.name} is written for {prof.format} files, not {format}: its [read] and "
+                         f"[fields] tables name what a {prof.format} file holds; leave out --format, or use a "
+                         f"profile for {format} (see docs/importers.md)")
     create = None
     if not store.has_catalog(catalog):
         defaults = catalog_defaults(source, fmt, prof)
@@ -182,6 +186,10 @@ def run_import(store, path: str | Path, *, catalog: str, version: str, format: s
         create = _new_catalog(catalog, defaults)
     language = create.language if create is not None else store.get_catalog(catalog).language
     findings = Findings(source.name)
+    meant_for = prof.catalog.get("slug") if prof is not None else None
+    if meant_for and meant_for != catalog:
+        findings.warn(Problem(f"profile {prof.name} is meant for catalog {meant_for}, and this file goes into "
+                              f"{catalog}: is that the right profile?", file=source.name, kind="other_catalog"))
     entries = FORMATS[fmt](source, prof, findings, language)
     try:
         report = store.stage_draft(catalog, version, _with_sentinel(entries, findings, source.name),
@@ -191,7 +199,9 @@ def run_import(store, path: str | Path, *, catalog: str, version: str, format: s
     except ImportRejected as exc:
         own = [p for p in exc.problems if p.row != MAPPING_ERRORS_ROW]
         if findings.errors:
-            raise ImportRejected(findings.errors + own, findings.warnings + exc.warnings) from None
+            own_total = exc.total - (len(exc.problems) - len(own))  # without the sentinel's
+            raise ImportRejected(findings.errors + own, findings.warnings + exc.warnings,
+                                 total=findings.error_count + own_total) from None
         raise
     report.warnings = findings.warnings + report.warnings
     if publish and report.status == "staged":

@@ -79,11 +79,14 @@ class Source:
                 try:
                     text = decoder.decode(chunk)
                 except UnicodeDecodeError as exc:
-                    damaged = codec.startswith("utf-8") and (seen_non_ascii or not chunk[:exc.start].isascii())
+                    # exc.object is what the codec saw: the chunk without a BOM, or after bytes held from the last one.
+                    seen = exc.object[:exc.start]
+                    at = offset + len(chunk) - len(exc.object) + exc.start
+                    damaged = codec.startswith("utf-8") and (seen_non_ascii or not seen.isascii())
                     hint = ("the text before it is valid UTF-8: is the file damaged?" if damaged
                             else "declare the right encoding, e.g. cp1251, in the profile")
-                    return codec, problem(f"the file is not valid {encoding}: byte 0x{chunk[exc.start]:02x} at "
-                                          f"offset {offset + exc.start} cannot be decoded ({hint})"), not damaged
+                    return codec, problem(f"the file is not valid {encoding}: byte 0x{exc.object[exc.start]:02x} at "
+                                          f"offset {at} cannot be decoded ({hint})"), not damaged
                 if not wide and (nul := chunk.find(b"\x00")) >= 0:
                     return codec, problem(_nul_message(chunk, offset + nul)), False
                 seen_non_ascii = seen_non_ascii or not text.isascii()
@@ -113,6 +116,8 @@ class Source:
         of the first byte that is not UTF-8.
         """
         if declared and declared != "auto":
+            if not codecs.lookup(declared).name.startswith(("utf-8", "utf-16", "utf-32")):
+                self._refuse_utf8_read_as(declared)
             return self.check_decodes(declared), None
         head = self.head(65536)
         if head.startswith(codecs.BOM_UTF8):
@@ -131,6 +136,29 @@ class Source:
         raise ImportRejected([Problem(
             f"the file is not valid UTF-8 and does not read as Cyrillic cp1251 either ({verdict}): "
             f"declare its encoding in a profile ([read].encoding)", file=self.name, kind="encoding")])
+
+    def _refuse_utf8_read_as(self, declared: str) -> None:
+        """Refuse a UTF-8 file (BOM, or valid UTF-8 with non-ASCII text) declared in a single-byte encoding.
+
+        Any byte string decodes in cp1251, so the file would be read without an error and every
+        non-ASCII letter garbled (`Альфа` as `РђР»СЊС„Р°`); a cp1251 text with Cyrillic is never valid UTF-8.
+        """
+        def refuse(why: str):
+            raise ImportRejected([Problem(f"{why}, but the profile declares {declared}: read so, every non-ASCII "
+                                          f"character would be garbled; declare encoding = \"utf-8\" or \"auto\"",
+                                          file=self.name, kind="encoding")])
+        if self.head(3) == codecs.BOM_UTF8:
+            refuse("the file starts with a UTF-8 byte order mark")
+        offset = 0
+        first = None
+        with open(self.path, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                if not chunk.isascii():
+                    first = offset + next(i for i, b in enumerate(chunk) if b >= 0x80)
+                    break
+                offset += len(chunk)
+        if first is not None and self._decode_scan("utf-8")[1] is None:
+            refuse(f"the file is valid UTF-8 with non-ASCII text (from offset {first})")
 
     def text(self, encoding: str = "utf-8") -> io.TextIOWrapper:
         """The file opened as text after checking that it decodes; newline handling left to csv."""
@@ -182,10 +210,17 @@ def parse_json(text: str) -> tuple[object, str | None]:
     not a RecursionError traceback.
     """
     import json
+
+    def not_a_number(name: str):
+        raise ValueError(f"{name} is not a JSON number")
+
     try:
-        return json.loads(text), None
+        return json.loads(text, parse_constant=not_a_number), None
     except json.JSONDecodeError as exc:
         where = f"line {exc.lineno}, column {exc.colno}" if "\n" in text.rstrip() else f"column {exc.colno}"
-        return None, f"not valid JSON: {exc.msg} at {where}"
+        # Some of json's messages end in "at" already ("Unterminated string starting at").
+        return None, f"not valid JSON: {exc.msg}{'' if exc.msg.endswith(' at') else ' at'} {where}"
+    except ValueError as exc:  # NaN or Infinity, which Python's json reads but JSON does not have
+        return None, f"not valid JSON: {exc}"
     except RecursionError:  # json's decoder recurses once per nesting level
         return None, "the JSON is nested too deeply to read"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from itertools import islice
 from typing import Any, Iterable
 
@@ -99,6 +100,8 @@ def normalize_entry(raw: dict) -> dict:
         for k, v in attributes.items():
             if isinstance(v, (dict, list)):
                 raise EntryError(f"attribute {k} must be a scalar value", k)
+            if isinstance(v, float) and not math.isfinite(v):
+                raise EntryError(f"attribute {k} must be a finite number, not {v}", k)
     return {"code": code, "display": display, "designations": designations, "parents": parents,
             "status": status, "attributes": attributes}
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+
+from cli import cli
 
 from import_checks import assert_refused
 
@@ -29,3 +33,27 @@ def test_invalid_json_cell_names_row_column_and_place(sqlite_store, runner, tmp_
                  encoding="utf-8")
     assert_refused(runner, sqlite_store, f, ["--format", "csv"],
                    f"{f}, row 2, column attributes: not valid JSON: Expecting value at column 7")
+
+
+def test_format_other_than_the_profiles_is_refused_before_reading(sqlite_store, runner, tmp_path):
+    f = tmp_path / "h.csv"
+    f.write_text("Provider ID,Hospital Name\n010001,Southeast\n", encoding="utf-8")
+    result = runner.invoke(cli, ["import", str(f), "--catalog", "facilities-cms", "--version", "1",
+                                 "--profile", "facilities-cms", "--format", "xml"])
+    assert (result.exit_code, result.stderr) == (1, (
+        "Error: profile facilities-cms is written for csv files, not xml: its [read] and [fields] tables name "
+        "what a csv file holds; leave out --format, or use a profile for xml (see docs/importers.md)\n"))
+    assert not sqlite_store.has_catalog("facilities-cms")
+
+
+def test_profile_meant_for_another_catalog_is_a_warning(sqlite_store):
+    from importers import run_import
+    samples = Path(__file__).resolve().parent.parent / "catalogs" / "samples"
+    report = run_import(sqlite_store, samples / "icd10-ru-fnsi-2.26.csv", catalog="atc-who", version="1",
+                        profile="icd10-ru-fnsi")
+    assert [(w.kind, w.message) for w in report.warnings] == [
+        ("other_catalog", "profile icd10-ru-fnsi is meant for catalog icd10-ru, and this file goes into atc-who: "
+                          "is that the right profile?")]
+    same = run_import(sqlite_store, samples / "icd10-ru-fnsi-2.26.csv", catalog="icd10-ru", version="1",
+                      profile="icd10-ru-fnsi")
+    assert same.warnings == []
