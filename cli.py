@@ -26,8 +26,8 @@ class NsiGroup(click.Group):
             click.echo(f"Error: {exc.message}", err=True)
             for problem in exc.problems[1:exc.max_listed]:
                 click.echo(f"  {problem}", err=True)
-            if len(exc.problems) > exc.max_listed:
-                click.echo(f"  ... {len(exc.problems) - exc.max_listed} more", err=True)
+            if exc.total > exc.max_listed:
+                click.echo(f"  ... {exc.total - exc.max_listed} more", err=True)
             click.echo("Nothing was stored.", err=True)
             ctx.exit(exc.exit_code)
         except NsiError as exc:
@@ -188,19 +188,24 @@ def import_(file, catalog_slug, version_label, fmt, profile, publish, dry_run, r
     for w in report.warnings[:20]:
         click.echo(f"Warning: {w}", err=True)
     if len(report.warnings) > 20:
-        click.echo(f"Warning: ... {len(report.warnings) - 20} more warnings", err=True)
+        more = len(report.warnings) - 20
+        click.echo(f"Warning: ... {more} more {'warning' if more == 1 else 'warnings'} (all of them with --json)",
+                   err=True)
     if report.status == "unchanged":
         click.echo(report.message)
         return
     verb = {"dry-run": "Checked (dry run, nothing stored)", "staged": "Staged draft",
             "published": "Published"}[report.status]
-    click.echo(f"{verb} {report.catalog} {report.version}: {report.entries} entries; against the latest version "
-               f"{report.added} added, {report.changed} changed, {report.removed} removed "
-               f"({report.seconds:.1f} s)")
+    entries = f"{report.entries} {'entry' if report.entries == 1 else 'entries'}"
+    first = report.changed == report.removed == report.unchanged == 0  # nothing published before to compare with
+    against = ("the catalog's first version" if first else
+               f"against the latest version {report.added} added, {report.changed} changed, {report.removed} removed")
+    click.echo(f"{verb} {report.catalog} {report.version}: {entries}; {against} ({report.seconds:.1f} s)")
     if report.status == "staged":
-        click.echo(f"Review with `nsi diff {report.catalog} latest {report.version}`, then "
-                   f"`nsi publish {report.catalog} {report.version}` or `nsi discard {report.catalog} "
-                   f"{report.version}`.")
+        then = (f"Publish it with `nsi publish {report.catalog} {report.version}` or discard it with" if first else
+                f"Review with `nsi diff {report.catalog} latest {report.version}`, then "
+                f"`nsi publish {report.catalog} {report.version}` or")
+        click.echo(f"{then} `nsi discard {report.catalog} {report.version}`.")
 
 
 @cli.command()

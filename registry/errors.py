@@ -166,14 +166,17 @@ class ImportRejected(NsiError):
     max_listed = 20
 
     def __init__(self, problems: list[Problem], warnings: list[Problem] | None = None,
-                 message: str | None = None):
+                 message: str | None = None, total: int | None = None):
         self.problems = problems
         self.warnings = warnings or []
+        # Checks stop listing problems after a thousand; `total` counts those left out too.
+        self.total = max(total or 0, len(problems))
         first = str(problems[0]) if problems else "unknown problem"
-        more = f" (and {len(problems) - 1} more errors)" if len(problems) > 1 else ""
+        others = self.total - 1
+        more = f" (and {others} more {'error' if others == 1 else 'errors'})" if others > 0 else ""
         super().__init__(message or f"import rejected: {first}{more}",
                          details={"errors": [p.to_dict() for p in problems[:1000]],
-                                  "error_count": len(problems)})
+                                  "error_count": self.total})
 
 
 @dataclass

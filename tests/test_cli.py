@@ -46,8 +46,7 @@ def test_import_publish_diff_export_lookup(nsi, tmp_path):
     r = nsi("import", write_jsonl(tmp_path / "v1.jsonl", V1), "--catalog", "icd10", "--version", "1",
             "--format", "jsonl", "--publish")
     assert r.exit_code == 0, r.stderr
-    assert r.stdout.startswith("Published icd10 1: 3 entries; against the latest version 3 added, 0 changed, "
-                               "0 removed (")
+    assert r.stdout.startswith("Published icd10 1: 3 entries; the catalog's first version (")
     r = nsi("import", write_jsonl(tmp_path / "v2.jsonl", V2), "--catalog", "icd10", "--version", "2",
             "--format", "jsonl")
     assert r.stdout.splitlines()[0].startswith("Staged draft icd10 2: 3 entries; against the latest version "
@@ -115,7 +114,7 @@ def test_import_errors_are_one_clear_story(nsi, tmp_path):
     r = nsi("import", str(path), "--catalog", "icd10", "--version", "1")
     assert r.exit_code == 1
     assert r.stderr == (f"Error: import rejected: {path}, row 2, column code: duplicate code A (first at row 1) "
-                        f"(and 1 more errors)\n"
+                        f"(and 1 more error)\n"
                         f"  {path}, row 3, column parents: entry B has unknown parent Z\n"
                         "Nothing was stored.\n")
     path.write_text('{"code": "A"\n', encoding="utf-8")
@@ -135,10 +134,17 @@ def test_dry_run_discard_retire(nsi, tmp_path):
     assert nsi("versions", "icd10").stdout == "Catalog icd10 has no versions yet.\n"
     nsi("import", f, "--catalog", "icd10", "--version", "1")
     assert nsi("import", f, "--catalog", "icd10", "--version", "1b").stdout == (
-        "v1.jsonl was already imported as version 1 of icd10 (same sha256); no new version created\n")
+        "v1.jsonl was already imported as version 1 of icd10 (same sha256); no new version created. Version 1 "
+        "is still a draft: `nsi publish icd10 1` publishes it, `nsi discard icd10 1` drops it so that the file can "
+        "be imported again\n")
     assert nsi("discard", "icd10", "1").stdout == "Discarded draft icd10 1\n"
     nsi("import", f, "--catalog", "icd10", "--version", "1", "--publish")
+    assert nsi("import", f, "--catalog", "icd10", "--version", "1b").stdout == (
+        "v1.jsonl was already imported as version 1 of icd10 (same sha256); no new version created (to import the "
+        "file again, with another profile say, retire version 1 first)\n")
     assert nsi("retire", "icd10", "1").stdout == "Retired icd10 1\n"
+    # Retired, the version no longer stands for the file: it may be imported again.
+    assert nsi("import", f, "--catalog", "icd10", "--version", "1b").stdout.startswith("Staged draft icd10 1b: 3 entries")
     r = nsi("retire", "icd10", "1")
     assert (r.exit_code, r.stderr) == (1, "Error: version 1 of icd10 is retired; only a published version can be "
                                           "retired\n")

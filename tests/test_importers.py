@@ -199,6 +199,37 @@ def test_utf8_with_bom_and_cp1251_are_detected(sqlite_store, tmp_path):
     assert a == b and a["A00"]["display"] == "Холера"
 
 
+def test_byte_offset_counts_the_bom(sqlite_store, tmp_path):
+    text = "ID;REC_CODE;MKB_CODE;MKB_NAME;ID_PARENT;ADDL_CODE;ACTUAL;DATE\n1;01;A00;Холера;;;1;\n"
+    f = tmp_path / "bom-cp.csv"
+    f.write_bytes(b"\xef\xbb\xbf" + text.encode("cp1251"))  # a BOM says UTF-8; the rest is cp1251
+    offset = 3 + text.encode("cp1251").index("Х".encode("cp1251"))
+    with pytest.raises(ImportRejected) as err:
+        run_import(sqlite_store, f, catalog="icd10-ru", version="1", profile="icd10-ru-fnsi")
+    assert err.value.problems[0].message.startswith(f"the file is not valid utf-8: byte 0xd5 at offset {offset} ")
+
+
+@pytest.mark.parametrize("bom", [b"", b"\xef\xbb\xbf"])
+def test_utf8_file_declared_cp1251_is_refused_not_garbled(sqlite_store, tmp_path, bom):
+    text = "ID;REC_CODE;MKB_CODE;MKB_NAME;ID_PARENT;ADDL_CODE;ACTUAL;DATE\n1;01;A00;Холера;;;1;\n"
+    f = tmp_path / "utf8.csv"
+    f.write_bytes(bom + text.encode("utf-8"))
+    profile = load_profile("icd10-ru-fnsi")
+    profile.read["encoding"] = "cp1251"
+    with pytest.raises(ImportRejected) as err:
+        run_import(sqlite_store, f, catalog="icd10-ru", version="1", profile=profile)
+    why = ("the file starts with a UTF-8 byte order mark" if bom else
+           f"the file is valid UTF-8 with non-ASCII text (from offset {text.encode().index('Х'.encode())})")
+    assert err.value.problems[0].message == (
+        f"{why}, but the profile declares cp1251: read so, every non-ASCII character would be garbled; "
+        f"declare encoding = \"utf-8\" or \"auto\"")
+    assert not sqlite_store.has_catalog("icd10-ru")
+    text_cp = tmp_path / "cp.csv"  # the same file really in cp1251 is read as declared
+    text_cp.write_bytes(text.encode("cp1251"))
+    run_import(sqlite_store, text_cp, catalog="icd10-ru", version="1", profile=profile, publish=True)
+    assert sqlite_store.lookup("icd10-ru", "A00")["display"] == "Холера"
+
+
 def test_declared_encoding_that_does_not_fit_names_the_byte_offset(sqlite_store, tmp_path):
     text = "ID;REC_CODE;MKB_CODE;MKB_NAME;ID_PARENT;ADDL_CODE;ACTUAL;DATE\n1;01;A00;Холера;;;1;\n"
     cp = tmp_path / "cp.csv"
@@ -446,7 +477,8 @@ def test_same_file_twice_gives_no_new_version(store):
     again = run_import(store, f, catalog="icd10-ru", version="2.26b", profile="icd10-ru-fnsi")
     assert (first.status, again.status) == ("published", "unchanged")
     assert again.message == ("icd10-ru-fnsi-2.26.csv was already imported as version 2.26 of icd10-ru (same "
-                             "sha256); no new version created")
+                             "sha256); no new version created (to import the file again, with another profile say, "
+                             "retire version 2.26 first)")
     assert [v.label for v in store.list_versions("icd10-ru")] == ["2.26"]
 
 
@@ -471,8 +503,8 @@ def test_cli_import_summary_and_diff(runner, store):
     one = runner.invoke(cli, ["import", str(SAMPLES / "icd10-ru-fnsi-2.26.csv"), "--catalog", "icd10-ru",
                               "--version", "2.26", "--profile", "icd10-ru-fnsi", "--publish"])
     assert one.exit_code == 0, one.output
-    assert re.fullmatch(r"Published icd10-ru 2\.26: 44 entries; against the latest version 44 added, 0 changed, "
-                        r"0 removed \(\d+\.\d s\)\n", one.stdout)
+    assert re.fullmatch(r"Published icd10-ru 2\.26: 44 entries; the catalog's first version \(\d+\.\d s\)\n",
+                        one.stdout)
     two = runner.invoke(cli, ["import", str(SAMPLES / "icd10-ru-fnsi-2.27.csv"), "--catalog", "icd10-ru",
                               "--version", "2.27", "--profile", "icd10-ru-fnsi", "--publish"])
     assert re.fullmatch(r"Published icd10-ru 2\.27: 43 entries; against the latest version 1 added, 4 changed, "

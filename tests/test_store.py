@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import sqlalchemy as sa
 
@@ -142,7 +144,8 @@ def test_dry_run_and_same_source(store):
     store.stage_draft("icd", "1", entries(5), source_name="f.jsonl", source_sha256="ab" * 32)
     again = store.stage_draft("icd", "2", entries(5), source_name="f.jsonl", source_sha256="ab" * 32)
     assert again.status == "unchanged"
-    assert again.message == "f.jsonl was already imported as version 1 of icd (same sha256); no new version created"
+    assert again.message.startswith("f.jsonl was already imported as version 1 of icd (same sha256); no new "
+                                    "version created. Version 1 is still a draft: `nsi publish icd 1` publishes it")
     assert [v.label for v in store.list_versions("icd")] == ["1"]
     with pytest.raises(AlreadyExists, match="already has a version '1'"):
         store.stage_draft("icd", "1", entries(2))
@@ -179,7 +182,16 @@ def test_publish_conflict_on_moved_head(store):
     assert [(v.label, v.status) for v in store.list_versions("icd")] == [
         ("1", "published"), ("2", "published"), ("3", "draft")]
     assert len(list(store.iter_entries("icd", "3"))) == 6     # the losing draft is intact
-    store.publish("icd", "3")                                  # and publishes once retried
+    # Draft 3 was compared with version 1: published now, it would undo version 2 unseen.
+    with pytest.raises(Conflict, match=re.escape(
+            "draft 3 of icd was compared with an older version: 2 has been published since, and publishing 3 now "
+            "would undo its changes unseen; nothing was changed. Discard the draft (`nsi discard icd 3`) and import "
+            "its file again to compare it with 2")):
+        store.publish("icd", "3")
+    assert store.resolve("icd").label == "2"
+    store.discard("icd", "3")
+    assert store.stage_draft("icd", "3", entries(5)).added == 1    # compared with 2 this time
+    store.publish("icd", "3")
     assert store.resolve("icd").label == "3"
 
 
@@ -342,6 +354,59 @@ def test_children_before_their_parents_stage_and_a_missing_parent_is_located(sto
     assert [(str(p), p.code, p.kind) for p in info.value.problems] == [
         ("rev.jsonl, row 2346, column parents: entry L2345 has unknown parent P99", "L2345", "unknown_parent")]
     assert store.list_versions("icd") == []
+
+
+@pytest.mark.parametrize("code, char", [("A0\n1", "U+000A"), ("Z\u200b", "U+200B"), ("A\u00a01", "U+00A0"),
+                                         ("B\t1", "U+0009")])
+def test_codes_with_control_or_invisible_characters_are_refused(store, code, char):
+    make(store)
+    with pytest.raises(ImportRejected) as info:
+        store.stage_draft("icd", "1", [{"code": "A00", "display": "Cholera"}, {"code": code, "display": "Bad"}],
+                          file="codes.jsonl")
+    assert [(str(p), p.kind) for p in info.value.problems] == [
+        (f"codes.jsonl, row 2, column code: code {code.strip()!r} holds a control or invisible character ({char}); "
+         f"codes are looked up and compared as typed, so they must be plain text", "bad_code")]
+    assert store.list_versions("icd") == []
+
+
+def test_codes_are_stored_in_nfc_so_one_code_written_two_ways_is_a_duplicate(store):
+    make(store)
+    composed, decomposed = "\u00c41", "A\u03081"  # Ä1 as one character, and as A + combining diaeresis
+    with pytest.raises(ImportRejected) as info:
+        store.stage_draft("icd", "1", [{"code": composed, "display": "One"}, {"code": decomposed, "display": "Two"}],
+                          file="nfd.jsonl")
+    assert [p.kind for p in info.value.problems] == ["duplicate_code"]
+    store.stage_draft("icd", "1", [{"code": "A", "display": "Parent"},
+                                   {"code": decomposed, "display": "Two", "parents": ["A"]},
+                                   {"code": "B", "display": "Child", "parents": [decomposed]}], file="nfd.jsonl")
+    store.publish("icd", "1")
+    assert store.lookup("icd", composed)["display"] == "Two"
+    assert store.lookup("icd", decomposed)["code"] == composed
+    assert store.lookup("icd", "B")["parents"] == [composed]
+
+
+@pytest.mark.parametrize("label, message", [
+    ("latest", "'latest' cannot be a version label: it always means the newest published version"),
+    ("Latest", "'latest' cannot be a version label"),
+    ("2026/1", "a version label cannot hold '/' (got '2026/1')"),
+    ("v1@x", "a version label cannot hold '@'"),
+    ("v1?", "a version label cannot hold '?'"),
+])
+def test_labels_that_urls_or_targets_would_misread_are_refused(store, label, message):
+    make(store)
+    with pytest.raises(BadRequest, match=re.escape(message)):
+        store.stage_draft("icd", label, entries(2))
+    assert store.list_versions("icd") == []
+
+
+def test_every_error_is_counted_though_a_thousand_are_listed(store):
+    make(store)
+    rows = [{"code": "", "display": f"Nameless {i}"} for i in range(1500)]
+    with pytest.raises(ImportRejected) as info:
+        store.stage_draft("icd", "1", rows, file="many.jsonl")
+    assert len(info.value.problems) == 1000 and info.value.total == 1500
+    assert info.value.message == "import rejected: many.jsonl, row 1, column code: empty code (and 1499 more errors)"
+    assert info.value.details["error_count"] == 1500
 
 
 def test_own_parent_is_a_cycle_of_one(store):

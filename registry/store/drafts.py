@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from array import array
+from unicodedata import is_normalized, normalize
 from typing import Callable, Iterable
 
 import sqlalchemy as sa
@@ -36,6 +37,21 @@ E = Entry.__table__
 S = StagedEntry.__table__
 STAGED_COLUMNS = ("version_id", "code", "hash", "display", "designations", "parents", "parent_code", "status",
                   "attributes")
+
+
+LABEL_FORBIDDEN = "/\\?#%@"
+
+
+def check_label(label) -> None:
+    """Refuse a version label that URLs, `slug@version` targets or `latest` would read as something else."""
+    if not isinstance(label, str) or not label.strip() or label != label.strip():
+        raise BadRequest(f"a version label must be non-empty text without surrounding spaces (got {label!r})")
+    if label.casefold() == "latest":
+        raise BadRequest("'latest' cannot be a version label: it always means the newest published version")
+    bad = [ch for ch in label if ch in LABEL_FORBIDDEN or not ch.isprintable()]
+    if bad:
+        raise BadRequest(f"a version label cannot hold {bad[0]!r} (got {label!r}): labels go into URLs and "
+                         f"`slug@version` targets; use letters, digits, '.', '-' or '_'")
 
 
 def _check_attributes(attributes: dict, schema: dict, pos: Position) -> list[Problem]:
@@ -136,9 +152,14 @@ class DraftsMixin:
 
     @staticmethod
     def _same_source(conn: Connection, catalog_id: int, sha256: str):
-        """The version imported from a file with this sha256, if any (same file twice = no new version)."""
+        """The draft or published version imported from a file with this sha256 (same file twice = no new version).
+
+        A retired version does not count: retiring it (say, after an import with the wrong profile) is
+        how an operator takes it back, and the same file may then be imported again.
+        """
         return conn.execute(sa.select(V).where(V.c.catalog_id == catalog_id, V.c.source_sha256 == sha256,
-                                               V.c.status != "discarded")).first()
+                                               V.c.status.in_(("draft", "published")))
+                            .order_by(V.c.id.desc())).first()
 
     def _lock_catalog(self, conn: Connection, slug: str, create: Catalog | None):
         """The catalog row, locked until the transaction ends (PostgreSQL; SQLite's write lock already is).
@@ -176,8 +197,7 @@ class DraftsMixin:
         `create_catalog` (from `new_catalog`) is created with the draft, in the same
         transaction, when `slug` does not exist yet.
         """
-        if not isinstance(label, str) or not label.strip() or label != label.strip():
-            raise BadRequest(f"a version label must be non-empty text without surrounding spaces (got {label!r})")
+        check_label(label)
         started = time.perf_counter()
         report = Report(catalog=slug, version=label, source=source_name, source_sha256=source_sha256)
         default_pos = Position(file=file or source_name)
@@ -191,6 +211,13 @@ class DraftsMixin:
                 report.status = "unchanged"
                 report.message = (f"{source_name or 'this file'} was already imported as version {same.label} of "
                                   f"{slug} (same sha256); no new version created")
+                if same.status == "draft":
+                    report.message += (f". Version {same.label} is still a draft: `nsi publish {slug} {same.label}` "
+                                       f"publishes it, `nsi discard {slug} {same.label}` drops it so that the file "
+                                       f"can be imported again")
+                else:
+                    report.message += (f" (to import the file again, with another profile say, retire version "
+                                       f"{same.label} first)")
                 tx.rollback()
                 return report
             if conn.execute(sa.select(V.c.id).where(V.c.catalog_id == catalog.id, V.c.label == label)).first():
@@ -199,11 +226,11 @@ class DraftsMixin:
                 catalog_id=catalog.id, label=label, status="draft", base_seq=catalog.head_seq,
                 release_notes=release_notes, source_name=source_name, source_sha256=source_sha256,
                 created_at=utcnow(), created_by=created_by)).inserted_primary_key[0]
-            problems, warnings = self._stream_into_staging(
+            problems, total, warnings = self._stream_into_staging(
                 conn, version_id, catalog.field_schema or {}, entries, default_pos, progress)
             report.warnings = warnings
             if problems:
-                raise ImportRejected(problems, warnings)
+                raise ImportRejected(problems, warnings, total=total)
             refresh_statistics(conn, S, E)
             counts = compare_with_head(conn, catalog.id, version_id)
             report.checksum = version_checksum(_hashes_in_code_order(conn, version_id))
@@ -231,9 +258,10 @@ class DraftsMixin:
         return report
 
     def _stream_into_staging(self, conn: Connection, version_id: int, schema: dict, entries: Iterable[dict],
-                             default_pos: Position, progress) -> tuple[list[Problem], list[Problem]]:
-        """Validate and insert entries in batches; return (errors, warnings)."""
+                             default_pos: Position, progress) -> tuple[list[Problem], int, list[Problem]]:
+        """Validate and insert entries in batches; return (the first MAX_ERRORS errors, how many in all, warnings)."""
         problems: list[Problem] = []
+        total = 0
         warnings: list[Problem] = []
         seen: dict[str, int] = {}  # code -> ordinal, in file order
         # The row of each ordinal: numbers in an array (a list of a million ints costs 36 MB, the array 8),
@@ -244,6 +272,8 @@ class DraftsMixin:
         count = 0
 
         def add(problem: Problem):
+            nonlocal total
+            total += 1
             if len(problems) < MAX_ERRORS:
                 problems.append(problem)
 
@@ -262,6 +292,14 @@ class DraftsMixin:
             if not code:
                 add(pos.problem("empty code", column=pos.column_for("code"), kind="empty_code"))
                 continue
+            if not code.isprintable():
+                bad = next(ch for ch in code if not ch.isprintable())
+                add(pos.problem(f"code {code!r} holds a control or invisible character (U+{ord(bad):04X}); codes are "
+                                f"looked up and compared as typed, so they must be plain text",
+                                column=pos.column_for("code"), code=code, kind="bad_code"))
+                continue
+            if not is_normalized("NFC", code):  # `Ä1` written as A + combining diaeresis is the same code as `Ä1`
+                code = entry["code"] = normalize("NFC", code)
             if code in seen:
                 add(pos.problem(f"duplicate code {code} (first at {row_label(first_rows[seen[code]])})",
                                 column=pos.column_for("code"), code=code, kind="duplicate_code"))
@@ -281,6 +319,8 @@ class DraftsMixin:
                     add(p)
             first_parent = None
             if entry["parents"]:
+                if not all(is_normalized("NFC", parent) for parent in entry["parents"]):
+                    entry["parents"] = [normalize("NFC", parent) for parent in entry["parents"]]
                 first_parent = entry["parents"][0]
                 for parent in entry["parents"]:
                     if parent == code:
@@ -323,7 +363,7 @@ class DraftsMixin:
                                     column=pos.column_for("parents"), code=codes[cycle[0]], kind="parent_cycle"))
         if progress:
             progress(count)
-        return problems, warnings
+        return problems, total, warnings
 
     def _bulk_insert(self, conn: Connection, table: sa.Table, columns: tuple[str, ...], rows: list[tuple]) -> None:
         """Insert many rows (tuples in `columns` order) in one round trip: COPY on PostgreSQL, executemany elsewhere.
@@ -365,8 +405,17 @@ class DraftsMixin:
                                  .values(head_seq=new_seq)).rowcount
             if moved != 1:
                 raise Conflict(f"publish of {slug} {label} lost a race: another version of {slug} was published "
-                               f"meanwhile (head was {head}); nothing was changed, check `nsi versions {slug}` "
-                               f"and publish again")
+                               f"meanwhile (head was {head}); nothing was changed. The draft was compared with the "
+                               f"version before that one: see `nsi versions {slug}`, then discard the draft and "
+                               f"import its file again")
+            if head != version.base_seq:  # no race, but the draft is older than the head (rolled back)
+                since = conn.execute(sa.select(V.c.label).where(V.c.catalog_id == catalog.id, V.c.status.in_(("published", "retired")),
+                                                                V.c.seq > version.base_seq)
+                                     .order_by(V.c.seq.desc()).limit(1)).scalar()
+                raise Conflict(f"draft {label} of {slug} was compared with an older version: {since} has been "
+                               f"published since, and publishing {label} now would undo its changes unseen; nothing "
+                               f"was changed. Discard the draft (`nsi discard {slug} {label}`) and import its file "
+                               f"again to compare it with {since}")
             refresh_statistics(conn, S, E)
             counts = compare_with_head(conn, catalog.id, version.id)
             updated = conn.execute(V.update().where(V.c.id == version.id, V.c.status == "draft").values(

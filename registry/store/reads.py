@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import unicodedata
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -135,7 +136,11 @@ class ReadsMixin:
             yield from result
 
     def lookup(self, slug: str, code: str, version: str = LATEST) -> dict:
-        """One entry of a version, with the version label; NotFound if the code is not there."""
+        """One entry of a version, with the version label; NotFound if the code is not there.
+
+        The code is taken in NFC, as staging stores codes (`Ä1` typed with a combining mark finds `Ä1`).
+        """
+        code = unicodedata.normalize("NFC", code)
         ref = self.resolve(slug, version)
         table, where = entry_rows(ref)
         with self.engine.connect() as conn:
