@@ -23,6 +23,11 @@ class Columns:
         self.folded = {name.strip().lower(): i for i, name in reversed(list(enumerate(header)))}
         self.missing: list[str] = []
         self.used: set[int] = set()
+        self.ambiguous: dict[str, list[int]] = {}  # a column used by the profile that the header has twice or more
+        self._places: dict[str, list[int]] = {}
+        for i, name in enumerate(header):
+            if name:
+                self._places.setdefault(name.strip().lower(), []).append(i)
 
     def _lookup(self, name: str) -> int | None:
         i = self.index.get(name)
@@ -36,6 +41,9 @@ class Columns:
                 self.missing.append(name)
             return None
         self.used.add(i)
+        places = self._places.get(self.header[i].strip().lower(), [])
+        if len(places) > 1:
+            self.ambiguous[self.header[i]] = places
         return i
 
     def spelled(self, name: str) -> str:

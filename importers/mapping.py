@@ -382,6 +382,12 @@ class Mapper:
                     self.findings.error(pos.problem(f"missing column {name!r} (the header has {present})",
                                                     column=name, kind="missing_column"))
             self.findings.raise_if_errors()
+        for name, places in self.cols.ambiguous.items():
+            self.findings.error(pos.problem(
+                f"column {name!r} appears {len(places)} times in the header (columns "
+                f"{', '.join(str(i + 1) for i in places)}): rename all but one, so the profile reads the right one",
+                column=name, kind="ambiguous_column"))
+        self.findings.raise_if_errors()
         unknown = [h for i, h in enumerate(header) if h and i not in self.cols.used]
         expected = self.profile.read.get("columns")
         if expected and self.profile.read.get("header") is not False:

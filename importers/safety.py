@@ -72,6 +72,13 @@ def iterparse(source: Source, tags=None, events=("end",)) -> Iterator[tuple[str,
     except etree.XMLSyntaxError as exc:
         line = exc.position[0] if exc.position else None
         msg = exc.msg or str(exc)
+        # An entity the document never declares (`&nbsp;`) makes the parser give up later, with a message
+        # about the end of the data; its log holds the cause.
+        undefined = next((e for e in exc.error_log if e.message.startswith("Entity '")
+                          and e.message.endswith("not defined")), None)
+        if undefined is not None:
+            msg, line = (f"{undefined.message} (HTML entities such as &nbsp; are not XML: write the character "
+                         f"itself, or &#160;)"), undefined.line
         if "entity" in msg.lower() and ("amplification" in msg.lower() or "loop" in msg.lower()):
             raise _reject(source, f"the XML document expands entities excessively (billion laughs?): {msg}") from None
         raise ImportRejected([Problem(f"not well-formed XML (truncated or damaged?): {msg}", file=source.name,

@@ -69,3 +69,18 @@ def test_entities_declared_behind_a_long_comment_are_refused(sqlite_store, tmp_p
         run_import(sqlite_store, f, catalog="late", version="1", format="claml")
     assert err.value.problems[0].message.startswith("the XML document declares entities in its DOCTYPE")
     assert not sqlite_store.has_catalog("late")
+
+
+def test_an_undeclared_html_entity_is_named_not_called_damage(sqlite_store, tmp_path):
+    from importers import run_import
+    from registry.errors import ImportRejected
+    f = tmp_path / "nbsp.xml"
+    f.write_text('<ClaML version="2.0.0"><Title name="x">X</Title>\n<Class code="A00" kind="category">'
+                 '<Rubric kind="preferred"><Label xml:lang="en">One&nbsp;two</Label></Rubric></Class></ClaML>\n',
+                 encoding="utf-8")
+    with pytest.raises(ImportRejected) as err:
+        run_import(sqlite_store, f, catalog="nbsp", version="1", format="claml")
+    assert str(err.value.problems[0]) == (
+        f"{f}, row 2: not well-formed XML (truncated or damaged?): Entity 'nbsp' not defined (HTML entities such as "
+        f"&nbsp; are not XML: write the character itself, or &#160;)")
+    assert not sqlite_store.has_catalog("nbsp")

@@ -223,3 +223,15 @@ def test_xlsx_date_and_boolean_cells_pass_a_text_format(sqlite_store, tmp_path):
                publish=True)
     assert sqlite_store.lookup("t", "A")["attributes"] == {"beds": 5, "open": True, "opened": "2024-01-31", "share": 0.5}
     assert sqlite_store.lookup("t", "B")["attributes"] == {"beds": 6, "open": False, "opened": "2024-02-01", "share": 2}
+
+
+def test_a_column_the_header_has_twice_is_refused(sqlite_store, runner, tmp_path):
+    f = tmp_path / "t.csv"
+    f.write_text("Code,Name,Beds,Share,Opened,Open,name\nA,Alpha,1,1,31.01.2024,да,Альфа\n", encoding="utf-8")
+    assert_refused(runner, sqlite_store, f, ["--profile", typed_profile(tmp_path)],
+                   f"{f}, row 1, column Name: column 'Name' appears 2 times in the header (columns 2, 7): rename all "
+                   f"but one, so the profile reads the right one", catalog="t")
+    f.write_text("Code,Name,Beds,Share,Opened,Open,Note,Note\nA,Alpha,1,1,31.01.2024,да,x,y\n", encoding="utf-8")
+    from importers import run_import
+    report = run_import(sqlite_store, f, catalog="t", version="1", profile=typed_profile(tmp_path))
+    assert report.entries == 1  # a repeated column the profile does not read is no problem
