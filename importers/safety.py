@@ -113,4 +113,17 @@ def check_xlsx(source: Source, max_mb: int | None = None) -> None:
     except ImportRejected:
         raise
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as exc:
+        head = source.head(4096)
+        if not head.startswith(b"PK") and _is_text(head):
+            raise _reject(source, "not an xlsx file: it holds text, not a zip (a CSV or text file named .xlsx? "
+                                  "import it with a csv profile)", kind="syntax") from None
         raise _reject(source, f"not a readable xlsx file (truncated or damaged zip): {exc}", kind="syntax") from None
+
+
+def _is_text(head: bytes) -> bool:
+    """Whether the first bytes of a file read as UTF-8 text (allowing a character cut at the end)."""
+    try:
+        head.decode("utf-8")
+        return b"\x00" not in head
+    except UnicodeDecodeError as exc:
+        return exc.start >= len(head) - 3 and b"\x00" not in head

@@ -84,3 +84,14 @@ def test_an_undeclared_html_entity_is_named_not_called_damage(sqlite_store, tmp_
         f"{f}, row 2: not well-formed XML (truncated or damaged?): Entity 'nbsp' not defined (HTML entities such as "
         f"&nbsp; are not XML: write the character itself, or &#160;)")
     assert not sqlite_store.has_catalog("nbsp")
+
+
+def test_a_csv_named_xlsx_is_called_text(sqlite_store, runner, tmp_path):
+    f = tmp_path / "register.xlsx"
+    f.write_text("Код;Наименование\nA;Альфа\n", encoding="utf-8")
+    profile = tmp_path / "x.toml"
+    profile.write_text('[profile]\nname = "x"\nformat = "xlsx"\n[catalog]\ntitle = "X"\n'
+                       '[fields]\ncode = "Код"\ndisplay = "Наименование"\n', encoding="utf-8")
+    assert_refused(runner, sqlite_store, f, ["--profile", str(profile)],
+                   f"{f}: not an xlsx file: it holds text, not a zip (a CSV or text file named .xlsx? import it "
+                   f"with a csv profile)", catalog="x")
