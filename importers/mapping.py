@@ -292,6 +292,9 @@ class FieldSet:
         self.code = compile_spec(fields["code"], cols) if "code" in fields else (lambda row: "")
         self.display = compile_spec(fields["display"], cols) if "display" in fields else (lambda row: "")
         self.status = compile_spec(fields["status"], cols) if "status" in fields else None
+        status_spec = fields.get("status")
+        # The file's own values of a mapped status ({"1": "active", "0": "inactive"}), to name them in errors.
+        self.status_map = dict(status_spec["map"]) if isinstance(status_spec, dict) and status_spec.get("map") else None
         self.parents = compile_spec(fields["parents"], cols, multi=True) if "parents" in fields else None
         self.texts_stripped = (("code" not in fields or _stripped(self.code))
                                and ("display" not in fields or _stripped(self.display))
@@ -463,6 +466,12 @@ class Mapper:
             parents = [code] if code else []
         code, display = fs.code(row), fs.display(row)
         status = fs.status(row) if fs.status else "active"
+        if fs.status_map and isinstance(status, str) and status.strip() and status.strip() not in STATUSES:
+            values = ", ".join(f"{k} ({v})" for k, v in fs.status_map.items())
+            self.findings.error(pos.problem(f"{status.strip()!r} is not a status value of profile {self.profile.name}, "
+                                            f"which knows {values}", column=pos.column_for("status"),
+                                            code=str(code).strip() or None, kind="wrong_type"))
+            status = "active"  # the import is refused already; staging the row on keeps its code for its children
         if self.id_get is not None:
             return {"code": code, "display": display, "designations": designations, "parents": parents,
                     "status": status, "attributes": attributes, "_pos": pos,

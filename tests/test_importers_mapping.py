@@ -28,7 +28,8 @@ def fnsi_file(tmp_path, rows: str, header: str = FNSI_HEADER) -> Path:
     ("1;01;A00;Холера;;;1;\n2;02;;Холера неуточненная;1;;1;\n", "row 3, column MKB_CODE: empty code"),
     ("1;01;A00;Холера;;;1;\n2;02;A00;Холера неуточненная;1;;1;\n",
      "row 3, column MKB_CODE: duplicate code A00 (first at row 2)"),
-    ("1;01;A00;Холера;;;2;\n", "row 2, column ACTUAL: status '2' is not one of active, inactive, deprecated"),
+    ("1;01;A00;Холера;;;2;\n", "row 2, column ACTUAL: '2' is not a status value of profile icd10-ru-fnsi, which "
+                               "knows 1 (active), 0 (inactive)"),
     ("1;01;A00;Холера;;;1;\n2;02;A00.0;Холера 01;77;;1;\n",
      "row 3, column ID_PARENT: parent identifier 77 is not the ID of any row"),
 ])
@@ -235,3 +236,11 @@ def test_a_column_the_header_has_twice_is_refused(sqlite_store, runner, tmp_path
     from importers import run_import
     report = run_import(sqlite_store, f, catalog="t", version="1", profile=typed_profile(tmp_path))
     assert report.entries == 1  # a repeated column the profile does not read is no problem
+
+
+def test_a_status_value_the_profile_does_not_map_names_the_values_it_does(sqlite_store, runner, tmp_path):
+    f = fnsi_file(tmp_path, "1;01;A00-A09;Кишечные инфекции;;;7;\n2;02;A00;Холера;1;;1;\n")
+    line = assert_refused(runner, sqlite_store, f, ["--profile", "icd10-ru-fnsi"],
+                          f"{f}, row 2, column ACTUAL: '7' is not a status value of profile icd10-ru-fnsi, which "
+                          f"knows 1 (active), 0 (inactive)", catalog="icd10-ru")
+    assert "more error" not in line  # the child A00 is not reported as an orphan as well

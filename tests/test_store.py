@@ -409,6 +409,17 @@ def test_every_error_is_counted_though_a_thousand_are_listed(store):
     assert info.value.details["error_count"] == 1500
 
 
+def test_children_of_a_refused_row_are_not_reported_as_orphans_too(store):
+    make(store)
+    rows = [{"code": "A", "display": "Parent", "status": "bogus"}, {"code": "B", "display": "Child", "parents": ["A"]},
+            {"code": "C", "display": "Orphan", "parents": ["Z"]}]
+    with pytest.raises(ImportRejected) as info:
+        store.stage_draft("icd", "1", rows, file="f.jsonl")
+    assert [str(p) for p in info.value.problems] == [
+        "f.jsonl, row 1, column status: status 'bogus' is not one of active, inactive, deprecated",
+        "f.jsonl, row 3, column parents: entry C has unknown parent Z"]
+
+
 def test_own_parent_is_a_cycle_of_one(store):
     make(store)
     with pytest.raises(ImportRejected) as info:

@@ -268,6 +268,7 @@ class DraftsMixin:
         # or a list once some row is not a plain number (ClaML gives a line and an XPath).
         first_rows: array | list = array("q")
         forward = ForwardParents()
+        refused: set[str] = set()  # codes of rows refused for their own error
         batch: list[tuple] = []
         count = 0
 
@@ -287,6 +288,8 @@ class DraftsMixin:
                     entry = normalize_entry(raw)
                 except EntryError as exc:
                     add(pos.problem(str(exc), column=pos.column_for(exc.field)))
+                    if isinstance(raw.get("code"), str) and raw["code"].strip():
+                        refused.add(raw["code"].strip())  # its children are not reported as orphans as well
                     continue
             code = entry["code"]
             if not code:
@@ -342,6 +345,8 @@ class DraftsMixin:
                     progress(count)
         codes: list[str] = []  # code of each ordinal, listed only to report a forward reference
         for k, child, parent in forward.missing(seen):
+            if parent in refused:
+                continue
             codes = codes or list(seen)
             pos = forward.position(k, first_rows[child])
             add(pos.problem(f"entry {codes[child]} has unknown parent {parent}", column=pos.column_for("parents"),
