@@ -352,9 +352,13 @@ class MatchIndex:
         vocabulary = self.vocabulary
         out = []
         # Of words sharing as many grams, those nearest in length, then by the word itself: the choice must
-        # not follow the order of sets and dicts, which changes from one process to the next.
-        for docnum in heapq.nlargest(limit * 3, counts, key=lambda d: (
-                counts[d], -abs(len(vocabulary[d - first]) - len(word)), vocabulary[d - first])):
+        # not follow the order of sets and dicts, which changes from one process to the next. Only words with
+        # at least the count of the last one taken are ranked by the full key.
+        wanted = limit * 3
+        least = heapq.nlargest(wanted, counts.values())[-1] if counts else 0
+        close = sorted((d for d, n in counts.items() if n >= least), reverse=True, key=lambda d: (
+            counts[d], -abs(len(vocabulary[d - first]) - len(word)), vocabulary[d - first]))
+        for docnum in close[:wanted]:
             other = vocabulary[docnum - first]
             sim = fuzz.ratio(word, other) / 100
             if sim >= FUZZY_WORD:

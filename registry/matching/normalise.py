@@ -121,8 +121,12 @@ def fold_look_alikes(text: str) -> str:
     return _ALNUM_RUN.sub(_fold_run, text)
 
 
+@lru_cache(maxsize=200_000)
 def fold_code(code: str) -> str:
-    """A code as compared with another: folded, with every Cyrillic look-alike letter in Latin (`С50.1` = `C50.1`)."""
+    """A code as compared with another: folded, with every Cyrillic look-alike letter in Latin (`С50.1` = `C50.1`).
+
+    Cached: a local code is compared with the code of every candidate of its name.
+    """
     return "".join(_LOOK_ALIKES.get(ch, ch) for ch in basic_fold(str(code)).strip())
 
 

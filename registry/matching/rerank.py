@@ -130,6 +130,9 @@ def key_side(keys: tuple[str, ...], idf: dict[str, float], max_idf: float) -> Ke
     """The prepared side of a name's keys, against a catalog's IDF."""
     distinct, doses, has_dose = _key_parts(keys)
     full = _weights(distinct, doses, True, idf, max_idf)
+    if not has_dose:  # without doses, the weights do not depend on the other side
+        total = sum(full)
+        return KeySide(distinct, full, full, total, total, has_dose, {})
     alone = _weights(distinct, doses, False, idf, max_idf)
     return KeySide(distinct, full, alone, sum(full), sum(alone), has_dose, {})
 
