@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 
 import pytest
 
 from registry.errors import BadRequest, InvalidState, NotFound
 from registry.matching import build_index, match, parse_target
-from registry.matching.index import index_dir
+from registry.matching.index import MatchIndex, build_from_entries, index_dir
 from registry.models import CatalogCreate
 
 DRUGS = [
@@ -25,6 +26,16 @@ def publish(store, slug, entries, language="en", label="1"):
     store.create_catalog(CatalogCreate(slug=slug, title=slug, kind="drug", language=language))
     store.stage_draft(slug, label, entries, source_name="test")
     store.publish(slug, label)
+
+
+@contextmanager
+def small_index(tmp_path, entries, language="en"):
+    """A match index of `entries` built under tmp_path, closed when the block ends."""
+    index = MatchIndex(build_from_entries(tmp_path / "ix", entries, language, "1", "t").path)
+    try:
+        yield index
+    finally:
+        index.close()
 
 
 def codes(result):
@@ -180,14 +191,12 @@ def test_non_specified_stays_the_qualifier_unspecified():
 
 def test_a_name_without_qualifier_maps_to_the_category_its_subdivisions_share(tmp_path):
     from registry.matching import Term, match_term
-    from registry.matching.index import MatchIndex, build_from_entries
     icd = [{"code": "O22", "display": "Venous complications and haemorrhoids in pregnancy"},
            {"code": "O22.8", "display": "Other venous complications in pregnancy"},
            {"code": "O22.9", "display": "Venous complication in pregnancy, unspecified"},
            {"code": "G82", "display": "Paraplegia and tetraplegia"},
            {"code": "G82.2", "display": "Paraplegia, unspecified"}]
-    index = MatchIndex(build_from_entries(tmp_path / "ix", icd, "en", "1", "icd").path)
-    try:
+    with small_index(tmp_path, icd, "en") as index:
         ranked = match_term(index, Term("Venous complications in pregnancy"), limit=3)
         # Both subdivisions differ from the name only by a qualifier: the name is their category's.
         assert [c["code"] for c in ranked] == ["O22", "O22.8", "O22.9"]
@@ -197,8 +206,6 @@ def test_a_name_without_qualifier_maps_to_the_category_its_subdivisions_share(tm
         assert [c["code"] for c in match_term(index, Term("Paraplegia"), limit=2)] == ["G82.2", "G82"]
         # A name with a qualifier of its own is not lifted either.
         assert match_term(index, Term("Other venous complications in pregnancy"), limit=1)[0]["code"] == "O22.8"
-    finally:
-        index.close()
 
 
 def test_other_and_unspecified_counts_as_one_qualifier_difference():
@@ -215,7 +222,6 @@ def test_other_and_unspecified_counts_as_one_qualifier_difference():
 
 def test_a_plain_name_prefers_its_catch_all_category_to_a_sibling_missing_its_words(tmp_path):
     from registry.matching import Term, match_term
-    from registry.matching.index import MatchIndex, build_from_entries
     icd = [{"code": "K43", "display": "Грыжа передней брюшной стенки"},
            {"code": "K43.2", "display": "Инцизионная грыжа без непроходимости или гангрены"},
            {"code": "K43.9", "display": "Другая и неуточненная грыжа передней брюшной стенки без непроходимости "
@@ -223,20 +229,16 @@ def test_a_plain_name_prefers_its_catch_all_category_to_a_sibling_missing_its_wo
            {"code": "K40.9", "display": "Односторонняя паховая грыжа без непроходимости или гангрены"},
            {"code": "L02.2", "display": "Абсцесс кожи, фурункул и карбункул туловища, передней брюшной стенки"},
            {"code": "S31.1", "display": "Открытая рана передней брюшной стенки"}]
-    index = MatchIndex(build_from_entries(tmp_path / "ix", icd, "ru", "1", "icd").path)
-    try:
+    with small_index(tmp_path, icd, "ru") as index:
         ranked = match_term(index, Term("Грыжа передней брюшной стенки без непроходимости или гангрены"), limit=3)
         assert [c["code"] for c in ranked[:2]] == ["K43.9", "K43.2"]
         # Every word, one qualifier difference (-6) and one shared (+2): 96. K43.2 (read under its parent
         # K43) has every word of the name but adds one; with two differences counted, K43.9 had 90 to its 89.7.
         assert ranked[0]["score"] == 96.0 and ranked[0]["score"] - ranked[1]["score"] > 5
-    finally:
-        index.close()
 
 
 def test_retrieval_finds_a_short_name_among_many_long_ones_holding_the_same_words(tmp_path):
     from registry.matching import Term, match_term
-    from registry.matching.index import MatchIndex, build_from_entries
     vehicles = ["car", "bus", "van", "truck", "tram", "cart", "cycle", "train"]
     siblings = [{"code": f"V{i:02d}.{j}", "display": f"Car occupant injured in collision with {v} {w} : "
                                                      f"driver injured in nontraffic accident"}
@@ -244,12 +246,9 @@ def test_retrieval_finds_a_short_name_among_many_long_ones_holding_the_same_word
                                                                        "axle", "lamp", "horn", "mirror"])]
     assert len(siblings) > 60  # more than the candidate step keeps
     target = {"code": "V99.3", "display": "Car occupant [any] injured in unspecified nontraffic accident"}
-    index = MatchIndex(build_from_entries(tmp_path / "ix", siblings + [target], "en", "1", "v").path)
-    try:
+    with small_index(tmp_path, siblings + [target], "en") as index:
         ranked = match_term(index, Term("Car occupant person injured in unspecified nontraffic accident"))
         assert ranked[0]["code"] == "V99.3"
-    finally:
-        index.close()
 
 
 def test_parents_by_code_are_subdivisions_not_blocks_or_chapters():
@@ -344,18 +343,14 @@ def test_the_same_words_in_another_order_score_100(store):
 @pytest.mark.parametrize("name", ["of the", "The", "and", "и", "в", "und der", "с и без", "of, the (and)"])
 def test_a_name_of_stop_words_only_gets_no_candidates(tmp_path, name):
     from registry.matching import Term, match_term
-    from registry.matching.index import MatchIndex, build_from_entries
     icd = [{"code": "B01", "display": "Disease of the liver"},
            {"code": "A01", "display": "Typhoid and paratyphoid fevers"},
            {"code": "K70", "display": "Болезнь печени в стадии и с осложнениями"},
            {"code": "G01", "display": "Krankheit der Leber und der Niere"}]
-    index = MatchIndex(build_from_entries(tmp_path / "ix", icd, "en", "1", "icd").path)
-    try:
+    with small_index(tmp_path, icd, "en") as index:
         # Such a name says nothing: a token set ratio of 100 against every name holding `of the` is no match.
         assert match_term(index, Term(name)) == []
         assert match_term(index, Term("disease of the liver"))[0]["code"] == "B01"
-    finally:
-        index.close()
 
 
 @pytest.mark.parametrize("code", [True, False, 1.5, ["K1"]])
@@ -383,7 +378,6 @@ def test_match_takes_the_issue_s_form_with_the_store_of_the_environment(store):
 
 def test_substance_related_disorders_find_the_who_category(tmp_path):
     from registry.matching import Term, match_term
-    from registry.matching.index import MatchIndex, build_from_entries
     icd = [{"code": "F10", "display": "Mental and behavioural disorders due to use of alcohol"},
            {"code": "F12", "display": "Mental and behavioural disorders due to use of cannabinoids"},
            {"code": "U07.0", "display": "Vaping-related disorder"},
@@ -393,33 +387,26 @@ def test_substance_related_disorders_find_the_who_category(tmp_path):
            {"code": "K70.1", "display": "Alcoholic hepatitis"},
            {"code": "F51", "display": "Nonorganic sleep disorders"},
            {"code": "G47", "display": "Sleep disorders"}]
-    index = MatchIndex(build_from_entries(tmp_path / "ix", icd, "en", "1", "icd").path)
-    try:
+    with small_index(tmp_path, icd, "en") as index:
         assert match_term(index, Term("Alcohol related disorders"), 1)[0]["code"] == "F10"
         assert match_term(index, Term("Cannabis related disorders"), 1)[0]["code"] == "F12"
         assert match_term(index, Term("Sleep disorders not due to a substance or known physiological condition"),
                           1)[0]["code"] == "F51"
         assert match_term(index, Term("Sleep disorders"), 1)[0]["code"] == "G47"
         assert match_term(index, Term("Alcohol dependence"), 1)[0]["code"] == "F10.2"
-    finally:
-        index.close()
 
 
 def test_an_abbreviation_in_brackets_names_the_entry_by_its_expansion(tmp_path):
     from registry.matching import Term, match_term
-    from registry.matching.index import MatchIndex, build_from_entries
     icd = [{"code": "C92", "display": "Миелоидный лейкоз [миелолейкоз]"},
            {"code": "C92.0", "display": "Острый миелобластный лейкоз [ОМЛ]"},
            {"code": "C92.7", "display": "Другой миелоидный лейкоз"}]
-    index = MatchIndex(build_from_entries(tmp_path / "ix", icd, "ru", "1", "icd").path)
-    try:
+    with small_index(tmp_path, icd, "ru") as index:
         best = match_term(index, Term("Острый миелоидный лейкоз"), 1)[0]
         assert best["code"] == "C92.0" and best["score"] == 100
         assert best["reason"].startswith('abbreviation "острый миелоидный лейкоз"')
         # an aside that is no abbreviation adds nothing
         assert sum(d[0] == 0 for d in index.docs) == 2  # C92: the display and the display without its aside
-    finally:
-        index.close()
 
 
 def test_phrase_rules_skip_words_that_start_no_phrase_and_still_find_later_phrases():
