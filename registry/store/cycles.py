@@ -51,7 +51,7 @@ class ForwardParents:
         self._sites.append(place)
 
     def forget_found(self, seen) -> None:
-        """Drop the codes of parents now in `seen`; cheap to call often (it only looks again once the open list doubled)."""
+        """Drop the codes of parents now in `seen`; cheap to call often (it looks again once the open list doubled)."""
         if len(self._open) < 2 * self._open_after_look + 1000:
             return
         still = array(ORDINAL)

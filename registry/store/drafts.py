@@ -414,9 +414,9 @@ class DraftsMixin:
                                f"version before that one: see `nsi versions {slug}`, then discard the draft and "
                                f"import its file again")
             if head != version.base_seq:  # no race, but the draft is older than the head (rolled back)
-                since = conn.execute(sa.select(V.c.label).where(V.c.catalog_id == catalog.id, V.c.status.in_(("published", "retired")),
-                                                                V.c.seq > version.base_seq)
-                                     .order_by(V.c.seq.desc()).limit(1)).scalar()
+                since = conn.execute(sa.select(V.c.label).where(
+                    V.c.catalog_id == catalog.id, V.c.status.in_(("published", "retired")), V.c.seq > version.base_seq)
+                    .order_by(V.c.seq.desc()).limit(1)).scalar()
                 raise Conflict(f"draft {label} of {slug} was compared with an older version: {since} has been "
                                f"published since, and publishing {label} now would undo its changes unseen; nothing "
                                f"was changed. Discard the draft (`nsi discard {slug} {label}`) and import its file "
