@@ -69,6 +69,9 @@ def test_russian_words_are_lemmatised_and_glossary_translates():
 def test_english_spelling_variants_meet():
     assert analyse("Complications of labour", "en").keys == analyse("complications of labor", "en").keys
     assert analyse("Other anaemias", "en").keys == analyse("other anemia", "en").keys
+    # -our before an ending too: the WHO's `behavioural` is the US `behavioral`
+    assert analyse("Behavioural disorders", "en").keys == analyse("behavioral disorders", "en").keys
+    assert analyse("Favourable outcome", "en").keys == analyse("favorable outcome", "en").keys
 
 
 def test_roman_numerals_become_digits_but_a_lone_x_stays():
@@ -350,3 +353,37 @@ def test_micro_sign_reads_as_mcg():
 ])
 def test_us_and_who_names_of_pregnancy_and_procedure_conditions_meet(us, who):
     assert sorted(analyse(us, "en").keys) == sorted(analyse(who, "en").keys)
+
+
+@pytest.mark.parametrize("us, who", [
+    ("Attention-deficit hyperactivity disorder, unspecified type", "Hyperkinetic disorder, unspecified type"),
+    ("Other paraphilias", "Other disorders of sexual preference"),
+    ("Nonpsychotic mental disorder, unspecified", "Neurotic mental disorder, unspecified"),
+    ("Borderline personality disorder", "Emotionally unstable personality disorder"),
+    ("Obsessive-compulsive personality disorder", "Anankastic personality disorder"),
+    ("Disorganized schizophrenia", "Hebephrenic schizophrenia"),
+    ("Mathematics disorder", "Specific disorder of arithmetical skills"),
+    ("Circadian rhythm sleep disorders", "Disorders of the sleep-wake schedule"),
+    ("Psychotic disorder with hallucinations due to known physiological condition", "Organic hallucinosis"),
+    ("Other mental disorders due to known physiological condition",
+     "Other mental disorders due to brain damage and dysfunction and to physical disease"),
+    ("Personality and behavioral disorders due to known physiological condition",
+     "Personality and behavioural disorders due to brain disease, damage and dysfunction"),
+])
+def test_us_and_who_names_of_mental_disorders_meet(us, who):
+    assert sorted(analyse(us, "en").keys) == sorted(analyse(who, "en").keys)
+
+
+@pytest.mark.parametrize("one, other, language", [
+    ("Exotropia", "Divergent strabismus", "en"),
+    ("Esotropia", "Convergent strabismus", "en"),
+    ("Polyosteoarthritis, unspecified", "Polyarthrosis, unspecified", "en"),
+    ("Neutropenia", "Agranulocytosis", "en"),
+    ("Stevens-Johnson syndrome", "Bullous erythema multiforme", "en"),
+    ("Starvation", "Hunger", "en"),
+    ("Tropical spastic paraplegia", "Human T-cell lymphotropic virus associated myelopathy", "en"),
+    ("Тропическая спастическая параплегия", "Миелопатия, ассоциированная с Т-клеточным лимфотропным вирусом человека",
+     "ru"),
+])
+def test_two_names_of_one_condition_meet(one, other, language):
+    assert sorted(analyse(one, language).keys) == sorted(analyse(other, language).keys)

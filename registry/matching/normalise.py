@@ -37,7 +37,8 @@ _SPLIT_NEGATION = re.compile(r"(?<![^\W\d_])(non|не)[-\s]+(?!specified)(?=[^\W
 _LETTER_DIGIT = re.compile(r"(?<=[^\W\d_])(?=\d)|(?<=\d)(?=[^\W\d_])")
 # An English possessive is no word of its own (`Crohn's disease` is `Crohn disease`).
 _POSSESSIVE = re.compile(r"(?<=[a-z])\u02bcs(?![^\W\d_])")
-_BRITISH_OUR = re.compile(r"(?<=\w{3})our\b")
+# British `-our` at the end of a stem, before an ending too (`behavioural`, `favourable`, `tumours`).
+_BRITISH_OUR = re.compile(r"(?<=\w{3})our(?=(?:s|al|ally|able|ably|ed|ing|ite|ites|less|ful)?$)")
 # The number of a dose. Thousands separators: a space followed by a group of exactly three digits
 # (`1 000 мг`, `2 500 000 ЕД`), or a comma after a leading group of 1-3 digits not starting with 0
 # followed by exactly three digits (`1,000 mg`, `12,500 mg`). Any other comma is a decimal comma
