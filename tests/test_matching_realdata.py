@@ -51,6 +51,7 @@ def test_icd10_who_from_cm_reworded_floor(shared_data, tmp_path):
         top1 += bool(got) and got[0] == r["code"]
         top5 += r["code"] in got
     index.close()
-    # all 4,193 reworded rows: 0.898 / 0.956 (bench/match.py); brute-force rapidfuzz at best 0.715 / 0.927
-    assert top5 / len(sample) >= 0.93
-    assert top1 / len(sample) >= 0.86
+    # this sample: 0.927 / 0.977; all 4,193 reworded rows 0.920 / 0.971 (bench/match.py); brute-force rapidfuzz
+    # at best 0.715 / 0.927
+    assert top5 / len(sample) >= 0.96
+    assert top1 / len(sample) >= 0.90
