@@ -124,6 +124,8 @@ class KeySide:
     total_alone: float
     has_dose: bool
     seen: dict[str, float]
+    # For a query's side: the close words of each key among the candidates' keys (`near_words`).
+    near: dict[str, dict[str, float]] | None = None
 
 
 def key_side(keys: tuple[str, ...], idf: dict[str, float], max_idf: float) -> KeySide:
@@ -137,13 +139,48 @@ def key_side(keys: tuple[str, ...], idf: dict[str, float], max_idf: float) -> Ke
     return KeySide(distinct, full, alone, sum(full), sum(alone), has_dose, {})
 
 
+def near_words(query: KeySide, words: Sequence[str]) -> None:
+    """Find, once per query, which of `words` (every key of its candidates) each query key is close to.
+
+    `side_overlap` then looks a query key up among a designation's keys in this table instead of
+    calling rapidfuzz for every pair: most keys are close to no word at all.
+    """
+    near = query.near = {}
+    for key in query.keys:
+        if len(key) >= FUZZY_MIN_LEN and not key[0].isdigit():
+            found = process.extract(key, words, scorer=fuzz.ratio, score_cutoff=FUZZY_WORD * 100, limit=None)
+            near[key] = {word: score for word, score, _ in found if word != key}
+
+
+def _best_near(key: str, near: dict[str, float], others: Sequence[str]) -> float:
+    """`_best_word(key, others)` from the key's table of close words (see `near_words`)."""
+    if key in others:
+        return 1.0
+    if not near:
+        return 0.0
+    best, found = 0.0, None
+    for other in others:
+        score = near.get(other, 0.0)
+        if score > best:
+            best, found = score, other
+    if found is None or negated_pair(key, found):
+        return 0.0
+    return best / 100
+
+
 def side_overlap(query: KeySide, doc: KeySide) -> float:
     """`word_overlap` of two prepared sides; how well the doc's keys are met is remembered on the query side."""
     if not query.keys or not doc.keys:
         return 0.0
     qw, q_total = (query.weights, query.total) if doc.has_dose else (query.weights_alone, query.total_alone)
     dw, d_total = (doc.weights, doc.total) if query.has_dose else (doc.weights_alone, doc.total_alone)
-    recall = sum(w * _best_word(k, doc.keys) for k, w in zip(query.keys, qw)) / q_total
+    near = query.near
+    if near is None:
+        recall = sum(w * _best_word(k, doc.keys) for k, w in zip(query.keys, qw)) / q_total
+    else:
+        empty: dict = {}
+        others = doc.keys
+        recall = sum(w * _best_near(k, near.get(k, empty), others) for k, w in zip(query.keys, qw)) / q_total
     seen, keys = query.seen, query.keys
     met = 0
     for k, w in zip(doc.keys, dw):
@@ -267,6 +304,9 @@ def rerank(index, query: Analysis | list[Analysis], doc_ids: list[int], term_cod
     code = fold_code(term_code) if term_code else None
     wanted = {_norm_value(k): _norm_value(v) for k, v in (term_attributes or {}).items() if v not in (None, "")}
     sides = [key_side(tuple(q.keys), index.idf, index.max_idf) for q in readings]
+    words = list({k: None for doc_id in doc_ids for k in index.key_side(doc_id).keys})
+    for side in sides:
+        near_words(side, words)
     for doc_id in doc_ids:
         row, use, text, _lemmas, key_text, quantities, qualifiers = index.docs[doc_id]
         doc = index.key_side(doc_id)
