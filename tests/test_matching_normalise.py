@@ -387,3 +387,31 @@ def test_us_and_who_names_of_mental_disorders_meet(us, who):
 ])
 def test_two_names_of_one_condition_meet(one, other, language):
     assert sorted(analyse(one, language).keys) == sorted(analyse(other, language).keys)
+
+
+@pytest.mark.parametrize("cyrillic, latin", [
+    ("Пневмония, вызванная стрептококком группы В", "Пневмония, вызванная стрептококком группы B"),
+    ("Острый гепатит С", "Острый гепатит C"),
+    ("В-клеточная лимфома", "B-клеточная лимфома"),
+    ("Зрелые Т/NK-клеточные лимфомы", "Зрелые T/NK-клеточные лимфомы"),
+])
+def test_a_capital_cyrillic_letter_naming_a_group_or_type_is_latin(cyrillic, latin):
+    assert analyse(cyrillic, "ru").keys == analyse(latin, "ru").keys
+
+
+def test_the_preposition_v_stays_a_preposition():
+    # lower case inside a name, or capital at the start of a sentence: `в`, not the letter B
+    assert analyse("Соприкосновение с ножом. В доме", "ru").keys == \
+        analyse("соприкосновение с ножом в доме", "ru").keys
+    assert "b" not in analyse("В доме, квартире", "ru").keys
+
+
+@pytest.mark.parametrize("old, new, language", [
+    ("Медленные вирусные инфекции центральной нервной системы",
+     "Атипичные вирусные инфекции центральной нервной системы", "ru"),
+    ("Slow virus infections of central nervous system", "Atypical virus infections of central nervous system", "en"),
+    ("Поликистоз почки, тип взрослых", "Поликистоз почки аутосомно-доминантный", "ru"),
+    ("Polycystic kidney, infantile type", "Polycystic kidney, autosomal recessive", "en"),
+])
+def test_names_the_who_changed_for_one_concept_meet(old, new, language):
+    assert sorted(analyse(old, language).keys) == sorted(analyse(new, language).keys)

@@ -37,7 +37,7 @@ from registry.errors import InvalidState
 from registry.matching.normalise import DATA_PACKAGE, analyse, basic_fold, rules
 from registry.matching.rerank import FUZZY_MIN_LEN, FUZZY_WORD, KeySide, key_side
 
-FORMAT = 20
+FORMAT = 21
 _BRACKETED = re.compile(r"\s*(\[[^\]]*\]|\([^)]*\))")
 GRAM = 3
 POSTINGS_CACHE = 50_000

@@ -95,6 +95,11 @@ def basic_fold(text: str) -> str:
 _LOOK_ALIKES = dict(zip("авекмнорстухіјѕ", "abekmhopctyxijs"))
 _LATIN_LOOK_ALIKES = {lat: cyr for cyr, lat in _LOOK_ALIKES.items()}
 _ALNUM_RUN = re.compile(r"[^\W_]+")
+# A capital Cyrillic look-alike standing alone after a word, or before a hyphen or slash, is a Latin letter
+# typed in Cyrillic: a group, type or cell line (`стрептококк группы В`, `гепатит С`, `В-клеточная`, `Т/NK`).
+# The preposition `в` is lower case there, or starts a sentence (`... кинжалом. В доме`), so it is left alone.
+_LETTER_DESIGNATION = re.compile(r"(?:(?<=[^\W\d_] )|(?<=[^\W\d_], ))([АВЕКМНОРСТХ])(?![^\W_])"
+                                 r"|\b([АВЕКМНОРСТХ])(?=[-/])")
 _LATIN_LETTER = re.compile(r"[a-z]")
 
 
@@ -110,6 +115,11 @@ def _fold_run(match: re.Match) -> str:
     if latin and all(ch in _LATIN_LOOK_ALIKES for ch in latin):
         return "".join(_LATIN_LOOK_ALIKES.get(ch, ch) for ch in run)
     return run
+
+
+def latin_letter_designations(text: str) -> str:
+    """The text with single capital Cyrillic letters that name a group or type written in Latin (`группы В`)."""
+    return _LETTER_DESIGNATION.sub(lambda m: _LOOK_ALIKES[(m.group(1) or m.group(2)).lower()].upper(), text)
 
 
 def fold_look_alikes(text: str) -> str:
@@ -442,7 +452,7 @@ def analyse(text: str, language: str = "en", phrases: bool = True) -> Analysis:
     Cyrillic words are always lemmatised as Russian. `phrases=False` leaves out the
     synonym and qualifier rewriting (used to analyse those phrases themselves).
     """
-    folded = _POSSESSIVE.sub("", fold_look_alikes(basic_fold(roman_to_arabic(text or ""))))
+    folded = _POSSESSIVE.sub("", fold_look_alikes(basic_fold(latin_letter_designations(roman_to_arabic(text or "")))))
     folded = _SPLIT_NEGATION.sub(r"\1", expand_abbreviations(folded))
     quantities: list[str] = []
 
