@@ -90,6 +90,15 @@ def test_qualifiers_are_kept_apart_from_the_words():
     assert analyse("Polyneuropathy NOS", "en").qualifiers == {"unspecified"}
 
 
+def test_in_diseases_classified_elsewhere_is_a_qualifier_of_its_own():
+    # the manifestation (asterisk) category is not the plain condition, nor the condition "not elsewhere classified"
+    asterisk = analyse("Ulceration of vulva in diseases classified elsewhere", "en")
+    assert asterisk.qualifiers == {"elsewhere"}
+    assert analyse("Ulceration of vulva, not elsewhere classified", "en").qualifiers == frozenset()
+    assert analyse("Варикозное расширение вен пищевода при болезнях, классифицированных в других рубриках",
+                   "ru").qualifiers == {"elsewhere"}
+
+
 def test_synonyms_give_one_reading():
     assert analyse("Инсулиннезависимый сахарный диабет", "ru").keys == analyse("Сахарный диабет 2 типа", "ru").keys
     assert analyse("chronic kidney disease", "en").keys == analyse("chronic renal disease", "en").keys

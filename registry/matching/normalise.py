@@ -256,7 +256,7 @@ def word_keys(lemma: str, language: str) -> tuple[str, ...]:
 _ROMAN = re.compile(r"(?<!\w)(XX|XIX|XVIII|XVII|XVI|XV|XIV|XIII|XII|XI|IX|VIII|VII|VI|V|IV|III|II|I)(?!\w)")
 _ROMAN_VALUES = {r: str(i) for i, r in enumerate(
     "I II III IV V VI VII VIII IX X XI XII XIII XIV XV XVI XVII XVIII XIX XX".split(), 1)}
-QUALIFIER_CLASSES = ("other", "specified", "unspecified", "without")
+QUALIFIER_CLASSES = ("other", "specified", "unspecified", "without", "elsewhere")
 
 
 def roman_to_arabic(text: str) -> str:
