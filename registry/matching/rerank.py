@@ -228,21 +228,41 @@ def similarity(query: Analysis, doc_key_text: str, idf: dict[str, float], max_id
 
     `sides` are the query's and the designation's prepared keys (`key_side`), when the caller keeps them.
     """
-    same_qualifiers = query.qualifiers == doc_qualifiers
-    if query.key_text == doc_key_text and same_qualifiers:
-        return 100.0, "same words after normalisation"
-    if same_qualifiers and sorted(query.keys) == sorted(doc_key_text.split()):  # the same bag of words
-        return 100.0, "same words after normalisation, in another order"
     if sides is None:
         sides = key_side(tuple(query.keys), idf, max_idf), key_side(tuple(doc_key_text.split()), idf, max_idf)
+    score, parts = _base_score(query, doc_key_text, doc_qualifiers, sides)
+    return score, _how(parts, query.qualifiers, doc_qualifiers)
+
+
+def _base_score(query: Analysis, doc_key_text: str, doc_qualifiers: frozenset, sides: tuple[KeySide, KeySide]
+                ) -> tuple[float, tuple]:
+    """`similarity`'s score with the parts of its reason, which `_how` words only for the names that rank."""
+    same_qualifiers = query.qualifiers == doc_qualifiers
+    if same_qualifiers:
+        if query.key_text == doc_key_text:
+            return 100.0, ("same",)
+        # the same bag of words (`sides` hold distinct keys: a word count tells most bags apart first)
+        if len(query.keys) == doc_key_text.count(" ") + 1 and sorted(query.keys) == sorted(doc_key_text.split()):
+            return 100.0, ("bag",)
     overlap = side_overlap(*sides)
     sort = fuzz.token_sort_ratio(query.key_text, doc_key_text)
     tset = fuzz.token_set_ratio(query.key_text, doc_key_text)
     score = 60 * overlap + 0.25 * sort + 0.15 * tset + qualifier_agreement(query.qualifiers, doc_qualifiers)
-    how = f"words {overlap * 100:.0f}%, fuzzy {max(sort, tset):.0f}"
+    return min(score, 99.0), (overlap, max(sort, tset), same_qualifiers)
+
+
+def _how(parts: tuple, query_qualifiers: frozenset, doc_qualifiers: frozenset) -> str:
+    """The words of a reason from `_base_score`'s parts."""
+    if parts[0] == "same":
+        return "same words after normalisation"
+    if parts[0] == "bag":
+        return "same words after normalisation, in another order"
+    overlap, fuzzy, same_qualifiers = parts
+    how = f"words {overlap * 100:.0f}%, fuzzy {fuzzy:.0f}"
     if not same_qualifiers:
-        how += f", qualifiers {'/'.join(sorted(query.qualifiers)) or 'none'} vs {'/'.join(sorted(doc_qualifiers)) or 'none'}"
-    return min(score, 99.0), how
+        how += (f", qualifiers {'/'.join(sorted(query_qualifiers)) or 'none'} vs "
+                f"{'/'.join(sorted(doc_qualifiers)) or 'none'}")
+    return how
 
 
 def _norm_value(value) -> str:
@@ -291,6 +311,17 @@ def agreement(term_code: str | None, term_attributes: dict, query: Analysis, cod
     return bonus, notes
 
 
+def _best_reading(readings: list[Analysis], sides: list[KeySide], doc: KeySide, key_text: str,
+                  qualifiers: frozenset) -> tuple[float, tuple, Analysis]:
+    """The reading of a name that scores best against one designation (of equal scores, the greater reason)."""
+    scored = [(*_base_score(q, key_text, qualifiers, (side, doc)), q) for q, side in zip(readings, sides)]
+    top = max(s[0] for s in scored)
+    tied = [s for s in scored if s[0] == top]
+    if len(tied) == 1:
+        return tied[0]
+    return max(tied, key=lambda s: _how(s[1], s[2].qualifiers, qualifiers))
+
+
 def rerank(index, query: Analysis | list[Analysis], doc_ids: list[int], term_code: str | None = None,
            term_attributes: dict | None = None, limit: int = 5) -> list[Scored]:
     """The best `limit` entries among the candidate designations, by final score (ties: code order).
@@ -311,16 +342,19 @@ def rerank(index, query: Analysis | list[Analysis], doc_ids: list[int], term_cod
         row, use, text, _lemmas, key_text, quantities, qualifiers = index.docs[doc_id]
         doc = index.key_side(doc_id)
         if len(readings) == 1:
-            base, how = similarity(query, key_text, index.idf, index.max_idf, qualifiers, (sides[0], doc))
+            base, parts = _base_score(query, key_text, qualifiers, (sides[0], doc))
+            reading = query
         else:
-            base, how = max(similarity(q, key_text, index.idf, index.max_idf, qualifiers, (side, doc))
-                            for q, side in zip(readings, sides))
-        bonus, notes = agreement(code, wanted, query, index.codes[row],
-                                 index.attributes[row], quantities)
+            base, parts, reading = _best_reading(readings, sides, doc, key_text, qualifiers)
+        if code or wanted or (quantities and query.quantities):
+            bonus, notes = agreement(code, wanted, query, index.codes[row], index.attributes[row], quantities)
+        else:
+            bonus, notes = 0.0, ()
         unclamped = base + bonus
         score = round(max(0.0, min(100.0, unclamped)), 1)
         current = best.get(row)
         if current is None or (score, unclamped) > (current.score, current.unclamped):
+            how = _how(parts, reading.qualifiers, qualifiers)
             reason = f"{use} \"{text}\": {how}" + "".join(f"; {n}" for n in notes)
             best[row] = Scored(row, score, reason, qualifiers, unclamped)
     if not query.qualifiers:
