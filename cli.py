@@ -589,6 +589,8 @@ def match_cmd(target, input_path, source, output, limit):
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
+    for warning in summary["warnings"]:
+        click.echo(f"Warning: {warning}", err=True)
     click.echo(f"Matched {summary['terms']} entries against {summary['target']} {summary['version']}: "
                f"{summary['candidates']} candidates written to {summary['output']} ({summary['seconds']:.1f} s)")
 

@@ -376,6 +376,20 @@ def test_match_takes_the_issue_s_form_with_the_store_of_the_environment(store):
         match(store, ["x"])
 
 
+@pytest.mark.parametrize("terms", ["Парацетамол", {"name": "Парацетамол"}, None, 5])
+def test_match_refuses_terms_that_are_not_a_list(store, terms):
+    publish(store, "drugs", DRUGS)
+    with pytest.raises(BadRequest, match="terms must be a list of names or of objects with a name"):
+        match(terms, target=("drugs", "1"), store=store)
+
+
+@pytest.mark.parametrize("limit", [2.7, True, "3", None])
+def test_match_refuses_a_limit_that_is_not_a_whole_number(store, limit):
+    publish(store, "drugs", DRUGS)
+    with pytest.raises(BadRequest, match="limit must be a whole number"):
+        match(["Парацетамол"], target=("drugs", "1"), limit=limit, store=store)
+
+
 def test_substance_related_disorders_find_the_who_category(tmp_path):
     from registry.matching import Term, match_term
     icd = [{"code": "F10", "display": "Mental and behavioural disorders due to use of alcohol"},
@@ -427,6 +441,16 @@ def test_quantities_and_attribute_agreement_read_the_same_with_their_shortcuts()
     assert agreement(None, {"form": "tablet"}, query, "N02BE01", {"Form": "Tablet"}, []) == (3.0, ["same Form"])
     assert agreement(None, {"form": "tablet"}, query, "N02BE01", {"Form": "Tablet"}, []) == (3.0, ["same Form"])
     assert agreement(None, {"form": "tablet"}, query, "N02BE01", {"Form": "Syrup", "x": ["a"]}, [])[0] == -8.0
+
+
+def test_an_attribute_joined_from_several_values_agrees_with_each():
+    # ATC gives one substance several routes, which the importer joins as `O | P | R`
+    from registry.matching.normalise import analyse
+    from registry.matching.rerank import agreement
+    query = analyse("Ibuprofen", "en")
+    assert agreement(None, {"adm_r": "o"}, query, "M01AE01", {"adm_r": "O | P | R"}, []) == (3.0, ["same adm_r"])
+    assert agreement(None, {"adm_r": "v"}, query, "M01AE01", {"adm_r": "O | P | R"}, []) == \
+        (-8.0, ["different adm_r (v vs O | P | R)"])
 
 
 def test_similar_words_do_not_depend_on_the_process_hash_seed(tmp_path):

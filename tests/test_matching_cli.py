@@ -164,3 +164,121 @@ def test_a_workbook_whose_first_rows_are_blank_finds_its_header_below(atc, runne
                                  "--limit", "1"])
     assert result.exit_code == 0, result.output
     assert [r[3] for r in list(csv.reader(out.open(encoding="utf-8")))[1:]] == ["N02BE01", "D01AC01"]
+
+
+def run_match(runner, local, out, *extra):
+    return runner.invoke(cli, ["match", "--target", "atc", "--input", str(local), "--output", str(out), *extra])
+
+
+def test_a_quote_left_open_is_refused_with_its_row(atc, runner, tmp_path):
+    local = tmp_path / "local.csv"
+    local.write_text('local_code,local_name\nK1,Парацетамол\nK2,"Капли 5% ""Витамин\nK3,Ибупрофен\n', encoding="utf-8")
+    result = run_match(runner, local, tmp_path / "o.csv")
+    assert result.exit_code == 1
+    assert result.stderr == (f"Error: {local}, row 3: a quoted field opens here and is never closed (the file ends "
+                             f'inside it): close the quote, or double a quote that is part of a name ("")\n')
+    assert not (tmp_path / "o.csv").exists()
+
+
+def test_a_row_with_more_fields_than_the_header_is_refused(atc, runner, tmp_path):
+    # `0,5 г` unquoted: the decimal comma splits the name, and the form column would get `5 г`
+    local = tmp_path / "local.csv"
+    local.write_text("local_code,local_name,form\nK1,Парацетамол 0,5 г,таблетки\n", encoding="utf-8")
+    result = run_match(runner, local, tmp_path / "o.csv")
+    assert result.exit_code == 1
+    assert result.stderr == (f"Error: {local}, row 2: 4 fields, but the header has 3: a name or value holding the "
+                             f'delimiter must be quoted ("Парацетамол 0,5 г")\n')
+
+
+def test_the_output_cannot_be_the_input_list(atc, runner, tmp_path):
+    local = tmp_path / "local.csv"
+    text = "local_code,local_name\nK1,Парацетамол\n"
+    local.write_text(text, encoding="utf-8")
+    result = run_match(runner, local, local)
+    assert result.exit_code == 1
+    assert result.stderr == (f"Error: {local}: is the input list itself; writing the candidates there would replace "
+                             f"the list: give another --output\n")
+    assert local.read_text(encoding="utf-8") == text
+
+
+def test_an_output_that_cannot_be_written_is_an_error_not_a_traceback(atc, runner, tmp_path):
+    local = tmp_path / "local.csv"
+    local.write_text("local_code,local_name\nK1,Парацетамол\n", encoding="utf-8")
+    (tmp_path / "a-file").write_text("x")
+    result = run_match(runner, local, tmp_path / "a-file" / "o.csv")
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: {tmp_path / 'a-file' / 'o.csv'}: the folder {tmp_path / 'a-file'} does not exist\n"
+
+
+def test_runs_writing_one_output_do_not_share_a_temporary_file(atc, tmp_path):
+    import threading
+    from registry.matching import files
+    (tmp_path / "out").mkdir()
+    out = tmp_path / "out" / "o.csv"
+    started = threading.Barrier(2)
+
+    def results(name):
+        started.wait()  # both runs have their temporary file open before either writes a row
+        yield {"term": {"code": name, "name": name}, "candidates": [
+            {"rank": 1, "code": "N02BE01", "display": "paracetamol", "score": 100.0, "reason": "r"}]}
+
+    errors = []
+
+    def write(name):
+        try:
+            files.write_candidates(out, results(name))
+        except Exception as exc:  # noqa: BLE001 - the test reports any failure
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in ("A", "B")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    rows = list(csv.reader(out.open(encoding="utf-8")))
+    assert len(rows) == 2 and rows[1][0] in ("A", "B")  # one run's whole file, not a mix
+    assert [p.name for p in out.parent.iterdir()] == ["o.csv"]  # no temporary file left
+
+
+def test_a_column_named_twice_is_refused(atc, runner, tmp_path):
+    local = tmp_path / "local.csv"
+    local.write_text("local_code,local_name,local_name\nK1,Парацетамол,Ибупрофен\n", encoding="utf-8")
+    result = run_match(runner, local, tmp_path / "o.csv")
+    assert result.exit_code == 1
+    assert result.stderr == (f"Error: {local}, row 1: the header has the column local_name twice; which one is "
+                             f"meant cannot be told: rename or remove one\n")
+
+
+def test_a_local_code_in_two_rows_is_matched_with_a_warning(atc, runner, tmp_path):
+    local = tmp_path / "local.csv"
+    local.write_text("local_code,local_name\nK1,Парацетамол\nK1,Клотримазол\n", encoding="utf-8")
+    out = tmp_path / "o.csv"
+    result = run_match(runner, local, out, "--limit", "1")
+    assert result.exit_code == 0
+    assert result.stderr == "Warning: local code K1 is in rows 2, 3: its candidates cannot be told apart in the output\n"
+    assert seconds_free(result.stdout) == f"Matched 2 entries against atc 2026: 2 candidates written to {out} (S s)\n"
+
+
+def test_names_that_a_spreadsheet_would_run_are_escaped_in_the_output(atc, runner, tmp_path):
+    local = tmp_path / "local.csv"
+    local.write_text('local_code,local_name\n=1+1,"=HYPERLINK(""http://x"",""Парацетамол"")"\n', encoding="utf-8")
+    out = tmp_path / "o.csv"
+    assert run_match(runner, local, out, "--limit", "1").exit_code == 0
+    row = list(csv.reader(out.open(encoding="utf-8")))[1]
+    assert row[:2] == ["'=1+1", "'=HYPERLINK(\"http://x\",\"Парацетамол\")"]
+
+
+@pytest.mark.parametrize("raw, hint", [
+    ("local_code,local_name\nK1,Übelkeit\n".encode("latin-1"), ""),
+    ("local_code,local_name\nK1,Übelkeit\n".encode("utf-16"), "; it looks like UTF-16"),
+    ("local_code,local_name\nK1,Парацетамол\n".encode("cp1251"), "; it looks like Windows-1251 (cp1251)"),
+])
+def test_the_encoding_hint_names_only_what_the_bytes_look_like(raw, hint, tmp_path):
+    from registry.errors import BadRequest
+    from registry.matching.files import read_terms
+    local = tmp_path / "local.csv"
+    local.write_bytes(raw)
+    with pytest.raises(BadRequest) as exc:
+        read_terms(local)
+    assert f"){hint}: save the list as UTF-8 CSV or as XLSX" in str(exc.value)

@@ -24,6 +24,9 @@ from registry.matching.rerank import rerank as rank_candidates
 
 MAX_LIMIT = 50
 RETRIEVE = 60
+# The longest name matched: longer than any catalog's names, short enough that one request cannot hold a
+# worker for minutes (a name's cost grows with its words).
+MAX_NAME = 1000
 
 
 @dataclass
@@ -43,12 +46,16 @@ class Term:
         if isinstance(value, str):
             if not value.strip():
                 raise BadRequest(f"{where} has no name")
+            if len(value) > MAX_NAME:
+                raise BadRequest(f"{where}: the name is {len(value)} characters long; at most {MAX_NAME} are matched")
             return cls(value)
         if not isinstance(value, dict):
             raise BadRequest(f"{where} must be an object with a name, not {type(value).__name__}")
         name = value.get("name")
         if not isinstance(name, str) or not name.strip():
             raise BadRequest(f"{where} has no name")
+        if len(name) > MAX_NAME:
+            raise BadRequest(f"{where}: the name is {len(name)} characters long; at most {MAX_NAME} are matched")
         attributes = value.get("attributes") or {}
         if not isinstance(attributes, dict):
             raise BadRequest(f"{where}: attributes must be an object")
@@ -123,11 +130,9 @@ def iter_matches(index: MatchIndex, terms: Iterable, limit: int = 5) -> Iterator
 
 
 def check_limit(limit) -> int:
-    """The limit as an int between 1 and MAX_LIMIT, or BadRequest."""
-    try:
-        limit = int(limit)
-    except (TypeError, ValueError):
-        raise BadRequest(f"limit must be a whole number, not {limit!r}") from None
+    """The limit as an int between 1 and MAX_LIMIT, or BadRequest (`2.7`, `True` and `"3"` are no limit)."""
+    if isinstance(limit, bool) or not isinstance(limit, int):
+        raise BadRequest(f"limit must be a whole number, not {limit!r}")
     if not 1 <= limit <= MAX_LIMIT:
         raise BadRequest(f"limit must be between 1 and {MAX_LIMIT}")
     return limit
@@ -167,6 +172,8 @@ def match(terms, target=None, limit: int = 5, *, progress: Callable[[int], None]
     """
     if _is_store(terms):
         raise TypeError("match() takes the terms first; pass the store as store=")
+    if isinstance(terms, (str, bytes, dict)) or not isinstance(terms, Iterable):
+        raise BadRequest(f"terms must be a list of names or of objects with a name, not {type(terms).__name__}")
     if target is None:
         raise BadRequest("give the target catalog version: match(terms, target=(slug, version))")
     limit = check_limit(limit)
@@ -186,7 +193,8 @@ def match_to_csv(store, target, output, *, input_path=None, source=None, limit: 
     "slug@version") against `target`, and write the candidates CSV `output` (files.OUTPUT_COLUMNS).
 
     `progress(done, total)` is called after each term. Returns a summary:
-    {"terms", "candidates", "target", "version", "seconds", "output"}.
+    {"terms", "candidates", "target", "version", "seconds", "output", "warnings"} (warnings: local codes
+    that several rows hold).
     """
     from registry.matching import files
     started = time.perf_counter()
@@ -194,12 +202,16 @@ def match_to_csv(store, target, output, *, input_path=None, source=None, limit: 
     if (input_path is None) == (source is None):
         raise BadRequest("give either an input file or a source catalog version, not both or neither")
     slug, version = parse_target(target)
-    index = get_index(store, slug, version)
-    if input_path is not None:
+    index_dir(store, slug, version)  # an unknown or draft target is refused first
+    files.check_output(output, input_path)
+    warnings: list[str] = []
+    if input_path is not None:  # read and checked before the index is built: a bad list fails at once
         terms = files.read_terms(input_path)
+        warnings = files.duplicate_codes(terms)
     else:
         source_slug, source_version = parse_target(source)
         terms = list(files.source_terms(store, source_slug, source_version))
+    index = get_index(store, slug, version)
     total = len(terms)
 
     def results():
@@ -210,7 +222,7 @@ def match_to_csv(store, target, output, *, input_path=None, source=None, limit: 
 
     count = files.write_candidates(output, results())
     return {"terms": total, "candidates": count, "target": slug, "version": index.version,
-            "seconds": round(time.perf_counter() - started, 2), "output": str(output)}
+            "seconds": round(time.perf_counter() - started, 2), "output": str(output), "warnings": warnings}
 
 
 __all__ = ["match_to_csv", "Term", "match", "match_term", "iter_matches", "get_index", "build_index", "parse_target",

@@ -13,10 +13,12 @@ from __future__ import annotations
 import csv
 import io
 import os
+import tempfile
 from pathlib import Path
 from typing import Iterable, Iterator
 
 from registry.errors import BadRequest
+from registry.exports import escape_formula
 from registry.matching.translit import has_cyrillic
 
 REQUIRED = ("local_code", "local_name")
@@ -37,20 +39,32 @@ def _csv_row_at(text: str) -> int:
     return rows + 1 if not text or text.endswith(("\n", "\r")) else rows
 
 
+def _encoding_hint(raw: bytes) -> str:
+    """What a file that is not UTF-8 probably is, when that can be told: UTF-16, or Russian in Windows-1251."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")) or raw[:200].count(b"\x00") > 10:
+        return "; it looks like UTF-16"
+    try:
+        text = raw.decode("cp1251")
+    except UnicodeDecodeError:
+        return ""
+    # Russian text in cp1251 reads as mostly lower-case Cyrillic; Latin-1 or another code page read as
+    # cp1251 gives a few stray letters (`Übelkeit` reads `Ьbelkeit`).
+    letters = [ch for ch in text if ord(ch) > 127 and ch.isalpha()]
+    cyrillic = [ch for ch in letters if has_cyrillic(ch)]
+    if letters and len(cyrillic) >= 0.9 * len(letters) and sum(ch.islower() for ch in cyrillic) >= 0.5 * len(cyrillic):
+        return "; it looks like Windows-1251 (cp1251)"
+    return ""
+
+
 def _decode(path: Path, raw: bytes) -> str:
     """The text of a CSV file, or BadRequest naming the row and byte offset of the first byte not UTF-8."""
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         before = raw[:exc.start].decode("utf-8-sig", errors="replace")
-        hint = ""
-        try:
-            if has_cyrillic(raw.decode("cp1251")):
-                hint = "; it looks like Windows-1251 (cp1251)"
-        except UnicodeDecodeError:
-            pass
         raise BadRequest(f"{path}, row {_csv_row_at(before)}: not valid UTF-8 text (byte 0x{raw[exc.start]:02x} "
-                         f"at offset {exc.start}){hint}: save the list as UTF-8 CSV or as XLSX") from None
+                         f"at offset {exc.start}){_encoding_hint(raw)}: save the list as UTF-8 CSV or as XLSX"
+                         ) from None
 
 
 def _csv_rows(path: Path) -> Iterator[list[str]]:
@@ -63,10 +77,19 @@ def _csv_rows(path: Path) -> Iterator[list[str]]:
         delimiter = max((",", ";", "\t"), key=first.count) if first.strip() else ","
         if not first.count(delimiter):
             delimiter = ","
+    # strict: a quote left open or text after a closing quote is an error, not a name that runs on
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    row = 1
     try:
-        yield from csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        for cells in reader:
+            yield cells
+            row = reader.line_num + 1
     except csv.Error as exc:
-        raise BadRequest(f"{path}: not a readable CSV file: {exc}") from None
+        if "unexpected end of data" in str(exc):
+            raise BadRequest(f"{path}, row {row}: a quoted field opens here and is never closed (the file ends "
+                             f"inside it): close the quote, or double a quote that is part of a name (\"\")") from None
+        raise BadRequest(f"{path}, row {row}: not readable as CSV: {exc} (a quote inside a quoted field is "
+                         f"written twice: \"\")") from None
 
 
 def _xlsx_rows(path: Path) -> Iterator[list[str]]:
@@ -112,51 +135,92 @@ def read_terms(path: str | Path) -> list[dict]:
     if missing:
         raise BadRequest(f"{path}: missing column(s) {', '.join(missing)} in the header row "
                          f"(found: {', '.join(h for h in header if h) or 'nothing'})")
+    twice = sorted({h for h in header if h and header.count(h) > 1})
+    if twice:
+        raise BadRequest(f"{path}, row {header_row}: the header has the column {twice[0]} twice; which one is "
+                         f"meant cannot be told: rename or remove one")
     code_at, name_at = header.index("local_code"), header.index("local_name")
     extra = [(i, h) for i, h in enumerate(header) if h and h not in REQUIRED]
+    is_csv = suffix != ".xlsx" and suffix != ".xlsm"
     terms = []
     for number, row in enumerate(rows, header_row + 1):
         if not any(c.strip() for c in row):
             continue
+        if is_csv and len(row) > len(header) and any(c.strip() for c in row[len(header):]):
+            raise BadRequest(f"{path}, row {number}: {len(row)} fields, but the header has {len(header)}: a name or "
+                             f"value holding the delimiter must be quoted (\"Парацетамол 0,5 г\")")
         row = row + [""] * (len(header) - len(row))
         name = row[name_at].strip()
         if not name:
             raise BadRequest(f"{path}, row {number}, column local_name: the name is empty")
         attributes = {h: row[i].strip() for i, h in extra if row[i].strip()}
-        terms.append({"code": row[code_at].strip(), "name": name, "attributes": attributes})
+        terms.append({"code": row[code_at].strip(), "name": name, "attributes": attributes, "row": number})
     if not terms:
         raise BadRequest(f"{path}: no rows to match under the header")
     return terms
 
 
+def duplicate_codes(terms: list[dict]) -> list[str]:
+    """Warnings for local codes that more than one row of a list holds (their candidates cannot be told apart)."""
+    rows: dict[str, list[int]] = {}
+    for term in terms:
+        if term["code"]:
+            rows.setdefault(term["code"], []).append(term["row"])
+    return [f"local code {code} is in rows {', '.join(map(str, at))}: its candidates cannot be told apart in the "
+            f"output" for code, at in rows.items() if len(at) > 1]
+
+
 def candidate_rows(results: Iterable[dict]) -> Iterator[list]:
-    """Output rows (contract columns) of match results; a term without candidates gets none."""
+    """Output rows (contract columns) of match results; a term without candidates gets none.
+
+    Text that a spreadsheet would run as a formula is escaped (`escape_formula`): reviewers open this file in Excel.
+    """
     for result in results:
         term = result["term"]
         for c in result["candidates"]:
-            yield [term["code"] or "", term["name"], c["rank"], c["code"], c["display"], f"{c['score']:.1f}",
-                   c["reason"]]
+            yield [escape_formula(term["code"] or ""), escape_formula(term["name"]), c["rank"],
+                   escape_formula(c["code"]), escape_formula(c["display"]), f"{c['score']:.1f}",
+                   escape_formula(c["reason"])]
 
 
 def write_candidates(path: str | Path, results: Iterable[dict]) -> int:
     """Write match results as the candidates CSV; returns the number of candidate rows written."""
-    path = Path(path)
-    if path.parent and not path.parent.is_dir():
-        raise BadRequest(f"{path}: the folder {path.parent} does not exist")
-    tmp = path.with_name(f".{path.name}.part")
+    path = check_output(path)
     count = 0
+    try:  # a temporary file of this run's own, so that runs writing the same output do not clash
+        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    except OSError as exc:
+        raise BadRequest(f"{path}: cannot write there: {exc.strerror}") from None
+    tmp = Path(name)
     try:
-        with open(tmp, "w", encoding="utf-8", newline="") as f:
+        with open(fd, "w", encoding="utf-8", newline="") as f:
             writer = csv.writer(f)
             writer.writerow(OUTPUT_COLUMNS)
             for row in candidate_rows(results):
                 writer.writerow(row)
                 count += 1
         os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise BadRequest(f"{path}: cannot write there: {exc.strerror}") from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     return count
+
+
+def check_output(path: str | Path, input_path: str | Path | None = None) -> Path:
+    """The output path, checked before any work: its folder exists and it is not the input list itself."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise BadRequest(f"{path}: the folder {path.parent} does not exist")
+    if path.is_dir():
+        raise BadRequest(f"{path}: is a folder; give the name of the CSV file to write")
+    if input_path is not None and path.exists() and Path(input_path).exists() and \
+            os.path.samefile(path, input_path):
+        raise BadRequest(f"{path}: is the input list itself; writing the candidates there would replace the list: "
+                         f"give another --output")
+    return path
 
 
 def source_terms(store, slug: str, version: str) -> Iterator[dict]:

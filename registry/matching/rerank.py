@@ -269,10 +269,19 @@ def _norm_value(value) -> str:
     return basic_fold(str(value)).strip()
 
 
+def _folded_attribute(name, value) -> tuple:
+    """(name, value, folded value, folded values): a value the registry joined from several (`O | P | R`,
+    see the importers' list cells) agrees with each of them."""
+    folded = _norm_value(value)
+    parts = frozenset(p.strip() for p in folded.split("|")) if "|" in folded else frozenset()
+    return name, value, folded, parts
+
+
 @lru_cache(maxsize=4096)
 def _folded_attributes(items: tuple) -> dict:
-    """{folded name: (name, value, folded value)} of an entry's attributes, folded once for every query."""
-    return {_norm_value(k): (k, v, _norm_value(v)) for k, v in items}
+    """{folded name: (name, value, folded value, folded values)} of an entry's attributes, folded once for every
+    query."""
+    return {_norm_value(k): _folded_attribute(k, v) for k, v in items}
 
 
 def agreement(term_code: str | None, term_attributes: dict, query: Analysis, code: str, attributes: dict,
@@ -297,12 +306,12 @@ def agreement(term_code: str | None, term_attributes: dict, query: Analysis, cod
         try:
             theirs = _folded_attributes(tuple(attributes.items()))
         except TypeError:  # a value that is a list or a dict: not cacheable, fold it here
-            theirs = {_norm_value(k): (k, v, _norm_value(v)) for k, v in attributes.items()}
+            theirs = {_norm_value(k): _folded_attribute(k, v) for k, v in attributes.items()}
         for key, value in term_attributes.items():
             if key not in theirs:
                 continue
-            name, other, folded = theirs[key]
-            if value == folded:
+            name, other, folded, parts = theirs[key]
+            if value == folded or value in parts:
                 bonus += 3
                 notes.append(f"same {name}")
             else:

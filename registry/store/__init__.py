@@ -17,6 +17,7 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 
 from registry import config, db
+from registry.errors import ConfigError
 from registry.store.catalogs import CatalogsMixin
 from registry.store.diff import DiffMixin
 from registry.store.drafts import DraftsMixin
@@ -50,7 +51,12 @@ class Store(CatalogsMixin, DraftsMixin, ReadsMixin, DiffMixin):
     def cache_dir(self, *parts: str) -> Path:
         """A directory for derived caches (search and match indexes) under the data dir."""
         path = self.data_dir.joinpath("cache", *parts)
-        path.mkdir(parents=True, exist_ok=True)
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # a file where a folder belongs, a read-only data directory
+            raise ConfigError(f"cannot create the cache folder {path}: {exc.strerror}; the data directory "
+                              f"(NSI_DATA_DIR) must be writable, and everything under its cache folder can be "
+                              f"deleted safely") from None
         return path
 
 

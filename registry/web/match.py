@@ -37,7 +37,10 @@ def match():
             raise BadRequest(shape)
         slug, version = parse_target(body["target"])
     elif isinstance(body.get("catalog"), str) and body["catalog"]:
-        slug, version = body["catalog"], body.get("version") or LATEST
+        slug, version = body["catalog"], body.get("version")
+        if version is not None and not isinstance(version, str):
+            raise BadRequest(f"version must be a version label (text), not {json.dumps(version)}")
+        version = version or LATEST
     else:
         raise BadRequest(shape)
     terms = body["terms"]

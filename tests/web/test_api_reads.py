@@ -307,6 +307,10 @@ def test_match_takes_the_contract_body_with_target(client):
     {"target": "icd10", "terms": ["x"], "limit": True},
     {"target": 5, "terms": ["x"]},
     {"target": "@2023", "terms": ["x"]},
+    {"catalog": "icd10", "version": ["2023"], "terms": ["x"]},
+    {"catalog": "icd10", "version": True, "terms": ["x"]},
+    {"target": "icd10", "terms": ["холера " * 200]},
+    {"target": "icd10", "terms": [{"name": "холера " * 200}]},
 ])
 def test_match_refuses_bad_terms_and_targets(client, body):
     r = client.post("/api/v1/match", json=body)
