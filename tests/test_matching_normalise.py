@@ -424,3 +424,7 @@ def test_the_preposition_v_stays_a_preposition():
 ])
 def test_names_the_who_changed_for_one_concept_meet(old, new, language):
     assert sorted(analyse(old, language).keys) == sorted(analyse(new, language).keys)
+
+
+def test_valproic_acid_meets_its_russian_name():
+    assert analyse("Вальпроевая кислота", "en").keys == analyse("Valproic acid", "en").keys
