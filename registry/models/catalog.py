@@ -150,7 +150,9 @@ class StagedEntry(EntryContent, table=True):
     __table_args__ = (
         # Not unique: staging refuses duplicate codes itself; the hash makes the code-order checksum index-only.
         sa.Index("ix_staged_version_code", "version_id", "code", "hash"),
-        sa.Index("ix_staged_version_parent", "version_id", "parent_code"),
+        # Only rows with a parent: they alone answer the lookups of a draft's children (migration 0006).
+        sa.Index("ix_staged_version_parent", "version_id", "parent_code",
+                 sqlite_where=sa.text("parent_code IS NOT NULL"), postgresql_where=sa.text("parent_code IS NOT NULL")),
     )
     id: Optional[int] = Field(default=None, primary_key=True)
     version_id: int = Field(foreign_key="catalog_version.id")
