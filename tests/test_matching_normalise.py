@@ -413,6 +413,9 @@ def test_the_preposition_v_stays_a_preposition():
     assert analyse("Соприкосновение с ножом. В доме", "ru").keys == \
         analyse("соприкосновение с ножом в доме", "ru").keys
     assert "b" not in analyse("В доме, квартире", "ru").keys
+    # in a name written in capitals every word is capital: `В` and `С` are prepositions there
+    assert analyse("ОТРАВЛЕНИЕ В ДОМЕ", "ru").keys == analyse("отравление в доме", "ru").keys
+    assert analyse("ГРИПП С ПНЕВМОНИЕЙ", "ru").keys == analyse("грипп с пневмонией", "ru").keys
 
 
 @pytest.mark.parametrize("old, new, language", [

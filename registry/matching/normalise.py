@@ -95,10 +95,11 @@ def basic_fold(text: str) -> str:
 _LOOK_ALIKES = dict(zip("авекмнорстухіјѕ", "abekmhopctyxijs"))
 _LATIN_LOOK_ALIKES = {lat: cyr for cyr, lat in _LOOK_ALIKES.items()}
 _ALNUM_RUN = re.compile(r"[^\W_]+")
-# A capital Cyrillic look-alike standing alone after a word, or before a hyphen or slash, is a Latin letter
-# typed in Cyrillic: a group, type or cell line (`стрептококк группы В`, `гепатит С`, `В-клеточная`, `Т/NK`).
-# The preposition `в` is lower case there, or starts a sentence (`... кинжалом. В доме`), so it is left alone.
-_LETTER_DESIGNATION = re.compile(r"(?:(?<=[^\W\d_] )|(?<=[^\W\d_], ))([АВЕКМНОРСТХ])(?![^\W_])"
+# A capital Cyrillic look-alike standing alone after a lower-case word, or before a hyphen or slash, is a Latin
+# letter typed in Cyrillic: a group, type or cell line (`стрептококк группы В`, `гепатит С`, `В-клеточная`,
+# `Т/NK`; a list of them: `А, С, Y, W-135`). The prepositions `в`, `с`, `к`, `о` are lower case there, start a sentence (`... кинжалом. В доме`)
+# or stand in a name written in capitals (`ОТРАВЛЕНИЕ В ДОМЕ`), so they are left alone.
+_LETTER_DESIGNATION = re.compile(r"(?:(?<=[a-zа-яё] )|(?<=[a-zа-яё], )|(?<=\b[^\W\d_], ))([АВЕКМНОРСТХ])(?![^\W_])"
                                  r"|\b([АВЕКМНОРСТХ])(?=[-/])")
 _LATIN_LETTER = re.compile(r"[a-z]")
 
