@@ -201,7 +201,7 @@ def test_the_output_cannot_be_the_input_list(atc, runner, tmp_path):
     assert local.read_text(encoding="utf-8") == text
 
 
-def test_an_output_that_cannot_be_written_is_an_error_not_a_traceback(atc, runner, tmp_path):
+def test_an_output_in_a_folder_that_does_not_exist_is_refused(atc, runner, tmp_path):
     local = tmp_path / "local.csv"
     local.write_text("local_code,local_name\nK1,Парацетамол\n", encoding="utf-8")
     (tmp_path / "a-file").write_text("x")
@@ -282,3 +282,62 @@ def test_the_encoding_hint_names_only_what_the_bytes_look_like(raw, hint, tmp_pa
     with pytest.raises(BadRequest) as exc:
         read_terms(local)
     assert f"){hint}: save the list as UTF-8 CSV or as XLSX" in str(exc.value)
+
+
+def test_an_output_that_cannot_be_written_is_an_error_not_a_traceback(atc, runner, tmp_path, monkeypatch):
+    from registry.matching import files
+    local = tmp_path / "local.csv"
+    local.write_text("local_code,local_name\nK1,Парацетамол\n", encoding="utf-8")
+    (tmp_path / "out").mkdir()
+    assert run_match(runner, local, tmp_path / "first.csv").exit_code == 0  # the index is built by now
+
+    def full_disk(*args):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(files.os, "replace", full_disk)
+    result = run_match(runner, local, tmp_path / "out" / "o.csv")
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: {tmp_path / 'out' / 'o.csv'}: cannot write there: No space left on device\n"
+    assert list((tmp_path / "out").iterdir()) == []  # neither the output nor a temporary file
+
+
+def test_an_error_of_the_matcher_is_not_reported_as_one_of_the_output(tmp_path):
+    from registry.matching import files
+
+    def results():
+        raise FileNotFoundError(2, "No such file or directory", "index/MAIN.seg")
+        yield  # pragma: no cover - a generator that fails at once
+
+    with pytest.raises(FileNotFoundError, match="MAIN.seg"):
+        files.write_candidates(tmp_path / "o.csv", results())
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_output_file_is_readable_as_the_umask_allows(atc, runner, tmp_path):
+    import os
+    local = tmp_path / "local.csv"
+    local.write_text("local_code,local_name\nK1,Парацетамол\n", encoding="utf-8")
+    out = tmp_path / "o.csv"
+    before = os.umask(0o022)
+    try:
+        assert run_match(runner, local, out).exit_code == 0
+    finally:
+        os.umask(before)
+    assert out.stat().st_mode & 0o777 == 0o644  # not mkstemp's private 0600
+
+
+def test_a_name_too_long_is_refused_with_its_row_before_the_index_is_built(atc, runner, tmp_path):
+    local = tmp_path / "local.csv"
+    local.write_text("local_code,local_name\nK1,Парацетамол\nK2," + "а" * 1001 + "\n", encoding="utf-8")
+    result = run_match(runner, local, tmp_path / "o.csv")
+    assert result.exit_code == 1
+    assert result.stderr == (f"Error: {local}, row 3, column local_name: the name is 1001 characters long; at most "
+                             f"1000 are matched\n")
+    assert not list((atc.data_dir / "cache").glob("match/atc/*"))  # refused before any index was built
+
+
+def test_rows_are_counted_as_records_when_a_cell_holds_a_line_break(atc, runner, tmp_path):
+    local = tmp_path / "local.csv"
+    local.write_text('local_code,local_name\nK1,"Парацетамол\nтаблетки"\nK2,"Ибупрофен\n', encoding="utf-8")
+    result = run_match(runner, local, tmp_path / "o.csv")
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Error: {local}, row 3: a quoted field opens here and is never closed")

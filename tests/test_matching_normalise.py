@@ -95,6 +95,8 @@ def test_in_diseases_classified_elsewhere_is_a_qualifier_of_its_own():
     asterisk = analyse("Ulceration of vulva in diseases classified elsewhere", "en")
     assert asterisk.qualifiers == {"elsewhere"}
     assert analyse("Ulceration of vulva, not elsewhere classified", "en").qualifiers == frozenset()
+    assert analyse("Anaemia, not classified elsewhere", "en").keys == analyse("Anaemia", "en").keys
+    assert analyse("Anaemia, not classified elsewhere", "en").qualifiers == frozenset()
     assert analyse("Варикозное расширение вен пищевода при болезнях, классифицированных в других рубриках",
                    "ru").qualifiers == {"elsewhere"}
 
@@ -401,11 +403,24 @@ def test_two_names_of_one_condition_meet(one, other, language):
 @pytest.mark.parametrize("cyrillic, latin", [
     ("Пневмония, вызванная стрептококком группы В", "Пневмония, вызванная стрептококком группы B"),
     ("Острый гепатит С", "Острый гепатит C"),
+    ("Хронический гепатит С неуточненный", "Хронический гепатит C неуточненный"),
+    ("С-реактивный белок", "C-реактивный белок"),
+    ("Менингококковая вакцина А, С, Y, W-135", "Менингококковая вакцина A, C, Y, W-135"),
     ("В-клеточная лимфома", "B-клеточная лимфома"),
     ("Зрелые Т/NK-клеточные лимфомы", "Зрелые T/NK-клеточные лимфомы"),
 ])
 def test_a_capital_cyrillic_letter_naming_a_group_or_type_is_latin(cyrillic, latin):
     assert analyse(cyrillic, "ru").keys == analyse(latin, "ru").keys
+
+
+@pytest.mark.parametrize("text, lower", [
+    ("Травма Глаза С Повреждением", "травма глаза с повреждением"),  # title case: a preposition
+    ("Блокаторы Н-холинорецепторов", "блокаторы н-холинорецепторов"),  # Н is the letter N here
+    ("РАСТВОР ДЛЯ В/В ВВЕДЕНИЯ", "раствор для в/в введения"),  # the route abbreviation stays one
+    ("В/м инъекция", "в/м инъекция"),
+])
+def test_capital_letters_that_are_not_latin_designations_read_as_in_lower_case(text, lower):
+    assert analyse(text, "ru").keys == analyse(lower, "ru").keys
 
 
 def test_the_preposition_v_stays_a_preposition():

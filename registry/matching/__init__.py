@@ -12,6 +12,7 @@ the same function. Retrieval uses the whoosh index of the target version
 
 from __future__ import annotations
 
+import numbers
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -24,8 +25,9 @@ from registry.matching.rerank import rerank as rank_candidates
 
 MAX_LIMIT = 50
 RETRIEVE = 60
-# The longest name matched: longer than any catalog's names, short enough that one request cannot hold a
-# worker for minutes (a name's cost grows with its words).
+# The longest local name taken from a list file or an API request: longer than any catalog's names, short enough
+# that one request cannot hold a worker for minutes (a name's cost grows with its words). Names from the registry
+# itself (`--source`, map set suggestions) are not limited.
 MAX_NAME = 1000
 
 
@@ -46,16 +48,12 @@ class Term:
         if isinstance(value, str):
             if not value.strip():
                 raise BadRequest(f"{where} has no name")
-            if len(value) > MAX_NAME:
-                raise BadRequest(f"{where}: the name is {len(value)} characters long; at most {MAX_NAME} are matched")
             return cls(value)
         if not isinstance(value, dict):
             raise BadRequest(f"{where} must be an object with a name, not {type(value).__name__}")
         name = value.get("name")
         if not isinstance(name, str) or not name.strip():
             raise BadRequest(f"{where} has no name")
-        if len(name) > MAX_NAME:
-            raise BadRequest(f"{where}: the name is {len(name)} characters long; at most {MAX_NAME} are matched")
         attributes = value.get("attributes") or {}
         if not isinstance(attributes, dict):
             raise BadRequest(f"{where}: attributes must be an object")
@@ -131,8 +129,9 @@ def iter_matches(index: MatchIndex, terms: Iterable, limit: int = 5) -> Iterator
 
 def check_limit(limit) -> int:
     """The limit as an int between 1 and MAX_LIMIT, or BadRequest (`2.7`, `True` and `"3"` are no limit)."""
-    if isinstance(limit, bool) or not isinstance(limit, int):
+    if isinstance(limit, bool) or not isinstance(limit, numbers.Integral):
         raise BadRequest(f"limit must be a whole number, not {limit!r}")
+    limit = int(limit)
     if not 1 <= limit <= MAX_LIMIT:
         raise BadRequest(f"limit must be between 1 and {MAX_LIMIT}")
     return limit

@@ -14,11 +14,13 @@ import csv
 import io
 import os
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable, Iterator
 
 from registry.errors import BadRequest
 from registry.exports import escape_formula
+from registry.matching import MAX_NAME
 from registry.matching.translit import has_cyrillic
 
 REQUIRED = ("local_code", "local_name")
@@ -79,11 +81,11 @@ def _csv_rows(path: Path) -> Iterator[list[str]]:
             delimiter = ","
     # strict: a quote left open or text after a closing quote is an error, not a name that runs on
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-    row = 1
+    row = 1  # records, as a spreadsheet numbers its rows (a cell may hold a line break)
     try:
         for cells in reader:
             yield cells
-            row = reader.line_num + 1
+            row += 1
     except csv.Error as exc:
         if "unexpected end of data" in str(exc):
             raise BadRequest(f"{path}, row {row}: a quoted field opens here and is never closed (the file ends "
@@ -153,6 +155,9 @@ def read_terms(path: str | Path) -> list[dict]:
         name = row[name_at].strip()
         if not name:
             raise BadRequest(f"{path}, row {number}, column local_name: the name is empty")
+        if len(name) > MAX_NAME:
+            raise BadRequest(f"{path}, row {number}, column local_name: the name is {len(name)} characters long; "
+                             f"at most {MAX_NAME} are matched")
         attributes = {h: row[i].strip() for i, h in extra if row[i].strip()}
         terms.append({"code": row[code_at].strip(), "name": name, "attributes": attributes, "row": number})
     if not terms:
@@ -187,26 +192,44 @@ def write_candidates(path: str | Path, results: Iterable[dict]) -> int:
     """Write match results as the candidates CSV; returns the number of candidate rows written."""
     path = check_output(path)
     count = 0
-    try:  # a temporary file of this run's own, so that runs writing the same output do not clash
+    with _writing(path):  # a temporary file of this run's own, so that runs writing one output do not clash
         fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    except OSError as exc:
-        raise BadRequest(f"{path}: cannot write there: {exc.strerror}") from None
     tmp = Path(name)
     try:
-        with open(fd, "w", encoding="utf-8", newline="") as f:
+        with _writing(path):
+            f = open(fd, "w", encoding="utf-8", newline="")
+        with f:
             writer = csv.writer(f)
-            writer.writerow(OUTPUT_COLUMNS)
-            for row in candidate_rows(results):
-                writer.writerow(row)
+            with _writing(path):
+                writer.writerow(OUTPUT_COLUMNS)
+            for row in candidate_rows(results):  # an error of the matcher itself goes up as it is
+                with _writing(path):
+                    writer.writerow(row)
                 count += 1
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise BadRequest(f"{path}: cannot write there: {exc.strerror}") from None
+            with _writing(path):
+                f.flush()
+        with _writing(path):
+            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp's file is private; the output is not
+            os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     return count
+
+
+@contextmanager
+def _writing(path: Path):
+    """Turn a failure to write the output (no space, no permission, a read-only folder) into BadRequest."""
+    try:
+        yield
+    except OSError as exc:
+        raise BadRequest(f"{path}: cannot write there: {exc.strerror or exc}") from None
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def check_output(path: str | Path, input_path: str | Path | None = None) -> Path:

@@ -95,12 +95,15 @@ def basic_fold(text: str) -> str:
 _LOOK_ALIKES = dict(zip("авекмнорстухіјѕ", "abekmhopctyxijs"))
 _LATIN_LOOK_ALIKES = {lat: cyr for cyr, lat in _LOOK_ALIKES.items()}
 _ALNUM_RUN = re.compile(r"[^\W_]+")
-# A capital Cyrillic look-alike standing alone after a lower-case word, or before a hyphen or slash, is a Latin
-# letter typed in Cyrillic: a group, type or cell line (`стрептококк группы В`, `гепатит С`, `В-клеточная`,
-# `Т/NK`; a list of them: `А, С, Y, W-135`). The prepositions `в`, `с`, `к`, `о` are lower case there, start a sentence (`... кинжалом. В доме`)
-# or stand in a name written in capitals (`ОТРАВЛЕНИЕ В ДОМЕ`), so they are left alone.
-_LETTER_DESIGNATION = re.compile(r"(?:(?<=[a-zа-яё] )|(?<=[a-zа-яё], )|(?<=\b[^\W\d_], ))([АВЕКМНОРСТХ])(?![^\W_])"
-                                 r"|\b([АВЕКМНОРСТХ])(?=[-/])")
+# A capital Cyrillic look-alike standing alone after a lower-case word (and before a lower-case one or the end of
+# a phrase), or before a hyphen, is a Latin letter typed in Cyrillic: a group, type or protein (`стрептококк
+# группы В`, `гепатит С хронический`, `В-клеточная`, `С-реактивный`, `Т/NK`; a list of them: `А, С, Y, W-135`). Left
+# alone: the prepositions `в`, `с`, `к`, `о`, which are lower case inside a name, start a sentence (`... кинжалом.
+# В доме`) or stand among capitalised words (`ОТРАВЛЕНИЕ В ДОМЕ`, `Травма Глаза С Повреждением`); `Н` and `Р`,
+# which are the letters N and R as often as look-alikes of H and P (`Н-холинорецепторы`); and a letter before a
+# slash and a Cyrillic letter, as in the route abbreviations `В/в`, `В/м` (`Т/NK` is Latin).
+_LETTER_DESIGNATION = re.compile(r"(?:(?<=[a-zа-яё] )|(?<=[a-zа-яё], )|(?<=\b[^\W\d_], ))([АВЕКМОСТХ])"
+                                 r"(?=$|\s*[,.;:)\]]|\s+[a-zа-яё0-9])|\b([АВЕКМОСТХ])(?=-|/[A-Za-z])")
 _LATIN_LETTER = re.compile(r"[a-z]")
 
 

@@ -24,7 +24,7 @@ def match():
     `"catalog": slug, "version": label` is accepted instead of `target`, for clients of the first API.
     """
     try:
-        from registry.matching import check_limit, match as run_match, parse_target
+        from registry.matching import MAX_NAME, check_limit, match as run_match, parse_target
     except ImportError:
         raise NotAvailable("matching is not available in this installation yet") from None
     body = json_body()
@@ -48,6 +48,10 @@ def match():
         raise BadRequest('each term is a name or an object {"name": ..., "code": ..., "attributes": {...}}')
     if len(terms) > MAX_TERMS:
         raise BadRequest(f"at most {MAX_TERMS} terms per request")
+    for i, term in enumerate(terms, 1):
+        name = term.get("name") if isinstance(term, dict) else term
+        if isinstance(name, str) and len(name) > MAX_NAME:
+            raise BadRequest(f"term {i}: the name is {len(name)} characters long; at most {MAX_NAME} are matched")
     limit = body.get("limit", 5)
     if not isinstance(limit, int) or isinstance(limit, bool):  # JSON: no "5", 2.5 or true, which int() takes
         raise BadRequest(f"limit must be a whole number, not {json.dumps(limit)}")

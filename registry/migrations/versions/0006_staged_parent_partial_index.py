@@ -1,8 +1,9 @@
 """Staging: the (version_id, parent_code) index holds only the rows that have a parent.
 
-It serves the lookups of a draft's children (`parent_code = ?`) and the cycle check of a
-file that names parents before they exist; a row without a parent never answers them. A
-flat catalog (a drug register, a facility list) then pays one index insert per row less.
+It serves the lookups of a draft's children (`parent_code = ?`, which implies the
+condition, so SQLite and PostgreSQL both use the partial index); a row without a parent
+never answers them. A flat catalog (a drug register, a facility list) then pays one index
+insert per row less.
 
 Revision ID: 0006
 Revises: 0005
