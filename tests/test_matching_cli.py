@@ -170,26 +170,6 @@ def run_match(runner, local, out, *extra):
     return runner.invoke(cli, ["match", "--target", "atc", "--input", str(local), "--output", str(out), *extra])
 
 
-def test_a_quote_left_open_is_refused_with_its_row(atc, runner, tmp_path):
-    local = tmp_path / "local.csv"
-    local.write_text('local_code,local_name\nK1,Парацетамол\nK2,"Капли 5% ""Витамин\nK3,Ибупрофен\n', encoding="utf-8")
-    result = run_match(runner, local, tmp_path / "o.csv")
-    assert result.exit_code == 1
-    assert result.stderr == (f"Error: {local}, row 3: a quoted field opens here and is never closed (the file ends "
-                             f'inside it): close the quote, or double a quote that is part of a name ("")\n')
-    assert not (tmp_path / "o.csv").exists()
-
-
-def test_a_row_with_more_fields_than_the_header_is_refused(atc, runner, tmp_path):
-    # `0,5 г` unquoted: the decimal comma splits the name, and the form column would get `5 г`
-    local = tmp_path / "local.csv"
-    local.write_text("local_code,local_name,form\nK1,Парацетамол 0,5 г,таблетки\n", encoding="utf-8")
-    result = run_match(runner, local, tmp_path / "o.csv")
-    assert result.exit_code == 1
-    assert result.stderr == (f"Error: {local}, row 2: 4 fields, but the header has 3: a name or value holding the "
-                             f'delimiter must be quoted ("Парацетамол 0,5 г")\n')
-
-
 def test_the_output_cannot_be_the_input_list(atc, runner, tmp_path):
     local = tmp_path / "local.csv"
     text = "local_code,local_name\nK1,Парацетамол\n"
@@ -239,15 +219,6 @@ def test_runs_writing_one_output_do_not_share_a_temporary_file(atc, tmp_path):
     rows = list(csv.reader(out.open(encoding="utf-8")))
     assert len(rows) == 2 and rows[1][0] in ("A", "B")  # one run's whole file, not a mix
     assert [p.name for p in out.parent.iterdir()] == ["o.csv"]  # no temporary file left
-
-
-def test_a_column_named_twice_is_refused(atc, runner, tmp_path):
-    local = tmp_path / "local.csv"
-    local.write_text("local_code,local_name,local_name\nK1,Парацетамол,Ибупрофен\n", encoding="utf-8")
-    result = run_match(runner, local, tmp_path / "o.csv")
-    assert result.exit_code == 1
-    assert result.stderr == (f"Error: {local}, row 1: the header has the column local_name twice; which one is "
-                             f"meant cannot be told: rename or remove one\n")
 
 
 def test_a_local_code_in_two_rows_is_matched_with_a_warning(atc, runner, tmp_path):
@@ -341,3 +312,24 @@ def test_rows_are_counted_as_records_when_a_cell_holds_a_line_break(atc, runner,
     result = run_match(runner, local, tmp_path / "o.csv")
     assert result.exit_code == 1
     assert result.stderr.startswith(f"Error: {local}, row 3: a quoted field opens here and is never closed")
+
+
+@pytest.mark.parametrize("text, message", [
+    # a quote left open: the rest of the file would be read as one name
+    ('local_code,local_name\nK1,Парацетамол\nK2,"Капли 5% ""Витамин\nK3,Ибупрофен\n',
+     'row 3: a quoted field opens here and is never closed (the file ends inside it): close the quote, or double a '
+     'quote that is part of a name ("")'),
+    # `0,5 г` unquoted: the decimal comma splits the name, and the form column would get `5 г`
+    ("local_code,local_name,form\nK1,Парацетамол 0,5 г,таблетки\n",
+     'row 2: 4 fields, but the header has 3: a name or value holding the delimiter must be quoted '
+     '("Парацетамол 0,5 г")'),
+    ("local_code,local_name,local_name\nK1,Парацетамол,Ибупрофен\n",
+     "row 1: the header has the column local_name twice; which one is meant cannot be told: rename or remove one"),
+])
+def test_a_list_that_cannot_be_read_one_way_only_is_refused_with_its_row(atc, runner, tmp_path, text, message):
+    local = tmp_path / "local.csv"
+    local.write_text(text, encoding="utf-8")
+    result = run_match(runner, local, tmp_path / "o.csv")
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: {local}, {message}\n"
+    assert not (tmp_path / "o.csv").exists()
