@@ -311,6 +311,7 @@ def test_match_takes_the_contract_body_with_target(client):
     {"catalog": "icd10", "version": True, "terms": ["x"]},
     {"target": "icd10", "terms": ["холера " * 200]},
     {"target": "icd10", "terms": [{"name": "холера " * 200}]},
+    {"target": "icd10", "terms": ["холера " * 140] * 300},  # 980 characters each, 294,000 in all
 ])
 def test_match_refuses_bad_terms_and_targets(client, body):
     r = client.post("/api/v1/match", json=body)
