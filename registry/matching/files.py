@@ -227,6 +227,7 @@ def _writing(path: Path):
 
 
 def _umask() -> int:
+    """The process's file creation mask (read by setting it, then set back)."""
     mask = os.umask(0)
     os.umask(mask)
     return mask
