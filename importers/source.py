@@ -129,7 +129,7 @@ class Source:
             return codec, None
         if not try_other or self._decode_scan("cp1251")[1] is not None:
             raise ImportRejected([utf8_problem])
-        verdict = _cp1251_verdict(head.decode("cp1251", errors="replace"))
+        verdict = cp1251_verdict(head.decode("cp1251", errors="replace"))
         if verdict is None:
             return "cp1251", (f"{self.name} is not UTF-8 ({utf8_problem.message}); "
                               f"it was read as cp1251 (Cyrillic Windows encoding)")
@@ -185,7 +185,7 @@ def _nul_message(chunk: bytes, offset: int) -> str:
 _WORD = re.compile(r"[^\W\d_]+")
 
 
-def _cp1251_verdict(sample: str) -> str | None:
+def cp1251_verdict(sample: str) -> str | None:
     """None when text decoded as cp1251 reads as Cyrillic; otherwise why not.
 
     Latin-1 and cp1252 bytes decode as cp1251 too (é is й, ü is ь), so the

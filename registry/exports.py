@@ -11,6 +11,7 @@ import io
 import json
 import os
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -65,6 +66,61 @@ def iter_jsonl(lines: Iterable[str]) -> Iterator[str]:
         yield "\n".join(chunk) + "\n"
 
 
+class _CheckedFile:
+    """A text file whose write failures (no space, no permission) are BadRequest naming the file."""
+
+    def __init__(self, f, path: Path):
+        self._f, self._path = f, path
+
+    def write(self, text: str) -> int:
+        """Write `text`; a failure of the file itself, not of whoever produced the text, is BadRequest."""
+        with _writing(self._path):
+            return self._f.write(text)
+
+
+@contextmanager
+def atomic_text_file(path: str | Path) -> Iterator[_CheckedFile]:
+    """A UTF-8 text file written under a temporary name of its own and moved to `path` when the block ends.
+
+    A failed write or an error in the block never leaves a truncated or emptied file, and two writers of
+    one path do not mix. Failures to write are BadRequest ("cannot write PATH: ..."); any other error of
+    the block goes up as it is. The file gets the permissions the umask gives (mkstemp's are private).
+    """
+    path = Path(path)
+    with _writing(path):
+        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    tmp = Path(name)
+    try:
+        with _writing(path):
+            f = open(fd, "w", encoding="utf-8", newline="")
+        with f:
+            yield _CheckedFile(f, path)
+            with _writing(path):
+                f.flush()
+        with _writing(path):
+            os.chmod(tmp, 0o666 & ~_umask())
+            os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+@contextmanager
+def _writing(path: Path):
+    """Turn a failure to write `path` (no space, no permission, a read-only folder) into BadRequest."""
+    try:
+        yield
+    except OSError as exc:
+        raise BadRequest(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def _umask() -> int:
+    """The process's file creation mask (read by setting it, then set back)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_version(store, slug: str, version: str, fmt: str, path: str | Path) -> tuple[int, str]:
     """Write a whole version to `path` in `fmt` (jsonl or csv); return (entries written, version label).
 
@@ -83,18 +139,7 @@ def write_version(store, slug: str, version: str, fmt: str, path: str | Path) ->
 
     chunks = iter_jsonl(counting(store.iter_lines(slug, label))) if fmt == "jsonl" \
         else iter_csv(counting(store.iter_entries(slug, label)))
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent if str(target.parent) else ".")
-    except OSError as exc:
-        raise BadRequest(f"cannot write {path}: {exc.strerror}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            for chunk in chunks:
-                f.write(chunk)
-        os.replace(tmp, target)
-    except OSError as exc:
-        raise BadRequest(f"cannot write {path}: {exc.strerror}") from None
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_text_file(target) as f:
+        for chunk in chunks:
+            f.write(chunk)
     return counted, label

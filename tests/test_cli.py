@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -78,6 +79,7 @@ def test_import_publish_diff_export_lookup(nsi, tmp_path):
     r = nsi("export", "icd10", "latest", "-o", str(tmp_path / "out.jsonl"))
     assert r.stdout == f"Wrote 3 entries of icd10 2 to {tmp_path / 'out.jsonl'}\n"
     assert (tmp_path / "out.jsonl").read_text(encoding="utf-8") == out
+    assert (tmp_path / "out.jsonl").stat().st_mode & 0o777 == 0o666 & ~_umask()  # not the temp file's private 0600
     r = nsi("export", "icd10", "9.99", "-o", str(tmp_path / "out.jsonl"))
     assert (r.exit_code, r.stderr) == (1, "Error: catalog icd10 has no version '9.99'\n")
     assert (tmp_path / "out.jsonl").read_text(encoding="utf-8") == out     # an existing file is never emptied
@@ -207,3 +209,9 @@ def test_a_data_dir_that_cannot_be_created_is_one_clear_line(runner, monkeypatch
     assert (r.exit_code, r.stdout, r.stderr) == (
         1, "", f"Error: cannot create the data directory (NSI_DATA_DIR) {blocker / 'data'}: Not a directory\n")
     assert blocker.read_text() == "not a directory"
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -478,3 +478,18 @@ def test_similar_words_do_not_depend_on_the_process_hash_seed(tmp_path):
         answers.add(done.stdout.strip())
     # The nearest in length among the variants sharing most grams, then the greatest word: always the same one.
     assert answers == {"[('solkarimuk', 0.9)]"}
+
+
+def test_the_close_words_table_gives_what_the_pairwise_lookup_gives():
+    # rerank looks a query key up in its table of close words (`near_words`, `_best_near`) instead of asking
+    # rapidfuzz per designation (`_best_word`): both must say the same, ties and negating prefixes included.
+    from registry.matching.rerank import _best_near, _best_word, key_side, near_words
+    words = ["traumatic", "nontraumatic", "traumatik", "anaemia", "anemia", "anemias", "fracture", "fractures",
+             "fracturs", "neinfekc", "infekc", "500mg", "ulcer", "ulcers", "renal"]
+    queries = [("nontraumatic", "anemia", "fractur"), ("traumatic", "infekc", "500mg"), ("ulcer", "renal", "anaemi")]
+    for keys in queries:
+        side = key_side(keys, {}, 1.0)
+        near_words(side, words)
+        for others in (tuple(words[i:i + 4]) for i in range(0, len(words), 2)):
+            for key in side.keys:
+                assert _best_near(key, side.near.get(key, {}), others) == _best_word(key, others), (key, others)

@@ -256,7 +256,7 @@ def test_the_encoding_hint_names_only_what_the_bytes_look_like(raw, hint, tmp_pa
 
 
 def test_an_output_that_cannot_be_written_is_an_error_not_a_traceback(atc, runner, tmp_path, monkeypatch):
-    from registry.matching import files
+    from registry import exports
     local = tmp_path / "local.csv"
     local.write_text("local_code,local_name\nK1,Парацетамол\n", encoding="utf-8")
     (tmp_path / "out").mkdir()
@@ -264,10 +264,10 @@ def test_an_output_that_cannot_be_written_is_an_error_not_a_traceback(atc, runne
 
     def full_disk(*args):
         raise OSError(28, "No space left on device")
-    monkeypatch.setattr(files.os, "replace", full_disk)
+    monkeypatch.setattr(exports.os, "replace", full_disk)
     result = run_match(runner, local, tmp_path / "out" / "o.csv")
     assert result.exit_code == 1
-    assert result.stderr == f"Error: {tmp_path / 'out' / 'o.csv'}: cannot write there: No space left on device\n"
+    assert result.stderr == f"Error: cannot write {tmp_path / 'out' / 'o.csv'}: No space left on device\n"
     assert list((tmp_path / "out").iterdir()) == []  # neither the output nor a temporary file
 
 

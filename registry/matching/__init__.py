@@ -31,6 +31,13 @@ RETRIEVE = 60
 MAX_NAME = 1000
 
 
+def name_too_long(name: str) -> str | None:
+    """Why a local name from outside (a list file, an API request) is refused for its length, or None."""
+    if len(name) > MAX_NAME:
+        return f"the name is {len(name)} characters long; at most {MAX_NAME} are matched"
+    return None
+
+
 @dataclass
 class Term:
     """One local entry to match: a name, with an optional local code and attributes."""

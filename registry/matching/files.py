@@ -13,15 +13,12 @@ from __future__ import annotations
 import csv
 import io
 import os
-import tempfile
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable, Iterator
 
 from registry.errors import BadRequest
-from registry.exports import escape_formula
-from registry.matching import MAX_NAME
-from registry.matching.translit import has_cyrillic
+from registry.exports import atomic_text_file, escape_formula
+from registry.matching import name_too_long
 
 REQUIRED = ("local_code", "local_name")
 OUTPUT_COLUMNS = ("local_code", "local_name", "rank", "target_code", "target_display", "score", "reason")
@@ -43,17 +40,10 @@ def _csv_row_at(text: str) -> int:
 
 def _encoding_hint(raw: bytes) -> str:
     """What a file that is not UTF-8 probably is, when that can be told: UTF-16, or Russian in Windows-1251."""
+    from importers.source import cp1251_verdict  # the importers' own test: whole Cyrillic words, not stray letters
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")) or raw[:200].count(b"\x00") > 10:
         return "; it looks like UTF-16"
-    try:
-        text = raw.decode("cp1251")
-    except UnicodeDecodeError:
-        return ""
-    # Russian text in cp1251 reads as mostly lower-case Cyrillic; Latin-1 or another code page read as
-    # cp1251 gives a few stray letters (`Übelkeit` reads `Ьbelkeit`).
-    letters = [ch for ch in text if ord(ch) > 127 and ch.isalpha()]
-    cyrillic = [ch for ch in letters if has_cyrillic(ch)]
-    if letters and len(cyrillic) >= 0.9 * len(letters) and sum(ch.islower() for ch in cyrillic) >= 0.5 * len(cyrillic):
+    if cp1251_verdict(raw.decode("cp1251", errors="replace")) is None:
         return "; it looks like Windows-1251 (cp1251)"
     return ""
 
@@ -155,9 +145,8 @@ def read_terms(path: str | Path) -> list[dict]:
         name = row[name_at].strip()
         if not name:
             raise BadRequest(f"{path}, row {number}, column local_name: the name is empty")
-        if len(name) > MAX_NAME:
-            raise BadRequest(f"{path}, row {number}, column local_name: the name is {len(name)} characters long; "
-                             f"at most {MAX_NAME} are matched")
+        if why := name_too_long(name):
+            raise BadRequest(f"{path}, row {number}, column local_name: {why}")
         attributes = {h: row[i].strip() for i, h in extra if row[i].strip()}
         terms.append({"code": row[code_at].strip(), "name": name, "attributes": attributes, "row": number})
     if not terms:
@@ -192,45 +181,13 @@ def write_candidates(path: str | Path, results: Iterable[dict]) -> int:
     """Write match results as the candidates CSV; returns the number of candidate rows written."""
     path = check_output(path)
     count = 0
-    with _writing(path):  # a temporary file of this run's own, so that runs writing one output do not clash
-        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    tmp = Path(name)
-    try:
-        with _writing(path):
-            f = open(fd, "w", encoding="utf-8", newline="")
-        with f:
-            writer = csv.writer(f)
-            with _writing(path):
-                writer.writerow(OUTPUT_COLUMNS)
-            for row in candidate_rows(results):  # an error of the matcher itself goes up as it is
-                with _writing(path):
-                    writer.writerow(row)
-                count += 1
-            with _writing(path):
-                f.flush()
-        with _writing(path):
-            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp's file is private; the output is not
-            os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with atomic_text_file(path) as f:  # a file of this run's own until it is complete: runs do not clash
+        writer = csv.writer(f)
+        writer.writerow(OUTPUT_COLUMNS)
+        for row in candidate_rows(results):  # an error of the matcher itself goes up as it is
+            writer.writerow(row)
+            count += 1
     return count
-
-
-@contextmanager
-def _writing(path: Path):
-    """Turn a failure to write the output (no space, no permission, a read-only folder) into BadRequest."""
-    try:
-        yield
-    except OSError as exc:
-        raise BadRequest(f"{path}: cannot write there: {exc.strerror or exc}") from None
-
-
-def _umask() -> int:
-    """The process's file creation mask (read by setting it, then set back)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def check_output(path: str | Path, input_path: str | Path | None = None) -> Path:

@@ -27,7 +27,7 @@ def match():
     `"catalog": slug, "version": label` is accepted instead of `target`, for clients of the first API.
     """
     try:
-        from registry.matching import MAX_NAME, check_limit, match as run_match, parse_target
+        from registry.matching import check_limit, match as run_match, name_too_long, parse_target
     except ImportError:
         raise NotAvailable("matching is not available in this installation yet") from None
     body = json_body()
@@ -55,8 +55,8 @@ def match():
     for i, term in enumerate(terms, 1):
         name = term.get("name") if isinstance(term, dict) else term
         if isinstance(name, str):
-            if len(name) > MAX_NAME:
-                raise BadRequest(f"term {i}: the name is {len(name)} characters long; at most {MAX_NAME} are matched")
+            if why := name_too_long(name):
+                raise BadRequest(f"term {i}: {why}")
             total += len(name)
     if total > MAX_REQUEST_CHARACTERS:
         raise BadRequest(f"the names hold {total} characters in all; at most {MAX_REQUEST_CHARACTERS} per request: "
