@@ -156,12 +156,16 @@ def _aware(value: datetime | None) -> datetime | None:
 
 
 def releases(store, since: datetime | None = None, limit: int = 100) -> list[dict]:
-    """Versions published across all catalogs (retired ones too), newest first; only those after `since`."""
+    """Versions published across all catalogs (retired ones too), newest first; only those after `since`.
+
+    The counts of each are against its `previous_version`: the latest published version when it was published.
+    """
     since = _aware(since)
     with store.engine.connect() as conn:
         rows = conn.execute(sa.select(V, C.c.slug, C.c.title).join(C, C.c.id == V.c.catalog_id)
                             .where(V.c.published_at.is_not(None))
                             .order_by(V.c.published_at.desc(), V.c.id.desc())).all()
+    label_of = {(r.catalog_id, r.seq): r.label for r in rows}
     out = []
     for r in rows:
         published_at = _aware(r.published_at)
@@ -170,7 +174,8 @@ def releases(store, since: datetime | None = None, limit: int = 100) -> list[dic
         out.append({"catalog": r.slug, "catalog_title": r.title, "version": r.label, "seq": r.seq,
                     "status": r.status, "checksum": r.checksum, "entry_count": r.entry_count,
                     "added_count": r.added_count, "changed_count": r.changed_count,
-                    "removed_count": r.removed_count, "release_notes": r.release_notes,
+                    "removed_count": r.removed_count, "previous_version": label_of.get((r.catalog_id, r.base_seq)),
+                    "release_notes": r.release_notes,
                     "published_at": published_at, "published_by": r.published_by})
         if len(out) >= limit:
             break

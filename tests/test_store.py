@@ -426,3 +426,60 @@ def test_own_parent_is_a_cycle_of_one(store):
         store.stage_draft("icd", "1", [{"code": "A", "display": "A", "parents": ["A"]}], file="self.jsonl")
     assert [(str(p), p.kind) for p in info.value.problems] == [
         ("self.jsonl, row 1, column parents: entry A is its own parent", "parent_cycle")]
+
+
+def test_counts_after_retiring_the_latest_are_against_the_version_now_latest(store):
+    """Retiring 2 makes 1 the latest again: version 3 is counted, diffed and fed against 1, not against 2."""
+    from registry import publishing
+    make(store)
+    store.stage_draft("icd", "1", entries(10))
+    store.publish("icd", "1")
+    second = entries(10, reword={"G.001"}, drop={"G.002", "G.003"}, add=1)
+    store.stage_draft("icd", "2", second)
+    store.publish("icd", "2")
+    store.retire("icd", "2")
+    report = store.stage_draft("icd", "3", second)          # the same content as the retired version
+    assert (report.added, report.changed, report.removed, report.unchanged) == (1, 1, 2, 8)
+    v3 = store.publish("icd", "3")
+    assert (v3.added_count, v3.changed_count, v3.removed_count) == (1, 1, 2)
+    diff = store.diff("icd", "1", "3")
+    assert diff["counts"] == {"added": 1, "changed": 1, "removed": 2}
+    feed = {item["version"]: item for item in publishing.releases(store)}
+    assert (feed["3"]["added_count"], feed["3"]["changed_count"], feed["3"]["removed_count"]) == (1, 1, 2)
+    assert feed["3"]["previous_version"] == "1" and feed["2"]["previous_version"] == "1"
+    assert feed["1"]["previous_version"] is None
+    assert list(store.iter_entries("icd", "3")) == list(store.iter_entries("icd", "2"))
+    assert store.get_version("icd", "3").checksum == store.get_version("icd", "2").checksum
+    # Retire 3 too, and go back to 1's content: nothing changed against 1, and the rows say so.
+    store.retire("icd", "3")
+    report = store.stage_draft("icd", "4", entries(10))
+    assert (report.added, report.changed, report.removed, report.unchanged) == (0, 0, 0, 11)
+    v4 = store.publish("icd", "4")
+    assert (v4.added_count, v4.changed_count, v4.removed_count) == (0, 0, 0)
+    assert store.diff("icd", "1", "4")["counts"] == {"added": 0, "changed": 0, "removed": 0}
+    assert store.diff("icd", "3", "4")["counts"] == {"added": 2, "changed": 1, "removed": 1}
+    assert list(store.iter_entries("icd", "4")) == list(store.iter_entries("icd", "1"))
+    assert [e["code"] for e in store.iter_entries("icd", "2")] == [e["code"] for e in store.iter_entries("icd", "3")]
+
+
+def test_a_draft_compared_with_a_version_retired_since_is_not_published(store):
+    """Draft 3 was counted against 2; once 2 is retired its counts and its review describe the wrong change."""
+    make(store)
+    store.stage_draft("icd", "1", entries(3))
+    store.publish("icd", "1")
+    store.stage_draft("icd", "2", entries(4))
+    store.publish("icd", "2")
+    assert store.stage_draft("icd", "3", entries(5)).added == 1
+    store.retire("icd", "2")
+    with pytest.raises(Conflict, match=re.escape(
+            "draft 3 of icd was compared with version 2, which has been retired since: the latest version is 1 "
+            "now; nothing was changed. Discard the draft (`nsi discard icd 3`) and import its file again to "
+            "compare it with 1")):
+        store.publish("icd", "3")
+    store.discard("icd", "3")
+    assert store.stage_draft("icd", "3", entries(5)).added == 2    # compared with 1 this time
+    assert store.publish("icd", "3").added_count == 2
+    # Retiring a version that is not the latest changes nothing for a draft.
+    store.stage_draft("icd", "4", entries(6))
+    store.retire("icd", "1")
+    assert store.publish("icd", "4").added_count == 1

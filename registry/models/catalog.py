@@ -70,7 +70,8 @@ class CatalogVersion(SQLModel, table=True):
     catalog_id: int = Field(foreign_key="catalog.id", index=True)
     label: str = Field(max_length=100)
     seq: Optional[int] = Field(default=None, description="Sequence number, given when published")
-    base_seq: int = Field(default=0, description="Head sequence the draft was staged against")
+    base_seq: int = Field(default=0, description="Sequence of the latest published version when the draft was "
+                                                 "staged: the one its counts are against (0 = none)")
     status: str = Field(default="draft", max_length=20)
     release_notes: Optional[str] = None
     source_name: Optional[str] = Field(default=None, max_length=500)
@@ -102,6 +103,8 @@ class VersionPublic(SQLModel):
     added_count: int = 0
     changed_count: int = 0
     removed_count: int = 0
+    previous_version: Optional[str] = Field(default=None, description="The version the counts are against: the "
+                                            "latest published one when this version was staged")
     created_at: Optional[datetime] = None
     created_by: Optional[str] = None
     published_at: Optional[datetime] = None

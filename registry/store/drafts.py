@@ -122,17 +122,40 @@ def _hashes_in_code_order(conn: Connection, version_id: int) -> Iterable[str]:
         yield h
 
 
-def compare_with_head(conn: Connection, catalog_id: int, version_id: int) -> dict:
-    """Counts of a draft against the catalog's current head: added, changed, removed, unchanged."""
+def latest_published_seq(conn: Connection, catalog_id: int) -> int:
+    """The sequence of the catalog's latest published version, 0 before the first publish.
+
+    Retired versions are skipped: after the latest is retired, the one before it is `latest` again,
+    and what a new version changes is counted against that one.
+    """
+    seq = conn.execute(sa.select(sa.func.max(V.c.seq)).where(V.c.catalog_id == catalog_id,
+                                                             V.c.status == "published")).scalar()
+    return seq or 0
+
+
+def compare_with_version(conn: Connection, catalog_id: int, version_id: int, base_seq: int,
+                         head_seq: int) -> dict:
+    """Counts of a draft against published version `base_seq` (0 = none): added, changed, removed, unchanged.
+
+    The rows still open (`valid_to` null) are those of the head, the newest version published, which
+    stays so when it is retired; `base_seq` is the latest one not retired. When they differ, the
+    base version's rows are selected by their validity range instead.
+    """
     total = conn.execute(sa.select(sa.func.count()).select_from(S).where(S.c.version_id == version_id)).scalar()
-    head = conn.execute(sa.select(sa.func.count()).select_from(E).where(
-        E.c.catalog_id == catalog_id, E.c.valid_to.is_(None))).scalar()
-    join = S.join(E, sa.and_(E.c.catalog_id == catalog_id, E.c.valid_to.is_(None), E.c.code == S.c.code))
+    if base_seq == 0:
+        return {"entries": total, "added": total, "changed": 0, "removed": 0, "unchanged": 0}
+    if base_seq == head_seq:
+        in_base = E.c.valid_to.is_(None)
+    else:
+        in_base = sa.and_(E.c.valid_from <= base_seq, sa.or_(E.c.valid_to.is_(None), E.c.valid_to > base_seq))
+    base = conn.execute(sa.select(sa.func.count()).select_from(E).where(E.c.catalog_id == catalog_id,
+                                                                        in_base)).scalar()
+    join = S.join(E, sa.and_(E.c.catalog_id == catalog_id, in_base, E.c.code == S.c.code))
     common = conn.execute(sa.select(sa.func.count()).select_from(join).where(S.c.version_id == version_id)).scalar()
     same = conn.execute(sa.select(sa.func.count()).select_from(join).where(
         S.c.version_id == version_id, E.c.hash == S.c.hash)).scalar()
     return {"entries": total, "added": total - common, "changed": common - same,
-            "removed": head - common, "unchanged": same}
+            "removed": base - common, "unchanged": same}
 
 
 class DraftsMixin:
@@ -222,8 +245,9 @@ class DraftsMixin:
                 return report
             if conn.execute(sa.select(V.c.id).where(V.c.catalog_id == catalog.id, V.c.label == label)).first():
                 raise AlreadyExists(f"catalog {slug} already has a version {label!r}")
+            base_seq = latest_published_seq(conn, catalog.id)
             version_id = conn.execute(V.insert().values(
-                catalog_id=catalog.id, label=label, status="draft", base_seq=catalog.head_seq,
+                catalog_id=catalog.id, label=label, status="draft", base_seq=base_seq,
                 release_notes=release_notes, source_name=source_name, source_sha256=source_sha256,
                 created_at=utcnow(), created_by=created_by)).inserted_primary_key[0]
             problems, total, warnings = self._stream_into_staging(
@@ -232,7 +256,7 @@ class DraftsMixin:
             if problems:
                 raise ImportRejected(problems, warnings, total=total)
             refresh_statistics(conn, S, E)
-            counts = compare_with_head(conn, catalog.id, version_id)
+            counts = compare_with_version(conn, catalog.id, version_id, base_seq, catalog.head_seq)
             report.checksum = version_checksum(_hashes_in_code_order(conn, version_id))
             report.entries, report.added, report.changed = counts["entries"], counts["added"], counts["changed"]
             report.removed, report.unchanged = counts["removed"], counts["unchanged"]
@@ -413,16 +437,11 @@ class DraftsMixin:
                                f"meanwhile (head was {head}); nothing was changed. The draft was compared with the "
                                f"version before that one: see `nsi versions {slug}`, then discard the draft and "
                                f"import its file again")
-            if head != version.base_seq:  # no race, but the draft is older than the head (rolled back)
-                since = conn.execute(sa.select(V.c.label).where(
-                    V.c.catalog_id == catalog.id, V.c.status.in_(("published", "retired")), V.c.seq > version.base_seq)
-                    .order_by(V.c.seq.desc()).limit(1)).scalar()
-                raise Conflict(f"draft {label} of {slug} was compared with an older version: {since} has been "
-                               f"published since, and publishing {label} now would undo its changes unseen; nothing "
-                               f"was changed. Discard the draft (`nsi discard {slug} {label}`) and import its file "
-                               f"again to compare it with {since}")
+            base_seq = latest_published_seq(conn, catalog.id)
+            if base_seq != version.base_seq:  # the draft was counted against another latest version
+                raise self._stale_draft(conn, catalog.id, slug, label, version.base_seq, base_seq)
             refresh_statistics(conn, S, E)
-            counts = compare_with_head(conn, catalog.id, version.id)
+            counts = compare_with_version(conn, catalog.id, version.id, base_seq, head)
             updated = conn.execute(V.update().where(V.c.id == version.id, V.c.status == "draft").values(
                 status="published", seq=new_seq, published_at=utcnow(), published_by=by,
                 added_count=counts["added"], changed_count=counts["changed"], removed_count=counts["removed"],
@@ -450,6 +469,24 @@ class DraftsMixin:
                 conn.exec_driver_sql("ANALYZE")
         return self.get_version(slug, label)
 
+    @staticmethod
+    def _stale_draft(conn: Connection, catalog_id: int, slug: str, label: str, compared: int, latest: int) -> Conflict:
+        """The refusal to publish a draft that was compared with a version that is no longer the latest.
+
+        A newer publish means publishing the draft would undo that version's changes unseen;
+        a retire means its counts and its review describe a change from the wrong version.
+        """
+        labels = dict(conn.execute(sa.select(V.c.seq, V.c.label).where(
+            V.c.catalog_id == catalog_id, V.c.seq.in_((compared, latest)))).all())
+        redo = (f"nothing was changed. Discard the draft (`nsi discard {slug} {label}`) and import its file again "
+                f"to compare it with {labels.get(latest, 'no version')}")
+        if latest > compared:
+            return Conflict(f"draft {label} of {slug} was compared with an older version: {labels[latest]} has been "
+                            f"published since, and publishing {label} now would undo its changes unseen; {redo}")
+        now = f"the latest version is {labels[latest]} now" if latest else f"{slug} has no published version now"
+        return Conflict(f"draft {label} of {slug} was compared with version {labels.get(compared, compared)}, which "
+                        f"has been retired since: {now}; {redo}")
+
     def discard(self, slug: str, label: str) -> None:
         """Delete a draft and its staged rows. Published versions cannot be discarded."""
         with db.write_transaction(self.engine) as conn:
@@ -464,7 +501,7 @@ class DraftsMixin:
     def retire(self, slug: str, label: str, *, by: str | None = None) -> CatalogVersion:
         """Mark a published version retired: still readable by label, no longer `latest`."""
         with db.write_transaction(self.engine) as conn:
-            catalog = self._catalog_row(conn, slug)
+            catalog = self._lock_catalog(conn, slug, None)  # after a publish under way, which counts against latest
             version = self._version_row(conn, catalog.id, slug, label)
             if version.status != "published":
                 raise InvalidState(f"version {label} of {slug} is {version.status}; only a published version "

@@ -109,8 +109,10 @@ class ReadsMixin:
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(V).where(V.c.catalog_id == catalog.id)
                                 .order_by(V.c.seq.is_(None), V.c.seq, V.c.created_at, V.c.id)).all()
-        return [VersionPublic(catalog=slug, **{k: getattr(r, k) for k in VersionPublic.model_fields
-                                               if k != "catalog"}) for r in rows]
+        label_of = {r.seq: r.label for r in rows if r.seq is not None}
+        return [VersionPublic(catalog=slug, previous_version=label_of.get(r.base_seq),
+                              **{k: getattr(r, k) for k in VersionPublic.model_fields
+                                 if k not in ("catalog", "previous_version")}) for r in rows]
 
     def get_version(self, slug: str, version: str = LATEST) -> VersionPublic:
         """One version's metadata; `latest` resolves to the newest published version."""

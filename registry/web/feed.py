@@ -59,6 +59,7 @@ def feed_atom():
         ET.SubElement(entry, f"{{{ATOM}}}summary").text = (
             f"{item['catalog']} {item['version']}: {item['entry_count']} entries, {item['added_count']} added, "
             f"{item['changed_count']} changed, {item['removed_count']} removed"
+            + (f" since {item['previous_version']}" if item["previous_version"] else "")
             + (f". {item['release_notes']}" if item["release_notes"] else ""))
     body = ET.tostring(feed, encoding="utf-8", xml_declaration=True)
     return Response(body, mimetype="application/atom+xml")

@@ -56,7 +56,10 @@ def get_version(slug: str, version: str):
 
 @bp.get("/<version>/entries")
 def list_entries(slug: str, version: str):
-    """One page of entries in code order; filters status, parent and q; `next_cursor` continues."""
+    """One page of entries in code order; filters status, parent and q; `next` continues in the same version.
+
+    `version` in the answer names the version the page is from (what `latest` resolved to).
+    """
     ref = resolve_for_read(slug, version)
     limit = arg_int("limit", 100, 1, 1000)
     status = request.args.get("status") or None
@@ -69,7 +72,8 @@ def list_entries(slug: str, version: str):
         page["catalog"] = slug
         if page["next_cursor"]:
             args = {k: v for k, v in request.args.items() if k != "cursor"}
-            page["next"] = url_for("versions.list_entries", slug=slug, version=version,
+            # The concrete label, not `latest`: a publish during a sync must not switch versions half-way.
+            page["next"] = url_for("versions.list_entries", slug=slug, version=ref.label,
                                    cursor=page["next_cursor"], **args)
         return json_response(page)
 

@@ -92,6 +92,24 @@ def test_entries_pages_follow_the_cursor(client):
     assert codes == ["A00", "A00-A09", "A00.0", "A00.1", "A01", "A01.0", "A01.1", "A02", "A03"]
 
 
+def test_paging_through_latest_stays_on_the_version_of_the_first_page(client, store, tmp_path):
+    """A publish during a sync must not switch the client to another version half-way."""
+    first = client.get(f"{V}/latest/entries?limit=4&status=active").get_json()
+    assert first["version"] == "2024"
+    assert first["next"].startswith(f"{V}/2024/entries?") and "status=active" in first["next"]
+    newer = tmp_path / "2025.jsonl"
+    newer.write_text('{"code": "B00", "display": "Herpes"}\n', encoding="utf-8")
+    run_import(store, newer, catalog="icd10", version="2025", publish=True)
+    codes, url = [e["code"] for e in first["items"]], first["next"]
+    while url:
+        page = client.get(url).get_json()
+        assert page["version"] == "2024"
+        codes += [e["code"] for e in page["items"]]
+        url = page.get("next")
+    assert codes == ["A00", "A00-A09", "A00.0", "A00.1", "A01", "A01.0", "A01.1", "A03"]   # A02 is inactive
+    assert client.get(f"{V}/latest/entries").get_json()["version"] == "2025"
+
+
 def test_entry_filters(client):
     for query, expected in [("status=inactive", ["A02"]), ("parent=A01", ["A01.0", "A01.1"]),
                             ("q=холера", ["A00", "A00.0", "A00.1"]), ("q=A01.0", ["A01.0"]),
@@ -268,6 +286,22 @@ def test_feed_lists_releases_newest_first(client):
     root = etree.fromstring(atom.data)
     titles = root.findall("{http://www.w3.org/2005/Atom}entry/{http://www.w3.org/2005/Atom}title")
     assert [t.text for t in titles] == ["МКБ-10 2024", "МКБ-10 2023"]
+
+
+def test_versions_and_feed_count_against_the_latest_after_a_retire(client, store):
+    """2024 retired, its file published again as 2024b: the change is counted from 2023, the version now latest."""
+    store.retire("icd10", "2024")
+    run_import(store, API_DATA / "icd_v2.jsonl", catalog="icd10", version="2024b", publish=True)
+    versions = {v["label"]: v for v in client.get(V).get_json()["items"]}
+    counts = client.get(f"/api/v1/catalogs/icd10/diff?from=2023&to=2024b").get_json()["counts"]
+    assert counts == {"added": 1, "changed": 1, "removed": 1}
+    assert (versions["2024b"]["added_count"], versions["2024b"]["changed_count"],
+            versions["2024b"]["removed_count"]) == (1, 1, 1)
+    assert versions["2024b"]["previous_version"] == "2023" and versions["2023"]["previous_version"] is None
+    item = client.get("/api/v1/feed").get_json()["items"][0]
+    assert (item["version"], item["previous_version"]) == ("2024b", "2023")
+    assert (item["added_count"], item["changed_count"], item["removed_count"]) == (1, 1, 1)
+    assert b"1 added, 1 changed, 1 removed since 2023" in client.get("/api/v1/feed.atom").data
 
 
 def test_health_and_readiness(client):
