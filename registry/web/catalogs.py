@@ -6,7 +6,7 @@ from flask import Blueprint, url_for
 
 from registry.errors import BadRequest
 from registry.models import CatalogCreate
-from registry.web.common import API, json_body, json_response, require, store, validated
+from registry.web.common import API, json_body, json_response, require, revalidated, store, validated
 
 bp = Blueprint("catalogs", __name__, url_prefix=API)
 
@@ -23,14 +23,14 @@ def passport(slug: str) -> dict:
 
 @bp.get("/catalogs")
 def list_catalogs():
-    """Every catalog's passport, by slug."""
-    return json_response({"items": [passport(c.slug) for c in store().list_catalogs()]})
+    """Every catalog's passport, by slug; ETag and 304, as systems poll it for news."""
+    return revalidated(json_response({"items": [passport(c.slug) for c in store().list_catalogs()]}))
 
 
 @bp.get("/catalogs/<slug>")
 def get_catalog(slug: str):
-    """One catalog's passport: field schema, OID, owner, latest version and counts."""
-    return json_response(passport(slug))
+    """One catalog's passport: field schema, OID, owner, latest version and counts; ETag and 304."""
+    return revalidated(json_response(passport(slug)))
 
 
 @bp.post("/catalogs")

@@ -137,6 +137,22 @@ def cached(refs: list[VersionRef], through_latest: bool, representation: str,
     return response
 
 
+def revalidated(response: Response, per_token: bool = False) -> Response:
+    """A changeable read answered with an ETag made from its body, and 304 when If-None-Match matches it.
+
+    For what systems poll but no checksum names (the catalog list, a passport, the feed): the
+    tag changes whenever anything the body shows changes (a new catalog, a publish, a retire, a
+    passport edit), and the short, must-revalidate max-age of `latest` applies. `per_token`
+    marks a body that depends on the caller's token (drafts shown to some roles only).
+    """
+    response.add_etag()
+    response.headers["Cache-Control"] = f"public, max-age={current_app.config['NSI_LATEST_MAX_AGE']}, must-revalidate"
+    if per_token or current_app.config["NSI_READS_NEED_TOKEN"]:
+        response.headers["Cache-Control"] = response.headers["Cache-Control"].replace("public", "private")
+        response.vary.add("Authorization")
+    return response.make_conditional(request)
+
+
 def json_response(data, status: int = 200) -> Response:
     """A JSON response (UTF-8 as is, dates in ISO 8601)."""
     response = jsonify(data)

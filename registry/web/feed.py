@@ -9,7 +9,7 @@ from flask import Blueprint, Response, request, url_for
 
 from registry import publishing
 from registry.errors import BadRequest
-from registry.web.common import API, arg_int, json_response, store
+from registry.web.common import API, arg_int, json_response, revalidated, store
 
 bp = Blueprint("feed", __name__, url_prefix=API)
 ATOM = "http://www.w3.org/2005/Atom"
@@ -36,7 +36,7 @@ def _releases():
 @bp.get("/feed")
 def feed_json():
     """Published versions newer than `since` (ISO 8601), newest first."""
-    return json_response({"items": _releases()})
+    return revalidated(json_response({"items": _releases()}))
 
 
 @bp.get("/feed.atom")
@@ -62,4 +62,4 @@ def feed_atom():
             + (f" since {item['previous_version']}" if item["previous_version"] else "")
             + (f". {item['release_notes']}" if item["release_notes"] else ""))
     body = ET.tostring(feed, encoding="utf-8", xml_declaration=True)
-    return Response(body, mimetype="application/atom+xml")
+    return revalidated(Response(body, mimetype="application/atom+xml"))

@@ -9,7 +9,7 @@ from registry.entries import STATUSES
 from registry.errors import BadRequest
 from registry.store.reads import LATEST
 from registry.web.common import (API, arg_int, cached, current_token, etag_for, json_response, require,
-                                 resolve_for_read, store)
+                                 resolve_for_read, revalidated, store)
 
 bp = Blueprint("versions", __name__, url_prefix=API + "/catalogs/<slug>/versions")
 
@@ -37,7 +37,7 @@ def list_versions(slug: str):
     """Every published and retired version of a catalog by sequence (drafts too for importer/reviewer/admin)."""
     drafts = _can_see_drafts()
     items = [v.model_dump(mode="json") for v in store().list_versions(slug) if drafts or v.status != "draft"]
-    return json_response({"catalog": slug, "items": items})
+    return revalidated(json_response({"catalog": slug, "items": items}), per_token=True)
 
 
 @bp.get("/<version>")

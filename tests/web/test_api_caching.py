@@ -96,3 +96,43 @@ def test_lookups_from_the_response_cache_equal_fresh_ones(store, client):
         assert (a.status_code, a.headers["ETag"], a.get_json()) == (200, b.headers["ETag"], b.get_json())
     memory = client.application.extensions["nsi_response_cache"]
     assert len(memory.prefilled) == 1 and memory.size > 0
+
+
+def test_catalog_list_passport_and_feed_have_an_etag_that_moves_with_every_change(client, store, tokens, bearer,
+                                                                                  tmp_path):
+    """What systems poll for news answers 304 until something it shows changes, then a new ETag."""
+    from importers import run_import
+    from registry.models import CatalogCreate
+    from tests.web.conftest import API_DATA
+    urls = ["/api/v1/catalogs", "/api/v1/catalogs/icd10", "/api/v1/feed", "/api/v1/feed.atom", V]
+
+    def tags():
+        out = {}
+        for url in urls:
+            r = client.get(url)
+            assert r.status_code == 200 and r.headers["ETag"], url
+            assert r.headers["Cache-Control"] == "public, max-age=60, must-revalidate" or url == V, url
+            assert client.get(url, headers={"If-None-Match": r.headers["ETag"]}).status_code == 304, url
+            out[url] = r.headers["ETag"]
+        return out
+
+    def moved(before, after):
+        return {url for url in urls if before[url] != after[url]}
+
+    start = tags()
+    assert tags() == start                     # nothing changed, nothing moves
+    store.create_catalog(CatalogCreate(slug="atc", title="ATC", kind="drug"))
+    step = tags()
+    assert moved(start, step) == {"/api/v1/catalogs"}
+    draft = tmp_path / "2025.jsonl"
+    draft.write_text((API_DATA / "icd_v1.jsonl").read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    run_import(store, draft, catalog="icd10", version="2025")          # a draft: the passports count it
+    assert moved(step, step := tags()) == {"/api/v1/catalogs", "/api/v1/catalogs/icd10"}
+    assert client.post(V + "/2025/publish", headers=bearer(tokens["admin"])).status_code == 200
+    assert moved(step, step := tags()) == set(urls)
+    assert client.post(V + "/2025/retire", headers=bearer(tokens["admin"])).status_code == 200
+    assert moved(step, step := tags()) == set(urls) - {"/api/v1/feed.atom"}   # Atom entries show no status
+    store.update_field_schema("icd10", {"chapter": "string"})                            # a passport edit
+    assert moved(step, step := tags()) == {"/api/v1/catalogs", "/api/v1/catalogs/icd10"}
+    r = client.get(V)
+    assert "Authorization" in r.headers["Vary"] and r.headers["Cache-Control"].startswith("private")
