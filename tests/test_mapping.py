@@ -9,7 +9,7 @@ from registry.errors import AlreadyExists, BadRequest, Conflict, Forbidden, NotF
 from registry.mapping import (bulk_decide, create_map_set, decide, get_map_set, get_mapping, list_map_sets,
                               list_mappings, mapping_history, publish_map_set, published_mappings, suggest,
                               translate, translate_codes)
-from registry.models import MapSetCreate
+from registry.models import CatalogCreate, MapSetCreate
 
 
 def test_create_map_set_resolves_versions_and_counts(store):
@@ -145,6 +145,40 @@ def test_bulk_decisions_all_or_nothing(store):
     assert exc.value.details["errors"][0]["current"]["revision"] == 2
     assert get_mapping(store, slug, "L01").status == "approved"
     assert get_mapping(store, slug, "L05").status == "candidate"
+
+
+def test_a_bulk_decision_by_filter_decides_every_mapping_it_matches(store):
+    """1,234 candidates match: all are approved (read in batches of 1,000), not the first 1,000 silently."""
+    n = 1234
+    for slug in ("local", "icd10"):
+        store.create_catalog(CatalogCreate(slug=slug, title=slug))
+        store.stage_draft(slug, "1", [{"code": f"C{i:05d}", "display": f"Disease {i}"} for i in range(n)])
+        store.publish(slug, "1")
+    create_map_set(store, MapSetCreate(slug="big", source="local@1", target="icd10@1"), actor="admin")
+    same_code = {f"C{i:05d}": [(f"C{i:05d}", 99.0)] for i in range(n)}
+    displays = {code: f"Disease {int(code[1:])}" for code in same_code}
+
+    def matcher(terms, target, limit=5, *, store):
+        return [{"term": t, "candidates": [{"rank": 1, "code": t["code"], "display": displays[t["code"]],
+                                            "score": 99.0, "reason": "same code"}]} for t in terms]
+    suggest(store, "big", matcher=matcher)
+    done = bulk_decide(store, "big", "approve", actor="anna", filters={"status": "candidate", "min_score": 99})
+    assert len(done) == n and len({m.source_code for m in done}) == n
+    assert get_map_set(store, "big").counts == {"candidate": 0, "proposed": 0, "approved": n, "rejected": 0}
+
+
+def test_a_bulk_decision_over_the_limit_is_refused_whole(store):
+    slug = make_map_set(store)
+    with pytest.raises(BadRequest, match="the filter matches 4 mappings, more than the 3 that one bulk decision "
+                                         "may change; narrow it") as exc:
+        bulk_decide(store, slug, "approve", actor="anna", filters={"min_score": 96.5}, limit=3)
+    assert exc.value.details == {"matched": 4, "limit": 3}
+    with pytest.raises(BadRequest, match="4 items are more than the 3"):
+        bulk_decide(store, slug, "reject", actor="anna", limit=3,
+                    items=[{"source_code": f"L0{i}", "revision": 1} for i in range(1, 5)])
+    assert get_map_set(store, slug).counts["candidate"] == 5
+    with pytest.raises(BadRequest, match="item 0 must be an object"):
+        bulk_decide(store, slug, "reject", actor="anna", items=["L01"])
 
 
 def test_publish_and_translate_use_only_published_approved(store):

@@ -190,7 +190,7 @@ def history(mapset, code):
 
 @bp.post("/mapsets/<mapset>/decisions")
 def bulk(mapset):
-    """One decision on listed mappings (with revisions) or on a filtered queue; all or nothing."""
+    """One decision on listed mappings (with revisions) or on every mapping a queue filter matches; all or nothing."""
     token = require("review")
     body = _body_dict()
     items, filters = body.get("items"), body.get("filter")
