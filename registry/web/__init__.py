@@ -116,6 +116,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(mapsets.bp)
     app.register_blueprint(review.bp)
 
+    from registry.web.params import check_request_values
+    app.before_request(check_request_values)
+
     @app.before_request
     def reads_may_need_token():
         """With NSI_READS_NEED_TOKEN, every read (GETs and POSTs marked read-only) needs a token that may read."""

@@ -161,18 +161,9 @@ def json_response(data, status: int = 200) -> Response:
 
 
 def arg_int(name: str, default: int, low: int, high: int) -> int:
-    """An integer query parameter within [low, high], or BadRequest naming it."""
-    from registry.errors import BadRequest
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BadRequest(f"{name} must be an integer, got {raw!r}") from None
-    if not low <= value <= high:
-        raise BadRequest(f"{name} must be between {low} and {high}")
-    return value
+    """An integer query parameter within [low, high], or BadRequest naming it (for views without `params.query`)."""
+    from registry.web.params import Int, read
+    return read(name, Int(low, high, default))
 
 
 def json_body() -> dict | list:

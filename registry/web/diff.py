@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, request
+from flask import Blueprint
 
 from registry.errors import BadRequest
 from registry.store.reads import LATEST
 from registry.web.common import API, cached, json_response, resolve_for_read, store
+from registry.web.params import Text, query
 
 bp = Blueprint("diff", __name__, url_prefix=API)
 
 
 @bp.get("/catalogs/<slug>/diff")
-def diff(slug: str):
+@query(**{"from": Text(), "to": Text()})
+def diff(slug: str, args: dict):
     """Added, removed and changed entries (with field-level before/after) between `from` and `to`."""
-    old, new = request.args.get("from"), request.args.get("to")
+    old, new = args["from"], args["to"]
     if not old or not new:
         raise BadRequest("diff needs both from= and to= (version labels or latest)")
     refs = [resolve_for_read(slug, old), resolve_for_read(slug, new)]

@@ -5,44 +5,38 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from xml.etree import ElementTree as ET
 
-from flask import Blueprint, Response, request, url_for
+from flask import Blueprint, Response, url_for
 
 from registry import publishing
-from registry.errors import BadRequest
-from registry.web.common import API, arg_int, json_response, revalidated, store
+from registry.web.common import API, json_response, revalidated, store
+from registry.web.params import Int, Time, query
 
 bp = Blueprint("feed", __name__, url_prefix=API)
 ATOM = "http://www.w3.org/2005/Atom"
 
 
-def _since() -> datetime | None:
-    raw = request.args.get("since")
-    if not raw:
-        return None
-    try:
-        value = datetime.fromisoformat(raw.replace(" ", "+"))
-    except ValueError:
-        raise BadRequest(f"since must be an ISO 8601 time such as 2024-01-31T00:00:00Z, got {raw!r}") from None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+FEED_PARAMS = {"since": Time(), "limit": Int(1, 1000, default=100)}
 
 
-def _releases():
-    items = publishing.releases(store(), since=_since(), limit=arg_int("limit", 100, 1, 1000))
+def _releases(args: dict):
+    items = publishing.releases(store(), since=args["since"], limit=args["limit"])
     for item in items:
         item["url"] = url_for("versions.get_version", slug=item["catalog"], version=item["version"], _external=True)
     return items
 
 
 @bp.get("/feed")
-def feed_json():
+@query(**FEED_PARAMS)
+def feed_json(args: dict):
     """Published versions newer than `since` (ISO 8601), newest first."""
-    return revalidated(json_response({"items": _releases()}))
+    return revalidated(json_response({"items": _releases(args)}))
 
 
 @bp.get("/feed.atom")
-def feed_atom():
+@query(**FEED_PARAMS)
+def feed_atom(args: dict):
     """The same releases as an Atom feed, for feed readers and simple pollers."""
-    items = _releases()
+    items = _releases(args)
     ET.register_namespace("", ATOM)
     feed = ET.Element(f"{{{ATOM}}}feed")
     ET.SubElement(feed, f"{{{ATOM}}}title").text = "NSI Registry releases"

@@ -18,7 +18,9 @@ from flask import Blueprint, Response, request
 from registry import mapping
 from registry.errors import BadRequest
 from registry.models import MapSetCreate
-from registry.web.common import API, arg_int, json_body, json_response, read_only_post, require, store, validated
+from registry.models.mapping import STATUSES
+from registry.web.common import API, json_body, json_response, read_only_post, require, store, validated
+from registry.web.params import Int, Number, OneOf, Text, query
 
 bp = Blueprint("mapsets", __name__, url_prefix=API)
 
@@ -92,16 +94,6 @@ BODIES = {
 }
 
 
-def _float_arg(name: str) -> float | None:
-    raw = request.args.get(name)
-    if raw in (None, ""):
-        return None
-    try:
-        return float(raw)
-    except ValueError:
-        raise BadRequest(f"{name} must be a number, got {raw!r}") from None
-
-
 def _dump(model) -> dict:
     return model.model_dump(mode="json")
 
@@ -146,19 +138,18 @@ def suggest(mapset):
     return json_response(report.to_dict())
 
 
-def queue_filters(args) -> dict:
-    """The queue filter of a request's query string."""
-    return {"status": args.get("status") or None, "q": args.get("q") or None,
-            "min_score": _float_arg("min_score"), "max_score": _float_arg("max_score"),
-            "reviewer": args.get("reviewer") or None}
+# The queue filter's query parameters, shared with the review dashboard.
+QUEUE_FILTER = {"status": OneOf(STATUSES, many=True), "q": Text(), "min_score": Number(0, 100),
+                "max_score": Number(0, 100), "reviewer": Text()}
+MAX_OFFSET = 10**9
 
 
 @bp.get("/mapsets/<mapset>/mappings")
-def list_mappings(mapset):
+@query(**QUEUE_FILTER, limit=Int(1, 1000, default=100), offset=Int(0, MAX_OFFSET, default=0))
+def list_mappings(mapset, args: dict):
     """A page of the review queue."""
     require("read_drafts")
-    page = mapping.list_mappings(store(), mapset, limit=arg_int("limit", 100, 1, 1000),
-                                 offset=arg_int("offset", 0, 0, 10**9), **queue_filters(request.args))
+    page = mapping.list_mappings(store(), mapset, **args)
     return json_response({"items": [_dump(m) for m in page["items"]], "total": page["total"]})
 
 
@@ -209,18 +200,19 @@ def bulk(mapset):
 
 
 @bp.get("/mapsets/<mapset>/history")
-def map_set_history(mapset):
+@query(actor=Text(), limit=Int(1, 1000, default=100))
+def map_set_history(mapset, args: dict):
     """The newest audit events of a map set."""
     require("read_drafts")
-    return json_response({"items": mapping.map_set_history(store(), mapset, limit=arg_int("limit", 100, 1, 1000),
-                                                            actor=request.args.get("actor") or None)})
+    return json_response({"items": mapping.map_set_history(store(), mapset, **args)})
 
 
 @bp.get("/mapsets/<mapset>/worksheet.xlsx")
-def worksheet(mapset):
+@query(status=OneOf(STATUSES, default="candidate,proposed,rejected", many=True))
+def worksheet(mapset, args: dict):
     """The review worksheet as an xlsx download."""
     require("read_drafts")
-    status = request.args.get("status") or "candidate,proposed,rejected"
+    status = args["status"]
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"{mapset}-review.xlsx"
         mapping.export_xlsx(store(), mapset, path, status=status)
@@ -245,9 +237,10 @@ def upload_worksheet(mapset):
 
 
 @bp.get("/mapsets/<mapset>/sssom")
-def sssom(mapset):
+@query(version=Text())
+def sssom(mapset, args: dict):
     """SSSOM TSV of the approved mappings, or of a published version with ?version=."""
-    version = request.args.get("version") or None
+    version = args["version"]
     if version is None:
         require("read_drafts")
     text = mapping.export_sssom(store(), mapset, version)
@@ -279,13 +272,13 @@ def published(mapset, version):
 
 
 @bp.get("/translate")
-def translate_one():
+@query(source=Text(), code=Text(), target=Text())
+def translate_one(args: dict):
     """`?source=slug&code=...&target=slug`: the published targets of one code."""
-    source, code = request.args.get("source"), request.args.get("code")
+    source, code = args["source"], args["code"]
     if not source or not code:
         raise BadRequest("translate needs ?source=CATALOG&code=CODE (and optionally &target=CATALOG)")
-    return json_response({"source": source, **mapping.translate(store(), source, code,
-                                                                request.args.get("target") or None)})
+    return json_response({"source": source, **mapping.translate(store(), source, code, args["target"])})
 
 
 @bp.post("/translate")

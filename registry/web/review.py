@@ -24,6 +24,8 @@ from flask import (Blueprint, current_app, flash, g, redirect, render_template, 
 
 from registry import auth, mapping
 from registry.errors import BadRequest, NsiError, NotFound, Unauthorized
+from registry.web.mapsets import MAX_OFFSET, QUEUE_FILTER
+from registry.web.params import Int, Text, query
 
 bp = Blueprint("review", __name__, url_prefix="/review", template_folder="templates")
 I18N = Path(__file__).resolve().parent / "i18n"
@@ -139,7 +141,8 @@ def _error(exc: NsiError):
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login():
+@query(next=Text(default=""))
+def login(args: dict):
     """Sign in with an API token."""
     error = None
     if request.method == "POST":
@@ -155,7 +158,7 @@ def login():
             session.clear()  # a fresh session (and CSRF token) for the signed-in user
             session["reviewer"] = auth.session_proof(store(), secret)
             session["lang"] = lang
-            target = request.args.get("next") or ""
+            target = args["next"]
             return redirect(target if target.startswith("/review") else url_for("review.home"))
     return render_template("review/login.html", error=error), 401 if error else 200
 
@@ -185,13 +188,14 @@ def home():
 
 
 @bp.get("/catalogs/<slug>")
-def catalog(slug):
+@query(version=Text(), q=Text(default=""))
+def catalog(slug, args: dict):
     """A catalog: its versions and an entry search in one version."""
     s = store()
     passport = s.catalog_public(slug)
     versions = [v for v in s.list_versions(slug) if v.status != "draft" or need("read_drafts")]
-    version = request.args.get("version") or passport.latest_version or (versions[-1].label if versions else None)
-    q = request.args.get("q", "").strip()
+    version = args["version"] or passport.latest_version or (versions[-1].label if versions else None)
+    q = args["q"].strip()
     page = s.page_entries(slug, version, limit=50, q=q or None) if version else {"items": [], "next_cursor": None}
     return render_template("review/catalog.html", catalog=passport, versions=versions, version=version, q=q,
                            entries=page["items"], more=bool(page["next_cursor"]))
@@ -217,40 +221,31 @@ def entry(slug, version, code):
 
 
 @bp.get("/catalogs/<slug>/diff")
-def diff(slug):
+@query(**{"from": Text(), "to": Text()})
+def diff(slug, args: dict):
     """What changed between two versions."""
     s = store()
     versions = [v.label for v in s.list_versions(slug) if v.status != "draft"]
-    old = request.args.get("from") or (versions[-2] if len(versions) > 1 else None)
-    new = request.args.get("to") or (versions[-1] if versions else None)
+    old = args["from"] or (versions[-2] if len(versions) > 1 else None)
+    new = args["to"] or (versions[-1] if versions else None)
     result = s.diff(slug, old, new) if old and new else None
     return render_template("review/diff.html", slug=slug, versions=versions, old=old, new=new, diff=result)
 
 
-def _queue_args() -> dict:
-    args = request.args
-    out = {"status": args.get("status") or None, "q": args.get("q", "").strip() or None}
-    for name in ("min_score", "max_score"):
-        try:
-            out[name] = float(args[name]) if args.get(name) else None
-        except ValueError:
-            out[name] = None
-    return out
-
-
 @bp.get("/mapsets/<slug>")
-def dashboard(slug):
+@query(**QUEUE_FILTER, offset=Int(0, MAX_OFFSET, default=0))
+def dashboard(slug, args: dict):
     """Progress per status and the filterable queue."""
     need("read_drafts")
     ms = mapping.get_map_set(store(), slug)
-    filters = _queue_args()
-    offset = max(int(request.args.get("offset", 0) or 0), 0)
+    offset = args.pop("offset")
+    filters = {**args, "q": (args["q"] or "").strip() or None}
     page = mapping.list_mappings(store(), slug, limit=QUEUE_PAGE, offset=offset, **filters)
     total = sum(ms.counts.values())
     return render_template("review/dashboard.html", ms=ms, filters=filters, items=page["items"],
                            total=page["total"], offset=offset, page_size=QUEUE_PAGE, all_count=total,
                            versions=mapping.list_map_set_versions(store(), slug),
-                           pager_args={k: v for k, v in request.args.items() if k != "offset"})
+                           pager_args={k: v for k, v in filters.items() if v is not None})
 
 
 def _target_search(ms, q: str) -> list[dict]:
@@ -261,7 +256,8 @@ def _target_search(ms, q: str) -> list[dict]:
 
 
 @bp.get("/mapsets/<slug>/m/<code>")
-def review_item(slug, code, error=None, status=200):
+@query(search=Text(default=""))
+def review_item(slug, code, args: dict, error=None, status=200):
     """The review screen of one source entry."""
     need("read_drafts")
     s = store()
@@ -271,7 +267,7 @@ def review_item(slug, code, error=None, status=200):
         source = s.lookup(ms.source_catalog, code, ms.source_version)
     except NotFound:
         source = None
-    search = request.args.get("search", "").strip()
+    search = args["search"].strip()
     nxt = mapping.next_mapping(s, slug, code)
     return render_template("review/review.html", ms=ms, m=item, source=source, search=search,
                            found=_target_search(ms, search), next_item=nxt, error=error,

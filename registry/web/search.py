@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, request
+from flask import Blueprint
 
 from registry import search as full_text
-from registry.web.common import API, arg_int, json_response, store
+from registry.web.common import API, json_response, store
+from registry.web.params import Int, Text, query
 
 bp = Blueprint("search", __name__, url_prefix=API)
 
 
 @bp.get("/search")
-def search():
+@query(q=Text(default=""), catalog=Text(), version=Text(), limit=Int(1, full_text.MAX_LIMIT, default=20))
+def search(args: dict):
     """Entries matching the words of q (Russian and English stemming), best first; catalog and version narrow it."""
-    limit = arg_int("limit", 20, 1, full_text.MAX_LIMIT)
-    return json_response(full_text.search(store(), request.args.get("q", ""), catalog=request.args.get("catalog"),
-                                          version=request.args.get("version"), limit=limit))
+    return json_response(full_text.search(store(), args["q"], catalog=args["catalog"], version=args["version"],
+                                          limit=args["limit"]))

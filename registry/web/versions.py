@@ -8,8 +8,9 @@ from registry import exports, publishing
 from registry.entries import STATUSES
 from registry.errors import BadRequest
 from registry.store.reads import LATEST
-from registry.web.common import (API, arg_int, cached, current_token, etag_for, json_response, require,
+from registry.web.common import (API, cached, current_token, etag_for, json_response, require,
                                  resolve_for_read, revalidated, store)
+from registry.web.params import Int, OneOf, Text, query
 
 bp = Blueprint("versions", __name__, url_prefix=API + "/catalogs/<slug>/versions")
 
@@ -55,26 +56,22 @@ def get_version(slug: str, version: str):
 
 
 @bp.get("/<version>/entries")
-def list_entries(slug: str, version: str):
+@query(limit=Int(1, 1000, default=100), cursor=Text(), status=OneOf(STATUSES), parent=Text(), q=Text())
+def list_entries(slug: str, version: str, args: dict):
     """One page of entries in code order; filters status, parent and q; `next` continues in the same version.
 
     `version` in the answer names the version the page is from (what `latest` resolved to).
     """
     ref = resolve_for_read(slug, version)
-    limit = arg_int("limit", 100, 1, 1000)
-    status = request.args.get("status") or None
-    if status and status not in STATUSES:
-        raise BadRequest(f"status must be one of {', '.join(STATUSES)}")
-    cursor, parent, q = (request.args.get(k) or None for k in ("cursor", "parent", "q"))
 
     def build():
-        page = store().page_entries(slug, ref.label, limit=limit, cursor=cursor, status=status, parent=parent, q=q)
+        page = store().page_entries(slug, ref.label, **args)
         page["catalog"] = slug
         if page["next_cursor"]:
-            args = {k: v for k, v in request.args.items() if k != "cursor"}
+            same = {k: v for k, v in args.items() if k != "cursor" and v is not None}
             # The concrete label, not `latest`: a publish during a sync must not switch versions half-way.
             page["next"] = url_for("versions.list_entries", slug=slug, version=ref.label,
-                                   cursor=page["next_cursor"], **args)
+                                   cursor=page["next_cursor"], **same)
         return json_response(page)
 
     return cached([ref], version == LATEST, "entries?" + request.query_string.decode("latin-1"), build)
@@ -120,12 +117,11 @@ def prefill_lookups(ref) -> None:
 
 
 @bp.get("/<version>/download")
-def download(slug: str, version: str):
+@query(format=OneOf(tuple(DOWNLOAD_TYPES), default="jsonl"))
+def download(slug: str, version: str, args: dict):
     """The whole version, streamed in code order: format=jsonl (default), csv or xlsx."""
     ref = resolve_for_read(slug, version)
-    fmt = request.args.get("format", "jsonl")
-    if fmt not in DOWNLOAD_TYPES:
-        raise BadRequest(f"format must be one of {', '.join(DOWNLOAD_TYPES)}")
+    fmt = args["format"]
     filename = f"{slug}-{ref.label}.{fmt}"
 
     def build():

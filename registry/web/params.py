@@ -1,0 +1,150 @@
+"""Query parameters: each view declares its own once, and they are checked here, a malformed one being a 400.
+
+    @bp.get("/feed")
+    @query(since=Time(), limit=Int(1, 1000, default=100))
+    def feed_json(args):            # args["since"] is a datetime or None, args["limit"] an int
+        ...
+
+Views read the query string only through `query`, so every parameter of every
+route has a type, a range or a list of values, and a wrong value is answered with
+400 naming it (the JSON error shape on the API, the error page on the review
+pages) instead of a 500 from deep inside. The declarations are kept on the view
+(`view.nsi_query`), where the tests find them. `check_request_values` refuses,
+for every route, query values and path segments holding NUL or other control
+characters (PostgreSQL cannot store them in text) or longer than any real value.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Callable
+
+from flask import request
+
+from registry.errors import BadRequest
+
+MAX_VALUE_LENGTH = 2000  # characters of one query value or path segment: codes, labels and searches are shorter
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+INTEGER = re.compile(r"-?[0-9]{1,18}")
+
+
+@dataclass(frozen=True)
+class Int:
+    """An integer within [low, high]; `default` when absent or empty."""
+
+    low: int
+    high: int
+    default: int | None = None
+
+    def parse(self, name: str, raw: str) -> int:
+        if not INTEGER.fullmatch(raw):
+            raise BadRequest(f"{name} must be an integer, got {raw!r}")
+        value = int(raw)
+        if not self.low <= value <= self.high:
+            raise BadRequest(f"{name} must be between {self.low} and {self.high}")
+        return value
+
+
+@dataclass(frozen=True)
+class Number:
+    """A finite number, optionally within [low, high]; `default` when absent or empty."""
+
+    low: float | None = None
+    high: float | None = None
+    default: float | None = None
+
+    def parse(self, name: str, raw: str) -> float:
+        try:
+            value = float(raw)
+        except ValueError:
+            raise BadRequest(f"{name} must be a number, got {raw!r}") from None
+        if not math.isfinite(value):
+            raise BadRequest(f"{name} must be a finite number, got {raw!r}")
+        if (self.low is not None and value < self.low) or (self.high is not None and value > self.high):
+            raise BadRequest(f"{name} must be between {self.low:g} and {self.high:g}")
+        return value
+
+
+@dataclass(frozen=True)
+class OneOf:
+    """One of `choices` (or, with `many`, a comma-separated list of them, kept as that text)."""
+
+    choices: tuple[str, ...]
+    default: str | None = None
+    many: bool = False
+
+    def parse(self, name: str, raw: str) -> str:
+        values = [v.strip() for v in raw.split(",") if v.strip()] if self.many else [raw]
+        bad = [v for v in values if v not in self.choices]
+        if bad or not values:
+            listing = "a comma-separated list of " if self.many else ""
+            raise BadRequest(f"{name} must be {listing}one of {', '.join(self.choices)}"
+                             + (f" (got {bad[0]!r})" if self.many and bad else ""))
+        return ",".join(values)
+
+
+@dataclass(frozen=True)
+class Text:
+    """Free text (a code, a label, a search); controls and length are checked for every value already."""
+
+    default: str | None = None
+
+    def parse(self, name: str, raw: str) -> str:
+        return raw
+
+
+@dataclass(frozen=True)
+class Time:
+    """An ISO 8601 time; without a zone it is taken as UTC."""
+
+    default: datetime | None = None
+
+    def parse(self, name: str, raw: str) -> datetime:
+        try:
+            value = datetime.fromisoformat(raw.replace(" ", "+"))
+        except ValueError:
+            raise BadRequest(f"{name} must be an ISO 8601 time such as 2024-01-31T00:00:00Z, got {raw!r}") from None
+        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def read(name: str, spec):
+    """The query parameter `name` of the current request, checked against `spec` (its default when absent or empty)."""
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return spec.default
+    return spec.parse(name, raw)
+
+
+def query(**specs) -> Callable:
+    """Declare a view's query parameters; the view gets them checked, as a dict, in its `args` argument.
+
+    Put it below the route decorator. A parameter the view does not declare is ignored.
+    """
+    def decorate(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapper(*a, **kw):
+            return view(*a, **kw, args={name: read(name, spec) for name, spec in specs.items()})
+        wrapper.nsi_query = dict(specs)
+        return wrapper
+    return decorate
+
+
+def check_request_values() -> None:
+    """Refuse (400) a request whose query values or path segments hold control characters or are far too long.
+
+    Runs before every view, declared parameters or not: a NUL that reached PostgreSQL would be a 500.
+    """
+    values = [(f"query parameter {name!r}", text) for name, value in request.args.items(multi=True)
+              for text in (name, value)]
+    values += [(f"the URL segment {name!r}", value) for name, value in (request.view_args or {}).items()
+               if isinstance(value, str)]
+    for what, value in values:
+        if CONTROL.search(value):
+            char = CONTROL.search(value).group()
+            raise BadRequest(f"{what} holds the control character U+{ord(char):04X}, which no value may hold")
+        if len(value) > MAX_VALUE_LENGTH:
+            raise BadRequest(f"{what} is {len(value):,} characters long; at most {MAX_VALUE_LENGTH:,}")
