@@ -93,6 +93,8 @@ UPLOAD = {"type": "object", "required": ["file", "version"], "properties": {
     "format": {"type": "string"}, "profile": {"type": "string"}}}
 ERROR = {"type": "object", "properties": {"error": {"type": "object", "properties": {
     "code": {"type": "string"}, "message": {"type": "string"}, "details": {}}}}}
+# Polled reads answered with an ETag made from the body (registry.web.common.revalidated).
+REVALIDATED = {"/catalogs", "/catalogs/{slug}", "/catalogs/{slug}/versions", "/feed", "/feed.atom"}
 ROLES = {"review": "reviewer, admin", "create_catalog": "importer, admin", "import": "importer, admin", "publish": "importer, admin",
          "read_drafts": "importer, reviewer, admin"}
 
@@ -134,7 +136,7 @@ def _operation(method, path, summary, action, params, body, status, bodies=None)
     if status == 202:
         op["responses"]["202"]["headers"] = {"Location": {"schema": {"type": "string"},
                                                           "description": "URL of the import job"}}
-    if method == "get" and "{version}" in path:
+    if method == "get" and ("{version}" in path or path in REVALIDATED):
         op["responses"]["304"] = {"description": "Not modified (If-None-Match matched the ETag)"}
     return op
 

@@ -136,3 +136,11 @@ def test_catalog_list_passport_and_feed_have_an_etag_that_moves_with_every_chang
     assert moved(step, step := tags()) == {"/api/v1/catalogs", "/api/v1/catalogs/icd10"}
     r = client.get(V)
     assert "Authorization" in r.headers["Vary"] and r.headers["Cache-Control"].startswith("private")
+
+
+def test_the_openapi_document_names_the_304_of_every_route_with_an_etag(client):
+    paths = client.get("/api/v1/openapi.json").get_json()["paths"]
+    for path in ["/catalogs", "/catalogs/{slug}", "/catalogs/{slug}/versions", "/feed", "/feed.atom",
+                 "/catalogs/{slug}/versions/{version}/entries"]:
+        assert "304" in paths[path]["get"]["responses"], path
+    assert "304" not in paths["/mapsets"]["get"]["responses"]

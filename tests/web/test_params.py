@@ -57,7 +57,7 @@ def get_routes(app):
         if rule.endpoint == "static" or "GET" not in rule.methods:
             continue
         values = MAPSET if "/mapsets/" in rule.rule else CATALOG
-        path = {name: values[name] for name in rule.arguments}
+        path = {name: values.get(name, "x") for name in rule.arguments}
         yield rule, path, getattr(app.view_functions[rule.endpoint], "nsi_query", {})
 
 
@@ -116,13 +116,20 @@ def test_api_query_parameters_are_the_documented_ones(signed_in):
         if not rule.rule.startswith("/api/v1/"):
             continue
         openapi_path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule[len("/api/v1"):])
-        documented = {p["name"] for p in document["paths"][openapi_path]["get"]["parameters"] if p["in"] == "query"}
+        operation = document["paths"].get(openapi_path, {}).get("get")
+        if operation is None:   # tests/web/test_api_docs.py finds routes missing from the document
+            continue
+        documented = {p["name"] for p in operation["parameters"] if p["in"] == "query"}
         assert documented == set(params), rule.rule
 
 
 def test_views_read_the_query_string_only_through_the_declarations():
-    """A view reading request.args itself would escape the checks (and the walk above)."""
-    readers = [str(p.relative_to(WEB)) for p in WEB.rglob("*.py")
+    """A view of the REST API or the review pages reading request.args itself would escape the checks and the walk.
+
+    (Wings that speak another protocol, such as FHIR, parse their own parameters into their own error shape.)
+    """
+    modules = [*WEB.glob("*.py"), *WEB.glob("review/*.py"), *WEB.glob("api/*.py")]
+    readers = [str(p.relative_to(WEB)) for p in modules
                if p.name != "params.py" and "request.args" in p.read_text(encoding="utf-8")]
     assert readers == []
 
