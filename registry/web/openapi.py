@@ -110,7 +110,19 @@ def all_operations() -> tuple[list[tuple], dict]:
     return operations, bodies
 
 
-def _operation(method, path, summary, action, params, body, status, bodies=None) -> dict:
+def declared_query_parameters() -> dict[tuple[str, str], dict]:
+    """{(method, path as in OPERATIONS): {name: spec}} of the app's API views (see registry.web.params.query)."""
+    out = {}
+    for rule in current_app.url_map.iter_rules():
+        specs = getattr(current_app.view_functions.get(rule.endpoint), "nsi_query", None)
+        if specs and rule.rule.startswith(API + "/"):
+            path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule[len(API):])
+            for method in rule.methods - {"HEAD", "OPTIONS"}:
+                out[(method.lower(), path)] = specs
+    return out
+
+
+def _operation(method, path, summary, action, params, body, status, bodies=None, declared=None) -> dict:
     op = {"summary": summary, "operationId": f"{method}_{re.sub(r'[^a-z0-9]+', '_', path.lower()).strip('_')}",
           "parameters": [], "responses": {
               str(status): {"description": "Success"},
@@ -121,10 +133,12 @@ def _operation(method, path, summary, action, params, body, status, bodies=None)
         desc = described.get(name, (name, "path", "Catalog slug" if name == "slug" else name))[2]
         op["parameters"].append({"name": name, "in": "path", "required": True, "description": desc,
                                  "schema": {"type": "string"}})
+    specs = (declared or {}).get((method, path), {})
     for name, where, desc in params:
         if where == Q:
+            schema = specs[name].schema() if name in specs else {"type": "string"}
             op["parameters"].append({"name": name, "in": "query", "required": False, "description": desc,
-                                     "schema": {"type": "string"}})
+                                     "schema": schema})
     if action:
         op["security"] = [{"bearer": []}]
         op["description"] = f"Needs a token with role {ROLES.get(action, action)}."
@@ -145,8 +159,9 @@ def document() -> dict:
     """The OpenAPI 3 document as a dict."""
     paths: dict = {}
     operations, bodies = all_operations()
+    declared = declared_query_parameters()
     for method, path, *rest in operations:
-        paths.setdefault(path, {})[method] = _operation(method, path, *rest, bodies=bodies)
+        paths.setdefault(path, {})[method] = _operation(method, path, *rest, bodies=bodies, declared=declared)
     return {"openapi": "3.0.3",
             "info": {"title": "NSI Registry API", "version": "1",
                      "description": "Versioned reference catalogs. Reads of published versions are public unless "

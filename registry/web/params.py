@@ -48,6 +48,11 @@ class Int:
             raise BadRequest(f"{name} must be between {self.low} and {self.high}")
         return value
 
+    def schema(self) -> dict:
+        """The OpenAPI schema of the parameter."""
+        return {"type": "integer", "minimum": self.low, "maximum": self.high,
+                **({"default": self.default} if self.default is not None else {})}
+
 
 @dataclass(frozen=True)
 class Number:
@@ -68,6 +73,11 @@ class Number:
             raise BadRequest(f"{name} must be between {self.low:g} and {self.high:g}")
         return value
 
+    def schema(self) -> dict:
+        """The OpenAPI schema of the parameter."""
+        bounds = {"minimum": self.low, "maximum": self.high}
+        return {"type": "number", **{k: v for k, v in bounds.items() if v is not None}}
+
 
 @dataclass(frozen=True)
 class OneOf:
@@ -86,6 +96,14 @@ class OneOf:
                              + (f" (got {bad[0]!r})" if self.many and bad else ""))
         return ",".join(values)
 
+    def schema(self) -> dict:
+        """The OpenAPI schema of the parameter (a comma-separated list stays a string with a pattern)."""
+        if self.many:
+            choice = "|".join(self.choices)
+            return {"type": "string", "pattern": f"^({choice})(,({choice}))*$",
+                    **({"default": self.default} if self.default else {})}
+        return {"type": "string", "enum": list(self.choices), **({"default": self.default} if self.default else {})}
+
 
 @dataclass(frozen=True)
 class Text:
@@ -95,6 +113,10 @@ class Text:
 
     def parse(self, name: str, raw: str) -> str:
         return raw
+
+    def schema(self) -> dict:
+        """The OpenAPI schema of the parameter."""
+        return {"type": "string", "maxLength": MAX_VALUE_LENGTH}
 
 
 @dataclass(frozen=True)
@@ -109,6 +131,10 @@ class Time:
         except ValueError:
             raise BadRequest(f"{name} must be an ISO 8601 time such as 2024-01-31T00:00:00Z, got {raw!r}") from None
         return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+    def schema(self) -> dict:
+        """The OpenAPI schema of the parameter."""
+        return {"type": "string", "format": "date-time"}
 
 
 def read(name: str, spec):

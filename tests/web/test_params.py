@@ -145,3 +145,17 @@ def test_the_review_dashboard_names_the_wrong_parameter(signed_in, query, messag
     assert r.status_code == 400
     assert message in html.unescape(r.get_data(as_text=True))
     assert signed_in.get("/review/mapsets/local-icd?offset=50&min_score=90").status_code == 200
+
+
+def test_the_openapi_document_gives_each_declared_parameter_its_type(signed_in):
+    paths = signed_in.get("/api/v1/openapi.json").get_json()["paths"]
+
+    def schema(path, name):
+        return next(p["schema"] for p in paths[path]["get"]["parameters"] if p["name"] == name)
+    entries = "/catalogs/{slug}/versions/{version}/entries"
+    assert schema(entries, "limit") == {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}
+    assert schema(entries, "status") == {"type": "string", "enum": ["active", "inactive", "deprecated"]}
+    assert schema("/feed", "since") == {"type": "string", "format": "date-time"}
+    assert schema("/mapsets/{mapset}/mappings", "min_score") == {"type": "number", "minimum": 0, "maximum": 100}
+    assert re.fullmatch(schema("/mapsets/{mapset}/mappings", "status")["pattern"], "candidate,approved")
+    assert not re.fullmatch(schema("/mapsets/{mapset}/mappings", "status")["pattern"], "candidate,bogus")
