@@ -95,3 +95,91 @@ def test_a_csv_named_xlsx_is_called_text(sqlite_store, runner, tmp_path):
     assert_refused(runner, sqlite_store, f, ["--profile", str(profile)],
                    f"{f}: not an xlsx file: it holds text, not a zip (a CSV or text file named .xlsx? import it "
                    f"with a csv profile)", catalog="x")
+
+
+CLAML_BODY = ('<ClaML version="2.0.0"><Title name="x">X</Title>\n<Class code="A00" kind="category">'
+              '<Rubric kind="preferred"><Label xml:lang="en">Cholera [classical]</Label></Rubric></Class></ClaML>\n')
+ENTITIES_REFUSED = "the XML document declares entities in its DOCTYPE; entity declarations are refused"
+
+DOCTYPES = [
+    # an external id and an internal subset that declares entities: refused whatever the external id
+    ('<!DOCTYPE ClaML SYSTEM "ClaML.dtd" [<!ENTITY a "aaaa">]>', ENTITIES_REFUSED),
+    ('<!DOCTYPE ClaML PUBLIC "-//WHO//DTD ClaML 2.0//EN" "ClaML.dtd" [\n <!ENTITY x SYSTEM "file:///etc/passwd">\n]>',
+     ENTITIES_REFUSED),
+    # a parameter entity pulled from outside, and its reference
+    ('<!DOCTYPE ClaML [<!ENTITY % ext SYSTEM "http://127.0.0.1:9/x.dtd"> %ext;]>', ENTITIES_REFUSED),
+    ('<!DOCTYPE ClaML [%ext;]>', "the XML document's DOCTYPE refers to the parameter entity %ext;"),
+    # `]>` inside a comment or a quoted default value of the subset does not end it: the entity after it is seen
+    ('<!DOCTYPE ClaML [<!-- ]> --><!ENTITY a "aaaa">]>', ENTITIES_REFUSED),
+    ('<!DOCTYPE ClaML [<!ATTLIST Label note CDATA "]>"><!ENTITY a "aaaa">]>', ENTITIES_REFUSED),
+    # lower-case keyword and name
+    ('<!doctype claml [<!ENTITY a "aaaa">]>', ENTITIES_REFUSED),
+    # malformed or cut-off declarations are named, not read past
+    ('<!DOCTYPE>', "row 2: not well-formed XML: the DOCTYPE declaration has no document type name"),
+    ('<!DOCTYPE ClaML SYSTEM>', "row 2: not well-formed XML: the DOCTYPE declaration's SYSTEM has no quoted "
+                                "system identifier"),
+    ('<!DOCTYPE ClaML [<!ELEMENT ClaML ANY>', "row 2: not well-formed XML: the internal DTD subset of the DOCTYPE "
+                                              "declaration is never closed: ']>' is missing before '<ClaML "
+                                              "version=\"2.0.' on line 3"),
+]
+
+
+@pytest.mark.parametrize("doctype, message", DOCTYPES, ids=[d[0][:40] for d in DOCTYPES])
+def test_doctypes_declaring_entities_or_malformed_are_refused(sqlite_store, runner, tmp_path, doctype, message):
+    from registry.models import CatalogCreate
+    sqlite_store.create_catalog(CatalogCreate(slug="t", title="T"))
+    f = tmp_path / "doctype.xml"
+    f.write_text(f'<?xml version="1.0"?>\n{doctype}\n{CLAML_BODY}', encoding="utf-8")
+    assert_refused(runner, sqlite_store, f, ["--format", "claml"], message)
+
+
+@pytest.mark.parametrize("doctype", [
+    '<!DOCTYPE ClaML SYSTEM "{url}">',
+    "<!DOCTYPE ClaML PUBLIC '-//WHO//DTD ClaML 2.0//EN' '{url}'>",
+    '<!DOCTYPE ClaML SYSTEM "{url}" [\n  <!-- a comment ]> -->\n  <!ATTLIST Class usage CDATA "]>">\n]>',
+])
+def test_a_doctype_naming_an_external_dtd_is_read_without_fetching_it(sqlite_store, tmp_path, doctype):
+    """The external DTD is never fetched: a server on the loopback address counts the requests it gets."""
+    import http.server
+    import threading
+    from importers import run_import
+    requests = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - the name http.server calls
+            requests.append(self.path)
+            body = b'<!ENTITY x SYSTEM "file:///etc/passwd">'
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        f = tmp_path / "dtd.xml"
+        url = f"http://127.0.0.1:{server.server_port}/ClaML.dtd"
+        f.write_text(f'<?xml version="1.0"?>\n{doctype.format(url=url)}\n{CLAML_BODY}', encoding="utf-8")
+        report = run_import(sqlite_store, f, catalog="x", version="1", format="claml")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert report.entries == 1
+    assert requests == []
+    assert [e["display"] for e in sqlite_store.iter_entries("x", "1")] == ["Cholera [classical]"]
+
+
+@pytest.mark.parametrize("cut, message", [
+    ('<!DOCTYPE ClaML [<!ELEMENT ClaML', "the internal DTD subset of the DOCTYPE declaration is never closed"),
+    ('<!DOCTYPE ClaML SYSTEM "ClaML.dtd"', "the file ends inside its DOCTYPE declaration"),
+    ('<!-- a comment', "a comment that starts on line 2 is never closed"),
+])
+def test_a_file_cut_off_in_its_prolog_says_so(sqlite_store, runner, tmp_path, cut, message):
+    from registry.models import CatalogCreate
+    sqlite_store.create_catalog(CatalogCreate(slug="t", title="T"))
+    f = tmp_path / "cut.xml"
+    f.write_text(f'<?xml version="1.0"?>\n{cut}', encoding="utf-8")
+    assert_refused(runner, sqlite_store, f, ["--format", "claml"],
+                   f"{f}, row 2: not well-formed XML (truncated or damaged?): {message}")
