@@ -16,7 +16,7 @@ from typing import Callable, Iterator
 from registry.errors import BadRequest, ImportRejected, NotFound, Position, Problem, Report
 from importers.mapping import Findings
 from importers.profile import Profile, load_profile
-from importers.source import Source, parse_json
+from importers.source import CONTAINERS, Source, parse_json
 
 MAPPING_ERRORS_ROW = "(mapping errors)"
 
@@ -114,6 +114,50 @@ def guess_format(source: Source) -> str:
     return "jsonl"
 
 
+READS = {"csv": "CSV text", "fnsi": "FNSI CSV or JSON", "jsonl": "JSON lines", "xml": "XML", "claml": "ClaML XML",
+         "fhir-codesystem": "FHIR JSON"}
+
+
+def refuse_containers(source: Source, fmt: str, profile: Profile | None) -> None:
+    """Refuse a spreadsheet or zip given to a text format, saying what it is and what to do.
+
+    Read as text, a workbook fails at its first compressed byte with "not valid
+    UTF-8 ... declare cp1251", which sends the operator after the wrong cause.
+    """
+    kind = source.container()
+    if kind is None:
+        return
+    reads = f"profile {profile.name} reads {profile.format} files" if profile else f"format {fmt} reads {READS[fmt]}"
+    if kind == "zip":
+        todo = "unpack it and import the file inside"
+    else:
+        suggested = _xlsx_profiles_for(profile.catalog.get("slug")) if profile else []
+        todo = ("import it with a profile of format xlsx "
+                + (f"({', '.join(suggested)})" if suggested else "(--profile, see docs/importers.md)"))
+        if kind != "xlsx":
+            todo = "save it as .xlsx and " + todo
+        if fmt in ("csv", "fnsi"):
+            todo += ", or save the sheet as CSV (UTF-8) and import that"
+    raise ImportRejected([Problem(f"the file is {CONTAINERS[kind]}, not text: {reads}; {todo}", file=source.name,
+                                  kind="wrong_format")])
+
+
+def _xlsx_profiles_for(slug: str | None) -> list[str]:
+    """The shipped xlsx profiles meant for catalog `slug` (to suggest one for a workbook)."""
+    from importers.profile import available_profiles
+    if not slug:
+        return []
+    found = []
+    for name in available_profiles():
+        try:
+            candidate = load_profile(name)
+        except BadRequest:
+            continue
+        if candidate.format == "xlsx" and candidate.catalog.get("slug") == slug:
+            found.append(name)
+    return found
+
+
 def catalog_defaults(source: Source, fmt: str, profile: Profile | None) -> dict:
     """What a missing catalog is created with: the profile's [catalog] table, or what the file says about itself."""
     if profile is not None and profile.catalog.get("title"):
@@ -177,6 +221,8 @@ def run_import(store, path: str | Path, *, catalog: str, version: str, format: s
         raise BadRequest(f"profile {prof.name} is written for {prof.format} files, not {format}: its [read] and "
                          f"[fields] tables name what a {prof.format} file holds; leave out --format, or use a "
                          f"profile for {format} (see docs/importers.md)")
+    if fmt != "xlsx":
+        refuse_containers(source, fmt, prof)
     create = None
     if not store.has_catalog(catalog):
         defaults = catalog_defaults(source, fmt, prof)

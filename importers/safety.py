@@ -20,7 +20,7 @@ from lxml import etree
 
 from registry import config
 from registry.errors import ImportRejected, Problem
-from importers.source import Source
+from importers.source import CONTAINERS, Source
 
 ENTITIES_REFUSED = ("the XML document declares entities in its DOCTYPE; entity declarations are refused (they allow "
                     "external-entity (XXE) and billion-laughs attacks)")
@@ -208,6 +208,8 @@ def check_xlsx(source: Source, max_mb: int | None = None) -> None:
             infos = zf.infolist()
             names = {i.filename for i in infos}
             if "xl/workbook.xml" not in names:
+                if source.container() == "ods":
+                    raise _not_xlsx(source, "ods")
                 raise _reject(source, "not an xlsx workbook: the zip has no xl/workbook.xml", kind="syntax")
             declared = sum(i.file_size for i in infos)
             if declared > cap:
@@ -228,11 +230,20 @@ def check_xlsx(source: Source, max_mb: int | None = None) -> None:
     except ImportRejected:
         raise
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as exc:
+        if source.container() == "xls":
+            raise _not_xlsx(source, "xls") from None
         head = source.head(4096)
         if not head.startswith(b"PK") and _is_text(head):
             raise _reject(source, "not an xlsx file: it holds text, not a zip (a CSV or text file named .xlsx? "
                                   "import it with a csv profile)", kind="syntax") from None
         raise _reject(source, f"not a readable xlsx file (truncated or damaged zip): {exc}", kind="syntax") from None
+
+
+def _not_xlsx(source: Source, kind: str) -> ImportRejected:
+    """The refusal of another spreadsheet format given as xlsx: what it is and how to make an xlsx of it."""
+    how = "Excel: File, Save As, Excel Workbook" if kind == "xls" else "LibreOffice Calc: File, Save As, Excel 2007-365"
+    return _reject(source, f"the file is {CONTAINERS[kind]}, not an xlsx workbook: save it as .xlsx ({how})",
+                   kind="wrong_format")
 
 
 def _is_text(head: bytes) -> bool:

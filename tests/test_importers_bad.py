@@ -183,3 +183,75 @@ def test_a_file_cut_off_in_its_prolog_says_so(sqlite_store, runner, tmp_path, cu
     f.write_text(f'<?xml version="1.0"?>\n{cut}', encoding="utf-8")
     assert_refused(runner, sqlite_store, f, ["--format", "claml"],
                    f"{f}, row 2: not well-formed XML (truncated or damaged?): {message}")
+
+
+def _workbook(path: Path) -> Path:
+    from openpyxl import Workbook
+    wb = Workbook()
+    wb.active.title = "ATC"
+    wb.active.append(["atc_code", "atc_name", "ddd", "uom", "adm_r", "note"])
+    wb.active.append(["A", "ALIMENTARY TRACT AND METABOLISM", "NA", "NA", "NA", "NA"])
+    wb.save(path)
+    return path
+
+
+XLSX_FOR_CSV = ("the file is an Excel workbook (.xlsx), not text: profile atc-who reads csv files; import it with a "
+                "profile of format xlsx (atc-who-xlsx), or save the sheet as CSV (UTF-8) and import that")
+OLD_XLS = "the file is an old Excel 97-2003 workbook (.xls, an OLE2 compound file), not text"
+SPREADSHEET_CASES = [
+    ("atc.xlsx", ["--profile", "atc-who"], XLSX_FOR_CSV),
+    ("atc.xlsx", ["--format", "csv"], "the file is an Excel workbook (.xlsx), not text: format csv reads CSV text; "
+                                      "import it with a profile of format xlsx (--profile, see docs/importers.md), "
+                                      "or save the sheet as CSV (UTF-8) and import that"),
+    ("atc.xlsx", ["--format", "jsonl"], "the file is an Excel workbook (.xlsx), not text: format jsonl reads JSON "
+                                        "lines; import it with a profile of format xlsx"),
+    ("atc.xlsx", ["--format", "claml"], "the file is an Excel workbook (.xlsx), not text: format claml reads "
+                                        "ClaML XML; import it with a profile of format xlsx"),
+    ("atc.xlsx", ["--profile", "icd10-ru-fnsi"], "the file is an Excel workbook (.xlsx), not text: profile "
+                                                 "icd10-ru-fnsi reads fnsi files"),
+    ("atc.xls", ["--profile", "atc-who"], OLD_XLS + ": profile atc-who reads csv files; save it as .xlsx and import "
+                                                    "it with a profile of format xlsx (atc-who-xlsx), or save the "
+                                                    "sheet as CSV (UTF-8) and import that"),
+    ("atc.xls", ["--profile", "atc-who-xlsx"], "the file is an old Excel 97-2003 workbook (.xls, an OLE2 compound "
+                                               "file), not an xlsx workbook: save it as .xlsx (Excel: File, Save "
+                                               "As, Excel Workbook)"),
+    ("atc.ods", ["--profile", "atc-who-xlsx"], "the file is an OpenDocument spreadsheet (.ods), not an xlsx workbook: "
+                                               "save it as .xlsx (LibreOffice Calc: File, Save As, Excel 2007-365)"),
+    ("atc.ods", ["--profile", "atc-who"], "the file is an OpenDocument spreadsheet (.ods), not text: profile atc-who "
+                                          "reads csv files; save it as .xlsx and import it with a profile of format "
+                                          "xlsx (atc-who-xlsx)"),
+    ("atc.zip", ["--format", "csv"], "the file is a zip archive, not text: format csv reads CSV text; unpack it "
+                                     "and import the file inside"),
+    ("cut.xlsx", ["--profile", "atc-who"], XLSX_FOR_CSV),
+]
+
+
+def write_container(path: Path) -> Path:
+    """An xlsx (openpyxl), an .xls (an OLE2 header and noise), an .ods, a zip of a CSV, or an xlsx cut in half."""
+    import random
+    import zipfile
+    if path.name == "atc.xlsx":
+        return _workbook(path)
+    if path.name == "cut.xlsx":  # its central directory is lost: the names come from the first local header
+        data = _workbook(path).read_bytes()
+        path.write_bytes(data[:len(data) // 2])
+    elif path.suffix == ".xls":
+        path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + random.Random(1).randbytes(2040))
+    elif path.suffix == ".ods":
+        with zipfile.ZipFile(path, "w") as zf:
+            zf.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+            zf.writestr("content.xml", "<office:document-content/>")
+    else:
+        with zipfile.ZipFile(path, "w") as zf:
+            zf.writestr("atc.csv", "atc_code,atc_name\nA,ALIMENTARY\n")
+    return path
+
+
+@pytest.mark.parametrize("name, options, message", SPREADSHEET_CASES,
+                         ids=[f"{c[0]} {' '.join(c[1])}" for c in SPREADSHEET_CASES])
+def test_a_spreadsheet_or_archive_given_to_the_wrong_format_is_named(sqlite_store, runner, tmp_path, name, options,
+                                                                   message):
+    from registry.models import CatalogCreate
+    sqlite_store.create_catalog(CatalogCreate(slug="atc-who", title="ATC"))
+    f = write_container(tmp_path / name)
+    assert_refused(runner, sqlite_store, f, options, f"{f}: {message}", catalog="atc-who")

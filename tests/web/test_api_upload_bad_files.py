@@ -43,3 +43,17 @@ def test_csv_of_blank_lines_only_fails_the_job_with_the_reason(store, client, he
     assert job["error"]["error"]["code"] == "import_rejected"
     assert job["error"]["error"]["message"] == "import rejected: b.csv: the file holds only blank lines"
     assert store.list_versions("local") == []
+
+
+def test_xlsx_uploaded_with_a_csv_profile_is_named_a_workbook(store, client, headers, tmp_path):
+    from openpyxl import Workbook
+    wb = Workbook()
+    wb.active.append(["atc_code", "atc_name", "ddd", "uom", "adm_r", "note"])
+    wb.active.append(["A", "ALIMENTARY TRACT AND METABOLISM", "NA", "NA", "NA", "NA"])
+    wb.save(tmp_path / "atc.xlsx")
+    job = import_job(client, headers, (tmp_path / "atc.xlsx").read_bytes(), "atc.xlsx", profile="atc-who")
+    assert job["status"] == "failed"
+    assert job["error"]["error"]["message"] == (
+        "import rejected: atc.xlsx: the file is an Excel workbook (.xlsx), not text: profile atc-who reads csv files; "
+        "import it with a profile of format xlsx (atc-who-xlsx), or save the sheet as CSV (UTF-8) and import that")
+    assert job["error"]["error"]["details"]["errors"][0]["kind"] == "wrong_format"
