@@ -185,17 +185,42 @@ def _new_catalog(slug: str, defaults: dict):
     return new_catalog(data)
 
 
-def _with_sentinel(entries, findings: Findings, file: str):
-    """Pass entries through; if mapping found errors, end with an entry the store rejects, so it rolls back."""
-    try:
-        yield from entries
-    except ImportRejected as exc:
-        known = {id(p) for p in findings.errors}
-        for p in exc.problems:
-            if id(p) not in known:
-                findings.error(p)
-    if findings.errors:
-        yield {"code": "", "_pos": Position(file, None, MAPPING_ERRORS_ROW)}
+class _Staging:
+    """Entries on their way to the store, and whether reading the file broke off before its end."""
+
+    def __init__(self, entries, findings: Findings, file: str):
+        self.entries, self.findings, self.file = entries, findings, file
+        self.cut_short = False
+
+    def __iter__(self):
+        """Pass entries through; if mapping found errors, end with an entry the store rejects, so it rolls back."""
+        findings = self.findings
+        try:
+            yield from self.entries
+        except ImportRejected as exc:
+            # Reading stopped here (not well-formed XML, a CSV quote never closed, ...): only the rows before
+            # this point reach the store.
+            self.cut_short = exc.problems is not findings.errors  # not the mapping's own raise_if_errors
+            known = {id(p) for p in findings.errors}
+            for p in exc.problems:
+                if id(p) not in known:
+                    findings.error(p)
+        if findings.errors:
+            yield {"code": "", "_pos": Position(self.file, None, MAPPING_ERRORS_ROW)}
+
+
+def _without_consequences(problems: list[Problem], total: int) -> tuple[list[Problem], int]:
+    """The store's problems less the unknown parents, and the count less them, for a file read only in part.
+
+    A parent the file names later was never read, so "unknown parent" follows
+    from the error that stopped the reading, and would bury it. The store lists
+    unknown parents last, after every row's own errors: once one is listed, every
+    error it counted but did not list is one too.
+    """
+    kept = [p for p in problems if p.kind != "unknown_parent"]
+    if len(kept) < len(problems):
+        return kept, len(kept)
+    return kept, total
 
 
 def run_import(store, path: str | Path, *, catalog: str, version: str, format: str | None = None,
@@ -236,9 +261,9 @@ def run_import(store, path: str | Path, *, catalog: str, version: str, format: s
     if meant_for and meant_for != catalog:
         findings.warn(Problem(f"profile {prof.name} is meant for catalog {meant_for}, and this file goes into "
                               f"{catalog}: is that the right profile?", file=source.name, kind="other_catalog"))
-    entries = FORMATS[fmt](source, prof, findings, language)
+    staging = _Staging(FORMATS[fmt](source, prof, findings, language), findings, source.name)
     try:
-        report = store.stage_draft(catalog, version, _with_sentinel(entries, findings, source.name),
+        report = store.stage_draft(catalog, version, staging,
                                    source_name=Path(source.name).name, source_sha256=source.sha256(),
                                    release_notes=release_notes, created_by=created_by, dry_run=dry_run,
                                    progress=progress, file=source.name, create_catalog=create)
@@ -246,6 +271,8 @@ def run_import(store, path: str | Path, *, catalog: str, version: str, format: s
         own = [p for p in exc.problems if p.row != MAPPING_ERRORS_ROW]
         if findings.errors:
             own_total = exc.total - (len(exc.problems) - len(own))  # without the sentinel's
+            if staging.cut_short:
+                own, own_total = _without_consequences(own, own_total)
             raise ImportRejected(findings.errors + own, findings.warnings + exc.warnings,
                                  total=findings.error_count + own_total) from None
         raise

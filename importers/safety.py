@@ -173,6 +173,7 @@ def iterparse(source: Source, tags=None, events=("end",)) -> Iterator[tuple[str,
                   dtd_validation=False, remove_comments=True, remove_pis=True)
     if tags is not None:
         kwargs["tag"] = tags
+    etree.clear_error_log()  # iterparse's log outlives a parse: an earlier file's errors would show up as this one's
     try:
         checked = False
         for event, elem in etree.iterparse(str(source.path), **kwargs):
@@ -186,11 +187,12 @@ def iterparse(source: Source, tags=None, events=("end",)) -> Iterator[tuple[str,
             yield event, elem
     except etree.XMLSyntaxError as exc:
         line = exc.position[0] if exc.position else None
-        msg = exc.msg or str(exc)
+        # lxml appends ", line 22, column 23" to libxml2's message; the line is the problem's row already
+        msg = re.sub(r", line \d+, column (\d+)$", r" (column \1)", exc.msg or str(exc))
         # An entity the document never declares (`&nbsp;`) makes the parser give up later, with a message
         # about the end of the data; its log holds the cause.
-        undefined = next((e for e in exc.error_log if e.message.startswith("Entity '")
-                          and e.message.endswith("not defined")), None)
+        undefined = next((e for e in exc.error_log if e.filename == str(source.path)
+                          and e.message.startswith("Entity '") and e.message.endswith("not defined")), None)
         if undefined is not None:
             msg, line = (f"{undefined.message} (HTML entities such as &nbsp; are not XML: write the character "
                          f"itself, or &#160;)"), undefined.line

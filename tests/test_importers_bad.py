@@ -35,6 +35,9 @@ CASES = [
     ("truncated.xml", ["--format", "claml"], "row 2: not well-formed XML (truncated or damaged?): Premature end of "
                                              "data in tag Label"),
     ("truncated.xml", ["--profile", "icd10-cm-tabular"], "not well-formed XML (truncated or damaged?)"),
+    ("truncated.xml", ["--format", "fnsi"], "the file is XML (it starts with '<'), but format fnsi reads FNSI's CSV "
+                                            "and JSON exports: export the dictionary as CSV or JSON, or import the XML "
+                                            "with a profile of format xml"),
 ]
 
 
@@ -255,3 +258,85 @@ def test_a_spreadsheet_or_archive_given_to_the_wrong_format_is_named(sqlite_stor
     sqlite_store.create_catalog(CatalogCreate(slug="atc-who", title="ATC"))
     f = write_container(tmp_path / name)
     assert_refused(runner, sqlite_store, f, options, f"{f}: {message}", catalog="atc-who")
+
+
+WHO_SIMPLE = ('<?xml version="1.0" encoding="utf-8"?>\n<icd_10_v2019>\n <item type="chapter">\n  <name>I</name>\n'
+              '  <description>Certain infectious and parasitic diseases</description>\n  <item type="block">\n'
+              '   <name>A00-A09</name>\n   <description>Intestinal infectious diseases</description>\n'
+              '   <item type="category">\n    <name>A00</name>\n    <description>Cholera</description>\n'
+              '    <item type="subcategory">\n     <name>A00.0</name>\n'
+              '     <description>Cholera due to Vibrio cholerae 01, biovar cholerae</description>\n    </item>\n'
+              '    <item type="subcategory">\n     <name>A00.1</name>\n'
+              '     <description>Cholera due to Vibrio cholerae 01, biovar eltor</description>\n    </item>\n'
+              '    <item type="subcategory">\n     <name>A00.9</name>\n     <description>Chol')
+CDC_TABULAR = ('<?xml version="1.0" encoding="utf-8"?>\n<ICD10CM.tabular>\n<chapter><name>1</name>'
+               '<desc>Certain infectious and parasitic diseases (A00-B99)</desc>\n<section id="A00-A09">'
+               '<desc>Intestinal infectious diseases (A00-A09)</desc>\n<diag><name>A00</name><desc>Cholera</desc>\n'
+               '<diag><name>A00.0</name><desc>Cholera due to Vibrio cholerae 01, biovar cholerae</desc></diag>\n'
+               '<diag><name>A00.1</name><desc>Cholera due to Vibrio cholerae 01, biovar eltor</desc></diag>\n'
+               '<diag><name>A00.9</name><desc>Chol')
+CLAML_DOCTYPE = (BAD.parent / "importers" / "claml_doctype.xml").read_text(encoding="utf-8")
+TRUNCATED = [
+    # nested records: the enclosing chapter, block and category never end, so the finished subcategories
+    # name parents the file never gets to
+    ("who.xml", WHO_SIMPLE, ["--profile", "icd10-who-simplexml"],
+     "row 22: not well-formed XML (truncated or damaged?): Premature end of data in tag description line 22 "
+     "(column 23)"),
+    ("cdc.xml", CDC_TABULAR, ["--profile", "icd10-cm-tabular"],
+     "row 8: not well-formed XML (truncated or damaged?): Premature end of data in tag desc line 8 (column 35)"),
+    ("claml.xml", CLAML_DOCTYPE[:CLAML_DOCTYPE.index("Giardiasis [")], ["--format", "claml"],
+     "row 16: not well-formed XML (truncated or damaged?): Premature end of data in tag Label line 16 (column 109)"),
+    # a quote never closed swallows the rest of a CSV, parents included
+    ("quote.csv", 'code,display,parents\nA00,Cholera,A00-A09\n"A00-A09,Intestinal,I\nI,Infectious,\n',
+     ["--format", "csv"], "row 3: a quoted value that starts on this row is never closed: it runs to the end of "
+                          "the file (a missing closing quote)"),
+]
+
+
+@pytest.mark.parametrize("name, text, options, message", TRUNCATED, ids=[c[0] for c in TRUNCATED])
+def test_a_cut_off_file_gets_its_syntax_error_and_nothing_that_follows_from_it(sqlite_store, runner, tmp_path, name,
+                                                                               text, options, message):
+    from registry.models import CatalogCreate
+    for slug in ("t", "icd10-who", "icd10-cm"):
+        sqlite_store.create_catalog(CatalogCreate(slug=slug, title=slug))
+    catalog = {"--profile": options[1].rsplit("-", 1)[0] if "simplexml" in options[1] else "icd10-cm",
+               "--format": "t"}[options[0]]
+    f = tmp_path / name
+    f.write_text(text, encoding="utf-8")
+    result = runner.invoke(cli, ["import", str(f), "--catalog", catalog, "--version", "1", *options])
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [f"Error: import rejected: {f}, {message}", "Nothing was stored."]
+
+
+def test_an_earlier_files_xml_errors_are_not_reported_as_this_ones(sqlite_store, tmp_path):
+    # lxml keeps iterparse's error log across parses: a server that read a file with `&nbsp;` once called
+    # every later truncated file an undefined entity at the first file's line
+    from importers import run_import
+    from registry.errors import ImportRejected
+    nbsp, cut = tmp_path / "nbsp.xml", tmp_path / "cut.xml"
+    nbsp.write_text('<ClaML version="2.0.0">\n<Title name="x">One&nbsp;two</Title></ClaML>\n', encoding="utf-8")
+    cut.write_text(CLAML_DOCTYPE[:CLAML_DOCTYPE.index("Giardiasis [")], encoding="utf-8")
+    messages = []
+    for f in (nbsp, cut, nbsp):
+        with pytest.raises(ImportRejected) as err:
+            run_import(sqlite_store, f, catalog="x", version="1", format="claml")
+        messages.append(str(err.value.problems[0]))
+    assert messages[0] == messages[2] == (f"{nbsp}, row 2: not well-formed XML (truncated or damaged?): Entity 'nbsp' "
+                                          f"not defined (HTML entities such as &nbsp; are not XML: write the character "
+                                          f"itself, or &#160;)")
+    assert messages[1] == (f"{cut}, row 16: not well-formed XML (truncated or damaged?): Premature end of data in tag "
+                           f"Label line 16 (column 109)")
+
+
+def test_errors_of_rows_read_before_the_cut_are_still_reported(sqlite_store, runner, tmp_path):
+    from registry.models import CatalogCreate
+    sqlite_store.create_catalog(CatalogCreate(slug="t", title="T"))
+    f = tmp_path / "quote.csv"
+    f.write_text('code,display,parents\nA00,Cholera,A00-A09\nA00,Cholera again,\n"A00-A09,Intestinal,I\n',
+                 encoding="utf-8")
+    result = runner.invoke(cli, ["import", str(f), "--catalog", "t", "--version", "1", "--format", "csv"])
+    assert result.stderr.splitlines() == [
+        f"Error: import rejected: {f}, row 4: a quoted value that starts on this row is never closed: it runs to the "
+        f"end of the file (a missing closing quote) (and 1 more error)",
+        f"  {f}, row 3, column code: duplicate code A00 (first at row 2)",
+        "Nothing was stored."]

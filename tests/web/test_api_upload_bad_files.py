@@ -57,3 +57,21 @@ def test_xlsx_uploaded_with_a_csv_profile_is_named_a_workbook(store, client, hea
         "import rejected: atc.xlsx: the file is an Excel workbook (.xlsx), not text: profile atc-who reads csv files; "
         "import it with a profile of format xlsx (atc-who-xlsx), or save the sheet as CSV (UTF-8) and import that")
     assert job["error"]["error"]["details"]["errors"][0]["kind"] == "wrong_format"
+
+
+def test_a_truncated_xml_upload_reports_only_its_syntax_error(store, client, headers):
+    from pathlib import Path
+    text = (Path(__file__).resolve().parents[1] / "data" / "importers" / "claml_doctype.xml").read_text()
+    simple = ('<?xml version="1.0" encoding="utf-8"?>\n<icd_10_v2019>\n<item type="chapter"><name>I</name>'
+              '<description>Infectious</description>\n<item type="block"><name>A00-A09</name>'
+              '<description>Intestinal</description>\n<item type="category"><name>A00</name>'
+              '<description>Cholera</description></item>\n<item type="category"><name>A01</name><descr')
+    for data, name, form in ((simple, "who.xml", {"profile": "icd10-who-simplexml"}),
+                             (text[:text.index("Giardiasis [")], "claml.xml", {"format": "claml"})):
+        job = import_job(client, headers, data.encode(), name, **form)
+        assert job["status"] == "failed"
+        error = job["error"]["error"]
+        assert error["details"]["error_count"] == 1 and job["report"] == {"error_count": 1}
+        assert [(e["row"], e["kind"]) for e in error["details"]["errors"]] == [(6 if name == "who.xml" else 16,
+                                                                                 "syntax")]
+        assert error["message"].startswith(f"import rejected: {name}, row ")
