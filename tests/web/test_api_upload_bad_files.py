@@ -75,3 +75,18 @@ def test_a_truncated_xml_upload_reports_only_its_syntax_error(store, client, hea
         assert [(e["row"], e["kind"]) for e in error["details"]["errors"]] == [(6 if name == "who.xml" else 16,
                                                                                  "syntax")]
         assert error["message"].startswith(f"import rejected: {name}, row ")
+
+
+def test_claml_with_its_usual_doctype_uploads_and_a_nameless_superclass_is_refused(store, client, headers):
+    from pathlib import Path
+    text = (Path(__file__).resolve().parents[1] / "data" / "importers" / "claml_doctype.xml").read_text()
+    job = import_job(client, headers, text.encode(), "icd10.xml", format="claml")
+    assert job["status"] == "succeeded", job
+    assert job["report"]["entries"] == 6
+    store.discard("local", "1")
+    nameless = text.replace('<SuperClass code="A07"/>', '<SuperClass code=""/>')
+    job = import_job(client, headers, nameless.encode(), "icd10.xml", format="claml")
+    assert job["status"] == "failed"
+    assert job["error"]["error"]["message"] == (
+        "import rejected: icd10.xml, row 16 (/ClaML/Class[@code='A07.1']), column SuperClass: class A07.1 has a "
+        "SuperClass without a code: it names no class")
