@@ -3,7 +3,8 @@
 Every national file is untrusted input. XML is parsed by lxml with entity
 resolution, DTD loading, network access and huge trees turned off, and a
 document whose DOCTYPE declares entities (XXE, billion laughs, quadratic
-blowup) is refused before parsing. An xlsx is a zip: its members are
+blowup) is refused before parsing: the prolog is read by the XML grammar, so
+the usual `<!DOCTYPE ClaML SYSTEM "ClaML.dtd">` passes whatever text follows. An xlsx is a zip: its members are
 decompressed once, counting bytes, and refused when the total passes
 NSI_XLSX_MAX_UNCOMPRESSED_MB (a zip bomb), whatever sizes the zip declares.
 """
@@ -27,6 +28,7 @@ ENTITIES_REFUSED = ("the XML document declares entities in its DOCTYPE; entity d
 NAME = re.compile(rb"[^\s\[\]<>\"'%]+")
 SPACE = re.compile(rb"[ \t\r\n]*")
 QUOTED = re.compile(rb"\"[^\"]*\"|'[^']*'")
+PE_REFERENCE = re.compile(rb"%[^\s;%]*;?")
 # One markup declaration of an internal subset, read to its '>' past quoted literals (which may hold '>' or ']>').
 DECLARATION = re.compile(rb"<!(ELEMENT|ATTLIST|NOTATION|ENTITY)\b(?:[^\"'>]|\"[^\"]*\"|'[^']*')*>", re.IGNORECASE)
 
@@ -96,14 +98,13 @@ class _Prolog:
             raise self.fail("the DOCTYPE declaration has no document type name", at=start)
         self.pos = name.end()
         spaced = self.skip_space()
-        for keyword, literals in ((b"SYSTEM", 1), (b"PUBLIC", 2)):
+        for keyword, identifiers in ((b"SYSTEM", ("system",)), (b"PUBLIC", ("public", "system"))):
             if spaced and self.at_keyword(keyword):
                 self.pos += len(keyword)
-                for _ in range(literals):
+                for identifier in identifiers:
                     literal = QUOTED.match(self.data, self.pos) if self.skip_space() else None
                     if literal is None:
-                        kind = "public and a system" if literals == 2 else "system"
-                        raise self.fail(f"the DOCTYPE declaration's {keyword.decode()} has no quoted {kind} "
+                        raise self.fail(f"the DOCTYPE declaration's {keyword.decode()} has no quoted {identifier} "
                                         f"identifier", at=start)
                     self.pos = literal.end()
                 self.skip_space()
@@ -133,7 +134,7 @@ class _Prolog:
             elif self.at(b"<?"):
                 self.skip_past(b"?>", "a processing instruction")
             elif self.at(b"%"):
-                ref = re.compile(rb"%[^\s;%]*;?").match(self.data, self.pos).group().decode("utf-8", "replace")
+                ref = PE_REFERENCE.match(self.data, self.pos).group().decode("utf-8", "replace")
                 raise _reject(self.source, f"the XML document's DOCTYPE refers to the parameter entity {ref} "
                                            f"(it would pull in declarations from elsewhere); refused")
             else:
@@ -143,7 +144,7 @@ class _Prolog:
                     if self.data.find(b">", self.pos) < 0:
                         raise self.fail("the internal DTD subset of the DOCTYPE declaration is never closed",
                                         at=start, truncated=True)
-                    if NAME.match(self.data, self.pos + 1) and self.at(b"<") and not self.at(b"<!"):
+                    if self.at(b"<") and not self.at(b"<!") and NAME.match(self.data, self.pos + 1):  # a start tag
                         raise self.fail(f"the internal DTD subset of the DOCTYPE declaration is never closed: "
                                         f"']>' is missing before {seen!r} on line {self.line()}", at=start)
                     raise self.fail(f"unexpected {seen!r} in the internal DTD subset", at=self.pos)

@@ -121,6 +121,8 @@ DOCTYPES = [
     ('<!DOCTYPE>', "row 2: not well-formed XML: the DOCTYPE declaration has no document type name"),
     ('<!DOCTYPE ClaML SYSTEM>', "row 2: not well-formed XML: the DOCTYPE declaration's SYSTEM has no quoted "
                                 "system identifier"),
+    ('<!DOCTYPE ClaML PUBLIC "-//WHO//DTD ClaML 2.0//EN">', "row 2: not well-formed XML: the DOCTYPE declaration's "
+                                                            "PUBLIC has no quoted system identifier"),
     ('<!DOCTYPE ClaML [<!ELEMENT ClaML ANY>', "row 2: not well-formed XML: the internal DTD subset of the DOCTYPE "
                                               "declaration is never closed: ']>' is missing before '<ClaML "
                                               "version=\"2.0.' on line 3"),
