@@ -200,7 +200,13 @@ CLASS_COLUMNS = {"code": "code", "display": "Rubric[@kind='preferred']", "parent
 def _class_entries(elem, source, modifier_classes, modifiers, default_lang, language, findings) -> Iterator[dict]:
     code = (elem.get("code") or "").strip()
     pos = Position(source.name, None, f"{elem.sourceline} (/ClaML/Class[@code='{code}'])", CLASS_COLUMNS)
-    parents = [s.get("code") for s in elem.iterfind("SuperClass") if s.get("code")]
+    parents = []
+    for superclass in elem.iterfind("SuperClass"):
+        if (superclass.get("code") or "").strip():
+            parents.append(superclass.get("code"))
+        else:  # dropping it would store the class as a root
+            findings.error(pos.problem(f"class {code} has a SuperClass without a code: it names no class",
+                                       column="SuperClass", code=code, kind="unknown_parent"))
     has_children = elem.find("SubClass") is not None
     display, designations, attributes = _describe(_rubrics(elem, default_lang), language)
     if elem.get("kind"):

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
-from registry.errors import Problem
+from registry.errors import ImportRejected, Problem
 from importers.mapping import Findings
 from importers.profile import Profile, validate
 from importers.source import Source
@@ -52,6 +52,10 @@ def read_table(source: Source, profile: Profile | None, findings: Findings):
     """The FNSI file as a Table: JSON when it starts with '{' or '[', CSV (`;` or `,`, sniffed) otherwise."""
     from importers import tabular
     start = source.head(64).lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+    if start == b"<":  # read as CSV, an XML export gives a wrong header or a wrong-shape error per line
+        raise ImportRejected([Problem("the file is XML (it starts with '<'), but format fnsi reads FNSI's CSV and "
+                                      "JSON exports: export the dictionary as CSV or JSON, or import the XML with a "
+                                      "profile of format xml", file=source.name, kind="wrong_format")])
     if start in (b"{", b"["):
         return tabular.read_json_rows(source, findings, (profile.read.get("columns") if profile else None))
     if profile is not None and "delimiter" not in profile.read:

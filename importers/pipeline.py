@@ -16,7 +16,7 @@ from typing import Callable, Iterator
 from registry.errors import BadRequest, ImportRejected, NotFound, Position, Problem, Report
 from importers.mapping import Findings
 from importers.profile import Profile, load_profile
-from importers.source import Source, parse_json
+from importers.source import CONTAINERS, Source, parse_json
 
 MAPPING_ERRORS_ROW = "(mapping errors)"
 
@@ -114,6 +114,50 @@ def guess_format(source: Source) -> str:
     return "jsonl"
 
 
+READS = {"csv": "CSV text", "fnsi": "FNSI CSV or JSON", "jsonl": "JSON lines", "xml": "XML", "claml": "ClaML XML",
+         "fhir-codesystem": "FHIR JSON"}
+
+
+def refuse_containers(source: Source, fmt: str, profile: Profile | None) -> None:
+    """Refuse a spreadsheet or zip given to a text format, saying what it is and what to do.
+
+    Read as text, a workbook fails at its first compressed byte with "not valid
+    UTF-8 ... declare cp1251", which sends the operator after the wrong cause.
+    """
+    kind = source.container()
+    if kind is None:
+        return
+    reads = f"profile {profile.name} reads {profile.format} files" if profile else f"format {fmt} reads {READS[fmt]}"
+    if kind == "zip":
+        todo = "unpack it and import the file inside"
+    else:
+        suggested = _xlsx_profiles_for(profile.catalog.get("slug")) if profile else []
+        todo = ("import it with a profile of format xlsx "
+                + (f"({', '.join(suggested)})" if suggested else "(--profile, see docs/importers.md)"))
+        if kind != "xlsx":
+            todo = "save it as .xlsx and " + todo
+        if fmt in ("csv", "fnsi"):
+            todo += ", or save the sheet as CSV (UTF-8) and import that"
+    raise ImportRejected([Problem(f"the file is {CONTAINERS[kind]}, not text: {reads}; {todo}", file=source.name,
+                                  kind="wrong_format")])
+
+
+def _xlsx_profiles_for(slug: str | None) -> list[str]:
+    """The shipped xlsx profiles meant for catalog `slug` (to suggest one for a workbook)."""
+    from importers.profile import available_profiles
+    if not slug:
+        return []
+    found = []
+    for name in available_profiles():
+        try:
+            candidate = load_profile(name)
+        except BadRequest:
+            continue
+        if candidate.format == "xlsx" and candidate.catalog.get("slug") == slug:
+            found.append(name)
+    return found
+
+
 def catalog_defaults(source: Source, fmt: str, profile: Profile | None) -> dict:
     """What a missing catalog is created with: the profile's [catalog] table, or what the file says about itself."""
     if profile is not None and profile.catalog.get("title"):
@@ -141,17 +185,42 @@ def _new_catalog(slug: str, defaults: dict):
     return new_catalog(data)
 
 
-def _with_sentinel(entries, findings: Findings, file: str):
-    """Pass entries through; if mapping found errors, end with an entry the store rejects, so it rolls back."""
-    try:
-        yield from entries
-    except ImportRejected as exc:
-        known = {id(p) for p in findings.errors}
-        for p in exc.problems:
-            if id(p) not in known:
-                findings.error(p)
-    if findings.errors:
-        yield {"code": "", "_pos": Position(file, None, MAPPING_ERRORS_ROW)}
+class _Staging:
+    """Entries on their way to the store, and whether reading the file broke off before its end."""
+
+    def __init__(self, entries, findings: Findings, file: str):
+        self.entries, self.findings, self.file = entries, findings, file
+        self.cut_short = False
+
+    def __iter__(self):
+        """Pass entries through; if mapping found errors, end with an entry the store rejects, so it rolls back."""
+        findings = self.findings
+        try:
+            yield from self.entries
+        except ImportRejected as exc:
+            # Reading stopped here (not well-formed XML, a CSV quote never closed, ...): only the rows before
+            # this point reach the store.
+            self.cut_short = exc.problems is not findings.errors  # not the mapping's own raise_if_errors
+            known = {id(p) for p in findings.errors}
+            for p in exc.problems:
+                if id(p) not in known:
+                    findings.error(p)
+        if findings.errors:
+            yield {"code": "", "_pos": Position(self.file, None, MAPPING_ERRORS_ROW)}
+
+
+def _without_consequences(problems: list[Problem], total: int) -> tuple[list[Problem], int]:
+    """The store's problems less the unknown parents, and the count less them, for a file read only in part.
+
+    A parent the file names later was never read, so "unknown parent" follows
+    from the error that stopped the reading, and would bury it. The store lists
+    unknown parents last, after every row's own errors: once one is listed, every
+    error it counted but did not list is one too.
+    """
+    kept = [p for p in problems if p.kind != "unknown_parent"]
+    if len(kept) < len(problems):
+        return kept, len(kept)
+    return kept, total
 
 
 def run_import(store, path: str | Path, *, catalog: str, version: str, format: str | None = None,
@@ -177,6 +246,8 @@ def run_import(store, path: str | Path, *, catalog: str, version: str, format: s
         raise BadRequest(f"profile {prof.name} is written for {prof.format} files, not {format}: its [read] and "
                          f"[fields] tables name what a {prof.format} file holds; leave out --format, or use a "
                          f"profile for {format} (see docs/importers.md)")
+    if fmt != "xlsx":
+        refuse_containers(source, fmt, prof)
     create = None
     if not store.has_catalog(catalog):
         defaults = catalog_defaults(source, fmt, prof)
@@ -190,9 +261,9 @@ def run_import(store, path: str | Path, *, catalog: str, version: str, format: s
     if meant_for and meant_for != catalog:
         findings.warn(Problem(f"profile {prof.name} is meant for catalog {meant_for}, and this file goes into "
                               f"{catalog}: is that the right profile?", file=source.name, kind="other_catalog"))
-    entries = FORMATS[fmt](source, prof, findings, language)
+    staging = _Staging(FORMATS[fmt](source, prof, findings, language), findings, source.name)
     try:
-        report = store.stage_draft(catalog, version, _with_sentinel(entries, findings, source.name),
+        report = store.stage_draft(catalog, version, staging,
                                    source_name=Path(source.name).name, source_sha256=source.sha256(),
                                    release_notes=release_notes, created_by=created_by, dry_run=dry_run,
                                    progress=progress, file=source.name, create_catalog=create)
@@ -200,6 +271,8 @@ def run_import(store, path: str | Path, *, catalog: str, version: str, format: s
         own = [p for p in exc.problems if p.row != MAPPING_ERRORS_ROW]
         if findings.errors:
             own_total = exc.total - (len(exc.problems) - len(own))  # without the sentinel's
+            if staging.cut_short:
+                own, own_total = _without_consequences(own, own_total)
             raise ImportRejected(findings.errors + own, findings.warnings + exc.warnings,
                                  total=findings.error_count + own_total) from None
         raise

