@@ -42,10 +42,12 @@ def expand(term, params: Params) -> dict:
     echoed = [p for name in ECHOED for p in params.original(name)]
     used = ([{"name": "used-codesystem", "valueUri": url} for url in result.used_code_systems]
             + [{"name": "used-valueset", "valueUri": url} for url in result.used_value_sets])
-    out = {k: v for k, v in vs.items() if k not in ("text", "meta", "expansion")}
+    out = {k: v for k, v in vs.items() if k not in ("text", "meta", "expansion", "compose")}
     expansion = {"identifier": f"urn:uuid:{uuid.uuid4()}",
                  "timestamp": datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
-                 "total": result.total, "offset": offset}
+                 "total": result.total}
+    if params.get("offset") is not None:
+        expansion["offset"] = offset
     if echoed or used:
         expansion["parameter"] = echoed + used
     if contains:
