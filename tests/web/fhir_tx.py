@@ -103,6 +103,7 @@ def run_test(client, suite: dict, test: dict) -> str | None:
     if response.mimetype != "application/fhir+json":
         return f"response is {response.mimetype} ({response.status_code}), not FHIR JSON"
     actual = response.get_json(force=True)
+    r4_to_r5(actual)
     scrub(actual)
     if actual.get("resourceType") == "Parameters":
         sort_parameters(actual)
@@ -115,6 +116,43 @@ def run_test(client, suite: dict, test: dict) -> str | None:
     if str(response.status_code)[0] != wanted[0]:
         return f"HTTP status {response.status_code}, expected {wanted}" + (f"; {diff}" if diff else "")
     return diff
+
+
+# -- the R4 -> R5 conversion the Java client applies to an R4 server's answers (the part our answers need) ---------
+
+R5_PROPERTY = "http://hl7.org/fhir/5.0/StructureDefinition/extension-ValueSet.expansion.property"
+R5_CONTAINS_PROPERTY = "http://hl7.org/fhir/5.0/StructureDefinition/extension-ValueSet.expansion.contains.property"
+
+
+def r4_to_r5(resource: dict) -> None:
+    """Cross-version extensions of an R4 expansion turned into the R5 elements they carry."""
+    expansion = resource.get("expansion") if resource.get("resourceType") == "ValueSet" else None
+    if not expansion:
+        return
+    _lift(expansion, R5_PROPERTY)
+
+    def walk(items):
+        for item in items:
+            _lift(item, R5_CONTAINS_PROPERTY)
+            walk(item.get("contains", []))
+    walk(expansion.get("contains", []))
+
+
+def _lift(node: dict, url: str) -> None:
+    lifted = [e for e in node.get("extension", []) if e.get("url") == url]
+    if not lifted:
+        return
+    node["extension"] = [e for e in node["extension"] if e.get("url") != url]
+    if not node["extension"]:
+        del node["extension"]
+    properties = []
+    for ext in lifted:
+        prop = {}
+        for sub in ext.get("extension", []):
+            key, val = next((k, v) for k, v in sub.items() if k.startswith("value"))
+            prop[key if sub["url"] == "value" else sub["url"]] = val
+        properties.append(prop)
+    node["property"] = properties
 
 
 # -- scrubbing and sorting (TxTesterScrubbers, TxTesterSorters) -----------------------------------------------------

@@ -145,7 +145,7 @@ def test_expand_the_implicit_value_set_in_pages(client, loaded):
     assert expansion["total"] == 9 and expansion["offset"] == 2
     assert [c["code"] for c in expansion["contains"]] == ["A00.0", "A00.1", "A01"]
     assert {"name": "used-codesystem", "valueUri": f"{CS}|2024"} in expansion["parameter"]
-    assert {"name": "count", "valueString": "3"} in expansion["parameter"]
+    assert {"name": "count", "valueInteger": 3} in expansion["parameter"]
     active = fhir(post_parameters(client, "/fhir/ValueSet/$expand",
                                   {"name": "url", "valueUri": f"{BASE}/ValueSet/icd10"},
                                   {"name": "activeOnly", "valueBoolean": True}))["expansion"]

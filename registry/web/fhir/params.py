@@ -87,14 +87,6 @@ class Params:
             raise bad_request(f"parameter {name!r} must be between {low} and {high}", name)
         return number
 
-    def original(self, name: str) -> list[dict]:
-        """The given parameters named `name` as Parameters.parameter objects (for echoing them back)."""
-        out = []
-        for n, value, key in self.items:
-            if n == name and key not in ("resource", "part"):
-                out.append({"name": n, (key if key != "query" else "valueString"): value})
-        return out
-
 
 def parameters(*entries: dict | None) -> dict:
     """A Parameters resource of the given parameter objects (None entries skipped)."""

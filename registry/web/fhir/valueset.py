@@ -5,15 +5,18 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timezone
 
+from registry.web.fhir.concepts import STATUS_URI
 from registry.web.fhir.expansion import expand as expand_members
 from registry.web.fhir.outcome import not_found
 from registry.web.fhir.params import Params, bad_request
 from registry.web.fhir.validation import check_code, coded_value
 
-# Request parameters that the expansion echoes in expansion.parameter, as the HL7 test suite expects.
-ECHOED = ("activeOnly", "count", "displayLanguage", "excludeNested", "filter", "includeDefinition",
-          "includeDesignations", "offset", "property")
+# Request parameters that the expansion echoes in expansion.parameter (as the HL7 test suite expects), typed.
+ECHOED = {"activeOnly": "valueBoolean", "count": "valueInteger", "displayLanguage": "valueCode",
+          "excludeNested": "valueBoolean", "filter": "valueString", "includeDefinition": "valueBoolean",
+          "includeDesignations": "valueBoolean", "offset": "valueInteger", "property": "valueString"}
 MAX_COUNT = 10_000
+R5_EXTENSION = "http://hl7.org/fhir/5.0/StructureDefinition/extension"
 SEARCH_PARAMS = ("url", "version", "name", "status", "title", "_count", "_summary", "_format")
 
 
@@ -39,7 +42,7 @@ def expand(term, params: Params) -> dict:
                             text=params.text("filter"))
     designations = params.boolean("includeDesignations")
     contains = [contains_item(cs, concept, designations) for cs, concept in result.members]
-    echoed = [p for name in ECHOED for p in params.original(name)]
+    echoed = [echo(params, name, key) for name, key in ECHOED.items() if params.get(name) is not None]
     used = ([{"name": "used-codesystem", "valueUri": url} for url in result.used_code_systems]
             + [{"name": "used-valueset", "valueUri": url} for url in result.used_value_sets])
     out = {k: v for k, v in vs.items() if k not in ("text", "meta", "expansion", "compose")}
@@ -50,10 +53,23 @@ def expand(term, params: Params) -> dict:
         expansion["offset"] = offset
     if echoed or used:
         expansion["parameter"] = echoed + used
+    if any("extension" in item for item in contains):
+        expansion["extension"] = [r5_extension("ValueSet.expansion.property",
+                                               {"url": "code", "valueCode": "status"},
+                                               {"url": "uri", "valueUri": STATUS_URI})]
     if contains:
         expansion["contains"] = contains
     out["expansion"] = expansion
     return out
+
+
+def echo(params: Params, name: str, key: str) -> dict:
+    """A request parameter as expansion.parameter, typed as the operation defines it (GET gives text)."""
+    if key == "valueBoolean":
+        return {"name": name, key: params.boolean(name)}
+    if key == "valueInteger":
+        return {"name": name, key: params.integer(name, 0)}
+    return {"name": name, key: params.text(name)}
 
 
 def contains_item(cs, concept, designations: bool) -> dict:
@@ -68,7 +84,17 @@ def contains_item(cs, concept, designations: bool) -> dict:
         item["display"] = concept.display
     if designations and concept.designations:
         item["designation"] = concept.designations
+    status = concept.property_values("status") if concept.inactive else []
+    if status:
+        item["extension"] = [r5_extension("ValueSet.expansion.contains.property",
+                                          {"url": "code", "valueCode": "status"},
+                                          {"url": "value", "valueCode": status[0]})]
     return item
+
+
+def r5_extension(element: str, *parts: dict) -> dict:
+    """An R5 element carried in R4 as a cross-version extension (as the R5->R4 converter writes it)."""
+    return {"url": f"{R5_EXTENSION}-{element}", "extension": list(parts)}
 
 
 def validate_code(term, params: Params) -> dict:
