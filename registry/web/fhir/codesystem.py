@@ -17,6 +17,7 @@ from registry.web.fhir.params import Params, bad_request, param, parameters
 from registry.web.fhir.validation import check_code, coded_value
 
 VERSION_SEPARATOR = "--"
+SUBSETTED = {"system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue", "code": "SUBSETTED"}
 SEARCH_PARAMS = ("url", "version", "name", "status", "title", "_count", "_summary", "_elements", "_format")
 
 
@@ -33,7 +34,7 @@ def header(cs: StoredCodeSystem, rid: str) -> dict:
         out["identifier"] = [{"system": "urn:ietf:rfc:3986", "value": alias} for alias in cs.aliases]
     out.update(version=cs.version, name=cs.name, title=cs.title, status=cs.status)
     if cs.version_meta.published_at:
-        out["date"] = cs.version_meta.published_at.isoformat()
+        out["date"] = cs.version_meta.published_at.date().isoformat()
     if catalog.owner:
         out["publisher"] = catalog.owner
     if catalog.description:
@@ -109,8 +110,8 @@ def search(term, params: Params, base: str) -> dict:
             continue
         rid = resource_id(cs)
         resource = header(cs, rid)
-        resource["meta"] = {"tag": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue",
-                                     "code": "SUBSETTED"}]}
+        resource = {"resourceType": "CodeSystem", "id": rid, "meta": {"tag": [SUBSETTED]},
+                    **{k: v for k, v in resource.items() if k not in ("resourceType", "id")}}
         entries.append({"fullUrl": f"{base}/CodeSystem/{rid}", "resource": resource,
                         "search": {"mode": "match"}})
     return {"resourceType": "Bundle", "type": "searchset", "total": len(entries), "entry": entries}
