@@ -199,4 +199,4 @@ def validate_code(term, params: Params) -> dict:
         value.system = params.text("system")
     if value.version is None:
         value.version = params.text("version")
-    return check_code(term, value)
+    return check_code(term, value, lenient_display=params.boolean("lenient-display-validation"))

@@ -100,7 +100,8 @@ def r5_extension(element: str, *parts: dict) -> dict:
 def validate_code(term, params: Params) -> dict:
     """ValueSet/$validate-code: the code checked against its code system and for membership of the value set."""
     vs = value_set_of(term, params)
-    return check_code(term, coded_value(params), vs)
+    return check_code(term, coded_value(params), vs, infer_system=params.boolean("inferSystem"),
+                      lenient_display=params.boolean("lenient-display-validation"))
 
 
 def read(term, rid: str) -> dict:
