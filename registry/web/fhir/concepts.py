@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Iterator
 
 from registry.errors import NotFound
@@ -79,6 +80,10 @@ class CodeSystemSource:
     def children(self, code: str) -> list[Concept]:
         """The direct children of `code`."""
         raise NotImplementedError
+
+    def page(self, offset: int, count: int | None) -> Iterator[Concept]:
+        """`count` concepts (all when None) from position `offset`, in the system's order."""
+        return islice(self.iter_concepts(), offset, None if count is None else offset + count)
 
     def descendants(self, code: str) -> Iterator[Concept]:
         """Every concept below `code`, each once (breadth first)."""

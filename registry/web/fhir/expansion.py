@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from itertools import islice
 from typing import Callable, Iterable
 
 from registry.web.fhir.concepts import CodeSystemSource, Concept
@@ -56,8 +55,7 @@ def expand(vs: dict, term, *, offset: int = 0, count: int | None = None, active_
     include = whole_system_include(vs)
     if include is not None and not active_only and not text:
         cs = term.code_system(include["system"], include.get("version"))
-        stop = None if count is None else offset + count
-        page = ((cs, c) for c in islice(cs.iter_concepts(), offset, stop)) if count != 0 else iter(())
+        page = ((cs, c) for c in cs.page(offset, count)) if count != 0 else iter(())
         return Expansion(page, cs.count(), [cs.versioned_url])
     expansion = evaluate(vs, term, active_only=active_only)
     members = list(expansion.members)
