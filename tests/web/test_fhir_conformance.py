@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.web.fhir_tx import TX_TESTS, general_tests, run_test
+from fhir_tx import TX_TESTS, general_tests, run_test
 
 SUITES = ["metadata", "simple-cases", "validation", "case"]
 LANGUAGE = ("displayLanguage, Accept-Language and language-tagged designations do not choose or check displays "

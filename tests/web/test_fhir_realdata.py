@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from tests.conftest import SHARED_DATA
-
 pytestmark = pytest.mark.realdata
-FNSI = SHARED_DATA / "icd10_ru" / "fnsi_1.2.643.5.1.13.13.11.1005_v2.27.csv"
+FNSI = Path(__file__).resolve().parents[3] / "shared" / "data" / "icd10_ru" / "fnsi_1.2.643.5.1.13.13.11.1005_v2.27.csv"
 OID = "urn:oid:1.2.643.5.1.13.13.11.1005"
 
 
