@@ -189,3 +189,6 @@ def test_reads_need_a_token_when_configured(store, loaded, tokens, bearer):
                                   {"name": "code", "valueCode": "A00"}), 401)
     assert denied["issue"][0]["code"] == "login"
     fhir(client.get(f"/fhir/CodeSystem/$lookup?system={CS}&code=A00", headers=bearer(tokens["reader"])))
+    unknown = fhir(client.post("/fhir/Patient", data="{}"), 401)
+    assert unknown["issue"][0]["code"] == "login"
+    fhir(client.post("/fhir/Patient", data="{}", headers=bearer(tokens["reader"])), 404)

@@ -119,7 +119,7 @@ def codesystem_search():
 @bp.get("/CodeSystem/<rid>")
 def codesystem_read(rid: str):
     """One CodeSystem with all its concepts, streamed."""
-    cs, latest = codesystem.find_by_id(terminology(), rid)
+    cs, _ = codesystem.find_by_id(terminology(), rid)
     return Response(stream_with_context(codesystem.stream_resource(cs, rid)), mimetype=FHIR_JSON)
 
 
@@ -165,6 +165,10 @@ def valueset_validate_code():
 
 @bp.route("/", defaults={"rest": ""}, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
 @bp.route("/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+@read_only_post
 def unknown(rest: str):
-    """Anything else under /fhir: 404 as an OperationOutcome (not the API's JSON error or an HTML page)."""
+    """Anything else under /fhir: 404 as an OperationOutcome (not the API's JSON error or an HTML page).
+
+    Marked read-only so that, where reads need a token, an unknown path without one is a 401 like the rest.
+    """
     raise FhirError(404, "not-found", f"{request.method} {request.path} is not a FHIR endpoint of this server")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from typing import Iterator
 
+from registry.errors import NotFound
 from registry.web.fhir.concepts import CodeSystemSource, Concept, StoredCodeSystem
 from registry.web.fhir.outcome import not_found
 from registry.web.fhir.params import Params, bad_request, param, parameters
@@ -80,7 +81,7 @@ def find_by_id(term, rid: str) -> tuple[StoredCodeSystem, bool]:
     slug, sep, label = rid.partition(VERSION_SEPARATOR)
     try:
         catalog = term.store.get_catalog(slug)
-    except Exception:
+    except NotFound:
         raise not_found(f"CodeSystem/{rid} is not known") from None
     cs = term.stored(catalog, label or None)
     return cs, not sep

@@ -7,7 +7,6 @@ from datetime import datetime, timezone
 
 from registry.web.fhir.concepts import STATUS_URI
 from registry.web.fhir.expansion import expand as expand_members
-from registry.web.fhir.outcome import not_found
 from registry.web.fhir.params import Params, bad_request
 from registry.web.fhir.validation import check_code, coded_value
 
@@ -107,7 +106,7 @@ def validate_code(term, params: Params) -> dict:
 def read(term, rid: str) -> dict:
     """A catalog's implicit all-codes value set by id (`slug` or `slug--label`), or 404."""
     from registry.web.fhir.codesystem import find_by_id
-    cs, latest = find_by_id(term, rid)
+    cs, _ = find_by_id(term, rid)
     vs = term.implicit_value_set(cs)
     vs["id"] = rid
     return vs
@@ -138,5 +137,3 @@ def search(term, params: Params, base: str) -> dict:
         entries.append({"fullUrl": f"{base}/ValueSet/{vs['id']}", "resource": vs, "search": {"mode": "match"}})
     return {"resourceType": "Bundle", "type": "searchset", "total": len(entries), "entry": entries}
 
-
-__all__ = ["expand", "validate_code", "read", "search", "not_found"]
