@@ -58,6 +58,9 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in [
     Setting("NSI_RESPONSE_CACHE_MB", 64,
             "Memory, in MiB per server worker, for keeping rendered API responses about published versions "
             "(they never change); 0 turns the cache off.", int),
+    Setting("NSI_FHIR_BASE_URL", None,
+            "Canonical base of the FHIR wing's URLs: a catalog is the CodeSystem `{base}/CodeSystem/{slug}`. "
+            "Default: this server's own `/fhir` address. Set it once and keep it: clients store these URLs."),
     Setting("NSI_TEST_DATABASE_URL", None,
             "Tests only: a PostgreSQL URL; store tests then run on PostgreSQL as well as SQLite, "
             "each in its own schema. Without it they are skipped with a reason."),

@@ -1,0 +1,142 @@
+"""Finding code systems and value sets by canonical URL: request-supplied resources first, then the store.
+
+Each published (or retired) catalog version is one CodeSystem at
+`{base}/CodeSystem/{slug}`; a catalog with an OID also answers to `urn:oid:<OID>`.
+Its implicit all-codes value set is `{base}/ValueSet/{slug}`. Resources given as
+`tx-resource` in a request are used for that request only.
+"""
+
+from __future__ import annotations
+
+from registry.errors import NotFound
+from registry.store.reads import LATEST
+from registry.web.fhir.concepts import CodeSystemSource, ResourceCodeSystem, StoredCodeSystem
+from registry.web.fhir.outcome import bad_request, not_found
+
+READABLE_STATUSES = ("published", "retired")
+
+
+def split_canonical(url: str, version: str | None = None) -> tuple[str, str | None]:
+    """`url|version` split into its parts; an explicit `version` wins."""
+    if url and "|" in url:
+        url, _, embedded = url.partition("|")
+        version = version or embedded or None
+    return url, version
+
+
+class Terminology:
+    """The code systems and value sets one request can see."""
+
+    def __init__(self, store, base_url: str, tx_resources: list[dict] | None = None):
+        self.store = store
+        self.base_url = base_url.rstrip("/")
+        self.code_systems: list[ResourceCodeSystem] = []
+        self.value_sets: list[dict] = []
+        for resource in tx_resources or []:
+            if not isinstance(resource, dict):
+                raise bad_request("a tx-resource parameter must hold a resource", "tx-resource")
+            kind = resource.get("resourceType")
+            if kind == "CodeSystem":
+                self.code_systems.append(ResourceCodeSystem(resource))
+            elif kind == "ValueSet":
+                self.value_sets.append(resource)
+
+    # -- code systems -------------------------------------------------------------------------------------------
+
+    def find_code_system(self, url: str, version: str | None = None) -> CodeSystemSource | None:
+        """The code system `url` (at `version`, else its newest), or None when unknown.
+
+        A known system without the asked version raises 404 naming the versions there are.
+        """
+        url, version = split_canonical(url, version)
+        supplied = [cs for cs in self.code_systems if cs.answers_to(url)]
+        if supplied:
+            match = [cs for cs in supplied if version is None or cs.version == version]
+            if match:
+                return sorted(match, key=lambda cs: cs.version or "")[-1]
+            raise not_found(f"A definition for CodeSystem '{url}' version '{version}' could not be found. "
+                            f"Valid versions: {', '.join(sorted(cs.version or '' for cs in supplied))}")
+        catalog = self.catalog_for(url)
+        if catalog is None:
+            return None
+        return self.stored(catalog, version)
+
+    def code_system(self, url: str | None, version: str | None = None) -> CodeSystemSource:
+        """The code system `url`, or 404 `not-found`."""
+        if not url:
+            raise bad_request("a code system URL is needed (parameter system or url)", "system")
+        found = self.find_code_system(url, version)
+        if found is None:
+            raise not_found(f"A definition for CodeSystem '{split_canonical(url)[0]}' could not be found")
+        return found
+
+    def catalog_for(self, url: str):
+        """The catalog whose canonical URL or `urn:oid:` alias is `url`, or None."""
+        prefix = f"{self.base_url}/CodeSystem/"
+        if url.startswith(prefix):
+            slug = url[len(prefix):]
+            try:
+                return self.store.get_catalog(slug)
+            except NotFound:
+                return None
+        if url.startswith("urn:oid:"):
+            oid = url[len("urn:oid:"):]
+            return next((c for c in self.store.list_catalogs() if c.oid == oid), None)
+        return None
+
+    def stored(self, catalog, version: str | None) -> StoredCodeSystem:
+        """A catalog version as a code system; drafts and unknown versions are 404."""
+        url = f"{self.base_url}/CodeSystem/{catalog.slug}"
+        try:
+            meta = self.store.get_version(catalog.slug, version or LATEST)
+        except NotFound:
+            meta = None
+        if meta is None or meta.status not in READABLE_STATUSES:
+            labels = [v.label for v in self.store.list_versions(catalog.slug) if v.status in READABLE_STATUSES]
+            if version is None:
+                raise not_found(f"CodeSystem '{url}' has no published version yet")
+            raise not_found(f"A definition for CodeSystem '{url}' version '{version}' could not be found. "
+                            f"Valid versions: {', '.join(labels) or 'none'}")
+        return StoredCodeSystem(self.store, catalog, meta, self.base_url)
+
+    def stored_code_systems(self, catalog_filter=None):
+        """Every readable catalog version as a StoredCodeSystem (newest last per catalog), streamed."""
+        for catalog in self.store.list_catalogs():
+            if catalog_filter and not catalog_filter(catalog):
+                continue
+            for meta in self.store.list_versions(catalog.slug):
+                if meta.status in READABLE_STATUSES:
+                    yield StoredCodeSystem(self.store, catalog, meta, self.base_url)
+
+    # -- value sets ---------------------------------------------------------------------------------------------
+
+    def find_value_set(self, url: str, version: str | None = None) -> dict | None:
+        """The ValueSet resource `url` (supplied, or a catalog's implicit all-codes value set), or None."""
+        url, version = split_canonical(url, version)
+        supplied = [vs for vs in self.value_sets if vs.get("url") == url
+                    and (version is None or vs.get("version") == version)]
+        if supplied:
+            return sorted(supplied, key=lambda vs: vs.get("version") or "")[-1]
+        prefix = f"{self.base_url}/ValueSet/"
+        if url.startswith(prefix):
+            try:
+                catalog = self.store.get_catalog(url[len(prefix):])
+            except NotFound:
+                return None
+            return self.implicit_value_set(self.stored(catalog, version))
+        return None
+
+    def value_set(self, url: str | None, version: str | None = None) -> dict:
+        """The ValueSet `url`, or 404 `not-found`."""
+        if not url:
+            raise bad_request("a value set is needed (parameter url or valueSet)", "url")
+        found = self.find_value_set(url, version)
+        if found is None:
+            raise not_found(f"A definition for the value Set '{split_canonical(url)[0]}' could not be found")
+        return found
+
+    def implicit_value_set(self, cs: StoredCodeSystem) -> dict:
+        """The all-codes value set of a stored code system version (CodeSystem.valueSet)."""
+        return {"resourceType": "ValueSet", "id": cs.slug, "url": cs.value_set_url, "version": cs.version,
+                "name": cs.name, "title": cs.title, "status": cs.status,
+                "compose": {"include": [{"system": cs.url, "version": cs.version}]}}

@@ -1,0 +1,175 @@
+"""$validate-code's checks, shared by CodeSystem and ValueSet: known system, known code, display, status, membership.
+
+The result is a Parameters resource: `result`, `code`, `system`, `version`,
+`display`, and when something is wrong `message` (the error and warning texts
+joined by "; ") and `issues` (an OperationOutcome whose issues carry
+tx-issue-type codes and name the offending element in `expression`).
+The texts follow the HL7 reference server's, which the HL7 test suite checks.
+"""
+
+from __future__ import annotations
+
+import re
+
+from registry.web.fhir.expansion import evaluate, whole_system_include
+from registry.web.fhir.outcome import FhirError, issue, operation_outcome
+from registry.web.fhir.params import Params, bad_request, param, parameters
+
+ABSOLUTE_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+class Coded:
+    """The coded value to validate, from code/system/version/display, a Coding or a CodeableConcept."""
+
+    def __init__(self, code, system, version, display, prefix: str, concept: dict | None = None):
+        self.code, self.system, self.version, self.display = code, system, version, display
+        self.prefix = prefix  # "" for plain parameters, "Coding." or "CodeableConcept.coding[0]."
+        self.codeable_concept = concept
+
+    def where(self, element: str = "") -> str:
+        """The FHIRPath of one element of the value (or of the value itself), as issue.expression names it."""
+        if not self.prefix:
+            return element or "code"
+        return f"{self.prefix}{element}" if element else self.prefix.rstrip(".")
+
+
+def coded_value(params: Params, system_param: str = "system") -> Coded:
+    """The value to validate from the operation parameters, or 400 when none is given."""
+    coding = params.get("coding")
+    if isinstance(coding, dict):
+        return Coded(coding.get("code"), coding.get("system"), coding.get("version"), coding.get("display"),
+                     "Coding.")
+    concept = params.get("codeableConcept")
+    if isinstance(concept, dict) and concept.get("coding"):
+        first = concept["coding"][0]
+        return Coded(first.get("code"), first.get("system"), first.get("version"), first.get("display"),
+                     "CodeableConcept.coding[0].", concept)
+    code = params.text("code")
+    if not code:
+        raise bad_request("a code is needed: parameter code, coding or codeableConcept", "code")
+    return Coded(code, params.text(system_param), params.text("systemVersion") or params.text("version"),
+                 params.text("display"), "")
+
+
+def check_code(term, value: Coded, vs: dict | None = None, infer_system: bool = False,
+               lenient_display: bool = False) -> dict:
+    """Validate `value` against its code system and, when given, the value set `vs`; a Parameters resource.
+
+    With `lenient_display`, a wrong display is a warning instead of an error.
+    """
+    issues: list[dict] = []
+    out: dict = {}
+    if vs is not None and not value.system and (infer_system or not value.prefix):
+        value.system = _inferred_system(vs)
+    cs = None
+    if not value.system:
+        issues.append(issue("warning", "invalid", "Coding has no system. A code with no system has no defined "
+                            "meaning, and it cannot be validated. A system should be provided", "invalid-data",
+                            value.where()))
+    else:
+        out["system"] = value.system
+        if not ABSOLUTE_URI.match(value.system):
+            issues.append(issue("error", "invalid", "Coding.system must be an absolute reference, not a local "
+                                "reference", "invalid-data", value.where("system")))
+        try:
+            cs = term.find_code_system(value.system, value.version)
+        except FhirError as exc:
+            issues.append(issue("error", "not-found", exc.message, "not-found", value.where("system")))
+            cs = False
+        if cs is None and term.find_value_set(value.system) is not None:
+            issues.append(issue("error", "invalid", f"The Coding references a value set, not a code system "
+                                f"('{value.system}')", "invalid-data", value.where("system")))
+            cs = False
+        if cs is None:
+            shown = value.system if ABSOLUTE_URI.match(value.system) else f"'{value.system}'"
+            issues.append(issue("error", "not-found", f"A definition for CodeSystem {shown} could not be found, "
+                                f"so the code cannot be validated", "not-found", value.where("system")))
+            out["x-unknown-system"] = value.system
+    concept = None
+    if cs:
+        out.update(system=cs.url, version=cs.version)
+        concept = cs.get(value.code)
+        if concept is None and not cs.case_sensitive:
+            concept = cs.find_case_insensitive(value.code)
+            if concept is not None:
+                issues.append(issue("information", "business-rule", f"The code '{value.code}' differs from the "
+                                    f"correct code '{concept.code}' by case. Although the code system "
+                                    f"'{cs.versioned_url}' is case insensitive, implementers are strongly "
+                                    f"encouraged to use the correct case anyway", "code-rule", value.where("code")))
+                out["normalized-code"] = concept.code
+        if concept is None:
+            version = f" version '{cs.version}'" if cs.version else ""
+            issues.append(issue("error", "code-invalid", f"Unknown code '{value.code}' in the CodeSystem "
+                                f"'{cs.url}'{version}", "invalid-code", value.where("code")))
+        else:
+            out["display"] = concept.display
+            if value.display and not _display_ok(concept, value.display):
+                language = f" ({cs.language})" if cs.language else ""
+                issues.append(issue("warning" if lenient_display else "error", "invalid", f"Wrong Display Name '{value.display}' for "
+                                    f"{cs.url}#{concept.code}. Valid display is '{concept.display}'{language} "
+                                    f"(for the language(s) '--')", "invalid-display", value.where("display")))
+            if concept.inactive:
+                out["inactive"] = True
+                status = (concept.property_values("status") or ["inactive"])[0]
+                issues.append(issue("warning", "business-rule", f"The concept '{concept.code}' has a status of "
+                                    f"{status} and its use should be reviewed", "code-comment", value.where()))
+    if vs is not None:
+        issues += _membership_issues(term, vs, value, cs, concept)
+    result = not any(i["severity"] == "error" for i in issues)
+    if value.codeable_concept is not None and concept is None:
+        out = {k: v for k, v in out.items() if k == "x-unknown-system"}
+    message = "; ".join(i["details"]["text"] for i in issues if i["severity"] in ("error", "warning"))
+    code = None if value.codeable_concept is not None and concept is None else value.code
+    return parameters(param("code", "valueCode", code),
+                      param("codeableConcept", "valueCodeableConcept", value.codeable_concept),
+                      param("display", "valueString", out.get("display")),
+                      param("inactive", "valueBoolean", out.get("inactive")),
+                      {"name": "issues", "resource": operation_outcome(issues)} if issues else None,
+                      param("message", "valueString", message or None),
+                      param("normalized-code", "valueCode", out.get("normalized-code")),
+                      param("result", "valueBoolean", result),
+                      param("system", "valueUri", out.get("system")),
+                      param("version", "valueString", out.get("version")),
+                      param("x-unknown-system", "valueCanonical", out.get("x-unknown-system")))
+
+
+def _membership_issues(term, vs: dict, value: Coded, cs, concept) -> list[dict]:
+    """The issues when the code is not in `vs`; a value set that cannot be evaluated is reported, not raised."""
+    label = f"{vs.get('url')}|{vs['version']}" if vs.get("version") else (vs.get("url") or "(unidentified)")
+    try:
+        member = _in_value_set(term, vs, cs, concept)
+    except FhirError as exc:
+        return [issue("error", exc.code, exc.message, exc.tx_code)]
+    if member:
+        return []
+    shown = f"{value.system or ''}#{value.code}" + (f" ('{value.display}')" if value.display else "")
+    provided = f"The provided code '{shown}' was not found in the value set '{label}'"
+    if value.codeable_concept is not None:
+        return [issue("error", "code-invalid", f"No valid coding was found for the value set '{label}'",
+                      "not-in-vs"),
+                issue("information", "code-invalid", provided, "this-code-not-in-vs", value.where("code"))]
+    return [issue("error", "code-invalid", provided, "not-in-vs", value.where("code"))]
+
+
+def _inferred_system(vs: dict) -> str | None:
+    """The one code system a value set draws from, for a code given without a system."""
+    systems = {i.get("system") for i in (vs.get("compose") or {}).get("include", []) if i.get("system")}
+    return systems.pop() if len(systems) == 1 else None
+
+
+def _display_ok(concept, display: str) -> bool:
+    """Whether `display` is the concept's display or one of its designations."""
+    return display == concept.display or any(d.get("value") == display for d in concept.designations)
+
+
+def _in_value_set(term, vs: dict, cs, concept) -> bool:
+    """Whether the concept of `cs` is a member of `vs` (a whole-system value set needs no expansion)."""
+    include = whole_system_include(vs)
+    if include is not None:
+        term.code_system(include["system"], include.get("version"))
+        return bool(cs) and concept is not None and cs.answers_to(include["system"]) and (
+            not include.get("version") or include["version"] == cs.version)
+    members = evaluate(vs, term).members
+    if not cs or concept is None:
+        return False
+    return any(m_cs.url == cs.url and c.code == concept.code for m_cs, c in members)

@@ -1,0 +1,139 @@
+"""The ValueSet provider: $expand and $validate-code, read and search of catalogs' implicit value sets."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+
+from registry.web.fhir.concepts import STATUS_URI
+from registry.web.fhir.expansion import expand as expand_members
+from registry.web.fhir.params import Params, bad_request
+from registry.web.fhir.validation import check_code, coded_value
+
+# Request parameters that the expansion echoes in expansion.parameter (as the HL7 test suite expects), typed.
+ECHOED = {"activeOnly": "valueBoolean", "count": "valueInteger", "displayLanguage": "valueCode",
+          "excludeNested": "valueBoolean", "filter": "valueString", "includeDefinition": "valueBoolean",
+          "includeDesignations": "valueBoolean", "offset": "valueInteger", "property": "valueString"}
+MAX_COUNT = 10_000
+R5_EXTENSION = "http://hl7.org/fhir/5.0/StructureDefinition/extension"
+SEARCH_PARAMS = ("url", "version", "name", "status", "title", "_count", "_summary", "_format")
+
+
+def value_set_of(term, params: Params) -> dict:
+    """The value set an operation is about: the `valueSet` resource given, or `url` (+ `valueSetVersion`)."""
+    given = params.get("valueSet")
+    if isinstance(given, dict):
+        if given.get("resourceType") != "ValueSet":
+            raise bad_request("parameter valueSet must hold a ValueSet resource", "valueSet")
+        return given
+    url = params.text("url") or params.text("context")
+    if not url:
+        raise bad_request("a value set is needed: parameter url or valueSet", "url")
+    return term.value_set(url, params.text("valueSetVersion"))
+
+
+def expand(term, params: Params) -> dict:
+    """$expand: the value set with an expansion of `count` concepts from `offset`, and the total."""
+    vs = value_set_of(term, params)
+    offset = params.integer("offset", 0)
+    count = params.integer("count", None, 0, MAX_COUNT)
+    result = expand_members(vs, term, offset=offset, count=count, active_only=params.boolean("activeOnly"),
+                            text=params.text("filter"))
+    designations = params.boolean("includeDesignations")
+    contains = [contains_item(cs, concept, designations) for cs, concept in result.members]
+    echoed = [echo(params, name, key) for name, key in ECHOED.items() if params.get(name) is not None]
+    used = ([{"name": "used-codesystem", "valueUri": url} for url in result.used_code_systems]
+            + [{"name": "used-valueset", "valueUri": url} for url in result.used_value_sets])
+    out = {k: v for k, v in vs.items() if k not in ("text", "meta", "expansion", "compose")}
+    expansion = {"identifier": f"urn:uuid:{uuid.uuid4()}",
+                 "timestamp": datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+                 "total": result.total}
+    if params.get("offset") is not None:
+        expansion["offset"] = offset
+    if echoed or used:
+        expansion["parameter"] = echoed + used
+    if any("extension" in item for item in contains):
+        expansion["extension"] = [r5_extension("ValueSet.expansion.property",
+                                               {"url": "code", "valueCode": "status"},
+                                               {"url": "uri", "valueUri": STATUS_URI})]
+    if contains:
+        expansion["contains"] = contains
+    out["expansion"] = expansion
+    return out
+
+
+def echo(params: Params, name: str, key: str) -> dict:
+    """A request parameter as expansion.parameter, typed as the operation defines it (GET gives text)."""
+    if key == "valueBoolean":
+        return {"name": name, key: params.boolean(name)}
+    if key == "valueInteger":
+        return {"name": name, key: params.integer(name, 0)}
+    return {"name": name, key: params.text(name)}
+
+
+def contains_item(cs, concept, designations: bool) -> dict:
+    """One expansion.contains entry: system, code, display, abstract and inactive flags, designations."""
+    item = {"system": cs.url}
+    if concept.abstract:
+        item["abstract"] = True
+    if concept.inactive:
+        item["inactive"] = True
+    item["code"] = concept.code
+    if concept.display:
+        item["display"] = concept.display
+    if designations and concept.designations:
+        item["designation"] = concept.designations
+    status = concept.property_values("status") if concept.inactive else []
+    if status:
+        item["extension"] = [r5_extension("ValueSet.expansion.contains.property",
+                                          {"url": "code", "valueCode": "status"},
+                                          {"url": "value", "valueCode": status[0]})]
+    return item
+
+
+def r5_extension(element: str, *parts: dict) -> dict:
+    """An R5 element carried in R4 as a cross-version extension (as the R5->R4 converter writes it)."""
+    return {"url": f"{R5_EXTENSION}-{element}", "extension": list(parts)}
+
+
+def validate_code(term, params: Params) -> dict:
+    """ValueSet/$validate-code: the code checked against its code system and for membership of the value set."""
+    vs = value_set_of(term, params)
+    return check_code(term, coded_value(params), vs, infer_system=params.boolean("inferSystem"),
+                      lenient_display=params.boolean("lenient-display-validation"))
+
+
+def read(term, rid: str) -> dict:
+    """A catalog's implicit all-codes value set by id (`slug` or `slug--label`), or 404."""
+    from registry.web.fhir.codesystem import find_by_id
+    cs, _ = find_by_id(term, rid)
+    vs = term.implicit_value_set(cs)
+    vs["id"] = rid
+    return vs
+
+
+def search(term, params: Params, base: str) -> dict:
+    """A searchset Bundle of the implicit value sets matching url, version, name, title and status."""
+    from registry.web.fhir.codesystem import resource_id
+    unknown = [n for n, _, _ in params.items if n not in SEARCH_PARAMS]
+    if unknown:
+        raise bad_request(f"unknown search parameter(s): {', '.join(sorted(set(unknown)))}; "
+                          f"ValueSet supports url, version, name, title, status")
+    url, version = params.text("url"), params.text("version")
+    if url and "|" in url:
+        url, _, version = url.partition("|")
+    name, title, status = params.text("name"), params.text("title"), params.text("status")
+    entries = []
+    for cs in term.stored_code_systems():
+        if url and url != cs.value_set_url:
+            continue
+        if (version and cs.version != version) or (status and cs.status != status):
+            continue
+        if (name and not cs.name.lower().startswith(name.lower())) or (
+                title and title.lower() not in (cs.title or "").lower()):
+            continue
+        vs = term.implicit_value_set(cs)
+        vs["id"] = resource_id(cs)
+        entries.append({"fullUrl": f"{base}/ValueSet/{vs['id']}", "resource": vs, "search": {"mode": "match"}})
+    return {"resourceType": "Bundle", "type": "searchset", "total": len(entries), "entry": entries}
+

@@ -1,0 +1,194 @@
+"""The FHIR wing on stored catalogs: metadata, CodeSystem read/search, $lookup, $validate-code, $expand, errors.
+
+The `loaded` fixture publishes an ICD-10 excerpt (`icd10`, OID 1.2.643.5.1.13.13.11.1005) in versions
+2023 and 2024; every test runs on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import json
+
+BASE = "http://localhost/fhir"
+CS = f"{BASE}/CodeSystem/icd10"
+OID = "urn:oid:1.2.643.5.1.13.13.11.1005"
+FHIR_JSON = "application/fhir+json"
+
+
+def fhir(response, status=200):
+    """The FHIR JSON body of a response, after checking its status and media type."""
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.mimetype == FHIR_JSON
+    return json.loads(response.get_data(as_text=True))
+
+
+def named(parameters: dict, name: str) -> list:
+    """The parameters called `name` of a Parameters resource."""
+    return [p for p in parameters["parameter"] if p["name"] == name]
+
+
+def value(parameters: dict, name: str):
+    """The value[x] of the one parameter called `name`."""
+    [p] = named(parameters, name)
+    return next(v for k, v in p.items() if k.startswith("value") or k == "resource")
+
+
+def post_parameters(client, path: str, *params: dict):
+    return client.post(path, data=json.dumps({"resourceType": "Parameters", "parameter": list(params)}),
+                       content_type=FHIR_JSON)
+
+
+def test_metadata_describes_the_terminology_service(client, loaded):
+    cap = fhir(client.get("/fhir/metadata"))
+    assert cap["resourceType"] == "CapabilityStatement" and cap["kind"] == "instance"
+    assert cap["fhirVersion"] == "4.0.1" and cap["software"]["name"] == "NSI Registry"
+    ops = {r["type"]: [o["name"] for o in r["operation"]] for r in cap["rest"][0]["resource"]}
+    assert ops == {"CodeSystem": ["lookup", "validate-code"], "ValueSet": ["expand", "validate-code"]}
+    terms = fhir(client.get("/fhir/metadata?mode=terminology"))
+    assert terms["resourceType"] == "TerminologyCapabilities"
+    assert terms["codeSystem"] == [{"uri": CS, "version": [{"code": "2023", "isDefault": False},
+                                                          {"code": "2024", "isDefault": True}]}]
+    fhir(client.get("/fhir/metadata?mode=bogus"), 400)
+
+
+def test_codesystem_read_streams_every_concept_with_oid_alias(client, loaded):
+    response = client.get("/fhir/CodeSystem/icd10")
+    assert response.is_streamed
+    cs = fhir(response)
+    assert (cs["id"], cs["url"], cs["version"], cs["status"], cs["content"]) == \
+        ("icd10", CS, "2024", "active", "complete")
+    assert cs["identifier"] == [{"system": "urn:ietf:rfc:3986", "value": OID}]
+    assert cs["hierarchyMeaning"] == "is-a" and cs["caseSensitive"] is True and cs["count"] == 9
+    assert cs["valueSet"] == f"{BASE}/ValueSet/icd10"
+    codes = [c["code"] for c in cs["concept"]]
+    assert codes == ["A00", "A00-A09", "A00.0", "A00.1", "A01", "A01.0", "A01.1", "A02", "A03"]
+    a00 = cs["concept"][0]
+    assert a00["display"] == "Холера"
+    assert a00["designation"] == [{"language": "en", "use": {"system": a00["designation"][0]["use"]["system"],
+                                                             "code": "translation"}, "value": "Cholera"}]
+    assert a00["property"] == [{"code": "parent", "valueCode": "A00-A09"}]
+    a02 = next(c for c in cs["concept"] if c["code"] == "A02")
+    assert {"code": "status", "valueCode": "retired"} in a02["property"]
+    old = fhir(client.get("/fhir/CodeSystem/icd10--2023"))
+    assert old["version"] == "2023" and "A00.9" in [c["code"] for c in old["concept"]]
+
+
+def test_codesystem_search_by_url_alias_version_and_name(client, loaded):
+    both = fhir(client.get(f"/fhir/CodeSystem?url={OID}"))
+    assert both["type"] == "searchset" and both["total"] == 2
+    assert [e["resource"]["version"] for e in both["entry"]] == ["2023", "2024"]
+    assert all("concept" not in e["resource"] for e in both["entry"])
+    one = fhir(client.get(f"/fhir/CodeSystem?url={CS}&version=2023"))
+    assert [e["fullUrl"] for e in one["entry"]] == [f"{BASE}/CodeSystem/icd10--2023"]
+    assert fhir(client.get("/fhir/CodeSystem?name=icd"))["total"] == 2
+    assert fhir(client.get("/fhir/CodeSystem?status=retired"))["total"] == 0
+    assert fhir(client.get("/fhir/CodeSystem?url=http://other/cs"))["total"] == 0
+    outcome = fhir(client.get("/fhir/CodeSystem?colour=red"), 400)
+    assert "colour" in outcome["issue"][0]["details"]["text"]
+
+
+def test_lookup_by_get_and_post_with_the_oid(client, loaded):
+    result = fhir(client.get(f"/fhir/CodeSystem/$lookup?system={OID}&code=A00"))
+    assert value(result, "display") == "Холера" and value(result, "version") == "2024"
+    assert value(result, "system") == CS and value(result, "abstract") is False
+    [designation] = named(result, "designation")
+    assert {"name": "language", "valueCode": "en"} in designation["part"]
+    assert {"name": "value", "valueString": "Cholera"} in designation["part"]
+    props = [(p["part"][0]["valueCode"], p["part"][-1]) for p in named(result, "property")]
+    assert ("parent", {"name": "value", "valueCode": "A00-A09"}) in props
+    assert [v["valueCode"] for c, v in props if c == "child"] == ["A00.0", "A00.1"]
+    assert ("inactive", {"name": "value", "valueBoolean": False}) in props
+    posted = fhir(post_parameters(client, "/fhir/CodeSystem/$lookup",
+                                  {"name": "coding", "valueCoding": {"system": CS, "code": "A02", "version": "2023"}},
+                                  {"name": "property", "valueCode": "inactive"}))
+    assert value(posted, "version") == "2023"
+    assert [p["part"] for p in named(posted, "property")] == [[{"name": "code", "valueCode": "inactive"},
+                                                               {"name": "value", "valueBoolean": True}]]
+
+
+def test_lookup_errors_are_operation_outcomes(client, loaded):
+    unknown = fhir(client.get(f"/fhir/CodeSystem/$lookup?system={CS}&code=Z99"), 404)
+    assert unknown["issue"][0]["details"]["coding"][0]["code"] == "invalid-code"
+    no_system = fhir(client.get("/fhir/CodeSystem/$lookup?system=http://nowhere/cs&code=A00"), 404)
+    assert no_system["issue"][0]["code"] == "not-found"
+    fhir(client.get(f"/fhir/CodeSystem/$lookup?system={CS}"), 400)
+    bad_version = fhir(client.get(f"/fhir/CodeSystem/$lookup?system={CS}&code=A00&version=1999"), 404)
+    assert "Valid versions: 2023, 2024" in bad_version["issue"][0]["details"]["text"]
+
+
+def test_codesystem_validate_code(client, loaded):
+    good = fhir(client.get(f"/fhir/CodeSystem/$validate-code?url={OID}&code=A01&display=Тиф и паратиф"))
+    assert value(good, "result") is True and value(good, "system") == CS and not named(good, "issues")
+    wrong = fhir(client.get(f"/fhir/CodeSystem/$validate-code?url={CS}&code=A01&display=Typhus"))
+    assert value(wrong, "result") is False
+    [issue] = value(wrong, "issues")["issue"]
+    assert (issue["severity"], issue["code"], issue["expression"]) == ("error", "invalid", ["display"])
+    assert issue["details"]["coding"] == [{"system": "http://hl7.org/fhir/tools/CodeSystem/tx-issue-type",
+                                           "code": "invalid-display"}]
+    assert value(wrong, "message") == issue["details"]["text"]
+    unknown = fhir(post_parameters(client, "/fhir/CodeSystem/$validate-code",
+                                   {"name": "coding", "valueCoding": {"system": CS, "code": "Z99"}}))
+    [issue] = value(unknown, "issues")["issue"]
+    assert value(unknown, "result") is False and issue["expression"] == ["Coding.code"]
+    assert issue["details"]["coding"][0]["code"] == "invalid-code"
+    inactive = fhir(client.get(f"/fhir/CodeSystem/$validate-code?url={CS}&code=A02"))
+    assert value(inactive, "result") is True and value(inactive, "inactive") is True
+    assert value(inactive, "issues")["issue"][0]["severity"] == "warning"
+    version = fhir(client.get(f"/fhir/CodeSystem/$validate-code?url={CS}&code=A00&version=1999"))
+    assert value(version, "result") is False
+    assert value(version, "issues")["issue"][0]["details"]["coding"][0]["code"] == "not-found"
+
+
+def test_expand_the_implicit_value_set_in_pages(client, loaded):
+    page = fhir(client.get(f"/fhir/ValueSet/$expand?url={BASE}/ValueSet/icd10&offset=2&count=3"))
+    assert page["url"] == f"{BASE}/ValueSet/icd10" and page["version"] == "2024"
+    expansion = page["expansion"]
+    assert expansion["total"] == 9 and expansion["offset"] == 2
+    assert [c["code"] for c in expansion["contains"]] == ["A00.0", "A00.1", "A01"]
+    assert {"name": "used-codesystem", "valueUri": f"{CS}|2024"} in expansion["parameter"]
+    assert {"name": "count", "valueInteger": 3} in expansion["parameter"]
+    active = fhir(post_parameters(client, "/fhir/ValueSet/$expand",
+                                  {"name": "url", "valueUri": f"{BASE}/ValueSet/icd10"},
+                                  {"name": "activeOnly", "valueBoolean": True}))["expansion"]
+    assert active["total"] == 8 and "A02" not in [c["code"] for c in active["contains"]]
+    text = fhir(client.get(f"/fhir/ValueSet/$expand?url={BASE}/ValueSet/icd10&filter=холера"))["expansion"]
+    assert [c["code"] for c in text["contains"]] == ["A00", "A00.0", "A00.1"]
+    old = fhir(client.get(f"/fhir/ValueSet/$expand?url={BASE}/ValueSet/icd10|2023&count=0"))["expansion"]
+    assert old["total"] == 9 and "contains" not in old
+    fhir(client.get(f"/fhir/ValueSet/$expand?url={BASE}/ValueSet/nothing"), 404)
+    fhir(client.get(f"/fhir/ValueSet/$expand?url={BASE}/ValueSet/icd10&count=-1"), 400)
+
+
+def test_valueset_validate_code_and_read(client, loaded):
+    vs = f"{BASE}/ValueSet/icd10"
+    good = fhir(client.get(f"/fhir/ValueSet/$validate-code?url={vs}&system={OID}&code=A00.1"))
+    assert value(good, "result") is True and value(good, "version") == "2024"
+    other = fhir(client.get(f"/fhir/ValueSet/$validate-code?url={vs}&system=http://other/cs&code=A00"))
+    assert value(other, "result") is False
+    kinds = sorted(i["details"]["coding"][0]["code"] for i in value(other, "issues")["issue"])
+    assert kinds == ["not-found", "not-in-vs"]
+    read = fhir(client.get("/fhir/ValueSet/icd10"))
+    assert read["compose"] == {"include": [{"system": CS, "version": "2024"}]}
+    search = fhir(client.get(f"/fhir/ValueSet?url={vs}"))
+    assert search["total"] == 2
+
+
+def test_errors_under_fhir_are_never_html(client, loaded):
+    for response, status in ((client.get("/fhir/Patient/1"), 404), (client.put("/fhir/CodeSystem/icd10"), 404),
+                             (client.post("/fhir/ValueSet/$expand", data="{not json"), 400),
+                             (client.post("/fhir/ValueSet/$expand", data='{"resourceType": "Bundle"}'), 400),
+                             (client.get("/fhir/CodeSystem/nothing"), 404),
+                             (client.get("/fhir/CodeSystem/icd10--1999"), 404)):
+        outcome = fhir(response, status)
+        assert outcome["resourceType"] == "OperationOutcome" and outcome["issue"][0]["severity"] == "error"
+
+
+def test_reads_need_a_token_when_configured(store, loaded, tokens, bearer):
+    from registry.web import create_app
+    client = create_app({"TESTING": True, "NSI_STORE": store, "NSI_READS_NEED_TOKEN": True}).test_client()
+    denied = fhir(post_parameters(client, "/fhir/CodeSystem/$lookup", {"name": "system", "valueUri": CS},
+                                  {"name": "code", "valueCode": "A00"}), 401)
+    assert denied["issue"][0]["code"] == "login"
+    fhir(client.get(f"/fhir/CodeSystem/$lookup?system={CS}&code=A00", headers=bearer(tokens["reader"])))
+    unknown = fhir(client.post("/fhir/Patient", data="{}"), 401)
+    assert unknown["issue"][0]["code"] == "login"
+    fhir(client.post("/fhir/Patient", data="{}", headers=bearer(tokens["reader"])), 404)
