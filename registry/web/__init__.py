@@ -112,9 +112,10 @@ def create_app(config: dict | None = None) -> Flask:
     register_error_handlers(app)
     for module in (health, catalogs, versions, diff, validate, search, imports, feed, match, openapi):
         app.register_blueprint(module.bp)
-    from registry.web import mapsets, review
+    from registry.web import fnsi, mapsets, review
     app.register_blueprint(mapsets.bp)
     app.register_blueprint(review.bp)
+    app.register_blueprint(fnsi.bp)
 
     @app.before_request
     def reads_may_need_token():
