@@ -246,3 +246,23 @@ def test_user_key_is_the_token_when_reads_need_one(fnsi):
         [f"{OID}_2.27_json.zip"]
     open_app = create_app({"TESTING": True, "NSI_STORE": fnsi}).test_client()
     assert open_app.get(f"/port/rest/versions?identifier={OID}").get_json()["result"] == "OK"
+
+
+def test_documented_examples(fnsi_client):
+    """Each `GET ...` example of docs/fnsi.md gives the JSON shown there (the run's dates aside)."""
+    text = (ROOT / "docs" / "fnsi.md").read_text(encoding="utf-8")
+    examples = re.findall(r"```\nGET (\S+)\n```\n```json\n(.*?)\n```", text, re.DOTALL)
+    assert len(examples) == 10
+    stamp = re.compile(r"\d\d\.\d\d\.\d{4} \d\d:\d\d")
+    for url, shown in examples:
+        got = fnsi_client.get(url).get_json()
+        assert json.loads(stamp.sub("*", json.dumps(got, ensure_ascii=False))) == \
+            json.loads(stamp.sub("*", shown)), url
+
+
+def test_every_fnsi_route_is_documented(fnsi_client):
+    text = (ROOT / "docs" / "fnsi.md").read_text(encoding="utf-8")
+    routes = [re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule) for rule in fnsi_client.application.url_map.iter_rules()
+              if rule.endpoint.startswith("fnsi.")]
+    assert len(routes) == 7
+    assert [r for r in routes if f"`GET {r}`" not in text] == []

@@ -139,7 +139,9 @@ def compare():
     Each change names its `operation`, the row (`data`, as /data gives it: the
     new row, or the old one for DELETE) and, for UPDATE, `fields`: each changed
     column with `oldValue` and `newValue`. A stored change that no served column
-    shows is left out, as the register would not see it.
+    shows is left out, as the register would not see it. The top-level `fields`
+    (changes of the dictionary's structure) is empty: a catalog's columns do not
+    change between its versions.
     """
     catalog = find_catalog(store(), request.args.get("identifier"))
     first, second = _sides(catalog)
@@ -159,7 +161,7 @@ def compare():
     changes.sort(key=lambda pair: pair[0])
     start = (page - 1) * size
     return ok({"identifier": request.args.get("identifier"), "version1": first, "version2": second,
-               "total": len(changes), "list": [c for _, c in changes[start:start + size]]})
+               "fields": [], "total": len(changes), "list": [c for _, c in changes[start:start + size]]})
 
 
 def _entries(slug: str, version: str, codes: list[str]) -> list[dict]:

@@ -12,12 +12,16 @@ from registry.web.fnsi.layout import (DATA_TYPES, columns_of, find_catalog, iden
 
 
 def _summary(catalog: Catalog, version: VersionPublic, archive: bool) -> dict:
-    """The passport fields that a dictionary search lists."""
-    return {"identifier": identifier_of(catalog), "oid": catalog.oid, "version": version.label,
-            "fullName": catalog.title, "shortName": catalog.slug, "description": catalog.description,
+    """The passport fields that a dictionary search lists.
+
+    Text fields are "" rather than null: a public PHP client fills typed string
+    properties from them, and null would stop it (docs/fnsi.md).
+    """
+    return {"identifier": identifier_of(catalog), "oid": identifier_of(catalog), "version": version.label,
+            "fullName": catalog.title, "shortName": catalog.slug, "description": catalog.description or "",
             "rowsCount": version.entry_count, "createDate": stamp(version.created_at),
             "publishDate": stamp(version.published_at), "lastUpdate": stamp(version.published_at),
-            "releaseNotes": version.release_notes, "archive": archive, "group": catalog.kind,
+            "releaseNotes": version.release_notes or "", "archive": archive, "group": catalog.kind,
             "respOrganizationName": catalog.owner}
 
 
@@ -70,7 +74,7 @@ def passport():
     archive = not any(v.status == "published" for v in served_versions(store(), catalog))
     return ok({
         **_summary(catalog, version, archive),
-        "approveDate": stamp(version.published_at), "structureNotes": None,
+        "approveDate": stamp(version.published_at), "structureNotes": "",
         "respOrganizationId": None, "authOrganizationId": None, "typeId": None, "groupId": None,
         "hierarchical": is_hierarchical(store(), catalog, version.label),
         "fields": [{"field": c.name, "dataType": DATA_TYPES.get(c.type, "VARCHAR"), "alias": c.key,
@@ -87,7 +91,7 @@ def versions():
     page, size = page_and_size(default_size=200, max_size=1000)
     listed = served_versions(store(), catalog)
     items = [{"version": v.label, "createDate": stamp(v.created_at), "publishDate": stamp(v.published_at),
-              "lastUpdate": stamp(v.retired_at or v.published_at), "releaseNotes": v.release_notes,
+              "lastUpdate": stamp(v.retired_at or v.published_at), "releaseNotes": v.release_notes or "",
               "rowsCount": v.entry_count, "archive": v.status == "retired"}
              for v in listed[(page - 1) * size: page * size]]
     return ok({"total": len(listed), "list": items})
