@@ -266,3 +266,16 @@ def test_every_fnsi_route_is_documented(fnsi_client):
               if rule.endpoint.startswith("fnsi.")]
     assert len(routes) == 7
     assert [r for r in routes if f"`GET {r}`" not in text] == []
+
+
+def test_an_unexpected_failure_is_logged_and_answered_without_a_traceback(fnsi, monkeypatch, caplog):
+    client = create_app({"TESTING": True, "NSI_STORE": fnsi, "PROPAGATE_EXCEPTIONS": False}).test_client()
+
+    def broken():
+        raise RuntimeError("disk on fire")
+    monkeypatch.setattr(fnsi, "list_catalogs", broken)
+    response = client.get(f"/port/rest/passport?identifier={OID}")
+    assert response.status_code == 500
+    assert response.get_json() == {"result": "ERROR", "resultCode": "nsi.internal_error",
+                                   "resultText": "internal server error; the details are in the server log"}
+    assert "disk on fire" in caplog.text and "disk on fire" not in response.get_data(as_text=True)

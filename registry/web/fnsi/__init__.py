@@ -79,6 +79,7 @@ def user_key_as_token():
 
 @bp.errorhandler(FnsiError)
 def fnsi_error(exc: FnsiError):
+    """An error the wing raised itself, already in the register's terms."""
     return error_response(exc.text, exc.code, exc.status)
 
 
@@ -92,12 +93,14 @@ def nsi_error(exc: NsiError):
 
 @bp.errorhandler(HTTPException)
 def http_error(exc: HTTPException):
+    """Werkzeug's HTTP errors (a route matched, then refused) in the register's shape."""
     code = (exc.name or "error").lower().replace(" ", "_").replace("'", "")
     return error_response(exc.description or exc.name, f"nsi.{code}", exc.code or 500)
 
 
 @bp.errorhandler(Exception)
 def unexpected(exc: Exception):
+    """A bug: logged with its traceback, answered without it."""
     log.exception("unhandled error in the FNSI API")
     return error_response("internal server error; the details are in the server log", "nsi.internal_error", 500)
 
