@@ -279,3 +279,29 @@ def test_an_unexpected_failure_is_logged_and_answered_without_a_traceback(fnsi, 
     assert response.get_json() == {"result": "ERROR", "resultCode": "nsi.internal_error",
                                    "resultText": "internal server error; the details are in the server log"}
     assert "disk on fire" in caplog.text and "disk on fire" not in response.get_data(as_text=True)
+
+
+def test_search_dictionary_sorts_and_bounds_the_publication_date(fnsi, fnsi_client, api_data):
+    fnsi.create_catalog(CatalogCreate(slug="other", title="Another list"))
+    run_import(fnsi, api_data / "icd_v1.jsonl", catalog="other", version="1", publish=True)
+    table = CatalogVersion.__table__
+    with fnsi.engine.begin() as conn:
+        for label, day in (("2.27", datetime(2024, 3, 15, 12, 30)), ("1", datetime(2024, 6, 1, 8, 0))):
+            conn.execute(sa.update(table).where(table.c.label == label)
+                         .values(published_at=day.replace(tzinfo=timezone.utc)))
+
+    def ids(query):
+        body = fnsi_client.get(f"/port/rest/searchDictionary?{query}").get_json()
+        assert body["result"] == "OK", body
+        return [d["identifier"] for d in body["list"]]
+
+    assert ids("") == ["other", OID]  # by name: "Another list" before "МКБ-10"
+    assert ids("sorting=fullName&sortingDirection=DESC") == [OID, "other"]
+    assert ids("sorting=publishDate&sortingDirection=desc") == ["other", OID]
+    assert ids("sorting=rowsCount") == ["other", OID]  # 9 entries (icd_v1.jsonl), then 43
+    assert ids("publishDateFrom=01.04.2024") == ["other"]
+    assert ids("publishDateTo=15.03.2024") == [OID]
+    assert ids("publishDateFrom=2024-03-15&publishDateTo=2024-06-01") == ["other", OID]
+    refused = fnsi_client.get("/port/rest/searchDictionary?sorting=colour").get_json()
+    assert refused["resultText"] == "sorting 'colour' is not one of fullName, name, identifier, oid, publishDate, " \
+                                    "rowsCount"

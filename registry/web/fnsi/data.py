@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, time, timezone
+from datetime import datetime, timezone
 
 from flask import request
 
 from registry.web.common import store
 from registry.web.fnsi import VERSION_MISSING, VERSION_MISSING_TEXT, FnsiError, bp, ok, page_and_size
-from registry.web.fnsi.layout import (Column, cell, columns_of, find_catalog, page_entries, pick_version, row,
-                                      served_versions)
+from registry.web.fnsi.layout import (Column, cell, columns_of, find_catalog, moment, page_entries, pick_version,
+                                      row, served_versions)
 
 FILTER_TYPES = ("EXACT", "LIKE")
 
@@ -81,35 +81,11 @@ def data():
     return ok({"total": total, "list": [row(chosen, e) for e in entries]})
 
 
-def _moment(raw: str, name: str) -> datetime:
-    """A compare date: `dd.mm.yyyy` (as the register writes dates), with `HH:MM` or not, or ISO 8601.
-
-    A date alone means the end of that day (UTC), so the versions published on it count.
-    """
-    raw = raw.strip()
-    for fmt in ("%d.%m.%Y %H:%M", "%d.%m.%Y %H:%M:%S", "%d.%m.%Y"):
-        try:
-            parsed = datetime.strptime(raw, fmt)
-            break
-        except ValueError:
-            continue
-    else:
-        try:
-            parsed = datetime.fromisoformat(raw)
-        except ValueError:
-            raise FnsiError(f"{name} {raw!r} is not a date (dd.mm.yyyy or yyyy-mm-dd)", "nsi.bad_request",
-                            400) from None
-        fmt = "%Y-%m-%d" if len(raw) == 10 else ""
-    if fmt in ("%d.%m.%Y", "%Y-%m-%d"):
-        parsed = datetime.combine(parsed.date(), time.max)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
-
-
-def _version_at(catalog, moment: datetime) -> str:
-    """The label of the newest version published by `moment`; 03x0006 when none was."""
+def _version_at(catalog, when: datetime) -> str:
+    """The label of the newest version published by `when`; 03x0006 when none was."""
     for v in served_versions(store(), catalog):
         published = v.published_at if v.published_at.tzinfo else v.published_at.replace(tzinfo=timezone.utc)
-        if published <= moment:
+        if published <= when:
             return v.label
     raise FnsiError(VERSION_MISSING_TEXT, VERSION_MISSING)
 
@@ -120,13 +96,13 @@ def _sides(catalog) -> tuple[str, str]:
     if args.get("version1"):
         first = pick_version(store(), catalog, args["version1"]).label
     elif args.get("date1"):
-        first = _version_at(catalog, _moment(args["date1"], "date1"))
+        first = _version_at(catalog, moment(args["date1"], "date1"))
     else:
         raise FnsiError("the parameter date1 is required (or version1)", "nsi.bad_request", 400)
     if args.get("version2"):
         second = pick_version(store(), catalog, args["version2"]).label
     elif args.get("date2"):
-        second = _version_at(catalog, _moment(args["date2"], "date2"))
+        second = _version_at(catalog, moment(args["date2"], "date2"))
     else:
         second = pick_version(store(), catalog, None).label
     return first, second

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from flask import request
 
 from registry.models.catalog import Catalog, VersionPublic
 from registry.web.common import store
-from registry.web.fnsi import bp, ok, page_and_size
-from registry.web.fnsi.layout import (DATA_TYPES, columns_of, find_catalog, identifier_of, is_hierarchical,
+from registry.web.fnsi import FnsiError, bp, ok, page_and_size
+from registry.web.fnsi.layout import (DATA_TYPES, columns_of, find_catalog, identifier_of, is_hierarchical, moment,
                                       pick_version, served_versions, stamp)
 
 
@@ -34,20 +36,48 @@ def _latest(catalog: Catalog) -> tuple[VersionPublic, bool] | None:
     return (versions[0], True) if versions else None
 
 
+SORTINGS = {
+    "fullName": lambda c, v: c.title.casefold(), "name": lambda c, v: c.title.casefold(),
+    "identifier": lambda c, v: identifier_of(c), "oid": lambda c, v: identifier_of(c),
+    "publishDate": lambda c, v: _utc(v.published_at), "rowsCount": lambda c, v: v.entry_count,
+}
+
+
+def _ordering():
+    """The sort key that `sorting` names (by name without it), or the register-shaped refusal."""
+    sorting = request.args.get("sorting", "").strip() or "fullName"
+    if sorting not in SORTINGS:
+        raise FnsiError(f"sorting {sorting!r} is not one of {', '.join(SORTINGS)}", "nsi.bad_request", 400)
+    direction = request.args.get("sortingDirection", "").strip().upper()
+    if direction not in ("", "ASC", "DESC"):
+        raise FnsiError(f"sortingDirection {direction!r} is not ASC or DESC", "nsi.bad_request", 400)
+    return SORTINGS[sorting]
+
+
+def _utc(when: datetime) -> datetime:
+    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+
+
 @bp.get("/port/rest/searchDictionary")
 def search_dictionary():
     """Dictionaries whose identifier, name or description match, paged: {total, list}.
 
     `identifier` matches an OID or slug exactly; `name` and `description` are
-    case-insensitive substrings. Archived dictionaries (every version retired)
-    only with `showArchive=true`. Catalogs with no published version yet are
-    not dictionaries of the register.
+    case-insensitive substrings; `publishDateFrom`/`publishDateTo` bound the
+    shown version's publication. Archived dictionaries (every version retired)
+    only with `showArchive=true`. Sorted by `sorting` (`fullName`, `identifier`,
+    `publishDate`, `rowsCount`; by name without it), `sortingDirection` ASC or
+    DESC. Catalogs with no published version yet are not dictionaries of the register.
     """
     page, size = page_and_size(default_size=20, max_size=500)
     identifier = request.args.get("identifier", "").strip()
     name = request.args.get("name", "").strip().casefold()
     description = request.args.get("description", "").strip().casefold()
     show_archive = request.args.get("showArchive", "").lower() == "true"
+    since = moment(request.args["publishDateFrom"], "publishDateFrom", end_of_day=False) \
+        if request.args.get("publishDateFrom") else None
+    until = moment(request.args["publishDateTo"], "publishDateTo") if request.args.get("publishDateTo") else None
+    order = _ordering()
     found = []
     for catalog in store().list_catalogs():
         if identifier and identifier not in (catalog.oid, catalog.slug):
@@ -59,8 +89,12 @@ def search_dictionary():
         shown = _latest(catalog)
         if shown is None or (shown[1] and not show_archive):
             continue
-        found.append(_summary(catalog, *shown))
-    found.sort(key=lambda d: d["fullName"].casefold())
+        published = _utc(shown[0].published_at)
+        if (since and published < since) or (until and published > until):
+            continue
+        found.append((order(catalog, shown[0]), _summary(catalog, *shown)))
+    found.sort(key=lambda pair: pair[0], reverse=request.args.get("sortingDirection", "").upper() == "DESC")
+    found = [summary for _, summary in found]
     return ok({"total": len(found), "list": found[(page - 1) * size: page * size]})
 
 

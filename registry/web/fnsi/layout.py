@@ -10,7 +10,7 @@ schema's attributes.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time, timezone
 
 import sqlalchemy as sa
 
@@ -70,9 +70,34 @@ def pick_version(store, catalog: Catalog, label: str | None) -> VersionPublic:
     return found
 
 
-def stamp(moment: datetime | None) -> str | None:
+def stamp(when: datetime | None) -> str | None:
     """A passport date in the register's format (`15.03.2024 10:30`)."""
-    return moment.strftime(STAMP) if moment else None
+    return when.strftime(STAMP) if when else None
+
+
+def moment(raw: str, name: str, end_of_day: bool = True) -> datetime:
+    """A date parameter: `dd.mm.yyyy` (as the register writes dates), with `HH:MM` or not, or ISO 8601.
+
+    A date alone means the end of that day (UTC), so the versions published on it count;
+    with `end_of_day=False` its start (for the lower end of a range).
+    """
+    raw = raw.strip()
+    for fmt in ("%d.%m.%Y %H:%M", "%d.%m.%Y %H:%M:%S", "%d.%m.%Y"):
+        try:
+            parsed = datetime.strptime(raw, fmt)
+            break
+        except ValueError:
+            continue
+    else:
+        try:
+            parsed = datetime.fromisoformat(raw)
+        except ValueError:
+            raise FnsiError(f"{name} {raw!r} is not a date (dd.mm.yyyy or yyyy-mm-dd)", "nsi.bad_request",
+                            400) from None
+        fmt = "%Y-%m-%d" if len(raw) == 10 else ""
+    if fmt in ("%d.%m.%Y", "%Y-%m-%d"):
+        parsed = datetime.combine(parsed.date(), time.max if end_of_day else time.min)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
 def columns_of(catalog: Catalog) -> list[Column]:
