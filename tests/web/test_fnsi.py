@@ -305,3 +305,14 @@ def test_search_dictionary_sorts_and_bounds_the_publication_date(fnsi, fnsi_clie
     refused = fnsi_client.get("/port/rest/searchDictionary?sorting=colour").get_json()
     assert refused["resultText"] == "sorting 'colour' is not one of fullName, name, identifier, oid, publishDate, " \
                                     "rowsCount"
+
+
+def test_a_field_schema_keeps_the_source_column_of_an_attribute():
+    from registry.errors import BadRequest
+    from registry.store.catalogs import check_field_schema
+    assert check_field_schema({"rec_code": {"type": "string", "column": " REC_CODE "}, "n": "integer"}) == {
+        "rec_code": {"type": "string", "required": False, "column": "REC_CODE"},
+        "n": {"type": "integer", "required": False}}
+    for bad in ("", "  ", 7):
+        with pytest.raises(BadRequest, match=r"field_schema.rec_code.column must be a column name"):
+            check_field_schema({"rec_code": {"column": bad}})
