@@ -309,10 +309,16 @@ def test_fnsi_csv_old_style_and_json_give_the_same_stable_codes(sqlite_store):
     assert old["A00-B99"]["display"] == new["A00-B99"]["display"] == "НЕКОТОРЫЕ ИНФЕКЦИОННЫЕ И ПАРАЗИТАРНЫЕ БОЛЕЗНИ"
     assert new["A02.1"]["parents"] == ["A02"] and new["A00-A09"]["parents"] == ["A00-B99"]
     assert old["B99"]["status"] == "inactive" and new["B99"]["status"] == "active"
-    assert new["A02.1"]["attributes"] == {"changed_on": "2024-03-15"}
-    assert (report.added, report.changed, report.removed) == (0, 2, 0)
+    # every column of the export is kept verbatim (the FNSI API serves them back), the date also as a date
+    assert new["A02.1"]["attributes"] == {"fnsi_id": "6", "rec_code": "0101A021", "mkb_code": "A02.1",
+                                          "mkb_name": "Сальмонеллезный сепсис", "fnsi_parent_id": "5", "actual": "1",
+                                          "changed_on": "2024-03-15"}
+    assert new["A00-B99"]["attributes"]["mkb_code"] == "I"
+    # the chapter and the blocks keep their stable codes; their exported MKB_CODE and MKB_NAME did change
+    assert (report.added, report.changed, report.removed) == (0, 5, 0)
     diff = sqlite_store.diff("icd10-ru", "old", "new")
-    assert sorted(c["code"] for c in diff["changed"]) == ["A02.1", "B99"]
+    assert sorted(c["code"] for c in diff["changed"]) == ["A00-A09", "A00-B99", "A02.1", "B99", "B99-B99"]
+    assert next(c for c in diff["changed"] if c["code"] == "A00-B99")["fields"].keys() == {"attributes"}
 
 
 def test_fnsi_unknown_parent_id_is_located(sqlite_store, tmp_path):
@@ -510,21 +516,30 @@ def test_cli_import_summary_and_diff(runner, store):
     assert re.fullmatch(r"Published icd10-ru 2\.27: 43 entries; against the latest version 1 added, 4 changed, "
                         r"2 removed \(\d+\.\d s\)\n", two.stdout)
     diff = runner.invoke(cli, ["diff", "icd10-ru", "2.26", "2.27"])
+
+    def kept(row_id, parent_id, rec_code, code, name, date=None):
+        """The attributes the profile keeps of one export row: its columns verbatim (sorted, empty ones left out)."""
+        cells = {"actual": "1", "changed_on": date, "fnsi_id": row_id, "fnsi_parent_id": parent_id,
+                 "mkb_code": code, "mkb_name": name, "rec_code": rec_code}
+        return json.dumps({k: v for k, v in cells.items() if v}, ensure_ascii=False)
+
+    def renamed(row_id, parent_id, rec_code, code, old, new):
+        return (f"~ {code}\tdisplay: {old} -> {new}\n"
+                f"~ {code}\tattributes: {kept(row_id, parent_id, rec_code, code, old)} -> "
+                f"{kept(row_id, parent_id, rec_code, code, new, '2024-03-15')}\n")
+
     assert diff.stdout == (
         "icd10-ru 2.26 -> 2.27: 1 added, 2 removed, 4 changed\n"
         "+ U07.2\tCOVID-19, вирус не идентифицирован\n"
         "- U04\tТяжелый острый респираторный синдром [SARS]\n"
         "- U04.9\tТяжелый острый респираторный синдром неуточненный\n"
-        "~ A02.1\tdisplay: Сальмонеллезная септицемия -> Сальмонеллезный сепсис\n"
-        "~ A02.1\tattributes: {} -> {\"changed_on\": \"2024-03-15\"}\n"
-        "~ I11.0\tdisplay: Гипертензивная болезнь сердца с застойной сердечной недостаточностью -> "
-        "Гипертензивная болезнь сердца с (застойной) сердечной недостаточностью\n"
-        "~ I11.0\tattributes: {} -> {\"changed_on\": \"2024-03-15\"}\n"
-        "~ I11.9\tdisplay: Гипертензивная болезнь сердца без застойной сердечной недостаточности -> "
-        "Гипертензивная болезнь сердца без (застойной) сердечной недостаточности\n"
-        "~ I11.9\tattributes: {} -> {\"changed_on\": \"2024-03-15\"}\n"
-        "~ U07.1\tdisplay: COVID-19 -> COVID-19, вирус идентифицирован\n"
-        "~ U07.1\tattributes: {} -> {\"changed_on\": \"2024-03-15\"}\n")
+        + renamed("11", "9", "0101A021", "A02.1", "Сальмонеллезная септицемия", "Сальмонеллезный сепсис")
+        + renamed("21", "20", "0903I110", "I11.0", "Гипертензивная болезнь сердца с застойной сердечной недостаточностью",
+                  "Гипертензивная болезнь сердца с (застойной) сердечной недостаточностью")
+        + renamed("22", "20", "0903I119", "I11.9",
+                  "Гипертензивная болезнь сердца без застойной сердечной недостаточности",
+                  "Гипертензивная болезнь сердца без (застойной) сердечной недостаточности")
+        + renamed("41", "40", "2201U071", "U07.1", "COVID-19", "COVID-19, вирус идентифицирован"))
 
 
 def test_cli_import_error_output(runner, sqlite_store, tmp_path):

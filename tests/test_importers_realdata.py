@@ -37,11 +37,20 @@ def test_icd10_ru_fnsi_both_versions_and_their_diff(sqlite_store, shared_data):
     assert new["A00-B99"]["display"] == old["A00-B99"]["display"] == "НЕКОТОРЫЕ ИНФЕКЦИОННЫЕ И ПАРАЗИТАРНЫЕ БОЛЕЗНИ"
     assert new["A00-A09"]["parents"] == ["A00-B99"]
     # 2.27 row 16: A02.2 with ADDL_CODE 1
-    assert new["A02.2"]["attributes"] == {"addl_code": "1"}
+    assert new["A02.2"]["attributes"]["addl_code"] == "1"
+    # every column of the export is kept verbatim (the FNSI API serves them back)
+    assert new["A02.2"]["attributes"] == {"fnsi_id": "16", "rec_code": "0101A022", "mkb_code": "A02.2",
+                                          "mkb_name": new["A02.2"]["display"], "fnsi_parent_id": "13",
+                                          "addl_code": "1", "actual": "1"}
     diff = sqlite_store.diff("icd10-ru", "old", "2.27")
     a021 = next(c for c in diff["changed"] if c["code"] == "A02.1")
     assert a021["fields"]["display"] == {"before": "Сальмонеллезная септицемия", "after": "Сальмонеллезный сепсис"}
-    assert not any(c["code"] in ("A00-B99", "A00-A09") for c in diff["changed"])
+    # chapter I and its first block keep code, display and parents; only the register's own columns changed
+    # (MKB_CODE "" -> "I", the range dropped from MKB_NAME), and those are kept as they were exported
+    chapters = {c["code"]: c["fields"] for c in diff["changed"] if c["code"] in ("A00-B99", "A00-A09")}
+    assert {code: list(fields) for code, fields in chapters.items()} == {"A00-A09": ["attributes"],
+                                                                         "A00-B99": ["attributes"]}
+    assert chapters["A00-B99"]["attributes"]["after"]["mkb_code"] == "I"
 
 
 def test_icd10_who_simplexml(sqlite_store, shared_data):

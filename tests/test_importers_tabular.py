@@ -38,9 +38,13 @@ def test_fnsi_json_key_appearing_late_is_imported(sqlite_store, tmp_path):
     report = run_import(sqlite_store, f, catalog="icd10-ru", version="1", profile="icd10-ru-fnsi")
     assert report.entries == 1100
     entries = {e["code"]: e for e in sqlite_store.iter_entries("icd10-ru", "1")}
-    assert entries["A01051"]["attributes"] == {"changed_on": "2024-03-15"}
-    assert entries["A01061"]["attributes"] == {"addl_code": "1"}
-    assert entries["A00001"]["attributes"] == {}
+    kept = {"fnsi_id", "mkb_code", "mkb_name", "actual"}  # the export's columns, kept verbatim by the profile
+    assert entries["A01051"]["attributes"].keys() - kept == {"changed_on"}
+    assert entries["A01051"]["attributes"]["changed_on"] == "2024-03-15"
+    assert entries["A01061"]["attributes"].keys() - kept == {"addl_code"}
+    assert entries["A01061"]["attributes"]["addl_code"] == "1"
+    assert entries["A00001"]["attributes"] == {"fnsi_id": "1", "mkb_code": "A00001", "mkb_name": "name 1",
+                                               "actual": "1"}
 
 
 def test_fnsi_json_column_empty_in_every_record_is_an_empty_column(sqlite_store, runner, tmp_path):
@@ -52,8 +56,9 @@ def test_fnsi_json_column_empty_in_every_record_is_an_empty_column(sqlite_store,
     report = run_import(sqlite_store, f, catalog="icd10-ru", version="1", profile="icd10-ru-fnsi")
     assert report.entries == 2
     assert [(e["code"], e["status"], e["parents"], e["attributes"])
-            for e in sqlite_store.iter_entries("icd10-ru", "1")] == [("A00", "active", [], {}),
-                                                                     ("A01", "inactive", [], {})]
+            for e in sqlite_store.iter_entries("icd10-ru", "1")] == [
+        ("A00", "active", [], {"fnsi_id": "1", "mkb_code": "A00", "mkb_name": "Холера", "actual": "1"}),
+        ("A01", "inactive", [], {"fnsi_id": "2", "mkb_code": "A01", "mkb_name": "Тиф", "actual": "0"})]
     # records sharing none of the profile's columns are another layout: still a wrong header
     from import_checks import assert_refused
     other = tmp_path / "other.json"

@@ -15,7 +15,11 @@ ATTRIBUTE_TYPES = ("string", "integer", "number", "boolean", "date")
 
 
 def check_field_schema(schema: dict) -> dict:
-    """Validate a field schema {name: {"type": ..., "required": bool, "description": ...}}."""
+    """Validate a field schema {name: {"type": ..., "required": bool, "description": ..., "column": ...}}.
+
+    `column` names the source column an attribute was read from (an FNSI
+    export's `REC_CODE`, ...): the FNSI API serves the attribute under it.
+    """
     if not isinstance(schema, dict):
         raise BadRequest("field_schema must be an object of attribute names")
     out = {}
@@ -27,8 +31,12 @@ def check_field_schema(schema: dict) -> dict:
         kind = spec.get("type", "string")
         if kind not in ATTRIBUTE_TYPES:
             raise BadRequest(f"field_schema.{name}.type {kind!r} is not one of {', '.join(ATTRIBUTE_TYPES)}")
+        column = spec.get("column")
+        if column is not None and (not isinstance(column, str) or not column.strip()):
+            raise BadRequest(f"field_schema.{name}.column must be a column name")
         out[str(name)] = {"type": kind, "required": bool(spec.get("required", False)),
-                          **({"description": spec["description"]} if spec.get("description") else {})}
+                          **({"description": spec["description"]} if spec.get("description") else {}),
+                          **({"column": column.strip()} if column else {})}
     return out
 
 

@@ -112,10 +112,11 @@ def create_app(config: dict | None = None) -> Flask:
     register_error_handlers(app)
     for module in (health, catalogs, versions, diff, validate, search, imports, feed, match, openapi):
         app.register_blueprint(module.bp)
-    from registry.web import fhir, mapsets, review
+    from registry.web import fhir, fnsi, mapsets, review
     app.register_blueprint(mapsets.bp)
     app.register_blueprint(review.bp)
     app.register_blueprint(fhir.bp)
+    app.register_blueprint(fnsi.bp)
 
     from registry.web.params import check_request_values
     app.before_request(check_request_values)
