@@ -112,9 +112,10 @@ def create_app(config: dict | None = None) -> Flask:
     register_error_handlers(app)
     for module in (health, catalogs, versions, diff, validate, search, imports, feed, match, openapi):
         app.register_blueprint(module.bp)
-    from registry.web import mapsets, review
+    from registry.web import landing, mapsets, review
     app.register_blueprint(mapsets.bp)
     app.register_blueprint(review.bp)
+    app.register_blueprint(landing.bp)
 
     @app.before_request
     def reads_may_need_token():
@@ -128,4 +129,4 @@ def create_app(config: dict | None = None) -> Flask:
     return app
 
 
-PUBLIC_ENDPOINTS = {"health.healthz", "health.readyz", "openapi.openapi_document", "openapi.docs_page"}
+PUBLIC_ENDPOINTS = {"health.healthz", "health.readyz", "openapi.openapi_document", "openapi.docs_page", "landing.index"}
