@@ -5,6 +5,10 @@ from __future__ import annotations
 import click
 
 
+def _workers(n: int) -> str:
+    return f"{n} worker" if n == 1 else f"{n} workers"
+
+
 def _serve_options(f):
     for option in reversed([
             click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on"),
@@ -23,7 +27,7 @@ def serve(host, port, workers, access_log):
     from registry.web import create_app
     from registry.web.server import serve as run
     app = create_app()
-    click.echo(f"Serving the NSI Registry on http://{host}:{port}/ (API at /api/v1, {workers} workers)", err=True)
+    click.echo(f"Serving the NSI Registry on http://{host}:{port}/ (API at /api/v1, {_workers(workers)})", err=True)
     run(app, host=host, port=port, workers=workers, access_log=access_log)
 
 
@@ -46,7 +50,7 @@ def demo(host, port, workers, access_log):
     store.engine.dispose()
     app = create_app()
     base = f"http://{host}:{port}"
-    click.echo(f"Serving on {base}/ (start page; the API is at {base}/api/v1, {workers} workers). Try:", err=True)
+    click.echo(f"Serving on {base}/ (start page; the API is at {base}/api/v1, {_workers(workers)}). Try:", err=True)
     for line in curl_examples(base, app.extensions["nsi_store"]):
         click.echo(f"  {line}", err=True)
     click.echo(f"Review pages: {base}/review/mapsets/{DEMO_MAP_SET}", err=True)
