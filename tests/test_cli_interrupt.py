@@ -16,12 +16,14 @@ import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from registry.models import CatalogCreate
 from registry.store import Store
-from tests.conftest import ROOT
+
+ROOT = Path(__file__).resolve().parent.parent
 
 ROWS = 200_000  # the import is still streaming long after its first progress line (every 50,000 rows)
 MARKER = "HOOK: paused"

@@ -24,8 +24,7 @@ from pathlib import Path
 import flask
 import pytest
 
-from tests.conftest import ROOT
-
+ROOT = Path(__file__).resolve().parent.parent
 PROJECT_FILES = ["setup.py", "setup.cfg", "pyproject.toml", "README.md", "cli.py", "registry", "importers",
                  "catalogs"]
 SAMPLE_CATALOGS = ["atc-who", "drugs-kz-knf", "facilities-cms", "icd10-ru", "icd10-who"]

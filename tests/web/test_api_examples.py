@@ -23,8 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
-
+ROOT = Path(__file__).resolve().parent.parent.parent
 DOC = ROOT / "docs" / "api.md"
 API_DATA = ROOT / "tests" / "data" / "api"
 COMMENT = re.compile(r"^(?P<command>.*?)\s+#\s*(?P<comment>.*)$")
