@@ -25,7 +25,7 @@ from registry.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 
-ROWS = 200_000  # the import is still streaming long after its first progress line (every 50,000 rows)
+ROWS = 120_000  # the import is still streaming well after its first progress line (every 50,000 rows)
 MARKER = "HOOK: paused"
 DRAFT_LEFT = ("Interrupted: draft 1 of big is staged but not published: publish it with `nsi publish big 1` "
               "or discard it with `nsi discard big 1`.")

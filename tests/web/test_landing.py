@@ -13,7 +13,7 @@ def test_a_browser_gets_a_page_whose_links_all_work(client, loaded):
     assert "Accept" in page.headers["Vary"]
     html = page.get_data(as_text=True)
     hrefs = re.findall(r'href="([^"]+)"', html)
-    for expected in ("/review/", "/api/v1/docs", "/api/v1/openapi.json", "/api/v1/catalogs",
+    for expected in ("/review/", "/review/catalogs/icd10", "/api/v1/docs", "/api/v1/openapi.json", "/api/v1/catalogs",
                      "/api/v1/catalogs/icd10", "/api/v1/catalogs/icd10/versions/latest/entries"):
         assert expected in hrefs
     assert "МКБ-10" in html and "<td>2024</td>" in html
