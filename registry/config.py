@@ -34,7 +34,8 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in [
             "SQLAlchemy database URL. Default: SQLite file `nsi.db` in NSI_DATA_DIR. "
             "Production: `postgresql+psycopg://user@host:5432/db`."),
     Setting("NSI_CATALOGS_DIR", None,
-            "Directory holding import profiles and samples. Default: the `catalogs/` folder shipped with the project."),
+            "Directory holding import profiles and samples. Default: the `catalogs/` folder shipped with the project "
+            "(in an installed wheel: the package data `registry/catalogs/`)."),
     Setting("NSI_READS_NEED_TOKEN", False,
             "When true, reads of the API also need a token (any role, including `reader`).", _bool),
     Setting("NSI_SECRET_KEY", None,
@@ -100,8 +101,14 @@ def database_url(environ: dict | None = None) -> str:
 
 
 def catalogs_dir(environ: dict | None = None) -> Path:
-    """Where import profiles (`*.toml`) and the bundled samples live."""
+    """Where import profiles (`*.toml`) and the bundled samples live.
+
+    NSI_CATALOGS_DIR when set; else the copy an installed wheel ships as package data
+    (`registry/catalogs/`); else the `catalogs/` folder of a checkout (also used by an editable install).
+    """
     configured = get("NSI_CATALOGS_DIR", environ)
     if configured:
         return Path(configured).expanduser().resolve()
-    return Path(__file__).resolve().parent.parent / "catalogs"
+    package = Path(__file__).resolve().parent
+    shipped = package / "catalogs"
+    return shipped if shipped.is_dir() else package.parent / "catalogs"

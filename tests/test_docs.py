@@ -52,3 +52,34 @@ def test_every_cli_command_is_documented():
 def test_command_names_walks_nested_groups():
     names = command_names(cli)
     assert "nsi catalog create" in names and "nsi db upgrade" in names and "nsi import" in names
+
+
+def documented_exit_statuses() -> dict[int, str]:
+    """The `## Exit status` table of docs/cli.md: status -> what the doc says is printed."""
+    text = (DOCS / "cli.md").read_text(encoding="utf-8")
+    table = text.split("## Exit status", 1)[1].split("\n## ", 1)[0]
+    rows = [line.strip("|").split("|") for line in table.splitlines() if re.match(r"\| \d+ \|", line)]
+    return {int(cells[0]): cells[2] for cells in rows}
+
+
+def test_cli_md_states_the_exit_statuses_the_cli_gives(runner, sqlite_store, monkeypatch):
+    statuses = documented_exit_statuses()
+    assert sorted(statuses) == [0, 1, 2, 130]
+    ok = runner.invoke(cli, ["catalog", "list"])
+    assert (ok.exit_code, ok.stderr) == (0, "")
+    mistake = runner.invoke(cli, ["catalog", "show", "nope"])  # a user mistake: one Error line, no traceback
+    assert (mistake.exit_code, mistake.stderr) == (1, "Error: no catalog 'nope'\n")
+    assert "`Error: ...`" in statuses[1]
+    for usage in (["catalog", "show"], ["catalog", "list", "--nope"], ["export", "x", "1", "--format", "pdf"]):
+        wrong = runner.invoke(cli, usage)  # click's usage errors
+        assert wrong.exit_code == 2, usage
+        assert wrong.stderr.startswith("Usage: ") and "\nError: " in wrong.stderr and "Traceback" not in wrong.stderr
+    assert "`Usage: ...`" in statuses[2] and "`Error: ...`" in statuses[2]
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+    monkeypatch.setattr("registry.store.Store.list_catalogs", interrupted)
+    stopped = runner.invoke(cli, ["catalog", "list"])
+    assert (stopped.exit_code, stopped.stderr) == (130, "\nInterrupted.\n")
+    assert "`Interrupted.`" in statuses[130] and "`Interrupted: ...`" in statuses[130]  # the latter: tested in
+    # tests/test_cli_interrupt.py

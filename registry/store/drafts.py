@@ -275,7 +275,7 @@ class DraftsMixin:
                 tx.rollback()
             raise
         finally:
-            if restore_cache:
+            if restore_cache and not conn.invalidated:  # a connection invalidated by an interrupt is closed already
                 restore_cache()
             conn.close()
         report.seconds = round(time.perf_counter() - started, 3)

@@ -112,11 +112,9 @@ def create_app(config: dict | None = None) -> Flask:
     register_error_handlers(app)
     for module in (health, catalogs, versions, diff, validate, search, imports, feed, match, openapi):
         app.register_blueprint(module.bp)
-    from registry.web import fhir, fnsi, mapsets, review
-    app.register_blueprint(mapsets.bp)
-    app.register_blueprint(review.bp)
-    app.register_blueprint(fhir.bp)
-    app.register_blueprint(fnsi.bp)
+    from registry.web import fhir, fnsi, landing, mapsets, review
+    for module in (mapsets, review, landing, fhir, fnsi):
+        app.register_blueprint(module.bp)
 
     from registry.web.params import check_request_values
     app.before_request(check_request_values)
@@ -133,4 +131,4 @@ def create_app(config: dict | None = None) -> Flask:
     return app
 
 
-PUBLIC_ENDPOINTS = {"health.healthz", "health.readyz", "openapi.openapi_document", "openapi.docs_page"}
+PUBLIC_ENDPOINTS = {"health.healthz", "health.readyz", "openapi.openapi_document", "openapi.docs_page", "landing.index"}

@@ -1,0 +1,5 @@
+"""`python -m registry.cli ARGS` runs `nsi ARGS`."""
+
+from registry.cli import main
+
+main()

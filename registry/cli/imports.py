@@ -1,0 +1,74 @@
+"""`nsi import` and `nsi profiles`: load a national file as a draft version, with the profiles to read it."""
+
+from __future__ import annotations
+
+import click
+
+from registry.cli.common import Progress, echo_json, open_store
+from registry.cli.interrupts import caused_by_interrupt, report_interrupted
+
+
+@click.command("import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--catalog", "catalog_slug", required=True, help="Catalog slug (created from the profile if missing)")
+@click.option("--version", "version_label", required=True, help="Label of the new version, e.g. 2.27")
+@click.option("--format", "fmt", help="Input format (jsonl, claml, fnsi, fhir-codesystem, csv, xlsx, xml)")
+@click.option("--profile", help="Import profile name from catalogs/ (or a path to one)")
+@click.option("--publish", is_flag=True, help="Publish the version right after staging it")
+@click.option("--dry-run", is_flag=True, help="Validate and report; store nothing")
+@click.option("--notes", "release_notes", help="Release notes of the version")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON")
+def import_(file, catalog_slug, version_label, fmt, profile, publish, dry_run, release_notes, as_json):
+    """Import FILE as a new draft version of a catalog, then report what changed."""
+    from importers import run_import
+    progress = Progress(f"importing {file}")
+    store = open_store()
+    try:
+        report = run_import(store, file, catalog=catalog_slug, version=version_label, format=fmt,
+                            profile=profile, publish=publish, dry_run=dry_run, release_notes=release_notes,
+                            progress=progress)
+    except BaseException as exc:
+        if caused_by_interrupt(exc):
+            report_interrupted(catalog_slug, version_label, store)
+        raise
+    finally:
+        progress.done()
+    if as_json:
+        return echo_json(report.to_dict())
+    for w in report.warnings[:20]:
+        click.echo(f"Warning: {w}", err=True)
+    if len(report.warnings) > 20:
+        more = len(report.warnings) - 20
+        click.echo(f"Warning: ... {more} more {'warning' if more == 1 else 'warnings'} (all of them with --json)",
+                   err=True)
+    if report.status == "unchanged":
+        click.echo(report.message)
+        return
+    verb = {"dry-run": "Checked (dry run, nothing stored)", "staged": "Staged draft",
+            "published": "Published"}[report.status]
+    entries = f"{report.entries} {'entry' if report.entries == 1 else 'entries'}"
+    first = report.changed == report.removed == report.unchanged == 0  # nothing published before to compare with
+    against = ("the catalog's first version" if first else
+               f"against the latest version {report.added} added, {report.changed} changed, {report.removed} removed")
+    click.echo(f"{verb} {report.catalog} {report.version}: {entries}; {against} ({report.seconds:.1f} s)")
+    if report.status == "staged":
+        then = (f"Publish it with `nsi publish {report.catalog} {report.version}` or discard it with" if first else
+                f"Review with `nsi diff {report.catalog} latest {report.version}`, then "
+                f"`nsi publish {report.catalog} {report.version}` or")
+        click.echo(f"{then} `nsi discard {report.catalog} {report.version}`.")
+
+
+@click.command()
+def profiles():
+    """List the import profiles shipped in the catalogs directory: name, format, catalog, description."""
+    from importers.profile import available_profiles, load_profile
+    from registry import config
+    names = available_profiles()
+    if not names:
+        click.echo(f"No profiles in {config.catalogs_dir()}")
+    for name in names:
+        p = load_profile(name)
+        click.echo(f"{name}\t{p.format}\t{p.catalog.get('slug') or '-'}\t{p.description}")
+
+
+COMMANDS = [import_, profiles]
