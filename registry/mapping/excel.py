@@ -7,6 +7,11 @@ comment). Hidden columns keep the mapping's revision at export time, so a row
 that someone changed in the registry since the export is refused instead of
 overwriting their work. A hidden "_meta" sheet names the map set. Importing
 checks every row and applies all decisions in one transaction, or none.
+
+A cell that holds a formula counts with the value Excel computed and saved for
+it. Without one (a file written by another program, or text Excel took for a
+formula and could not compute), a comment keeps the formula's text, which is
+what the reviewer typed, and any other column refuses the row with the reason.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from openpyxl import Workbook, load_workbook
+from openpyxl.cell.cell import ERROR_CODES
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.worksheet.datavalidation import DataValidation
 
@@ -139,7 +145,7 @@ def export_xlsx(store, slug: str, path: str | Path, *, status: str = "candidate,
     return count
 
 
-OUTCOMES = ("approved", "proposed", "rejected", "commented", "assigned")
+OUTCOMES = ("approved", "proposed", "rejected", "commented", "assigned", "unchanged")
 
 
 @dataclass
@@ -147,7 +153,8 @@ class ImportReport:
     """What an import of decisions did: rows read, decisions applied, rows skipped (no decision).
 
     `by_decision` counts what the rows asked for; `by_outcome` what happened
-    (approved, proposed, rejected, commented). They differ under the four-eyes
+    (approved, proposed, rejected, commented, or unchanged for a row that asked
+    for the state the mapping already had). They differ under the four-eyes
     rule, where an approval of something nobody proposed yet is recorded as a
     proposal: `proposed_under_four_eyes` counts those.
     """
@@ -203,6 +210,16 @@ def _text(value) -> str | None:
     return text or None
 
 
+def _formulas(cells) -> dict[int, str]:
+    """{column index: formula text} of the formula cells of one row (read with data_only=False)."""
+    return {i: c.value for i, c in enumerate(cells) if getattr(c, "data_type", None) == "f"}
+
+
+def _uncomputed(value, formula: str | None) -> bool:
+    """True for a formula cell whose computed value was not saved (or is an error such as #NAME?)."""
+    return formula is not None and (value is None or value in ERROR_CODES)
+
+
 def read_decisions(path: str | Path, slug: str) -> tuple[list[Decision], list[Problem], int]:
     """The decisions in a filled worksheet, the problems found reading it, and the number of data rows."""
     path = Path(path)
@@ -212,6 +229,7 @@ def read_decisions(path: str | Path, slug: str) -> tuple[list[Decision], list[Pr
     name = path.name
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
+        formula_wb = load_workbook(path, read_only=True, data_only=False)  # the same cells' formulas
     except Exception as exc:  # openpyxl raises many kinds for a damaged file
         raise BadRequest(f"{name} cannot be read as an xlsx workbook: {exc}") from None
     try:
@@ -228,16 +246,28 @@ def read_decisions(path: str | Path, slug: str) -> tuple[list[Decision], list[Pr
         missing = [HEADERS[c] for c in ["source_code", *INPUT, *HIDDEN] if c not in index]
         if missing:
             raise BadRequest(f"{name}, sheet {SHEET}: missing columns {', '.join(missing)}")
+        formula_rows = formula_wb[SHEET].iter_rows(min_row=2)
         decisions, problems, count = [], [], 0
         for rownum, values in enumerate(rows, start=2):
+            formulas = _formulas(next(formula_rows, ()))
             get = {c: _text(values[i]) if i < len(values) else None for c, i in index.items()}
-            if not any(get.values()):
+            uncomputed = [c for c, i in index.items() if i < len(values) and _uncomputed(values[i], formulas.get(i))]
+            if "comment" in uncomputed:
+                get["comment"] = _text(formulas[index["comment"]])
+                uncomputed.remove("comment")
+            if not any(get.values()) and not uncomputed:
                 continue
             count += 1
+            where = {"file": name, "sheet": SHEET, "row": rownum, "code": get.get("source_code")}
+            if uncomputed:
+                column = uncomputed[0]
+                problems.append(Problem(f"the cell holds the formula {formulas[index[column]]} but no value computed "
+                                        f"from it; type the value itself, or open and save the file in Excel",
+                                        column=HEADERS[column], kind="formula_without_value", **where))
+                continue
             decision = get.get("decision")
             if not decision:
                 continue
-            where = {"file": name, "sheet": SHEET, "row": rownum, "code": get.get("source_code")}
             if not get.get("source_code"):
                 problems.append(Problem("the source code is empty", column=HEADERS["source_code"], **where))
                 continue
@@ -257,6 +287,7 @@ def read_decisions(path: str | Path, slug: str) -> tuple[list[Decision], list[Pr
         return decisions, problems, count
     finally:
         wb.close()
+        formula_wb.close()
 
 
 def import_decisions(store, slug: str, path: str | Path, *, reviewer: str) -> ImportReport:
@@ -290,7 +321,7 @@ def import_decisions(store, slug: str, path: str | Path, *, reviewer: str) -> Im
     report.skipped = rows - len(applied)
     for d, result in zip(decisions, applied):  # apply_decisions returns the new states in the decisions' order
         report.by_decision[d.decision] = report.by_decision.get(d.decision, 0) + 1
-        outcome = _outcome(d.decision, result.status)
+        outcome = "unchanged" if result.revision == d.revision else _outcome(d.decision, result.status)
         report.by_outcome[outcome] = report.by_outcome.get(outcome, 0) + 1
         if d.decision != "propose" and outcome == "proposed":
             report.proposed_under_four_eyes += 1
