@@ -1,11 +1,15 @@
 """Review pages for the working group: server-rendered HTML forms, a little JavaScript for keyboard shortcuts.
 
 Reviewers sign in with their API token. The signed (not encrypted) session
-cookie keeps only the token's name and a check value derived from its stored
-hash, never the secret; every request checks them against the database, so
-revoking the token signs the reviewer out. The cookie is HTTP-only, SameSite=Lax,
-and Secure when NSI_HTTPS says the app is served over HTTPS. Every form carries a
-CSRF token bound to the session; a failed check shows the error page. The pages
+cookie keeps only a random session id (registry.auth keeps its hash on the
+server), never the token or its name; every request checks it against the
+database, so signing out, revoking the token or expiry (NSI_SESSION_IDLE_MINUTES,
+NSI_SESSION_MAX_HOURS) ends the session for every copy of the cookie. The cookie
+is HTTP-only, SameSite=Lax, and Secure when NSI_HTTPS says the app is served over
+HTTPS. Every form carries a CSRF token bound to the session; a failed check shows
+the error page and never writes the cookie, so a cross-site post (which arrives
+without it) cannot replace the reviewer's session. A comment being typed survives
+a conflict, a refused form and a session that ended meanwhile. The pages
 call the same Python API as the REST endpoints (registry.mapping, the store),
 so the audit trail, the four-eyes rule and revision conflicts behave the same.
 UI strings live in registry/web/i18n/{en,ru}.json; the language comes from a
@@ -18,6 +22,7 @@ import json
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from flask import (Blueprint, current_app, flash, g, redirect, render_template, request, session,
                    url_for)
@@ -74,10 +79,26 @@ def store():
 
 @bp.app_template_global()
 def csrf_token() -> str:
-    """The session's CSRF token, created on first use."""
-    if "csrf" not in session:
+    """The session's CSRF token, created on first use (never while answering a refused form)."""
+    if "csrf" not in session and not g.get("csrf_refused"):
         session["csrf"] = secrets.token_urlsafe(32)
-    return session["csrf"]
+    return session.get("csrf", "")
+
+
+@bp.app_template_global()
+def status_of(m) -> str:
+    """A mapping's (or an audit state's) status as reviewers name it: an approval that no target fits is
+    `not-mappable`."""
+    state = m if isinstance(m, dict) else {"status": m.status, "relationship": m.relationship}
+    if state.get("status") == "approved" and state.get("relationship") == "not-mappable":
+        return "not-mappable"
+    return state.get("status")
+
+
+def lifetimes() -> dict:
+    """The session lifetimes of the settings, as `auth.session_user` takes them."""
+    return {"idle_seconds": int(current_app.config["NSI_SESSION_IDLE_MINUTES"]) * 60,
+            "max_seconds": int(current_app.config["NSI_SESSION_MAX_HOURS"]) * 3600}
 
 
 @bp.app_template_filter("score")
@@ -114,18 +135,34 @@ def ui_text(key: str) -> str:
 @bp.before_request
 def _guard():
     g.user = None
-    if "token" in session:  # a session from before only the token's name was kept: sign in again
-        session.pop("token")
+    for stale in ("token", "reviewer"):  # cookies of older versions: sign in again
+        session.pop(stale, None)
     try:
-        g.user = auth.authenticate_session(store(), session.get("reviewer"))
+        g.user = auth.session_user(store(), session.get("sid"), **lifetimes())
     except Unauthorized:
-        session.pop("reviewer", None)
+        session.pop("sid", None)
+    typed = request.form.get("comment", "").strip() if request.endpoint == "review.decide" else ""
     if request.method == "POST":
         sent = request.form.get("csrf", "")
         if not sent or not secrets.compare_digest(sent.encode(), session.get("csrf", "").encode()):
-            return render_template("review/error.html", error=BadRequest(ui_text("csrf_failed"))), 400
+            g.csrf_refused = True
+            error = BadRequest(ui_text("csrf_failed"))
+            if g.user is not None and request.endpoint == "review.decide":
+                return review_item(**request.view_args, error=error, status=400, comment=typed)
+            return render_template("review/error.html", error=error), 400
     if g.user is None and request.endpoint not in ("review.login", "review.set_language"):
+        if typed:  # the session ended while the reviewer typed: sign in again, comment kept
+            return render_template("review/login.html", error="session_ended_comment_kept",
+                                   next_url=request.path, pending_comment=typed), 401
         return redirect(url_for("review.login", next=request.full_path))
+
+
+@bp.after_request
+def _no_cookie_for_refused_forms(response):
+    """A refused form leaves the session cookie as it was: a cross-site post must not replace it."""
+    if g.get("csrf_refused"):
+        session.modified = False
+    return response
 
 
 def need(action: str):
@@ -152,17 +189,24 @@ def login():
             error = "login_failed"
         else:
             lang = session.get("lang")
+            target = (request.args.get("next") or "").rstrip("?")
+            target = target if target.startswith("/review") else url_for("review.home")
+            comment = request.form.get("pending_comment", "").strip()
             session.clear()  # a fresh session (and CSRF token) for the signed-in user
-            session["reviewer"] = auth.session_proof(store(), secret)
+            session["sid"] = auth.open_session(store(), secret,
+                                               pending=(urlsplit(target).path, comment) if comment else None)
             session["lang"] = lang
-            target = request.args.get("next") or ""
-            return redirect(target if target.startswith("/review") else url_for("review.home"))
-    return render_template("review/login.html", error=error), 401 if error else 200
+            auth.purge_sessions(store(), **lifetimes())
+            return redirect(target)
+    return render_template("review/login.html", error=error, next_url=request.args.get("next"),
+                           pending_comment=request.form.get("pending_comment")), 401 if error else 200
 
 
 @bp.post("/logout")
 def logout():
-    """Sign out: forget the token."""
+    """Sign out: end the session on the server (every copy of the cookie stops working) and forget it here."""
+    if session.get("sid"):
+        auth.end_session(store(), session["sid"])
     session.clear()
     return redirect(url_for("review.login"))
 
@@ -230,6 +274,11 @@ def diff(slug):
 def _queue_args() -> dict:
     args = request.args
     out = {"status": args.get("status") or None, "q": args.get("q", "").strip() or None}
+    if out["status"] in ("approved", "not-mappable"):  # reviewers count "no target fits" apart from approvals
+        out["not_mappable"] = out["status"] == "not-mappable"
+        out["status"] = "approved"
+    else:
+        out["not_mappable"] = None
     for name in ("min_score", "max_score"):
         try:
             out[name] = float(args[name]) if args.get(name) else None
@@ -247,7 +296,9 @@ def dashboard(slug):
     offset = max(int(request.args.get("offset", 0) or 0), 0)
     page = mapping.list_mappings(store(), slug, limit=QUEUE_PAGE, offset=offset, **filters)
     total = sum(ms.counts.values())
-    return render_template("review/dashboard.html", ms=ms, filters=filters, items=page["items"],
+    tiles = {**ms.counts, "approved": ms.counts["approved"] - ms.not_mappable, "not-mappable": ms.not_mappable}
+    filters = {**filters, "status": request.args.get("status") or None}
+    return render_template("review/dashboard.html", ms=ms, tiles=tiles, filters=filters, items=page["items"],
                            total=page["total"], offset=offset, page_size=QUEUE_PAGE, all_count=total,
                            versions=mapping.list_map_set_versions(store(), slug),
                            pager_args={k: v for k, v in request.args.items() if k != "offset"})
@@ -261,9 +312,13 @@ def _target_search(ms, q: str) -> list[dict]:
 
 
 @bp.get("/mapsets/<slug>/m/<code>")
-def review_item(slug, code, error=None, status=200):
-    """The review screen of one source entry."""
+def review_item(slug, code, error=None, status=200, comment=None):
+    """The review screen of one source entry; `comment` puts back what the reviewer typed (after a refusal)."""
     need("read_drafts")
+    restored = False
+    if comment is None and request.method == "GET":  # typed before the previous session ended?
+        comment = auth.take_pending_comment(store(), session["sid"], request.path)
+        restored = comment is not None
     s = store()
     ms = mapping.get_map_set(s, slug)
     item = mapping.get_mapping(s, slug, code)
@@ -274,7 +329,8 @@ def review_item(slug, code, error=None, status=200):
     search = request.args.get("search", "").strip()
     nxt = mapping.next_mapping(s, slug, code)
     return render_template("review/review.html", ms=ms, m=item, source=source, search=search,
-                           found=_target_search(ms, search), next_item=nxt, error=error,
+                           found=_target_search(ms, search), next_item=nxt, error=error, comment=comment or "",
+                           restored=restored,
                            can_decide=g.user.role in auth.PERMISSIONS["review"]), status
 
 
@@ -296,8 +352,8 @@ def decide(slug, code):
                                 relationship=form.get("relationship") or None, target_code=target,
                                 comment=form.get("comment", "").strip() or None)
     except NsiError as exc:  # stale revision, four-eyes rule, unknown code: show it with the current state
-        return review_item(slug, code, error=exc, status=exc.http_status)
-    flash(("saved", result.source_code, result.status))
+        return review_item(slug, code, error=exc, status=exc.http_status, comment=form.get("comment", ""))
+    flash(("unchanged" if result.revision == revision else "saved", result.source_code, status_of(result)))
     if decision == "comment" or form.get("stay"):
         return redirect(url_for("review.review_item", slug=slug, code=code))
     nxt = mapping.next_mapping(store(), slug, code)
