@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import json
 import secrets
-from functools import lru_cache
-from pathlib import Path
 from urllib.parse import urlsplit
 
 from flask import (Blueprint, current_app, flash, g, redirect, render_template, request, session,
@@ -29,17 +27,11 @@ from flask import (Blueprint, current_app, flash, g, redirect, render_template, 
 
 from registry import auth, mapping
 from registry.errors import BadRequest, NsiError, NotFound, Unauthorized
+from registry.web import review_i18n
+from registry.web.review_i18n import LANGUAGES, strings
 
 bp = Blueprint("review", __name__, url_prefix="/review", template_folder="templates")
-I18N = Path(__file__).resolve().parent / "i18n"
-LANGUAGES = ("en", "ru")
 QUEUE_PAGE = 50
-
-
-@lru_cache(maxsize=None)
-def strings(language: str) -> dict:
-    """The UI strings of one language."""
-    return json.loads((I18N / f"{language}.json").read_text(encoding="utf-8"))
 
 
 def secret_key(app) -> str:
@@ -122,9 +114,21 @@ def format_field_value(value) -> str:
 @bp.context_processor
 def _context():
     lang = language()
-    text = strings(lang)
-    return {"t": lambda key, **kw: text.get(key, strings("en").get(key, key)).format(**kw), "lang": lang,
-            "user": g.get("user"), "languages": LANGUAGES}
+    return {"t": lambda key, **kw: review_i18n.text(lang, key, **kw), "lang": lang, "user": g.get("user"),
+            "languages": LANGUAGES, "term": lambda kind, value: review_i18n.term(lang, kind, value),
+            "error_text": lambda exc: review_i18n.error_text(lang, exc.message, exc.http_status),
+            "reason_text": lambda reason: review_i18n.reason_text(lang, reason),
+            "diff_value": lambda field, value: _diff_value(lang, field, value)}
+
+
+def _diff_value(lang: str, field: str, value) -> str:
+    """A changed entry field as the diff page shows it: statuses and designation uses in the page language."""
+    if field == "status" and value:
+        return review_i18n.term(lang, "entry_status", value)
+    if field == "designations" and value:
+        return "; ".join(f"{review_i18n.term(lang, 'use', d.get('use'))} ({d.get('language') or '—'}): {d.get('text')}"
+                         for d in value)
+    return format_field_value(value)
 
 
 def ui_text(key: str) -> str:
