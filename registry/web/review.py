@@ -26,6 +26,8 @@ from flask import (Blueprint, current_app, flash, g, redirect, render_template, 
                    url_for)
 
 from registry import auth, mapping
+from werkzeug.exceptions import HTTPException
+
 from registry.errors import BadRequest, NsiError, NotFound, Unauthorized
 from registry.web import review_i18n
 from registry.web.review_i18n import LANGUAGES, strings
@@ -177,6 +179,17 @@ def need(action: str):
 @bp.errorhandler(NsiError)
 def _error(exc: NsiError):
     return render_template("review/error.html", error=exc), exc.http_status
+
+
+def http_error_page(exc: HTTPException):
+    """An HTTP error under /review (an unknown page, a wrong method) as the review pages' own error page.
+
+    Routing failed before the blueprint was chosen, so its context is added here.
+    """
+    g.setdefault("user", None)
+    error = NsiError(exc.description or exc.name)
+    error.http_status = exc.code or 500
+    return render_template("review/error.html", error=error, **_context()), error.http_status
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -84,7 +84,8 @@ ERRORS: list[tuple[re.Pattern, str, dict]] = [(re.compile(p), key, kinds) for p,
     (r"malformed cursor .*", "err_bad_cursor", {}),
     (r"status (?P<value>'.*'|\".*\") is not one of .*", "err_bad_status", {}),
 ]]
-GENERAL_ERRORS = {400: "err_400", 401: "err_401", 403: "err_403", 404: "err_404", 409: "err_409"}
+GENERAL_ERRORS = {400: "err_400", 401: "err_401", 403: "err_403", 404: "err_404", 405: "err_405",
+                  409: "err_409"}
 
 
 def error_text(language: str, message: str, status: int) -> str:

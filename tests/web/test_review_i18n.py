@@ -21,7 +21,7 @@ from registry.models.auth import ROLES
 from registry.models.catalog import VERSION_STATUSES
 from registry.models.mapping import RELATIONSHIPS, STATUSES
 from registry.web import create_app
-from registry.web.review_i18n import ERRORS, GENERAL_ERRORS, reason_text, strings
+from registry.web.review_i18n import ERRORS, GENERAL_ERRORS, error_text, reason_text, strings
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "registry" / "web" / "templates" / "review"
 # Every action the audit trail records, the decisions, and the system actors (registry/mapping).
@@ -109,7 +109,7 @@ def ru(sqlite_store):
     return clients
 
 
-PAGES = ["/review/", "/review/catalogs/icd10", "/review/catalogs/icd10?version=2.28", "/review/catalogs/local",
+PAGES = ["/review/", "/review/login", "/review/catalogs/icd10", "/review/catalogs/icd10?version=2.28", "/review/catalogs/local",
          "/review/catalogs/icd10/2.28/entries/A00.9", "/review/catalogs/icd10/2.28/entries/A01.0",
          "/review/catalogs/icd10/diff?from=2.27&to=2.28", "/review/mapsets/local-icd",
          "/review/mapsets/local-icd?status=not-mappable", "/review/mapsets/four",
@@ -174,6 +174,9 @@ def test_every_server_error_in_russian_is_translated(ru):
         ("err_no_code", reviewer.get("/review/catalogs/icd10/2.27/entries/X99")),
         ("err_no_version", reviewer.get("/review/catalogs/icd10/diff?from=2.27&to=9")),
         ("csrf_failed", reviewer.post(item + "L02", data={"csrf": "old", "decision": "reject"})),
+        ("err_404", reviewer.get("/review/no-such-page")),
+        ("err_bad_status", reviewer.get("/review/mapsets/local-icd?status=bogus")),
+        ("err_405", reviewer.post("/review/mapsets/local-icd/m/L02/history", data={"csrf": csrf})),
     ]
     ru_text = strings("ru")
     for key, r in cases:
@@ -184,6 +187,12 @@ def test_every_server_error_in_russian_is_translated(ru):
         fixed = [part for part, *_ in string.Formatter().parse(ru_text[key]) if part.strip()]
         assert all(part.strip() in alert for part in fixed), (key, alert)
         assert english_in(page) == [], (key, alert)
+
+
+def test_an_error_the_table_does_not_know_is_shown_in_general_words_not_in_english():
+    assert error_text("ru", "offset must be a whole number, got 'abc'", 400) == strings("ru")["err_400"]
+    assert error_text("ru", "something unforeseen", 500) == strings("ru")["err_other"]
+    assert error_text("en", "offset must be a whole number, got 'abc'", 400) == "offset must be a whole number, got 'abc'"
 
 
 def test_matcher_reasons_are_translated_from_the_matchers_own_wording(sqlite_store):
