@@ -53,7 +53,9 @@ INSTRUCTIONS = [
     "Relationship (for approve, remap, propose): equivalent, broader (the target is broader than the source), "
     "narrower (the target is narrower), related. Empty means equivalent.",
     "Other target code: a code of the target catalog version; to approve candidate 2 or 3, copy its code here.",
-    "Comment: why you decided so; it is kept in the mapping's history.",
+    "Comment: why you decided so; it is kept in the mapping's history. A comment Excel takes for a formula keeps "
+    "the value Excel shows, or the text you typed; a formula without a value in any other yellow column refuses "
+    "its row.",
     "Do not change the source codes, insert rows in the middle, or edit the hidden revision column: rows changed in "
     "the registry since this export are refused, so nobody's work is overwritten.",
     "Import with: nsi mapset import-decisions MAPSET FILE --reviewer YOUR-NAME. If any row is wrong, nothing is "
@@ -64,6 +66,8 @@ INSTRUCTIONS = [
     "remap — сопоставить с кодом из 'Other target code'; not-mappable — подходящего кода нет; propose — предложить "
     "для утверждения вторым экспертом; comment — только комментарий.",
     "Relationship (отношение): equivalent — равнозначно, broader — целевой код шире, narrower — уже, related — связан.",
+    "Comment (комментарий) — почему принято решение; сохраняется в истории. Если Excel принял комментарий за формулу, "
+    "берётся показанное значение или набранный текст; формула без значения в другом жёлтом столбце отклоняет строку.",
     "Не меняйте исходные коды и скрытый столбец revision: строки, изменённые в реестре после выгрузки, отклоняются.",
 ]
 
