@@ -69,7 +69,7 @@ def revoke_token(store, name: str) -> None:
     table, sessions = ApiToken.__table__, ReviewSession.__table__
     with db.write_transaction(store.engine) as conn:
         conn.execute(sessions.delete().where(sessions.c.token_id.in_(
-            sa.select(table.c.id).where(table.c.name == name).scalar_subquery())))
+            sa.select(table.c.id).where(table.c.name == name))))
         if conn.execute(table.delete().where(table.c.name == name)).rowcount != 1:
             raise NotFound(f"no token named {name!r}")
 
@@ -144,10 +144,12 @@ def take_pending_comment(store, session_id: str, page: str) -> str | None:
     """The comment kept for `page` when this session was opened, handed over once (then forgotten)."""
     sessions = ReviewSession.__table__
     where = (sessions.c.id_hash == hash_secret(session_id), sessions.c.pending_for == page)
+    with store.engine.connect() as conn:  # nearly always nothing: page views need not take the write lock
+        if conn.execute(sa.select(sessions.c.id).where(*where)).first() is None:
+            return None
     with db.write_transaction(store.engine) as conn:
         comment = conn.execute(sa.select(sessions.c.pending_comment).where(*where)).scalar()
-        if comment is not None:
-            conn.execute(sessions.update().where(*where).values(pending_for=None, pending_comment=None))
+        conn.execute(sessions.update().where(*where).values(pending_for=None, pending_comment=None))
     return comment
 
 

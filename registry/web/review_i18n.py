@@ -109,7 +109,8 @@ def error_text(language: str, message: str, status: int) -> str:
 # The matcher's reasons (registry/matching/rerank.py): `USE "TEXT": HOW; NOTE; NOTE`.
 REASON = re.compile(r'(?P<use>\S+) "(?P<text>.*)": (?P<how>same words after normalisation(?:, in another order)?'
                     r'|words \d+%, fuzzy \d+(?:, qualifiers \S+ vs \S+)?)(?P<notes>(?:; .*)?)', re.S)
-REASON_HOW = re.compile(r"words (?P<words>\d+)%, fuzzy (?P<fuzzy>\d+)(?:, qualifiers (?P<ours>\S+) vs (?P<theirs>\S+))?")
+REASON_HOW = re.compile(r"words (?P<words>\d+)%, fuzzy (?P<fuzzy>\d+)"
+                        r"(?:, qualifiers (?P<ours>\S+) vs (?P<theirs>\S+))?")
 REASON_NOTES: list[tuple[re.Pattern, str]] = [(re.compile(p), key) for p, key in [
     (r"same code", "reason_same_code"),
     (r"different amounts \((?P<ours>.*) vs (?P<theirs>.*)\)", "reason_different_amounts"),

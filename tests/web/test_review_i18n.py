@@ -81,9 +81,10 @@ def ru(sqlite_store):
     """A Russian-speaking reviewer's client, with a map set decided in every way and a catalog with history."""
     store = sqlite_store
     make_map_set(store, matcher=match)
+    uses = ("synonym", "inclusion", "fully-specified")
     store.stage_draft("icd10", "2.28", [{"code": "A00.9", "display": "Холера неуточненная", "status": "inactive",
                                          "designations": [{"language": "ru", "use": u, "text": f"Холера, вариант {i}"}
-                                                          for i, u in enumerate(("synonym", "inclusion", "fully-specified"))]},
+                                                          for i, u in enumerate(uses)]},
                                         {"code": "A01.0", "display": "Брюшной тиф", "parents": ["A00.9"]}])
     create_map_set(store, MapSetCreate(slug="four", source="local@1", target="icd10@2.27", four_eyes=True),
                    actor="admin")
@@ -109,7 +110,8 @@ def ru(sqlite_store):
     return clients
 
 
-PAGES = ["/review/", "/review/login", "/review/catalogs/icd10", "/review/catalogs/icd10?version=2.28", "/review/catalogs/local",
+PAGES = ["/review/", "/review/login", "/review/catalogs/icd10", "/review/catalogs/icd10?version=2.28",
+         "/review/catalogs/local",
          "/review/catalogs/icd10/2.28/entries/A00.9", "/review/catalogs/icd10/2.28/entries/A01.0",
          "/review/catalogs/icd10/diff?from=2.27&to=2.28", "/review/mapsets/local-icd",
          "/review/mapsets/local-icd?status=not-mappable", "/review/mapsets/four",
@@ -192,7 +194,8 @@ def test_every_server_error_in_russian_is_translated(ru):
 def test_an_error_the_table_does_not_know_is_shown_in_general_words_not_in_english():
     assert error_text("ru", "offset must be a whole number, got 'abc'", 400) == strings("ru")["err_400"]
     assert error_text("ru", "something unforeseen", 500) == strings("ru")["err_other"]
-    assert error_text("en", "offset must be a whole number, got 'abc'", 400) == "offset must be a whole number, got 'abc'"
+    message = "offset must be a whole number, got 'abc'"
+    assert error_text("en", message, 400) == message
 
 
 def test_matcher_reasons_are_translated_from_the_matchers_own_wording(sqlite_store):
@@ -225,7 +228,8 @@ def test_matcher_reasons_are_translated_from_the_matchers_own_wording(sqlite_sto
     _lift_subdivided_categories(Index(), best)
     reasons.append(best[0].reason)
     joined = "\n".join(reasons)
-    for phrase in ("synonym \"", "same words after normalisation", "in another order", "fuzzy", "qualifiers", "same code",
+    for phrase in ("synonym \"", "same words after normalisation", "in another order", "fuzzy", "qualifiers",
+                   "same code",
                    "different amounts", "different atc", "same atc", "same 500mg", "lifted above"):
         assert phrase in joined, phrase  # the data exercises every kind of reason
     english = ("same", "different", "words", "fuzzy", "qualifiers", "lifted", "display", "synonym", "none",
