@@ -16,6 +16,7 @@ what the reviewer typed, and any other column refuses the row with the reason.
 
 from __future__ import annotations
 
+import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -214,14 +215,29 @@ def _text(value) -> str | None:
     return text or None
 
 
-def _formulas(cells) -> dict[int, str]:
-    """{column index: formula text} of the formula cells of one row (read with data_only=False)."""
-    return {i: c.value for i, c in enumerate(cells) if getattr(c, "data_type", None) == "f"}
+FORMULA_ELEMENT = re.compile(rb"<(?:\w+:)?f[ >/]")
 
 
-def _uncomputed(value, formula: str | None) -> bool:
-    """True for a formula cell whose computed value was not saved (or is an error such as #NAME?)."""
-    return formula is not None and (value is None or value in ERROR_CODES)
+def _has_formulas(path: Path) -> bool:
+    """Whether any sheet of the workbook holds a formula (read as raw XML: most worksheets have none)."""
+    with zipfile.ZipFile(path) as zf:
+        for name in zf.namelist():
+            if not (name.startswith("xl/worksheets/") and name.endswith(".xml")):
+                continue
+            with zf.open(name) as part:
+                tail = b""
+                for chunk in iter(lambda: part.read(1 << 20), b""):
+                    if FORMULA_ELEMENT.search(tail + chunk):
+                        return True
+                    tail = chunk[-16:]
+    return False
+
+
+def _uncomputed(value, formula) -> bool:
+    """True for a formula cell (read with data_only=False) whose computed value was not saved, or is an
+    error such as #NAME?; a cell whose value is there reads the same both ways."""
+    return (isinstance(formula, str) and formula.startswith("=") and value != formula
+            and (value is None or value in ERROR_CODES))
 
 
 def read_decisions(path: str | Path, slug: str) -> tuple[list[Decision], list[Problem], int]:
@@ -233,7 +249,8 @@ def read_decisions(path: str | Path, slug: str) -> tuple[list[Decision], list[Pr
     name = path.name
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
-        formula_wb = load_workbook(path, read_only=True, data_only=False)  # the same cells' formulas
+        # The same cells' formulas, read only when there are any (a second pass costs as much as the first).
+        formula_wb = load_workbook(path, read_only=True, data_only=False) if _has_formulas(path) else None
     except Exception as exc:  # openpyxl raises many kinds for a damaged file
         raise BadRequest(f"{name} cannot be read as an xlsx workbook: {exc}") from None
     try:
@@ -250,12 +267,13 @@ def read_decisions(path: str | Path, slug: str) -> tuple[list[Decision], list[Pr
         missing = [HEADERS[c] for c in ["source_code", *INPUT, *HIDDEN] if c not in index]
         if missing:
             raise BadRequest(f"{name}, sheet {SHEET}: missing columns {', '.join(missing)}")
-        formula_rows = formula_wb[SHEET].iter_rows(min_row=2)
+        formula_rows = formula_wb[SHEET].iter_rows(min_row=2, values_only=True) if formula_wb else None
         decisions, problems, count = [], [], 0
         for rownum, values in enumerate(rows, start=2):
-            formulas = _formulas(next(formula_rows, ()))
+            formulas = next(formula_rows, ()) if formula_rows else ()
             get = {c: _text(values[i]) if i < len(values) else None for c, i in index.items()}
-            uncomputed = [c for c, i in index.items() if i < len(values) and _uncomputed(values[i], formulas.get(i))]
+            uncomputed = [c for c, i in index.items()
+                          if i < len(values) and i < len(formulas) and _uncomputed(values[i], formulas[i])]
             if "comment" in uncomputed:
                 get["comment"] = _text(formulas[index["comment"]])
                 uncomputed.remove("comment")
@@ -291,7 +309,8 @@ def read_decisions(path: str | Path, slug: str) -> tuple[list[Decision], list[Pr
         return decisions, problems, count
     finally:
         wb.close()
-        formula_wb.close()
+        if formula_wb:
+            formula_wb.close()
 
 
 def import_decisions(store, slug: str, path: str | Path, *, reviewer: str) -> ImportReport:
