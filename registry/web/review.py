@@ -24,10 +24,9 @@ from urllib.parse import urlsplit
 
 from flask import (Blueprint, current_app, flash, g, redirect, render_template, request, session,
                    url_for)
-
-from registry import auth, mapping
 from werkzeug.exceptions import HTTPException
 
+from registry import auth, mapping
 from registry.errors import BadRequest, NsiError, NotFound, Unauthorized
 from registry.web import review_i18n
 from registry.web.review_i18n import LANGUAGES, strings
