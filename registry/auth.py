@@ -2,20 +2,24 @@
 
 Tokens are random secrets shown once; the database keeps only their sha256.
 This module knows nothing about HTTP: the web layer reads the `Authorization:
-Bearer` header and calls `authenticate` and `require`.
+Bearer` header and calls `authenticate` and `require`. Review-page sign-ins are
+server-side sessions (`open_session`, `session_user`, `end_session`): the
+browser holds a random id, the database its hash, so a session ends for every
+copy of its cookie when the reviewer signs out, the token is revoked, or it expires.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from registry import db
 from registry.errors import AlreadyExists, BadRequest, Forbidden, NotFound, Unauthorized
-from registry.models.auth import ROLES, ApiToken, TokenPublic
+from registry.models.auth import ROLES, ApiToken, ReviewSession, TokenPublic
 from registry.models.catalog import utcnow
 
 TOKEN_PREFIX = "nsi_"
@@ -61,9 +65,11 @@ def list_tokens(store) -> list[TokenPublic]:
 
 
 def revoke_token(store, name: str) -> None:
-    """Delete the token `name`, so its secret stops working at once."""
-    table = ApiToken.__table__
+    """Delete the token `name`, so its secret, and every review session opened with it, stop working at once."""
+    table, sessions = ApiToken.__table__, ReviewSession.__table__
     with db.write_transaction(store.engine) as conn:
+        conn.execute(sessions.delete().where(sessions.c.token_id.in_(
+            sa.select(table.c.id).where(table.c.name == name))))
         if conn.execute(table.delete().where(table.c.name == name)).rowcount != 1:
             raise NotFound(f"no token named {name!r}")
 
@@ -81,36 +87,92 @@ def authenticate(store, secret: str | None) -> TokenPublic | None:
                        last_used_at=row.last_used_at)
 
 
-def session_proof(store, secret: str) -> dict:
-    """What a web session keeps instead of a token's secret: the token's name and a check value.
+def open_session(store, secret: str, *, pending: tuple[str, str] | None = None) -> str:
+    """Sign in to the review pages with a token secret: a new server-side session; return its random id.
 
-    The check is derived from the stored hash (never the secret), so a leaked
-    session cookie does not reveal a token that works on the API, and a token
-    revoked, or re-created under the same name, no longer matches it.
-    Unauthorized for a wrong secret.
+    The id goes into the browser's cookie; the database keeps only its sha256, the
+    token it was opened with and its times. `pending` is (page path, comment): a
+    comment typed before the previous session ended, kept for that page's form.
+    Unauthorized for a wrong or revoked secret.
     """
     token = authenticate(store, secret)
     if token is None:
         raise Unauthorized("sign in with an API token")
-    return {"name": token.name, "check": _session_check(hash_secret(secret))}
+    session_id = secrets.token_urlsafe(32)
+    tokens, sessions = ApiToken.__table__, ReviewSession.__table__
+    now = utcnow()
+    with db.write_transaction(store.engine) as conn:
+        token_id = conn.execute(sa.select(tokens.c.id).where(tokens.c.token_hash == hash_secret(secret))).scalar()
+        conn.execute(sessions.insert().values(
+            id_hash=hash_secret(session_id), token_id=token_id, created_at=now, last_seen_at=now,
+            pending_for=pending[0] if pending else None, pending_comment=pending[1] if pending else None))
+    return session_id
 
 
-def authenticate_session(store, proof: dict | None) -> TokenPublic | None:
-    """The token a session's `session_proof` stands for, read afresh; Unauthorized once it is revoked or replaced."""
-    if not proof:
+def session_user(store, session_id: str | None, *, idle_seconds: int, max_seconds: int) -> TokenPublic | None:
+    """The token behind a review session, read afresh; None without a session id.
+
+    Unauthorized when the session was ended (signed out, its token revoked) or
+    has expired: unused for `idle_seconds`, or opened more than `max_seconds`
+    ago; an expired session is deleted. Each use moves its idle clock on
+    (written at most once a minute, so page views rarely write).
+    """
+    if not session_id:
         return None
-    table = ApiToken.__table__
+    tokens, sessions = ApiToken.__table__, ReviewSession.__table__
     with store.engine.connect() as conn:
-        row = conn.execute(sa.select(table).where(table.c.name == proof.get("name"))).first()
-    if row is None or row.revoked_at is not None or not secrets.compare_digest(
-            _session_check(row.token_hash), str(proof.get("check", ""))):
-        raise Unauthorized("the API token of this session was revoked; sign in again")
+        row = conn.execute(sa.select(sessions.c.id.label("session_row"), sessions.c.created_at.label("opened_at"),
+                                     sessions.c.last_seen_at, tokens.c.name, tokens.c.prefix, tokens.c.role,
+                                     tokens.c.created_at, tokens.c.last_used_at, tokens.c.revoked_at)
+                           .join(tokens, tokens.c.id == sessions.c.token_id)
+                           .where(sessions.c.id_hash == hash_secret(session_id))).first()
+    if row is None or row.revoked_at is not None:
+        raise Unauthorized("this session has ended (signed out, or its token was revoked); sign in again")
+    now = utcnow()
+    idle = (now - _aware(row.last_seen_at)).total_seconds()
+    if idle > idle_seconds or (now - _aware(row.opened_at)).total_seconds() > max_seconds:
+        end_session(store, session_id)
+        raise Unauthorized("this session has expired; sign in again")
+    if idle > min(60, idle_seconds / 10):
+        with db.write_transaction(store.engine) as conn:
+            conn.execute(sessions.update().where(sessions.c.id == row.session_row).values(last_seen_at=now))
     return TokenPublic(name=row.name, prefix=row.prefix, role=row.role, created_at=row.created_at,
                        last_used_at=row.last_used_at)
 
 
-def _session_check(token_hash: str) -> str:
-    return hashlib.sha256(("nsi-session|" + token_hash).encode("utf-8")).hexdigest()
+def take_pending_comment(store, session_id: str, page: str) -> str | None:
+    """The comment kept for `page` when this session was opened, handed over once (then forgotten)."""
+    sessions = ReviewSession.__table__
+    where = (sessions.c.id_hash == hash_secret(session_id), sessions.c.pending_for == page)
+    with store.engine.connect() as conn:  # nearly always nothing: page views need not take the write lock
+        if conn.execute(sa.select(sessions.c.id).where(*where)).first() is None:
+            return None
+    with db.write_transaction(store.engine) as conn:
+        comment = conn.execute(sa.select(sessions.c.pending_comment).where(*where)).scalar()
+        conn.execute(sessions.update().where(*where).values(pending_for=None, pending_comment=None))
+    return comment
+
+
+def end_session(store, session_id: str) -> None:
+    """End a review session now (sign-out): its id stops working, wherever the cookie was copied to."""
+    sessions = ReviewSession.__table__
+    with db.write_transaction(store.engine) as conn:
+        conn.execute(sessions.delete().where(sessions.c.id_hash == hash_secret(session_id)))
+
+
+def purge_sessions(store, *, idle_seconds: int, max_seconds: int) -> int:
+    """Delete every expired review session (they no longer work anyway); return how many."""
+    sessions = ReviewSession.__table__
+    now = utcnow()
+    with db.write_transaction(store.engine) as conn:
+        return conn.execute(sessions.delete().where(sa.or_(
+            sessions.c.last_seen_at < now - timedelta(seconds=idle_seconds),
+            sessions.c.created_at < now - timedelta(seconds=max_seconds)))).rowcount
+
+
+def _aware(value: datetime) -> datetime:
+    """A stored time as UTC (SQLite gives it back without its time zone)."""
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 def require(token: TokenPublic | None, action: str) -> TokenPublic:

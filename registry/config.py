@@ -43,6 +43,11 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in [
     Setting("NSI_HTTPS", False,
             "When true, the web app is served over HTTPS (directly or behind a TLS-terminating proxy): "
             "review-page session cookies get the Secure flag, so browsers never send them over plain HTTP.", _bool),
+    Setting("NSI_SESSION_IDLE_MINUTES", 240,
+            "A review-page session not used for this many minutes ends; the reviewer signs in again "
+            "(a comment being typed is kept for its form).", int),
+    Setting("NSI_SESSION_MAX_HOURS", 12,
+            "A review-page session ends this many hours after sign-in, however busy it is.", int),
     Setting("NSI_JOB_STALE_SECONDS", 300,
             "An import job whose worker has not reported for this many seconds is taken as cut off (its server "
             "died) and is failed when a server starts; jobs of live servers, on any node, are left alone.", int),

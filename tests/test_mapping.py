@@ -238,3 +238,40 @@ def test_concurrent_decisions_one_wins_the_other_conflicts(store):
     assert outcomes[winner] == {"anna": "approved", "boris": "rejected"}[winner]
     assert outcomes[loser] == winner  # the loser was told who decided, and nothing of theirs was written
     assert [e["actor"] for e in mapping_history(store, slug, "L02")] == ["matcher", winner]
+
+
+def test_a_decision_that_changes_nothing_is_not_recorded(store):
+    """Issue 16, item 17: approving what is already approved adds no revision and no audit row."""
+    slug = make_map_set(store)
+    first = decide(store, slug, "L01", "approve", actor="anna", revision=1)
+    again = decide(store, slug, "L01", "approve", actor="boris", revision=first.revision)
+    assert (again.revision, again.status, again.decided_by) == (first.revision, "approved", "anna")
+    decide(store, slug, "L02", "reject", actor="anna", revision=1)
+    assert decide(store, slug, "L02", "reject", actor="anna", revision=2).revision == 2
+    decide(store, slug, "L05", "not-mappable", actor="anna", revision=1)
+    assert decide(store, slug, "L05", "not-mappable", actor="anna", revision=2).revision == 2
+    decide(store, slug, "L03", "remap", actor="anna", revision=1, target_code="A01.2", relationship="broader")
+    assert decide(store, slug, "L03", "approve", actor="anna", revision=2, target_code="A01.2",
+                  relationship="broader").revision == 2
+    for code in ("L01", "L02", "L03", "L05"):
+        assert [e["action"] for e in mapping_history(store, slug, code)][1:] == [
+            {"L01": "approve", "L02": "reject", "L03": "approve", "L05": "approve"}[code]]
+    # The same state with a new comment records only the comment; a real change is still recorded.
+    noted = decide(store, slug, "L01", "approve", actor="boris", revision=2, comment="confirmed")
+    assert (noted.revision, noted.status, noted.decided_by, noted.comment) == (3, "approved", "anna", "confirmed")
+    changed = decide(store, slug, "L01", "approve", actor="boris", revision=3, relationship="narrower")
+    assert (changed.revision, changed.relationship, changed.decided_by) == (4, "narrower", "boris")
+    assert [e["action"] for e in mapping_history(store, slug, "L01")] == ["suggest", "approve", "comment", "approve"]
+    # A stale revision is still a conflict, even for a decision that would change nothing.
+    with pytest.raises(Conflict):
+        decide(store, slug, "L02", "reject", actor="anna", revision=1)
+
+
+def test_a_no_op_under_the_four_eyes_rule_keeps_the_approval(store):
+    slug = make_map_set(store, four_eyes=True)
+    decide(store, slug, "L01", "approve", actor="anna", revision=1)          # becomes a proposal
+    approved = decide(store, slug, "L01", "approve", actor="boris", revision=2)
+    assert approved.status == "approved"
+    again = decide(store, slug, "L01", "approve", actor="carl", revision=3)   # not demoted to a proposal
+    assert (again.status, again.revision, again.decided_by) == ("approved", 3, "boris")
+    assert len(mapping_history(store, slug, "L01")) == 3

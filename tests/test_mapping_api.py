@@ -135,3 +135,16 @@ def test_openapi_describes_map_set_routes(client):
     paths = client.get("/api/v1/openapi.json").json["paths"]
     assert "/mapsets/{mapset}/mappings/{code}/decision" in paths
     assert paths["/translate"].keys() == {"get", "post"}
+
+
+def test_a_decision_that_changes_nothing_answers_the_mapping_as_it_was(client, headers):
+    """Issue 16, item 17, through the API: the same decision function as the pages and the worksheet."""
+    url = f"{BASE}/local-icd/mappings/L01/decision"
+    assert client.post(url, json={"decision": "approve", "revision": 1}, headers=headers["anna"]).json["status"] \
+        == "proposed"
+    approved = client.post(url, json={"decision": "approve", "revision": 2}, headers=headers["boris"]).json
+    again = client.post(url, json={"decision": "approve", "revision": 3}, headers=headers["root"])
+    assert again.status_code == 200 and again.json == approved  # not demoted, not re-decided, same revision
+    history = client.get(f"{BASE}/local-icd/mappings/L01/history", headers=headers["anna"]).json["items"]
+    assert [(e["actor"], e["action"]) for e in history] == [("matcher", "suggest"), ("anna", "propose"),
+                                                            ("boris", "approve")]

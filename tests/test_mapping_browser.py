@@ -90,7 +90,7 @@ def test_sign_in_review_three_mappings(server, page):
     page.fill("#token", secret)
     page.click("button[type=submit].primary")
     assert page.url == f"{base}/review/mapsets/local-icd"
-    assert counts(page) == {"candidate": 5, "proposed": 0, "approved": 0, "rejected": 0}
+    assert counts(page) == {"candidate": 5, "proposed": 0, "approved": 0, "not-mappable": 0, "rejected": 0}
     shoot(page, "review-dashboard-before.png")
 
     page.click("#queue >> text=L01")
@@ -118,7 +118,7 @@ def test_sign_in_review_three_mappings(server, page):
     page.wait_for_url(f"{base}/review/mapsets/local-icd/m/L04")
 
     page.goto(f"{base}/review/mapsets/local-icd")
-    assert counts(page) == {"candidate": 2, "proposed": 0, "approved": 2, "rejected": 1}
+    assert counts(page) == {"candidate": 2, "proposed": 0, "approved": 2, "not-mappable": 0, "rejected": 1}
     shoot(page, "review-dashboard.png")
     l03 = get_mapping(store, "local-icd", "L03")
     assert (l03.status, l03.target_code, l03.relationship, l03.method, l03.decided_by) == (
@@ -145,7 +145,29 @@ def test_stale_page_shows_conflict_and_current_state(server, page):
     page.goto(f"{base}/review/mapsets/local-icd/m/L04")
     from registry.mapping import decide
     decide(store, "local-icd", "L04", "reject", actor="boris", revision=1)  # someone else, meanwhile
+    page.fill("#comment", "the lab confirmed salmonella")
     page.click("#approve")
     assert page.locator("#error").inner_text().startswith("mapping L04 was changed (revision 2")
     assert page.locator("#status").inner_text() == "rejected"
+    assert page.locator("#comment").input_value() == "the lab confirmed salmonella"  # kept to decide again
     assert get_map_set(store, "local-icd").counts["approved"] == 0
+
+
+def test_a_cross_site_form_post_leaves_the_reviewer_signed_in(server, page):
+    """Issue 16, item 13: the refused post's error page sent a fresh cookie that replaced the signed-in one."""
+    base, store = server
+    secret = auth.create_token(store, "anna", "reviewer")[1]
+    page.goto(f"{base}/review/login")
+    page.fill("#token", secret)
+    page.click("button[type=submit].primary")
+    assert page.locator("header").inner_text().count("anna (reviewer)") == 1
+    # Another site's page posts a form to the registry; the browser leaves the SameSite=Lax cookie out.
+    page.route("http://other-site.example/**", lambda route: route.fulfill(content_type="text/html", body=(
+        f'<form method="post" action="{base}/review/logout"><input name="csrf" value="guess"></form>'
+        f'<script>document.forms[0].submit()</script>')))
+    page.goto("http://other-site.example/")
+    page.wait_for_url(f"{base}/review/logout")
+    assert page.locator("[role=alert]").inner_text().startswith("This form has expired or did not come from this site")
+    page.goto(f"{base}/review/mapsets/local-icd")
+    assert page.url == f"{base}/review/mapsets/local-icd"  # still signed in
+    assert "anna (reviewer)" in page.locator("header").inner_text()

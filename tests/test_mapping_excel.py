@@ -133,3 +133,53 @@ def test_sssom_export(store):
     published = export_sssom(store, slug, "latest")
     assert "# mapping_set_version: v1" in published.splitlines()
     assert published.count("\nLOCAL:") == 3
+
+
+def _cache_formula_values(path, values: dict[str, str]) -> None:
+    """Give formula cells the cached value Excel stores after computing them ({cell ref: text})."""
+    import re
+    import zipfile
+    with zipfile.ZipFile(path) as zf:
+        parts = {name: zf.read(name) for name in zf.namelist()}
+    sheet = parts["xl/worksheets/sheet1.xml"].decode("utf-8")
+    for ref, text in values.items():
+        sheet, n = re.subn(rf'<c r="{ref}"([^>]*)><f>(.*?)</f><v\s*/?>(</v>)?',
+                           rf'<c r="{ref}"\1 t="str"><f>\2</f><v>{text}</v>', sheet)
+        assert n == 1, ref
+    parts["xl/worksheets/sheet1.xml"] = sheet.encode("utf-8")
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, data in parts.items():
+            zf.writestr(name, data)
+
+
+def test_formula_cells_keep_their_text_or_refuse_the_row(store, tmp_path):
+    """Issue 16, item 18: a comment typed as a formula was imported as empty without a warning."""
+    slug = make_map_set(store)
+    path = tmp_path / "r.xlsx"
+    export_xlsx(store, slug, path)
+    fill(path, {"L01": ("approve", None, None, "=see L03, same source"),   # Excel took the text for a formula
+                "L02": ("reject", None, None, '=CONCAT("wrong ", "typhus")'),
+                "L03": ("=\"approve\"", None, None, None)})
+    _cache_formula_values(path, {"R3": "wrong typhus"})                   # computed by Excel
+    with pytest.raises(ImportRejected) as exc:
+        import_decisions(store, slug, path, reviewer="anna")
+    assert [str(p) for p in exc.value.problems] == [
+        "r.xlsx, sheet Review, row 4, column Decision: the cell holds the formula =\"approve\" but no value "
+        "computed from it; type the value itself, or open and save the file in Excel"]
+    fill(path, {"L03": (None, None, None, None)})
+    _cache_formula_values(path, {"R3": "wrong typhus"})                   # openpyxl's save dropped it
+    report = import_decisions(store, slug, path, reviewer="anna")
+    assert report.applied == 2
+    assert get_mapping(store, slug, "L01").comment == "=see L03, same source"   # what the reviewer typed
+    assert get_mapping(store, slug, "L02").comment == "wrong typhus"            # what Excel showed
+
+
+def test_a_row_asking_for_the_current_state_is_counted_unchanged(store, tmp_path):
+    slug = make_map_set(store)
+    decide(store, slug, "L02", "reject", actor="boris", revision=1)
+    path = tmp_path / "r.xlsx"
+    export_xlsx(store, slug, path)
+    fill(path, {"L02": ("reject", None, None, None), "L01": ("approve", None, None, None)})
+    report = import_decisions(store, slug, path, reviewer="anna")
+    assert report.by_outcome == {"approved": 1, "unchanged": 1}
+    assert [e["actor"] for e in mapping_history(store, slug, "L02")] == ["matcher", "boris"]

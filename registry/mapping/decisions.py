@@ -6,7 +6,11 @@ mapping at once, the second gets `Conflict` carrying the current state and
 nothing is silently overwritten. With the map set's four-eyes rule, a
 reviewer's approval of something nobody proposed yet becomes a proposal, and
 whoever proposed a mapping cannot approve it: a second person must.
-Each change writes an audit event in the same transaction.
+Each change writes an audit event in the same transaction. A decision that asks
+for the state the mapping already has (approving what is approved, rejecting
+what is rejected) changes nothing and is not recorded; with a new comment, it
+is recorded as that comment. The API, the pages and the worksheet import all
+decide through `apply_decisions`, so they behave the same.
 """
 
 from __future__ import annotations
@@ -75,6 +79,24 @@ def _target_displays(store, decisions: list[Decision], target: tuple[str, str]) 
     if not codes:
         return {}
     return {r["code"]: r for r in store.validate_codes(target[0], codes, target[1])}
+
+
+ASKED_STATUS = {"approve": "approved", "remap": "approved", "not-mappable": "approved", "propose": "proposed",
+                "reject": "rejected"}
+
+
+def _asks_for_current_state(row, d: Decision) -> bool:
+    """True when decision `d` asks for the status, target and relationship (or reviewer) `row` already has."""
+    if d.decision == "assign":
+        return (d.reviewer or None) == row.reviewer
+    if ASKED_STATUS.get(d.decision) != row.status:
+        return False
+    if d.decision == "reject":
+        return True  # a rejection keeps the target it rejects
+    relationship = "not-mappable" if d.decision == "not-mappable" else (d.relationship or row.relationship
+                                                                        or "equivalent")
+    code = None if relationship == "not-mappable" else d.target_code or row.target_code
+    return (relationship, code) == (row.relationship, row.target_code)
 
 
 def _plan(ms, row, d: Decision, actor: str, targets: dict, target: tuple[str, str]) -> tuple[str, dict]:
@@ -183,7 +205,13 @@ def apply_decisions(store, slug: str, decisions: list[Decision], *, actor: str,
                         raise Conflict(f"mapping {row.source_code} was changed (revision {row.revision}, your "
                                        f"decision was made on revision {d.revision}); review it again",
                                        details={"current": mapping_public(row).model_dump(mode="json")})
-                    action, values = _plan(ms, row, d, actor, targets, target)
+                    if _asks_for_current_state(row, d):
+                        if d.comment is None or d.comment == row.comment:
+                            results.append(mapping_public(row))  # nothing to change, nothing to record
+                            continue
+                        action, values = "comment", {"comment": d.comment}
+                    else:
+                        action, values = _plan(ms, row, d, actor, targets, target)
                     new_revision = row.revision + 1
                     updated = conn.execute(M.update().where(M.c.id == row.id, M.c.revision == d.revision).values(
                         **values, revision=new_revision, updated_at=utcnow())).rowcount

@@ -7,15 +7,22 @@ comment). Hidden columns keep the mapping's revision at export time, so a row
 that someone changed in the registry since the export is refused instead of
 overwriting their work. A hidden "_meta" sheet names the map set. Importing
 checks every row and applies all decisions in one transaction, or none.
+
+A cell that holds a formula counts with the value Excel computed and saved for
+it. Without one (a file written by another program, or text Excel took for a
+formula and could not compute), a comment keeps the formula's text, which is
+what the reviewer typed, and any other column refuses the row with the reason.
 """
 
 from __future__ import annotations
 
+import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from openpyxl import Workbook, load_workbook
+from openpyxl.cell.cell import ERROR_CODES
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.worksheet.datavalidation import DataValidation
 
@@ -47,7 +54,9 @@ INSTRUCTIONS = [
     "Relationship (for approve, remap, propose): equivalent, broader (the target is broader than the source), "
     "narrower (the target is narrower), related. Empty means equivalent.",
     "Other target code: a code of the target catalog version; to approve candidate 2 or 3, copy its code here.",
-    "Comment: why you decided so; it is kept in the mapping's history.",
+    "Comment: why you decided so; it is kept in the mapping's history. A comment Excel takes for a formula keeps "
+    "the value Excel shows, or the text you typed; a formula without a value in any other yellow column refuses "
+    "its row.",
     "Do not change the source codes, insert rows in the middle, or edit the hidden revision column: rows changed in "
     "the registry since this export are refused, so nobody's work is overwritten.",
     "Import with: nsi mapset import-decisions MAPSET FILE --reviewer YOUR-NAME. If any row is wrong, nothing is "
@@ -58,6 +67,8 @@ INSTRUCTIONS = [
     "remap — сопоставить с кодом из 'Other target code'; not-mappable — подходящего кода нет; propose — предложить "
     "для утверждения вторым экспертом; comment — только комментарий.",
     "Relationship (отношение): equivalent — равнозначно, broader — целевой код шире, narrower — уже, related — связан.",
+    "Comment (комментарий) — почему принято решение; сохраняется в истории. Если Excel принял комментарий за формулу, "
+    "берётся показанное значение или набранный текст; формула без значения в другом жёлтом столбце отклоняет строку.",
     "Не меняйте исходные коды и скрытый столбец revision: строки, изменённые в реестре после выгрузки, отклоняются.",
 ]
 
@@ -139,7 +150,7 @@ def export_xlsx(store, slug: str, path: str | Path, *, status: str = "candidate,
     return count
 
 
-OUTCOMES = ("approved", "proposed", "rejected", "commented", "assigned")
+OUTCOMES = ("approved", "proposed", "rejected", "commented", "assigned", "unchanged")
 
 
 @dataclass
@@ -147,7 +158,8 @@ class ImportReport:
     """What an import of decisions did: rows read, decisions applied, rows skipped (no decision).
 
     `by_decision` counts what the rows asked for; `by_outcome` what happened
-    (approved, proposed, rejected, commented). They differ under the four-eyes
+    (approved, proposed, rejected, commented, or unchanged for a row that asked
+    for the state the mapping already had). They differ under the four-eyes
     rule, where an approval of something nobody proposed yet is recorded as a
     proposal: `proposed_under_four_eyes` counts those.
     """
@@ -203,6 +215,31 @@ def _text(value) -> str | None:
     return text or None
 
 
+FORMULA_ELEMENT = re.compile(rb"<(?:\w+:)?f[ >/]")
+
+
+def _has_formulas(path: Path) -> bool:
+    """Whether any sheet of the workbook holds a formula (read as raw XML: most worksheets have none)."""
+    with zipfile.ZipFile(path) as zf:
+        for name in zf.namelist():
+            if not (name.startswith("xl/worksheets/") and name.endswith(".xml")):
+                continue
+            with zf.open(name) as part:
+                tail = b""
+                for chunk in iter(lambda: part.read(1 << 20), b""):
+                    if FORMULA_ELEMENT.search(tail + chunk):
+                        return True
+                    tail = chunk[-16:]
+    return False
+
+
+def _uncomputed(value, formula) -> bool:
+    """True for a formula cell (read with data_only=False) whose computed value was not saved, or is an
+    error such as #NAME?; a cell whose value is there reads the same both ways."""
+    return (isinstance(formula, str) and formula.startswith("=") and value != formula
+            and (value is None or value in ERROR_CODES))
+
+
 def read_decisions(path: str | Path, slug: str) -> tuple[list[Decision], list[Problem], int]:
     """The decisions in a filled worksheet, the problems found reading it, and the number of data rows."""
     path = Path(path)
@@ -212,6 +249,8 @@ def read_decisions(path: str | Path, slug: str) -> tuple[list[Decision], list[Pr
     name = path.name
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
+        # The same cells' formulas, read only when there are any (a second pass costs as much as the first).
+        formula_wb = load_workbook(path, read_only=True, data_only=False) if _has_formulas(path) else None
     except Exception as exc:  # openpyxl raises many kinds for a damaged file
         raise BadRequest(f"{name} cannot be read as an xlsx workbook: {exc}") from None
     try:
@@ -228,16 +267,29 @@ def read_decisions(path: str | Path, slug: str) -> tuple[list[Decision], list[Pr
         missing = [HEADERS[c] for c in ["source_code", *INPUT, *HIDDEN] if c not in index]
         if missing:
             raise BadRequest(f"{name}, sheet {SHEET}: missing columns {', '.join(missing)}")
+        formula_rows = formula_wb[SHEET].iter_rows(min_row=2, values_only=True) if formula_wb else None
         decisions, problems, count = [], [], 0
         for rownum, values in enumerate(rows, start=2):
+            formulas = next(formula_rows, ()) if formula_rows else ()
             get = {c: _text(values[i]) if i < len(values) else None for c, i in index.items()}
-            if not any(get.values()):
+            uncomputed = [c for c, i in index.items()
+                          if i < len(values) and i < len(formulas) and _uncomputed(values[i], formulas[i])]
+            if "comment" in uncomputed:
+                get["comment"] = _text(formulas[index["comment"]])
+                uncomputed.remove("comment")
+            if not any(get.values()) and not uncomputed:
                 continue
             count += 1
+            where = {"file": name, "sheet": SHEET, "row": rownum, "code": get.get("source_code")}
+            if uncomputed:
+                column = uncomputed[0]
+                problems.append(Problem(f"the cell holds the formula {formulas[index[column]]} but no value computed "
+                                        f"from it; type the value itself, or open and save the file in Excel",
+                                        column=HEADERS[column], kind="formula_without_value", **where))
+                continue
             decision = get.get("decision")
             if not decision:
                 continue
-            where = {"file": name, "sheet": SHEET, "row": rownum, "code": get.get("source_code")}
             if not get.get("source_code"):
                 problems.append(Problem("the source code is empty", column=HEADERS["source_code"], **where))
                 continue
@@ -257,6 +309,8 @@ def read_decisions(path: str | Path, slug: str) -> tuple[list[Decision], list[Pr
         return decisions, problems, count
     finally:
         wb.close()
+        if formula_wb:
+            formula_wb.close()
 
 
 def import_decisions(store, slug: str, path: str | Path, *, reviewer: str) -> ImportReport:
@@ -290,7 +344,7 @@ def import_decisions(store, slug: str, path: str | Path, *, reviewer: str) -> Im
     report.skipped = rows - len(applied)
     for d, result in zip(decisions, applied):  # apply_decisions returns the new states in the decisions' order
         report.by_decision[d.decision] = report.by_decision.get(d.decision, 0) + 1
-        outcome = _outcome(d.decision, result.status)
+        outcome = "unchanged" if result.revision == d.revision else _outcome(d.decision, result.status)
         report.by_outcome[outcome] = report.by_outcome.get(outcome, 0) + 1
         if d.decision != "propose" and outcome == "proposed":
             report.proposed_under_four_eyes += 1

@@ -62,6 +62,12 @@ def status_counts(conn: Connection, map_set_id: int) -> dict[str, int]:
     return counts
 
 
+def not_mappable_count(conn: Connection, map_set_id: int) -> int:
+    """How many approved mappings say that no target code fits (relationship not-mappable)."""
+    return conn.execute(sa.select(sa.func.count()).where(
+        M.c.map_set_id == map_set_id, M.c.status == "approved", M.c.relationship == "not-mappable")).scalar()
+
+
 def _public(conn: Connection, row) -> MapSetPublic:
     versions = {r.id: r for r in conn.execute(sa.select(V.c.id, V.c.label).where(
         V.c.id.in_([row.source_version_id, row.target_version_id])))}
@@ -74,7 +80,8 @@ def _public(conn: Connection, row) -> MapSetPublic:
                         target_catalog=catalogs[row.target_catalog_id],
                         target_version=versions[row.target_version_id].label,
                         created_at=row.created_at, created_by=row.created_by,
-                        counts=status_counts(conn, row.id), latest_version=latest)
+                        counts=status_counts(conn, row.id), not_mappable=not_mappable_count(conn, row.id),
+                        latest_version=latest)
 
 
 def create_map_set(store, data: MapSetCreate, actor: str | None = None) -> MapSetPublic:
@@ -130,9 +137,16 @@ def map_set_refs(store, slug: str) -> tuple[str, str, str, str]:
 
 
 def queue_query(conn: Connection, map_set_id: int, *, status: str | None = None, q: str | None = None,
-                min_score: float | None = None, max_score: float | None = None, reviewer: str | None = None):
-    """The SELECT of a map set's mappings matching a queue filter, in source code order."""
+                min_score: float | None = None, max_score: float | None = None, reviewer: str | None = None,
+                not_mappable: bool | None = None):
+    """The SELECT of a map set's mappings matching a queue filter, in source code order.
+
+    `not_mappable` True keeps only mappings with relationship not-mappable, False leaves them out.
+    """
     query = sa.select(M).where(M.c.map_set_id == map_set_id)
+    if not_mappable is not None:
+        is_not_mappable = sa.func.coalesce(M.c.relationship, "") == "not-mappable"
+        query = query.where(is_not_mappable if not_mappable else sa.not_(is_not_mappable))
     if status:
         statuses = [s.strip() for s in status.split(",") if s.strip()]
         bad = [s for s in statuses if s not in STATUSES]

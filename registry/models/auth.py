@@ -38,3 +38,23 @@ class TokenPublic(SQLModel):
     created_at: datetime
     last_used_at: Optional[datetime] = None
     revoked_at: Optional[datetime] = None
+
+
+class ReviewSession(SQLModel, table=True):
+    """A signed-in review-page session: the cookie holds a random id, the database only its sha256.
+
+    Deleting the row ends the session at once (sign-out, revoking its token);
+    it also ends after NSI_SESSION_IDLE_MINUTES without use and NSI_SESSION_MAX_HOURS after sign-in.
+    """
+
+    __tablename__ = "review_session"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    id_hash: str = Field(max_length=64, sa_column_kwargs={"unique": True}, description="sha256 of the session id")
+    token_id: int = Field(sa_column=sa.Column(sa.Integer, sa.ForeignKey("api_token.id", ondelete="CASCADE"),
+                                              nullable=False, index=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+    last_seen_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+    pending_for: Optional[str] = Field(default=None, max_length=500,
+                                       description="The page whose form a kept comment belongs to")
+    pending_comment: Optional[str] = Field(default=None, sa_type=sa.Text,
+                                           description="A comment typed before the previous session ended")

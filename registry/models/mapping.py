@@ -65,6 +65,8 @@ class MapSetPublic(MapSetBase):
     created_at: datetime
     created_by: Optional[str] = None
     counts: dict[str, int] = Field(default_factory=dict)
+    not_mappable: int = Field(default=0, description="Approved mappings with relationship not-mappable (no target "
+                                                     "fits); counted in counts.approved too")
     latest_version: Optional[str] = None
 
 

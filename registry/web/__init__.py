@@ -59,6 +59,10 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
+        from flask import request
+        if request.path == "/review" or request.path.startswith("/review/"):  # people, not programs: a page
+            from registry.web.review import http_error_page
+            return http_error_page(exc)
         code = (exc.name or "error").lower().replace(" ", "_").replace("'", "")
         response = _error(code, exc.description or exc.name, exc.code or 500)
         if exc.code == 405 and exc.valid_methods:

@@ -93,7 +93,7 @@ class OneOf:
         if bad or not values:
             listing = "a comma-separated list of " if self.many else ""
             raise BadRequest(f"{name} must be {listing}one of {', '.join(self.choices)}"
-                             + (f" (got {bad[0]!r})" if self.many and bad else ""))
+                             + (f" (got {bad[0]!r})" if bad else ""))
         return ",".join(values)
 
     def schema(self) -> dict:

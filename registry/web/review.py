@@ -1,11 +1,15 @@
 """Review pages for the working group: server-rendered HTML forms, a little JavaScript for keyboard shortcuts.
 
 Reviewers sign in with their API token. The signed (not encrypted) session
-cookie keeps only the token's name and a check value derived from its stored
-hash, never the secret; every request checks them against the database, so
-revoking the token signs the reviewer out. The cookie is HTTP-only, SameSite=Lax,
-and Secure when NSI_HTTPS says the app is served over HTTPS. Every form carries a
-CSRF token bound to the session; a failed check shows the error page. The pages
+cookie keeps only a random session id (registry.auth keeps its hash on the
+server), never the token or its name; every request checks it against the
+database, so signing out, revoking the token or expiry (NSI_SESSION_IDLE_MINUTES,
+NSI_SESSION_MAX_HOURS) ends the session for every copy of the cookie. The cookie
+is HTTP-only, SameSite=Lax, and Secure when NSI_HTTPS says the app is served over
+HTTPS. Every form carries a CSRF token bound to the session; a failed check shows
+the error page and never writes the cookie, so a cross-site post (which arrives
+without it) cannot replace the reviewer's session. A comment being typed survives
+a conflict, a refused form and a session that ended meanwhile. The pages
 call the same Python API as the REST endpoints (registry.mapping, the store),
 so the audit trail, the four-eyes rule and revision conflicts behave the same.
 UI strings live in registry/web/i18n/{en,ru}.json; the language comes from a
@@ -16,27 +20,21 @@ from __future__ import annotations
 
 import json
 import secrets
-from functools import lru_cache
-from pathlib import Path
+from urllib.parse import urlsplit
 
 from flask import (Blueprint, current_app, flash, g, redirect, render_template, request, session,
                    url_for)
+from werkzeug.exceptions import HTTPException
 
 from registry import auth, mapping
 from registry.errors import BadRequest, NsiError, NotFound, Unauthorized
+from registry.web import review_i18n
 from registry.web.mapsets import MAX_OFFSET, QUEUE_FILTER
-from registry.web.params import Int, Text, query
+from registry.web.params import Int, OneOf, Text, query
+from registry.web.review_i18n import LANGUAGES, strings
 
 bp = Blueprint("review", __name__, url_prefix="/review", template_folder="templates")
-I18N = Path(__file__).resolve().parent / "i18n"
-LANGUAGES = ("en", "ru")
 QUEUE_PAGE = 50
-
-
-@lru_cache(maxsize=None)
-def strings(language: str) -> dict:
-    """The UI strings of one language."""
-    return json.loads((I18N / f"{language}.json").read_text(encoding="utf-8"))
 
 
 def secret_key(app) -> str:
@@ -76,10 +74,26 @@ def store():
 
 @bp.app_template_global()
 def csrf_token() -> str:
-    """The session's CSRF token, created on first use."""
-    if "csrf" not in session:
+    """The session's CSRF token, created on first use (never while answering a refused form)."""
+    if "csrf" not in session and not g.get("csrf_refused"):
         session["csrf"] = secrets.token_urlsafe(32)
-    return session["csrf"]
+    return session.get("csrf", "")
+
+
+@bp.app_template_global()
+def status_of(m) -> str:
+    """A mapping's (or an audit state's) status as reviewers name it: an approval that no target fits is
+    `not-mappable`."""
+    state = m if isinstance(m, dict) else {"status": m.status, "relationship": m.relationship}
+    if state.get("status") == "approved" and state.get("relationship") == "not-mappable":
+        return "not-mappable"
+    return state.get("status")
+
+
+def lifetimes() -> dict:
+    """The session lifetimes of the settings, as `auth.session_user` takes them."""
+    return {"idle_seconds": int(current_app.config["NSI_SESSION_IDLE_MINUTES"]) * 60,
+            "max_seconds": int(current_app.config["NSI_SESSION_MAX_HOURS"]) * 3600}
 
 
 @bp.app_template_filter("score")
@@ -103,9 +117,21 @@ def format_field_value(value) -> str:
 @bp.context_processor
 def _context():
     lang = language()
-    text = strings(lang)
-    return {"t": lambda key, **kw: text.get(key, strings("en").get(key, key)).format(**kw), "lang": lang,
-            "user": g.get("user"), "languages": LANGUAGES}
+    return {"t": lambda key, **kw: review_i18n.text(lang, key, **kw), "lang": lang, "user": g.get("user"),
+            "languages": LANGUAGES, "term": lambda kind, value: review_i18n.term(lang, kind, value),
+            "error_text": lambda exc: review_i18n.error_text(lang, exc.message, exc.http_status),
+            "reason_text": lambda reason: review_i18n.reason_text(lang, reason),
+            "diff_value": lambda field, value: _diff_value(lang, field, value)}
+
+
+def _diff_value(lang: str, field: str, value) -> str:
+    """A changed entry field as the diff page shows it: statuses and designation uses in the page language."""
+    if field == "status" and value:
+        return review_i18n.term(lang, "entry_status", value)
+    if field == "designations" and value:
+        return "; ".join(f"{review_i18n.term(lang, 'use', d.get('use'))} ({d.get('language') or '—'}): {d.get('text')}"
+                         for d in value)
+    return format_field_value(value)
 
 
 def ui_text(key: str) -> str:
@@ -116,18 +142,34 @@ def ui_text(key: str) -> str:
 @bp.before_request
 def _guard():
     g.user = None
-    if "token" in session:  # a session from before only the token's name was kept: sign in again
-        session.pop("token")
+    for stale in ("token", "reviewer"):  # cookies of older versions: sign in again
+        session.pop(stale, None)
     try:
-        g.user = auth.authenticate_session(store(), session.get("reviewer"))
+        g.user = auth.session_user(store(), session.get("sid"), **lifetimes())
     except Unauthorized:
-        session.pop("reviewer", None)
+        session.pop("sid", None)
+    typed = request.form.get("comment", "").strip() if request.endpoint == "review.decide" else ""
     if request.method == "POST":
         sent = request.form.get("csrf", "")
         if not sent or not secrets.compare_digest(sent.encode(), session.get("csrf", "").encode()):
-            return render_template("review/error.html", error=BadRequest(ui_text("csrf_failed"))), 400
+            g.csrf_refused = True
+            error = BadRequest(ui_text("csrf_failed"))
+            if g.user is not None and request.endpoint == "review.decide":
+                return review_item(**request.view_args, error=error, status=400, comment=typed)
+            return render_template("review/error.html", error=error), 400
     if g.user is None and request.endpoint not in ("review.login", "review.set_language"):
+        if typed:  # the session ended while the reviewer typed: sign in again, comment kept
+            return render_template("review/login.html", error="session_ended_comment_kept",
+                                   next_url=request.path, pending_comment=typed), 401
         return redirect(url_for("review.login", next=request.full_path))
+
+
+@bp.after_request
+def _no_cookie_for_refused_forms(response):
+    """A refused form leaves the session cookie as it was: a cross-site post must not replace it."""
+    if g.get("csrf_refused"):
+        session.modified = False
+    return response
 
 
 def need(action: str):
@@ -138,6 +180,17 @@ def need(action: str):
 @bp.errorhandler(NsiError)
 def _error(exc: NsiError):
     return render_template("review/error.html", error=exc), exc.http_status
+
+
+def http_error_page(exc: HTTPException):
+    """An HTTP error under /review (an unknown page, a wrong method) as the review pages' own error page.
+
+    Routing failed before the blueprint was chosen, so its context is added here.
+    """
+    g.setdefault("user", None)
+    error = NsiError(exc.description or exc.name)
+    error.http_status = exc.code or 500
+    return render_template("review/error.html", error=error, **_context()), error.http_status
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -155,17 +208,24 @@ def login(args: dict):
             error = "login_failed"
         else:
             lang = session.get("lang")
+            target = args["next"].rstrip("?")
+            target = target if target.startswith("/review") else url_for("review.home")
+            comment = request.form.get("pending_comment", "").strip()
             session.clear()  # a fresh session (and CSRF token) for the signed-in user
-            session["reviewer"] = auth.session_proof(store(), secret)
+            session["sid"] = auth.open_session(store(), secret,
+                                               pending=(urlsplit(target).path, comment) if comment else None)
             session["lang"] = lang
-            target = args["next"]
-            return redirect(target if target.startswith("/review") else url_for("review.home"))
-    return render_template("review/login.html", error=error), 401 if error else 200
+            auth.purge_sessions(store(), **lifetimes())
+            return redirect(target)
+    return render_template("review/login.html", error=error, next_url=args["next"] or None,
+                           pending_comment=request.form.get("pending_comment")), 401 if error else 200
 
 
 @bp.post("/logout")
 def logout():
-    """Sign out: forget the token."""
+    """Sign out: end the session on the server (every copy of the cookie stops working) and forget it here."""
+    if session.get("sid"):
+        auth.end_session(store(), session["sid"])
     session.clear()
     return redirect(url_for("review.login"))
 
@@ -232,20 +292,35 @@ def diff(slug, args: dict):
     return render_template("review/diff.html", slug=slug, versions=versions, old=old, new=new, diff=result)
 
 
+# The dashboard's status filter also offers "not-mappable": reviewers count "no target fits" apart from approvals.
+DASHBOARD_FILTER = {**QUEUE_FILTER, "status": OneOf(QUEUE_FILTER["status"].choices + ("not-mappable",))}
+
+
+def _queue_filters(args: dict) -> dict:
+    """The store's queue filter for the dashboard's checked parameters (not-mappable is approved + its flag)."""
+    out = {**args, "q": (args["q"] or "").strip() or None, "not_mappable": None}
+    if out["status"] in ("approved", "not-mappable"):
+        out["not_mappable"] = out["status"] == "not-mappable"
+        out["status"] = "approved"
+    return out
+
+
 @bp.get("/mapsets/<slug>")
-@query(**QUEUE_FILTER, offset=Int(0, MAX_OFFSET, default=0))
+@query(**DASHBOARD_FILTER, offset=Int(0, MAX_OFFSET, default=0))
 def dashboard(slug, args: dict):
     """Progress per status and the filterable queue."""
     need("read_drafts")
     ms = mapping.get_map_set(store(), slug)
     offset = args.pop("offset")
-    filters = {**args, "q": (args["q"] or "").strip() or None}
+    filters = _queue_filters(args)
     page = mapping.list_mappings(store(), slug, limit=QUEUE_PAGE, offset=offset, **filters)
     total = sum(ms.counts.values())
-    return render_template("review/dashboard.html", ms=ms, filters=filters, items=page["items"],
+    tiles = {**ms.counts, "approved": ms.counts["approved"] - ms.not_mappable, "not-mappable": ms.not_mappable}
+    filters = {**filters, "status": args["status"]}
+    return render_template("review/dashboard.html", ms=ms, tiles=tiles, filters=filters, items=page["items"],
                            total=page["total"], offset=offset, page_size=QUEUE_PAGE, all_count=total,
                            versions=mapping.list_map_set_versions(store(), slug),
-                           pager_args={k: v for k, v in filters.items() if v is not None})
+                           pager_args={k: v for k, v in filters.items() if v is not None and k != "not_mappable"})
 
 
 def _target_search(ms, q: str) -> list[dict]:
@@ -257,9 +332,13 @@ def _target_search(ms, q: str) -> list[dict]:
 
 @bp.get("/mapsets/<slug>/m/<code>")
 @query(search=Text(default=""))
-def review_item(slug, code, args: dict, error=None, status=200):
-    """The review screen of one source entry."""
+def review_item(slug, code, args: dict, error=None, status=200, comment=None):
+    """The review screen of one source entry; `comment` puts back what the reviewer typed (after a refusal)."""
     need("read_drafts")
+    restored = False
+    if comment is None and request.method == "GET":  # typed before the previous session ended?
+        comment = auth.take_pending_comment(store(), session["sid"], request.path)
+        restored = comment is not None
     s = store()
     ms = mapping.get_map_set(s, slug)
     item = mapping.get_mapping(s, slug, code)
@@ -270,7 +349,8 @@ def review_item(slug, code, args: dict, error=None, status=200):
     search = args["search"].strip()
     nxt = mapping.next_mapping(s, slug, code)
     return render_template("review/review.html", ms=ms, m=item, source=source, search=search,
-                           found=_target_search(ms, search), next_item=nxt, error=error,
+                           found=_target_search(ms, search), next_item=nxt, error=error, comment=comment or "",
+                           restored=restored,
                            can_decide=g.user.role in auth.PERMISSIONS["review"]), status
 
 
@@ -292,8 +372,8 @@ def decide(slug, code):
                                 relationship=form.get("relationship") or None, target_code=target,
                                 comment=form.get("comment", "").strip() or None)
     except NsiError as exc:  # stale revision, four-eyes rule, unknown code: show it with the current state
-        return review_item(slug, code, error=exc, status=exc.http_status)
-    flash(("saved", result.source_code, result.status))
+        return review_item(slug, code, error=exc, status=exc.http_status, comment=form.get("comment", ""))
+    flash(("unchanged" if result.revision == revision else "saved", result.source_code, status_of(result)))
     if decision == "comment" or form.get("stay"):
         return redirect(url_for("review.review_item", slug=slug, code=code))
     nxt = mapping.next_mapping(store(), slug, code)

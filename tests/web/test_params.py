@@ -138,7 +138,7 @@ def test_views_read_the_query_string_only_through_the_declarations():
     ("offset=abc", "offset must be an integer, got 'abc'"),
     ("offset=-5", "offset must be between 0 and 1000000000"),
     ("min_score=abc", "min_score must be a number, got 'abc'"),
-    ("status=gone", "status must be a comma-separated list of one of candidate, proposed, approved, rejected"),
+    ("status=gone", "status must be one of candidate, proposed, approved, rejected, not-mappable (got 'gone')"),
 ])
 def test_the_review_dashboard_names_the_wrong_parameter(signed_in, query, message):
     r = signed_in.get(f"/review/mapsets/local-icd?{query}")

@@ -1,13 +1,21 @@
-"""Review-page sessions through the Flask test client: what the cookie holds, sign-out on revoke, CSRF errors."""
+"""Review pages through the Flask test client: server-side sessions, CSRF errors, decisions and what they say."""
 
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 
+from mapping_fixtures import make_map_set
 from registry import auth
+from registry.mapping import decide, get_mapping, mapping_history
+from registry.models import ReviewSession
+from registry.models.catalog import utcnow
 from registry.web import create_app
+
+SESSIONS = ReviewSession.__table__
 
 
 @pytest.fixture
@@ -41,9 +49,11 @@ def test_the_session_cookie_never_holds_the_token_secret(store, reviewer):
     set_cookie = r.headers["Set-Cookie"]
     assert "HttpOnly" in set_cookie and "SameSite=Lax" in set_cookie and "Secure" not in set_cookie
     data = session_data(client)
-    assert data["reviewer"]["name"] == "anna"
-    assert reviewer not in repr(data) and reviewer not in set_cookie
+    assert set(data) == {"sid", "lang"}  # a random session id; not the token's name, secret or hash
+    assert reviewer not in repr(data) and reviewer not in set_cookie and "anna" not in repr(data)
     assert auth.hash_secret(reviewer) not in repr(data)
+    with store.engine.connect() as conn:  # the database keeps only the id's hash
+        assert conn.execute(sa.select(SESSIONS.c.id_hash)).scalars().all() == [auth.hash_secret(data["sid"])]
     assert client.get("/review/").status_code == 200
 
 
@@ -61,6 +71,8 @@ def test_revoking_the_token_signs_the_reviewer_out(store, reviewer):
     assert r.status_code == 302 and r.headers["Location"].startswith("/review/login")
     auth.create_token(store, "anna", "reviewer")  # a new token under the same name does not revive the session
     assert client.get("/review/").status_code == 302
+    with store.engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(SESSIONS)).scalar() == 0
 
 
 def test_a_failed_csrf_check_shows_the_localised_error_page(store, reviewer):
@@ -88,3 +100,160 @@ def test_the_diff_page_shows_changed_fields_readably(loaded, reviewer, tmp_path)
     page = client.get("/review/catalogs/icd10/diff?from=2024&to=2025").get_data(as_text=True)
     assert "attributes: <del>—</del> → <ins>{&#34;changed_on&#34;: &#34;2024-03-15&#34;}</ins>" in page
     assert "{&#39;changed_on&#39;" not in page  # never a Python repr
+
+
+def cookie_of(client) -> str:
+    return client.get_cookie(client.application.config["SESSION_COOKIE_NAME"]).value
+
+
+def with_cookie(store, value: str):
+    """Another browser holding a copy of a session cookie."""
+    other = make_client(store)
+    other.set_cookie(other.application.config["SESSION_COOKIE_NAME"], value)
+    return other
+
+
+def form_of(client, path: str) -> dict:
+    """The hidden fields of the review form at `path` (csrf, revision)."""
+    page = client.get(path).get_data(as_text=True)
+    return {name: re.search(rf'name="{name}" value="([^"]*)"', page).group(1) for name in ("csrf", "revision")}
+
+
+def textarea(page: str) -> str:
+    return re.search(r'<textarea name="comment" id="comment"[^>]*>(.*?)</textarea>', page, re.S).group(1)
+
+
+def test_signing_out_ends_the_session_for_every_copy_of_the_cookie(store, reviewer):
+    """Issue 16, item 12: a cookie copied before sign-out still opened pages and saved comments."""
+    make_map_set(store)
+    client = make_client(store)
+    sign_in(client, reviewer)
+    form = form_of(client, "/review/mapsets/local-icd/m/L04")
+    copied = cookie_of(client)
+    assert with_cookie(store, copied).get("/review/").status_code == 200
+    client.post("/review/logout", data={"csrf": form["csrf"]})
+    thief = with_cookie(store, copied)
+    r = thief.get("/review/mapsets/local-icd")
+    assert r.status_code == 302 and r.headers["Location"].startswith("/review/login")
+    r = thief.post("/review/mapsets/local-icd/m/L04", data={**form, "decision": "comment", "comment": "not mine"})
+    assert r.status_code in (302, 401)
+    assert get_mapping(store, "local-icd", "L04").comment is None
+    assert [e["action"] for e in mapping_history(store, "local-icd", "L04")] == ["suggest"]
+
+
+@pytest.mark.parametrize("column, age", [("last_seen_at", timedelta(minutes=241)),
+                                         ("created_at", timedelta(hours=12, minutes=1))])
+def test_sessions_expire_when_idle_and_after_their_lifetime(store, reviewer, column, age):
+    client = make_client(store)
+    sign_in(client, reviewer)
+    assert client.get("/review/").status_code == 200
+    with store.engine.begin() as conn:
+        conn.execute(SESSIONS.update().values({column: utcnow() - age}))
+    sign_in(make_client(store), reviewer)  # a sign-in elsewhere deletes the expired sessions
+    with store.engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(SESSIONS)).scalar() == 1
+    r = client.get("/review/")
+    assert r.status_code == 302 and r.headers["Location"].startswith("/review/login")
+
+
+def test_session_lifetimes_are_settings(store, reviewer):
+    client = make_client(store, NSI_SESSION_IDLE_MINUTES=5, NSI_SESSION_MAX_HOURS=1)
+    sign_in(client, reviewer)
+    with store.engine.begin() as conn:
+        conn.execute(SESSIONS.update().values(last_seen_at=utcnow() - timedelta(minutes=4)))
+    assert client.get("/review/").status_code == 200  # used 4 minutes ago: alive, and its clock moves on
+    with store.engine.connect() as conn:
+        seen = conn.execute(sa.select(SESSIONS.c.last_seen_at)).scalar()
+    assert auth._aware(seen) > utcnow() - timedelta(minutes=1)
+    with store.engine.begin() as conn:
+        conn.execute(SESSIONS.update().values(created_at=utcnow() - timedelta(minutes=61)))
+    assert client.get("/review/").status_code == 302
+
+
+def test_a_cross_site_post_does_not_sign_the_reviewer_out(store, reviewer):
+    """Issue 16, item 13: the CSRF error page sent a fresh session cookie that replaced the signed-in one."""
+    client = make_client(store)
+    sign_in(client, reviewer)
+    # A cross-site form post arrives without the SameSite=Lax cookie, as from a browser without one.
+    r = make_client(store).post("/review/logout", data={"csrf": "forged"})
+    assert r.status_code == 400
+    assert "Set-Cookie" not in r.headers
+    r = client.post("/review/logout", data={"csrf": "forged"})  # with the cookie but a wrong token: same
+    assert r.status_code == 400 and "Set-Cookie" not in r.headers
+    assert client.get("/review/").status_code == 200
+
+
+def test_a_typed_comment_survives_a_conflict_and_a_refused_form(store, reviewer):
+    """Issue 16, item 15: the comment was lost on a conflict, after a refused form and after a revoked token."""
+    make_map_set(store, four_eyes=True)
+    client = make_client(store)
+    sign_in(client, reviewer)
+    path = "/review/mapsets/local-icd/m/L04"
+    form = form_of(client, path)
+    decide(store, "local-icd", "L04", "reject", actor="boris", revision=1)  # someone else, meanwhile
+    r = client.post(path, data={**form, "decision": "approve", "comment": "Лаборатория <подтвердила>"})
+    assert r.status_code == 409
+    assert textarea(r.get_data(as_text=True)) == "Лаборатория &lt;подтвердила&gt;"
+    r = client.post(path, data={**form, "csrf": "expired", "decision": "approve", "comment": "second try"})
+    assert r.status_code == 400
+    page = r.get_data(as_text=True)
+    assert "This form has expired" in page and textarea(page) == "second try"
+    form = form_of(client, "/review/mapsets/local-icd/m/L01")
+    client.post("/review/mapsets/local-icd/m/L01", data={**form, "decision": "approve"})  # anna proposes
+    r = client.post("/review/mapsets/local-icd/m/L01", data={**form_of(client, "/review/mapsets/local-icd/m/L01"),
+                                                            "decision": "approve", "comment": "own proposal"})
+    assert r.status_code == 403 and textarea(r.get_data(as_text=True)) == "own proposal"  # four-eyes refusal
+
+
+def test_a_typed_comment_survives_a_revoked_token(store, reviewer):
+    make_map_set(store)
+    client = make_client(store)
+    sign_in(client, reviewer)
+    path = "/review/mapsets/local-icd/m/L02"
+    form = form_of(client, path)
+    auth.revoke_token(store, "anna")
+    r = client.post(path, data={**form, "decision": "reject", "comment": "wrong typhus, see the lab report"})
+    assert r.status_code == 401
+    page = r.get_data(as_text=True)
+    assert 'value="wrong typhus, see the lab report"' in page  # carried through the sign-in form
+    new_secret = auth.create_token(store, "anna", "reviewer")[1]
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page))
+    action = re.search(r'<form method="post" action="([^"]+)"', page.split("<main>")[1]).group(1)
+    r = client.post(action.replace("&amp;", "&"), data={**fields, "token": new_secret})
+    assert r.status_code == 302 and r.headers["Location"] == path
+    assert textarea(client.get(path).get_data(as_text=True)) == "wrong typhus, see the lab report"
+    assert textarea(client.get(path).get_data(as_text=True)) == ""  # handed over once
+    assert get_mapping(store, "local-icd", "L02").status == "candidate"  # nothing was decided meanwhile
+
+
+def test_not_mappable_is_not_called_or_counted_approved(store, reviewer):
+    """Issue 16, item 16: "Not mappable" said "is now approved" and counted in the approved total."""
+    make_map_set(store)
+    client = make_client(store)
+    sign_in(client, reviewer)
+    path = "/review/mapsets/local-icd/m/L05"
+    r = client.post(path, data={**form_of(client, path), "decision": "not-mappable"}, follow_redirects=True)
+    page = r.get_data(as_text=True)
+    assert "Saved: L05 is now not mappable." in page and "L05 is now approved" not in page
+    path = "/review/mapsets/local-icd/m/L01"
+    client.post(path, data={**form_of(client, path), "decision": "approve"})
+    page = client.get("/review/mapsets/local-icd").get_data(as_text=True)
+    tiles = dict(re.findall(r'data-status="([^"]+)">\s*<b>(\d+)</b>', page))
+    assert tiles == {"candidate": "3", "proposed": "0", "approved": "1", "not-mappable": "1", "rejected": "0"}
+    listed = client.get("/review/mapsets/local-icd?status=approved").get_data(as_text=True)
+    assert ">L01<" in listed and ">L05<" not in listed
+    listed = client.get("/review/mapsets/local-icd?status=not-mappable").get_data(as_text=True)
+    assert ">L05<" in listed and ">L01<" not in listed
+    home = client.get("/review/").get_data(as_text=True)
+    assert "2 of 5 decided" in home
+
+
+def test_a_decision_that_changes_nothing_says_so(store, reviewer):
+    make_map_set(store)
+    client = make_client(store)
+    sign_in(client, reviewer)
+    path = "/review/mapsets/local-icd/m/L01"
+    client.post(path, data={**form_of(client, path), "decision": "approve"})
+    r = client.post(path, data={**form_of(client, path), "decision": "approve", "stay": "1"}, follow_redirects=True)
+    assert "L01 was already approved; nothing changed." in r.get_data(as_text=True)
+    assert [e["action"] for e in mapping_history(store, "local-icd", "L01")] == ["suggest", "approve"]
