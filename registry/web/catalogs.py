@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint, url_for
 
-from registry.errors import BadRequest
 from registry.models import CatalogCreate
-from registry.web.common import API, json_body, json_response, require, revalidated, store, validated
+from registry.web.bodies import body
+from registry.web.common import API, json_response, needs, revalidated, store
+from registry.web.request_models import CatalogCreateBody
 
 bp = Blueprint("catalogs", __name__, url_prefix=API)
 
@@ -34,14 +35,11 @@ def get_catalog(slug: str):
 
 
 @bp.post("/catalogs")
-def create_catalog():
+@needs("create_catalog")
+@body(CatalogCreateBody)
+def create_catalog(body: CatalogCreateBody):
     """Register a new, empty catalog (token with role importer or admin)."""
-    require("create_catalog")
-    body = json_body()
-    if not isinstance(body, dict):
-        raise BadRequest("the request body must be a JSON object with slug and title")
-    data = validated(CatalogCreate, body, "catalog")
-    created = store().create_catalog(data)
+    created = store().create_catalog(CatalogCreate(**body.model_dump()))
     response = json_response(passport(created.slug), 201)
     response.headers["Location"] = url_for("catalogs.get_catalog", slug=created.slug)
     return response

@@ -13,14 +13,17 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response
 
 from registry import mapping
 from registry.errors import BadRequest
 from registry.models import MapSetCreate
 from registry.models.mapping import STATUSES
-from registry.web.common import API, json_body, json_response, read_only_post, require, store, validated
+from registry.web.bodies import body, form, safe_file_name
+from registry.web.common import API, current_token, json_response, needs, read_only_post, require, store
 from registry.web.params import Int, Number, OneOf, Text, query
+from registry.web.request_models import (BulkDecision, DecisionBody, MapSetCreateBody, MapSetPublish, Suggest,
+                                         Translate, WorksheetForm)
 
 bp = Blueprint("mapsets", __name__, url_prefix=API)
 
@@ -98,13 +101,6 @@ def _dump(model) -> dict:
     return model.model_dump(mode="json")
 
 
-def _body_dict() -> dict:
-    body = json_body()
-    if not isinstance(body, dict):
-        raise BadRequest("the request body must be a JSON object")
-    return body
-
-
 @bp.get("/mapsets")
 def list_map_sets():
     """Every map set with counts per status."""
@@ -112,12 +108,12 @@ def list_map_sets():
 
 
 @bp.post("/mapsets")
-def create_map_set():
+@needs("review")
+@body(MapSetCreateBody)
+def create_map_set(body: MapSetCreateBody):
     """Create a map set; the token's name is recorded as its creator."""
-    token = require("review")
-    body = _body_dict()
-    data = validated(MapSetCreate, body, "map set")
-    return json_response(_dump(mapping.create_map_set(store(), data, actor=token.name)), 201)
+    data = MapSetCreate(**body.model_dump())
+    return json_response(_dump(mapping.create_map_set(store(), data, actor=current_token().name)), 201)
 
 
 @bp.get("/mapsets/<mapset>")
@@ -127,14 +123,11 @@ def show_map_set(mapset):
 
 
 @bp.post("/mapsets/<mapset>/suggest")
-def suggest(mapset):
+@needs("review")
+@body(Suggest, optional=True)
+def suggest(mapset, body: Suggest):
     """Run the matcher for the source entries without a decision."""
-    token = require("review")
-    body = request.get_json(silent=True) or {}
-    limit = body.get("limit", 5) if isinstance(body, dict) else 5
-    if not isinstance(limit, int):
-        raise BadRequest("limit must be an integer")
-    report = mapping.suggest(store(), mapset, limit=limit, actor=f"matcher (run by {token.name})")
+    report = mapping.suggest(store(), mapset, limit=body.limit, actor=f"matcher (run by {current_token().name})")
     return json_response(report.to_dict())
 
 
@@ -161,14 +154,12 @@ def show_mapping(mapset, code):
 
 
 @bp.post("/mapsets/<mapset>/mappings/<code>/decision")
-def decide(mapset, code):
+@needs("review")
+@body(DecisionBody)
+def decide(mapset, code, body: DecisionBody):
     """One decision, made on `revision`: 409 with the current state when someone else changed it first."""
-    token = require("review")
-    body = _body_dict()
-    result = mapping.decide(store(), mapset, code, str(body.get("decision") or ""), actor=token.name,
-                            revision=body.get("revision"), relationship=body.get("relationship"),
-                            target_code=body.get("target_code"), comment=body.get("comment"),
-                            reviewer=body.get("reviewer"))
+    result = mapping.decide(store(), mapset, code, body.decision, actor=current_token().name,
+                            **body.model_dump(exclude={"decision"}))
     return json_response(_dump(result))
 
 
@@ -180,22 +171,14 @@ def history(mapset, code):
 
 
 @bp.post("/mapsets/<mapset>/decisions")
-def bulk(mapset):
+@needs("review")
+@body(BulkDecision)
+def bulk(mapset, body: BulkDecision):
     """One decision on listed mappings (with revisions) or on every mapping a queue filter matches; all or nothing."""
-    token = require("review")
-    body = _body_dict()
-    items, filters = body.get("items"), body.get("filter")
-    if items is not None and not isinstance(items, list):
-        raise BadRequest("items must be a list of {source_code, revision}")
-    if filters is not None and not isinstance(filters, dict):
-        raise BadRequest("filter must be an object")
-    if filters is not None:
-        allowed = {"status", "q", "min_score", "max_score", "reviewer"}
-        unknown = sorted(set(filters) - allowed)
-        if unknown:
-            raise BadRequest(f"unknown filter field {unknown[0]!r}; use {', '.join(sorted(allowed))}")
-    done = mapping.bulk_decide(store(), mapset, str(body.get("decision") or ""), actor=token.name, items=items,
-                               filters=filters, relationship=body.get("relationship"), comment=body.get("comment"))
+    items = None if body.items is None else [i.model_dump(exclude_none=True) for i in body.items]
+    filters = None if body.filter is None else body.filter.model_dump(exclude_none=True)
+    done = mapping.bulk_decide(store(), mapset, body.decision, actor=current_token().name, items=items,
+                               filters=filters, relationship=body.relationship, comment=body.comment)
     return json_response({"count": len(done), "items": [_dump(m) for m in done]})
 
 
@@ -223,16 +206,14 @@ def worksheet(mapset, args: dict):
 
 
 @bp.post("/mapsets/<mapset>/worksheet")
-def upload_worksheet(mapset):
+@needs("review")
+@form(WorksheetForm)
+def upload_worksheet(mapset, form: WorksheetForm, upload):
     """Apply a filled worksheet uploaded as multipart field `file`; 422 lists every refused row."""
-    token = require("review")
-    upload = request.files.get("file")
-    if upload is None or not upload.filename:
-        raise BadRequest("upload the filled worksheet as multipart form field `file`")
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / Path(upload.filename).name
+        path = Path(tmp) / safe_file_name(upload.filename, "worksheet.xlsx")
         upload.save(path)
-        report = mapping.import_decisions(store(), mapset, path, reviewer=token.name)
+        report = mapping.import_decisions(store(), mapset, path, reviewer=current_token().name)
     return json_response(report.to_dict())
 
 
@@ -255,12 +236,11 @@ def versions(mapset):
 
 
 @bp.post("/mapsets/<mapset>/versions")
-def publish(mapset):
+@needs("review")
+@body(MapSetPublish)
+def publish(mapset, body: MapSetPublish):
     """Publish the approved mappings as version `label`."""
-    token = require("review")
-    body = _body_dict()
-    v = mapping.publish_map_set(store(), mapset, str(body.get("label") or ""), actor=token.name,
-                                notes=body.get("notes"))
+    v = mapping.publish_map_set(store(), mapset, body.label, actor=current_token().name, notes=body.notes)
     return json_response(_dump(v), 201)
 
 
@@ -283,12 +263,8 @@ def translate_one(args: dict):
 
 @bp.post("/translate")
 @read_only_post
-def translate_batch():
+@body(Translate)
+def translate_batch(body: Translate):
     """`{"source", "codes": [...], "target"}`: the published targets of each code."""
-    body = _body_dict()
-    codes = body.get("codes")
-    if not isinstance(codes, list):
-        raise BadRequest('the body must be {"source": "slug", "codes": ["..."], "target": "slug"}')
-    return json_response({"source": body.get("source"),
-                          "items": mapping.translate_codes(store(), str(body.get("source") or ""),
-                                                           [str(c) for c in codes], body.get("target") or None)})
+    return json_response({"source": body.source,
+                          "items": mapping.translate_codes(store(), body.source, body.codes, body.target)})

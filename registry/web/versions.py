@@ -6,11 +6,12 @@ from flask import Blueprint, Response, current_app, request, stream_with_context
 
 from registry import exports, publishing
 from registry.entries import STATUSES
-from registry.errors import BadRequest
 from registry.store.reads import LATEST
-from registry.web.common import (API, cached, current_token, etag_for, json_response, require,
+from registry.web.common import (API, cached, current_token, etag_for, json_response, needs,
                                  resolve_for_read, revalidated, store)
+from registry.web.bodies import body
 from registry.web.params import Int, OneOf, Text, query
+from registry.web.request_models import ReleaseNotes
 
 bp = Blueprint("versions", __name__, url_prefix=API + "/catalogs/<slug>/versions")
 
@@ -148,34 +149,26 @@ def _file_chunks(path, temporary: bool, size: int = 1 << 16):
             path.unlink(missing_ok=True)
 
 
-def _notes() -> str | None:
-    if not request.data:
-        return None
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise BadRequest("the request body, when given, must be a JSON object such as {\"release_notes\": \"...\"}")
-    return body.get("release_notes")
-
-
 @bp.post("/<version>/publish")
-def publish(slug: str, version: str):
-    """Publish a draft as the catalog's next version (importer or admin)."""
-    token = require("publish")
-    store().publish(slug, version, by=token.name, release_notes=_notes())
+@needs("publish")
+@body(ReleaseNotes, optional=True)
+def publish(slug: str, version: str, body: ReleaseNotes):
+    """Publish a draft as the catalog's next version (importer or admin); the body, if any, gives release notes."""
+    store().publish(slug, version, by=current_token().name, release_notes=body.release_notes)
     return json_response(version_json(slug, version))
 
 
 @bp.post("/<version>/discard")
+@needs("publish")
 def discard(slug: str, version: str):
     """Delete a draft (importer or admin)."""
-    require("publish")
     store().discard(slug, version)
     return json_response({"catalog": slug, "version": version, "status": "discarded"})
 
 
 @bp.post("/<version>/retire")
+@needs("publish")
 def retire(slug: str, version: str):
     """Retire a published version: still readable by label, no longer `latest` (importer or admin)."""
-    token = require("publish")
-    store().retire(slug, version, by=token.name)
+    store().retire(slug, version, by=current_token().name)
     return json_response(version_json(slug, version))
