@@ -177,3 +177,13 @@ def test_depth_scan_ignores_brackets_inside_strings():
                                             ("..\\..\\лист.xlsx", "лист.xlsx"), ("", "d"), ("x\u0000y", "xy")])
 def test_safe_file_name(name, expected):
     assert safe_file_name(name, "d") == expected
+
+
+def test_an_upload_over_the_limit_is_413(store):
+    secret = auth.create_token(store, "loader", "importer")[1]
+    client = create_app({"TESTING": True, "NSI_STORE": store, "NSI_RECOVER_JOBS": False, "NSI_RUN_JOBS": False,
+                         "NSI_MAX_UPLOAD_MB": 1}).test_client()
+    r = client.post("/api/v1/catalogs/icd10/imports", headers={"Authorization": f"Bearer {secret}"},
+                    content_type="multipart/form-data",
+                    data={"file": (io.BytesIO(b"x" * (1024 * 1024 + 1)), "big.csv"), "version": "1"})
+    assert r.status_code == 413 and r.get_json()["error"]["code"] == "request_entity_too_large"
