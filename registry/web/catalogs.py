@@ -8,6 +8,8 @@ from registry.models import CatalogCreate
 from registry.web.bodies import body
 from registry.web.common import API, json_response, needs, revalidated, store
 from registry.web.request_models import CatalogCreateBody
+from registry.web import response_models as R
+from registry.web.responses import responds
 
 bp = Blueprint("catalogs", __name__, url_prefix=API)
 
@@ -23,18 +25,21 @@ def passport(slug: str) -> dict:
 
 
 @bp.get("/catalogs")
+@responds(R.CatalogList, etag=True)
 def list_catalogs():
     """Every catalog's passport, by slug; ETag and 304, as systems poll it for news."""
     return revalidated(json_response({"items": [passport(c.slug) for c in store().list_catalogs()]}))
 
 
 @bp.get("/catalogs/<slug>")
+@responds(R.Passport, etag=True)
 def get_catalog(slug: str):
     """One catalog's passport: field schema, OID, owner, latest version and counts; ETag and 304."""
     return revalidated(json_response(passport(slug)))
 
 
 @bp.post("/catalogs")
+@responds(R.Passport, 201, location="URL of the new catalog")
 @needs("create_catalog")
 @body(CatalogCreateBody)
 def create_catalog(body: CatalogCreateBody):

@@ -8,8 +8,10 @@ from werkzeug.utils import secure_filename
 from registry import jobs
 from registry.errors import AlreadyExists, BadRequest, NotFound
 from registry.web.bodies import form
-from registry.web.common import API, current_token, json_response, needs, require, store
+from registry.web.common import API, current_token, json_response, needs, store
 from registry.web.request_models import UploadForm
+from registry.web import response_models as R
+from registry.web.responses import responds
 
 bp = Blueprint("imports", __name__, url_prefix=API)
 
@@ -47,6 +49,7 @@ def checked_format_and_profile(fmt: str | None, profile: str | None) -> tuple[st
 
 
 @bp.post("/catalogs/<slug>/imports")
+@responds(R.Job, 202, location="URL of the import job")
 @needs("import")
 @form(UploadForm)
 def upload(slug: str, form: UploadForm, upload):
@@ -80,7 +83,8 @@ def upload(slug: str, form: UploadForm, upload):
 
 
 @bp.get("/jobs/<job_id>")
+@responds(R.Job)
+@needs("read_drafts")
 def get_job(job_id: str):
     """An import job: status, rows read so far, the report or the error, and a link to the draft."""
-    require("read_drafts")
     return json_response(job_json(jobs.get_job(store(), job_id)))

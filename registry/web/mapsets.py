@@ -17,84 +17,19 @@ from flask import Blueprint, Response
 
 from registry import mapping
 from registry.errors import BadRequest
-from registry.models import MapSetCreate
+from registry.models import MapSetCreate, MapSetPublic, MappingPublic
 from registry.models.mapping import STATUSES
 from registry.web.bodies import body, form, safe_file_name
 from registry.web.common import API, current_token, json_response, needs, read_only_post, require, store
 from registry.web.params import Int, Number, OneOf, Text, query
 from registry.web.request_models import (BulkDecision, DecisionBody, MapSetCreateBody, MapSetPublish, Suggest,
                                          Translate, WorksheetForm)
+from registry.web import response_models as R
+from registry.web.responses import BINARY, TEXT, responds
 
 bp = Blueprint("mapsets", __name__, url_prefix=API)
 
-P_MAPSET = ("mapset", "path", "Map set slug")
-P_CODE = ("code", "path", "Source code of the mapping")
-QUEUE_PARAMS = [("status", "query", "Comma-separated statuses: candidate, proposed, approved, rejected"),
-                ("q", "query", "Source or target code, or text in the source name"),
-                ("min_score", "query", "Lowest matcher score"), ("max_score", "query", "Highest matcher score"),
-                ("reviewer", "query", "Assigned reviewer"), ("limit", "query", "Page size (1-1000)"),
-                ("offset", "query", "Rows to skip")]
-# (method, path, summary, token action, params, body, status), in the format of registry.web.openapi.
-OPERATIONS = [
-    ("get", "/mapsets", "List map sets with counts per status", None, [], None, 200),
-    ("post", "/mapsets", "Create a map set (source and target as slug@version)", "review", [], "MapSetCreate", 201),
-    ("get", "/mapsets/{mapset}", "A map set with counts per status", None, [P_MAPSET], None, 200),
-    ("post", "/mapsets/{mapset}/suggest", "Store the matcher's candidates for source entries without a decision",
-     "review", [P_MAPSET], "Suggest", 200),
-    ("get", "/mapsets/{mapset}/mappings", "The review queue: a filtered page of mappings", "read_drafts",
-     [P_MAPSET, *QUEUE_PARAMS], None, 200),
-    ("get", "/mapsets/{mapset}/mappings/{code}", "One mapping with candidates, status and revision", "read_drafts",
-     [P_MAPSET, P_CODE], None, 200),
-    ("post", "/mapsets/{mapset}/mappings/{code}/decision",
-     "Decide on a mapping (approve, propose, reject, remap, not-mappable, comment, assign); 409 when stale",
-     "review", [P_MAPSET, P_CODE], "Decision", 200),
-    ("get", "/mapsets/{mapset}/mappings/{code}/history", "Every change of a mapping: who, when, before, after",
-     "read_drafts", [P_MAPSET, P_CODE], None, 200),
-    ("post", "/mapsets/{mapset}/decisions", "One decision on many mappings (listed or filtered), all or nothing",
-     "review", [P_MAPSET], "BulkDecision", 200),
-    ("get", "/mapsets/{mapset}/history", "The newest audit events of a map set", "read_drafts",
-     [P_MAPSET, ("actor", "query", "Only this actor's events"), ("limit", "query", "How many (1-1000)")], None, 200),
-    ("get", "/mapsets/{mapset}/worksheet.xlsx", "The review worksheet for Excel", "read_drafts",
-     [P_MAPSET, ("status", "query", "Statuses to include (default candidate,proposed,rejected)")], None, 200),
-    ("post", "/mapsets/{mapset}/worksheet", "Upload a filled review worksheet: all decisions or none", "review",
-     [P_MAPSET], "Upload", 200),
-    ("get", "/mapsets/{mapset}/sssom", "Approved mappings (or a published version) as SSSOM TSV", "read_drafts",
-     [P_MAPSET, ("version", "query", "A published version label or latest")], None, 200),
-    ("get", "/mapsets/{mapset}/versions", "Published versions of a map set", None, [P_MAPSET], None, 200),
-    ("post", "/mapsets/{mapset}/versions", "Publish the approved mappings as an immutable version", "review",
-     [P_MAPSET], "MapSetPublish", 201),
-    ("get", "/mapsets/{mapset}/versions/{version}", "The mappings of a published version (or latest)", None,
-     [P_MAPSET, ("version", "path", "Version label or latest")], None, 200),
-    ("get", "/translate", "Translate a code through published, approved mappings", None,
-     [("source", "query", "Source catalog slug"), ("code", "query", "Source code"),
-      ("target", "query", "Target catalog slug (optional)")], None, 200),
-    ("post", "/translate", "Translate a batch of codes through published, approved mappings", None, [],
-     "Translate", 200),
-]
-BODIES = {
-    "MapSetCreate": {"type": "object", "required": ["slug", "source", "target"], "properties": {
-        "slug": {"type": "string"}, "source": {"type": "string", "example": "local@1"},
-        "target": {"type": "string", "example": "icd10@2.27"}, "four_eyes": {"type": "boolean"},
-        "title": {"type": "string"}, "owner": {"type": "string"}, "description": {"type": "string"}}},
-    "Suggest": {"type": "object", "properties": {"limit": {"type": "integer", "default": 5}}},
-    "Decision": {"type": "object", "required": ["decision", "revision"], "properties": {
-        "decision": {"type": "string", "enum": list(mapping.DECISIONS)}, "revision": {"type": "integer"},
-        "relationship": {"type": "string", "enum": ["equivalent", "broader", "narrower", "related",
-                                                     "not-mappable"]},
-        "target_code": {"type": "string"}, "comment": {"type": "string"}, "reviewer": {"type": "string"}}},
-    "BulkDecision": {"type": "object", "required": ["decision"], "properties": {
-        "decision": {"type": "string"}, "relationship": {"type": "string"}, "comment": {"type": "string"},
-        "items": {"type": "array", "items": {"type": "object", "properties": {
-            "source_code": {"type": "string"}, "revision": {"type": "integer"}}}},
-        "filter": {"type": "object", "properties": {"status": {"type": "string"}, "q": {"type": "string"},
-                                                    "min_score": {"type": "number"},
-                                                    "max_score": {"type": "number"}}}}},
-    "MapSetPublish": {"type": "object", "required": ["label"], "properties": {
-        "label": {"type": "string"}, "notes": {"type": "string"}}},
-    "Translate": {"type": "object", "required": ["source", "codes"], "properties": {
-        "source": {"type": "string"}, "codes": {"type": "array", "items": {"type": "string"}},
-        "target": {"type": "string"}}},
-}
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _dump(model) -> dict:
@@ -102,12 +37,14 @@ def _dump(model) -> dict:
 
 
 @bp.get("/mapsets")
+@responds(R.MapSetList)
 def list_map_sets():
     """Every map set with counts per status."""
     return json_response({"items": [_dump(m) for m in mapping.list_map_sets(store())]})
 
 
 @bp.post("/mapsets")
+@responds(MapSetPublic, 201)
 @needs("review")
 @body(MapSetCreateBody)
 def create_map_set(body: MapSetCreateBody):
@@ -117,12 +54,14 @@ def create_map_set(body: MapSetCreateBody):
 
 
 @bp.get("/mapsets/<mapset>")
+@responds(MapSetPublic)
 def show_map_set(mapset):
     """One map set with counts per status."""
     return json_response(_dump(mapping.get_map_set(store(), mapset)))
 
 
 @bp.post("/mapsets/<mapset>/suggest")
+@responds(R.SuggestReport)
 @needs("review")
 @body(Suggest, optional=True)
 def suggest(mapset, body: Suggest):
@@ -138,22 +77,25 @@ MAX_OFFSET = 10**9
 
 
 @bp.get("/mapsets/<mapset>/mappings")
+@responds(R.MappingPage)
+@needs("read_drafts")
 @query(**QUEUE_FILTER, limit=Int(1, 1000, default=100), offset=Int(0, MAX_OFFSET, default=0))
 def list_mappings(mapset, args: dict):
     """A page of the review queue."""
-    require("read_drafts")
     page = mapping.list_mappings(store(), mapset, **args)
     return json_response({"items": [_dump(m) for m in page["items"]], "total": page["total"]})
 
 
 @bp.get("/mapsets/<mapset>/mappings/<code>")
+@responds(MappingPublic)
+@needs("read_drafts")
 def show_mapping(mapset, code):
     """One mapping."""
-    require("read_drafts")
     return json_response(_dump(mapping.get_mapping(store(), mapset, code)))
 
 
 @bp.post("/mapsets/<mapset>/mappings/<code>/decision")
+@responds(MappingPublic)
 @needs("review")
 @body(DecisionBody)
 def decide(mapset, code, body: DecisionBody):
@@ -164,13 +106,15 @@ def decide(mapset, code, body: DecisionBody):
 
 
 @bp.get("/mapsets/<mapset>/mappings/<code>/history")
+@responds(R.EventList)
+@needs("read_drafts")
 def history(mapset, code):
     """Every audit event of one mapping, oldest first."""
-    require("read_drafts")
     return json_response({"items": mapping.mapping_history(store(), mapset, code)})
 
 
 @bp.post("/mapsets/<mapset>/decisions")
+@responds(R.BulkResult)
 @needs("review")
 @body(BulkDecision)
 def bulk(mapset, body: BulkDecision):
@@ -183,29 +127,32 @@ def bulk(mapset, body: BulkDecision):
 
 
 @bp.get("/mapsets/<mapset>/history")
+@responds(R.EventList)
+@needs("read_drafts")
 @query(actor=Text(), limit=Int(1, 1000, default=100))
 def map_set_history(mapset, args: dict):
     """The newest audit events of a map set."""
-    require("read_drafts")
     return json_response({"items": mapping.map_set_history(store(), mapset, **args)})
 
 
 @bp.get("/mapsets/<mapset>/worksheet.xlsx")
+@responds(content={XLSX: BINARY})
+@needs("read_drafts")
 @query(status=OneOf(STATUSES, default="candidate,proposed,rejected", many=True))
 def worksheet(mapset, args: dict):
     """The review worksheet as an xlsx download."""
-    require("read_drafts")
     status = args["status"]
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"{mapset}-review.xlsx"
         mapping.export_xlsx(store(), mapset, path, status=status)
         data = path.read_bytes()
-    return Response(data, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    return Response(data, mimetype=XLSX,
                     headers={"Content-Disposition": f'attachment; filename="{mapset}-review.xlsx"',
                              "Cache-Control": "no-store"})
 
 
 @bp.post("/mapsets/<mapset>/worksheet")
+@responds(R.WorksheetReport)
 @needs("review")
 @form(WorksheetForm)
 def upload_worksheet(mapset, form: WorksheetForm, upload):
@@ -218,6 +165,7 @@ def upload_worksheet(mapset, form: WorksheetForm, upload):
 
 
 @bp.get("/mapsets/<mapset>/sssom")
+@responds(content={"text/tab-separated-values": TEXT})
 @query(version=Text())
 def sssom(mapset, args: dict):
     """SSSOM TSV of the approved mappings, or of a published version with ?version=."""
@@ -230,12 +178,14 @@ def sssom(mapset, args: dict):
 
 
 @bp.get("/mapsets/<mapset>/versions")
+@responds(R.MapSetVersionList)
 def versions(mapset):
     """The published versions of a map set."""
     return json_response({"items": [_dump(v) for v in mapping.list_map_set_versions(store(), mapset)]})
 
 
 @bp.post("/mapsets/<mapset>/versions")
+@responds(R.MapSetVersion, 201)
 @needs("review")
 @body(MapSetPublish)
 def publish(mapset, body: MapSetPublish):
@@ -245,6 +195,7 @@ def publish(mapset, body: MapSetPublish):
 
 
 @bp.get("/mapsets/<mapset>/versions/<version>")
+@responds(R.PublishedMappings)
 def published(mapset, version):
     """The mappings frozen in a published version."""
     return json_response({"map_set": mapset, "version": version,
@@ -252,6 +203,7 @@ def published(mapset, version):
 
 
 @bp.get("/translate")
+@responds(R.TranslateOne)
 @query(source=Text(), code=Text(), target=Text())
 def translate_one(args: dict):
     """`?source=slug&code=...&target=slug`: the published targets of one code."""
@@ -262,6 +214,7 @@ def translate_one(args: dict):
 
 
 @bp.post("/translate")
+@responds(R.TranslateBatch)
 @read_only_post
 @body(Translate)
 def translate_batch(body: Translate):

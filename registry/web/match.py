@@ -11,6 +11,8 @@ from registry.store.reads import LATEST
 from registry.web.bodies import body
 from registry.web.common import API, json_response, read_only_post, resolve_for_read, store
 from registry.web.request_models import MatchRequest
+from registry.web import response_models as R
+from registry.web.responses import responds
 
 bp = Blueprint("match", __name__, url_prefix=API)
 # All the names of one request together: a matching cost grows with the words, and one request must not hold a
@@ -19,6 +21,7 @@ MAX_REQUEST_CHARACTERS = 200_000
 
 
 @bp.post("/match")
+@responds(R.MatchResult)
 @read_only_post
 @body(MatchRequest)
 def match(body: MatchRequest):

@@ -12,6 +12,8 @@ from registry.web.common import (API, cached, current_token, etag_for, json_resp
 from registry.web.bodies import body
 from registry.web.params import Int, OneOf, Text, query
 from registry.web.request_models import ReleaseNotes
+from registry.web import response_models as R
+from registry.web.responses import BINARY, TEXT, responds
 
 bp = Blueprint("versions", __name__, url_prefix=API + "/catalogs/<slug>/versions")
 
@@ -35,6 +37,7 @@ def version_json(slug: str, label: str, meta=None) -> dict:
 
 
 @bp.get("")
+@responds(R.VersionList, etag=True)
 def list_versions(slug: str):
     """Every published and retired version of a catalog by sequence (drafts too for importer/reviewer/admin)."""
     drafts = _can_see_drafts()
@@ -43,6 +46,7 @@ def list_versions(slug: str):
 
 
 @bp.get("/<version>")
+@responds(R.Version, etag=True)
 def get_version(slug: str, version: str):
     """One version's metadata: checksum, counts, release notes; `latest` is the newest published.
 
@@ -57,6 +61,7 @@ def get_version(slug: str, version: str):
 
 
 @bp.get("/<version>/entries")
+@responds(R.EntryPage, etag=True)
 @query(limit=Int(1, 1000, default=100), cursor=Text(), status=OneOf(STATUSES), parent=Text(), q=Text())
 def list_entries(slug: str, version: str, args: dict):
     """One page of entries in code order; filters status, parent and q; `next` continues in the same version.
@@ -79,6 +84,7 @@ def list_entries(slug: str, version: str, args: dict):
 
 
 @bp.get("/<version>/entries/<path:code>")
+@responds(R.EntryDetail, etag=True)
 def get_entry(slug: str, version: str, code: str):
     """One entry with its parents and children."""
     ref = resolve_for_read(slug, version)
@@ -118,6 +124,8 @@ def prefill_lookups(ref) -> None:
 
 
 @bp.get("/<version>/download")
+@responds(content={kind.split(";")[0]: BINARY if name == "xlsx" else TEXT
+                   for name, kind in DOWNLOAD_TYPES.items()}, etag=True)
 @query(format=OneOf(tuple(DOWNLOAD_TYPES), default="jsonl"))
 def download(slug: str, version: str, args: dict):
     """The whole version, streamed in code order: format=jsonl (default), csv or xlsx."""
@@ -150,6 +158,7 @@ def _file_chunks(path, temporary: bool, size: int = 1 << 16):
 
 
 @bp.post("/<version>/publish")
+@responds(R.Version)
 @needs("publish")
 @body(ReleaseNotes, optional=True)
 def publish(slug: str, version: str, body: ReleaseNotes):
@@ -159,6 +168,7 @@ def publish(slug: str, version: str, body: ReleaseNotes):
 
 
 @bp.post("/<version>/discard")
+@responds(R.Discarded)
 @needs("publish")
 def discard(slug: str, version: str):
     """Delete a draft (importer or admin)."""
@@ -167,6 +177,7 @@ def discard(slug: str, version: str):
 
 
 @bp.post("/<version>/retire")
+@responds(R.Version)
 @needs("publish")
 def retire(slug: str, version: str):
     """Retire a published version: still readable by label, no longer `latest` (importer or admin)."""
