@@ -52,13 +52,13 @@ def Line(max_length: int, min_length: int = 0):  # noqa: N802 - a type, named li
     """A one-line text field: at most `max_length` characters, no control characters."""
     return Annotated[str, StringConstraints(min_length=min_length, max_length=max_length),
                      AfterValidator(_refuse_controls(LINE_CONTROLS)),
-                     Field(json_schema_extra={"pattern": r"^[^\u0000-\u001f\u007f]*$"})]
+                     Field(description="One line of text: no control characters")]
 
 
 def Prose(max_length: int):  # noqa: N802
     """A free-text field (notes, comments, descriptions): tabs and line breaks allowed, other controls not."""
     return Annotated[str, StringConstraints(max_length=max_length), AfterValidator(_refuse_controls(TEXT_CONTROLS)),
-                     Field(json_schema_extra={"pattern": r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]*$"})]
+                     Field(description="Text: tabs and line breaks allowed, no other control characters")]
 
 
 def _plain_json(value: Any, where: str = "") -> Any:
