@@ -42,7 +42,8 @@ def test_metadata_describes_the_terminology_service(client, loaded):
     assert cap["resourceType"] == "CapabilityStatement" and cap["kind"] == "instance"
     assert cap["fhirVersion"] == "4.0.1" and cap["software"]["name"] == "NSI Registry"
     ops = {r["type"]: [o["name"] for o in r["operation"]] for r in cap["rest"][0]["resource"]}
-    assert ops == {"CodeSystem": ["lookup", "validate-code"], "ValueSet": ["expand", "validate-code"]}
+    assert ops == {"CodeSystem": ["lookup", "validate-code"], "ValueSet": ["expand", "validate-code"],
+                   "ConceptMap": ["translate"]}
     terms = fhir(client.get("/fhir/metadata?mode=terminology"))
     assert terms["resourceType"] == "TerminologyCapabilities"
     assert terms["codeSystem"] == [{"uri": CS, "version": [{"code": "2023", "isDefault": False},

@@ -16,7 +16,7 @@ import pytest
 
 from fhir_tx import TX_TESTS, general_tests, run_test
 
-SUITES = ["metadata", "simple-cases", "validation", "case"]
+SUITES = ["metadata", "simple-cases", "validation", "case", "translate"]
 LANGUAGE = ("displayLanguage, Accept-Language and language-tagged designations do not choose or check displays "
             "yet")
 KNOWN_GAPS: dict[tuple[str, str], str] = {

@@ -16,7 +16,7 @@ from werkzeug.exceptions import HTTPException
 
 from registry.errors import NsiError
 from registry.web.common import read_only_post, store
-from registry.web.fhir import codesystem, metadata, valueset
+from registry.web.fhir import codesystem, conceptmap, metadata, valueset
 from registry.web.fhir.outcome import FhirError, bad_request, issue, operation_outcome
 from registry.web.fhir.params import Params
 from registry.web.fhir.terminology import Terminology
@@ -161,6 +161,33 @@ def valueset_expand():
 def valueset_validate_code():
     """ValueSet/$validate-code."""
     return run(valueset.validate_code)
+
+
+@bp.get("/ConceptMap")
+def conceptmap_search():
+    """Search the published map-set versions by url, version, name, title and status."""
+    return fhir_response(conceptmap.search(terminology(), Params.from_query(request.args), base_url()))
+
+
+@bp.route("/ConceptMap/$translate", methods=["GET", "POST"])
+@read_only_post
+def conceptmap_translate():
+    """ConceptMap/$translate through published map-set versions and supplied ConceptMaps."""
+    return run(conceptmap.translate)
+
+
+@bp.get("/ConceptMap/<rid>")
+def conceptmap_read(rid: str):
+    """One published map-set version as a ConceptMap."""
+    return fhir_response(conceptmap.read(terminology(), rid))
+
+
+@bp.route("/ConceptMap/<rid>/$translate", methods=["GET", "POST"])
+@read_only_post
+def conceptmap_instance_translate(rid: str):
+    """$translate through one published map-set version."""
+    params = operation_params()
+    return fhir_response(conceptmap.translate_instance(terminology(params), rid, params))
 
 
 @bp.route("/", defaults={"rest": ""}, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from registry.errors import NotFound
 from registry.store.reads import LATEST
+from registry.web.fhir.conceptmaps import SuppliedConceptMap, stored_concept_map, stored_concept_maps
 from registry.web.fhir.concepts import CodeSystemSource, ResourceCodeSystem, StoredCodeSystem
 from registry.web.fhir.outcome import bad_request, not_found
 
@@ -32,6 +33,7 @@ class Terminology:
         self.base_url = base_url.rstrip("/")
         self.code_systems: list[ResourceCodeSystem] = []
         self.value_sets: list[dict] = []
+        self.concept_maps: list[SuppliedConceptMap] = []
         for resource in tx_resources or []:
             if not isinstance(resource, dict):
                 raise bad_request("a tx-resource parameter must hold a resource", "tx-resource")
@@ -40,6 +42,8 @@ class Terminology:
                 self.code_systems.append(ResourceCodeSystem(resource))
             elif kind == "ValueSet":
                 self.value_sets.append(resource)
+            elif kind == "ConceptMap":
+                self.concept_maps.append(SuppliedConceptMap(resource))
 
     # -- code systems -------------------------------------------------------------------------------------------
 
@@ -140,3 +144,27 @@ class Terminology:
         return {"resourceType": "ValueSet", "id": cs.slug, "url": cs.value_set_url, "version": cs.version,
                 "name": cs.name, "title": cs.title, "status": cs.status,
                 "compose": {"include": [{"system": cs.url, "version": cs.version}]}}
+
+    # -- concept maps -------------------------------------------------------------------------------------------
+
+    def find_concept_maps(self, url: str, version: str | None = None) -> list:
+        """The concept maps with canonical `url` (at `version`, else the newest stored one): supplied, then stored."""
+        url, version = split_canonical(url, version)
+        supplied = [cm for cm in self.concept_maps if cm.url == url and (version is None or cm.version == version)]
+        if supplied:
+            return supplied
+        prefix = f"{self.base_url}/ConceptMap/"
+        if url.startswith(prefix):
+            found = stored_concept_map(self.store, self.base_url, url[len(prefix):], version)
+            return [found] if found else []
+        return []
+
+    def all_concept_maps(self, newest_only: bool = True) -> list:
+        """The supplied concept maps and the stored ones (each map set's newest version, or every version)."""
+        stored = [cm for cm in stored_concept_maps(self.store, self.base_url) if cm.is_latest or not newest_only]
+        return [*self.concept_maps, *stored]
+
+    def catalog_slug(self, system: str | None) -> str | None:
+        """The slug of the catalog a system URL (canonical or urn:oid:) names, or None."""
+        catalog = self.catalog_for(system) if system else None
+        return catalog.slug if catalog else None
