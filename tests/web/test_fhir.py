@@ -193,3 +193,24 @@ def test_reads_need_a_token_when_configured(store, loaded, tokens, bearer):
     unknown = fhir(client.post("/fhir/Patient", data="{}"), 401)
     assert unknown["issue"][0]["code"] == "login"
     fhir(client.post("/fhir/Patient", data="{}", headers=bearer(tokens["reader"])), 404)
+
+
+def test_validate_code_checks_the_display_in_the_requested_language(client, loaded):
+    """A00 is 'Холера' (ru, the catalog's language) with an English designation 'Cholera'."""
+    url = f"/fhir/CodeSystem/$validate-code?url={CS}&code=A00"
+    english = fhir(client.get(f"{url}&display=Cholera&displayLanguage=en"))
+    assert value(english, "result") is True and value(english, "display") == "Cholera"
+    russian_asked_english = fhir(client.get(f"{url}&display=Холера", headers={"Accept-Language": "en"}))
+    assert value(russian_asked_english, "result") is False
+    assert value(russian_asked_english, "message") == (
+        f"Wrong Display Name 'Холера' for {CS}#A00. Valid display is 'Cholera' (en) (for the language(s) 'en')")
+    none_in_german = fhir(client.get(f"{url}&display=Холера&displayLanguage=de"))
+    assert value(none_in_german, "result") is True and value(none_in_german, "display") == "Холера"
+    [info] = value(none_in_german, "issues")["issue"]
+    assert info["severity"] == "information" and "for language(s) 'de'" in info["details"]["text"]
+    wrong_in_german = fhir(client.get(f"{url}&display=Cholera&displayLanguage=de"))
+    assert value(wrong_in_german, "result") is False
+    assert value(wrong_in_german, "message").endswith(
+        "There are no valid display names found for language(s) 'de'. Default display is 'Холера'")
+    unasked = fhir(client.get(f"{url}&display=Cholera"))
+    assert value(unasked, "result") is True and value(unasked, "display") == "Холера"

@@ -17,15 +17,7 @@ import pytest
 from fhir_tx import TX_TESTS, general_tests, run_test
 
 SUITES = ["metadata", "simple-cases", "validation", "case", "translate"]
-LANGUAGE = ("displayLanguage, Accept-Language and language-tagged designations do not choose or check displays "
-            "yet")
 KNOWN_GAPS: dict[tuple[str, str], str] = {
-    **{("validation", f"validation-simple-{name}"): LANGUAGE for name in (
-        "code-good-language", "coding-good-language", "codeableconcept-good-language", "code-bad-language",
-        "coding-bad-language", "coding-bad-language-header", "coding-bad-language-vs",
-        "coding-bad-language-vslang", "codeableconcept-bad-language", "code-good-language-none",
-        "code-bad-language-none", "coding-good-language-none", "coding-bad-language-none",
-        "codeableconcept-good-language-none", "codeableconcept-bad-language-none")},
     ("validation", "validation-simple-code-implied-bad-code"):
         "inferSystem for a code that is in no system of the value set: the `cannot-infer` issue and an answer "
         "without system are not built",

@@ -73,13 +73,19 @@ def any_error(exc: Exception):
 
 
 def operation_params() -> Params:
-    """The operation's parameters: the query string of a GET, the Parameters resource of a POST."""
+    """The operation's parameters: the query string of a GET, the Parameters resource of a POST.
+
+    The Accept-Language header goes with them (a default for `displayLanguage`).
+    """
     if request.method == "GET":
-        return Params.from_query(request.args)
-    body = request.get_json(force=True, silent=True)
-    if body is None:
-        raise bad_request("the request body must be a FHIR Parameters resource in JSON")
-    return Params.from_resource(body)
+        params = Params.from_query(request.args)
+    else:
+        body = request.get_json(force=True, silent=True)
+        if body is None:
+            raise bad_request("the request body must be a FHIR Parameters resource in JSON")
+        params = Params.from_resource(body)
+    params.accept_language = request.headers.get("Accept-Language")
+    return params
 
 
 def terminology(params: Params | None = None) -> Terminology:

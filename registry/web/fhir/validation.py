@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 from registry.web.fhir.expansion import evaluate, whole_system_include
+from registry.web.fhir.languages import default_displays, displays_in, language_tags
 from registry.web.fhir.outcome import FhirError, issue, operation_outcome
 from registry.web.fhir.params import Params, bad_request, param, parameters
 
@@ -52,10 +53,11 @@ def coded_value(params: Params, system_param: str = "system") -> Coded:
 
 
 def check_code(term, value: Coded, vs: dict | None = None, infer_system: bool = False,
-               lenient_display: bool = False) -> dict:
+               lenient_display: bool = False, languages: str | None = None) -> dict:
     """Validate `value` against its code system and, when given, the value set `vs`; a Parameters resource.
 
-    With `lenient_display`, a wrong display is a warning instead of an error.
+    With `lenient_display`, a wrong display is a warning instead of an error. With `languages` (as the
+    request gave them), the display must be one in those languages when the concept has any.
     """
     issues: list[dict] = []
     out: dict = {}
@@ -102,12 +104,8 @@ def check_code(term, value: Coded, vs: dict | None = None, infer_system: bool = 
             issues.append(issue("error", "code-invalid", f"Unknown code '{value.code}' in the CodeSystem "
                                 f"'{cs.url}'{version}", "invalid-code", value.where("code")))
         else:
-            out["display"] = concept.display
-            if value.display and not _display_ok(concept, value.display):
-                language = f" ({cs.language})" if cs.language else ""
-                issues.append(issue("warning" if lenient_display else "error", "invalid", f"Wrong Display Name '{value.display}' for "
-                                    f"{cs.url}#{concept.code}. Valid display is '{concept.display}'{language} "
-                                    f"(for the language(s) '--')", "invalid-display", value.where("display")))
+            display_issues, out["display"] = _display_issues(cs, concept, value, languages, lenient_display)
+            issues += display_issues
             if concept.inactive:
                 out["inactive"] = True
                 status = (concept.property_values("status") or ["inactive"])[0]
@@ -118,7 +116,8 @@ def check_code(term, value: Coded, vs: dict | None = None, infer_system: bool = 
     result = not any(i["severity"] == "error" for i in issues)
     if value.codeable_concept is not None and concept is None:
         out = {k: v for k, v in out.items() if k == "x-unknown-system"}
-    message = "; ".join(i["details"]["text"] for i in issues if i["severity"] in ("error", "warning"))
+    message = "; ".join(i["details"]["text"] for i in issues if i["severity"] in ("error", "warning")
+                        or i.pop("in_message", False))
     code = None if value.codeable_concept is not None and concept is None else value.code
     return parameters(param("code", "valueCode", code),
                       param("codeableConcept", "valueCodeableConcept", value.codeable_concept),
@@ -131,6 +130,36 @@ def check_code(term, value: Coded, vs: dict | None = None, infer_system: bool = 
                       param("system", "valueUri", out.get("system")),
                       param("version", "valueString", out.get("version")),
                       param("x-unknown-system", "valueCanonical", out.get("x-unknown-system")))
+
+
+def _display_issues(cs, concept, value: Coded, languages: str | None, lenient: bool) -> tuple[list[dict], str]:
+    """The issues about the given display, and the display to answer (in the requested languages if any)."""
+    tags = language_tags(languages)
+    in_language = displays_in(concept, cs.language, tags) if tags else []
+    shown = in_language[0][0] if in_language else concept.display
+    if not value.display:
+        return [], shown
+    severity, where = "warning" if lenient else "error", value.where("display")
+    wrong = f"Wrong Display Name '{value.display}' for {cs.url}#{concept.code}."
+    if not tags:
+        if _display_ok(concept, value.display):
+            return [], shown
+        language = f" ({cs.language})" if cs.language else ""
+        return [issue(severity, "invalid", f"{wrong} Valid display is '{concept.display}'{language} (for the "
+                      f"language(s) '--')", "invalid-display", where)], shown
+    if in_language:
+        if value.display in [text for text, _ in in_language]:
+            return [], shown
+        return [issue(severity, "invalid", f"{wrong} Valid display is '{in_language[0][0]}' ({in_language[0][1]}) "
+                      f"(for the language(s) '{languages}')", "invalid-display", where)], shown
+    if value.display in default_displays(concept, cs.language):
+        info = issue("information", "invalid", f"There are no valid display names found for the code "
+                     f"{cs.url}#{concept.code} for language(s) '{languages}'. The display is '{value.display}' "
+                     f"which is a valid display for the default language", "invalid-display", where)
+        info["in_message"] = True
+        return [info], shown
+    return [issue(severity, "invalid", f"{wrong} There are no valid display names found for language(s) "
+                  f"'{languages}'. Default display is '{concept.display}'", "invalid-display", where)], shown
 
 
 def _membership_issues(term, vs: dict, value: Coded, cs, concept) -> list[dict]:

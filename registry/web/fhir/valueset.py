@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 
 from registry.web.fhir.concepts import STATUS_URI
 from registry.web.fhir.expansion import expand as expand_members
+from registry.web.fhir.languages import requested_languages
 from registry.web.fhir.params import Params, bad_request
 from registry.web.fhir.validation import check_code, coded_value
 
@@ -100,7 +101,8 @@ def validate_code(term, params: Params) -> dict:
     """ValueSet/$validate-code: the code checked against its code system and for membership of the value set."""
     vs = value_set_of(term, params)
     return check_code(term, coded_value(params), vs, infer_system=params.boolean("inferSystem"),
-                      lenient_display=params.boolean("lenient-display-validation"))
+                      lenient_display=params.boolean("lenient-display-validation"),
+                      languages=requested_languages(params, vs))
 
 
 def read(term, rid: str) -> dict:
