@@ -161,18 +161,21 @@ def _lift(node: dict, url: str) -> None:
 # -- scrubbing and sorting (TxTesterScrubbers, TxTesterSorters) -----------------------------------------------------
 
 def scrub(resource: dict) -> None:
-    """Drop text, meta, unmanaged extensions and issue diagnostics, as the HL7 runner does before comparing."""
-    resource.pop("text", None)
+    """Drop text, meta, unmanaged extensions and issue diagnostics, as the HL7 runner does before comparing.
+
+    A Parameters answer loses only its meta (TxTesterScrubbers.scrubParams): the OperationOutcome in its
+    `issues` keeps its extensions, so an expected `operationoutcome-message-id` must be there.
+    """
     resource.pop("meta", None)
+    if resource.get("resourceType") == "Parameters":
+        return
+    resource.pop("text", None)
     _scrub_extensions(resource)
     if resource.get("resourceType") == "OperationOutcome":
         resource["issue"] = [i for i in resource.get("issue", []) if not (i.get("diagnostics") and
                                                                           not i.get("details"))]
         for i in resource["issue"]:
             i.pop("diagnostics", None)
-    for p in resource.get("parameter", []) if resource.get("resourceType") == "Parameters" else []:
-        if isinstance(p.get("resource"), dict):
-            scrub(p["resource"])
 
 
 def _scrub_extensions(node, key: str = "") -> None:

@@ -214,3 +214,23 @@ def test_validate_code_checks_the_display_in_the_requested_language(client, load
         "There are no valid display names found for language(s) 'de'. Default display is 'Холера'")
     unasked = fhir(client.get(f"{url}&display=Cholera"))
     assert value(unasked, "result") is True and value(unasked, "display") == "Холера"
+
+
+def test_validate_codeable_concept_accepts_any_coding_and_active_only_rejects_inactive(client, loaded):
+    vs = f"{BASE}/ValueSet/icd10"
+    concept = {"coding": [{"system": "http://example.org/other", "code": "x"}, {"system": CS, "code": "A01"}]}
+    out = fhir(post_parameters(client, "/fhir/ValueSet/$validate-code", {"name": "url", "valueUri": vs},
+                               {"name": "codeableConcept", "valueCodeableConcept": concept}))
+    assert value(out, "code") == "A01" and value(out, "system") == CS
+    unknown, outside = value(out, "issues")["issue"]  # the other coding is reported, the A01 coding is chosen
+    assert (unknown["severity"], unknown["expression"]) == ("error", ["CodeableConcept.coding[0].system"])
+    assert (outside["severity"], outside["expression"]) == ("information", ["CodeableConcept.coding[0].code"])
+    assert value(out, "result") is False  # an unknown system is an error, as in the HL7 reference
+    inactive = fhir(client.get(f"/fhir/ValueSet/$validate-code?url={vs}&system={CS}&code=A02&activeOnly=true"))
+    assert value(inactive, "result") is False and value(inactive, "inactive") is True
+    texts = [i["details"]["text"] for i in value(inactive, "issues")["issue"]]
+    assert "The concept 'A02' is valid but is not active" in texts
+    assert any(t.startswith("The provided code") for t in texts)
+    guessed = fhir(client.get(f"/fhir/ValueSet/$validate-code?url={vs}&code=Q99&inferSystem=true"))
+    assert value(guessed, "result") is False and not named(guessed, "system")
+    assert "could not be determined for the code 'Q99'" in value(guessed, "message")

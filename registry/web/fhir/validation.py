@@ -16,6 +16,7 @@ from registry.web.fhir.languages import default_displays, displays_in, language_
 from registry.web.fhir.outcome import FhirError, issue, operation_outcome
 from registry.web.fhir.params import Params, bad_request, param, parameters
 
+NOT_IN_VS = "None_of_the_provided_codes_are_in_the_value_set_one"
 ABSOLUTE_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 
 
@@ -26,6 +27,14 @@ class Coded:
         self.code, self.system, self.version, self.display = code, system, version, display
         self.prefix = prefix  # "" for plain parameters, "Coding." or "CodeableConcept.coding[0]."
         self.codeable_concept = concept
+
+    def codings(self) -> list["Coded"]:
+        """Each coding of a CodeableConcept as its own value (with its own path); a plain value is itself."""
+        if self.codeable_concept is None:
+            return [self]
+        codings = [c for c in self.codeable_concept.get("coding", []) if isinstance(c, dict)]
+        return [Coded(c.get("code"), c.get("system"), c.get("version"), c.get("display"),
+                      f"CodeableConcept.coding[{i}].", self.codeable_concept) for i, c in enumerate(codings)]
 
     def where(self, element: str = "") -> str:
         """The FHIRPath of one element of the value (or of the value itself), as issue.expression names it."""
@@ -53,16 +62,91 @@ def coded_value(params: Params, system_param: str = "system") -> Coded:
 
 
 def check_code(term, value: Coded, vs: dict | None = None, infer_system: bool = False,
-               lenient_display: bool = False, languages: str | None = None) -> dict:
+               lenient_display: bool = False, languages: str | None = None, membership_only: bool = False,
+               active_only: bool = False) -> dict:
     """Validate `value` against its code system and, when given, the value set `vs`; a Parameters resource.
 
     With `lenient_display`, a wrong display is a warning instead of an error. With `languages` (as the
-    request gave them), the display must be one in those languages when the concept has any.
+    request gave them), the display must be one in those languages when the concept has any. A
+    CodeableConcept is valid when one of its codings is (in the value set); every coding is checked and
+    reported. With `membership_only`, only value set membership is checked; with `active_only`, an inactive
+    concept is not in the value set.
     """
+    assessed = []
+    for coded in value.codings():
+        out, issues, concept = ({}, [], None) if membership_only else \
+            _assess(term, coded, vs, infer_system, lenient_display, languages, active_only)
+        if membership_only:
+            cs = _code_system_quietly(term, coded)
+            concept = cs.get(coded.code) if cs and coded.code else None
+            if cs and concept:
+                out = {"system": cs.url, "version": cs.version, "display": concept.display}
+        else:
+            cs = out.pop("cs", None)
+        member = None
+        if vs is not None:
+            member, vs_issues = _membership(term, vs, coded, cs, concept, active_only)
+            issues += [i for i in vs_issues if i not in issues]
+        assessed.append((coded, out, issues, concept, member))
+    issues = []
+    for _, _, coding_issues, _, _ in assessed:
+        issues += [i for i in coding_issues if i not in issues]
+    if vs is not None:
+        chosen = next((a for a in assessed if a[4]), None)
+        evaluated = all(a[4] is not None for a in assessed)
+        if chosen is None and value.codeable_concept is not None and evaluated:
+            issues.insert(0, issue("error", "code-invalid", f"No valid coding was found for the value set "
+                                   f"'{_label(vs)}'", "not-in-vs", message_id="TX_GENERAL_CC_ERROR_MESSAGE"))
+    else:
+        chosen = next((a for a in assessed if a[3] is not None), None)
+    if value.codeable_concept is None:
+        chosen = assessed[0]
+    coded, out, _, concept, _ = chosen or (value, {}, [], None, None)
+    if value.codeable_concept is not None and (chosen is None or concept is None):
+        unknown = [a[1]["x-unknown-system"] for a in assessed if a[1].get("x-unknown-system")]
+        out = {"x-unknown-system": unknown[0]} if unknown else {}
+    if vs is not None and not vs.get("url"):  # the HL7 reference gives no location then, only the expression
+        for i in issues:
+            i.pop("location", None)
+    result = not any(i["severity"] == "error" for i in issues)
+    message = "; ".join(i["details"]["text"] for i in issues if i["severity"] in ("error", "warning")
+                        or i.pop("in_message", False))
+    code = None if value.codeable_concept is not None and (chosen is None or concept is None) else coded.code
+    return parameters(param("code", "valueCode", code),
+                      param("codeableConcept", "valueCodeableConcept", value.codeable_concept),
+                      param("display", "valueString", out.get("display")),
+                      param("inactive", "valueBoolean", out.get("inactive")),
+                      {"name": "issues", "resource": operation_outcome(issues)} if issues else None,
+                      param("message", "valueString", message or None),
+                      param("normalized-code", "valueCode", out.get("normalized-code")),
+                      param("result", "valueBoolean", result),
+                      param("system", "valueUri", out.get("system")),
+                      param("version", "valueString", out.get("version")),
+                      param("x-unknown-system", "valueCanonical", out.get("x-unknown-system")))
+
+
+def _code_system_quietly(term, value: Coded):
+    """The code system of a value, or None when there is none to be found."""
+    try:
+        return term.find_code_system(value.system, value.version) if value.system else None
+    except FhirError:
+        return None
+
+
+def _assess(term, value: Coded, vs: dict | None, infer_system: bool, lenient_display: bool,
+            languages: str | None, active_only: bool = False) -> tuple[dict, list[dict], object]:
+    """One coded value against its code system: (what to answer, with `cs`; the issues; the concept or None)."""
     issues: list[dict] = []
     out: dict = {}
     if vs is not None and not value.system and (infer_system or not value.prefix):
-        value.system = _inferred_system(vs)
+        candidate = _inferred_system(vs)
+        cs = _code_system_quietly(term, Coded(value.code, candidate, None, None, "")) if candidate else None
+        if infer_system and not (cs and value.code and cs.get(value.code)):
+            where = f": it is not in {candidate}" if candidate else ""
+            return out, [issue("error", "not-found", f"The System URI could not be determined for the code "
+                               f"'{value.code}' in the ValueSet '{_label(vs)}'{where}", "cannot-infer",
+                               value.where("code"))], None
+        value.system = candidate
     cs = None
     if not value.system:
         issues.append(issue("warning", "invalid", "Coding has no system. A code with no system has no defined "
@@ -89,7 +173,7 @@ def check_code(term, value: Coded, vs: dict | None = None, infer_system: bool = 
             out["x-unknown-system"] = value.system
     concept = None
     if cs:
-        out.update(system=cs.url, version=cs.version)
+        out.update(system=cs.url, version=cs.version, cs=cs)
         concept = cs.get(value.code)
         if concept is None and not cs.case_sensitive:
             concept = cs.find_case_insensitive(value.code)
@@ -109,27 +193,14 @@ def check_code(term, value: Coded, vs: dict | None = None, infer_system: bool = 
             if concept.inactive:
                 out["inactive"] = True
                 status = (concept.property_values("status") or ["inactive"])[0]
+                status = status if status == "inactive" else f"{status} and inactive"
                 issues.append(issue("warning", "business-rule", f"The concept '{concept.code}' has a status of "
-                                    f"{status} and its use should be reviewed", "code-comment", value.where()))
-    if vs is not None:
-        issues += _membership_issues(term, vs, value, cs, concept)
-    result = not any(i["severity"] == "error" for i in issues)
-    if value.codeable_concept is not None and concept is None:
-        out = {k: v for k, v in out.items() if k == "x-unknown-system"}
-    message = "; ".join(i["details"]["text"] for i in issues if i["severity"] in ("error", "warning")
-                        or i.pop("in_message", False))
-    code = None if value.codeable_concept is not None and concept is None else value.code
-    return parameters(param("code", "valueCode", code),
-                      param("codeableConcept", "valueCodeableConcept", value.codeable_concept),
-                      param("display", "valueString", out.get("display")),
-                      param("inactive", "valueBoolean", out.get("inactive")),
-                      {"name": "issues", "resource": operation_outcome(issues)} if issues else None,
-                      param("message", "valueString", message or None),
-                      param("normalized-code", "valueCode", out.get("normalized-code")),
-                      param("result", "valueBoolean", result),
-                      param("system", "valueUri", out.get("system")),
-                      param("version", "valueString", out.get("version")),
-                      param("x-unknown-system", "valueCanonical", out.get("x-unknown-system")))
+                                    f"{status} and its use should be reviewed", "code-comment", value.where(),
+                                    None if status.startswith("deprecated") else "INACTIVE_CONCEPT_FOUND"))
+                if active_only:
+                    issues.append(issue("error", "business-rule", f"The concept '{concept.code}' is valid but is "
+                                        f"not active", "code-rule", value.where("code")))
+    return out, issues, concept
 
 
 def _display_issues(cs, concept, value: Coded, languages: str | None, lenient: bool) -> tuple[list[dict], str]:
@@ -162,22 +233,26 @@ def _display_issues(cs, concept, value: Coded, languages: str | None, lenient: b
                   f"'{languages}'. Default display is '{concept.display}'", "invalid-display", where)], shown
 
 
-def _membership_issues(term, vs: dict, value: Coded, cs, concept) -> list[dict]:
-    """The issues when the code is not in `vs`; a value set that cannot be evaluated is reported, not raised."""
-    label = f"{vs.get('url')}|{vs['version']}" if vs.get("version") else (vs.get("url") or "(unidentified)")
+def _label(vs: dict) -> str:
+    return f"{vs.get('url')}|{vs['version']}" if vs.get("version") else (vs.get("url") or "(unidentified)")
+
+
+def _membership(term, vs: dict, value: Coded, cs, concept, active_only: bool = False
+                ) -> tuple[bool | None, list[dict]]:
+    """(whether the code is in `vs`, None when `vs` cannot be evaluated; the issues when it is not)."""
     try:
-        member = _in_value_set(term, vs, cs, concept)
+        member = _in_value_set(term, vs, cs, concept) and not (active_only and concept.inactive)
     except FhirError as exc:
-        return [issue("error", exc.code, exc.message, exc.tx_code)]
+        return None, [issue("error", exc.code, exc.message, exc.tx_code)]
     if member:
-        return []
-    shown = f"{value.system or ''}#{value.code}" + (f" ('{value.display}')" if value.display else "")
-    provided = f"The provided code '{shown}' was not found in the value set '{label}'"
+        return True, []
+    system = (value.system or "") + (f"|{value.version}" if value.version else "")
+    shown = f"{system}#{value.code}" + (f" ('{value.display}')" if value.display else "")
+    provided = f"The provided code '{shown}' was not found in the value set '{_label(vs)}'"
     if value.codeable_concept is not None:
-        return [issue("error", "code-invalid", f"No valid coding was found for the value set '{label}'",
-                      "not-in-vs"),
-                issue("information", "code-invalid", provided, "this-code-not-in-vs", value.where("code"))]
-    return [issue("error", "code-invalid", provided, "not-in-vs", value.where("code"))]
+        return False, [issue("information", "code-invalid", provided, "this-code-not-in-vs", value.where("code"),
+                             NOT_IN_VS)]
+    return False, [issue("error", "code-invalid", provided, "not-in-vs", value.where("code"), NOT_IN_VS)]
 
 
 def _inferred_system(vs: dict) -> str | None:

@@ -102,7 +102,9 @@ def validate_code(term, params: Params) -> dict:
     vs = value_set_of(term, params)
     return check_code(term, coded_value(params), vs, infer_system=params.boolean("inferSystem"),
                       lenient_display=params.boolean("lenient-display-validation"),
-                      languages=requested_languages(params, vs))
+                      languages=requested_languages(params, vs),
+                      membership_only=params.boolean("valueset-membership-only"),
+                      active_only=params.boolean("activeOnly"))
 
 
 def read(term, rid: str) -> dict:
