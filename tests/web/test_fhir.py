@@ -234,3 +234,18 @@ def test_validate_codeable_concept_accepts_any_coding_and_active_only_rejects_in
     guessed = fhir(client.get(f"/fhir/ValueSet/$validate-code?url={vs}&code=Q99&inferSystem=true"))
     assert value(guessed, "result") is False and not named(guessed, "system")
     assert "could not be determined for the code 'Q99'" in value(guessed, "message")
+
+
+def test_expand_with_exclude_nested_false_gives_the_hierarchy(client, loaded):
+    url = f"/fhir/ValueSet/$expand?url={BASE}/ValueSet/icd10"
+    tree = fhir(client.get(f"{url}&excludeNested=false"))["expansion"]
+    flat = fhir(client.get(url))["expansion"]
+    assert tree["total"] == flat["total"] == 9 and len(flat["contains"]) == 9
+
+    def codes(items):
+        return [(i["code"], codes(i.get("contains", []))) for i in items]
+    assert codes(tree["contains"]) == [("A00-A09", [  # A01.1 has two parents: it goes under the first, A01
+        ("A00", [("A00.0", []), ("A00.1", [])]), ("A01", [("A01.0", []), ("A01.1", [])]), ("A02", []),
+        ("A03", [])])]
+    paged = fhir(client.get(f"{url}&excludeNested=false&count=3"))["expansion"]
+    assert [i["code"] for i in paged["contains"]] == ["A00", "A00-A09", "A00.0"]  # a page stays flat, by code

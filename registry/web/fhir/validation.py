@@ -72,6 +72,7 @@ def check_code(term, value: Coded, vs: dict | None = None, infer_system: bool = 
     reported. With `membership_only`, only value set membership is checked; with `active_only`, an inactive
     concept is not in the value set.
     """
+    active_only = active_only or (vs is not None and (vs.get("compose") or {}).get("inactive") is False)
     assessed = []
     for coded in value.codings():
         out, issues, concept = ({}, [], None) if membership_only else \
@@ -84,8 +85,11 @@ def check_code(term, value: Coded, vs: dict | None = None, infer_system: bool = 
         else:
             cs = out.pop("cs", None)
         member = None
-        if vs is not None:
-            member, vs_issues = _membership(term, vs, coded, cs, concept, active_only)
+        unknown = out.get("x-unknown-system")
+        if vs is not None and unknown and unknown in _systems(vs):  # the value set cannot be evaluated either
+            out["x-caused-by-unknown-system"] = out.pop("x-unknown-system")
+        elif vs is not None:
+            member, vs_issues = _membership(term, vs, coded, cs, concept, active_only, evaluate=not unknown)
             issues += [i for i in vs_issues if i not in issues]
         assessed.append((coded, out, issues, concept, member))
     issues = []
@@ -122,7 +126,8 @@ def check_code(term, value: Coded, vs: dict | None = None, infer_system: bool = 
                       param("result", "valueBoolean", result),
                       param("system", "valueUri", out.get("system")),
                       param("version", "valueString", out.get("version")),
-                      param("x-unknown-system", "valueCanonical", out.get("x-unknown-system")))
+                      param("x-unknown-system", "valueCanonical", out.get("x-unknown-system")),
+                      param("x-caused-by-unknown-system", "valueCanonical", out.get("x-caused-by-unknown-system")))
 
 
 def _code_system_quietly(term, value: Coded):
@@ -139,14 +144,19 @@ def _assess(term, value: Coded, vs: dict | None, infer_system: bool, lenient_dis
     issues: list[dict] = []
     out: dict = {}
     if vs is not None and not value.system and (infer_system or not value.prefix):
-        candidate = _inferred_system(vs)
-        cs = _code_system_quietly(term, Coded(value.code, candidate, None, None, "")) if candidate else None
-        if infer_system and not (cs and value.code and cs.get(value.code)):
-            where = f": it is not in {candidate}" if candidate else ""
-            return out, [issue("error", "not-found", f"The System URI could not be determined for the code "
-                               f"'{value.code}' in the ValueSet '{_label(vs)}'{where}", "cannot-infer",
-                               value.where("code"))], None
-        value.system = candidate
+        candidates = _systems(vs)
+        having = [url for url in candidates if value.code and (cs := _code_system_quietly(
+            term, Coded(value.code, url, None, None, ""))) and cs.get(value.code)]
+        if infer_system and len(having) != 1:
+            cannot = f"The System URI could not be determined for the code '{value.code}' in the ValueSet " \
+                     f"'{_label(vs)}'"
+            if having:
+                cannot += f": value set expansion has multiple matches: [{', '.join(having)}]"
+            elif candidates:
+                cannot += f": it is not in {', '.join(candidates)}"
+            return out, [issue("error", "not-found", cannot, "cannot-infer", value.where("code"),
+                               "Unable_to_resolve_system__value_set_has_multiple_matches" if having else None)], None
+        value.system = having[0] if having else (candidates[0] if len(candidates) == 1 else None)
     cs = None
     if not value.system:
         issues.append(issue("warning", "invalid", "Coding has no system. A code with no system has no defined "
@@ -167,7 +177,8 @@ def _assess(term, value: Coded, vs: dict | None, infer_system: bool, lenient_dis
                                 f"('{value.system}')", "invalid-data", value.where("system")))
             cs = False
         if cs is None:
-            shown = value.system if ABSOLUTE_URI.match(value.system) else f"'{value.system}'"
+            quoted = not ABSOLUTE_URI.match(value.system) or (vs is not None and value.system in _systems(vs))
+            shown = f"'{value.system}'" if quoted else value.system
             issues.append(issue("error", "not-found", f"A definition for CodeSystem {shown} could not be found, "
                                 f"so the code cannot be validated", "not-found", value.where("system")))
             out["x-unknown-system"] = value.system
@@ -199,7 +210,7 @@ def _assess(term, value: Coded, vs: dict | None, infer_system: bool, lenient_dis
                                     None if status.startswith("deprecated") else "INACTIVE_CONCEPT_FOUND"))
                 if active_only:
                     issues.append(issue("error", "business-rule", f"The concept '{concept.code}' is valid but is "
-                                        f"not active", "code-rule", value.where("code")))
+                                        f"not active", "code-rule", value.where("code"), "STATUS_CODE_WARNING_CODE"))
     return out, issues, concept
 
 
@@ -237,12 +248,17 @@ def _label(vs: dict) -> str:
     return f"{vs.get('url')}|{vs['version']}" if vs.get("version") else (vs.get("url") or "(unidentified)")
 
 
-def _membership(term, vs: dict, value: Coded, cs, concept, active_only: bool = False
+def _membership(term, vs: dict, value: Coded, cs, concept, active_only: bool = False, evaluate: bool = True
                 ) -> tuple[bool | None, list[dict]]:
-    """(whether the code is in `vs`, None when `vs` cannot be evaluated; the issues when it is not)."""
+    """(whether the code is in `vs`, None when `vs` cannot be evaluated; the issues when it is not).
+
+    Without `evaluate` (a code of an unknown system the value set does not name) it is simply not in.
+    """
     try:
-        member = _in_value_set(term, vs, cs, concept) and not (active_only and concept.inactive)
+        member = evaluate and _in_value_set(term, vs, cs, concept) and not (active_only and concept.inactive)
     except FhirError as exc:
+        if exc.status == 400:  # the value set itself is broken: an error of the request, not of the code
+            raise
         return None, [issue("error", exc.code, exc.message, exc.tx_code)]
     if member:
         return True, []
@@ -255,10 +271,9 @@ def _membership(term, vs: dict, value: Coded, cs, concept, active_only: bool = F
     return False, [issue("error", "code-invalid", provided, "not-in-vs", value.where("code"), NOT_IN_VS)]
 
 
-def _inferred_system(vs: dict) -> str | None:
-    """The one code system a value set draws from, for a code given without a system."""
-    systems = {i.get("system") for i in (vs.get("compose") or {}).get("include", []) if i.get("system")}
-    return systems.pop() if len(systems) == 1 else None
+def _systems(vs: dict) -> list[str]:
+    """The code systems a value set's includes name, in order: where a code given without system may be from."""
+    return list(dict.fromkeys(i["system"] for i in (vs.get("compose") or {}).get("include", []) if i.get("system")))
 
 
 def _display_ok(concept, display: str) -> bool:

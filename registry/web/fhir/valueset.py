@@ -41,7 +41,8 @@ def expand(term, params: Params) -> dict:
     result = expand_members(vs, term, offset=offset, count=count, active_only=params.boolean("activeOnly"),
                             text=params.text("filter"))
     designations = params.boolean("includeDesignations")
-    contains = [contains_item(cs, concept, designations) for cs, concept in result.members]
+    members = list(result.members)
+    contains = [contains_item(cs, concept, designations) for cs, concept in members]
     echoed = [echo(params, name, key) for name, key in ECHOED.items() if params.get(name) is not None]
     used = ([{"name": "used-codesystem", "valueUri": url} for url in result.used_code_systems]
             + [{"name": "used-valueset", "valueUri": url} for url in result.used_value_sets])
@@ -57,10 +58,31 @@ def expand(term, params: Params) -> dict:
         expansion["extension"] = [r5_extension("ValueSet.expansion.property",
                                                {"url": "code", "valueCode": "status"},
                                                {"url": "uri", "valueUri": STATUS_URI})]
+    if contains and params.get("excludeNested") is not None and not params.boolean("excludeNested") \
+            and params.get("offset") is None and count is None and not _enumerates(vs):
+        contains = nested(members, contains)
     if contains:
         expansion["contains"] = contains
     out["expansion"] = expansion
     return out
+
+
+def _enumerates(vs: dict) -> bool:
+    """Whether the value set lists its concepts one by one (such an expansion stays flat, as it was written)."""
+    return any(include.get("concept") for include in (vs.get("compose") or {}).get("include", []))
+
+
+def nested(members: list, items: list[dict]) -> list[dict]:
+    """The expansion as a tree (excludeNested=false): each concept under its parent when the parent is in it."""
+    by_key = {(cs.url, concept.code): item for (cs, concept), item in zip(members, items)}
+    roots = []
+    for (cs, concept), item in zip(members, items):
+        parent = next((by_key[(cs.url, p)] for p in concept.parents if (cs.url, p) in by_key), None)
+        if parent is None or parent is item:
+            roots.append(item)
+        else:
+            parent.setdefault("contains", []).append(item)
+    return roots
 
 
 def echo(params: Params, name: str, key: str) -> dict:
