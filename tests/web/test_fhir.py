@@ -249,3 +249,16 @@ def test_expand_with_exclude_nested_false_gives_the_hierarchy(client, loaded):
         ("A03", [])])]
     paged = fhir(client.get(f"{url}&excludeNested=false&count=3"))["expansion"]
     assert [i["code"] for i in paged["contains"]] == ["A00", "A00-A09", "A00.0"]  # a page stays flat, by code
+
+
+def test_expand_property_puts_the_asked_properties_in_the_expansion(client, loaded):
+    out = fhir(client.get(f"/fhir/ValueSet/$expand?url={BASE}/ValueSet/icd10&property=status"))["expansion"]
+    status = "http://hl7.org/fhir/5.0/StructureDefinition/extension-ValueSet.expansion.contains.property"
+    carried = {i["code"]: [[p.get("valueCode") for p in e["extension"]] for e in i.get("extension", [])
+                           if e["url"] == status] for i in out["contains"]}
+    assert carried["A02"] == [["status", "retired"]]  # once, though an inactive concept's status shows anyway
+    assert carried["A01"] == []
+    [declared] = out["extension"]
+    assert [p.get("valueCode") or p.get("valueUri") for p in declared["extension"]] == \
+        ["status", "http://hl7.org/fhir/concept-properties#status"]
+    assert "property" not in [p["name"] for p in out.get("parameter", [])]

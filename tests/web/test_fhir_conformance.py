@@ -17,18 +17,10 @@ import pytest
 from fhir_tx import TX_TESTS, general_tests, run_test
 
 SUITES = ["metadata", "simple-cases", "validation", "case", "translate", "inactive", "errors", "parameters"]
-DEFINITIONS = "includeDefinition is not built: definitions are not put in the expansion"
-PROPERTIES = "the `property` parameter of $expand is not built: concept properties are not put in the expansion"
 SUPPLEMENTS = ("CodeSystem supplements (`valueset-supplement`, `useSupplement`) are not applied: no extra designations "
                "or properties, and an unknown supplement is not an error")
 KNOWN_GAPS: dict[tuple[str, str], str] = {
-    ("parameters", "parameters-expand-all-definitions2"): DEFINITIONS,
-    ("parameters", "parameters-expand-enum-definitions2"): DEFINITIONS,
-    ("parameters", "parameters-expand-enum-definitions3"): DEFINITIONS,
-    ("parameters", "parameters-expand-isa-definitions2"): DEFINITIONS,
-    ("parameters", "parameters-expand-all-property"): PROPERTIES,
-    ("parameters", "parameters-expand-enum-property"): PROPERTIES,
-    ("parameters", "parameters-expand-isa-property"): PROPERTIES,
+    ("parameters", "parameters-expand-enum-definitions3"): SUPPLEMENTS,
     ("parameters", "parameters-expand-supplement-none"): SUPPLEMENTS,
     ("parameters", "parameters-expand-supplement-good"): SUPPLEMENTS,
     ("parameters", "parameters-expand-supplement-bad"): SUPPLEMENTS,

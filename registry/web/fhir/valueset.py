@@ -14,8 +14,9 @@ from registry.web.fhir.validation import check_code, coded_value
 # Request parameters that the expansion echoes in expansion.parameter (as the HL7 test suite expects), typed.
 ECHOED = {"activeOnly": "valueBoolean", "count": "valueInteger", "displayLanguage": "valueCode",
           "excludeNested": "valueBoolean", "filter": "valueString", "includeDefinition": "valueBoolean",
-          "includeDesignations": "valueBoolean", "offset": "valueInteger", "property": "valueString"}
+          "includeDesignations": "valueBoolean", "offset": "valueInteger"}
 MAX_COUNT = 10_000
+STATUS_CODE = "status"
 R5_EXTENSION = "http://hl7.org/fhir/5.0/StructureDefinition/extension"
 SEARCH_PARAMS = ("url", "version", "name", "status", "title", "_count", "_summary", "_format")
 
@@ -42,7 +43,8 @@ def expand(term, params: Params) -> dict:
                             text=params.text("filter"))
     designations = params.boolean("includeDesignations")
     members = list(result.members)
-    contains = [contains_item(cs, concept, designations) for cs, concept in members]
+    wanted = [w for value in params.all("property") for w in str(value).split(",") if w]
+    contains = [contains_item(cs, concept, designations, wanted) for cs, concept in members]
     echoed = [echo(params, name, key) for name, key in ECHOED.items() if params.get(name) is not None]
     used = ([{"name": "used-codesystem", "valueUri": url} for url in result.used_code_systems]
             + [{"name": "used-valueset", "valueUri": url} for url in result.used_value_sets])
@@ -54,10 +56,9 @@ def expand(term, params: Params) -> dict:
         expansion["offset"] = offset
     if echoed or used:
         expansion["parameter"] = echoed + used
-    if any("extension" in item for item in contains):
-        expansion["extension"] = [r5_extension("ValueSet.expansion.property",
-                                               {"url": "code", "valueCode": "status"},
-                                               {"url": "uri", "valueUri": STATUS_URI})]
+    declarations = property_declarations(members, contains, wanted)
+    if declarations:
+        expansion["extension"] = declarations
     if contains and params.get("excludeNested") is not None and not params.boolean("excludeNested") \
             and params.get("offset") is None and count is None and not _enumerates(vs):
         contains = nested(members, contains)
@@ -94,8 +95,12 @@ def echo(params: Params, name: str, key: str) -> dict:
     return {"name": name, key: params.text(name)}
 
 
-def contains_item(cs, concept, designations: bool) -> dict:
-    """One expansion.contains entry: system, code, display, abstract and inactive flags, designations."""
+def contains_item(cs, concept, designations: bool, wanted: list[str] = ()) -> dict:
+    """One expansion.contains entry: system, code, display, abstract and inactive flags, designations.
+
+    The concept's values of the `wanted` properties (and an inactive concept's status) go as the R5
+    `contains.property`, carried in R4 as cross-version extensions.
+    """
     item = {"system": cs.url}
     if concept.abstract:
         item["abstract"] = True
@@ -106,12 +111,38 @@ def contains_item(cs, concept, designations: bool) -> dict:
         item["display"] = concept.display
     if designations and concept.designations:
         item["designation"] = concept.designations
-    status = concept.property_values("status") if concept.inactive else []
+    extensions = []
+    if "definition" in wanted and concept.definition:
+        extensions.append(r5_extension("ValueSet.expansion.contains.property",
+                                       {"url": "code", "valueCode": "definition"},
+                                       {"url": "value", "valueString": concept.definition}))
+    for prop in concept.properties:
+        if prop.get("code") in wanted:
+            key, value = next(((k, v) for k, v in prop.items() if k.startswith("value")), (None, None))
+            if key:
+                extensions.append(r5_extension("ValueSet.expansion.contains.property",
+                                               {"url": "code", "valueCode": prop["code"]},
+                                               {"url": "value", key: value}))
+    status = concept.property_values("status") if concept.inactive and "status" not in wanted else []
     if status:
-        item["extension"] = [r5_extension("ValueSet.expansion.contains.property",
-                                          {"url": "code", "valueCode": "status"},
-                                          {"url": "value", "valueCode": status[0]})]
+        extensions.append(r5_extension("ValueSet.expansion.contains.property", {"url": "code", "valueCode": "status"},
+                                       {"url": "value", "valueCode": status[0]}))
+    if extensions:
+        item["extension"] = extensions
     return item
+
+
+def property_declarations(members: list, items: list[dict], wanted: list[str]) -> list[dict]:
+    """The R5 `expansion.property` entries (as extensions) for the properties the contains entries carry."""
+    used = {ext["extension"][0]["valueCode"] for item in items for ext in item.get("extension", [])}
+    uris = {STATUS_CODE: STATUS_URI, "definition": "http://hl7.org/fhir/concept-properties#definition"}
+    for cs in {id(cs): cs for cs, _ in members}.values():
+        for definition in getattr(cs, "property_defs", []) or []:
+            if definition.get("code") in wanted and definition.get("uri"):
+                uris.setdefault(definition["code"], definition["uri"])
+    return [r5_extension("ValueSet.expansion.property", {"url": "code", "valueCode": code},
+                         *([{"url": "uri", "valueUri": uris[code]}] if code in uris else []))
+            for code in sorted(used)]
 
 
 def r5_extension(element: str, *parts: dict) -> dict:
