@@ -136,7 +136,9 @@ class Terminology:
             raise bad_request("a value set is needed (parameter url or valueSet)", "url")
         found = self.find_value_set(url, version)
         if found is None:
-            raise not_found(f"A definition for the value Set '{split_canonical(url)[0]}' could not be found")
+            url, version = split_canonical(url, version)
+            shown = f"{url}|{version}" if version else url
+            raise not_found(f"A definition for the value Set '{shown}' could not be found")
         return found
 
     def implicit_value_set(self, cs: StoredCodeSystem) -> dict:
