@@ -262,3 +262,17 @@ def test_expand_property_puts_the_asked_properties_in_the_expansion(client, load
     assert [p.get("valueCode") or p.get("valueUri") for p in declared["extension"]] == \
         ["status", "http://hl7.org/fhir/concept-properties#status"]
     assert "property" not in [p["name"] for p in out.get("parameter", [])]
+
+
+def test_expand_pages_deep_into_a_stored_catalog(client, store):
+    """The page at a high offset is read by the database, and is the same as slicing the whole list."""
+    from registry.models import CatalogCreate
+    store.create_catalog(CatalogCreate(slug="big", title="big", kind="classification"))
+    store.stage_draft("big", "1", [{"code": f"C{i:05d}", "display": f"Concept {i}"} for i in range(3000)])
+    store.publish("big", "1")
+    url = f"/fhir/ValueSet/$expand?url={BASE}/ValueSet/big"
+    page = fhir(client.get(f"{url}&offset=2990&count=20"))["expansion"]
+    assert page["total"] == 3000 and page["offset"] == 2990
+    assert [c["code"] for c in page["contains"]] == [f"C{i:05d}" for i in range(2990, 3000)]
+    whole = fhir(client.get(f"{url}&count=3000"))["expansion"]["contains"]
+    assert fhir(client.get(f"{url}&offset=1234&count=5"))["expansion"]["contains"] == whole[1234:1239]
