@@ -276,3 +276,11 @@ def test_expand_pages_deep_into_a_stored_catalog(client, store):
     assert [c["code"] for c in page["contains"]] == [f"C{i:05d}" for i in range(2990, 3000)]
     whole = fhir(client.get(f"{url}&count=3000"))["expansion"]["contains"]
     assert fhir(client.get(f"{url}&offset=1234&count=5"))["expansion"]["contains"] == whole[1234:1239]
+
+
+def test_an_unknown_supplement_is_a_404(client, loaded):
+    out = fhir(client.get(f"/fhir/CodeSystem/$lookup?system={CS}&code=A00&useSupplement=http://example.org/s"), 404)
+    assert out["issue"][0]["details"]["text"] == "Required supplement not found: http://example.org/s"
+    wrong_display = fhir(client.get(f"/fhir/CodeSystem/$validate-code?url={CS}&code=A00&display=Typhus"))
+    assert value(wrong_display, "message") == (f"Wrong Display Name 'Typhus' for {CS}#A00. Valid display is one of 2 "
+                                               f"choices: 'Холера' (ru) or 'Cholera' (en) (for the language(s) '--')")

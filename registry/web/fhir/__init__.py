@@ -96,7 +96,9 @@ def terminology(params: Params | None = None) -> Terminology:
 def run(operation) -> Response:
     """Parse the parameters, run `operation(term, params)` and answer with its resource."""
     params = operation_params()
-    return fhir_response(operation(terminology(params), params))
+    term = terminology(params)
+    term.require_supplements(params.all("useSupplement"))
+    return fhir_response(operation(term, params))
 
 
 @bp.get("/metadata")

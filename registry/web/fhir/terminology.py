@@ -170,3 +170,16 @@ class Terminology:
         """The slug of the catalog a system URL (canonical or urn:oid:) names, or None."""
         catalog = self.catalog_for(system) if system else None
         return catalog.slug if catalog else None
+
+    # -- supplements -------------------------------------------------------------------------------------------
+
+    def require_supplements(self, canonicals: list[str]) -> None:
+        """404 `not-found` for a `useSupplement` naming no supplied CodeSystem supplement (`url` or `url|version`).
+
+        Supplements are known only as `tx-resource`; applying their designations and properties is not built.
+        """
+        for canonical in canonicals:
+            url, version = split_canonical(str(canonical))
+            if not any(cs.url == url and (version is None or cs.version == version)
+                       and cs.content == "supplement" for cs in self.code_systems):
+                raise not_found(f"Required supplement not found: {canonical}")

@@ -226,9 +226,8 @@ def _display_issues(cs, concept, value: Coded, languages: str | None, lenient: b
     if not tags:
         if _display_ok(concept, value.display):
             return [], shown
-        language = f" ({cs.language})" if cs.language else ""
-        return [issue(severity, "invalid", f"{wrong} Valid display is '{concept.display}'{language} (for the "
-                      f"language(s) '--')", "invalid-display", where)], shown
+        return [issue(severity, "invalid", f"{wrong} {_valid_displays(cs, concept)} (for the language(s) '--')",
+                      "invalid-display", where)], shown
     if in_language:
         if value.display in [text for text, _ in in_language]:
             return [], shown
@@ -246,6 +245,16 @@ def _display_issues(cs, concept, value: Coded, languages: str | None, lenient: b
 
 def _label(vs: dict) -> str:
     return f"{vs.get('url')}|{vs['version']}" if vs.get("version") else (vs.get("url") or "(unidentified)")
+
+
+def _valid_displays(cs, concept) -> str:
+    """`Valid display is 'x' (en)`, or `one of N choices: ...` when designations in other languages count too."""
+    choices = [(concept.display, cs.language)] if concept.display else []
+    choices += [(d["value"], d["language"]) for d in concept.designations if d.get("value") and d.get("language")]
+    shown = [f"'{text}'" + (f" ({language})" if language else "") for text, language in dict.fromkeys(choices)]
+    if len(shown) <= 1:
+        return f"Valid display is {shown[0] if shown else repr('')}"
+    return f"Valid display is one of {len(shown)} choices: {', '.join(shown[:-1])} or {shown[-1]}"
 
 
 def _membership(term, vs: dict, value: Coded, cs, concept, active_only: bool = False, evaluate: bool = True
