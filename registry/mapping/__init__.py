@@ -17,9 +17,9 @@ from registry.mapping.mapsets import (create_map_set, get_map_set, get_mapping, 
                                       list_mappings, next_mapping, publish_map_set, published_mappings)
 from registry.mapping.sssom import export_sssom
 from registry.mapping.suggest import SuggestReport, suggest
-from registry.mapping.translate import translate, translate_codes
+from registry.mapping.translate import translate, translate_back, translate_codes
 
 __all__ = ["DECISIONS", "Decision", "SuggestReport", "apply_decisions", "bulk_decide", "create_map_set", "decide",
            "export_sssom", "export_xlsx", "get_map_set", "get_mapping", "import_decisions", "list_map_set_versions",
            "list_map_sets", "list_mappings", "map_set_history", "mapping_history", "next_mapping",
-           "publish_map_set", "published_mappings", "suggest", "translate", "translate_codes"]
+           "publish_map_set", "published_mappings", "suggest", "translate", "translate_back", "translate_codes"]

@@ -15,7 +15,7 @@ from registry.mapping.mapsets import C, MS, MV, PM
 MAX_BATCH = 1000
 
 
-def _published_sets(conn, source: str, target: str | None):
+def _published_sets(conn, source: str | None, target: str | None):
     src = C.alias("src")
     tgt = C.alias("tgt")
     query = (sa.select(MS.c.id, MS.c.slug, tgt.c.slug.label("target"), MV.c.id.label("version_id"),
@@ -23,7 +23,9 @@ def _published_sets(conn, source: str, target: str | None):
              .select_from(MS.join(src, src.c.id == MS.c.source_catalog_id)
                           .join(tgt, tgt.c.id == MS.c.target_catalog_id)
                           .join(MV, sa.and_(MV.c.map_set_id == MS.c.id, MV.c.seq == MS.c.head_seq)))
-             .where(src.c.slug == source))
+             .add_columns(src.c.slug.label("source")))
+    if source:
+        query = query.where(src.c.slug == source)
     if target:
         query = query.where(tgt.c.slug == target)
     return conn.execute(query.order_by(MS.c.slug)).all()
@@ -62,6 +64,32 @@ def translate_codes(store, source: str, codes: list[str], target: str | None = N
                     "relationship": r.relationship, "map_set": s.slug, "map_set_version": s.version,
                     **({"comment": r.comment} if r.comment else {})})
     return [{"code": c, "result": any(m["code"] for m in found[c]), "matches": found[c]} for c in codes]
+
+
+def translate_back(store, target: str, codes: list[str], source: str | None = None) -> list[dict]:
+    """For each code of catalog `target`: the source codes whose published, approved mappings lead to it.
+
+    The reverse of translate_codes (FHIR $translate with `reverse`): {"code", "result", "matches"}, each match
+    naming the source catalog, source code and display, relationship and map set. No published map set into
+    `target` is not an error here: every code then has no match.
+    """
+    codes = [str(c) for c in codes]
+    if not target or not codes or len(codes) > MAX_BATCH:
+        raise BadRequest(f"translate back needs the target catalog and 1 to {MAX_BATCH} codes")
+    found: dict[str, list[dict]] = {c: [] for c in codes}
+    with store.engine.connect() as conn:
+        by_version = {s.version_id: s for s in _published_sets(conn, source, target)}
+        if by_version:
+            rows = conn.execute(sa.select(PM).where(PM.c.version_id.in_(list(by_version)),
+                                                    PM.c.target_code.in_(list(dict.fromkeys(codes))))
+                                .order_by(PM.c.target_code, PM.c.source_code)).all()
+            for r in rows:
+                s = by_version[r.version_id]
+                found[r.target_code].append({
+                    "source": s.source, "code": r.source_code, "display": r.source_display,
+                    "relationship": r.relationship, "map_set": s.slug, "map_set_version": s.version,
+                    **({"comment": r.comment} if r.comment else {})})
+    return [{"code": c, "result": bool(found[c]), "matches": found[c]} for c in codes]
 
 
 def translate(store, source: str, code: str, target: str | None = None) -> dict:

@@ -137,6 +137,24 @@ class ReadsMixin:
                 sa.select(table).where(where).order_by(table.c.code))
             yield from result
 
+    def entries_at(self, slug: str, version: str = LATEST, *, offset: int = 0,
+                   limit: int | None = None) -> Iterator[dict]:
+        """The entries from position `offset` (0-based, code order), at most `limit` of them, streamed.
+
+        The database skips the first `offset` rows (OFFSET on the code-ordered read), so a deep page of a
+        large version (FHIR $expand with a high offset) does not turn every earlier row into a dict.
+        """
+        if offset < 0 or (limit is not None and limit < 0):
+            raise BadRequest("offset and limit must not be negative")
+        ref = self.resolve(slug, version)
+        table, where = entry_rows(ref)
+        query = sa.select(table).where(where).order_by(table.c.code).offset(offset)
+        if limit is not None:
+            query = query.limit(limit)
+        with self.engine.connect() as conn:
+            for row in conn.execution_options(stream_results=True, yield_per=2000).execute(query):
+                yield row_to_entry(row)
+
     def lookup(self, slug: str, code: str, version: str = LATEST) -> dict:
         """One entry of a version, with the version label; NotFound if the code is not there.
 

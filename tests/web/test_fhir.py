@@ -42,7 +42,8 @@ def test_metadata_describes_the_terminology_service(client, loaded):
     assert cap["resourceType"] == "CapabilityStatement" and cap["kind"] == "instance"
     assert cap["fhirVersion"] == "4.0.1" and cap["software"]["name"] == "NSI Registry"
     ops = {r["type"]: [o["name"] for o in r["operation"]] for r in cap["rest"][0]["resource"]}
-    assert ops == {"CodeSystem": ["lookup", "validate-code"], "ValueSet": ["expand", "validate-code"]}
+    assert ops == {"CodeSystem": ["lookup", "validate-code"], "ValueSet": ["expand", "validate-code"],
+                   "ConceptMap": ["translate"]}
     terms = fhir(client.get("/fhir/metadata?mode=terminology"))
     assert terms["resourceType"] == "TerminologyCapabilities"
     assert terms["codeSystem"] == [{"uri": CS, "version": [{"code": "2023", "isDefault": False},
@@ -192,3 +193,94 @@ def test_reads_need_a_token_when_configured(store, loaded, tokens, bearer):
     unknown = fhir(client.post("/fhir/Patient", data="{}"), 401)
     assert unknown["issue"][0]["code"] == "login"
     fhir(client.post("/fhir/Patient", data="{}", headers=bearer(tokens["reader"])), 404)
+
+
+def test_validate_code_checks_the_display_in_the_requested_language(client, loaded):
+    """A00 is 'Холера' (ru, the catalog's language) with an English designation 'Cholera'."""
+    url = f"/fhir/CodeSystem/$validate-code?url={CS}&code=A00"
+    english = fhir(client.get(f"{url}&display=Cholera&displayLanguage=en"))
+    assert value(english, "result") is True and value(english, "display") == "Cholera"
+    russian_asked_english = fhir(client.get(f"{url}&display=Холера", headers={"Accept-Language": "en"}))
+    assert value(russian_asked_english, "result") is False
+    assert value(russian_asked_english, "message") == (
+        f"Wrong Display Name 'Холера' for {CS}#A00. Valid display is 'Cholera' (en) (for the language(s) 'en')")
+    none_in_german = fhir(client.get(f"{url}&display=Холера&displayLanguage=de"))
+    assert value(none_in_german, "result") is True and value(none_in_german, "display") == "Холера"
+    [info] = value(none_in_german, "issues")["issue"]
+    assert info["severity"] == "information" and "for language(s) 'de'" in info["details"]["text"]
+    wrong_in_german = fhir(client.get(f"{url}&display=Cholera&displayLanguage=de"))
+    assert value(wrong_in_german, "result") is False
+    assert value(wrong_in_german, "message").endswith(
+        "There are no valid display names found for language(s) 'de'. Default display is 'Холера'")
+    unasked = fhir(client.get(f"{url}&display=Cholera"))
+    assert value(unasked, "result") is True and value(unasked, "display") == "Холера"
+
+
+def test_validate_codeable_concept_accepts_any_coding_and_active_only_rejects_inactive(client, loaded):
+    vs = f"{BASE}/ValueSet/icd10"
+    concept = {"coding": [{"system": "http://example.org/other", "code": "x"}, {"system": CS, "code": "A01"}]}
+    out = fhir(post_parameters(client, "/fhir/ValueSet/$validate-code", {"name": "url", "valueUri": vs},
+                               {"name": "codeableConcept", "valueCodeableConcept": concept}))
+    assert value(out, "code") == "A01" and value(out, "system") == CS
+    unknown, outside = value(out, "issues")["issue"]  # the other coding is reported, the A01 coding is chosen
+    assert (unknown["severity"], unknown["expression"]) == ("error", ["CodeableConcept.coding[0].system"])
+    assert (outside["severity"], outside["expression"]) == ("information", ["CodeableConcept.coding[0].code"])
+    assert value(out, "result") is False  # an unknown system is an error, as in the HL7 reference
+    inactive = fhir(client.get(f"/fhir/ValueSet/$validate-code?url={vs}&system={CS}&code=A02&activeOnly=true"))
+    assert value(inactive, "result") is False and value(inactive, "inactive") is True
+    texts = [i["details"]["text"] for i in value(inactive, "issues")["issue"]]
+    assert "The concept 'A02' is valid but is not active" in texts
+    assert any(t.startswith("The provided code") for t in texts)
+    guessed = fhir(client.get(f"/fhir/ValueSet/$validate-code?url={vs}&code=Q99&inferSystem=true"))
+    assert value(guessed, "result") is False and not named(guessed, "system")
+    assert "could not be determined for the code 'Q99'" in value(guessed, "message")
+
+
+def test_expand_with_exclude_nested_false_gives_the_hierarchy(client, loaded):
+    url = f"/fhir/ValueSet/$expand?url={BASE}/ValueSet/icd10"
+    tree = fhir(client.get(f"{url}&excludeNested=false"))["expansion"]
+    flat = fhir(client.get(url))["expansion"]
+    assert tree["total"] == flat["total"] == 9 and len(flat["contains"]) == 9
+
+    def codes(items):
+        return [(i["code"], codes(i.get("contains", []))) for i in items]
+    assert codes(tree["contains"]) == [("A00-A09", [  # A01.1 has two parents: it goes under the first, A01
+        ("A00", [("A00.0", []), ("A00.1", [])]), ("A01", [("A01.0", []), ("A01.1", [])]), ("A02", []),
+        ("A03", [])])]
+    paged = fhir(client.get(f"{url}&excludeNested=false&count=3"))["expansion"]
+    assert [i["code"] for i in paged["contains"]] == ["A00", "A00-A09", "A00.0"]  # a page stays flat, by code
+
+
+def test_expand_property_puts_the_asked_properties_in_the_expansion(client, loaded):
+    out = fhir(client.get(f"/fhir/ValueSet/$expand?url={BASE}/ValueSet/icd10&property=status"))["expansion"]
+    status = "http://hl7.org/fhir/5.0/StructureDefinition/extension-ValueSet.expansion.contains.property"
+    carried = {i["code"]: [[p.get("valueCode") for p in e["extension"]] for e in i.get("extension", [])
+                           if e["url"] == status] for i in out["contains"]}
+    assert carried["A02"] == [["status", "retired"]]  # once, though an inactive concept's status shows anyway
+    assert carried["A01"] == []
+    [declared] = out["extension"]
+    assert [p.get("valueCode") or p.get("valueUri") for p in declared["extension"]] == \
+        ["status", "http://hl7.org/fhir/concept-properties#status"]
+    assert "property" not in [p["name"] for p in out.get("parameter", [])]
+
+
+def test_expand_pages_deep_into_a_stored_catalog(client, store):
+    """The page at a high offset is read by the database, and is the same as slicing the whole list."""
+    from registry.models import CatalogCreate
+    store.create_catalog(CatalogCreate(slug="big", title="big", kind="classification"))
+    store.stage_draft("big", "1", [{"code": f"C{i:05d}", "display": f"Concept {i}"} for i in range(3000)])
+    store.publish("big", "1")
+    url = f"/fhir/ValueSet/$expand?url={BASE}/ValueSet/big"
+    page = fhir(client.get(f"{url}&offset=2990&count=20"))["expansion"]
+    assert page["total"] == 3000 and page["offset"] == 2990
+    assert [c["code"] for c in page["contains"]] == [f"C{i:05d}" for i in range(2990, 3000)]
+    whole = fhir(client.get(f"{url}&count=3000"))["expansion"]["contains"]
+    assert fhir(client.get(f"{url}&offset=1234&count=5"))["expansion"]["contains"] == whole[1234:1239]
+
+
+def test_an_unknown_supplement_is_a_404(client, loaded):
+    out = fhir(client.get(f"/fhir/CodeSystem/$lookup?system={CS}&code=A00&useSupplement=http://example.org/s"), 404)
+    assert out["issue"][0]["details"]["text"] == "Required supplement not found: http://example.org/s"
+    wrong_display = fhir(client.get(f"/fhir/CodeSystem/$validate-code?url={CS}&code=A00&display=Typhus"))
+    assert value(wrong_display, "message") == (f"Wrong Display Name 'Typhus' for {CS}#A00. Valid display is one of 2 "
+                                               f"choices: 'Холера' (ru) or 'Cholera' (en) (for the language(s) '--')")

@@ -16,32 +16,17 @@ import pytest
 
 from fhir_tx import TX_TESTS, general_tests, run_test
 
-SUITES = ["metadata", "simple-cases", "validation", "case"]
-LANGUAGE = ("displayLanguage, Accept-Language and language-tagged designations do not choose or check displays "
-            "yet")
+SUITES = ["metadata", "simple-cases", "validation", "case", "translate", "inactive", "errors", "parameters"]
+SUPPLEMENTS = ("CodeSystem supplements (`valueset-supplement`, `useSupplement`) are not applied: no extra designations, "
+               "properties or labels, and the `order` property of an expansion is not built")
 KNOWN_GAPS: dict[tuple[str, str], str] = {
-    **{("validation", f"validation-simple-{name}"): LANGUAGE for name in (
-        "code-good-language", "coding-good-language", "codeableconcept-good-language", "code-bad-language",
-        "coding-bad-language", "coding-bad-language-header", "coding-bad-language-vs",
-        "coding-bad-language-vslang", "codeableconcept-bad-language", "code-good-language-none",
-        "code-bad-language-none", "coding-good-language-none", "coding-bad-language-none",
-        "codeableconcept-good-language-none", "codeableconcept-bad-language-none")},
-    ("validation", "validation-simple-code-implied-bad-code"):
-        "inferSystem for a code that is in no system of the value set: the `cannot-infer` issue and an answer "
-        "without system are not built",
-    ("validation", "validation-simple-coding-bad-code-inactive"):
-        "activeOnly in $validate-code: an inactive code is not yet reported as 'valid but not active' and "
-        "outside the value set",
-    ("validation", "validation-simple-codeableconcept-bad-import"):
-        "a CodeableConcept against a value set that cannot be evaluated answers code, system and display too",
-    ("validation", "validation-complex-codeableconcept-full"):
-        "a CodeableConcept with several codings is validated on its first coding only",
-    ("validation", "validation-complex-codeableconcept-vsonly"):
-        "a CodeableConcept with several codings is validated on its first coding only",
-    ("validation", "validation-contained-good"):
-        "a concept both `retired` and `inactive` should be reported as 'a status of retired and inactive'",
-    ("validation", "validation-contained-bad"):
-        "issues about a value set without a url ('(unidentified)') should carry no location or expression",
+    ("parameters", "parameters-expand-enum-definitions3"): SUPPLEMENTS,
+    ("parameters", "parameters-expand-supplement-none"): SUPPLEMENTS,
+    ("parameters", "parameters-expand-supplement-good"): SUPPLEMENTS,
+    ("parameters", "parameters-validate-supplement-none"): SUPPLEMENTS,
+    ("parameters", "parameters-validate-supplement-good"): SUPPLEMENTS,
+    ("parameters", "parameters-lookup-supplement-none"): SUPPLEMENTS,
+    ("parameters", "parameters-lookup-supplement-good"): SUPPLEMENTS,
 }
 DOCS = Path(__file__).resolve().parent.parent.parent / "docs" / "fhir.md"
 CASES = general_tests(SUITES) if TX_TESTS.is_dir() else []

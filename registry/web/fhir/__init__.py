@@ -16,7 +16,7 @@ from werkzeug.exceptions import HTTPException
 
 from registry.errors import NsiError
 from registry.web.common import read_only_post, store
-from registry.web.fhir import codesystem, metadata, valueset
+from registry.web.fhir import codesystem, conceptmap, metadata, valueset
 from registry.web.fhir.outcome import FhirError, bad_request, issue, operation_outcome
 from registry.web.fhir.params import Params
 from registry.web.fhir.terminology import Terminology
@@ -73,13 +73,19 @@ def any_error(exc: Exception):
 
 
 def operation_params() -> Params:
-    """The operation's parameters: the query string of a GET, the Parameters resource of a POST."""
+    """The operation's parameters: the query string of a GET, the Parameters resource of a POST.
+
+    The Accept-Language header goes with them (a default for `displayLanguage`).
+    """
     if request.method == "GET":
-        return Params.from_query(request.args)
-    body = request.get_json(force=True, silent=True)
-    if body is None:
-        raise bad_request("the request body must be a FHIR Parameters resource in JSON")
-    return Params.from_resource(body)
+        params = Params.from_query(request.args)
+    else:
+        body = request.get_json(force=True, silent=True)
+        if body is None:
+            raise bad_request("the request body must be a FHIR Parameters resource in JSON")
+        params = Params.from_resource(body)
+    params.accept_language = request.headers.get("Accept-Language")
+    return params
 
 
 def terminology(params: Params | None = None) -> Terminology:
@@ -90,7 +96,9 @@ def terminology(params: Params | None = None) -> Terminology:
 def run(operation) -> Response:
     """Parse the parameters, run `operation(term, params)` and answer with its resource."""
     params = operation_params()
-    return fhir_response(operation(terminology(params), params))
+    term = terminology(params)
+    term.require_supplements(params.all("useSupplement"))
+    return fhir_response(operation(term, params))
 
 
 @bp.get("/metadata")
@@ -161,6 +169,33 @@ def valueset_expand():
 def valueset_validate_code():
     """ValueSet/$validate-code."""
     return run(valueset.validate_code)
+
+
+@bp.get("/ConceptMap")
+def conceptmap_search():
+    """Search the published map-set versions by url, version, name, title and status."""
+    return fhir_response(conceptmap.search(terminology(), Params.from_query(request.args), base_url()))
+
+
+@bp.route("/ConceptMap/$translate", methods=["GET", "POST"])
+@read_only_post
+def conceptmap_translate():
+    """ConceptMap/$translate through published map-set versions and supplied ConceptMaps."""
+    return run(conceptmap.translate)
+
+
+@bp.get("/ConceptMap/<rid>")
+def conceptmap_read(rid: str):
+    """One published map-set version as a ConceptMap."""
+    return fhir_response(conceptmap.read(terminology(), rid))
+
+
+@bp.route("/ConceptMap/<rid>/$translate", methods=["GET", "POST"])
+@read_only_post
+def conceptmap_instance_translate(rid: str):
+    """$translate through one published map-set version."""
+    params = operation_params()
+    return fhir_response(conceptmap.translate_instance(terminology(params), rid, params))
 
 
 @bp.route("/", defaults={"rest": ""}, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])

@@ -13,6 +13,7 @@ from typing import Iterator
 
 from registry.errors import NotFound
 from registry.web.fhir.concepts import CodeSystemSource, Concept, StoredCodeSystem
+from registry.web.fhir.languages import requested_languages
 from registry.web.fhir.outcome import not_found
 from registry.web.fhir.params import Params, bad_request, param, parameters
 from registry.web.fhir.validation import check_code, coded_value
@@ -200,4 +201,5 @@ def validate_code(term, params: Params) -> dict:
         value.system = params.text("system")
     if value.version is None:
         value.version = params.text("version")
-    return check_code(term, value, lenient_display=params.boolean("lenient-display-validation"))
+    return check_code(term, value, lenient_display=params.boolean("lenient-display-validation"),
+                      languages=requested_languages(params))

@@ -230,5 +230,10 @@ class StoredCodeSystem(CodeSystemSource):
     def children(self, code: str) -> list[Concept]:
         return [self.concept(e) for e in self.store.children(self.slug, code, self.version)]
 
+    def page(self, offset: int, count: int | None) -> Iterator[Concept]:
+        """A page read by the database from `offset` (the rows before it are never fetched)."""
+        for entry in self.store.entries_at(self.slug, self.version, offset=offset, limit=count):
+            yield self.concept(entry)
+
     def count(self) -> int:
         return self.version_meta.entry_count

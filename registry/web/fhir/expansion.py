@@ -79,8 +79,8 @@ def evaluate(vs: dict, term, *, active_only: bool = False, depth: int = 0) -> Ex
     used_vs: list[str] = []
     members: list[tuple[CodeSystemSource, Concept]] = []
     seen: set[tuple[str, str]] = set()
-    for include in compose.get("include") or []:
-        for cs, concept in include_members(include, vs, term, used_cs, used_vs, depth):
+    for index, include in enumerate(compose.get("include") or []):
+        for cs, concept in include_members(include, vs, term, used_cs, used_vs, depth, index):
             key = (cs.url, concept.code)
             if key not in seen:
                 seen.add(key)
@@ -95,7 +95,7 @@ def evaluate(vs: dict, term, *, active_only: bool = False, depth: int = 0) -> Ex
 
 
 def include_members(include: dict, vs: dict, term, used_cs: list[str], used_vs: list[str],
-                    depth: int) -> list[tuple[CodeSystemSource, Concept]]:
+                    depth: int, index: int = 0) -> list[tuple[CodeSystemSource, Concept]]:
     """The members one include (or exclude) element selects."""
     selected: list[tuple[CodeSystemSource, Concept]] | None = None
     if include.get("system"):
@@ -106,7 +106,11 @@ def include_members(include: dict, vs: dict, term, used_cs: list[str], used_vs: 
             candidates = [c for c in candidates if c is not None]
         else:
             candidates = cs.iter_concepts()
-        for flt in include.get("filter") or []:
+        for number, flt in enumerate(include.get("filter") or []):
+            if flt.get("property") and flt.get("op") and flt.get("value") is None:
+                raise FhirError(400, "invalid", f"The system {cs.url} filter with property = {flt['property']}, "
+                                f"op = {flt['op']} has no value", "vs-invalid",
+                                f"ValueSet.compose.include[{index}].filter[{number}]")
             candidates = filter(filter_predicate(cs, flt), candidates)
         selected = [(cs, c) for c in candidates]
     for ref in include.get("valueSet") or []:

@@ -56,7 +56,12 @@ def capability_statement(base: str) -> dict:
                        "searchParam": [{"name": n, "type": t} for n, t in
                                        (("name", "string"), ("status", "token"), ("title", "string"),
                                         ("url", "uri"), ("version", "token"))],
-                       "operation": [op("expand", "ValueSet"), op("validate-code", "ValueSet")]}],
+                       "operation": [op("expand", "ValueSet"), op("validate-code", "ValueSet")]},
+                      {"type": "ConceptMap", "interaction": read,
+                       "searchParam": [{"name": n, "type": t} for n, t in
+                                       (("name", "string"), ("status", "token"), ("title", "string"),
+                                        ("url", "uri"), ("version", "token"))],
+                       "operation": [op("translate", "ConceptMap")]}],
                   "operation": [{"name": "versions", "definition": f"{base}/OperationDefinition/versions"}]}]}
 
 

@@ -37,12 +37,21 @@ def bad_request(message: str, expression: str | None = None) -> FhirError:
     return FhirError(400, "invalid", message, "invalid-data" if expression else None, expression)
 
 
-def issue(severity: str, code: str, text: str, tx_code: str | None = None, expression: str | None = None) -> dict:
-    """One OperationOutcome.issue: severity, code, details (text and tx-issue-type coding) and expression."""
+MESSAGE_ID = "http://hl7.org/fhir/StructureDefinition/operationoutcome-message-id"
+
+
+def issue(severity: str, code: str, text: str, tx_code: str | None = None, expression: str | None = None,
+          message_id: str | None = None) -> dict:
+    """One OperationOutcome.issue: severity, code, details (text and tx-issue-type coding) and expression.
+
+    `message_id` names the HL7 reference server's message (the operationoutcome-message-id extension).
+    """
     details: dict = {"text": text}
     if tx_code:
         details = {"coding": [{"system": TX_ISSUE_TYPE, "code": tx_code}], "text": text}
     out = {"severity": severity, "code": code, "details": details}
+    if message_id:
+        out = {"extension": [{"url": MESSAGE_ID, "valueString": message_id}], **out}
     if expression:
         out["location"] = [expression]
         out["expression"] = [expression]

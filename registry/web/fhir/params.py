@@ -20,6 +20,7 @@ class Params:
 
     def __init__(self, items: list[tuple[str, Any, str]] | None = None):
         self.items = items or []  # (name, value, value key such as "valueUri" or "resource" or "part")
+        self.accept_language: str | None = None  # the request's Accept-Language header, if any
 
     @classmethod
     def from_query(cls, args) -> "Params":

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from registry.errors import NotFound
 from registry.store.reads import LATEST
+from registry.web.fhir.conceptmaps import SuppliedConceptMap, stored_concept_map, stored_concept_maps
 from registry.web.fhir.concepts import CodeSystemSource, ResourceCodeSystem, StoredCodeSystem
 from registry.web.fhir.outcome import bad_request, not_found
 
@@ -32,6 +33,7 @@ class Terminology:
         self.base_url = base_url.rstrip("/")
         self.code_systems: list[ResourceCodeSystem] = []
         self.value_sets: list[dict] = []
+        self.concept_maps: list[SuppliedConceptMap] = []
         for resource in tx_resources or []:
             if not isinstance(resource, dict):
                 raise bad_request("a tx-resource parameter must hold a resource", "tx-resource")
@@ -40,6 +42,8 @@ class Terminology:
                 self.code_systems.append(ResourceCodeSystem(resource))
             elif kind == "ValueSet":
                 self.value_sets.append(resource)
+            elif kind == "ConceptMap":
+                self.concept_maps.append(SuppliedConceptMap(resource))
 
     # -- code systems -------------------------------------------------------------------------------------------
 
@@ -132,7 +136,9 @@ class Terminology:
             raise bad_request("a value set is needed (parameter url or valueSet)", "url")
         found = self.find_value_set(url, version)
         if found is None:
-            raise not_found(f"A definition for the value Set '{split_canonical(url)[0]}' could not be found")
+            url, version = split_canonical(url, version)
+            shown = f"{url}|{version}" if version else url
+            raise not_found(f"A definition for the value Set '{shown}' could not be found")
         return found
 
     def implicit_value_set(self, cs: StoredCodeSystem) -> dict:
@@ -140,3 +146,40 @@ class Terminology:
         return {"resourceType": "ValueSet", "id": cs.slug, "url": cs.value_set_url, "version": cs.version,
                 "name": cs.name, "title": cs.title, "status": cs.status,
                 "compose": {"include": [{"system": cs.url, "version": cs.version}]}}
+
+    # -- concept maps -------------------------------------------------------------------------------------------
+
+    def find_concept_maps(self, url: str, version: str | None = None) -> list:
+        """The concept maps with canonical `url` (at `version`, else the newest stored one): supplied, then stored."""
+        url, version = split_canonical(url, version)
+        supplied = [cm for cm in self.concept_maps if cm.url == url and (version is None or cm.version == version)]
+        if supplied:
+            return supplied
+        prefix = f"{self.base_url}/ConceptMap/"
+        if url.startswith(prefix):
+            found = stored_concept_map(self.store, self.base_url, url[len(prefix):], version)
+            return [found] if found else []
+        return []
+
+    def all_concept_maps(self, newest_only: bool = True) -> list:
+        """The supplied concept maps and the stored ones (each map set's newest version, or every version)."""
+        stored = [cm for cm in stored_concept_maps(self.store, self.base_url) if cm.is_latest or not newest_only]
+        return [*self.concept_maps, *stored]
+
+    def catalog_slug(self, system: str | None) -> str | None:
+        """The slug of the catalog a system URL (canonical or urn:oid:) names, or None."""
+        catalog = self.catalog_for(system) if system else None
+        return catalog.slug if catalog else None
+
+    # -- supplements -------------------------------------------------------------------------------------------
+
+    def require_supplements(self, canonicals: list[str]) -> None:
+        """404 `not-found` for a `useSupplement` naming no supplied CodeSystem supplement (`url` or `url|version`).
+
+        Supplements are known only as `tx-resource`; applying their designations and properties is not built.
+        """
+        for canonical in canonicals:
+            url, version = split_canonical(str(canonical))
+            if not any(cs.url == url and (version is None or cs.version == version)
+                       and cs.content == "supplement" for cs in self.code_systems):
+                raise not_found(f"Required supplement not found: {canonical}")

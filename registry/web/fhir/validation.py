@@ -12,9 +12,11 @@ from __future__ import annotations
 import re
 
 from registry.web.fhir.expansion import evaluate, whole_system_include
+from registry.web.fhir.languages import default_displays, displays_in, language_tags
 from registry.web.fhir.outcome import FhirError, issue, operation_outcome
 from registry.web.fhir.params import Params, bad_request, param, parameters
 
+NOT_IN_VS = "None_of_the_provided_codes_are_in_the_value_set_one"
 ABSOLUTE_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 
 
@@ -25,6 +27,14 @@ class Coded:
         self.code, self.system, self.version, self.display = code, system, version, display
         self.prefix = prefix  # "" for plain parameters, "Coding." or "CodeableConcept.coding[0]."
         self.codeable_concept = concept
+
+    def codings(self) -> list["Coded"]:
+        """Each coding of a CodeableConcept as its own value (with its own path); a plain value is itself."""
+        if self.codeable_concept is None:
+            return [self]
+        codings = [c for c in self.codeable_concept.get("coding", []) if isinstance(c, dict)]
+        return [Coded(c.get("code"), c.get("system"), c.get("version"), c.get("display"),
+                      f"CodeableConcept.coding[{i}].", self.codeable_concept) for i, c in enumerate(codings)]
 
     def where(self, element: str = "") -> str:
         """The FHIRPath of one element of the value (or of the value itself), as issue.expression names it."""
@@ -52,15 +62,101 @@ def coded_value(params: Params, system_param: str = "system") -> Coded:
 
 
 def check_code(term, value: Coded, vs: dict | None = None, infer_system: bool = False,
-               lenient_display: bool = False) -> dict:
+               lenient_display: bool = False, languages: str | None = None, membership_only: bool = False,
+               active_only: bool = False) -> dict:
     """Validate `value` against its code system and, when given, the value set `vs`; a Parameters resource.
 
-    With `lenient_display`, a wrong display is a warning instead of an error.
+    With `lenient_display`, a wrong display is a warning instead of an error. With `languages` (as the
+    request gave them), the display must be one in those languages when the concept has any. A
+    CodeableConcept is valid when one of its codings is (in the value set); every coding is checked and
+    reported. With `membership_only`, only value set membership is checked; with `active_only`, an inactive
+    concept is not in the value set.
     """
+    active_only = active_only or (vs is not None and (vs.get("compose") or {}).get("inactive") is False)
+    assessed = []
+    for coded in value.codings():
+        out, issues, concept = ({}, [], None) if membership_only else \
+            _assess(term, coded, vs, infer_system, lenient_display, languages, active_only)
+        if membership_only:
+            cs = _code_system_quietly(term, coded)
+            concept = cs.get(coded.code) if cs and coded.code else None
+            if cs and concept:
+                out = {"system": cs.url, "version": cs.version, "display": concept.display}
+        else:
+            cs = out.pop("cs", None)
+        member = None
+        unknown = out.get("x-unknown-system")
+        if vs is not None and unknown and unknown in _systems(vs):  # the value set cannot be evaluated either
+            out["x-caused-by-unknown-system"] = out.pop("x-unknown-system")
+        elif vs is not None:
+            member, vs_issues = _membership(term, vs, coded, cs, concept, active_only, evaluate=not unknown)
+            issues += [i for i in vs_issues if i not in issues]
+        assessed.append((coded, out, issues, concept, member))
+    issues = []
+    for _, _, coding_issues, _, _ in assessed:
+        issues += [i for i in coding_issues if i not in issues]
+    if vs is not None:
+        chosen = next((a for a in assessed if a[4]), None)
+        evaluated = all(a[4] is not None for a in assessed)
+        if chosen is None and value.codeable_concept is not None and evaluated:
+            issues.insert(0, issue("error", "code-invalid", f"No valid coding was found for the value set "
+                                   f"'{_label(vs)}'", "not-in-vs", message_id="TX_GENERAL_CC_ERROR_MESSAGE"))
+    else:
+        chosen = next((a for a in assessed if a[3] is not None), None)
+    if value.codeable_concept is None:
+        chosen = assessed[0]
+    coded, out, _, concept, _ = chosen or (value, {}, [], None, None)
+    if value.codeable_concept is not None and (chosen is None or concept is None):
+        unknown = [a[1]["x-unknown-system"] for a in assessed if a[1].get("x-unknown-system")]
+        out = {"x-unknown-system": unknown[0]} if unknown else {}
+    if vs is not None and not vs.get("url"):  # the HL7 reference gives no location then, only the expression
+        for i in issues:
+            i.pop("location", None)
+    result = not any(i["severity"] == "error" for i in issues)
+    message = "; ".join(i["details"]["text"] for i in issues if i["severity"] in ("error", "warning")
+                        or i.pop("in_message", False))
+    code = None if value.codeable_concept is not None and (chosen is None or concept is None) else coded.code
+    return parameters(param("code", "valueCode", code),
+                      param("codeableConcept", "valueCodeableConcept", value.codeable_concept),
+                      param("display", "valueString", out.get("display")),
+                      param("inactive", "valueBoolean", out.get("inactive")),
+                      {"name": "issues", "resource": operation_outcome(issues)} if issues else None,
+                      param("message", "valueString", message or None),
+                      param("normalized-code", "valueCode", out.get("normalized-code")),
+                      param("result", "valueBoolean", result),
+                      param("system", "valueUri", out.get("system")),
+                      param("version", "valueString", out.get("version")),
+                      param("x-unknown-system", "valueCanonical", out.get("x-unknown-system")),
+                      param("x-caused-by-unknown-system", "valueCanonical", out.get("x-caused-by-unknown-system")))
+
+
+def _code_system_quietly(term, value: Coded):
+    """The code system of a value, or None when there is none to be found."""
+    try:
+        return term.find_code_system(value.system, value.version) if value.system else None
+    except FhirError:
+        return None
+
+
+def _assess(term, value: Coded, vs: dict | None, infer_system: bool, lenient_display: bool,
+            languages: str | None, active_only: bool = False) -> tuple[dict, list[dict], object]:
+    """One coded value against its code system: (what to answer, with `cs`; the issues; the concept or None)."""
     issues: list[dict] = []
     out: dict = {}
     if vs is not None and not value.system and (infer_system or not value.prefix):
-        value.system = _inferred_system(vs)
+        candidates = _systems(vs)
+        having = [url for url in candidates if value.code and (cs := _code_system_quietly(
+            term, Coded(value.code, url, None, None, ""))) and cs.get(value.code)]
+        if infer_system and len(having) != 1:
+            cannot = f"The System URI could not be determined for the code '{value.code}' in the ValueSet " \
+                     f"'{_label(vs)}'"
+            if having:
+                cannot += f": value set expansion has multiple matches: [{', '.join(having)}]"
+            elif candidates:
+                cannot += f": it is not in {', '.join(candidates)}"
+            return out, [issue("error", "not-found", cannot, "cannot-infer", value.where("code"),
+                               "Unable_to_resolve_system__value_set_has_multiple_matches" if having else None)], None
+        value.system = having[0] if having else (candidates[0] if len(candidates) == 1 else None)
     cs = None
     if not value.system:
         issues.append(issue("warning", "invalid", "Coding has no system. A code with no system has no defined "
@@ -81,13 +177,14 @@ def check_code(term, value: Coded, vs: dict | None = None, infer_system: bool = 
                                 f"('{value.system}')", "invalid-data", value.where("system")))
             cs = False
         if cs is None:
-            shown = value.system if ABSOLUTE_URI.match(value.system) else f"'{value.system}'"
+            quoted = not ABSOLUTE_URI.match(value.system) or (vs is not None and value.system in _systems(vs))
+            shown = f"'{value.system}'" if quoted else value.system
             issues.append(issue("error", "not-found", f"A definition for CodeSystem {shown} could not be found, "
                                 f"so the code cannot be validated", "not-found", value.where("system")))
             out["x-unknown-system"] = value.system
     concept = None
     if cs:
-        out.update(system=cs.url, version=cs.version)
+        out.update(system=cs.url, version=cs.version, cs=cs)
         concept = cs.get(value.code)
         if concept is None and not cs.case_sensitive:
             concept = cs.find_case_insensitive(value.code)
@@ -102,59 +199,90 @@ def check_code(term, value: Coded, vs: dict | None = None, infer_system: bool = 
             issues.append(issue("error", "code-invalid", f"Unknown code '{value.code}' in the CodeSystem "
                                 f"'{cs.url}'{version}", "invalid-code", value.where("code")))
         else:
-            out["display"] = concept.display
-            if value.display and not _display_ok(concept, value.display):
-                language = f" ({cs.language})" if cs.language else ""
-                issues.append(issue("warning" if lenient_display else "error", "invalid", f"Wrong Display Name '{value.display}' for "
-                                    f"{cs.url}#{concept.code}. Valid display is '{concept.display}'{language} "
-                                    f"(for the language(s) '--')", "invalid-display", value.where("display")))
+            display_issues, out["display"] = _display_issues(cs, concept, value, languages, lenient_display)
+            issues += display_issues
             if concept.inactive:
                 out["inactive"] = True
                 status = (concept.property_values("status") or ["inactive"])[0]
+                status = status if status == "inactive" else f"{status} and inactive"
                 issues.append(issue("warning", "business-rule", f"The concept '{concept.code}' has a status of "
-                                    f"{status} and its use should be reviewed", "code-comment", value.where()))
-    if vs is not None:
-        issues += _membership_issues(term, vs, value, cs, concept)
-    result = not any(i["severity"] == "error" for i in issues)
-    if value.codeable_concept is not None and concept is None:
-        out = {k: v for k, v in out.items() if k == "x-unknown-system"}
-    message = "; ".join(i["details"]["text"] for i in issues if i["severity"] in ("error", "warning"))
-    code = None if value.codeable_concept is not None and concept is None else value.code
-    return parameters(param("code", "valueCode", code),
-                      param("codeableConcept", "valueCodeableConcept", value.codeable_concept),
-                      param("display", "valueString", out.get("display")),
-                      param("inactive", "valueBoolean", out.get("inactive")),
-                      {"name": "issues", "resource": operation_outcome(issues)} if issues else None,
-                      param("message", "valueString", message or None),
-                      param("normalized-code", "valueCode", out.get("normalized-code")),
-                      param("result", "valueBoolean", result),
-                      param("system", "valueUri", out.get("system")),
-                      param("version", "valueString", out.get("version")),
-                      param("x-unknown-system", "valueCanonical", out.get("x-unknown-system")))
+                                    f"{status} and its use should be reviewed", "code-comment", value.where(),
+                                    None if status.startswith("deprecated") else "INACTIVE_CONCEPT_FOUND"))
+                if active_only:
+                    issues.append(issue("error", "business-rule", f"The concept '{concept.code}' is valid but is "
+                                        f"not active", "code-rule", value.where("code"), "STATUS_CODE_WARNING_CODE"))
+    return out, issues, concept
 
 
-def _membership_issues(term, vs: dict, value: Coded, cs, concept) -> list[dict]:
-    """The issues when the code is not in `vs`; a value set that cannot be evaluated is reported, not raised."""
-    label = f"{vs.get('url')}|{vs['version']}" if vs.get("version") else (vs.get("url") or "(unidentified)")
+def _display_issues(cs, concept, value: Coded, languages: str | None, lenient: bool) -> tuple[list[dict], str]:
+    """The issues about the given display, and the display to answer (in the requested languages if any)."""
+    tags = language_tags(languages)
+    in_language = displays_in(concept, cs.language, tags) if tags else []
+    shown = in_language[0][0] if in_language else concept.display
+    if not value.display:
+        return [], shown
+    severity, where = "warning" if lenient else "error", value.where("display")
+    wrong = f"Wrong Display Name '{value.display}' for {cs.url}#{concept.code}."
+    if not tags:
+        if _display_ok(concept, value.display):
+            return [], shown
+        return [issue(severity, "invalid", f"{wrong} {_valid_displays(cs, concept)} (for the language(s) '--')",
+                      "invalid-display", where)], shown
+    if in_language:
+        if value.display in [text for text, _ in in_language]:
+            return [], shown
+        return [issue(severity, "invalid", f"{wrong} Valid display is '{in_language[0][0]}' ({in_language[0][1]}) "
+                      f"(for the language(s) '{languages}')", "invalid-display", where)], shown
+    if value.display in default_displays(concept, cs.language):
+        info = issue("information", "invalid", f"There are no valid display names found for the code "
+                     f"{cs.url}#{concept.code} for language(s) '{languages}'. The display is '{value.display}' "
+                     f"which is a valid display for the default language", "invalid-display", where)
+        info["in_message"] = True
+        return [info], shown
+    return [issue(severity, "invalid", f"{wrong} There are no valid display names found for language(s) "
+                  f"'{languages}'. Default display is '{concept.display}'", "invalid-display", where)], shown
+
+
+def _label(vs: dict) -> str:
+    return f"{vs.get('url')}|{vs['version']}" if vs.get("version") else (vs.get("url") or "(unidentified)")
+
+
+def _valid_displays(cs, concept) -> str:
+    """`Valid display is 'x' (en)`, or `one of N choices: ...` when designations in other languages count too."""
+    choices = [(concept.display, cs.language)] if concept.display else []
+    choices += [(d["value"], d["language"]) for d in concept.designations if d.get("value") and d.get("language")]
+    shown = [f"'{text}'" + (f" ({language})" if language else "") for text, language in dict.fromkeys(choices)]
+    if len(shown) <= 1:
+        return f"Valid display is {shown[0] if shown else repr('')}"
+    return f"Valid display is one of {len(shown)} choices: {', '.join(shown[:-1])} or {shown[-1]}"
+
+
+def _membership(term, vs: dict, value: Coded, cs, concept, active_only: bool = False, evaluate: bool = True
+                ) -> tuple[bool | None, list[dict]]:
+    """(whether the code is in `vs`, None when `vs` cannot be evaluated; the issues when it is not).
+
+    Without `evaluate` (a code of an unknown system the value set does not name) it is simply not in.
+    """
     try:
-        member = _in_value_set(term, vs, cs, concept)
+        member = evaluate and _in_value_set(term, vs, cs, concept) and not (active_only and concept.inactive)
     except FhirError as exc:
-        return [issue("error", exc.code, exc.message, exc.tx_code)]
+        if exc.status == 400:  # the value set itself is broken: an error of the request, not of the code
+            raise
+        return None, [issue("error", exc.code, exc.message, exc.tx_code)]
     if member:
-        return []
-    shown = f"{value.system or ''}#{value.code}" + (f" ('{value.display}')" if value.display else "")
-    provided = f"The provided code '{shown}' was not found in the value set '{label}'"
+        return True, []
+    system = (value.system or "") + (f"|{value.version}" if value.version else "")
+    shown = f"{system}#{value.code}" + (f" ('{value.display}')" if value.display else "")
+    provided = f"The provided code '{shown}' was not found in the value set '{_label(vs)}'"
     if value.codeable_concept is not None:
-        return [issue("error", "code-invalid", f"No valid coding was found for the value set '{label}'",
-                      "not-in-vs"),
-                issue("information", "code-invalid", provided, "this-code-not-in-vs", value.where("code"))]
-    return [issue("error", "code-invalid", provided, "not-in-vs", value.where("code"))]
+        return False, [issue("information", "code-invalid", provided, "this-code-not-in-vs", value.where("code"),
+                             NOT_IN_VS)]
+    return False, [issue("error", "code-invalid", provided, "not-in-vs", value.where("code"), NOT_IN_VS)]
 
 
-def _inferred_system(vs: dict) -> str | None:
-    """The one code system a value set draws from, for a code given without a system."""
-    systems = {i.get("system") for i in (vs.get("compose") or {}).get("include", []) if i.get("system")}
-    return systems.pop() if len(systems) == 1 else None
+def _systems(vs: dict) -> list[str]:
+    """The code systems a value set's includes name, in order: where a code given without system may be from."""
+    return list(dict.fromkeys(i["system"] for i in (vs.get("compose") or {}).get("include", []) if i.get("system")))
 
 
 def _display_ok(concept, display: str) -> bool:

@@ -7,14 +7,16 @@ from datetime import datetime, timezone
 
 from registry.web.fhir.concepts import STATUS_URI
 from registry.web.fhir.expansion import expand as expand_members
+from registry.web.fhir.languages import requested_languages
 from registry.web.fhir.params import Params, bad_request
 from registry.web.fhir.validation import check_code, coded_value
 
 # Request parameters that the expansion echoes in expansion.parameter (as the HL7 test suite expects), typed.
 ECHOED = {"activeOnly": "valueBoolean", "count": "valueInteger", "displayLanguage": "valueCode",
           "excludeNested": "valueBoolean", "filter": "valueString", "includeDefinition": "valueBoolean",
-          "includeDesignations": "valueBoolean", "offset": "valueInteger", "property": "valueString"}
+          "includeDesignations": "valueBoolean", "offset": "valueInteger"}
 MAX_COUNT = 10_000
+STATUS_CODE = "status"
 R5_EXTENSION = "http://hl7.org/fhir/5.0/StructureDefinition/extension"
 SEARCH_PARAMS = ("url", "version", "name", "status", "title", "_count", "_summary", "_format")
 
@@ -40,7 +42,9 @@ def expand(term, params: Params) -> dict:
     result = expand_members(vs, term, offset=offset, count=count, active_only=params.boolean("activeOnly"),
                             text=params.text("filter"))
     designations = params.boolean("includeDesignations")
-    contains = [contains_item(cs, concept, designations) for cs, concept in result.members]
+    members = list(result.members)
+    wanted = [w for value in params.all("property") for w in str(value).split(",") if w]
+    contains = [contains_item(cs, concept, designations, wanted) for cs, concept in members]
     echoed = [echo(params, name, key) for name, key in ECHOED.items() if params.get(name) is not None]
     used = ([{"name": "used-codesystem", "valueUri": url} for url in result.used_code_systems]
             + [{"name": "used-valueset", "valueUri": url} for url in result.used_value_sets])
@@ -52,14 +56,34 @@ def expand(term, params: Params) -> dict:
         expansion["offset"] = offset
     if echoed or used:
         expansion["parameter"] = echoed + used
-    if any("extension" in item for item in contains):
-        expansion["extension"] = [r5_extension("ValueSet.expansion.property",
-                                               {"url": "code", "valueCode": "status"},
-                                               {"url": "uri", "valueUri": STATUS_URI})]
+    declarations = property_declarations(members, contains, wanted)
+    if declarations:
+        expansion["extension"] = declarations
+    if contains and params.get("excludeNested") is not None and not params.boolean("excludeNested") \
+            and params.get("offset") is None and count is None and not _enumerates(vs):
+        contains = nested(members, contains)
     if contains:
         expansion["contains"] = contains
     out["expansion"] = expansion
     return out
+
+
+def _enumerates(vs: dict) -> bool:
+    """Whether the value set lists its concepts one by one (such an expansion stays flat, as it was written)."""
+    return any(include.get("concept") for include in (vs.get("compose") or {}).get("include", []))
+
+
+def nested(members: list, items: list[dict]) -> list[dict]:
+    """The expansion as a tree (excludeNested=false): each concept under its parent when the parent is in it."""
+    by_key = {(cs.url, concept.code): item for (cs, concept), item in zip(members, items)}
+    roots = []
+    for (cs, concept), item in zip(members, items):
+        parent = next((by_key[(cs.url, p)] for p in concept.parents if (cs.url, p) in by_key), None)
+        if parent is None or parent is item:
+            roots.append(item)
+        else:
+            parent.setdefault("contains", []).append(item)
+    return roots
 
 
 def echo(params: Params, name: str, key: str) -> dict:
@@ -71,8 +95,12 @@ def echo(params: Params, name: str, key: str) -> dict:
     return {"name": name, key: params.text(name)}
 
 
-def contains_item(cs, concept, designations: bool) -> dict:
-    """One expansion.contains entry: system, code, display, abstract and inactive flags, designations."""
+def contains_item(cs, concept, designations: bool, wanted: list[str] = ()) -> dict:
+    """One expansion.contains entry: system, code, display, abstract and inactive flags, designations.
+
+    The concept's values of the `wanted` properties (and an inactive concept's status) go as the R5
+    `contains.property`, carried in R4 as cross-version extensions.
+    """
     item = {"system": cs.url}
     if concept.abstract:
         item["abstract"] = True
@@ -83,12 +111,38 @@ def contains_item(cs, concept, designations: bool) -> dict:
         item["display"] = concept.display
     if designations and concept.designations:
         item["designation"] = concept.designations
-    status = concept.property_values("status") if concept.inactive else []
+    extensions = []
+    if "definition" in wanted and concept.definition:
+        extensions.append(r5_extension("ValueSet.expansion.contains.property",
+                                       {"url": "code", "valueCode": "definition"},
+                                       {"url": "value", "valueString": concept.definition}))
+    for prop in concept.properties:
+        if prop.get("code") in wanted:
+            key, value = next(((k, v) for k, v in prop.items() if k.startswith("value")), (None, None))
+            if key:
+                extensions.append(r5_extension("ValueSet.expansion.contains.property",
+                                               {"url": "code", "valueCode": prop["code"]},
+                                               {"url": "value", key: value}))
+    status = concept.property_values("status") if concept.inactive and "status" not in wanted else []
     if status:
-        item["extension"] = [r5_extension("ValueSet.expansion.contains.property",
-                                          {"url": "code", "valueCode": "status"},
-                                          {"url": "value", "valueCode": status[0]})]
+        extensions.append(r5_extension("ValueSet.expansion.contains.property", {"url": "code", "valueCode": "status"},
+                                       {"url": "value", "valueCode": status[0]}))
+    if extensions:
+        item["extension"] = extensions
     return item
+
+
+def property_declarations(members: list, items: list[dict], wanted: list[str]) -> list[dict]:
+    """The R5 `expansion.property` entries (as extensions) for the properties the contains entries carry."""
+    used = {ext["extension"][0]["valueCode"] for item in items for ext in item.get("extension", [])}
+    uris = {STATUS_CODE: STATUS_URI, "definition": "http://hl7.org/fhir/concept-properties#definition"}
+    for cs in {id(cs): cs for cs, _ in members}.values():
+        for definition in getattr(cs, "property_defs", []) or []:
+            if definition.get("code") in wanted and definition.get("uri"):
+                uris.setdefault(definition["code"], definition["uri"])
+    return [r5_extension("ValueSet.expansion.property", {"url": "code", "valueCode": code},
+                         *([{"url": "uri", "valueUri": uris[code]}] if code in uris else []))
+            for code in sorted(used)]
 
 
 def r5_extension(element: str, *parts: dict) -> dict:
@@ -100,7 +154,10 @@ def validate_code(term, params: Params) -> dict:
     """ValueSet/$validate-code: the code checked against its code system and for membership of the value set."""
     vs = value_set_of(term, params)
     return check_code(term, coded_value(params), vs, infer_system=params.boolean("inferSystem"),
-                      lenient_display=params.boolean("lenient-display-validation"))
+                      lenient_display=params.boolean("lenient-display-validation"),
+                      languages=requested_languages(params, vs),
+                      membership_only=params.boolean("valueset-membership-only"),
+                      active_only=params.boolean("activeOnly"))
 
 
 def read(term, rid: str) -> dict:
