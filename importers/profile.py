@@ -25,7 +25,6 @@ from registry import config
 from registry.errors import BadRequest
 from registry.models.catalog import KINDS
 
-FORMATS = ("csv", "xlsx", "xml", "fnsi", "claml", "jsonl", "fhir-codesystem")
 TOP_KEYS = {"profile", "catalog", "read", "fields", "variants", "hierarchy"}
 PROFILE_KEYS = {"name", "description", "format", "duplicates", "group_codes"}
 CATALOG_KEYS = {"slug", "title", "kind", "language", "oid", "owner", "description", "field_schema"}
@@ -221,6 +220,7 @@ def validate(data: dict, where: str, path: Path | None = None) -> Profile:
     _check_keys(where, "[profile]", head, PROFILE_KEYS)
     _check_types(where, "[profile]", head, "profile")
     fmt = head.get("format")
+    from importers.formats import FORMATS  # the format modules read profiles: imported here, not at the top
     if fmt not in FORMATS:
         _fail(where, f"[profile].format must be one of {', '.join(FORMATS)} (got {fmt!r})")
     name = head.get("name") or (path.stem if path else "")

@@ -1,4 +1,4 @@
-"""ClaML (importers/claml.py): modifiers give the same entries whatever the order of the document."""
+"""ClaML (importers/formats/claml.py): modifiers give the same entries whatever the order of the document."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from importers import claml
-from importers.mapping import Findings
+from importers.findings import Findings
+from importers.formats import claml
 from importers.source import Source
 from import_checks import assert_refused
 
@@ -17,7 +17,7 @@ DATA = Path(__file__).resolve().parent / "data" / "importers"
 def read(path: Path) -> dict[str, dict]:
     findings = Findings(str(path))
     entries = {e["code"]: {k: v for k, v in e.items() if k != "_pos"}
-               for e in claml.read_entries(Source.from_path(path), findings, "en")}
+               for e in claml.read(Source.from_path(path), None, findings, "en")}
     assert findings.errors == []
     return entries
 

@@ -1,4 +1,4 @@
-"""Problems name the column as the file names it (importers/mapping.py `FieldSet.columns`, Position.column_for).
+"""Problems name the column as the file names it (importers/mapper.py `FieldSet.columns`, Position.column_for).
 
 The store and the hierarchy step check canonical fields (code, parents,
 status, attributes); the operator fixing the file needs the file's own column:

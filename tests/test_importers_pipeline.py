@@ -1,4 +1,4 @@
-"""The pipeline's own reader for the registry's CSV export (importers/pipeline.py `tabular_canonical`)."""
+"""The pipeline's own reader for the registry's CSV export (importers/formats/csv.py `read_canonical`)."""
 
 from __future__ import annotations
 

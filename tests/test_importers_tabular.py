@@ -1,4 +1,4 @@
-"""Readers of tabular sources (importers/tabular.py)."""
+"""Readers of tabular sources (importers/table.py and importers/formats/)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import json
 import pytest
 
 from importers import run_import
-from importers.mapping import Findings
+from importers.findings import Findings
 from importers.source import Source
-from importers.tabular import read_json_rows
+from importers.table import read_json_rows
 
 
 def _fnsi_records(n: int) -> list[dict]:

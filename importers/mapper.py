@@ -12,44 +12,15 @@ import hashlib
 import math
 import operator
 import re
-from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Iterator
 
 from registry.entries import STATUSES, CanonicalEntry, EntryError, _text
-from registry.errors import ImportRejected, Position, Problem
+from registry.errors import Position
 from importers.columns import Columns, source_columns
-from importers.hierarchy import needs_buffer
+from importers.findings import Findings
+from importers.hierarchy import finish as finish_hierarchy, needs_buffer
 from importers.profile import Profile
 from importers.values import ValueProblem, convert
-
-MAX_PROBLEMS = 1000
-
-
-@dataclass
-class Findings:
-    """Errors and warnings of one import, outside what the store itself checks."""
-
-    file: str
-    errors: list[Problem] = field(default_factory=list)
-    warnings: list[Problem] = field(default_factory=list)
-    error_count: int = 0  # every error, listed or not
-
-    def error(self, problem: Problem) -> None:
-        """Record an error (the import will be rejected); lists the first MAX_PROBLEMS and counts them all."""
-        self.error_count += 1
-        if len(self.errors) < MAX_PROBLEMS:
-            self.errors.append(problem)
-
-    def warn(self, problem: Problem) -> None:
-        """Record a warning (listed in the report; the import goes on)."""
-        problem.severity = "warning"
-        if len(self.warnings) < MAX_PROBLEMS:
-            self.warnings.append(problem)
-
-    def raise_if_errors(self) -> None:
-        """Stop the import with every error found so far."""
-        if self.errors:
-            raise ImportRejected(self.errors, self.warnings, total=self.error_count)
 
 
 def _cell_getter(i: int | None) -> Callable[[list], object]:
@@ -298,7 +269,7 @@ class Mapper:
         """Missing columns are errors; a header sharing no column with the profile is a wrong header."""
         missing = self.cols.missing
         if missing:
-            from importers.tabular import preview
+            from importers.table import preview
             present = preview([h for h in header if h]) or "(empty)"
             referenced = self.profile.referenced_columns()
             if len(missing) >= len([c for c in referenced if c]) or not self.cols.used:
@@ -409,6 +380,14 @@ class Mapper:
                 return entry
         return {"code": code, "display": display, "designations": designations, "parents": parents,
                 "status": status, "attributes": attributes, "_pos": pos}
+
+
+def map_table(table, profile: Profile, findings: Findings, language: str | None) -> Iterator[dict]:
+    """The entries of a Table (see importers.table) mapped by `profile`, after its hierarchy and duplicate rules."""
+    mapper = Mapper(profile, table.header, findings, sheet=table.sheet, header_row=table.header_row,
+                    language=language, known_columns=table.known_columns)
+    entries = (e for e in (mapper.entry(cells, row, parent) for row, cells, parent in table.rows) if e is not None)
+    return finish_hierarchy(entries, profile, findings, language)
 
 
 def _canonical_entry(code, display, status, designations, parents, attributes, pos, texts_stripped):
