@@ -13,14 +13,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from registry.errors import BadRequest, ImportRejected, NotFound, Position, Problem, Report
+from registry.errors import BadRequest, ImportRejected, NotFound, Problem, Report
 from importers.findings import Findings
 from importers.formats import FORMATS, catalog_defaults as described_catalog, guess_format
 from importers.profile import Profile, load_profile
 from importers.source import CONTAINERS, Source
-
-MAPPING_ERRORS_ROW = "(mapping errors)"
-
 
 def refuse_containers(source: Source, fmt: str, profile: Profile | None) -> None:
     """Refuse a spreadsheet or zip given to a text format, saying what it is and what to do.
@@ -87,12 +84,12 @@ def _new_catalog(slug: str, defaults: dict):
 class _Staging:
     """Entries on their way to the store, and whether reading the file broke off before its end."""
 
-    def __init__(self, entries, findings: Findings, file: str):
-        self.entries, self.findings, self.file = entries, findings, file
+    def __init__(self, entries, findings: Findings):
+        self.entries, self.findings = entries, findings
         self.cut_short = False
 
     def __iter__(self):
-        """Pass entries through; if mapping found errors, end with an entry the store rejects, so it rolls back."""
+        """Pass entries through, collecting the problem that stopped reading (the store asks `findings` after)."""
         findings = self.findings
         try:
             yield from self.entries
@@ -104,8 +101,6 @@ class _Staging:
             for p in exc.problems:
                 if id(p) not in known:
                     findings.error(p)
-        if findings.errors:
-            yield {"code": "", "_pos": Position(self.file, None, MAPPING_ERRORS_ROW)}
 
 
 def _without_consequences(problems: list[Problem], total: int) -> tuple[list[Problem], int]:
@@ -162,16 +157,16 @@ def run_import(store, path: str | Path, *, catalog: str, version: str, format: s
     if meant_for and meant_for != catalog:
         findings.warn(Problem(f"profile {prof.name} is meant for catalog {meant_for}, and this file goes into "
                               f"{catalog}: is that the right profile?", file=source.name, kind="other_catalog"))
-    staging = _Staging(FORMATS[fmt].read(source, prof, findings, language), findings, source.name)
+    staging = _Staging(FORMATS[fmt].read(source, prof, findings, language), findings)
     try:
         report = store.stage_draft(catalog, version, staging,
                                    source_name=Path(source.name).name, source_sha256=source.sha256(),
                                    release_notes=release_notes, created_by=created_by, dry_run=dry_run,
-                                   progress=progress, file=source.name, create_catalog=create)
+                                   progress=progress, file=source.name, create_catalog=create,
+                                   upstream_errors=lambda: bool(findings.errors))
     except ImportRejected as exc:
-        own = [p for p in exc.problems if p.row != MAPPING_ERRORS_ROW]
+        own, own_total = exc.problems, exc.total
         if findings.errors:
-            own_total = exc.total - (len(exc.problems) - len(own))  # without the sentinel's
             if staging.cut_short:
                 own, own_total = _without_consequences(own, own_total)
             raise ImportRejected(findings.errors + own, findings.warnings + exc.warnings,
