@@ -10,6 +10,7 @@ rejects the import and nothing is stored, not even a catalog created for it.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Callable
 
@@ -65,6 +66,16 @@ def catalog_defaults(source: Source, fmt: str, profile: Profile | None) -> dict:
     if profile is not None and profile.catalog.get("title"):
         return dict(profile.catalog)
     return described_catalog(source, fmt)
+
+
+def source_identity(source: Source, profile: Profile | None) -> str:
+    """The sha256 that tells whether this source was imported before: the file's, or for one named sheet of a
+    workbook, that of the file's sha256 and the sheet name (each sheet of one workbook is a source of its own)."""
+    digest = source.sha256()
+    sheet = profile.read.get("sheet") if profile is not None and profile.format == "xlsx" else None
+    if not sheet:
+        return digest
+    return hashlib.sha256(f"{digest}\nsheet {sheet}".encode("utf-8")).hexdigest()
 
 
 def _new_catalog(slug: str, defaults: dict):
@@ -160,7 +171,7 @@ def run_import(store, path: str | Path, *, catalog: str, version: str, format: s
     staging = _Staging(FORMATS[fmt].read(source, prof, findings, language), findings)
     try:
         report = store.stage_draft(catalog, version, staging,
-                                   source_name=Path(source.name).name, source_sha256=source.sha256(),
+                                   source_name=Path(source.name).name, source_sha256=source_identity(source, prof),
                                    release_notes=release_notes, created_by=created_by, dry_run=dry_run,
                                    progress=progress, file=source.name, create_catalog=create,
                                    upstream_errors=lambda: bool(findings.errors))

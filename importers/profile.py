@@ -24,6 +24,7 @@ except ImportError:  # Python 3.10
 from registry import config
 from registry.errors import BadRequest
 from registry.models.catalog import KINDS
+from importers.toml_lines import key_line
 
 TOP_KEYS = {"profile", "catalog", "read", "fields", "variants", "hierarchy"}
 PROFILE_KEYS = {"name", "description", "format", "duplicates", "group_codes"}
@@ -73,9 +74,13 @@ KEY_TYPES = {
 
 
 class ProfileError(BadRequest):
-    """A profile file that cannot be used; the message names the file and the key."""
+    """A profile file that cannot be used; the message names the file, the key and (when read from a file) its line."""
 
     code = "bad_profile"
+
+    def __init__(self, message: str, key: str | None = None):
+        super().__init__(message)
+        self.key = key
 
 
 @dataclass
@@ -96,48 +101,55 @@ class Profile:
 
     def referenced_columns(self) -> list[str]:
         """Every column (or XML path) named by the field specs, variants and skip rules, in first-use order."""
-        seen: list[str] = []
+        seen: dict[str, None] = {}
+        for _, name in self.references():
+            seen.setdefault(name, None)
+        return list(seen)
 
-        def add(name):
-            if name and name not in seen:
-                seen.append(name)
+    def references(self) -> list[tuple[str, str]]:
+        """Every (profile key, column or XML path) pair: where the profile names a column, and which."""
+        found: list[tuple[str, str]] = []
 
-        def walk_spec(spec):
+        def add(key, name):
+            if name:
+                found.append((key, name))
+
+        def walk_spec(key, spec):
             if isinstance(spec, str):
-                add(spec)
+                add(key, spec)
             elif isinstance(spec, dict):
-                for key in ("column", "path"):
-                    add(spec.get(key))
-                for name in spec.get("columns") or []:
-                    add(name)
-                for name in spec.get("hash") or []:
-                    add(name)
+                for source in ("column", "path"):
+                    add(f"{key}.{source}", spec.get(source))
+                for source in ("columns", "hash"):
+                    for name in spec.get(source) or []:
+                        add(f"{key}.{source}", name)
                 if spec.get("fallback") is not None:
-                    walk_spec(spec["fallback"])
+                    walk_spec(f"{key}.fallback", spec["fallback"])
 
-        def walk_fields(fields):
+        def walk_fields(section, fields):
             for name in ("code", "display", "status", "parents"):
                 if name in fields:
-                    walk_spec(fields[name])
-            for d in fields.get("designations") or []:
-                walk_spec(d)
-            for spec in (fields.get("attributes") or {}).values():
-                walk_spec(spec)
+                    walk_spec(f"{section}.{name}", fields[name])
+            for i, d in enumerate(fields.get("designations") or []):
+                walk_spec(f"{section}.designations[{i}]", d)
+            for name, spec in (fields.get("attributes") or {}).items():
+                walk_spec(f"{section}.attributes.{name}", spec)
 
-        walk_fields(self.fields)
-        for variant in self.variants:
+        walk_fields("[fields]", self.fields)
+        for i, variant in enumerate(self.variants, 1):
             for cond in variant["when"]:
-                add(cond["column"])
-            walk_fields(variant["fields"])
-        for rule in self.read.get("skip") or []:
-            add(rule["column"])
+                add(f"[[variants]] #{i}.when.column", cond["column"])
+            walk_fields(f"[[variants]] #{i}.fields", variant["fields"])
+        for i, rule in enumerate(self.read.get("skip") or []):
+            add(f"[read].skip[{i}].column", rule["column"])
         for key in ("id", "parent_id"):
-            add(self.hierarchy.get(key))
-        return seen
+            add(f"[hierarchy].{key}", self.hierarchy.get(key))
+        return found
 
 
-def _fail(where: str, message: str) -> None:
-    raise ProfileError(f"profile {where}: {message}")
+def _fail(where: str, message: str, key: str | None = None) -> None:
+    """Refuse the profile; `key` is the key to point at when the message's first section is not precise enough."""
+    raise ProfileError(f"profile {where}: {message}", key=key)
 
 
 def _check_keys(where: str, section: str, table, allowed: set) -> None:
@@ -145,7 +157,8 @@ def _check_keys(where: str, section: str, table, allowed: set) -> None:
         _fail(where, f"{section} must be a table")
     unknown = sorted(set(table) - allowed)
     if unknown:
-        _fail(where, f"unknown key(s) {', '.join(unknown)} in {section} (allowed: {', '.join(sorted(allowed))})")
+        _fail(where, f"unknown key(s) {', '.join(unknown)} in {section} (allowed: {', '.join(sorted(allowed))})",
+              key=unknown[0])
 
 
 def _check_types(where: str, section: str, table: dict, kind: str) -> None:
@@ -181,6 +194,10 @@ def _check_spec(where: str, section: str, spec) -> None:
         _fail(where, f"{section}.type {spec['type']!r} is not one of {', '.join(ATTRIBUTE_TYPES)}")
     if "template" in spec and "{0}" not in spec["template"]:
         _fail(where, f"{section}.template must contain {{0}} where the value goes (got {spec['template']!r})")
+    for key, kinds in (("date_format", ("date",)), ("true_values", ("boolean",)), ("false_values", ("boolean",))):
+        if key in spec and spec.get("type") not in kinds:
+            _fail(where, f"{section}.{key} applies to type = \"{kinds[0]}\" only (the type is "
+                         f"{spec.get('type', 'string')})")
     if "zfill" in spec and (not isinstance(spec["zfill"], int) or isinstance(spec["zfill"], bool)):
         _fail(where, f"{section}.zfill must be an integer width")
     if spec.get("fallback") is not None:
@@ -318,7 +335,32 @@ def validate(data: dict, where: str, path: Path | None = None) -> Profile:
     if fmt == "xml":
         for p in profile.referenced_columns():
             _check_xml_path(where, p)
+    _check_uses(where, profile)
     return profile
+
+
+def _check_uses(where: str, profile: Profile) -> None:
+    """What the profile declares is used, and what it uses is declared: a misspelling fails here, before any row."""
+    columns = profile.read.get("columns")
+    if columns and profile.format != "xml":
+        listed = set(columns)
+        for key, name in profile.references():
+            if name not in listed:
+                _fail(where, f"{key} names column {name!r}, which [read].columns does not list (it lists "
+                             f"{', '.join(columns)}): a misspelling?")
+    filled = set((profile.fields.get("attributes") or {}))
+    for variant in profile.variants:
+        filled |= set(variant["fields"].get("attributes") or {})
+    if profile.fields or profile.variants:
+        for name in profile.catalog.get("field_schema") or {}:
+            if name not in filled:
+                _fail(where, f"[catalog].field_schema.{name} is filled by no attribute of [fields] or a variant "
+                             f"(attributes: {', '.join(sorted(filled)) or 'none'}): a misspelling?")
+    if profile.format == "xml":
+        paths = list(profile.read.get("records") or []) + profile.referenced_columns()
+        for prefix in profile.read.get("namespaces") or {}:
+            if not any(f"{prefix}:" in p for p in paths):
+                _fail(where, f"[read].namespaces.{prefix} is used by no record or path (write {prefix}:name)")
 
 
 XML_PATH = re.compile(r"name\(\)|@[\w.:-]+|[\w.:-]+(/[\w.:-]+)*(/@[\w.:-]+)?")
@@ -331,19 +373,31 @@ def _check_xml_path(where: str, path: str) -> None:
                      f"(relative to the record element)")
 
 
-def profile_path(name: str) -> Path:
-    """The file of profile `name`: `<catalogs dir>/<name>.toml` when shipped, else a path to a .toml file.
+def profile_dirs() -> list[Path]:
+    """Where profiles are looked up: NSI_CATALOGS_DIR first (an operator's own profiles), then the shipped ones.
 
-    A shipped name wins over a same-named file in the working directory, so a
-    name checked against `available_profiles` always means the shipped profile.
+    A folder of one's own profiles adds to the shipped ones instead of hiding
+    them; a profile there with a shipped profile's name replaces that one.
     """
-    shipped = config.catalogs_dir() / f"{name}.toml"
+    shipped = config.catalogs_dir({})  # without NSI_CATALOGS_DIR: the folder shipped with the code
+    configured = config.catalogs_dir()
+    return [configured, shipped] if configured != shipped else [shipped]
+
+
+def profile_path(name: str) -> Path:
+    """The file of profile `name`: `<name>.toml` in the first of `profile_dirs()` that has it, else a path to a .toml.
+
+    A known name wins over a same-named file in the working directory, so a
+    name checked against `available_profiles` always means that profile.
+    """
     p = Path(name)
-    if p.suffix != ".toml" and p.name == name and shipped.is_file():
-        return shipped
+    if p.suffix != ".toml" and p.name == name:
+        for directory in profile_dirs():
+            if (directory / f"{name}.toml").is_file():
+                return directory / f"{name}.toml"
     if p.suffix == ".toml" or p.is_file():
         return p
-    return shipped
+    return profile_dirs()[0] / f"{name}.toml"
 
 
 def load_profile(name: str) -> Profile:
@@ -353,13 +407,21 @@ def load_profile(name: str) -> Profile:
         known = ", ".join(available_profiles()) or "none"
         raise ProfileError(f"no profile {name!r} (looked for {path}); known profiles: {known}")
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        data = tomllib.loads(text)
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ProfileError(f"profile {path}: not valid TOML: {exc}") from None
-    return validate(data, str(path), path)
+    try:
+        return validate(data, str(path), path)
+    except ProfileError as exc:
+        prefix = f"profile {path}: "
+        reason = exc.message[len(prefix):] if exc.message.startswith(prefix) else exc.message
+        line = key_line(text, reason.split(" (", 1)[0], exc.key)
+        if line is None:
+            raise
+        raise ProfileError(f"profile {path}, line {line}: {reason}", key=exc.key) from None
 
 
 def available_profiles() -> list[str]:
-    """Names of the profiles shipped in (or configured as) the catalogs directory."""
-    directory = config.catalogs_dir()
-    return sorted(p.stem for p in directory.glob("*.toml")) if directory.is_dir() else []
+    """Names of the profiles in NSI_CATALOGS_DIR and shipped with the code (see `profile_dirs`)."""
+    return sorted({p.stem for directory in profile_dirs() if directory.is_dir() for p in directory.glob("*.toml")})

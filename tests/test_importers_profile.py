@@ -94,3 +94,76 @@ def test_profile_that_is_not_toml(tmp_path):
     bad.write_text("[profile\nformat = 'csv'", encoding="utf-8")
     with pytest.raises(ProfileError, match="not valid TOML"):
         load_profile(str(bad))
+
+
+def write(tmp_path, text: str, name: str = "p.toml"):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+HEADERLESS = '''[profile]
+format = "csv"
+
+[read]
+header = false
+columns = ["CODE", "NAME", "PARENT"]
+
+[fields]
+code = "CODE"
+display = { column = "NAME" }
+'''
+
+
+@pytest.mark.parametrize("tail, line, message", [
+    ('parents = "PARNET"\n', 11, "[fields].parents names column 'PARNET', which [read].columns does not list "
+                                 "(it lists CODE, NAME, PARENT): a misspelling?"),
+    ('[fields.attributes]\nkind = { column = "KIND" }\n', 12,
+     "[fields].attributes.kind.column names column 'KIND', which [read].columns does not list"),
+    ('[[variants]]\nwhen = { column = "LEVEL", equals = "1" }\nfields = { status = { value = "inactive" } }\n', 12,
+     "[[variants]] #1.when.column names column 'LEVEL', which [read].columns does not list"),
+    ('[hierarchy]\nid = "CODE"\nparent_id = "PARENT_ID"\n', 13,
+     "[hierarchy].parent_id names column 'PARENT_ID', which [read].columns does not list"),
+    ('[fields.attributes]\nadded = { column = "NAME", date_format = "%d.%m.%Y" }\n', 12,
+     "[fields].attributes.added.date_format applies to type = \"date\" only (the type is string)"),
+    ('[fields.attributes]\nflag = { column = "NAME", typ = "boolean" }\n', 12, "unknown key(s) typ in "
+                                                                            "[fields].attributes.flag"),
+])
+def test_profile_mistakes_are_refused_with_the_profile_line(tmp_path, tail, line, message):
+    path = write(tmp_path, HEADERLESS + tail)
+    with pytest.raises(ProfileError) as err:
+        load_profile(str(path))
+    assert err.value.message.startswith(f"profile {path}, line {line}: {message}")
+    assert path.read_text(encoding="utf-8").splitlines()[line - 1].split()[0] in tail
+
+
+def test_a_schema_field_no_attribute_fills_is_refused(tmp_path):
+    path = write(tmp_path, '[profile]\nformat = "csv"\n[catalog]\ntitle = "T"\n\n[catalog.field_schema]\n'
+                           'dose = "number"\ndoze_unit = "string"\n\n[fields]\ncode = "c"\n\n[fields.attributes]\n'
+                           'dose = { column = "d", type = "number" }\ndose_unit = "u"\n')
+    with pytest.raises(ProfileError) as err:
+        load_profile(str(path))
+    assert err.value.message == (f"profile {path}, line 8: [catalog].field_schema.doze_unit is filled by no attribute "
+                                 f"of [fields] or a variant (attributes: dose, dose_unit): a misspelling?")
+
+
+def test_an_xml_namespace_nothing_uses_is_refused(tmp_path):
+    path = write(tmp_path, '[profile]\nformat = "xml"\n[read]\nrecords = ["x:item"]\n'
+                           'namespaces = { x = "urn:x", y = "urn:y" }\n[fields]\ncode = "x:code"\n')
+    with pytest.raises(ProfileError) as err:
+        load_profile(str(path))
+    assert err.value.message == (f"profile {path}, line 5: [read].namespaces.y is used by no record or path "
+                                 f"(write y:name)")
+
+
+def test_catalogs_dir_adds_profiles_to_the_shipped_ones(tmp_path, monkeypatch):
+    own = tmp_path / "profiles"
+    own.mkdir()
+    write(own, '[profile]\nformat = "csv"\n[fields]\ncode = "c"\n', "local-codes.toml")
+    write(own, '[profile]\nformat = "csv"\ndescription = "ours"\n[fields]\ncode = "c"\n', "atc-who.toml")
+    shipped = set(available_profiles())
+    monkeypatch.setenv("NSI_CATALOGS_DIR", str(own))
+    assert set(available_profiles()) == shipped | {"local-codes"}
+    assert load_profile("local-codes").path == own / "local-codes.toml"
+    assert load_profile("atc-who").description == "ours"  # one's own profile of a shipped name replaces it
+    assert load_profile("icd10-ru-fnsi").format == "fnsi"  # the shipped ones stay visible

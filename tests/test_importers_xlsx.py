@@ -46,3 +46,27 @@ def test_xlsx_actual_decompressed_size_is_capped(sqlite_store, tmp_path, monkeyp
     monkeypatch.setenv("NSI_XLSX_MAX_UNCOMPRESSED_MB", "1")
     with pytest.raises(ImportRejected, match="NSI_XLSX_MAX_UNCOMPRESSED_MB=1"):
         run_import(sqlite_store, book, catalog="atc", version="1", profile="atc-who-xlsx")
+
+
+def test_each_sheet_of_one_workbook_is_a_source_of_its_own(sqlite_store, tmp_path):
+    """A workbook with a sheet per release: the second sheet is not refused as "the same file" as the first."""
+    from openpyxl import Workbook
+    book = tmp_path / "releases.xlsx"
+    wb = Workbook()
+    first = wb.active
+    first.title = "2024"
+    for row in [["code", "name"], ["A", "Alpha"]]:
+        first.append(row)
+    second = wb.create_sheet("2025")
+    for row in [["code", "name"], ["A", "Alpha"], ["B", "Beta"]]:
+        second.append(row)
+    wb.save(book)
+    for sheet in ("2024", "2025"):
+        (tmp_path / f"{sheet}.toml").write_text(
+            f'[profile]\nformat = "xlsx"\n[catalog]\ntitle = "R"\n[read]\nsheet = "{sheet}"\n'
+            '[fields]\ncode = "code"\ndisplay = "name"\n', encoding="utf-8")
+    reports = [run_import(sqlite_store, book, catalog="r", version=sheet, profile=str(tmp_path / f"{sheet}.toml"),
+                          publish=True) for sheet in ("2024", "2025")]
+    assert [(r.status, r.entries, r.added) for r in reports] == [("published", 1, 1), ("published", 2, 1)]
+    again = run_import(sqlite_store, book, catalog="r", version="2025b", profile=str(tmp_path / "2025.toml"))
+    assert again.status == "unchanged" and "as version 2025 of r" in again.message
