@@ -183,7 +183,7 @@ class FieldSet:
     """
 
     def __init__(self, fields: dict, cols: Columns, language: str | None, hierarchy: dict | None = None,
-                 enclosing: bool = False):
+                 enclosing: bool = False, paths: bool = False):
         self.columns = source_columns(fields, cols, hierarchy or {}, enclosing)  # shared by the Positions of its rows
         self.code = compile_spec(fields["code"], cols) if "code" in fields else (lambda row: "")
         self.display = compile_spec(fields["display"], cols) if "display" in fields else (lambda row: "")
@@ -209,13 +209,23 @@ class FieldSet:
         for name, spec in (fields.get("attributes") or {}).items():
             spec = {"column": spec} if isinstance(spec, str) else spec
             column = self.columns.get(f"attributes.{name}", name)
-            self.attributes.append((name, compile_spec(spec, cols), spec.get("type", "string"), spec, column))
+            # several XML matches are joined (" | "), not cut to the first
+            get = compile_spec(spec, cols, multi=paths)
+            self.attributes.append((name, get, spec.get("type", "string"), spec, column))
         names = [a[0] for a in self.attributes]
         if not all(n.__class__ is str for n in names):
             self.canonical = False
         # normalize_entry sorts attributes by name; a profile listing them out of order gets them sorted here
         self.sorted_attributes = sorted(names) if self.canonical and names != sorted(names) else None
         self.simple = self._simple_layout(fields)
+        # XML paths of code and display must match one element per record: (field, cell index, path, may be missing)
+        self.single = []
+        for name in ("code", "display") if paths else ():
+            spec = {"path": fields[name]} if isinstance(fields.get(name), str) else fields.get(name) or {}
+            path = spec.get("path") or spec.get("column")
+            if path:
+                may_be_missing = bool(spec.get("optional") or spec.get("default") or spec.get("fallback") is not None)
+                self.single.append((name, cols.find(path, optional=True), path, may_be_missing))
 
     def _simple_layout(self, fields: dict):
         """For the commonest profile (each field one column of text, no parents or designations): the column
@@ -239,7 +249,8 @@ class Mapper:
     """Maps records of one file (one sheet) to entries with `_pos`, following a profile."""
 
     def __init__(self, profile: Profile, header: list[str], findings: Findings, *, sheet: str | None = None,
-                 header_row: int | None = None, language: str | None = None, known_columns: bool = True):
+                 header_row: int | None = None, language: str | None = None, known_columns: bool = True,
+                 paths: bool = False):
         self.profile = profile
         self.findings = findings
         self.file = findings.file
@@ -249,13 +260,13 @@ class Mapper:
         base = dict(profile.fields)
         h = profile.hierarchy
         self.enclosing = bool(h.get("enclosing", profile.format == "xml"))
-        self.default = FieldSet(base, cols, language, h, self.enclosing)
+        self.default = FieldSet(base, cols, language, h, self.enclosing, paths)
         self.variants = []
         for variant in profile.variants:
             merged = dict(base)
             merged.update(variant["fields"])
             conds = [compile_condition(c, cols) for c in variant["when"]]
-            self.variants.append((conds, FieldSet(merged, cols, language, h, self.enclosing)))
+            self.variants.append((conds, FieldSet(merged, cols, language, h, self.enclosing, paths)))
         self.skips = [compile_condition(rule, cols) for rule in profile.read.get("skip") or []]
         self.id_get = _cell_getter(cols.find(h["id"])) if h.get("id") else None
         self.parent_id_get = _cell_getter(cols.find(h["parent_id"])) if h.get("parent_id") else None
@@ -301,6 +312,20 @@ class Mapper:
             else:
                 self.findings.warn(problem)
 
+    def _check_single(self, fs: FieldSet, row: list, pos: Position) -> None:
+        """A code or display path matching several elements of a record, or none, is an error, not a guess."""
+        for name, i, path, may_be_missing in fs.single:
+            value = row[i] if i is not None and i < len(row) else None
+            if isinstance(value, list):
+                self.findings.error(pos.problem(
+                    f"the {name} path {path!r} matches {len(value)} elements in this record, not one: make it "
+                    f"select one (a predicate such as [@lang='ru'], or [1] for the first)", column=path,
+                    kind="ambiguous_path"))
+            elif value is None and not may_be_missing:
+                self.findings.error(pos.problem(
+                    f"the {name} path {path!r} matches nothing in this record (declare it optional = true, "
+                    f"or give a default, if records may lack it)", column=path, kind="missing_path"))
+
     def fieldset(self, row: list) -> FieldSet:
         """The variant whose conditions hold for this record (the profile's fields otherwise)."""
         for conds, fs in self.variants:
@@ -322,6 +347,8 @@ class Mapper:
                 return None
         fs = self.fieldset(row)
         pos = Position(self.file, self.sheet, row_id, fs.columns)
+        if fs.single:
+            self._check_single(fs, row, pos)
         if fs.simple is not None and self.canonical and (parent_row is None or not self.enclosing):
             pick, width, has_status, names = fs.simple
             if len(row) >= width:
@@ -385,7 +412,7 @@ class Mapper:
 def map_table(table, profile: Profile, findings: Findings, language: str | None) -> Iterator[dict]:
     """The entries of a Table (see importers.table) mapped by `profile`, after its hierarchy and duplicate rules."""
     mapper = Mapper(profile, table.header, findings, sheet=table.sheet, header_row=table.header_row,
-                    language=language, known_columns=table.known_columns)
+                    language=language, known_columns=table.known_columns, paths=table.paths)
     entries = (e for e in (mapper.entry(cells, row, parent) for row, cells, parent in table.rows) if e is not None)
     return finish_hierarchy(entries, profile, findings, language)
 

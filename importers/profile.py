@@ -333,8 +333,8 @@ def validate(data: dict, where: str, path: Path | None = None) -> Profile:
                    read=read, fields=fields, variants=variants, hierarchy=hierarchy, duplicates=duplicates,
                       group_codes=group_codes)
     if fmt == "xml":
-        for p in profile.referenced_columns():
-            _check_xml_path(where, p)
+        for key, p in profile.references():
+            _check_xml_path(where, key, p, read.get("namespaces") or {})
     _check_uses(where, profile)
     return profile
 
@@ -363,14 +363,21 @@ def _check_uses(where: str, profile: Profile) -> None:
                 _fail(where, f"[read].namespaces.{prefix} is used by no record or path (write {prefix}:name)")
 
 
-XML_PATH = re.compile(r"name\(\)|@[\w.:-]+|[\w.:-]+(/[\w.:-]+)*(/@[\w.:-]+)?")
-
-
-def _check_xml_path(where: str, path: str) -> None:
-    """An XML field path is 'name()', '@attr', 'child', 'a/b' or 'a/b/@attr', relative to the record."""
-    if not XML_PATH.fullmatch(path):
-        _fail(where, f"{path!r} is not an XML path this importer reads: use name(), @attr, child, a/b or a/b/@attr "
-                     f"(relative to the record element)")
+def _check_xml_path(where: str, key: str, path: str, namespaces: dict) -> None:
+    """An XML field path is XPath 1.0 relative to the record element (or absolute), with the declared prefixes."""
+    from lxml import etree
+    if path == "name()":
+        return
+    unquoted = re.sub(r"'[^']*'|\"[^\"]*\"", "", path)
+    for prefix in re.findall(r"(?<![\w:.-])([A-Za-z_][\w.-]*):(?![:])", unquoted):
+        if prefix not in namespaces:
+            _fail(where, f"{key} {path!r} uses the prefix {prefix}:, which [read].namespaces does not declare")
+    try:
+        etree.XPath(path, namespaces=namespaces)
+    except etree.XPathError as exc:
+        _fail(where, f"{key} {path!r} is not an XPath this importer can evaluate ({exc}): write a path relative to "
+                     f"the record element such as name, a/b, @id, a/@id, field[@name='title'], text() or "
+                     f"/root/header/@version, with the prefixes of [read].namespaces")
 
 
 def profile_dirs() -> list[Path]:

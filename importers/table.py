@@ -27,6 +27,7 @@ class Table:
     header_row: int | None = None
     sheet: str | None = None
     known_columns: bool = True
+    paths: bool = False  # cells are XML path results: None for no match, a list for several
     extra: dict = field(default_factory=dict)
 
 

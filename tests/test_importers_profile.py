@@ -72,10 +72,10 @@ def test_every_shipped_profile_validates_and_is_documented():
      "[catalog].title must be a non-empty string (got 5)"),
     ({"profile": {"format": "xml"}, "read": {"records": "item"}, "fields": {"code": "@code"}},
      "[read].records must be a list of strings (got the string 'item'; write ['item'])"),
-    ({"profile": {"format": "xml"}, "read": {"records": ["item"]}, "fields": {"code": "/"}},
-     "'/' is not an XML path this importer reads"),
+    ({"profile": {"format": "xml"}, "read": {"records": ["item"]}, "fields": {"code": "field[@name='x'"}},
+     "[fields].code \"field[@name='x'\" is not an XPath this importer can evaluate (Invalid predicate)"),
     ({"profile": {"format": "xml"}, "read": {"records": ["item"]}, "fields": {"code": "@"}},
-     "'@' is not an XML path this importer reads"),
+     "[fields].code '@' is not an XPath this importer can evaluate"),
 ])
 def test_profile_validation_names_the_key(data, message):
     with pytest.raises(ProfileError) as err:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from typing import Iterator
+
+from lxml import etree
 
 from importers.findings import Findings
 from importers.mapper import map_table
@@ -19,18 +22,28 @@ def _text_of(elem) -> str:
     return " ".join("".join(elem.itertext()).split())
 
 
-def _path_getter(path: str, namespaces: dict):
-    """A function (element, its children by tag) → the value of a relative path on a record element.
+SIMPLE_PATH = re.compile(r"name\(\)|@[\w.:-]+|[\w.:-]+(/[\w.:-]+)*(/@[\w.:-]+)?")
 
-    Paths: 'name()' (the element's name), '@attr', 'child', 'a/b', 'a/b/@attr'
-    (prefixes as declared in [read].namespaces). Several matches give a list of
-    texts, one match a text, none "".
+
+def _path_getter(path: str, namespaces: dict):
+    """A function (element, its children by tag) → the value of a path on a record element.
+
+    The result is None when the path matches nothing, a text for one match
+    (an element's text with white space collapsed, an attribute, a text node)
+    and a list of texts for several: the mapper tells a missing value from an
+    empty one, and one match from several. Simple paths ('name()', '@attr',
+    'child', 'a/b', 'a/b/@attr') are looked up among the record's children;
+    anything else is XPath 1.0 evaluated on the record element: predicates
+    (`field[@name='title']`), `text()`, axes (`ancestor::chapter/@id`) and
+    absolute paths (`/doc/header/@version`, over what the file has read so far).
     """
+    if not SIMPLE_PATH.fullmatch(path):
+        return _xpath_getter(path, namespaces)
     if path == "name()":
         return lambda elem, children: _local(elem.tag)
     if path.startswith("@"):
         name = path[1:]
-        return lambda elem, children: elem.get(name, "")
+        return lambda elem, children: elem.get(name)
     attr = None
     if "/@" in path:
         path, attr = path.rsplit("/@", 1)
@@ -47,12 +60,37 @@ def _path_getter(path: str, namespaces: dict):
         nodes = children.get(first, ())
         for step in rest:
             nodes = [c for n in nodes for c in n if c.tag == step]
-        if not nodes:
-            return ""
-        values = [v for v in ((n.get(attr, "") if attr else _text_of(n)) for n in nodes) if v]
+        if attr:
+            values = [n.get(attr) for n in nodes]
+            values = [v for v in values if v is not None]
+        else:
+            values = [_text_of(n) for n in nodes]
         if not values:
-            return ""
+            return None
         return values[0] if len(values) == 1 else values
+    return get
+
+
+def _xpath_getter(path: str, namespaces: dict):
+    """The getter of a path that is XPath beyond the simple forms (checked when the profile was loaded)."""
+    compiled = etree.XPath(path, namespaces=namespaces)
+
+    def text(node) -> str:
+        if isinstance(node, etree._Element):
+            return _text_of(node)
+        if isinstance(node, float):
+            return str(int(node)) if node.is_integer() else repr(node)
+        return " ".join(str(node).split())
+
+    def get(elem, children):
+        result = compiled(elem)
+        if isinstance(result, list):
+            if not result:
+                return None
+            return text(result[0]) if len(result) == 1 else [text(r) for r in result]
+        if isinstance(result, bool):
+            return "true" if result else "false"
+        return text(result)
     return get
 
 
@@ -97,7 +135,7 @@ def read_xml(source: Source, profile: Profile, findings: Findings) -> Table:
             elem.clear()
             if parent is not None:
                 parent.remove(elem)
-    return Table(paths, rows(), header_row=None, known_columns=False)
+    return Table(paths, rows(), header_row=None, known_columns=False, paths=True)
 
 
 READS = "XML"
