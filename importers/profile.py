@@ -240,6 +240,7 @@ def validate(data: dict, where: str, path: Path | None = None) -> Profile:
     from importers.formats import FORMATS  # the format modules read profiles: imported here, not at the top
     if fmt not in FORMATS:
         _fail(where, f"[profile].format must be one of {', '.join(FORMATS)} (got {fmt!r})")
+    module = FORMATS[fmt]
     name = head.get("name") or (path.stem if path else "")
     duplicates = head.get("duplicates", "error")
     if duplicates not in DUPLICATES:
@@ -259,7 +260,7 @@ def validate(data: dict, where: str, path: Path | None = None) -> Profile:
         except BadRequest as exc:
             _fail(where, f"[catalog].{exc.message}")
     read = data.get("read", {})
-    _check_keys(where, "[read]", read, READ_KEYS)
+    _check_keys(where, "[read]", read, READ_KEYS | getattr(module, "READ_KEYS", set()))
     _check_types(where, "[read]", read, "read")
     if "quotechar" in read and len(read["quotechar"]) != 1:
         _fail(where, f"[read].quotechar must be one character (got {read['quotechar']!r})")
@@ -292,10 +293,11 @@ def validate(data: dict, where: str, path: Path | None = None) -> Profile:
         _check_regex(where, f"[read].skip[{i}]", rule, "matches")
         if "column" not in rule or len(set(rule) & {"equals", "empty", "matches"}) != 1:
             _fail(where, f"[read].skip[{i}] needs a column and one of equals, empty or matches")
-    if fmt == "xml" and not read.get("records"):
-        _fail(where, "format xml needs [read].records: the element names that are records")
+    problem = module.check_read(read) if hasattr(module, "check_read") else None
+    if problem:
+        _fail(where, problem)
     fields = data.get("fields", {})
-    needs_fields = fmt in ("csv", "xlsx", "xml")
+    needs_fields = getattr(module, "FIELDS_REQUIRED", False)
     if fields or needs_fields:
         _check_fields(where, "[fields]", fields, require_code=needs_fields)
     variants = data.get("variants", [])
@@ -341,12 +343,14 @@ def validate(data: dict, where: str, path: Path | None = None) -> Profile:
 
 def _check_uses(where: str, profile: Profile) -> None:
     """What the profile declares is used, and what it uses is declared: a misspelling fails here, before any row."""
-    columns = profile.read.get("columns")
+    declared, columns = "[read].columns", profile.read.get("columns")
+    if isinstance(profile.read.get("layout"), dict):
+        declared, columns = "[read.layout]", list(profile.read["layout"])
     if columns and profile.format != "xml":
         listed = set(columns)
         for key, name in profile.references():
             if name not in listed:
-                _fail(where, f"{key} names column {name!r}, which [read].columns does not list (it lists "
+                _fail(where, f"{key} names column {name!r}, which {declared} does not list (it lists "
                              f"{', '.join(columns)}): a misspelling?")
     filled = set((profile.fields.get("attributes") or {}))
     for variant in profile.variants:

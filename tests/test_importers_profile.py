@@ -167,3 +167,39 @@ def test_catalogs_dir_adds_profiles_to_the_shipped_ones(tmp_path, monkeypatch):
     assert load_profile("local-codes").path == own / "local-codes.toml"
     assert load_profile("atc-who").description == "ours"  # one's own profile of a shipped name replaces it
     assert load_profile("icd10-ru-fnsi").format == "fnsi"  # the shipped ones stay visible
+
+
+FIXED = '''[profile]
+format = "fixed-width"
+
+[read]
+layout = { CODE = { start = 1, width = 6 }, NAME = { start = 7, end = 40 } }
+'''
+
+
+@pytest.mark.parametrize("read, fields, message", [
+    ("", 'code = "CODE"\ndisplay = "NAM"\n',
+     "[fields].display names column 'NAM', which [read.layout] does not list (it lists CODE, NAME): a misspelling?"),
+    ("header_lines = -1\n", 'code = "CODE"\n', "[read].header_lines must be a number of lines (got -1)"),
+    ("sheet = 'x'\nlines = 2\n", 'code = "CODE"\n', "unknown key(s) lines in [read]"),
+])
+def test_fixed_width_profile_mistakes(tmp_path, read, fields, message):
+    path = write(tmp_path, FIXED + read + "[fields]\n" + fields)
+    with pytest.raises(ProfileError) as err:
+        load_profile(str(path))
+    assert message in err.value.message
+
+
+@pytest.mark.parametrize("layout, message", [
+    ("{ CODE = { start = 1, width = 6 }, NAME = { start = 6, end = 40 } }",
+     "[read].layout.NAME (characters 6-40) overlaps [read].layout.CODE (characters 1-6)"),
+    ("{ CODE = { start = 0, width = 6 } }", "[read].layout.CODE: start, width and end are character positions from 1"),
+    ("{ CODE = { start = 1, width = 6, end = 6 } }", "[read].layout.CODE needs start and exactly one of width or end"),
+    ("{ CODE = { start = 5, end = 2 } }", "[read].layout.CODE: end 2 is before start 5"),
+    ("{ CODE = { begin = 1, width = 2 } }", "[read].layout.CODE must be a table of start and width (or end)"),
+])
+def test_fixed_width_layout_mistakes(tmp_path, layout, message):
+    path = write(tmp_path, f'[profile]\nformat = "fixed-width"\n[read]\nlayout = {layout}\n[fields]\ncode = "CODE"\n')
+    with pytest.raises(ProfileError) as err:
+        load_profile(str(path))
+    assert err.value.message.startswith(f"profile {path}, line 4: {message}")

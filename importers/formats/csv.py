@@ -153,6 +153,7 @@ def _looks_like_identifiers(cells: list[str]) -> bool:
 
 
 READS = "CSV text"
+FIELDS_REQUIRED = True  # when a profile is given
 
 
 def sniff(source: Source) -> bool:

@@ -90,6 +90,7 @@ def read_xlsx(source: Source, profile: Profile | None, findings: Findings) -> Ta
 
 
 READS = "xlsx workbooks"
+FIELDS_REQUIRED = True
 NEEDS_PROFILE = "an xlsx file needs a profile (--profile) naming its sheet and columns"
 
 

@@ -139,6 +139,14 @@ def read_xml(source: Source, profile: Profile, findings: Findings) -> Table:
 
 
 READS = "XML"
+FIELDS_REQUIRED = True
+
+
+def check_read(read: dict) -> str | None:
+    """What is wrong with a profile's [read] table for XML, if anything."""
+    if not read.get("records"):
+        return "format xml needs [read].records: the element names that are records"
+    return None
 NEEDS_PROFILE = "XML other than ClaML needs a profile (--profile); see docs/importers.md"
 
 
