@@ -268,6 +268,8 @@ class Mapper:
             conds = [compile_condition(c, cols) for c in variant["when"]]
             self.variants.append((conds, FieldSet(merged, cols, language, h, self.enclosing, paths)))
         self.skips = [compile_condition(rule, cols) for rule in profile.read.get("skip") or []]
+        self.predicate_hint = "[@lang='ru'], or [1] for the first" if profile.format == "xml" else \
+            "[lang=ru], or [0] for the first"
         self.id_get = _cell_getter(cols.find(h["id"])) if h.get("id") else None
         self.parent_id_get = _cell_getter(cols.find(h["parent_id"])) if h.get("parent_id") else None
         # Entries that `finish` rewrites after mapping (buffered hierarchy and duplicate rules) stay loose dicts.
@@ -319,7 +321,7 @@ class Mapper:
             if isinstance(value, list):
                 self.findings.error(pos.problem(
                     f"the {name} path {path!r} matches {len(value)} elements in this record, not one: make it "
-                    f"select one (a predicate such as [@lang='ru'], or [1] for the first)", column=path,
+                    f"select one (a predicate such as {self.predicate_hint})", column=path,
                     kind="ambiguous_path"))
             elif value is None and not may_be_missing:
                 self.findings.error(pos.problem(
@@ -368,7 +370,7 @@ class Mapper:
         for name, get, kind, spec, column in fs.attributes:
             value = get(row)
             if isinstance(value, list):
-                value = " | ".join(value)
+                value = spec.get("join", " | ").join(value)
             if kind != "string" and value != "":
                 try:
                     value = convert(value, kind, spec)

@@ -29,12 +29,11 @@ from importers.toml_lines import key_line
 TOP_KEYS = {"profile", "catalog", "read", "fields", "variants", "hierarchy"}
 PROFILE_KEYS = {"name", "description", "format", "duplicates", "group_codes"}
 CATALOG_KEYS = {"slug", "title", "kind", "language", "oid", "owner", "description", "field_schema"}
-READ_KEYS = {"encoding", "delimiter", "quotechar", "header", "header_row", "columns", "sheet", "records",
-             "namespaces", "strip_chars", "null_values", "skip", "unknown_columns"}
+READ_KEYS = {"encoding", "strip_chars", "null_values", "skip", "unknown_columns"}  # and each format's READ_KEYS
 FIELD_NAMES = {"code", "display", "status", "parents", "designations", "attributes"}
 SPEC_KEYS = {"column", "columns", "path", "value", "hash", "regex", "map", "default", "strip", "zfill", "upper",
              "lower", "prefix", "template", "split", "type", "date_format", "true_values", "false_values", "fallback",
-             "optional", "language", "use"}
+             "optional", "language", "use", "join"}
 ATTRIBUTE_TYPES = ("string", "integer", "number", "boolean", "date")
 HIERARCHY_KEYS = {"id", "parent_id", "code_levels", "code_prefix", "parent_resolve", "enclosing"}
 SKIP_KEYS = {"column", "equals", "empty", "matches"}
@@ -59,7 +58,7 @@ _SCALARS = (lambda v: _is_scalar(v) or isinstance(v, list) and all(_is_scalar(x)
 KEY_TYPES = {
     "spec": {"column": _NONEMPTY, "path": _NONEMPTY, "regex": _STR, "default": _STR, "strip": _STR,
              "upper": _BOOL, "lower": _BOOL, "prefix": _STR, "template": _STR, "split": _NONEMPTY, "type": _STR,
-             "date_format": _STR, "optional": _BOOL, "language": _STR, "use": _STR, "columns": _STRS,
+             "date_format": _STR, "optional": _BOOL, "join": _STR, "language": _STR, "use": _STR, "columns": _STRS,
              "hash": _STRS, "true_values": _STRS, "false_values": _STRS},
     "read": {"encoding": _NONEMPTY, "delimiter": _NONEMPTY, "quotechar": _NONEMPTY, "columns": _STRS,
              "sheet": _STR, "records": _STRS, "namespaces": _STR_TABLE, "strip_chars": _STR,
@@ -161,6 +160,19 @@ def _check_keys(where: str, section: str, table, allowed: set) -> None:
               key=unknown[0])
 
 
+def _check_read_keys(where: str, fmt: str, read, formats: dict) -> None:
+    """[read] takes the keys every format reads and the format's own; another format's key is named as such."""
+    if not isinstance(read, dict):
+        _fail(where, "[read] must be a table")
+    own = READ_KEYS | getattr(formats[fmt], "READ_KEYS", set())
+    for key in sorted(set(read) - own):
+        others = [name for name, module in formats.items() if key in getattr(module, "READ_KEYS", ())]
+        if others:
+            _fail(where, f"[read].{key} is a key of format {', '.join(others)}, not {fmt}: it does nothing here",
+                  key=key)
+    _check_keys(where, "[read]", read, own)
+
+
 def _check_types(where: str, section: str, table: dict, kind: str) -> None:
     """Refuse a key whose value has the wrong TOML type (a number where text belongs, a string for a list)."""
     for key, (ok, words) in KEY_TYPES[kind].items():
@@ -260,7 +272,7 @@ def validate(data: dict, where: str, path: Path | None = None) -> Profile:
         except BadRequest as exc:
             _fail(where, f"[catalog].{exc.message}")
     read = data.get("read", {})
-    _check_keys(where, "[read]", read, READ_KEYS | getattr(module, "READ_KEYS", set()))
+    _check_read_keys(where, fmt, read, FORMATS)
     _check_types(where, "[read]", read, "read")
     if "quotechar" in read and len(read["quotechar"]) != 1:
         _fail(where, f"[read].quotechar must be one character (got {read['quotechar']!r})")
@@ -337,6 +349,11 @@ def validate(data: dict, where: str, path: Path | None = None) -> Profile:
     if fmt == "xml":
         for key, p in profile.references():
             _check_xml_path(where, key, p, read.get("namespaces") or {})
+    if hasattr(module, "check_path"):
+        for key, p in profile.references():
+            problem = module.check_path(p)
+            if problem:
+                _fail(where, f"{key}: {problem}")
     _check_uses(where, profile)
     return profile
 

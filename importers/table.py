@@ -56,7 +56,7 @@ def preview(cells: list[str], limit: int = 120) -> str:
 
 
 
-def _json_kind(value) -> str:
+def json_kind(value) -> str:
     """What a JSON value is, in JSON's words (`a number`, not Python's `a int`)."""
     if value is None:
         return "null"
@@ -85,7 +85,7 @@ def read_json_rows(source: Source, findings: Findings, columns: list[str] | None
     keys: dict[str, None] = {}  # an ordered set: membership is O(1), unlike a list
     for i, r in enumerate(data, 1):
         if not isinstance(r, dict):
-            raise ImportRejected([Problem(f"{expected}; this record is {_json_kind(r)}",
+            raise ImportRejected([Problem(f"{expected}; this record is {json_kind(r)}",
                                           file=source.name, row=f"record {i}", kind="syntax")])
         for k in r:
             if k not in keys:

@@ -7,8 +7,9 @@ Every format module has
 - optionally `NEEDS_PROFILE`: the message when a sniffed file of this format comes without a profile;
 - optionally `catalog_defaults(source) -> dict`: the catalog a file of this format describes itself as;
 - optionally `FIELDS_REQUIRED`: a profile of this format must have [fields] with a code;
-- optionally `READ_KEYS` (the [read] keys only this format takes) and `check_read(read) -> str | None`
-  (what is wrong with a profile's [read] table for this format), used when a profile is loaded.
+- optionally `READ_KEYS` (the [read] keys only this format takes), `check_read(read) -> str | None`
+  (what is wrong with a profile's [read] table for this format) and `check_path(path) -> str | None`
+  (what is wrong with a field's column or path), used when a profile is loaded.
 
 A new format is one module here and one line in FORMATS. The order of FORMATS
 is the order `guess_format` tries them in (the more specific sniff first).
@@ -19,7 +20,7 @@ from __future__ import annotations
 from types import ModuleType
 
 from registry.errors import BadRequest
-from importers.formats import claml, csv, fhir_codesystem, fixed_width, fnsi, jsonl, xlsx, xml
+from importers.formats import claml, csv, fhir_codesystem, fixed_width, fnsi, json, jsonl, xlsx, xml
 from importers.source import Source
 
 FORMATS: dict[str, ModuleType] = {
@@ -31,6 +32,7 @@ FORMATS: dict[str, ModuleType] = {
     "xlsx": xlsx,
     "csv": csv,
     "fixed-width": fixed_width,
+    "json": json,
 }
 
 

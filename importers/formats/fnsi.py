@@ -76,6 +76,7 @@ def read(source: Source, profile: Profile | None, findings: Findings, language: 
 
 
 READS = "FNSI CSV or JSON"
+READ_KEYS = {"delimiter", "quotechar", "header", "header_row", "columns"}
 
 
 def sniff(source: Source) -> bool:

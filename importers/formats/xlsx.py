@@ -91,6 +91,7 @@ def read_xlsx(source: Source, profile: Profile | None, findings: Findings) -> Ta
 
 READS = "xlsx workbooks"
 FIELDS_REQUIRED = True
+READ_KEYS = {"sheet", "header", "header_row", "columns"}
 NEEDS_PROFILE = "an xlsx file needs a profile (--profile) naming its sheet and columns"
 
 

@@ -140,6 +140,7 @@ def read_xml(source: Source, profile: Profile, findings: Findings) -> Table:
 
 READS = "XML"
 FIELDS_REQUIRED = True
+READ_KEYS = {"records", "namespaces"}
 
 
 def check_read(read: dict) -> str | None:
