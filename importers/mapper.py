@@ -20,6 +20,7 @@ from importers.columns import Columns, source_columns
 from importers.findings import Findings
 from importers.hierarchy import finish as finish_hierarchy, needs_buffer
 from importers.profile import Profile
+from importers.transforms import TransformError, compose, compose_columns, value_steps
 from importers.values import ValueProblem, convert
 
 
@@ -29,11 +30,12 @@ def _cell_getter(i: int | None) -> Callable[[list], object]:
     return lambda row: row[i] if i < len(row) else ""
 
 
-def compile_spec(spec, cols: Columns, multi: bool = False) -> Callable[[list], object]:
+def compile_spec(spec, cols: Columns, multi: bool = False, field: str = "") -> Callable[[list], object]:
     """A function from a record's cells to the value a field spec describes.
 
     Returns text (or a list of texts when the spec splits or the record holds
     several values, as XML paths may). Attribute types are applied separately.
+    A transform that cannot handle a value raises TransformError naming `field`.
     """
     if isinstance(spec, str):
         spec = {"column": spec}
@@ -58,11 +60,17 @@ def compile_spec(spec, cols: Columns, multi: bool = False) -> Callable[[list], o
         def base(row):
             joined = "\x1f".join(_flat(g(row)) for g in getters)
             return hashlib.sha1(joined.encode("utf-8")).hexdigest()[:10]
+    elif "compose" in spec:
+        template = spec["compose"]
+        parts = [(name, _cell_getter(cols.find(name, optional=optional))) for name in compose_columns(template)]
+
+        def base(row):
+            return compose(template, {name: _flat(g(row)).strip() for name, g in parts})
     elif "column" in spec or "path" in spec:
         base = _cell_getter(cols.find(spec.get("column") or spec.get("path"), optional=optional))
     else:
         base = lambda row: ""  # noqa: E731  (only a fallback)
-    steps = _value_steps(spec)
+    steps = value_steps(spec)
     plain = (not steps and spec.get("fallback") is None and not spec.get("default") and not spec.get("split")
              and not multi and ("column" in spec or "path" in spec))
     if plain:  # the common case, kept fast: one cell, stripped
@@ -80,16 +88,20 @@ def compile_spec(spec, cols: Columns, multi: bool = False) -> Callable[[list], o
             if v.__class__ is str:
                 return v.strip()
             return slow(row)
-    fallback = compile_spec(spec["fallback"], cols, multi) if spec.get("fallback") is not None else None
+    fallback = compile_spec(spec["fallback"], cols, multi, field) if spec.get("fallback") is not None else None
     default = spec.get("default")
     split = spec.get("split")
 
     def one(value):
         value = value.strip() if isinstance(value, str) else ("" if value is None else str(value).strip())
-        for step in steps:
-            if not value:
-                break
-            value = step(value)
+        try:
+            for step in steps:
+                if not value:
+                    break
+                value = step(value)
+        except TransformError as exc:
+            exc.field = field
+            raise
         return value
 
     def get(row):
@@ -117,39 +129,6 @@ def compile_spec(spec, cols: Columns, multi: bool = False) -> Callable[[list], o
 
 def _flat(value) -> str:
     return "|".join(value) if isinstance(value, list) else str(value or "")
-
-
-def _value_steps(spec: dict) -> list[Callable[[str], str]]:
-    steps: list[Callable[[str], str]] = []
-    if spec.get("strip"):
-        chars = spec["strip"]
-        steps.append(lambda v: v.strip(chars).strip())
-    if spec.get("regex"):
-        rx = re.compile(spec["regex"])
-
-        def regex(v):
-            m = rx.search(v)
-            if not m:
-                return ""
-            return (m.group(1) if rx.groups else m.group(0)).strip()
-        steps.append(regex)
-    if spec.get("template"):
-        template = spec["template"]
-        steps.append(lambda v: template.replace("{0}", v))
-    if "map" in spec:
-        table = {str(k): str(v) for k, v in spec["map"].items()}
-        steps.append(lambda v: table.get(v, v))
-    if spec.get("zfill"):
-        width = spec["zfill"]
-        steps.append(lambda v: v.zfill(width))
-    if spec.get("upper"):
-        steps.append(str.upper)
-    if spec.get("lower"):
-        steps.append(str.lower)
-    if spec.get("prefix"):
-        prefix = spec["prefix"]
-        steps.append(lambda v: prefix + v)
-    return steps
 
 
 def compile_condition(cond: dict, cols: Columns) -> Callable[[list], bool]:
@@ -185,32 +164,34 @@ class FieldSet:
     def __init__(self, fields: dict, cols: Columns, language: str | None, hierarchy: dict | None = None,
                  enclosing: bool = False, paths: bool = False):
         self.columns = source_columns(fields, cols, hierarchy or {}, enclosing)  # shared by the Positions of its rows
-        self.code = compile_spec(fields["code"], cols) if "code" in fields else (lambda row: "")
-        self.display = compile_spec(fields["display"], cols) if "display" in fields else (lambda row: "")
-        self.status = compile_spec(fields["status"], cols) if "status" in fields else None
+        self.code = compile_spec(fields["code"], cols, field="code") if "code" in fields else (lambda row: "")
+        self.display = compile_spec(fields["display"], cols, field="display") if "display" in fields else (
+            lambda row: "")
+        self.status = compile_spec(fields["status"], cols, field="status") if "status" in fields else None
         status_spec = fields.get("status")
         # The file's own values of a mapped status ({"1": "active", "0": "inactive"}), to name them in errors.
         self.status_map = dict(status_spec["map"]) if isinstance(status_spec, dict) and status_spec.get("map") else None
-        self.parents = compile_spec(fields["parents"], cols, multi=True) if "parents" in fields else None
+        self.parents = compile_spec(fields["parents"], cols, multi=True, field="parents") if "parents" in fields \
+            else None
         self.texts_stripped = (("code" not in fields or _stripped(self.code))
                                and ("display" not in fields or _stripped(self.display))
                                and (self.status is None or _stripped(self.status)))
         self.canonical = True
         self.designations = []
-        for d in fields.get("designations") or []:
+        for i, d in enumerate(fields.get("designations") or []):
             spec = {"column": d} if isinstance(d, str) else d
             lang, use = spec.get("language", language), spec.get("use", "synonym")
             try:  # what normalize_entry makes of them, once per file instead of once per row
                 lang, use = _text(lang, "designations") or None, _text(use, "designations") or "synonym"
             except EntryError:
                 self.canonical = False
-            self.designations.append((compile_spec(spec, cols, multi=True), lang, use))
+            self.designations.append((compile_spec(spec, cols, multi=True, field=f"designations[{i}]"), lang, use))
         self.attributes = []
         for name, spec in (fields.get("attributes") or {}).items():
             spec = {"column": spec} if isinstance(spec, str) else spec
             column = self.columns.get(f"attributes.{name}", name)
             # several XML matches are joined (" | "), not cut to the first
-            get = compile_spec(spec, cols, multi=paths)
+            get = compile_spec(spec, cols, multi=paths, field=f"attributes.{name}")
             self.attributes.append((name, get, spec.get("type", "string"), spec, column))
         names = [a[0] for a in self.attributes]
         if not all(n.__class__ is str for n in names):
@@ -341,7 +322,16 @@ class Mapper:
         return value if isinstance(value, str) else ""
 
     def entry(self, row: list, row_id, parent_row: list | None = None) -> dict | None:
-        """The entry of one record, or None for a skipped or blank record."""
+        """The entry of one record, or None for a skipped or blank record (or one whose transform failed)."""
+        try:
+            return self._entry(row, row_id, parent_row)
+        except TransformError as exc:
+            pos = Position(self.file, self.sheet, row_id, self.fieldset(row).columns)
+            self.findings.error(pos.problem(f"{exc.message} (field {exc.field}, transform {exc.transform})",
+                                            column=pos.column_for(exc.field), kind="transform"))
+            return None
+
+    def _entry(self, row: list, row_id, parent_row: list | None = None) -> dict | None:
         if not any(row):
             return None
         for skip in self.skips:

@@ -24,6 +24,7 @@ except ImportError:  # Python 3.10
 from registry import config
 from registry.errors import BadRequest
 from registry.models.catalog import KINDS
+from importers import transforms
 from importers.toml_lines import key_line
 
 TOP_KEYS = {"profile", "catalog", "read", "fields", "variants", "hierarchy"}
@@ -33,7 +34,8 @@ READ_KEYS = {"encoding", "strip_chars", "null_values", "skip", "unknown_columns"
 FIELD_NAMES = {"code", "display", "status", "parents", "designations", "attributes"}
 SPEC_KEYS = {"column", "columns", "path", "value", "hash", "regex", "map", "default", "strip", "zfill", "upper",
              "lower", "prefix", "template", "split", "type", "date_format", "true_values", "false_values", "fallback",
-             "optional", "language", "use", "join"}
+             "optional", "language", "use", "join", "compose", "replace", "replace_regex", "insert", "map_strict",
+             "case"}
 ATTRIBUTE_TYPES = ("string", "integer", "number", "boolean", "date")
 HIERARCHY_KEYS = {"id", "parent_id", "code_levels", "code_prefix", "parent_resolve", "enclosing"}
 SKIP_KEYS = {"column", "equals", "empty", "matches"}
@@ -58,7 +60,8 @@ _SCALARS = (lambda v: _is_scalar(v) or isinstance(v, list) and all(_is_scalar(x)
 KEY_TYPES = {
     "spec": {"column": _NONEMPTY, "path": _NONEMPTY, "regex": _STR, "default": _STR, "strip": _STR,
              "upper": _BOOL, "lower": _BOOL, "prefix": _STR, "template": _STR, "split": _NONEMPTY, "type": _STR,
-             "date_format": _STR, "optional": _BOOL, "join": _STR, "language": _STR, "use": _STR, "columns": _STRS,
+             "date_format": _STR, "optional": _BOOL, "join": _STR,
+             "compose": _NONEMPTY, "map_strict": _BOOL, "case": _STR, "language": _STR, "use": _STR, "columns": _STRS,
              "hash": _STRS, "true_values": _STRS, "false_values": _STRS},
     "read": {"encoding": _NONEMPTY, "delimiter": _NONEMPTY, "quotechar": _NONEMPTY, "columns": _STRS,
              "sheet": _STR, "records": _STRS, "namespaces": _STR_TABLE, "strip_chars": _STR,
@@ -122,6 +125,8 @@ class Profile:
                 for source in ("columns", "hash"):
                     for name in spec.get(source) or []:
                         add(f"{key}.{source}", name)
+                for name in transforms.compose_columns(spec.get("compose") or ""):
+                    add(f"{key}.compose", name)
                 if spec.get("fallback") is not None:
                     walk_spec(f"{key}.fallback", spec["fallback"])
 
@@ -195,10 +200,13 @@ def _check_spec(where: str, section: str, spec) -> None:
         if not _is_scalar(spec["value"]):
             _fail(where, f"{section}.value must be a string (got {spec['value']!r})")
         spec["value"] = str(spec["value"])
-    sources = [k for k in ("column", "columns", "path", "value", "hash") if k in spec]
+    sources = [k for k in ("column", "columns", "path", "value", "hash", "compose") if k in spec]
     if len(sources) != 1 and not (spec.get("fallback") is not None and not sources):
-        _fail(where, f"{section} needs exactly one of column, columns, path, value or hash (has "
+        _fail(where, f"{section} needs exactly one of column, columns, path, value, hash or compose (has "
                      f"{', '.join(sources) or 'none'})")
+    problem = transforms.check(spec)
+    if problem:
+        _fail(where, f"{section}.{problem}")
     if "map" in spec and not (isinstance(spec["map"], dict) and all(_is_scalar(v) for v in spec["map"].values())):
         _fail(where, f"{section}.map must be a table of value = replacement")
     _check_regex(where, section, spec, "regex")

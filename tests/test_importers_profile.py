@@ -204,3 +204,30 @@ def test_fixed_width_layout_mistakes(tmp_path, layout, message):
     with pytest.raises(ProfileError) as err:
         load_profile(str(path))
     assert err.value.message.startswith(f"profile {path}, line 4: {message}")
+
+
+def test_every_profile_key_is_in_the_one_table_of_docs_importers():
+    """docs/importers.md lists each key the code accepts, in its section and for the formats that read it."""
+    import re
+    from importers import profile as p
+    from importers.formats import FORMATS
+    text = (ROOT / "docs" / "importers.md").read_text(encoding="utf-8")
+    table = text[text.index("### Every profile key"):]
+    table = table[:table.index("\n\n", table.index("|---|"))]
+    documented = {}
+    for section, key, formats in re.findall(r"^\| ([^|]+?) \| `([^`]+)` \| ([^|]+?) \|", table, re.M):
+        assert (section, key) not in documented, f"{section} {key} is in the table twice"
+        documented[(section, key)] = formats
+    read_formats = {key: "all" for key in p.READ_KEYS}
+    for name, module in FORMATS.items():
+        for key in getattr(module, "READ_KEYS", ()):
+            read_formats[key] = ", ".join(sorted(set(read_formats.get(key, "").split(", ")) - {""} | {name}))
+    expected = {("(top)", k) for k in p.TOP_KEYS} | {("`[profile]`", k) for k in p.PROFILE_KEYS} \
+        | {("`[catalog]`", k) for k in p.CATALOG_KEYS} | {("`[read]`", k) for k in read_formats} \
+        | {("skip / when", k) for k in p.SKIP_KEYS} | {("`[fields]`", k) for k in p.FIELD_NAMES} \
+        | {("`[[variants]]`", k) for k in ("when", "fields")} | {("spec", k) for k in p.SPEC_KEYS} \
+        | {("`[hierarchy]`", k) for k in p.HIERARCHY_KEYS}
+    assert sorted(expected - set(documented)) == [], "profile keys missing from docs/importers.md"
+    assert sorted(set(documented) - expected) == [], "keys in docs/importers.md that profiles do not have"
+    for key, formats in read_formats.items():
+        assert documented[("`[read]`", key)] == formats, f"[read].{key} is read by {formats}"
