@@ -10,6 +10,7 @@ iterparse with element clearing.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Iterator
 
@@ -99,6 +100,8 @@ def read_json_rows(source: Source, findings: Findings, columns: list[str] | None
             return ""
         if isinstance(v, bool):
             return "1" if v else "0"
+        if isinstance(v, (dict, list)):  # as the file writes it, not as Python prints it ("['A00.0', ...]")
+            return json.dumps(v, ensure_ascii=False, separators=(", ", ": "))
         return str(v)
 
     def rows():

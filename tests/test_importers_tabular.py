@@ -29,6 +29,14 @@ def test_json_header_has_keys_first_seen_after_the_first_thousand_records(tmp_pa
     assert rows[1200][1][5] == "15.03.2024"
 
 
+def test_a_nested_fnsi_json_value_stays_json_not_python_text(tmp_path):
+    f = tmp_path / "nested.json"
+    f.write_text(json.dumps([{"ID": "1", "CODES": ["A00.0", "A00.1"], "META": {"ЯЗЫК": "ru", "OK": True}}]),
+                 encoding="utf-8")
+    rows = list(read_json_rows(Source.from_path(f), Findings(str(f))).rows)
+    assert rows == [("record 1", ["1", '["A00.0", "A00.1"]', '{"ЯЗЫК": "ru", "OK": true}'], None)]
+
+
 def test_fnsi_json_key_appearing_late_is_imported(sqlite_store, tmp_path):
     records = _fnsi_records(1100)
     records[1050]["DATE"] = "15.03.2024"   # the profile's optional DATE column: changed_on
