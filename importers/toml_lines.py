@@ -29,7 +29,17 @@ def _parts(key: str) -> list[str]:
         parts = [f"{name}#{number.strip(' #') or '1'}"]
     else:
         parts = head[1:-1].split(".")
-    return parts + [p for p in re.sub(r"\[\d+\]", "", rest).split(".") if p]
+    rest = re.sub(r"\[(\d+)\]", lambda m: f"#{int(m.group(1)) + 1}", rest)  # designations[0] -> designations#1
+    return parts + [p for p in rest.split(".") if p]
+
+
+def _same(have: str, wanted: str) -> bool:
+    """One part of a key: `designations#1` is the first [[fields.designations]]; without a number, any of them."""
+    if have == wanted:
+        return True
+    h, _, hn = have.partition("#")
+    w, _, wn = wanted.partition("#")
+    return h == w and not (hn and wn)
 
 
 def _names(text: str) -> list[str]:
@@ -73,7 +83,7 @@ def key_line(text: str, key: str, extra: str | None = None) -> int | None:
         for path in candidates:
             score = 0
             for have, wanted in zip(path, want):
-                if have != wanted:
+                if not _same(have, wanted):
                     break
                 score += 1
             if score > best_score:

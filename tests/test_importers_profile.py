@@ -231,3 +231,11 @@ def test_every_profile_key_is_in_the_one_table_of_docs_importers():
     assert sorted(set(documented) - expected) == [], "keys in docs/importers.md that profiles do not have"
     for key, formats in read_formats.items():
         assert documented[("`[read]`", key)] == formats, f"[read].{key} is read by {formats}"
+
+
+def test_the_line_of_a_key_in_the_second_of_several_array_tables(tmp_path):
+    path = write(tmp_path, '[profile]\nformat = "csv"\n\n[fields]\ncode = "c"\n\n[[fields.designations]]\ncolumn = "a"\n'
+                           'language = "en"\n\n[[fields.designations]]\ncolumn = "b"\nlanguag = "ru"\n')
+    with pytest.raises(ProfileError) as err:
+        load_profile(str(path))
+    assert err.value.message.startswith(f"profile {path}, line 13: unknown key(s) languag in [fields].designations[1]")
