@@ -238,16 +238,34 @@ def _check_fields(where: str, section: str, fields, require_code: bool) -> None:
     for name in ("code", "display", "status", "parents"):
         if name in fields:
             _check_spec(where, f"{section}.{name}", fields[name])
+            _check_applies(where, f"{section}.{name}", fields[name], name)
     designations = fields.get("designations", [])
     if not isinstance(designations, list):
         _fail(where, f"{section}.designations must be an array of tables ([[fields.designations]])")
     for i, d in enumerate(designations):
         _check_spec(where, f"{section}.designations[{i}]", d)
+        _check_applies(where, f"{section}.designations[{i}]", d, "designations")
     attributes = fields.get("attributes", {})
     if not isinstance(attributes, dict):
         _fail(where, f"{section}.attributes must be a table of attribute = column")
     for name, spec in attributes.items():
         _check_spec(where, f"{section}.attributes.{name}", spec)
+        _check_applies(where, f"{section}.attributes.{name}", spec, "attributes")
+
+
+# Spec keys that do something only for some fields: a key elsewhere is a mistake, not a no-op.
+APPLIES_TO = {"type": ("attributes",), "date_format": ("attributes",), "true_values": ("attributes",),
+              "false_values": ("attributes",), "join": ("attributes",), "language": ("designations",),
+              "use": ("designations",), "split": ("parents", "designations", "attributes")}
+
+
+def _check_applies(where: str, section: str, spec, field: str) -> None:
+    """Refuse a spec key that does nothing for this field (a `type` on the code, a `split` on the display)."""
+    if not isinstance(spec, dict):
+        return
+    for key, fields in APPLIES_TO.items():
+        if key in spec and field not in fields:
+            _fail(where, f"{section}.{key} applies to {' and '.join(fields)} only: it would do nothing here")
 
 
 def validate(data: dict, where: str, path: Path | None = None) -> Profile:

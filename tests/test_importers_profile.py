@@ -239,3 +239,18 @@ def test_the_line_of_a_key_in_the_second_of_several_array_tables(tmp_path):
     with pytest.raises(ProfileError) as err:
         load_profile(str(path))
     assert err.value.message.startswith(f"profile {path}, line 13: unknown key(s) languag in [fields].designations[1]")
+
+
+@pytest.mark.parametrize("fields, message", [
+    ('code = { column = "c", type = "integer" }\n', "[fields].code.type applies to attributes only: it would do "
+                                                    "nothing here"),
+    ('code = "c"\ndisplay = { column = "d", split = "|" }\n', "[fields].display.split applies to parents and "
+                                                              "designations and attributes only"),
+    ('code = "c"\n[fields.attributes]\nx = { column = "d", language = "en" }\n',
+     "[fields].attributes.x.language applies to designations only"),
+])
+def test_a_spec_key_that_does_nothing_for_its_field_is_refused(tmp_path, fields, message):
+    path = write(tmp_path, '[profile]\nformat = "csv"\n[fields]\n' + fields)
+    with pytest.raises(ProfileError) as err:
+        load_profile(str(path))
+    assert message in err.value.message and f"profile {path}, line " in err.value.message
