@@ -207,11 +207,11 @@ def child(what: str, kind: str, path: str, db: str) -> None:
     if what.startswith("bare"):
         import hashlib, sqlalchemy.dialects.sqlite, registry.models.catalog  # noqa: F401,E401
     if what == "import":
-        import importers.pipeline, importers.tabular, importers.mapping, registry.store  # noqa: F401,E401
+        import importers.pipeline, importers.formats, importers.mapper, registry.store  # noqa: F401,E401
         # Creating the database schema is `nsi init`, done once, not part of an import (this also imports alembic).
         registry.store.Store.init(store_environ(Path(db))).engine.dispose()
     if what == "dry-run":
-        import importers.pipeline, importers.tabular, registry.store  # noqa: F401,E401
+        import importers.pipeline, importers.formats, registry.store  # noqa: F401,E401
         from registry.models import CatalogCreate
         store = registry.store.Store.init(store_environ(Path(db)))
         if not store.has_catalog("bench-orders"):

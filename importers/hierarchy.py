@@ -2,18 +2,23 @@
 
 Most profiles stream straight through; the rules here that need to see every
 entry first (parents given as row identifiers, parents found by code prefix,
-merging duplicate rows) buffer the mapped entries of one file.
+merging duplicate rows) buffer the mapped entries of one file. The ICD-10
+range rule (`group_codes = "icd10-range"`) is one of them: chapters and blocks
+get their code range as a code that stays the same between versions.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterable, Iterator
+import re
+from typing import Iterable, Iterator
 
 from registry.errors import Problem, row_label
+from importers.findings import Findings
 from importers.profile import Profile
 
-if TYPE_CHECKING:
-    from importers.mapping import Findings
+RANGE_CODE = re.compile(r"^([A-Z]\d{2})(?:\s*[-–]\s*([A-Z]\d{2}))?$")
+RANGE_IN_NAME = re.compile(r"\s*\(([A-Z]\d{2})(?:\s*[-–]\s*([A-Z]\d{2}))?\)\s*$")
+ROMAN = re.compile(r"^[IVXLC]+$")
 
 
 def needs_buffer(profile: Profile) -> bool:
@@ -51,7 +56,6 @@ def finish(entries: Iterable[dict], profile: Profile, findings: Findings, langua
     buffered = list(entries)
     findings.raise_if_errors()
     if profile.group_codes == "icd10-range":
-        from importers.fnsi import icd10_group_codes
         icd10_group_codes(buffered, findings)
     if profile.hierarchy.get("id"):
         _link_by_id(buffered, profile, findings)
@@ -168,3 +172,70 @@ def _resolve_prefix_parents(entries: list[dict], profile: Profile) -> None:
             parent = _longest_prefix(code[:-1].rstrip(".-/ "), codes, code) if len(code) > 1 else None
             if parent:
                 e["parents"] = [parent]
+
+
+def _range_of(code: str) -> tuple[str, str] | None:
+    m = RANGE_CODE.match(code)
+    if not m:
+        return None
+    return m.group(1), m.group(2) or m.group(1)
+
+
+def icd10_group_codes(entries: list[dict], findings: Findings) -> None:
+    """Give ICD-10 chapters and blocks their code range as a stable code.
+
+    FNSI's chapters and blocks have an empty, roman-numeral or range code that
+    changes between versions. Each gets its range (`A00-A09`, `A00-B99`): from
+    the code column, from a range at the end of the name (then dropped from the
+    display), or, for a roman numeral, from the span of its descendants.
+
+    Works on mapped entries that still carry `_id`/`_parent_id`, before parents are linked.
+    """
+    children: dict[str, list[dict]] = {}
+    for e in entries:
+        pid = e.get("_parent_id")
+        if pid:
+            children.setdefault(pid, []).append(e)
+    unresolved = []
+    for e in entries:
+        code = e["code"]
+        m = RANGE_IN_NAME.search(e["display"])
+        if code and "-" in code and _range_of(code):
+            lo, hi = _range_of(code)
+            e["code"] = f"{lo}-{hi}"
+            if m:
+                e["display"] = e["display"][:m.start()].rstrip()
+        elif not code or ROMAN.match(code):
+            if m:
+                e["code"] = f"{m.group(1)}-{m.group(2) or m.group(1)}"
+                e["display"] = e["display"][:m.start()].rstrip()
+            else:
+                unresolved.append(e)
+    spans: dict[int, tuple[str, str] | None] = {}
+
+    def span(e, depth=0):
+        key = id(e)
+        if key in spans:
+            return spans[key]
+        spans[key] = None
+        lows, highs = [], []
+        for child in children.get(e.get("_id") or "", []):
+            if child in unresolved:
+                r = span(child, depth + 1) if depth < 50 else None
+            else:
+                r = _range_of(child["code"]) or (_range_of(child["code"][:3]) if child["code"] else None)
+            if r:
+                lows.append(r[0])
+                highs.append(r[1])
+        spans[key] = (min(lows), max(highs)) if lows else None
+        return spans[key]
+
+    taken = {e["code"] for e in entries}
+    for e in unresolved:
+        r = span(e)
+        if r and f"{r[0]}-{r[1]}" not in taken:  # a chapter spanning a single block keeps its own code
+            e["code"] = f"{r[0]}-{r[1]}"
+            taken.add(e["code"])
+        elif not e["code"]:
+            findings.warn(e["_pos"].problem("a chapter or block without code, range or children keeps no code",
+                                            column=e["_pos"].column_for("code"), kind="empty_code"))

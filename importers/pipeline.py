@@ -10,113 +10,15 @@ rejects the import and nothing is stored, not even a catalog created for it.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
-from registry.errors import BadRequest, ImportRejected, NotFound, Position, Problem, Report
-from importers.mapping import Findings
+from registry.errors import BadRequest, ImportRejected, NotFound, Problem, Report
+from importers.findings import Findings
+from importers.formats import FORMATS, catalog_defaults as described_catalog, guess_format
 from importers.profile import Profile, load_profile
-from importers.source import CONTAINERS, Source, parse_json
-
-MAPPING_ERRORS_ROW = "(mapping errors)"
-
-
-def _jsonl(source, profile, findings, language):
-    from importers import jsonl
-    return jsonl.read_entries(source)
-
-
-def _tabular(kind):
-    def read(source, profile, findings, language):
-        from importers import hierarchy, mapping, tabular
-        if profile is None:
-            if kind == "csv":
-                return tabular_canonical(source, findings)
-            raise BadRequest(f"format {kind} needs a profile (--profile) naming its columns; see docs/importers.md")
-        reader = {"csv": tabular.read_csv, "xlsx": tabular.read_xlsx, "xml": tabular.read_xml}[kind]
-        table = reader(source, profile, findings)
-        mapper = mapping.Mapper(profile, table.header, findings, sheet=table.sheet, header_row=table.header_row,
-                                language=language, known_columns=table.known_columns)
-        entries = (e for e in (mapper.entry(cells, row, parent) for row, cells, parent in table.rows)
-                   if e is not None)
-        return hierarchy.finish(entries, profile, findings, language)
-    return read
-
-
-def tabular_canonical(source: Source, findings: Findings) -> Iterator[dict]:
-    """The registry's own CSV export (code, display, parents, status, designations, attributes) read back."""
-    from importers import tabular
-    from registry.exports import CSV_COLUMNS
-    table = tabular.read_csv(source, None, findings, encoding="utf-8")
-    missing = [c for c in ("code", "display") if c not in table.header]
-    if missing:
-        raise ImportRejected([Position(source.name, None, table.header_row).problem(
-            f"wrong header: a CSV without a profile must have the columns {', '.join(CSV_COLUMNS)} "
-            f"(the file has {tabular.preview(table.header)}); give --profile for other layouts", kind="wrong_header")])
-    idx = {name: i for i, name in enumerate(table.header)}
-
-    def cell(cells, name):
-        i = idx.get(name)
-        return cells[i] if i is not None and i < len(cells) else ""
-
-    for row, cells, _ in table.rows:
-        pos = Position(source.name, None, row)
-        entry = {"code": cell(cells, "code").lstrip("'") if cell(cells, "code").startswith("'=") else
-                 cell(cells, "code"), "display": cell(cells, "display"),
-                 "parents": [p for p in cell(cells, "parents").split("|") if p],
-                 "status": cell(cells, "status") or "active", "_pos": pos}
-        for name in ("designations", "attributes"):
-            text = cell(cells, name)
-            empty = [] if name == "designations" else {}
-            value, reason = parse_json(text) if text else (empty, None)
-            if reason:
-                findings.error(pos.problem(reason, column=name, kind="syntax"))
-            entry[name] = empty if reason else value
-        yield entry
-
-
-def _fnsi(source, profile, findings, language):
-    from importers import fnsi
-    return fnsi.read_entries(source, profile, findings, language)
-
-
-def _claml(source, profile, findings, language):
-    from importers import claml
-    return claml.read_entries(source, findings, language)
-
-
-def _fhir(source, profile, findings, language):
-    from importers import fhir_codesystem
-    return fhir_codesystem.read_entries(source, findings, language)
-
-
-# format name -> function(source, profile, findings, language) yielding canonical entries with `_pos`
-FORMATS: dict[str, Callable] = {"jsonl": _jsonl, "csv": _tabular("csv"), "xlsx": _tabular("xlsx"),
-                                "xml": _tabular("xml"), "fnsi": _fnsi, "claml": _claml, "fhir-codesystem": _fhir}
-
-
-def guess_format(source: Source) -> str:
-    """The format of a file given without --format or profile, from its name and first bytes."""
-    suffix = source.path.suffix.lower()
-    head = source.head(2048).lstrip(b"\xef\xbb\xbf \t\r\n")
-    if suffix in (".jsonl", ".ndjson"):
-        return "jsonl"
-    if suffix == ".xml" or head.startswith(b"<"):
-        if b"<ClaML" in source.head(65536):
-            return "claml"
-        raise BadRequest(f"{source.name}: XML other than ClaML needs a profile (--profile); see docs/importers.md")
-    if suffix == ".json" or head.startswith((b"{", b"[")):
-        return "fhir-codesystem" if b'"CodeSystem"' in source.head(65536) else "fnsi"
-    if suffix == ".xlsx" or head.startswith(b"PK"):
-        raise BadRequest(f"{source.name}: an xlsx file needs a profile (--profile) naming its sheet and columns")
-    if suffix in (".csv", ".txt", ".tsv"):
-        return "csv"
-    return "jsonl"
-
-
-READS = {"csv": "CSV text", "fnsi": "FNSI CSV or JSON", "jsonl": "JSON lines", "xml": "XML", "claml": "ClaML XML",
-         "fhir-codesystem": "FHIR JSON"}
-
+from importers.source import CONTAINERS, Source
 
 def refuse_containers(source: Source, fmt: str, profile: Profile | None) -> None:
     """Refuse a spreadsheet or zip given to a text format, saying what it is and what to do.
@@ -127,7 +29,8 @@ def refuse_containers(source: Source, fmt: str, profile: Profile | None) -> None
     kind = source.container()
     if kind is None:
         return
-    reads = f"profile {profile.name} reads {profile.format} files" if profile else f"format {fmt} reads {READS[fmt]}"
+    reads = (f"profile {profile.name} reads {profile.format} files" if profile
+             else f"format {fmt} reads {FORMATS[fmt].READS}")
     if kind == "zip":
         todo = "unpack it and import the file inside"
     else:
@@ -162,13 +65,17 @@ def catalog_defaults(source: Source, fmt: str, profile: Profile | None) -> dict:
     """What a missing catalog is created with: the profile's [catalog] table, or what the file says about itself."""
     if profile is not None and profile.catalog.get("title"):
         return dict(profile.catalog)
-    if fmt == "claml":
-        from importers import claml
-        return claml.catalog_defaults(source)
-    if fmt == "fhir-codesystem":
-        from importers import fhir_codesystem
-        return fhir_codesystem.catalog_defaults(source)
-    return {}
+    return described_catalog(source, fmt)
+
+
+def source_identity(source: Source, profile: Profile | None) -> str:
+    """The sha256 that tells whether this source was imported before: the file's, or for one named sheet of a
+    workbook, that of the file's sha256 and the sheet name (each sheet of one workbook is a source of its own)."""
+    digest = source.sha256()
+    sheet = profile.read.get("sheet") if profile is not None and profile.format == "xlsx" else None
+    if not sheet:
+        return digest
+    return hashlib.sha256(f"{digest}\nsheet {sheet}".encode("utf-8")).hexdigest()
 
 
 def _new_catalog(slug: str, defaults: dict):
@@ -188,12 +95,12 @@ def _new_catalog(slug: str, defaults: dict):
 class _Staging:
     """Entries on their way to the store, and whether reading the file broke off before its end."""
 
-    def __init__(self, entries, findings: Findings, file: str):
-        self.entries, self.findings, self.file = entries, findings, file
+    def __init__(self, entries, findings: Findings):
+        self.entries, self.findings = entries, findings
         self.cut_short = False
 
     def __iter__(self):
-        """Pass entries through; if mapping found errors, end with an entry the store rejects, so it rolls back."""
+        """Pass entries through, collecting the problem that stopped reading (the store asks `findings` after)."""
         findings = self.findings
         try:
             yield from self.entries
@@ -205,8 +112,6 @@ class _Staging:
             for p in exc.problems:
                 if id(p) not in known:
                     findings.error(p)
-        if findings.errors:
-            yield {"code": "", "_pos": Position(self.file, None, MAPPING_ERRORS_ROW)}
 
 
 def _without_consequences(problems: list[Problem], total: int) -> tuple[list[Problem], int]:
@@ -242,6 +147,8 @@ def run_import(store, path: str | Path, *, catalog: str, version: str, format: s
     fmt = format or (prof.format if prof else None) or guess_format(source)
     if fmt not in FORMATS:
         raise BadRequest(f"unknown format {fmt!r}; known: {', '.join(sorted(FORMATS))}")
+    if prof is None and getattr(FORMATS[fmt], "NEEDS_PROFILE", None):
+        raise BadRequest(f"format {fmt} needs a profile (--profile) naming its columns; see docs/importers.md")
     if prof is not None and format and format != prof.format:
         raise BadRequest(f"profile {prof.name} is written for {prof.format} files, not {format}: its [read] and "
                          f"[fields] tables name what a {prof.format} file holds; leave out --format, or use a "
@@ -261,16 +168,16 @@ def run_import(store, path: str | Path, *, catalog: str, version: str, format: s
     if meant_for and meant_for != catalog:
         findings.warn(Problem(f"profile {prof.name} is meant for catalog {meant_for}, and this file goes into "
                               f"{catalog}: is that the right profile?", file=source.name, kind="other_catalog"))
-    staging = _Staging(FORMATS[fmt](source, prof, findings, language), findings, source.name)
+    staging = _Staging(FORMATS[fmt].read(source, prof, findings, language), findings)
     try:
         report = store.stage_draft(catalog, version, staging,
-                                   source_name=Path(source.name).name, source_sha256=source.sha256(),
+                                   source_name=Path(source.name).name, source_sha256=source_identity(source, prof),
                                    release_notes=release_notes, created_by=created_by, dry_run=dry_run,
-                                   progress=progress, file=source.name, create_catalog=create)
+                                   progress=progress, file=source.name, create_catalog=create,
+                                   upstream_errors=lambda: bool(findings.errors))
     except ImportRejected as exc:
-        own = [p for p in exc.problems if p.row != MAPPING_ERRORS_ROW]
+        own, own_total = exc.problems, exc.total
         if findings.errors:
-            own_total = exc.total - (len(exc.problems) - len(own))  # without the sentinel's
             if staging.cut_short:
                 own, own_total = _without_consequences(own, own_total)
             raise ImportRejected(findings.errors + own, findings.warnings + exc.warnings,

@@ -24,17 +24,18 @@ except ImportError:  # Python 3.10
 from registry import config
 from registry.errors import BadRequest
 from registry.models.catalog import KINDS
+from importers import transforms
+from importers.toml_lines import key_line
 
-FORMATS = ("csv", "xlsx", "xml", "fnsi", "claml", "jsonl", "fhir-codesystem")
 TOP_KEYS = {"profile", "catalog", "read", "fields", "variants", "hierarchy"}
 PROFILE_KEYS = {"name", "description", "format", "duplicates", "group_codes"}
 CATALOG_KEYS = {"slug", "title", "kind", "language", "oid", "owner", "description", "field_schema"}
-READ_KEYS = {"encoding", "delimiter", "quotechar", "header", "header_row", "columns", "sheet", "records",
-             "namespaces", "strip_chars", "null_values", "skip", "unknown_columns"}
+READ_KEYS = {"encoding", "strip_chars", "null_values", "skip", "unknown_columns"}  # and each format's READ_KEYS
 FIELD_NAMES = {"code", "display", "status", "parents", "designations", "attributes"}
 SPEC_KEYS = {"column", "columns", "path", "value", "hash", "regex", "map", "default", "strip", "zfill", "upper",
              "lower", "prefix", "template", "split", "type", "date_format", "true_values", "false_values", "fallback",
-             "optional", "language", "use"}
+             "optional", "language", "use", "join", "compose", "replace", "replace_regex", "insert", "map_strict",
+             "case"}
 ATTRIBUTE_TYPES = ("string", "integer", "number", "boolean", "date")
 HIERARCHY_KEYS = {"id", "parent_id", "code_levels", "code_prefix", "parent_resolve", "enclosing"}
 SKIP_KEYS = {"column", "equals", "empty", "matches"}
@@ -59,7 +60,8 @@ _SCALARS = (lambda v: _is_scalar(v) or isinstance(v, list) and all(_is_scalar(x)
 KEY_TYPES = {
     "spec": {"column": _NONEMPTY, "path": _NONEMPTY, "regex": _STR, "default": _STR, "strip": _STR,
              "upper": _BOOL, "lower": _BOOL, "prefix": _STR, "template": _STR, "split": _NONEMPTY, "type": _STR,
-             "date_format": _STR, "optional": _BOOL, "language": _STR, "use": _STR, "columns": _STRS,
+             "date_format": _STR, "optional": _BOOL, "join": _STR,
+             "compose": _NONEMPTY, "map_strict": _BOOL, "case": _STR, "language": _STR, "use": _STR, "columns": _STRS,
              "hash": _STRS, "true_values": _STRS, "false_values": _STRS},
     "read": {"encoding": _NONEMPTY, "delimiter": _NONEMPTY, "quotechar": _NONEMPTY, "columns": _STRS,
              "sheet": _STR, "records": _STRS, "namespaces": _STR_TABLE, "strip_chars": _STR,
@@ -74,9 +76,13 @@ KEY_TYPES = {
 
 
 class ProfileError(BadRequest):
-    """A profile file that cannot be used; the message names the file and the key."""
+    """A profile file that cannot be used; the message names the file, the key and (when read from a file) its line."""
 
     code = "bad_profile"
+
+    def __init__(self, message: str, key: str | None = None):
+        super().__init__(message)
+        self.key = key
 
 
 @dataclass
@@ -97,48 +103,57 @@ class Profile:
 
     def referenced_columns(self) -> list[str]:
         """Every column (or XML path) named by the field specs, variants and skip rules, in first-use order."""
-        seen: list[str] = []
+        seen: dict[str, None] = {}
+        for _, name in self.references():
+            seen.setdefault(name, None)
+        return list(seen)
 
-        def add(name):
-            if name and name not in seen:
-                seen.append(name)
+    def references(self) -> list[tuple[str, str]]:
+        """Every (profile key, column or XML path) pair: where the profile names a column, and which."""
+        found: list[tuple[str, str]] = []
 
-        def walk_spec(spec):
+        def add(key, name):
+            if name:
+                found.append((key, name))
+
+        def walk_spec(key, spec):
             if isinstance(spec, str):
-                add(spec)
+                add(key, spec)
             elif isinstance(spec, dict):
-                for key in ("column", "path"):
-                    add(spec.get(key))
-                for name in spec.get("columns") or []:
-                    add(name)
-                for name in spec.get("hash") or []:
-                    add(name)
+                for source in ("column", "path"):
+                    add(f"{key}.{source}", spec.get(source))
+                for source in ("columns", "hash"):
+                    for name in spec.get(source) or []:
+                        add(f"{key}.{source}", name)
+                for name in transforms.compose_columns(spec.get("compose") or ""):
+                    add(f"{key}.compose", name)
                 if spec.get("fallback") is not None:
-                    walk_spec(spec["fallback"])
+                    walk_spec(f"{key}.fallback", spec["fallback"])
 
-        def walk_fields(fields):
+        def walk_fields(section, fields):
             for name in ("code", "display", "status", "parents"):
                 if name in fields:
-                    walk_spec(fields[name])
-            for d in fields.get("designations") or []:
-                walk_spec(d)
-            for spec in (fields.get("attributes") or {}).values():
-                walk_spec(spec)
+                    walk_spec(f"{section}.{name}", fields[name])
+            for i, d in enumerate(fields.get("designations") or []):
+                walk_spec(f"{section}.designations[{i}]", d)
+            for name, spec in (fields.get("attributes") or {}).items():
+                walk_spec(f"{section}.attributes.{name}", spec)
 
-        walk_fields(self.fields)
-        for variant in self.variants:
+        walk_fields("[fields]", self.fields)
+        for i, variant in enumerate(self.variants, 1):
             for cond in variant["when"]:
-                add(cond["column"])
-            walk_fields(variant["fields"])
-        for rule in self.read.get("skip") or []:
-            add(rule["column"])
+                add(f"[[variants]] #{i}.when.column", cond["column"])
+            walk_fields(f"[[variants]] #{i}.fields", variant["fields"])
+        for i, rule in enumerate(self.read.get("skip") or []):
+            add(f"[read].skip[{i}].column", rule["column"])
         for key in ("id", "parent_id"):
-            add(self.hierarchy.get(key))
-        return seen
+            add(f"[hierarchy].{key}", self.hierarchy.get(key))
+        return found
 
 
-def _fail(where: str, message: str) -> None:
-    raise ProfileError(f"profile {where}: {message}")
+def _fail(where: str, message: str, key: str | None = None) -> None:
+    """Refuse the profile; `key` is the key to point at when the message's first section is not precise enough."""
+    raise ProfileError(f"profile {where}: {message}", key=key)
 
 
 def _check_keys(where: str, section: str, table, allowed: set) -> None:
@@ -146,7 +161,21 @@ def _check_keys(where: str, section: str, table, allowed: set) -> None:
         _fail(where, f"{section} must be a table")
     unknown = sorted(set(table) - allowed)
     if unknown:
-        _fail(where, f"unknown key(s) {', '.join(unknown)} in {section} (allowed: {', '.join(sorted(allowed))})")
+        _fail(where, f"unknown key(s) {', '.join(unknown)} in {section} (allowed: {', '.join(sorted(allowed))})",
+              key=unknown[0])
+
+
+def _check_read_keys(where: str, fmt: str, read, formats: dict) -> None:
+    """[read] takes the keys every format reads and the format's own; another format's key is named as such."""
+    if not isinstance(read, dict):
+        _fail(where, "[read] must be a table")
+    own = READ_KEYS | getattr(formats[fmt], "READ_KEYS", set())
+    for key in sorted(set(read) - own):
+        others = [name for name, module in formats.items() if key in getattr(module, "READ_KEYS", ())]
+        if others:
+            _fail(where, f"[read].{key} is a key of format {', '.join(others)}, not {fmt}: it does nothing here",
+                  key=key)
+    _check_keys(where, "[read]", read, own)
 
 
 def _check_types(where: str, section: str, table: dict, kind: str) -> None:
@@ -171,10 +200,13 @@ def _check_spec(where: str, section: str, spec) -> None:
         if not _is_scalar(spec["value"]):
             _fail(where, f"{section}.value must be a string (got {spec['value']!r})")
         spec["value"] = str(spec["value"])
-    sources = [k for k in ("column", "columns", "path", "value", "hash") if k in spec]
+    sources = [k for k in ("column", "columns", "path", "value", "hash", "compose") if k in spec]
     if len(sources) != 1 and not (spec.get("fallback") is not None and not sources):
-        _fail(where, f"{section} needs exactly one of column, columns, path, value or hash (has "
+        _fail(where, f"{section} needs exactly one of column, columns, path, value, hash or compose (has "
                      f"{', '.join(sources) or 'none'})")
+    problem = transforms.check(spec)
+    if problem:
+        _fail(where, f"{section}.{problem}")
     if "map" in spec and not (isinstance(spec["map"], dict) and all(_is_scalar(v) for v in spec["map"].values())):
         _fail(where, f"{section}.map must be a table of value = replacement")
     _check_regex(where, section, spec, "regex")
@@ -182,6 +214,10 @@ def _check_spec(where: str, section: str, spec) -> None:
         _fail(where, f"{section}.type {spec['type']!r} is not one of {', '.join(ATTRIBUTE_TYPES)}")
     if "template" in spec and "{0}" not in spec["template"]:
         _fail(where, f"{section}.template must contain {{0}} where the value goes (got {spec['template']!r})")
+    for key, kinds in (("date_format", ("date",)), ("true_values", ("boolean",)), ("false_values", ("boolean",))):
+        if key in spec and spec.get("type") not in kinds:
+            _fail(where, f"{section}.{key} applies to type = \"{kinds[0]}\" only (the type is "
+                         f"{spec.get('type', 'string')})")
     if "zfill" in spec and (not isinstance(spec["zfill"], int) or isinstance(spec["zfill"], bool)):
         _fail(where, f"{section}.zfill must be an integer width")
     if spec.get("fallback") is not None:
@@ -202,16 +238,34 @@ def _check_fields(where: str, section: str, fields, require_code: bool) -> None:
     for name in ("code", "display", "status", "parents"):
         if name in fields:
             _check_spec(where, f"{section}.{name}", fields[name])
+            _check_applies(where, f"{section}.{name}", fields[name], name)
     designations = fields.get("designations", [])
     if not isinstance(designations, list):
         _fail(where, f"{section}.designations must be an array of tables ([[fields.designations]])")
     for i, d in enumerate(designations):
         _check_spec(where, f"{section}.designations[{i}]", d)
+        _check_applies(where, f"{section}.designations[{i}]", d, "designations")
     attributes = fields.get("attributes", {})
     if not isinstance(attributes, dict):
         _fail(where, f"{section}.attributes must be a table of attribute = column")
     for name, spec in attributes.items():
         _check_spec(where, f"{section}.attributes.{name}", spec)
+        _check_applies(where, f"{section}.attributes.{name}", spec, "attributes")
+
+
+# Spec keys that do something only for some fields: a key elsewhere is a mistake, not a no-op.
+APPLIES_TO = {"type": ("attributes",), "date_format": ("attributes",), "true_values": ("attributes",),
+              "false_values": ("attributes",), "join": ("attributes",), "language": ("designations",),
+              "use": ("designations",), "split": ("parents", "designations", "attributes")}
+
+
+def _check_applies(where: str, section: str, spec, field: str) -> None:
+    """Refuse a spec key that does nothing for this field (a `type` on the code, a `split` on the display)."""
+    if not isinstance(spec, dict):
+        return
+    for key, fields in APPLIES_TO.items():
+        if key in spec and field not in fields:
+            _fail(where, f"{section}.{key} applies to {' and '.join(fields)} only: it would do nothing here")
 
 
 def validate(data: dict, where: str, path: Path | None = None) -> Profile:
@@ -221,8 +275,10 @@ def validate(data: dict, where: str, path: Path | None = None) -> Profile:
     _check_keys(where, "[profile]", head, PROFILE_KEYS)
     _check_types(where, "[profile]", head, "profile")
     fmt = head.get("format")
+    from importers.formats import FORMATS  # the format modules read profiles: imported here, not at the top
     if fmt not in FORMATS:
         _fail(where, f"[profile].format must be one of {', '.join(FORMATS)} (got {fmt!r})")
+    module = FORMATS[fmt]
     name = head.get("name") or (path.stem if path else "")
     duplicates = head.get("duplicates", "error")
     if duplicates not in DUPLICATES:
@@ -242,7 +298,7 @@ def validate(data: dict, where: str, path: Path | None = None) -> Profile:
         except BadRequest as exc:
             _fail(where, f"[catalog].{exc.message}")
     read = data.get("read", {})
-    _check_keys(where, "[read]", read, READ_KEYS)
+    _check_read_keys(where, fmt, read, FORMATS)
     _check_types(where, "[read]", read, "read")
     if "quotechar" in read and len(read["quotechar"]) != 1:
         _fail(where, f"[read].quotechar must be one character (got {read['quotechar']!r})")
@@ -275,10 +331,11 @@ def validate(data: dict, where: str, path: Path | None = None) -> Profile:
         _check_regex(where, f"[read].skip[{i}]", rule, "matches")
         if "column" not in rule or len(set(rule) & {"equals", "empty", "matches"}) != 1:
             _fail(where, f"[read].skip[{i}] needs a column and one of equals, empty or matches")
-    if fmt == "xml" and not read.get("records"):
-        _fail(where, "format xml needs [read].records: the element names that are records")
+    problem = module.check_read(read) if hasattr(module, "check_read") else None
+    if problem:
+        _fail(where, problem)
     fields = data.get("fields", {})
-    needs_fields = fmt in ("csv", "xlsx", "xml")
+    needs_fields = getattr(module, "FIELDS_REQUIRED", False)
     if fields or needs_fields:
         _check_fields(where, "[fields]", fields, require_code=needs_fields)
     variants = data.get("variants", [])
@@ -316,34 +373,85 @@ def validate(data: dict, where: str, path: Path | None = None) -> Profile:
                    read=read, fields=fields, variants=variants, hierarchy=hierarchy, duplicates=duplicates,
                       group_codes=group_codes)
     if fmt == "xml":
-        for p in profile.referenced_columns():
-            _check_xml_path(where, p)
+        for key, p in profile.references():
+            _check_xml_path(where, key, p, read.get("namespaces") or {})
+    if hasattr(module, "check_path"):
+        for key, p in profile.references():
+            problem = module.check_path(p)
+            if problem:
+                _fail(where, f"{key}: {problem}")
+    _check_uses(where, profile)
     return profile
 
 
-XML_PATH = re.compile(r"name\(\)|@[\w.:-]+|[\w.:-]+(/[\w.:-]+)*(/@[\w.:-]+)?")
+def _check_uses(where: str, profile: Profile) -> None:
+    """What the profile declares is used, and what it uses is declared: a misspelling fails here, before any row."""
+    declared, columns = "[read].columns", profile.read.get("columns")
+    if isinstance(profile.read.get("layout"), dict):
+        declared, columns = "[read.layout]", list(profile.read["layout"])
+    if columns and profile.format != "xml":
+        listed = set(columns)
+        for key, name in profile.references():
+            if name not in listed:
+                _fail(where, f"{key} names column {name!r}, which {declared} does not list (it lists "
+                             f"{', '.join(columns)}): a misspelling?")
+    filled = set((profile.fields.get("attributes") or {}))
+    for variant in profile.variants:
+        filled |= set(variant["fields"].get("attributes") or {})
+    if profile.fields or profile.variants:
+        for name in profile.catalog.get("field_schema") or {}:
+            if name not in filled:
+                _fail(where, f"[catalog].field_schema.{name} is filled by no attribute of [fields] or a variant "
+                             f"(attributes: {', '.join(sorted(filled)) or 'none'}): a misspelling?")
+    if profile.format == "xml":
+        paths = list(profile.read.get("records") or []) + profile.referenced_columns()
+        for prefix in profile.read.get("namespaces") or {}:
+            if not any(f"{prefix}:" in p for p in paths):
+                _fail(where, f"[read].namespaces.{prefix} is used by no record or path (write {prefix}:name)")
 
 
-def _check_xml_path(where: str, path: str) -> None:
-    """An XML field path is 'name()', '@attr', 'child', 'a/b' or 'a/b/@attr', relative to the record."""
-    if not XML_PATH.fullmatch(path):
-        _fail(where, f"{path!r} is not an XML path this importer reads: use name(), @attr, child, a/b or a/b/@attr "
-                     f"(relative to the record element)")
+def _check_xml_path(where: str, key: str, path: str, namespaces: dict) -> None:
+    """An XML field path is XPath 1.0 relative to the record element (or absolute), with the declared prefixes."""
+    from lxml import etree
+    if path == "name()":
+        return
+    unquoted = re.sub(r"'[^']*'|\"[^\"]*\"", "", path)
+    for prefix in re.findall(r"(?<![\w:.-])([A-Za-z_][\w.-]*):(?![:])", unquoted):
+        if prefix not in namespaces:
+            _fail(where, f"{key} {path!r} uses the prefix {prefix}:, which [read].namespaces does not declare")
+    try:
+        etree.XPath(path, namespaces=namespaces)
+    except etree.XPathError as exc:
+        _fail(where, f"{key} {path!r} is not an XPath this importer can evaluate ({exc}): write a path relative to "
+                     f"the record element such as name, a/b, @id, a/@id, field[@name='title'], text() or "
+                     f"/root/header/@version, with the prefixes of [read].namespaces")
+
+
+def profile_dirs() -> list[Path]:
+    """Where profiles are looked up: NSI_CATALOGS_DIR first (an operator's own profiles), then the shipped ones.
+
+    A folder of one's own profiles adds to the shipped ones instead of hiding
+    them; a profile there with a shipped profile's name replaces that one.
+    """
+    shipped = config.catalogs_dir({})  # without NSI_CATALOGS_DIR: the folder shipped with the code
+    configured = config.catalogs_dir()
+    return [configured, shipped] if configured != shipped else [shipped]
 
 
 def profile_path(name: str) -> Path:
-    """The file of profile `name`: `<catalogs dir>/<name>.toml` when shipped, else a path to a .toml file.
+    """The file of profile `name`: `<name>.toml` in the first of `profile_dirs()` that has it, else a path to a .toml.
 
-    A shipped name wins over a same-named file in the working directory, so a
-    name checked against `available_profiles` always means the shipped profile.
+    A known name wins over a same-named file in the working directory, so a
+    name checked against `available_profiles` always means that profile.
     """
-    shipped = config.catalogs_dir() / f"{name}.toml"
     p = Path(name)
-    if p.suffix != ".toml" and p.name == name and shipped.is_file():
-        return shipped
+    if p.suffix != ".toml" and p.name == name:
+        for directory in profile_dirs():
+            if (directory / f"{name}.toml").is_file():
+                return directory / f"{name}.toml"
     if p.suffix == ".toml" or p.is_file():
         return p
-    return shipped
+    return profile_dirs()[0] / f"{name}.toml"
 
 
 def load_profile(name: str) -> Profile:
@@ -353,13 +461,21 @@ def load_profile(name: str) -> Profile:
         known = ", ".join(available_profiles()) or "none"
         raise ProfileError(f"no profile {name!r} (looked for {path}); known profiles: {known}")
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        data = tomllib.loads(text)
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ProfileError(f"profile {path}: not valid TOML: {exc}") from None
-    return validate(data, str(path), path)
+    try:
+        return validate(data, str(path), path)
+    except ProfileError as exc:
+        prefix = f"profile {path}: "
+        reason = exc.message[len(prefix):] if exc.message.startswith(prefix) else exc.message
+        line = key_line(text, reason.split(" (", 1)[0], exc.key)
+        if line is None:
+            raise
+        raise ProfileError(f"profile {path}, line {line}: {reason}", key=exc.key) from None
 
 
 def available_profiles() -> list[str]:
-    """Names of the profiles shipped in (or configured as) the catalogs directory."""
-    directory = config.catalogs_dir()
-    return sorted(p.stem for p in directory.glob("*.toml")) if directory.is_dir() else []
+    """Names of the profiles in NSI_CATALOGS_DIR and shipped with the code (see `profile_dirs`)."""
+    return sorted({p.stem for directory in profile_dirs() if directory.is_dir() for p in directory.glob("*.toml")})

@@ -54,6 +54,10 @@ class Source:
         with open(self.path, "rb") as f:
             return f.read(n)
 
+    def starts_with(self, *prefixes: bytes) -> bool:
+        """Whether the file's first bytes, after a BOM and white space, are one of `prefixes` (format sniffing)."""
+        return self.head(2048).lstrip(b"\xef\xbb\xbf \t\r\n").startswith(prefixes)
+
     def container(self) -> str | None:
         """The binary container the file is, if any: "xlsx", "ods", "zip" or "xls" (OLE2); None for other files.
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from importers import hierarchy as hierarchy_step, mapping
+from importers import hierarchy as hierarchy_step, mapper as mapping
+from importers.findings import Findings
 from importers.profile import validate
 from registry.entries import FIELDS, CanonicalEntry, EntryError, normalize_entry
 
@@ -27,7 +28,7 @@ ROWS = [
 def mapped(fields: dict, hierarchy: dict | None = None, rows=ROWS) -> list[dict]:
     profile = validate({"profile": {"name": "t", "format": "csv"}, "catalog": {"title": "T", "language": "en"},
                         "fields": fields, "hierarchy": hierarchy or {}}, "t.toml")
-    findings = mapping.Findings("t.csv")
+    findings = Findings("t.csv")
     mapper = mapping.Mapper(profile, HEADER, findings, header_row=1, language="en")
     entries = (mapper.entry(cells, n) for n, cells in enumerate(rows, 2))
     return list(hierarchy_step.finish((e for e in entries if e is not None), profile, findings, "en"))

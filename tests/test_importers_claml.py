@@ -1,4 +1,4 @@
-"""ClaML (importers/claml.py): modifiers give the same entries whatever the order of the document."""
+"""ClaML (importers/formats/claml.py): modifiers give the same entries whatever the order of the document."""
 
 from __future__ import annotations
 
@@ -6,18 +6,19 @@ from pathlib import Path
 
 import pytest
 
-from importers import claml
-from importers.mapping import Findings
+from importers.findings import Findings
+from importers.formats import claml
 from importers.source import Source
 from import_checks import assert_refused
 
 DATA = Path(__file__).resolve().parent / "data" / "importers"
+SAMPLES = Path(__file__).resolve().parent.parent / "catalogs" / "samples"
 
 
 def read(path: Path) -> dict[str, dict]:
     findings = Findings(str(path))
     entries = {e["code"]: {k: v for k, v in e.items() if k != "_pos"}
-               for e in claml.read_entries(Source.from_path(path), findings, "en")}
+               for e in claml.read(Source.from_path(path), None, findings, "en")}
     assert findings.errors == []
     return entries
 
@@ -161,3 +162,23 @@ def test_superclass_without_a_code_is_refused(sqlite_store, runner, tmp_path, su
     assert_refused(runner, sqlite_store, f, ["--format", "claml"],
                    f"{f}, row 4 (/ClaML/Class[@code='A00']), column SuperClass: class A00 has a SuperClass without "
                    f"a code: it names no class")
+
+
+def test_claml_sample_classes_rubrics_and_modifiers(sqlite_store):
+    from importers import run_import
+    report = run_import(sqlite_store, SAMPLES / "icd10-who-claml.xml", catalog="icd10-who", version="1")
+    catalog = sqlite_store.get_catalog("icd10-who")
+    assert (catalog.title, catalog.language, catalog.owner) == ("ICD-10 demo excerpt (ClaML)", "en", "WHO")
+    e = {x["code"]: x for x in sqlite_store.iter_entries("icd10-who", "1")}
+    assert report.entries == len(e) == 25
+    assert e["A00"]["designations"] == [{"language": "ru", "use": "translation", "text": "Холера"}]
+    assert e["I10"]["designations"][0] == {"language": "en", "use": "fully-specified",
+                                           "text": "Essential (primary) hypertension, including high blood pressure"}
+    assert [d["use"] for d in e["I10"]["designations"]] == ["fully-specified", "inclusion", "inclusion", "exclusion"]
+    assert e["G01"]["attributes"] == {"kind": "category", "usage": "aster"}
+    assert e["A01.0"]["attributes"]["coding_hint"] == "Use an additional code to identify complications."
+    # F10 inherits the modifier of its block (all classes), F11 narrows it to .0 and .2
+    assert e["F10.2"]["display"] == "Mental and behavioural disorders due to use of alcohol: Dependence syndrome"
+    assert e["F10.0"]["parents"] == ["F10"] and e["F10.0"]["designations"][0]["text"] == "Drunkenness NOS"
+    assert sorted(c for c in e if c.startswith("F11.")) == ["F11.0", "F11.2"]
+    assert all(p in e for entry in e.values() for p in entry["parents"])

@@ -1,4 +1,4 @@
-"""The canonical JSON-lines reader (importers/jsonl.py): bad lines are refused with file and line."""
+"""The canonical JSON-lines reader (importers/formats/jsonl.py): bad lines are refused with file and line."""
 
 from __future__ import annotations
 

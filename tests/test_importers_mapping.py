@@ -1,4 +1,4 @@
-"""Problems name the column as the file names it (importers/mapping.py `FieldSet.columns`, Position.column_for).
+"""Problems name the column as the file names it (importers/mapper.py `FieldSet.columns`, Position.column_for).
 
 The store and the hierarchy step check canonical fields (code, parents,
 status, attributes); the operator fixing the file needs the file's own column:
@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from import_checks import assert_refused
+from registry.errors import ImportRejected
 
 DATA = Path(__file__).resolve().parent / "data" / "importers"
 HOSPITALS = str(DATA / "hospitals.toml")
@@ -244,3 +245,70 @@ def test_a_status_value_the_profile_does_not_map_names_the_values_it_does(sqlite
                           f"{f}, row 2, column ACTUAL: '7' is not a status value of profile icd10-ru-fnsi, which "
                           f"knows 1 (active), 0 (inactive)", catalog="icd10-ru")
     assert "more error" not in line  # the child A00 is not reported as an orphan as well
+
+
+TRANSFORM_PROFILE = '''[profile]
+format = "csv"
+[catalog]
+title = "T"
+language = "ru"
+[read]
+skip = [{ column = "kind", equals = "total" }]
+[fields]
+code = { column = "code", replace_regex = [["\\\\s+", ""]], insert = { at = 3, text = "." } }
+display = { compose = "{name} ({form})", replace = { "ё" = "е" }, case = "capitalize" }
+status = { column = "state", map = { "1" = "active", "0" = "inactive" }, map_strict = true }
+[fields.attributes]
+form = { column = "form", map = { "tab" = "tablets", "inj" = "injection" }, map_strict = true, upper = true }
+'''
+
+
+def test_value_transforms_replace_compose_insert_case_map_and_skip(sqlite_store, tmp_path):
+    from importers import run_import
+    profile = tmp_path / "t.toml"
+    profile.write_text(TRANSFORM_PROFILE, encoding="utf-8")
+    f = tmp_path / "t.csv"
+    f.write_text("code,name,form,state,kind\nA01 00,ёлочный сбор,tab,1,item\nA0200,вода,inj,0,item\n"
+                 "B01,,,1,item\nTOTAL,,,,total\n", encoding="utf-8")
+    run_import(sqlite_store, f, catalog="t", version="1", profile=str(profile))
+    e = {x["code"]: x for x in sqlite_store.iter_entries("t", "1")}
+    assert {c: (x["display"], x["status"], x["attributes"]) for c, x in e.items()} == {
+        "A01.00": ("Елочный сбор (tab)", "active", {"form": "TABLETS"}),
+        "A02.00": ("Вода (inj)", "inactive", {"form": "INJECTION"}),
+        "B01": ("", "active", {}),  # nothing to compose, nothing to insert into a code of three characters
+    }
+
+
+def test_a_transform_that_cannot_handle_a_value_names_row_field_and_transform(sqlite_store, tmp_path):
+    from importers import run_import
+    profile = tmp_path / "t.toml"
+    profile.write_text(TRANSFORM_PROFILE, encoding="utf-8")
+    f = tmp_path / "t.csv"
+    f.write_text("code,name,form,state,kind\nA0100,сбор,tab,1,item\nA0200,вода,caps,1,item\nA0300,x,tab,2,item\n",
+                 encoding="utf-8")
+    with pytest.raises(ImportRejected) as caught:
+        run_import(sqlite_store, f, catalog="t", version="1", profile=str(profile))
+    assert [str(p) for p in caught.value.problems] == [
+        f"{f}, row 3, column form: 'caps' is not a value the map names (it names inj, tab) "
+        f"(field attributes.form, transform map)",
+        f"{f}, row 4, column state: '2' is not a value the map names (it names 0, 1) (field status, transform map)"]
+    assert not sqlite_store.has_catalog("t")
+
+
+@pytest.mark.parametrize("spec, message", [
+    ('{ column = "c", insert = { at = 0, text = "." } }', "[fields].code.insert must be { at = "),
+    ('{ column = "c", replace_regex = [["(", ""]] }', "[fields].code.replace_regex '(' -> '' is not a valid"),
+    ('{ column = "c", replace_regex = ["a", "b"] }', "[fields].code.replace_regex must be a list of"),
+    ('{ column = "c", case = "camel" }', "[fields].code.case must be one of upper, lower, title, capitalize"),
+    ('{ column = "c", map_strict = true }', "[fields].code.map_strict needs a map"),
+    ('{ compose = "CODE-SUB" }', "[fields].code.compose 'CODE-SUB' names no column"),
+    ('{ compose = "{CODE}.{SUBB}" }', "[fields].code.compose names column 'SUBB', which [read].columns does not list"),
+])
+def test_transform_mistakes_are_refused_with_the_profile_line(tmp_path, spec, message):
+    from importers.profile import ProfileError, load_profile
+    path = tmp_path / "p.toml"
+    path.write_text(f'[profile]\nformat = "csv"\n[read]\ncolumns = ["c", "CODE", "SUB"]\n[fields]\ncode = {spec}\n',
+                    encoding="utf-8")
+    with pytest.raises(ProfileError) as err:
+        load_profile(str(path))
+    assert err.value.message.startswith(f"profile {path}, line 6: {message}")

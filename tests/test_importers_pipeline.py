@@ -1,4 +1,4 @@
-"""The pipeline's own reader for the registry's CSV export (importers/pipeline.py `tabular_canonical`)."""
+"""The pipeline's own reader for the registry's CSV export (importers/formats/csv.py `read_canonical`)."""
 
 from __future__ import annotations
 
@@ -57,3 +57,38 @@ def test_profile_meant_for_another_catalog_is_a_warning(sqlite_store):
     same = run_import(sqlite_store, samples / "icd10-ru-fnsi-2.26.csv", catalog="icd10-ru", version="1",
                       profile="icd10-ru-fnsi")
     assert same.warnings == []
+
+
+def test_staging_rolls_back_on_the_importers_own_errors_without_a_fake_row(store):
+    """The store asks the importer whether it found errors (`upstream_errors`) instead of being fed a bad row."""
+    from registry.errors import ImportRejected
+    from registry.models import CatalogCreate
+    store.create_catalog(CatalogCreate(slug="t", title="T"))
+    asked = []
+
+    def upstream_errors():
+        asked.append(True)
+        return True
+    with pytest.raises(ImportRejected) as caught:
+        store.stage_draft("t", "1", [{"code": "A", "display": "a"}], upstream_errors=upstream_errors)
+    assert (caught.value.problems, asked) == ([], [True])
+    assert store.list_versions("t") == []
+    assert store.stage_draft("t", "1", [{"code": "A", "display": "a"}], upstream_errors=lambda: False).entries == 1
+
+
+def test_mapping_errors_are_counted_once_and_nothing_is_stored(sqlite_store, tmp_path):
+    from importers import run_import
+    from registry.errors import ImportRejected
+    profile = tmp_path / "p.toml"
+    profile.write_text('[profile]\nformat = "csv"\n[catalog]\ntitle = "T"\n'
+                       '[fields]\ncode = "code"\ndisplay = "name"\n'
+                       'attributes = { n = { column = "n", type = "integer" } }\n',
+                       encoding="utf-8")
+    f = tmp_path / "t.csv"
+    f.write_text("code,name,n\nA,Alpha,x\nB,Bravo,2\nB,Beta,y\n", encoding="utf-8")
+    with pytest.raises(ImportRejected) as caught:
+        run_import(sqlite_store, f, catalog="t", version="1", profile=str(profile))
+    assert [(p.row, p.kind) for p in caught.value.problems] == [
+        (2, "wrong_type"), (4, "wrong_type"), (4, "duplicate_code")]
+    assert caught.value.total == 3
+    assert not sqlite_store.has_catalog("t")

@@ -1,4 +1,4 @@
-"""Readers of tabular sources (importers/tabular.py)."""
+"""Readers of tabular sources (importers/table.py and importers/formats/)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import json
 import pytest
 
 from importers import run_import
-from importers.mapping import Findings
+from importers.findings import Findings
 from importers.source import Source
-from importers.tabular import read_json_rows
+from importers.table import read_json_rows
 
 
 def _fnsi_records(n: int) -> list[dict]:
@@ -27,6 +27,14 @@ def test_json_header_has_keys_first_seen_after_the_first_thousand_records(tmp_pa
     rows = list(table.rows)
     assert rows[0] == ("record 1", ["1", "A00001", "name 1", "", "1", ""], None)
     assert rows[1200][1][5] == "15.03.2024"
+
+
+def test_a_nested_fnsi_json_value_stays_json_not_python_text(tmp_path):
+    f = tmp_path / "nested.json"
+    f.write_text(json.dumps([{"ID": "1", "CODES": ["A00.0", "A00.1"], "META": {"ЯЗЫК": "ru", "OK": True}}]),
+                 encoding="utf-8")
+    rows = list(read_json_rows(Source.from_path(f), Findings(str(f))).rows)
+    assert rows == [("record 1", ["1", '["A00.0", "A00.1"]', '{"ЯЗЫК": "ru", "OK": true}'], None)]
 
 
 def test_fnsi_json_key_appearing_late_is_imported(sqlite_store, tmp_path):

@@ -209,7 +209,8 @@ class DraftsMixin:
                     source_sha256: str | None = None, release_notes: str | None = None,
                     created_by: str | None = None, dry_run: bool = False,
                     progress: Callable[[int], None] | None = None, file: str | None = None,
-                    create_catalog: Catalog | None = None) -> Report:
+                    create_catalog: Catalog | None = None,
+                    upstream_errors: Callable[[], bool] | None = None) -> Report:
         """Validate `entries` and store them as draft `label` of catalog `slug`; return the report.
 
         Entries are canonical dicts, optionally with `_pos` (a Position) for error
@@ -218,7 +219,10 @@ class DraftsMixin:
         checked and counted, then rolled back. A file whose sha256 matches an
         earlier version's source gives status `unchanged` and stores nothing.
         `create_catalog` (from `new_catalog`) is created with the draft, in the same
-        transaction, when `slug` does not exist yet.
+        transaction, when `slug` does not exist yet. `upstream_errors`, asked once
+        every entry is read, says whether the code producing `entries` found errors of
+        its own (an importer's mapping problems): the draft is then rolled back like
+        for the store's errors, and ImportRejected lists the store's problems only.
         """
         check_label(label)
         started = time.perf_counter()
@@ -253,7 +257,7 @@ class DraftsMixin:
             problems, total, warnings = self._stream_into_staging(
                 conn, version_id, catalog.field_schema or {}, entries, default_pos, progress)
             report.warnings = warnings
-            if problems:
+            if problems or (upstream_errors is not None and upstream_errors()):
                 raise ImportRejected(problems, warnings, total=total)
             refresh_statistics(conn, S, E)
             counts = compare_with_version(conn, catalog.id, version_id, base_seq, catalog.head_seq)

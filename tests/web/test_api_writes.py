@@ -150,7 +150,7 @@ def test_upload_accepts_only_known_formats_and_shipped_profile_names(loaded, sto
     r = post(format="pdf")
     assert r.status_code == 400
     assert r.get_json()["error"]["message"] == ("unknown format 'pdf'; known formats: claml, csv, fhir-codesystem, "
-                                                "fnsi, jsonl, xlsx, xml")
+                                                "fixed-width, fnsi, json, jsonl, xlsx, xml")
     with store.engine.connect() as conn:
         assert conn.execute(jobs.J.select()).all() == []  # refused before any job or upload file existed
     assert not (store.data_dir / "uploads").exists() or not any((store.data_dir / "uploads").iterdir())

@@ -12,44 +12,16 @@ import hashlib
 import math
 import operator
 import re
-from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Iterator
 
 from registry.entries import STATUSES, CanonicalEntry, EntryError, _text
-from registry.errors import ImportRejected, Position, Problem
+from registry.errors import Position
 from importers.columns import Columns, source_columns
-from importers.hierarchy import needs_buffer
+from importers.findings import Findings
+from importers.hierarchy import finish as finish_hierarchy, needs_buffer
 from importers.profile import Profile
+from importers.transforms import TransformError, compose, compose_columns, value_steps
 from importers.values import ValueProblem, convert
-
-MAX_PROBLEMS = 1000
-
-
-@dataclass
-class Findings:
-    """Errors and warnings of one import, outside what the store itself checks."""
-
-    file: str
-    errors: list[Problem] = field(default_factory=list)
-    warnings: list[Problem] = field(default_factory=list)
-    error_count: int = 0  # every error, listed or not
-
-    def error(self, problem: Problem) -> None:
-        """Record an error (the import will be rejected); lists the first MAX_PROBLEMS and counts them all."""
-        self.error_count += 1
-        if len(self.errors) < MAX_PROBLEMS:
-            self.errors.append(problem)
-
-    def warn(self, problem: Problem) -> None:
-        """Record a warning (listed in the report; the import goes on)."""
-        problem.severity = "warning"
-        if len(self.warnings) < MAX_PROBLEMS:
-            self.warnings.append(problem)
-
-    def raise_if_errors(self) -> None:
-        """Stop the import with every error found so far."""
-        if self.errors:
-            raise ImportRejected(self.errors, self.warnings, total=self.error_count)
 
 
 def _cell_getter(i: int | None) -> Callable[[list], object]:
@@ -58,11 +30,12 @@ def _cell_getter(i: int | None) -> Callable[[list], object]:
     return lambda row: row[i] if i < len(row) else ""
 
 
-def compile_spec(spec, cols: Columns, multi: bool = False) -> Callable[[list], object]:
+def compile_spec(spec, cols: Columns, multi: bool = False, field: str = "") -> Callable[[list], object]:
     """A function from a record's cells to the value a field spec describes.
 
     Returns text (or a list of texts when the spec splits or the record holds
     several values, as XML paths may). Attribute types are applied separately.
+    A transform that cannot handle a value raises TransformError naming `field`.
     """
     if isinstance(spec, str):
         spec = {"column": spec}
@@ -87,11 +60,17 @@ def compile_spec(spec, cols: Columns, multi: bool = False) -> Callable[[list], o
         def base(row):
             joined = "\x1f".join(_flat(g(row)) for g in getters)
             return hashlib.sha1(joined.encode("utf-8")).hexdigest()[:10]
+    elif "compose" in spec:
+        template = spec["compose"]
+        parts = [(name, _cell_getter(cols.find(name, optional=optional))) for name in compose_columns(template)]
+
+        def base(row):
+            return compose(template, {name: _flat(g(row)).strip() for name, g in parts})
     elif "column" in spec or "path" in spec:
         base = _cell_getter(cols.find(spec.get("column") or spec.get("path"), optional=optional))
     else:
         base = lambda row: ""  # noqa: E731  (only a fallback)
-    steps = _value_steps(spec)
+    steps = value_steps(spec)
     plain = (not steps and spec.get("fallback") is None and not spec.get("default") and not spec.get("split")
              and not multi and ("column" in spec or "path" in spec))
     if plain:  # the common case, kept fast: one cell, stripped
@@ -109,16 +88,20 @@ def compile_spec(spec, cols: Columns, multi: bool = False) -> Callable[[list], o
             if v.__class__ is str:
                 return v.strip()
             return slow(row)
-    fallback = compile_spec(spec["fallback"], cols, multi) if spec.get("fallback") is not None else None
+    fallback = compile_spec(spec["fallback"], cols, multi, field) if spec.get("fallback") is not None else None
     default = spec.get("default")
     split = spec.get("split")
 
     def one(value):
         value = value.strip() if isinstance(value, str) else ("" if value is None else str(value).strip())
-        for step in steps:
-            if not value:
-                break
-            value = step(value)
+        try:
+            for step in steps:
+                if not value:
+                    break
+                value = step(value)
+        except TransformError as exc:
+            exc.field = field
+            raise
         return value
 
     def get(row):
@@ -146,39 +129,6 @@ def compile_spec(spec, cols: Columns, multi: bool = False) -> Callable[[list], o
 
 def _flat(value) -> str:
     return "|".join(value) if isinstance(value, list) else str(value or "")
-
-
-def _value_steps(spec: dict) -> list[Callable[[str], str]]:
-    steps: list[Callable[[str], str]] = []
-    if spec.get("strip"):
-        chars = spec["strip"]
-        steps.append(lambda v: v.strip(chars).strip())
-    if spec.get("regex"):
-        rx = re.compile(spec["regex"])
-
-        def regex(v):
-            m = rx.search(v)
-            if not m:
-                return ""
-            return (m.group(1) if rx.groups else m.group(0)).strip()
-        steps.append(regex)
-    if spec.get("template"):
-        template = spec["template"]
-        steps.append(lambda v: template.replace("{0}", v))
-    if "map" in spec:
-        table = {str(k): str(v) for k, v in spec["map"].items()}
-        steps.append(lambda v: table.get(v, v))
-    if spec.get("zfill"):
-        width = spec["zfill"]
-        steps.append(lambda v: v.zfill(width))
-    if spec.get("upper"):
-        steps.append(str.upper)
-    if spec.get("lower"):
-        steps.append(str.lower)
-    if spec.get("prefix"):
-        prefix = spec["prefix"]
-        steps.append(lambda v: prefix + v)
-    return steps
 
 
 def compile_condition(cond: dict, cols: Columns) -> Callable[[list], bool]:
@@ -212,39 +162,51 @@ class FieldSet:
     """
 
     def __init__(self, fields: dict, cols: Columns, language: str | None, hierarchy: dict | None = None,
-                 enclosing: bool = False):
+                 enclosing: bool = False, paths: bool = False):
         self.columns = source_columns(fields, cols, hierarchy or {}, enclosing)  # shared by the Positions of its rows
-        self.code = compile_spec(fields["code"], cols) if "code" in fields else (lambda row: "")
-        self.display = compile_spec(fields["display"], cols) if "display" in fields else (lambda row: "")
-        self.status = compile_spec(fields["status"], cols) if "status" in fields else None
+        self.code = compile_spec(fields["code"], cols, field="code") if "code" in fields else (lambda row: "")
+        self.display = compile_spec(fields["display"], cols, field="display") if "display" in fields else (
+            lambda row: "")
+        self.status = compile_spec(fields["status"], cols, field="status") if "status" in fields else None
         status_spec = fields.get("status")
         # The file's own values of a mapped status ({"1": "active", "0": "inactive"}), to name them in errors.
         self.status_map = dict(status_spec["map"]) if isinstance(status_spec, dict) and status_spec.get("map") else None
-        self.parents = compile_spec(fields["parents"], cols, multi=True) if "parents" in fields else None
+        self.parents = compile_spec(fields["parents"], cols, multi=True, field="parents") if "parents" in fields \
+            else None
         self.texts_stripped = (("code" not in fields or _stripped(self.code))
                                and ("display" not in fields or _stripped(self.display))
                                and (self.status is None or _stripped(self.status)))
         self.canonical = True
         self.designations = []
-        for d in fields.get("designations") or []:
+        for i, d in enumerate(fields.get("designations") or []):
             spec = {"column": d} if isinstance(d, str) else d
             lang, use = spec.get("language", language), spec.get("use", "synonym")
             try:  # what normalize_entry makes of them, once per file instead of once per row
                 lang, use = _text(lang, "designations") or None, _text(use, "designations") or "synonym"
             except EntryError:
                 self.canonical = False
-            self.designations.append((compile_spec(spec, cols, multi=True), lang, use))
+            self.designations.append((compile_spec(spec, cols, multi=True, field=f"designations[{i}]"), lang, use))
         self.attributes = []
         for name, spec in (fields.get("attributes") or {}).items():
             spec = {"column": spec} if isinstance(spec, str) else spec
             column = self.columns.get(f"attributes.{name}", name)
-            self.attributes.append((name, compile_spec(spec, cols), spec.get("type", "string"), spec, column))
+            # several XML matches are joined (" | "), not cut to the first
+            get = compile_spec(spec, cols, multi=paths, field=f"attributes.{name}")
+            self.attributes.append((name, get, spec.get("type", "string"), spec, column))
         names = [a[0] for a in self.attributes]
         if not all(n.__class__ is str for n in names):
             self.canonical = False
         # normalize_entry sorts attributes by name; a profile listing them out of order gets them sorted here
         self.sorted_attributes = sorted(names) if self.canonical and names != sorted(names) else None
         self.simple = self._simple_layout(fields)
+        # XML paths of code and display must match one element per record: (field, cell index, path, may be missing)
+        self.single = []
+        for name in ("code", "display") if paths else ():
+            spec = {"path": fields[name]} if isinstance(fields.get(name), str) else fields.get(name) or {}
+            path = spec.get("path") or spec.get("column")
+            if path:
+                may_be_missing = bool(spec.get("optional") or spec.get("default") or spec.get("fallback") is not None)
+                self.single.append((name, cols.find(path, optional=True), path, may_be_missing))
 
     def _simple_layout(self, fields: dict):
         """For the commonest profile (each field one column of text, no parents or designations): the column
@@ -268,7 +230,8 @@ class Mapper:
     """Maps records of one file (one sheet) to entries with `_pos`, following a profile."""
 
     def __init__(self, profile: Profile, header: list[str], findings: Findings, *, sheet: str | None = None,
-                 header_row: int | None = None, language: str | None = None, known_columns: bool = True):
+                 header_row: int | None = None, language: str | None = None, known_columns: bool = True,
+                 paths: bool = False):
         self.profile = profile
         self.findings = findings
         self.file = findings.file
@@ -278,14 +241,16 @@ class Mapper:
         base = dict(profile.fields)
         h = profile.hierarchy
         self.enclosing = bool(h.get("enclosing", profile.format == "xml"))
-        self.default = FieldSet(base, cols, language, h, self.enclosing)
+        self.default = FieldSet(base, cols, language, h, self.enclosing, paths)
         self.variants = []
         for variant in profile.variants:
             merged = dict(base)
             merged.update(variant["fields"])
             conds = [compile_condition(c, cols) for c in variant["when"]]
-            self.variants.append((conds, FieldSet(merged, cols, language, h, self.enclosing)))
+            self.variants.append((conds, FieldSet(merged, cols, language, h, self.enclosing, paths)))
         self.skips = [compile_condition(rule, cols) for rule in profile.read.get("skip") or []]
+        self.predicate_hint = "[@lang='ru'], or [1] for the first" if profile.format == "xml" else \
+            "[lang=ru], or [0] for the first"
         self.id_get = _cell_getter(cols.find(h["id"])) if h.get("id") else None
         self.parent_id_get = _cell_getter(cols.find(h["parent_id"])) if h.get("parent_id") else None
         # Entries that `finish` rewrites after mapping (buffered hierarchy and duplicate rules) stay loose dicts.
@@ -298,7 +263,7 @@ class Mapper:
         """Missing columns are errors; a header sharing no column with the profile is a wrong header."""
         missing = self.cols.missing
         if missing:
-            from importers.tabular import preview
+            from importers.table import preview
             present = preview([h for h in header if h]) or "(empty)"
             referenced = self.profile.referenced_columns()
             if len(missing) >= len([c for c in referenced if c]) or not self.cols.used:
@@ -330,6 +295,20 @@ class Mapper:
             else:
                 self.findings.warn(problem)
 
+    def _check_single(self, fs: FieldSet, row: list, pos: Position) -> None:
+        """A code or display path matching several elements of a record, or none, is an error, not a guess."""
+        for name, i, path, may_be_missing in fs.single:
+            value = row[i] if i is not None and i < len(row) else None
+            if isinstance(value, list):
+                self.findings.error(pos.problem(
+                    f"the {name} path {path!r} matches {len(value)} elements in this record, not one: make it "
+                    f"select one (a predicate such as {self.predicate_hint})", column=path,
+                    kind="ambiguous_path"))
+            elif value is None and not may_be_missing:
+                self.findings.error(pos.problem(
+                    f"the {name} path {path!r} matches nothing in this record (declare it optional = true, "
+                    f"or give a default, if records may lack it)", column=path, kind="missing_path"))
+
     def fieldset(self, row: list) -> FieldSet:
         """The variant whose conditions hold for this record (the profile's fields otherwise)."""
         for conds, fs in self.variants:
@@ -343,7 +322,16 @@ class Mapper:
         return value if isinstance(value, str) else ""
 
     def entry(self, row: list, row_id, parent_row: list | None = None) -> dict | None:
-        """The entry of one record, or None for a skipped or blank record."""
+        """The entry of one record, or None for a skipped or blank record (or one whose transform failed)."""
+        try:
+            return self._entry(row, row_id, parent_row)
+        except TransformError as exc:
+            pos = Position(self.file, self.sheet, row_id, self.fieldset(row).columns)
+            self.findings.error(pos.problem(f"{exc.message} (field {exc.field}, transform {exc.transform})",
+                                            column=pos.column_for(exc.field), kind="transform"))
+            return None
+
+    def _entry(self, row: list, row_id, parent_row: list | None = None) -> dict | None:
         if not any(row):
             return None
         for skip in self.skips:
@@ -351,6 +339,8 @@ class Mapper:
                 return None
         fs = self.fieldset(row)
         pos = Position(self.file, self.sheet, row_id, fs.columns)
+        if fs.single:
+            self._check_single(fs, row, pos)
         if fs.simple is not None and self.canonical and (parent_row is None or not self.enclosing):
             pick, width, has_status, names = fs.simple
             if len(row) >= width:
@@ -370,7 +360,7 @@ class Mapper:
         for name, get, kind, spec, column in fs.attributes:
             value = get(row)
             if isinstance(value, list):
-                value = " | ".join(value)
+                value = spec.get("join", " | ").join(value)
             if kind != "string" and value != "":
                 try:
                     value = convert(value, kind, spec)
@@ -409,6 +399,14 @@ class Mapper:
                 return entry
         return {"code": code, "display": display, "designations": designations, "parents": parents,
                 "status": status, "attributes": attributes, "_pos": pos}
+
+
+def map_table(table, profile: Profile, findings: Findings, language: str | None) -> Iterator[dict]:
+    """The entries of a Table (see importers.table) mapped by `profile`, after its hierarchy and duplicate rules."""
+    mapper = Mapper(profile, table.header, findings, sheet=table.sheet, header_row=table.header_row,
+                    language=language, known_columns=table.known_columns, paths=table.paths)
+    entries = (e for e in (mapper.entry(cells, row, parent) for row, cells, parent in table.rows) if e is not None)
+    return finish_hierarchy(entries, profile, findings, language)
 
 
 def _canonical_entry(code, display, status, designations, parents, attributes, pos, texts_stripped):

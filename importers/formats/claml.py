@@ -23,7 +23,8 @@ import itertools
 from typing import Iterator
 
 from registry.errors import ImportRejected, Position, Problem
-from importers.mapping import Findings
+from importers.findings import Findings
+from importers.profile import Profile
 from importers.source import Source
 
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -181,7 +182,7 @@ def _resolve_modifiers(classes: dict[str, tuple[list[str], list, set]]) -> dict[
     return resolved
 
 
-def read_entries(source: Source, findings: Findings, language: str | None) -> Iterator[dict]:
+def read(source: Source, profile: Profile | None, findings: Findings, language: str | None) -> Iterator[dict]:
     """Yield an entry per ClaML Class, plus the subclasses its modifiers generate.
 
     Two passes over the file: `_scan` collects modifiers, then the classes are
@@ -241,3 +242,11 @@ def _class_entries(elem, source, modifier_classes, modifiers, default_lang, lang
             sub_attributes.update(mc[3])
         yield {"code": sub_code, "display": sub_display, "designations": sub_designations, "parents": [parent],
                "status": "active", "attributes": sub_attributes, "_pos": pos}
+
+
+READS = "ClaML XML"
+
+
+def sniff(source: Source) -> bool:
+    """An XML file (by name or first byte) whose first 64 KiB hold a ClaML element."""
+    return (source.path.suffix.lower() == ".xml" or source.starts_with(b"<")) and b"<ClaML" in source.head(65536)

@@ -17,17 +17,16 @@ versions diff cleanly.
 
 from __future__ import annotations
 
-import re
 from typing import Iterator
 
 from registry.errors import ImportRejected, Problem
-from importers.mapping import Findings
+from importers.findings import Findings
 from importers.profile import Profile, validate
+from importers.mapper import Mapper
+from importers.hierarchy import finish as finish_hierarchy
 from importers.source import Source
+from importers.table import read_json_rows
 
-RANGE_CODE = re.compile(r"^([A-Z]\d{2})(?:\s*[-–]\s*([A-Z]\d{2}))?$")
-RANGE_IN_NAME = re.compile(r"\s*\(([A-Z]\d{2})(?:\s*[-–]\s*([A-Z]\d{2}))?\)\s*$")
-ROMAN = re.compile(r"^[IVXLC]+$")
 CODE_COLUMNS = ["CODE", "MKB_CODE", "S_CODE", "ID"]
 NAME_COLUMNS = ["NAME", "MKB_NAME", "S_NAME", "FULL_NAME", "NAME_FULL", "SHORT_NAME"]
 
@@ -50,90 +49,36 @@ def default_profile(header: list[str]) -> Profile:
 
 def read_table(source: Source, profile: Profile | None, findings: Findings):
     """The FNSI file as a Table: JSON when it starts with '{' or '[', CSV (`;` or `,`, sniffed) otherwise."""
-    from importers import tabular
+    from importers.formats.csv import read_csv
     start = source.head(64).lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
     if start == b"<":  # read as CSV, an XML export gives a wrong header or a wrong-shape error per line
         raise ImportRejected([Problem("the file is XML (it starts with '<'), but format fnsi reads FNSI's CSV and "
                                       "JSON exports: export the dictionary as CSV or JSON, or import the XML with a "
                                       "profile of format xml", file=source.name, kind="wrong_format")])
     if start in (b"{", b"["):
-        return tabular.read_json_rows(source, findings, (profile.read.get("columns") if profile else None))
+        return read_json_rows(source, findings, (profile.read.get("columns") if profile else None))
     if profile is not None and "delimiter" not in profile.read:
         profile.read["delimiter"] = "auto"
-    return tabular.read_csv(source, profile, findings, default_delimiter="auto")
+    return read_csv(source, profile, findings, default_delimiter="auto")
 
 
-def _range_of(code: str) -> tuple[str, str] | None:
-    m = RANGE_CODE.match(code)
-    if not m:
-        return None
-    return m.group(1), m.group(2) or m.group(1)
-
-
-def icd10_group_codes(entries: list[dict], findings: Findings) -> None:
-    """Give ICD-10 chapters and blocks their code range as a stable code (see the module docstring).
-
-    Works on mapped entries that still carry `_id`/`_parent_id`, before parents are linked.
-    """
-    children: dict[str, list[dict]] = {}
-    for e in entries:
-        pid = e.get("_parent_id")
-        if pid:
-            children.setdefault(pid, []).append(e)
-    unresolved = []
-    for e in entries:
-        code = e["code"]
-        m = RANGE_IN_NAME.search(e["display"])
-        if code and "-" in code and _range_of(code):
-            lo, hi = _range_of(code)
-            e["code"] = f"{lo}-{hi}"
-            if m:
-                e["display"] = e["display"][:m.start()].rstrip()
-        elif not code or ROMAN.match(code):
-            if m:
-                e["code"] = f"{m.group(1)}-{m.group(2) or m.group(1)}"
-                e["display"] = e["display"][:m.start()].rstrip()
-            else:
-                unresolved.append(e)
-    spans: dict[int, tuple[str, str] | None] = {}
-
-    def span(e, depth=0):
-        key = id(e)
-        if key in spans:
-            return spans[key]
-        spans[key] = None
-        lows, highs = [], []
-        for child in children.get(e.get("_id") or "", []):
-            if child in unresolved:
-                r = span(child, depth + 1) if depth < 50 else None
-            else:
-                r = _range_of(child["code"]) or (_range_of(child["code"][:3]) if child["code"] else None)
-            if r:
-                lows.append(r[0])
-                highs.append(r[1])
-        spans[key] = (min(lows), max(highs)) if lows else None
-        return spans[key]
-
-    taken = {e["code"] for e in entries}
-    for e in unresolved:
-        r = span(e)
-        if r and f"{r[0]}-{r[1]}" not in taken:  # a chapter spanning a single block keeps its own code
-            e["code"] = f"{r[0]}-{r[1]}"
-            taken.add(e["code"])
-        elif not e["code"]:
-            findings.warn(e["_pos"].problem("a chapter or block without code, range or children keeps no code",
-                                            column=e["_pos"].column_for("code"), kind="empty_code"))
-
-
-def read_entries(source: Source, profile: Profile | None, findings: Findings, language: str | None) -> Iterator[dict]:
+def read(source: Source, profile: Profile | None, findings: Findings, language: str | None) -> Iterator[dict]:
     """Yield the entries of an FNSI export (see the module docstring)."""
-    from importers import hierarchy, mapping
     table = read_table(source, profile, findings)
     if profile is None:
         profile = default_profile(table.header)
-    mapper = mapping.Mapper(profile, table.header, findings, sheet=table.sheet, header_row=table.header_row,
-                            language=language)
+    mapper = Mapper(profile, table.header, findings, sheet=table.sheet, header_row=table.header_row,
+                    language=language)
     entries = (e for e in (mapper.entry(cells, row) for row, cells, _ in table.rows) if e is not None)
     if not findings.errors and not table.header:
         findings.error(Problem("the file has no columns", file=source.name, kind="empty"))
-    return hierarchy.finish(entries, profile, findings, language)
+    return finish_hierarchy(entries, profile, findings, language)
+
+
+READS = "FNSI CSV or JSON"
+READ_KEYS = {"delimiter", "quotechar", "header", "header_row", "columns"}
+
+
+def sniff(source: Source) -> bool:
+    """A JSON file (by name or first byte): FNSI's JSON export is the JSON a profile-less import meets most."""
+    return source.path.suffix.lower() == ".json" or source.starts_with(b"{", b"[")

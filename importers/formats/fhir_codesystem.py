@@ -14,7 +14,8 @@ from typing import Iterator
 
 from registry.entries import DESIGNATION_USES
 from registry.errors import ImportRejected, Position, Problem
-from importers.mapping import Findings
+from importers.findings import Findings
+from importers.profile import Profile
 from importers.source import Source
 
 VALUE_KEYS = ("valueCode", "valueString", "valueInteger", "valueDecimal", "valueBoolean", "valueDateTime")
@@ -75,7 +76,7 @@ def _use(designation: dict) -> str:
     return "synonym"
 
 
-def read_entries(source: Source, findings: Findings, language: str | None) -> Iterator[dict]:
+def read(source: Source, profile: Profile | None, findings: Findings, language: str | None) -> Iterator[dict]:
     """Yield an entry per concept, depth first, with nested concepts linked to their parent."""
     data = _load(source)
     concepts = data.get("concept")
@@ -117,3 +118,12 @@ def read_entries(source: Source, findings: Findings, language: str | None) -> It
         children = _objects(concept, "concept", pos, findings)
         for i, child in reversed(list(enumerate(children))):
             stack.append((child, concept.get("code"), f"{path}.concept[{i}]"))
+
+
+READS = "FHIR JSON"
+
+
+def sniff(source: Source) -> bool:
+    """A JSON file (by name or first byte) whose first 64 KiB name a CodeSystem resource."""
+    return ((source.path.suffix.lower() == ".json" or source.starts_with(b"{", b"["))
+            and b'"CodeSystem"' in source.head(65536))

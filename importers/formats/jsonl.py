@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Iterator
 
 from registry.errors import ImportRejected, Position
+from importers.findings import Findings
+from importers.profile import Profile
 from importers.source import Source, parse_json
 
 
-def read_entries(source: Source) -> Iterator[dict]:
+def read(source: Source, profile: Profile | None, findings: Findings, language: str | None) -> Iterator[dict]:
     """Yield canonical entries with their line as position.
 
     A line that is not a JSON object, or is nested too deeply for the JSON
@@ -25,3 +27,11 @@ def read_entries(source: Source) -> Iterator[dict]:
             raise ImportRejected([pos.problem("each line must be a JSON object", kind="syntax")])
         obj["_pos"] = pos
         yield obj
+
+
+READS = "JSON lines"
+
+
+def sniff(source: Source) -> bool:
+    """A file named .jsonl or .ndjson."""
+    return source.path.suffix.lower() in (".jsonl", ".ndjson")

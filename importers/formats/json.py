@@ -1,0 +1,191 @@
+"""JSON, generically: records from a list, from an object's values, or from a path inside the document.
+
+`[read].record_path` names where the records are (`data.items`; empty or
+absent: the document itself). A list there gives one record per element
+(`record 1`, `record 2`, ...); an object gives one record per value, with its
+key under `[read].key_field` (default `key`: `{"A00": {...}}` gives the record
+`{"key": "A00", ...}`; a plain value `{"A00": "Cholera"}` the record
+`{"key": "A00", "value": "Cholera"}`).
+
+Field paths are keys joined by dots, through nested objects and arrays:
+`parent.code`, `names[lang=ru].text` (the elements of `names` whose `lang`
+is `ru`), `names[0].text`, `synonyms` (every element of an array). Several
+values become several designations or parents, an attribute's values are
+joined (`join`, default ` | `), and a code or display must be one value. An
+object or array where a value belongs is an error naming the record and the
+path, never Python text such as `['A00.0', ...]`.
+
+The file is streamed with ijson: one record in memory at a time.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterator
+
+import ijson
+
+from registry.errors import ImportRejected, Position, Problem
+from importers.findings import Findings
+from importers.mapper import map_table
+from importers.profile import Profile
+from importers.source import Source
+from importers.table import Table, json_kind
+
+READS = "JSON"
+NEEDS_PROFILE = "JSON other than FNSI's export or a FHIR CodeSystem needs a profile (--profile) naming its fields"
+FIELDS_REQUIRED = True
+READ_KEYS = {"record_path", "key_field"}
+
+NAME = r"[^.\[\]=\s]+"
+SEGMENT = re.compile(rf"({NAME})((?:\[(?:-?\d+|{NAME}=[^\]]*)\])*)")
+PREDICATE = re.compile(r"\[([^\]]*)\]")
+
+
+def sniff(source: Source) -> bool:
+    """Never guessed: profile-less JSON is FNSI's export or a FHIR CodeSystem (see those modules)."""
+    return False
+
+
+def check_path(path: str) -> str | None:
+    """What is wrong with a field path, if anything (see the module docstring for the forms)."""
+    if not all(SEGMENT.fullmatch(s) for s in _split(path)):
+        return (f"{path!r} is not a JSON path this importer reads: keys joined by dots, each optionally with "
+                f"[n] (an array index) or [key=value] (the array elements whose key has that value), e.g. "
+                f"parent.code, names[lang=ru].text, names[0].text")
+    return None
+
+
+def check_read(read: dict) -> str | None:
+    """What is wrong with a profile's [read] table for JSON, if anything."""
+    for key in ("record_path", "key_field"):
+        if key in read and not isinstance(read[key], str):
+            return f"[read].{key} must be a string (got {read[key]!r})"
+    path = read.get("record_path", "")
+    if path and not all(re.fullmatch(NAME, s) for s in path.split(".")):
+        return f"[read].record_path {path!r} must be keys joined by dots, e.g. data.items"
+    return None
+
+
+def _split(path: str) -> list[str]:
+    """`names[lang=ru].text` -> ['names[lang=ru]', 'text']: dots inside a predicate's value do not split."""
+    parts, depth, current = [], 0, ""
+    for ch in path:
+        if ch == "." and depth == 0:
+            parts.append(current)
+            current = ""
+            continue
+        depth += (ch == "[") - (ch == "]")
+        current += ch
+    return parts + [current]
+
+
+class Nested(Exception):
+    """A path reached an object or an array of arrays where a value belongs."""
+
+
+def _text(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def compile_path(path: str):
+    """A function record -> None (nothing there), a text (one value) or a list of texts (several)."""
+    steps = []
+    for part in _split(path):
+        m = SEGMENT.fullmatch(part)
+        steps.append((m.group(1), PREDICATE.findall(m.group(2))))
+
+    def items(node):
+        return node if isinstance(node, list) else [node]
+
+    def get(record):
+        nodes = [record]
+        for key, predicates in steps:
+            nodes = [it[key] for n in nodes for it in items(n) if isinstance(it, dict) and it.get(key) is not None]
+            for predicate in predicates:
+                if "=" in predicate:
+                    name, wanted = predicate.split("=", 1)
+                    nodes = [it for n in nodes for it in items(n)
+                             if isinstance(it, dict) and it.get(name) is not None and _text(it[name]) == wanted]
+                else:
+                    i = int(predicate)
+                    nodes = [items(n)[i] for n in nodes if -len(items(n)) <= i < len(items(n))]
+        values = [v for n in nodes for v in items(n) if v is not None]
+        if any(isinstance(v, (dict, list)) for v in values):
+            raise Nested(path)
+        if not values:
+            return None
+        return _text(values[0]) if len(values) == 1 else [_text(v) for v in values]
+    return get
+
+
+def _open(source: Source):
+    """The file in binary, past a UTF-8 byte order mark (which ijson does not expect)."""
+    f = open(source.path, "rb")
+    if f.read(3) != b"\xef\xbb\xbf":
+        f.seek(0)
+    return f
+
+
+def _records(source: Source, record_path: str, key_field: str) -> Iterator[tuple[str, dict]]:
+    """(row label, record) for each record, streamed."""
+    prefix = record_path
+    with _open(source) as f:
+        kind = None
+        for seen, event, _ in ijson.parse(f):
+            if seen == prefix and event in ("start_array", "start_map"):
+                kind = event
+                break
+    if kind is None:
+        where = f"at {record_path!r}" if record_path else "as the document"
+        raise ImportRejected([Problem(f"no list or object of records {where} ([read].record_path)",
+                                      file=source.name, kind="wrong_shape")])
+    with _open(source) as f:
+        if kind == "start_array":
+            for n, value in enumerate(ijson.items(f, f"{prefix}.item" if prefix else "item", use_float=True), 1):
+                if not isinstance(value, dict):
+                    raise ImportRejected([Problem(
+                        f"record {n} is {json_kind(value)}, not an object",
+                        file=source.name, row=f"record {n}", kind="wrong_shape")])
+                yield f"record {n}", value
+        else:
+            for key, value in ijson.kvitems(f, prefix, use_float=True):
+                record = dict(value) if isinstance(value, dict) else {"value": value}
+                record[key_field] = key
+                yield f"record {key}", record
+
+
+def read_records(source: Source, profile: Profile, findings: Findings) -> Table:
+    """The records as a Table whose columns are the profile's field paths (like XML's)."""
+    paths = profile.referenced_columns()
+    getters = [compile_path(p) for p in paths]
+    record_path = profile.read.get("record_path", "")
+    key_field = profile.read.get("key_field", "key")
+
+    def rows():
+        label = "the start"
+        try:
+            for label, record in _records(source, record_path, key_field):
+                cells = []
+                for path, get in zip(paths, getters):
+                    try:
+                        cells.append(get(record))
+                    except Nested:
+                        findings.error(Position(source.name, None, label).problem(
+                            f"the path {path!r} holds an object or a list of lists, not a value: name a field "
+                            f"inside it (e.g. {path}.code or {path}[0])", column=path, kind="nested_value"))
+                        cells.append(None)
+                yield label, cells, None
+        except ijson.JSONError as exc:
+            raise ImportRejected([Problem(f"not valid JSON after {label}: {exc}", file=source.name,
+                                          kind="syntax")]) from None
+    return Table(paths, rows(), header_row=None, known_columns=False, paths=True)
+
+
+def read(source: Source, profile: Profile | None, findings: Findings, language: str | None) -> Iterator[dict]:
+    """The entries of the profile's records."""
+    return map_table(read_records(source, profile, findings), profile, findings, language)

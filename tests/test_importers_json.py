@@ -1,0 +1,141 @@
+"""Generic JSON (importers/formats/json.py): records from a list, an object or a path; nested field paths; streaming."""
+
+from __future__ import annotations
+
+import json
+import tracemalloc
+
+import pytest
+
+from importers import run_import
+from importers.findings import Findings
+from importers.formats.json import read_records
+from importers.profile import ProfileError, load_profile
+from importers.source import Source
+from registry.errors import ImportRejected
+
+
+def profile(tmp_path, read: str, fields: str) -> str:
+    path = tmp_path / "p.toml"
+    path.write_text(f'[profile]\nformat = "json"\n[catalog]\ntitle = "J"\nlanguage = "en"\n[read]\n{read}'
+                    f'[fields]\n{fields}', encoding="utf-8")
+    return str(path)
+
+
+def entries(store, slug="j", version="1"):
+    return {e["code"]: e for e in store.iter_entries(slug, version)}
+
+
+FIELDS = '''code = "code"
+display = "names[lang=en].text"
+parents = "parent.code"
+designations = [{ path = "names[lang=ru].text", language = "ru" }, { path = "synonyms", language = "en" }]
+[fields.attributes]
+chapter = "meta.chapter"
+tags = { path = "tags", join = ", " }
+first_tag = "tags[0]"
+weight = { path = "weight", type = "number" }
+'''
+
+RECORDS = [
+    {"code": "A00", "names": [{"lang": "en", "text": "Cholera"}, {"lang": "ru", "text": "Холера"}],
+     "synonyms": ["Asiatic cholera", "Epidemic cholera"], "meta": {"chapter": 1}, "tags": ["a", "b"],
+     "weight": 1.5},
+    {"code": "A00.0", "parent": {"code": "A00"}, "names": [{"lang": "en", "text": "Classical cholera"}],
+     "meta": {"chapter": 1}, "weight": 2},
+]
+
+
+def test_records_from_a_path_with_nested_field_paths_and_arrays(sqlite_store, tmp_path):
+    f = tmp_path / "d.json"
+    f.write_text(json.dumps({"meta": {"version": "2024"}, "data": {"items": RECORDS}}), encoding="utf-8")
+    run_import(sqlite_store, f, catalog="j", version="1", profile=profile(tmp_path, 'record_path = "data.items"\n',
+                                                                          FIELDS))
+    e = entries(sqlite_store)
+    assert e["A00"]["display"] == "Cholera" and e["A00"]["parents"] == []
+    assert e["A00"]["designations"] == [{"language": "ru", "use": "synonym", "text": "Холера"},
+                                        {"language": "en", "use": "synonym", "text": "Asiatic cholera"},
+                                        {"language": "en", "use": "synonym", "text": "Epidemic cholera"}]
+    assert e["A00"]["attributes"] == {"chapter": "1", "first_tag": "a", "tags": "a, b", "weight": 1.5}
+    assert e["A00.0"]["parents"] == ["A00"] and e["A00.0"]["attributes"] == {"chapter": "1", "weight": 2}
+
+
+def test_records_from_a_top_level_list_and_from_an_objects_values(sqlite_store, tmp_path):
+    f = tmp_path / "list.json"
+    f.write_text(json.dumps(RECORDS), encoding="utf-8")
+    run_import(sqlite_store, f, catalog="j", version="1", profile=profile(tmp_path, "", FIELDS))
+    assert sorted(entries(sqlite_store)) == ["A00", "A00.0"]
+    keyed = tmp_path / "keyed.json"
+    keyed.write_bytes(b"\xef\xbb\xbf" + json.dumps(
+        {"A00": {"name": "Cholera", "children": ["A00.0"]}, "A00.0": {"name": "Classical cholera"}}).encode())
+    run_import(sqlite_store, keyed, catalog="k", version="1", profile=profile(
+        tmp_path, 'key_field = "id"\n', 'code = "id"\ndisplay = "name"\n[fields.attributes]\nchildren = "children"\n'))
+    e = entries(sqlite_store, "k")
+    assert (e["A00"]["display"], e["A00"]["attributes"]) == ("Cholera", {"children": "A00.0"})
+    plain = tmp_path / "plain.json"
+    plain.write_text(json.dumps({"M": "Male", "F": "Female"}), encoding="utf-8")
+    run_import(sqlite_store, plain, catalog="g", version="1", profile=profile(tmp_path, "", 'code = "key"\n'
+                                                                                          'display = "value"\n'))
+    assert {c: x["display"] for c, x in entries(sqlite_store, "g").items()} == {"M": "Male", "F": "Female"}
+
+
+def test_a_nested_value_or_several_codes_are_errors_with_record_and_path(sqlite_store, tmp_path):
+    f = tmp_path / "d.json"
+    f.write_text(json.dumps([{"code": ["A00", "A01"], "name": "x", "meta": {"chapter": 1}},
+                             {"code": "B00", "name": "y", "meta": {"chapter": 2}}]), encoding="utf-8")
+    with pytest.raises(ImportRejected) as caught:
+        run_import(sqlite_store, f, catalog="j", version="1", profile=profile(
+            tmp_path, "", 'code = "code"\ndisplay = "name"\n[fields.attributes]\nmeta = "meta"\n'))
+    assert [str(p) for p in caught.value.problems] == [
+        f"{f}, record 1, column meta: the path 'meta' holds an object or a list of lists, not a value: name a field "
+        f"inside it (e.g. meta.code or meta[0])",
+        f"{f}, record 1, column code: the code path 'code' matches 2 elements in this record, not one: make it "
+        f"select one (a predicate such as [lang=ru], or [0] for the first)",
+        f"{f}, record 2, column meta: the path 'meta' holds an object or a list of lists, not a value: name a field "
+        f"inside it (e.g. meta.code or meta[0])"]
+    assert not sqlite_store.has_catalog("j")
+
+
+@pytest.mark.parametrize("text, message", [
+    ('{"items": [{"code": "A"}, {"code": ', "not valid JSON after record 1"),
+    ('{"items": 3}', "no list or object of records at 'items' ([read].record_path)"),
+    ('{"items": ["A"]}', "record 1 is a string, not an object"),
+])
+def test_broken_or_misshapen_json_is_refused(sqlite_store, tmp_path, text, message):
+    f = tmp_path / "d.json"
+    f.write_text(text, encoding="utf-8")
+    with pytest.raises(ImportRejected) as caught:
+        run_import(sqlite_store, f, catalog="j", version="1",
+                   profile=profile(tmp_path, 'record_path = "items"\n', 'code = "code"\n'))
+    assert message in str(caught.value.problems[0])
+
+
+@pytest.mark.parametrize("read, fields, message", [
+    ("", 'code = "names[lang=ru.text"\n', "[fields].code: 'names[lang=ru.text' is not a JSON path this importer reads"),
+    ("record_path = 3\n", 'code = "c"\n', "[read].record_path must be a string (got 3)"),
+    ("records = ['x']\n", 'code = "c"\n', "[read].records is a key of format xml, not json: it does nothing here"),
+    ("delimiter = ';'\n", 'code = "c"\n', "[read].delimiter is a key of format fnsi, csv, not json"),
+])
+def test_json_profile_mistakes_are_refused_when_loaded(tmp_path, read, fields, message):
+    with pytest.raises(ProfileError) as err:
+        load_profile(profile(tmp_path, read, fields))
+    assert message in err.value.message
+
+
+def test_a_large_json_file_is_read_with_flat_memory(tmp_path):
+    f = tmp_path / "big.json"
+    with open(f, "w", encoding="utf-8") as out:
+        out.write('{"data": [')
+        for i in range(40_000):
+            out.write(("," if i else "") + json.dumps({"code": f"C{i:06d}", "name": "x" * 200, "tags": ["a", "b"]}))
+        out.write("]}")
+    size = f.stat().st_size
+    prof = load_profile(profile(tmp_path, 'record_path = "data"\n', 'code = "code"\ndisplay = "name"\n'))
+    tracemalloc.start()
+    try:
+        count = sum(1 for _ in read_records(Source.from_path(f), prof, Findings(str(f))).rows)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert count == 40_000 and size > 8_000_000
+    assert peak < 2_000_000, f"peak {peak} bytes for a {size}-byte file"
