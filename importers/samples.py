@@ -25,8 +25,12 @@ IMPORT_KEYS = {"catalog", "version", "file", "profile", "format", "title", "kind
 
 
 def manifest_path() -> Path:
-    """Where the demo manifest lives: `<catalogs dir>/samples/demo.toml`."""
-    return config.catalogs_dir() / "samples" / "demo.toml"
+    """Where the demo manifest lives: `samples/demo.toml` of the shipped catalogs folder.
+
+    The shipped one even when NSI_CATALOGS_DIR names an operator's own profiles, which add to the shipped
+    ones rather than replace the samples.
+    """
+    return config.catalogs_dir({}) / "samples" / "demo.toml"
 
 
 def read_manifest(path: Path | None = None) -> list[dict]:

@@ -34,8 +34,9 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in [
             "SQLAlchemy database URL. Default: SQLite file `nsi.db` in NSI_DATA_DIR. "
             "Production: `postgresql+psycopg://user@host:5432/db`."),
     Setting("NSI_CATALOGS_DIR", None,
-            "Directory holding import profiles and samples. Default: the `catalogs/` folder shipped with the project "
-            "(in an installed wheel: the package data `registry/catalogs/`)."),
+            "A directory of your own import profiles (`*.toml`), added to the shipped ones (the `catalogs/` folder of "
+            "the project, in an installed wheel the package data `registry/catalogs/`); a profile there with a "
+            "shipped profile's name replaces that one."),
     Setting("NSI_READS_NEED_TOKEN", False,
             "When true, reads of the API also need a token (any role, including `reader`).", _bool),
     Setting("NSI_SECRET_KEY", None,

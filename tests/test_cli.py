@@ -215,3 +215,11 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def test_import_help_names_every_format_the_importers_read():
+    """The --format help is written out (importing the importers would slow every command); it must not drift."""
+    from importers.formats import FORMATS
+    from registry.cli.imports import import_
+    option = next(p for p in import_.params if p.name == "fmt")
+    assert option.help == f"Input format ({', '.join(FORMATS)})"

@@ -12,7 +12,8 @@ from registry.cli.interrupts import caused_by_interrupt, report_interrupted
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--catalog", "catalog_slug", required=True, help="Catalog slug (created from the profile if missing)")
 @click.option("--version", "version_label", required=True, help="Label of the new version, e.g. 2.27")
-@click.option("--format", "fmt", help="Input format (jsonl, claml, fnsi, fhir-codesystem, csv, xlsx, xml)")
+# The names of importers.formats.FORMATS, written out: importing the importers here would slow every command's start.
+@click.option("--format", "fmt", help="Input format (jsonl, claml, xml, fhir-codesystem, fnsi, xlsx, csv, fixed-width, json)")
 @click.option("--profile", help="Import profile name from catalogs/ (or a path to one)")
 @click.option("--publish", is_flag=True, help="Publish the version right after staging it")
 @click.option("--dry-run", is_flag=True, help="Validate and report; store nothing")
