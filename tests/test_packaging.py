@@ -136,7 +136,7 @@ def readme_curl_urls(port: int) -> list[str]:
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     lines = [line for line in text.splitlines() if line.startswith("curl -s") and "localhost:8000" in line]
     assert len(lines) >= 5
-    return [line.split()[-1].strip('"').replace("localhost:8000", f"http://127.0.0.1:{port}") for line in lines]
+    return [line.split()[-1].strip("\"'").replace("localhost:8000", f"http://127.0.0.1:{port}") for line in lines]
 
 
 def test_nsi_demo_from_the_wheel_imports_the_samples_and_serves_them(installed):
