@@ -34,7 +34,7 @@ from importlib import resources
 from pathlib import Path
 
 from registry.errors import InvalidState
-from registry.matching.normalise import DATA_PACKAGE, analyse, basic_fold, rules
+from registry.matching.normalise import DATA_PACKAGE, analyse, basic_fold, hand_written_tables, rules
 from registry.matching.rerank import FUZZY_MIN_LEN, FUZZY_WORD, KeySide, key_side
 
 FORMAT = 21
@@ -50,7 +50,7 @@ TIE = 1e-9  # per key: below any real difference of scores, above float noise, s
 
 def rules_fingerprint() -> str:
     """A hash of the index format and of every normalisation data file."""
-    h = hashlib.sha256(f"format {FORMAT}".encode())
+    h = hashlib.sha256(f"format {FORMAT} hand-written {hand_written_tables()}".encode())
     for path in sorted(resources.files(DATA_PACKAGE).iterdir(), key=lambda p: p.name):
         if path.name.endswith(".tsv"):
             h.update(path.name.encode())

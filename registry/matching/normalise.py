@@ -48,18 +48,46 @@ NUMBER = (r"(?:(?P<spaced>\d{1,3}(?: \d{3})+(?:[.,]\d+)?)(?![\d,.])"
           r"|(?P<plain>\d+(?:[.,]\d+)?))")
 
 
-def _read_tsv(name: str) -> list[tuple[str, str]]:
-    """The (key, value) lines of a data file; `#` lines and blank lines are skipped."""
+# The hand-written knowledge tables (every line with a source, see data/sources.tsv); the benchmark
+# scores the matcher with and without them, so that what rests on them is seen.
+HAND_WRITTEN = ("synonyms.tsv", "glossary.ru.tsv", "abbreviations.")
+_settings = {"hand_written": True}
+
+
+def hand_written_tables() -> bool:
+    """Whether the hand-written knowledge tables are read (see `use_hand_written_tables`)."""
+    return _settings["hand_written"]
+
+
+def use_hand_written_tables(enabled: bool) -> None:
+    """Read (or leave out) the hand-written knowledge tables from now on, and forget what was derived from them.
+
+    For measuring what the tables carry (`bench/match.py`); the index fingerprint changes with it,
+    so an index built one way is rebuilt the other.
+    """
+    _settings["hand_written"] = bool(enabled)
+    for cached in (rules, phrase_rules, word_keys, stop_keys):
+        cached.cache_clear()
+
+
+def read_table(name: str) -> list[tuple[str, ...]]:
+    """The tab-separated fields of every line of a data file; `#` lines and blank lines are skipped."""
     path = resources.files(DATA_PACKAGE) / name
     if not path.is_file():
         return []
+    return [tuple(field.strip() for field in line.split("\t"))
+            for line in path.read_text(encoding="utf-8").splitlines() if line.strip() and not line.startswith("#")]
+
+
+def _read_tsv(name: str) -> list[tuple[str, str]]:
+    """The (key, value) pairs of a data file, folded; a third field (the line's source) is not read here."""
+    if not hand_written_tables() and name.startswith(HAND_WRITTEN):
+        return []
     rows = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if not line.strip() or line.startswith("#"):
-            continue
-        key, _, value = line.partition("\t")
-        if key.strip() and value.strip():
-            rows.append((basic_fold(key.strip()), basic_fold(value.strip())))
+    for fields in read_table(name):
+        key, value = fields[0], fields[1] if len(fields) > 1 else ""
+        if key and value:
+            rows.append((basic_fold(key), basic_fold(value)))
     return rows
 
 
