@@ -24,6 +24,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property, lru_cache
+from pathlib import Path
 from importlib import resources
 
 from registry.matching.translit import has_cyrillic, spelling_key, transliterate
@@ -68,6 +69,11 @@ def use_hand_written_tables(enabled: bool) -> None:
     _settings["hand_written"] = bool(enabled)
     for cached in (rules, phrase_rules, word_keys, stop_keys):
         cached.cache_clear()
+
+
+def data_dir() -> Path:
+    """The folder of the normalisation data files (tables, units, qualifiers, sources)."""
+    return Path(__file__).resolve().parent / "data"
 
 
 def read_table(name: str) -> list[tuple[str, ...]]:
