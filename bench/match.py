@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import random
 import statistics
 import sys
@@ -77,11 +78,28 @@ def kz_inn_set():
     return entries, [(name, codes, False) for name, codes in sorted(by_inn.items())]
 
 
+CONTEXT = os.environ.get("NSI_BENCH_CONTEXT", "1") != "0"
+
+
 def atc_ru_set():
-    """WHO ATC English names <- Kazakhstan formulary Russian group and substance names; level as attribute."""
+    """WHO ATC English names <- Kazakhstan formulary Russian group and substance names.
+
+    The level is an attribute; so is `parent`, the names of the groups above the row in the formulary's
+    own order (its hierarchy), nearest first, unless NSI_BENCH_CONTEXT=0.
+    """
     rows = _rows(BENCH / "atc_en_who_vs_ru_kz.csv")
     entries = [{"code": r["atc_code"], "display": r["who_en"], "attributes": {"level": r["level"]}} for r in rows]
-    queries = [(r["kz_knf_ru"], {r["atc_code"]}, False, {"level": r["level"]}) for r in rows]
+    queries = []
+    group: dict[int, str] = {}  # the last local name seen at each level: the local list's own hierarchy
+    for r in rows:
+        level = int(r["level"])
+        attributes = {"level": r["level"]}
+        above = [group[lv] for lv in sorted(group) if lv < level]
+        if CONTEXT and above:
+            attributes["parent"] = above[::-1]
+        queries.append((r["kz_knf_ru"], {r["atc_code"]}, False, attributes))
+        group = {lv: name for lv, name in group.items() if lv < level}
+        group[level] = r["kz_knf_ru"]
     return entries, queries
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
 
 from registry.errors import BadRequest
+from registry.matching.context import CONTEXT_POOL, apply_context, context_of
 from registry.matching.index import MatchIndex, build_index, index_dir, open_index, strip_asides
 from registry.matching.normalise import analyse, only_stop_words
 from registry.matching.rerank import rerank as rank_candidates
@@ -122,7 +123,12 @@ def match_term(index: MatchIndex, term: Term, limit: int = 5) -> list[dict]:
     short = strip_asides(term.name)
     if short != term.name and short:
         readings.append(analyse(short, index.language))
-    ranked = rank_candidates(index, readings, doc_ids, term.code, term.attributes, limit)
+    context, attributes = context_of(term.attributes)
+    if context:
+        ranked = apply_context(index, rank_candidates(index, readings, doc_ids, term.code, attributes,
+                                                      max(limit, CONTEXT_POOL)), context, limit)
+    else:
+        ranked = rank_candidates(index, readings, doc_ids, term.code, attributes, limit)
     return [{"rank": i, "code": index.codes[s.row], "display": index.displays[s.row], "score": s.score,
              "reason": s.reason} for i, s in enumerate(ranked, 1)]
 
