@@ -395,3 +395,13 @@ def test_the_preposition_v_stays_a_preposition():
 
 def test_valproic_acid_meets_its_russian_name():
     assert analyse("Вальпроевая кислота", "en").keys == analyse("Valproic acid", "en").keys
+
+
+def test_anti_is_a_word_of_its_own_in_either_script():
+    assert analyse("Противопаркинсонические препараты", "en").keys[0] == "ant"
+    assert analyse("ANTIPSORIATICS", "en").keys == analyse("anti-psoriatics", "en").keys == ["ant", "psoriat"]
+    # a glossary word is read through its English word, split the same way
+    assert analyse("Противоэпилептические", "en").keys == analyse("ANTIEPILEPTICS", "en").keys
+    # too short a rest is no word of its own
+    assert analyse("antigen", "en").keys == ["antigen"]
+    assert analyse("Антитела", "ru").keys == analyse("Антитело", "ru").keys and len(analyse("Антитела", "ru").keys) == 1

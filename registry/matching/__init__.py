@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
 
 from registry.errors import BadRequest
-from registry.matching.context import CONTEXT_POOL, apply_context, context_of
+from registry.matching.context import CONTEXT_POOL, apply_context, context_of, group_docs
 from registry.matching.index import MatchIndex, build_index, index_dir, open_index, strip_asides
 from registry.matching.normalise import analyse, only_stop_words
 from registry.matching.rerank import rerank as rank_candidates
@@ -125,6 +125,7 @@ def match_term(index: MatchIndex, term: Term, limit: int = 5) -> list[dict]:
         readings.append(analyse(short, index.language))
     context, attributes = context_of(term.attributes)
     if context:
+        doc_ids = list(dict.fromkeys(doc_ids + group_docs(index, context[0], rank_candidates)))
         ranked = apply_context(index, rank_candidates(index, readings, doc_ids, term.code, attributes,
                                                       max(limit, CONTEXT_POOL)), context, limit)
     else:

@@ -23,6 +23,8 @@ CONTEXT_ATTRIBUTE = "parent"
 CONTEXT_WEIGHT = 8.0
 # How many candidates are scored before the context reorders them.
 CONTEXT_POOL = 20
+# How many target entries the local parent's name is taken to be, whose children join the candidates.
+GROUP_MATCHES = 3
 # Ancestors compared (parent, grandparent, ...), each at half the weight of the one below it.
 CONTEXT_DEPTH = 3
 
@@ -71,3 +73,24 @@ def apply_context(index, ranked: list, context: list[str], limit: int) -> list:
         adjusted.append(s)
     adjusted.sort(key=lambda s: (-s.score, -s.unclamped, index.codes[s.row]))
     return adjusted[:limit]
+
+
+def group_docs(index, name: str, rank) -> list[int]:
+    """Designation numbers of the children of the entries the local parent's name matches best.
+
+    The members of a local group are looked for among the members of the target groups it most likely
+    is, as well as by their own words: a group name in one language and a member name that shares no word
+    with its target (`Препараты желатина`, `gelatin agents`) still meet. Kept per index and name, as
+    every member of a group asks for it.
+    """
+    found = index.groups.get(name)
+    if found is None:
+        query = analyse(name, index.language)
+        found = []
+        if query.keys:
+            for s in rank(index, [query], index.candidates(query.keys, 60), None, {}, GROUP_MATCHES):
+                found.extend(index.children_docs(s.row))
+        if len(index.groups) > 4096:
+            index.groups.clear()
+        index.groups[name] = found
+    return found

@@ -37,7 +37,7 @@ from registry.errors import InvalidState
 from registry.matching.normalise import DATA_PACKAGE, analyse, basic_fold, hand_written_tables, rules
 from registry.matching.rerank import FUZZY_MIN_LEN, FUZZY_WORD, KeySide, key_side
 
-FORMAT = 21
+FORMAT = 22
 _BRACKETED = re.compile(r"\s*(\[[^\]]*\]|\([^)]*\))")
 GRAM = 3
 POSTINGS_CACHE = 50_000
@@ -304,8 +304,23 @@ class MatchIndex:
         self.reader = self.searcher.reader()
         self._postings: dict[tuple[str, str], list[int]] = {}
         self._sides: dict[int, KeySide] = {}
+        self._children: dict[int, list[int]] | None = None
+        self.groups: dict[str, list[int]] = {}  # local group name -> doc ids of its likely target children
         if self.reader.doc_count_all() != len(self.docs) + len(self.vocabulary):
             raise InvalidState(f"the match index at {self.path} is damaged: rebuild it with `nsi index rebuild`")
+
+    def children_docs(self, row: int) -> list[int]:
+        """Designation numbers of the entries whose parent is `row` (the map is built on first use)."""
+        if self._children is None:
+            by_row: dict[int, list[int]] = {}
+            for doc_id, d in enumerate(self.docs):
+                by_row.setdefault(d[0], []).append(doc_id)
+            children: dict[int, list[int]] = {}
+            for child, parent in enumerate(self.parents):
+                if parent >= 0:
+                    children.setdefault(parent, []).extend(by_row.get(child, ()))
+            self._children = children
+        return self._children.get(row, [])
 
     @staticmethod
     def is_current(path: Path) -> bool:

@@ -280,14 +280,26 @@ def latin_lemma(word: str, language: str) -> str:
     return stem(word) if stem else word
 
 
+# `anti-` written as a word of its own, in either script (`противопаркинсонический`, `antiparkinson`,
+# `anti-Parkinson`), when what follows is a word in itself (five letters or more: `antigen` stays whole).
+_ANTI = re.compile(r"^(?:anti|анти|противо)(?=[^\W\d_]{5})")
+ANTI_KEY = "ant"  # the key the word `anti` gets
+
+
 @lru_cache(maxsize=300_000)
 def word_keys(lemma: str, language: str) -> tuple[str, ...]:
-    """Cross-script keys of one lemma: glossary translation or transliteration, then the spelling key."""
+    """Cross-script keys of one lemma: glossary translation or transliteration, then the spelling key.
+
+    A lemma the glossary does not know that starts with `anti-` is two keys: `anti` and the rest.
+    """
+    prefix = _ANTI.match(lemma)
+    if prefix and (not has_cyrillic(lemma) or lemma not in rules().glossary):
+        return (ANTI_KEY, *word_keys(lemma[prefix.end():], language))
     if not has_cyrillic(lemma):
         return (spelling_key(lemma.replace(APOSTROPHE, "")),)
     english = rules().glossary.get(lemma)
     if english:
-        return tuple(spelling_key(latin_lemma(w, "en")) for w in english.split())
+        return tuple(k for w in english.split() for k in word_keys(latin_lemma(w, "en"), language))
     return (spelling_key(transliterate(lemma)),)
 
 
