@@ -43,7 +43,7 @@ sys.path.insert(0, str(ROOT))
 
 from registry.matching import Term, match_term  # noqa: E402
 from registry.matching.index import MatchIndex, build_from_entries  # noqa: E402
-from registry.matching.normalise import use_hand_written_tables  # noqa: E402
+from registry.matching.analysis import use_hand_written_tables  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 BENCH = DATA / "benchmarks"

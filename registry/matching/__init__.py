@@ -19,13 +19,13 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
 
 from registry.errors import BadRequest
-from registry.matching.context import CONTEXT_POOL, apply_context, context_of, group_docs
+from registry.matching.context import apply_context, context_of, group_docs
 from registry.matching.index import MatchIndex, build_index, index_dir, open_index, strip_asides
-from registry.matching.normalise import analyse, only_stop_words
+from registry.matching.analysis import analyse, only_stop_words
 from registry.matching.rerank import rerank as rank_candidates
+from registry.matching.weights import CONTEXT_POOL, RETRIEVE
 
 MAX_LIMIT = 50
-RETRIEVE = 60
 # The longest local name taken from a list file or an API request: longer than any catalog's names, short enough
 # that one request cannot hold a worker for minutes (a name's cost grows with its words). Names from the registry
 # itself (`--source`, map set suggestions) are not limited.

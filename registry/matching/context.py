@@ -15,18 +15,10 @@ from __future__ import annotations
 from dataclasses import replace
 from functools import lru_cache
 
-from registry.matching.normalise import analyse
+from registry.matching.analysis import analyse
+from registry.matching.weights import CONTEXT_DEPTH, CONTEXT_WEIGHT, GROUP_MATCHES
 
 CONTEXT_ATTRIBUTE = "parent"
-# Points added for a parent named exactly like the local parent (less for a partial match): enough to
-# order the namesakes of one name, not enough to lift a name that differs.
-CONTEXT_WEIGHT = 8.0
-# How many candidates are scored before the context reorders them.
-CONTEXT_POOL = 20
-# How many target entries the local parent's name is taken to be, whose children join the candidates.
-GROUP_MATCHES = 3
-# Ancestors compared (parent, grandparent, ...), each at half the weight of the one below it.
-CONTEXT_DEPTH = 3
 
 
 @lru_cache(maxsize=65536)

@@ -34,17 +34,14 @@ from importlib import resources
 from pathlib import Path
 
 from registry.errors import InvalidState
-from registry.matching.normalise import DATA_PACKAGE, analyse, basic_fold, hand_written_tables, rules
-from registry.matching.rerank import FUZZY_MIN_LEN, FUZZY_WORD, KeySide, key_side
+from registry.matching.analysis import DATA_PACKAGE, analyse, basic_fold, hand_written_tables, rules
+from registry.matching.rerank import KeySide, key_side
+from registry.matching.weights import FUZZY_MIN_LEN, FUZZY_WORD, LENGTH_B
 
 FORMAT = 22
 _BRACKETED = re.compile(r"\s*(\[[^\]]*\]|\([^)]*\))")
 GRAM = 3
 POSTINGS_CACHE = 50_000
-# How much a designation's length damps its retrieval score (BM25's b): 0 = not at all. Without it,
-# the many long names of a chapter that hold every query word crowd the short exact one out of the
-# candidates (`Occupant [any] of three-wheeled motor vehicle injured in ...` among its 40 siblings).
-LENGTH_B = 0.3
 TIE = 1e-9  # per key: below any real difference of scores, above float noise, so ties go to the shorter name
 
 

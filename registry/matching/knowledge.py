@@ -48,7 +48,7 @@ def table_problems(directory: Path) -> list[str]:
     read as one table); and a Russian word is either translated by the glossary or rewritten by the
     synonyms, never both (one place, so the two cannot disagree, as `нервный` → nervous / neural did).
     """
-    from registry.matching.normalise import basic_fold
+    from registry.matching.analysis import basic_fold
 
     sources = source_ids(directory)
     problems: list[str] = []
