@@ -521,3 +521,14 @@ def test_the_local_group_picks_among_namesakes_under_other_parents(tmp_path):
         # a parent named otherwise adds nothing, and the context is not compared as an attribute
         other = match_term(index, Term("Нистатин", None, {"parent": "Витамины"}), 3)
         assert [c["reason"] for c in other] == [c["reason"] for c in alone]
+
+
+def test_match_without_a_store_opens_the_configured_one_each_time(sqlite_store, tmp_path, monkeypatch):
+    from registry.store import Store
+    publish(sqlite_store, "drugs", DRUGS)
+    assert match(["Парацетамол табл. 250 мг"], target="drugs@1", limit=1)[0]["candidates"][0]["code"] == "P250"
+    # another data directory is another registry at once: no store is kept from the first call
+    monkeypatch.setenv("NSI_DATA_DIR", str(tmp_path / "other"))
+    Store.init().engine.dispose()
+    with pytest.raises(NotFound):
+        match(["Парацетамол"], target="drugs@1")

@@ -155,17 +155,14 @@ def _is_store(value) -> bool:
     return hasattr(value, "resolve") and hasattr(value, "cache_dir") and hasattr(value, "iter_entries")
 
 
-_DEFAULT_STORES: dict[tuple[str, str], object] = {}
-
-
 def default_store():
-    """The store the environment configures (NSI_DATA_DIR / NSI_DATABASE_URL), as the CLI opens it; kept per setting."""
-    from registry import config
+    """The store the environment configures (NSI_DATA_DIR / NSI_DATABASE_URL), opened as the CLI opens it.
+
+    Opened afresh on each call, not kept in the module: a changed setting, or a test's own data
+    directory, is always the one used. `match()` closes the one it opens.
+    """
     from registry.store import Store
-    key = (config.database_url(), str(config.data_dir()))
-    if key not in _DEFAULT_STORES:
-        _DEFAULT_STORES[key] = Store.open()
-    return _DEFAULT_STORES[key]
+    return Store.open()
 
 
 def match(terms, target=None, limit: int = 5, *, progress: Callable[[int], None] | None = None,
@@ -191,13 +188,20 @@ def match(terms, target=None, limit: int = 5, *, progress: Callable[[int], None]
         raise BadRequest("give the target catalog version: match(terms, target=(slug, version))")
     limit = check_limit(limit)
     slug, version = parse_target(target)
-    index = get_index(store if store is not None else default_store(), slug, version)
-    results = []
-    for result in iter_matches(index, terms, limit):
-        results.append(result)
-        if progress:
-            progress(len(results))
-    return results
+    own = store is None
+    if own:
+        store = default_store()
+    try:
+        index = get_index(store, slug, version)
+        results = []
+        for result in iter_matches(index, terms, limit):
+            results.append(result)
+            if progress:
+                progress(len(results))
+        return results
+    finally:
+        if own:
+            store.engine.dispose()
 
 
 def match_to_csv(store, target, output, *, input_path=None, source=None, limit: int = 5,
