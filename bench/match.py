@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
 import random
 import statistics
 import sys
@@ -78,14 +77,14 @@ def kz_inn_set():
     return entries, [(name, codes, False) for name, codes in sorted(by_inn.items())]
 
 
-CONTEXT = os.environ.get("NSI_BENCH_CONTEXT", "1") != "0"
+CONTEXT = {"groups": True}  # --no-context turns the local groups of the ATC ru set off
 
 
 def atc_ru_set():
     """WHO ATC English names <- Kazakhstan formulary Russian group and substance names.
 
     The level is an attribute; so is `parent`, the names of the groups above the row in the formulary's
-    own order (its hierarchy), nearest first, unless NSI_BENCH_CONTEXT=0.
+    own order (its hierarchy), nearest first, unless `--no-context`.
     """
     rows = _rows(BENCH / "atc_en_who_vs_ru_kz.csv")
     entries = [{"code": r["atc_code"], "display": r["who_en"], "attributes": {"level": r["level"]}} for r in rows]
@@ -95,7 +94,7 @@ def atc_ru_set():
         level = int(r["level"])
         attributes = {"level": r["level"]}
         above = [group[lv] for lv in sorted(group) if lv < level]
-        if CONTEXT and above:
+        if CONTEXT["groups"] and above:
             attributes["parent"] = above[::-1]
         queries.append((r["kz_knf_ru"], {r["atc_code"]}, False, attributes))
         group = {lv: name for lv, name in group.items() if lv < level}
@@ -238,8 +237,11 @@ def main(argv=None) -> int:
                         help="ours only: skip brute-force rapidfuzz (minutes on every query)")
     parser.add_argument("--no-without-tables", action="store_true",
                         help="skip the second run of ours without the hand-written knowledge tables")
+    parser.add_argument("--no-context", action="store_true",
+                        help="ATC ru set: leave out the local groups (the `parent` attribute) of each name")
     parser.add_argument("--build-100k", action="store_true", help="also time the index build of 100k entries")
     args = parser.parse_args(argv)
+    CONTEXT["groups"] = not args.no_context
     if not BENCH.is_dir():
         print(f"no benchmark data at {BENCH}", file=sys.stderr)
         return 1
