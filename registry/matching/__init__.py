@@ -19,12 +19,13 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
 
 from registry.errors import BadRequest
+from registry.matching.context import apply_context, context_of, group_docs
 from registry.matching.index import MatchIndex, build_index, index_dir, open_index, strip_asides
-from registry.matching.normalise import analyse, only_stop_words
+from registry.matching.analysis import analyse, only_stop_words
 from registry.matching.rerank import rerank as rank_candidates
+from registry.matching.weights import CONTEXT_POOL, RETRIEVE
 
 MAX_LIMIT = 50
-RETRIEVE = 60
 # The longest local name taken from a list file or an API request: longer than any catalog's names, short enough
 # that one request cannot hold a worker for minutes (a name's cost grows with its words). Names from the registry
 # itself (`--source`, map set suggestions) are not limited.
@@ -122,7 +123,13 @@ def match_term(index: MatchIndex, term: Term, limit: int = 5) -> list[dict]:
     short = strip_asides(term.name)
     if short != term.name and short:
         readings.append(analyse(short, index.language))
-    ranked = rank_candidates(index, readings, doc_ids, term.code, term.attributes, limit)
+    context, attributes = context_of(term.attributes)
+    if context:
+        doc_ids = list(dict.fromkeys(doc_ids + group_docs(index, context[0], rank_candidates)))
+        ranked = apply_context(index, rank_candidates(index, readings, doc_ids, term.code, attributes,
+                                                      max(limit, CONTEXT_POOL)), context, limit)
+    else:
+        ranked = rank_candidates(index, readings, doc_ids, term.code, attributes, limit)
     return [{"rank": i, "code": index.codes[s.row], "display": index.displays[s.row], "score": s.score,
              "reason": s.reason} for i, s in enumerate(ranked, 1)]
 
@@ -148,17 +155,14 @@ def _is_store(value) -> bool:
     return hasattr(value, "resolve") and hasattr(value, "cache_dir") and hasattr(value, "iter_entries")
 
 
-_DEFAULT_STORES: dict[tuple[str, str], object] = {}
-
-
 def default_store():
-    """The store the environment configures (NSI_DATA_DIR / NSI_DATABASE_URL), as the CLI opens it; kept per setting."""
-    from registry import config
+    """The store the environment configures (NSI_DATA_DIR / NSI_DATABASE_URL), opened as the CLI opens it.
+
+    Opened afresh on each call, not kept in the module: a changed setting, or a test's own data
+    directory, is always the one used. `match()` closes the one it opens.
+    """
     from registry.store import Store
-    key = (config.database_url(), str(config.data_dir()))
-    if key not in _DEFAULT_STORES:
-        _DEFAULT_STORES[key] = Store.open()
-    return _DEFAULT_STORES[key]
+    return Store.open()
 
 
 def match(terms, target=None, limit: int = 5, *, progress: Callable[[int], None] | None = None,
@@ -184,13 +188,20 @@ def match(terms, target=None, limit: int = 5, *, progress: Callable[[int], None]
         raise BadRequest("give the target catalog version: match(terms, target=(slug, version))")
     limit = check_limit(limit)
     slug, version = parse_target(target)
-    index = get_index(store if store is not None else default_store(), slug, version)
-    results = []
-    for result in iter_matches(index, terms, limit):
-        results.append(result)
-        if progress:
-            progress(len(results))
-    return results
+    own = store is None
+    if own:
+        store = default_store()
+    try:
+        index = get_index(store, slug, version)
+        results = []
+        for result in iter_matches(index, terms, limit):
+            results.append(result)
+            if progress:
+                progress(len(results))
+        return results
+    finally:
+        if own:
+            store.engine.dispose()
 
 
 def match_to_csv(store, target, output, *, input_path=None, source=None, limit: int = 5,

@@ -34,23 +34,20 @@ from importlib import resources
 from pathlib import Path
 
 from registry.errors import InvalidState
-from registry.matching.normalise import DATA_PACKAGE, analyse, basic_fold, rules
-from registry.matching.rerank import FUZZY_MIN_LEN, FUZZY_WORD, KeySide, key_side
+from registry.matching.analysis import DATA_PACKAGE, analyse, basic_fold, hand_written_tables, rules
+from registry.matching.rerank import KeySide, key_side
+from registry.matching.weights import FUZZY_MIN_LEN, FUZZY_WORD, LENGTH_B
 
-FORMAT = 21
+FORMAT = 22
 _BRACKETED = re.compile(r"\s*(\[[^\]]*\]|\([^)]*\))")
 GRAM = 3
 POSTINGS_CACHE = 50_000
-# How much a designation's length damps its retrieval score (BM25's b): 0 = not at all. Without it,
-# the many long names of a chapter that hold every query word crowd the short exact one out of the
-# candidates (`Occupant [any] of three-wheeled motor vehicle injured in ...` among its 40 siblings).
-LENGTH_B = 0.3
 TIE = 1e-9  # per key: below any real difference of scores, above float noise, so ties go to the shorter name
 
 
 def rules_fingerprint() -> str:
     """A hash of the index format and of every normalisation data file."""
-    h = hashlib.sha256(f"format {FORMAT}".encode())
+    h = hashlib.sha256(f"format {FORMAT} hand-written {hand_written_tables()}".encode())
     for path in sorted(resources.files(DATA_PACKAGE).iterdir(), key=lambda p: p.name):
         if path.name.endswith(".tsv"):
             h.update(path.name.encode())
@@ -304,8 +301,23 @@ class MatchIndex:
         self.reader = self.searcher.reader()
         self._postings: dict[tuple[str, str], list[int]] = {}
         self._sides: dict[int, KeySide] = {}
+        self._children: dict[int, list[int]] | None = None
+        self.groups: dict[str, list[int]] = {}  # local group name -> doc ids of its likely target children
         if self.reader.doc_count_all() != len(self.docs) + len(self.vocabulary):
             raise InvalidState(f"the match index at {self.path} is damaged: rebuild it with `nsi index rebuild`")
+
+    def children_docs(self, row: int) -> list[int]:
+        """Designation numbers of the entries whose parent is `row` (the map is built on first use)."""
+        if self._children is None:
+            by_row: dict[int, list[int]] = {}
+            for doc_id, d in enumerate(self.docs):
+                by_row.setdefault(d[0], []).append(doc_id)
+            children: dict[int, list[int]] = {}
+            for child, parent in enumerate(self.parents):
+                if parent >= 0:
+                    children.setdefault(parent, []).extend(by_row.get(child, ()))
+            self._children = children
+        return self._children.get(row, [])
 
     @staticmethod
     def is_current(path: Path) -> bool:

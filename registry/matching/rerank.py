@@ -25,10 +25,11 @@ from functools import lru_cache
 
 from rapidfuzz import fuzz, process
 
-from registry.matching.normalise import Analysis, basic_fold, fold_code
-
-FUZZY_WORD = 0.80
-FUZZY_MIN_LEN = 5
+from registry.matching.analysis import Analysis, basic_fold, fold_code
+from registry.matching.weights import (DIFFERENT_ATTRIBUTE, DIFFERENT_QUANTITIES, FUZZY_MIN_LEN, FUZZY_WORD,
+                                       INEXACT_MAX, LIFT_MIN, QUALIFIER_DIFFERENT, QUALIFIER_SAME, QUANTITY_ALONE,
+                                       SAME_ATTRIBUTE, SAME_CODE, SAME_QUANTITIES, TOKEN_SET, TOKEN_SORT,
+                                       WORD_OVERLAP)
 
 
 @dataclass
@@ -73,7 +74,6 @@ def negated_pair(a: str, b: str) -> bool:
     return False
 
 
-QUANTITY_ALONE = 0.25
 _QUANTITY = re.compile(r"\d+(?:\.\d+)?[^\d.]")
 
 
@@ -202,8 +202,6 @@ def word_overlap(query_keys: list[str], doc_keys: list[str], idf: dict[str, floa
     return side_overlap(key_side(tuple(query_keys), idf, max_idf), key_side(tuple(doc_keys), idf, max_idf))
 
 
-QUALIFIER_SAME = 2.0
-QUALIFIER_DIFFERENT = 6.0
 
 
 RESIDUAL = frozenset({"other", "unspecified"})
@@ -247,8 +245,9 @@ def _base_score(query: Analysis, doc_key_text: str, doc_qualifiers: frozenset, s
     overlap = side_overlap(*sides)
     sort = fuzz.token_sort_ratio(query.key_text, doc_key_text)
     tset = fuzz.token_set_ratio(query.key_text, doc_key_text)
-    score = 60 * overlap + 0.25 * sort + 0.15 * tset + qualifier_agreement(query.qualifiers, doc_qualifiers)
-    return min(score, 99.0), (overlap, max(sort, tset), same_qualifiers)
+    score = (WORD_OVERLAP * overlap + TOKEN_SORT * sort + TOKEN_SET * tset
+             + qualifier_agreement(query.qualifiers, doc_qualifiers))
+    return min(score, INEXACT_MAX), (overlap, max(sort, tset), same_qualifiers)
 
 
 def _how(parts: tuple, query_qualifiers: frozenset, doc_qualifiers: frozenset) -> str:
@@ -293,14 +292,14 @@ def agreement(term_code: str | None, term_attributes: dict, query: Analysis, cod
     """
     bonus, notes = 0.0, []
     if term_code and term_code == fold_code(code):
-        bonus += 10
+        bonus += SAME_CODE
         notes.append("same code")
     if query.quantities and quantities:
         if query.quantities == set(quantities):
-            bonus += 2
+            bonus += SAME_QUANTITIES
             notes.append("same " + " ".join(sorted(query.quantities)))
         else:
-            bonus -= 15
+            bonus -= DIFFERENT_QUANTITIES
             notes.append(f"different amounts ({' '.join(sorted(query.quantities))} vs {' '.join(quantities)})")
     if term_attributes and attributes:
         try:
@@ -312,10 +311,10 @@ def agreement(term_code: str | None, term_attributes: dict, query: Analysis, cod
                 continue
             name, other, folded, parts = theirs[key]
             if value == folded or value in parts:
-                bonus += 3
+                bonus += SAME_ATTRIBUTE
                 notes.append(f"same {name}")
             else:
-                bonus -= 8
+                bonus -= DIFFERENT_ATTRIBUTE
                 notes.append(f"different {name} ({value} vs {other})")
     return bonus, notes
 
@@ -373,7 +372,6 @@ def rerank(index, query: Analysis | list[Analysis], doc_ids: list[int], term_cod
 
 
 SUBDIVISIONS = frozenset({"other", "specified", "unspecified"})
-LIFT_MIN = 85.0
 
 
 def _lift_subdivided_categories(index, best: dict[int, Scored]) -> None:
@@ -396,7 +394,7 @@ def _lift_subdivided_categories(index, best: dict[int, Scored]) -> None:
         top = max(subdivisions, key=lambda c: c.score)
         if parent is None or len(subdivisions) < 2 or parent.score > top.score:
             continue
-        lifted = min(99.0, round(top.score + 1, 1))
+        lifted = min(INEXACT_MAX, round(top.score + 1, 1))
         best[parent_row] = Scored(parent_row, lifted,
                                   f"{parent.reason}; lifted above its subdivisions "
                                   f"{', '.join(sorted(index.codes[c.row] for c in subdivisions))}, as the name "

@@ -1,0 +1,88 @@
+"""Hierarchy context: a candidate whose parent in the target's hierarchy is named like the local entry's parent
+ranks up.
+
+A local list is often grouped (a formulary's `Антибиотики` group holds `Нистатин`), and the same substance
+or name sits under several parents of the target (nystatin is A07AA02, D01AA01 and G01AA01 in ATC). The
+local parent's name, given as the term attribute `parent`, tells them apart: each candidate gets a bonus
+for the share of keys its parent's display has in common with it (a Dice coefficient of the two key sets).
+`parent` may also be a list of the local ancestors' names, nearest first (through the Python and REST API):
+then the grandparent is compared with the candidate's grandparent too, at half the weight, and so on
+(`Антибиотики` is the parent of both A07AA02 and D01AA01 nystatin; the groups above them tell which).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from functools import lru_cache
+
+from registry.matching.analysis import analyse
+from registry.matching.weights import CONTEXT_DEPTH, CONTEXT_WEIGHT, GROUP_MATCHES
+
+CONTEXT_ATTRIBUTE = "parent"
+
+
+@lru_cache(maxsize=65536)
+def _key_set(text: str, language: str) -> frozenset[str]:
+    """The distinct keys of a name (cached: parents recur across the queries of one group)."""
+    return frozenset(analyse(text, language).keys)
+
+
+def context_of(attributes: dict) -> tuple[list[str], dict]:
+    """The local ancestors' names (nearest first), and the attributes without them (context, not a value)."""
+    if not attributes or CONTEXT_ATTRIBUTE not in attributes:
+        return [], attributes
+    rest = {k: v for k, v in attributes.items() if k != CONTEXT_ATTRIBUTE}
+    value = attributes[CONTEXT_ATTRIBUTE]
+    names = value if isinstance(value, (list, tuple)) else [value]
+    return [str(n).strip() for n in names if n not in (None, "") and str(n).strip()][:CONTEXT_DEPTH], rest
+
+
+def similarity(one: frozenset, other: frozenset) -> float:
+    """Dice coefficient of two key sets: 1 for the same keys, 0 for none shared."""
+    if not one or not other:
+        return 0.0
+    return 2 * len(one & other) / (len(one) + len(other))
+
+
+def apply_context(index, ranked: list, context: list[str], limit: int) -> list:
+    """`ranked` (Scored, best first) reordered with the ancestors' bonus, cut to `limit`."""
+    wanted = [_key_set(name, index.language) for name in context]
+    adjusted = []
+    for s in ranked:
+        bonus, row, weight, named = 0.0, s.row, CONTEXT_WEIGHT, None
+        for keys in wanted:
+            row = index.parents[row]
+            if row < 0:
+                break
+            share = similarity(keys, _key_set(index.displays[row], index.language))
+            if share and named is None:
+                named = index.displays[row]
+            bonus += weight * share
+            weight /= 2
+        if bonus:
+            s = replace(s, score=round(min(100.0, s.score + bonus), 1), unclamped=s.unclamped + bonus,
+                        reason=f"{s.reason}; in a group like the local one (\"{named}\", +{bonus:.1f})")
+        adjusted.append(s)
+    adjusted.sort(key=lambda s: (-s.score, -s.unclamped, index.codes[s.row]))
+    return adjusted[:limit]
+
+
+def group_docs(index, name: str, rank) -> list[int]:
+    """Designation numbers of the children of the entries the local parent's name matches best.
+
+    The members of a local group are looked for among the members of the target groups it most likely
+    is, as well as by their own words: a group name in one language and a member name that shares no word
+    with its target (`Препараты желатина`, `gelatin agents`) still meet. Kept per index and name, as
+    every member of a group asks for it.
+    """
+    found = index.groups.get(name)
+    if found is None:
+        query = analyse(name, index.language)
+        found = []
+        if query.keys:
+            for s in rank(index, [query], index.candidates(query.keys, 60), None, {}, GROUP_MATCHES):
+                found.extend(index.children_docs(s.row))
+        if len(index.groups) > 4096:
+            index.groups.clear()
+        index.groups[name] = found
+    return found
