@@ -129,3 +129,49 @@ def test_sigkill_while_reading_staging_or_publishing_leaves_the_old_version_whol
                                                                for i in range(ROWS)]
     assert_sound(store)
     store.engine.dispose()
+
+
+DECIDER = """
+import sys
+from registry.mapping import decide
+from registry.store import Store
+store = Store.open()
+for i in range({n}):
+    decide(store, "burst", f"L{{i:04d}}", "reject", actor="anna", revision=1, comment=f"burst {{i}}")
+    print(f"ACK L{{i:04d}}", flush=True)
+"""
+
+
+def test_sigkill_during_a_burst_of_decisions_keeps_every_acknowledged_one(db_env):
+    from mapping_fixtures import SHARED, FakeMatcher
+    from registry.mapping import create_map_set, list_mappings, map_set_history, suggest
+    from registry.models import MapSetCreate
+    n = 400
+    store = Store.open()
+    for slug, entries in (("local", [{"code": f"L{i:04d}", "display": f"Местный {i}"} for i in range(n)]),
+                          ("icd10", SHARED)):
+        store.create_catalog(CatalogCreate(slug=slug, title=slug))
+        store.stage_draft(slug, "1", [dict(e) for e in entries])
+        store.publish(slug, "1")
+    create_map_set(store, MapSetCreate(slug="burst", source="local@1", target="icd10"), actor="admin")
+    suggest(store, "burst", matcher=FakeMatcher(answers={}))
+    proc = subprocess.Popen([sys.executable, "-c", DECIDER.format(n=n)], env=dict(os.environ, PYTHONPATH=str(ROOT)),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    acknowledged = []
+    for line in proc.stdout:
+        acknowledged.append(line.split()[1])
+        if len(acknowledged) == 40:
+            proc.send_signal(signal.SIGKILL)
+            break
+    rest, _ = proc.communicate(timeout=60)
+    acknowledged += [line.split()[1] for line in rest.splitlines()]  # printed before the kill, read after it
+    assert proc.returncode == -signal.SIGKILL and len(acknowledged) < n
+    decided = [m.source_code for m in list_mappings(store, "burst", status="rejected", limit=1000)["items"]]
+    # Every acknowledged decision is stored; beyond them at most the one in flight (committed, not yet
+    # acknowledged when the kill came), never one that was not made yet.
+    assert decided[:len(acknowledged)] == acknowledged
+    assert decided[len(acknowledged):] in ([], [f"L{len(acknowledged):04d}"])
+    history = [e for e in map_set_history(store, "burst", limit=1000) if e["action"] == "reject"]
+    assert sorted(e["source_code"] for e in history) == decided  # one audit row per stored decision
+    assert check_store(store).faults == []
+    store.engine.dispose()
