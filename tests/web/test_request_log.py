@@ -68,3 +68,19 @@ def test_a_bug_is_logged_with_its_traceback_under_the_id_the_client_got(loaded, 
 def test_an_unknown_log_format_is_refused():
     with pytest.raises(ConfigError, match="NSI_LOG_FORMAT must be one of text, json, not 'xml'"):
         logs.configure("xml")
+
+
+def test_nsi_serve_logs_through_the_app_in_the_configured_format(app, monkeypatch):
+    from registry.web import server
+    started = {}
+    monkeypatch.setattr(server.GunicornServer, "run", lambda self: started.update(self.options))
+    app.config["NSI_LOG_FORMAT"] = "json"
+    try:
+        server.serve(app, port=8123, access_log=True)
+        [handler] = [h for h in logging.getLogger("registry").handlers if getattr(h, "nsi_handler", False)]
+        assert isinstance(handler.formatter, logs.JsonFormatter)
+    finally:
+        for h in [h for h in logging.getLogger("registry").handlers if getattr(h, "nsi_handler", False)]:
+            logging.getLogger("registry").removeHandler(h)
+    assert app.config["NSI_ACCESS_LOG"] is True
+    assert (started["bind"], started["accesslog"]) == ("127.0.0.1:8123", None)  # one access log: the app's
