@@ -119,3 +119,24 @@ def test_parallel_decisions_on_one_mapping_have_one_winner_and_one_audit_row(sto
     mapping = get_mapping(store, slug, "L02")
     assert (mapping.status, mapping.decided_by, mapping.revision) == (expected, winner, 2)
     assert [(e["actor"], e["revision"]) for e in mapping_history(store, slug, "L02")] == [("matcher", 1), (winner, 2)]
+
+
+def test_workers_of_several_processes_share_the_queued_jobs_without_taking_one_twice(store, tmp_path):
+    from registry import jobs
+    ids = [f"job{i:02d}" for i in range(12)]
+    for job_id in ids:
+        jobs.create_job(store, job_id, catalog="icd", version=job_id, upload_path=tmp_path / job_id,
+                        source_name=f"{job_id}.jsonl")
+
+    def worker(s):
+        taken = []
+        while (job_id := jobs.claim(s)) is not None:
+            taken.append(job_id)
+        return taken
+
+    outcomes = in_parallel(store, {f"w{i}": worker for i in range(WORKERS)})
+    taken = [job_id for outcome in outcomes.values() for job_id in outcome[1]]
+    assert all(outcome[0] == "ok" for outcome in outcomes.values()), outcomes
+    assert sorted(taken) == ids  # every job taken, none twice
+    assert {jobs.get_job(store, job_id)["status"] for job_id in ids} == {"running"}
+    assert jobs.claim(store) is None

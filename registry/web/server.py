@@ -33,6 +33,10 @@ def _post_fork(server, worker):
     store = app.extensions.get("nsi_store") if hasattr(app, "extensions") else None
     if store is not None:
         store.engine.dispose(close=False)
+        interval = float(app.config.get("NSI_JOB_POLL_SECONDS") or 0)
+        if interval > 0:  # every worker takes its share of the queued import jobs
+            from registry import jobs
+            jobs.JobPoller(store, interval, float(app.config["NSI_JOB_STALE_SECONDS"])).start()
 
 
 def serve(app, host: str = "127.0.0.1", port: int = 8000, workers: int = 2, threads: int = 4,
