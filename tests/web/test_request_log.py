@@ -13,13 +13,21 @@ from registry import logs
 from registry.errors import ConfigError
 
 
+@pytest.fixture(autouse=True)
+def registry_logger_restored():
+    """Leave the `registry` logger as found: `logs.configure` stops propagation, which other tests' caplog needs."""
+    logger = logging.getLogger("registry")
+    saved = (list(logger.handlers), logger.propagate, logger.level)
+    yield
+    logger.handlers[:], logger.propagate, logger.level = saved[0], saved[1], saved[2]
+
+
 @pytest.fixture
 def json_log():
     """The registry's log lines as JSON objects, written to a buffer for the test."""
     buffer = io.StringIO()
-    handler = logs.configure("json", stream=buffer)
-    yield lambda: [json.loads(line) for line in buffer.getvalue().splitlines()]
-    logging.getLogger("registry").removeHandler(handler)
+    logs.configure("json", stream=buffer)
+    return lambda: [json.loads(line) for line in buffer.getvalue().splitlines()]
 
 
 def test_every_response_carries_a_request_id_and_a_sane_client_id_is_kept(client):
@@ -75,12 +83,8 @@ def test_nsi_serve_logs_through_the_app_in_the_configured_format(app, monkeypatc
     started = {}
     monkeypatch.setattr(server.GunicornServer, "run", lambda self: started.update(self.options))
     app.config["NSI_LOG_FORMAT"] = "json"
-    try:
-        server.serve(app, port=8123, access_log=True)
-        [handler] = [h for h in logging.getLogger("registry").handlers if getattr(h, "nsi_handler", False)]
-        assert isinstance(handler.formatter, logs.JsonFormatter)
-    finally:
-        for h in [h for h in logging.getLogger("registry").handlers if getattr(h, "nsi_handler", False)]:
-            logging.getLogger("registry").removeHandler(h)
+    server.serve(app, port=8123, access_log=True)
+    [handler] = [h for h in logging.getLogger("registry").handlers if getattr(h, "nsi_handler", False)]
+    assert isinstance(handler.formatter, logs.JsonFormatter)
     assert app.config["NSI_ACCESS_LOG"] is True
     assert (started["bind"], started["accesslog"]) == ("127.0.0.1:8123", None)  # one access log: the app's
