@@ -62,6 +62,13 @@ class BadRequest(NsiError):
     http_status = 400
 
 
+class TooLarge(NsiError):
+    """A request body larger than the server takes."""
+
+    code = "too_large"
+    http_status = 413
+
+
 class ConfigError(NsiError):
     """A setting is missing or wrong, or the database is not initialised."""
 

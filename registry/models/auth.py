@@ -12,7 +12,7 @@ from typing import Optional
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from registry.models.catalog import utcnow
+from registry.models.catalog import UtcDateTime, utcnow
 
 ROLES = ("reader", "importer", "reviewer", "admin")
 
@@ -24,9 +24,9 @@ class ApiToken(SQLModel, table=True):
     token_hash: str = Field(max_length=64, sa_column_kwargs={"unique": True}, description="sha256 of the secret")
     prefix: str = Field(max_length=16, description="First characters of the secret, to recognise it in lists")
     role: str = Field(max_length=20, description="reader, importer, reviewer or admin")
-    created_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
-    last_used_at: Optional[datetime] = Field(default=None, sa_type=sa.DateTime(timezone=True))
-    revoked_at: Optional[datetime] = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime())
+    last_used_at: Optional[datetime] = Field(default=None, sa_type=UtcDateTime())
+    revoked_at: Optional[datetime] = Field(default=None, sa_type=UtcDateTime())
 
 
 class TokenPublic(SQLModel):

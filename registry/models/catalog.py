@@ -22,6 +22,20 @@ VERSION_STATUSES = ("draft", "published", "retired")
 CodeType = sa.String(200).with_variant(sa.String(200, collation="C"), "postgresql")
 
 
+class UtcDateTime(sa.TypeDecorator):
+    """A time stored in UTC and read back with its zone: SQLite keeps none, so its naive values are marked UTC.
+
+    Without it, the API would show SQLite's times without an offset ("2024-01-31T10:00:00"), which is no
+    RFC 3339 date-time and means a different instant to every client.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_result_value(self, value, dialect):
+        return value.replace(tzinfo=timezone.utc) if value is not None and value.tzinfo is None else value
+
+
 def utcnow() -> datetime:
     """Timestamps are stored in UTC."""
     return datetime.now(timezone.utc).replace(microsecond=0)
@@ -44,7 +58,7 @@ class Catalog(CatalogBase, table=True):
     field_schema: dict = Field(default_factory=dict, sa_type=sa.JSON,
                                description="Attribute schema: {name: {type, required, description}}")
     head_seq: int = Field(default=0, description="Sequence of the newest published version; 0 = none yet")
-    created_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime())
 
 
 class CatalogCreate(CatalogBase):
@@ -81,11 +95,11 @@ class CatalogVersion(SQLModel, table=True):
     added_count: int = 0
     changed_count: int = 0
     removed_count: int = 0
-    created_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime())
     created_by: Optional[str] = Field(default=None, max_length=200)
-    published_at: Optional[datetime] = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    published_at: Optional[datetime] = Field(default=None, sa_type=UtcDateTime())
     published_by: Optional[str] = Field(default=None, max_length=200)
-    retired_at: Optional[datetime] = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    retired_at: Optional[datetime] = Field(default=None, sa_type=UtcDateTime())
 
 
 class VersionPublic(SQLModel):

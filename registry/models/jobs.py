@@ -8,7 +8,7 @@ from typing import Optional
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from registry.models.catalog import utcnow
+from registry.models.catalog import UtcDateTime, utcnow
 
 JOB_STATUSES = ("queued", "running", "succeeded", "failed")
 
@@ -27,10 +27,10 @@ class ImportJob(SQLModel, table=True):
     report: Optional[dict] = Field(default=None, sa_type=sa.JSON, description="The import report when done")
     error: Optional[dict] = Field(default=None, sa_type=sa.JSON, description="The error body when failed")
     created_by: Optional[str] = Field(default=None, max_length=200)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
-    started_at: Optional[datetime] = Field(default=None, sa_type=sa.DateTime(timezone=True))
-    finished_at: Optional[datetime] = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime())
+    started_at: Optional[datetime] = Field(default=None, sa_type=UtcDateTime())
+    finished_at: Optional[datetime] = Field(default=None, sa_type=UtcDateTime())
     owner_host: Optional[str] = Field(default=None, max_length=255, description="Host of the process running it")
     owner_pid: Optional[int] = Field(default=None, description="Process id of its worker on owner_host")
-    heartbeat_at: Optional[datetime] = Field(default=None, sa_type=sa.DateTime(timezone=True),
+    heartbeat_at: Optional[datetime] = Field(default=None, sa_type=UtcDateTime(),
                                              description="Last sign of life of its worker (refreshed while it runs)")

@@ -18,12 +18,12 @@ from typing import Any, Optional
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from registry.models.catalog import CodeType, utcnow
+from registry.models.catalog import CodeType, UtcDateTime, utcnow
 
 RELATIONSHIPS = ("equivalent", "broader", "narrower", "related", "not-mappable")
 STATUSES = ("candidate", "proposed", "approved", "rejected")
 METHODS = ("fuzzy", "exact-code", "manual", "import")
-TS = sa.DateTime(timezone=True)
+TS = UtcDateTime()
 
 
 class MapSetBase(SQLModel):

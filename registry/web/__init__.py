@@ -127,6 +127,9 @@ def create_app(config: dict | None = None) -> Flask:
 
     from registry.web.params import check_request_values
     app.before_request(check_request_values)
+    if app.testing:  # the whole test suite proves each view's declared response true
+        from registry.web.responses import check_response
+        app.after_request(check_response)
 
     @app.before_request
     def reads_may_need_token():

@@ -9,6 +9,7 @@ must-revalidate, because `latest` moves on the next publish.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from typing import Callable
 
@@ -49,6 +50,23 @@ def require(action: str):
     if not action.startswith("read"):
         auth.mark_used(store(), token.name)
     return token
+
+
+def needs(action: str) -> Callable:
+    """Declare what a write view's token must allow (`view.nsi_action`), checked before its body is read.
+
+    Put it below the route decorator and above `body`/`form`: a request without
+    the right token is a 401 or 403 whatever it sends. The view finds the token
+    with `current_token()`.
+    """
+    def decorate(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapper(*a, **kw):
+            require(action)
+            return view(*a, **kw)
+        wrapper.nsi_action = action
+        return wrapper
+    return decorate
 
 
 def read_only_post(view: Callable) -> Callable:
@@ -167,21 +185,16 @@ def arg_int(name: str, default: int, low: int, high: int) -> int:
 
 
 def json_body() -> dict | list:
-    """The request's JSON body, or BadRequest when it is missing or malformed."""
+    """The request's JSON value, size- and depth-checked (for views of other wings; API views declare a `body`)."""
     from registry.errors import BadRequest
-    data = request.get_json(silent=True)
-    if data is None:
+    from registry.web.bodies import parse_json, raw_body
+    raw = raw_body()
+    if not raw.strip() or not request.is_json:
         raise BadRequest("the request body must be JSON (Content-Type: application/json)")
-    return data
+    return parse_json(raw)
 
 
 def validated(model, body, what: str):
     """`body` validated into the pydantic `model`, or BadRequest listing each wrong field in `details`."""
-    from pydantic import ValidationError
-    from registry.errors import BadRequest
-    try:
-        return model.model_validate(body)
-    except ValidationError as exc:
-        errors = [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()]
-        raise BadRequest(f"the {what} is not valid: " + "; ".join(f"{e['field']}: {e['message']}" for e in errors),
-                         details={"errors": errors}) from None
+    from registry.web.bodies import checked
+    return checked(model, body, what)

@@ -8,11 +8,14 @@ from registry.errors import BadRequest
 from registry.store.reads import LATEST
 from registry.web.common import API, cached, json_response, resolve_for_read, store
 from registry.web.params import Text, query
+from registry.web import response_models as R
+from registry.web.responses import responds
 
 bp = Blueprint("diff", __name__, url_prefix=API)
 
 
 @bp.get("/catalogs/<slug>/diff")
+@responds(R.Diff, etag=True)
 @query(**{"from": Text(), "to": Text()})
 def diff(slug: str, args: dict):
     """Added, removed and changed entries (with field-level before/after) between `from` and `to`."""

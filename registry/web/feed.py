@@ -10,6 +10,8 @@ from flask import Blueprint, Response, url_for
 from registry import publishing
 from registry.web.common import API, json_response, revalidated, store
 from registry.web.params import Int, Time, query
+from registry.web import response_models as R
+from registry.web.responses import TEXT, responds
 
 bp = Blueprint("feed", __name__, url_prefix=API)
 ATOM = "http://www.w3.org/2005/Atom"
@@ -26,6 +28,7 @@ def _releases(args: dict):
 
 
 @bp.get("/feed")
+@responds(R.Feed, etag=True)
 @query(**FEED_PARAMS)
 def feed_json(args: dict):
     """Published versions newer than `since` (ISO 8601), newest first."""
@@ -33,6 +36,7 @@ def feed_json(args: dict):
 
 
 @bp.get("/feed.atom")
+@responds(content={"application/atom+xml": TEXT}, etag=True)
 @query(**FEED_PARAMS)
 def feed_atom(args: dict):
     """The same releases as an Atom feed, for feed readers and simple pollers."""

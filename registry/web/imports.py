@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, request, url_for
+from flask import Blueprint, current_app, url_for
 from werkzeug.utils import secure_filename
 
 from registry import jobs
 from registry.errors import AlreadyExists, BadRequest, NotFound
-from registry.web.common import API, json_response, require, store
+from registry.web.bodies import form
+from registry.web.common import API, current_token, json_response, needs, store
+from registry.web.request_models import UploadForm
+from registry.web import response_models as R
+from registry.web.responses import responds
 
 bp = Blueprint("imports", __name__, url_prefix=API)
 
@@ -45,17 +49,17 @@ def checked_format_and_profile(fmt: str | None, profile: str | None) -> tuple[st
 
 
 @bp.post("/catalogs/<slug>/imports")
-def upload(slug: str):
+@responds(R.Job, 202, location="URL of the import job")
+@needs("import")
+@form(UploadForm)
+def upload(slug: str, form: UploadForm, upload):
     """Accept a multipart upload (file, version, format or profile) and import it in the background: 202 + Location."""
-    token = require("import")
+    token = current_token()
     s = store()
-    upload = request.files.get("file")
-    if upload is None or not upload.filename:
-        raise BadRequest("the upload needs a file part named `file` (multipart/form-data)")
-    version = (request.form.get("version") or "").strip()
+    version = form.version.strip()
     if not version:
         raise BadRequest("the upload needs a version label: form field `version`")
-    fmt, profile = checked_format_and_profile(request.form.get("format") or None, request.form.get("profile") or None)
+    fmt, profile = checked_format_and_profile(form.format, form.profile)
     if not s.has_catalog(slug) and not profile:
         raise NotFound(f"no catalog {slug!r}; create it first (POST /api/v1/catalogs) or give a profile")
     if s.has_catalog(slug):
@@ -79,7 +83,8 @@ def upload(slug: str):
 
 
 @bp.get("/jobs/<job_id>")
+@responds(R.Job)
+@needs("read_drafts")
 def get_job(job_id: str):
     """An import job: status, rows read so far, the report or the error, and a link to the draft."""
-    require("read_drafts")
     return json_response(job_json(jobs.get_job(store(), job_id)))

@@ -6,24 +6,22 @@ from collections import Counter
 
 from flask import Blueprint
 
-from registry.errors import BadRequest
-from registry.web.common import API, json_body, json_response, read_only_post, resolve_for_read, store
+from registry.web.bodies import body
+from registry.web.common import API, json_response, read_only_post, resolve_for_read, store
+from registry.web.request_models import Codes
+from registry.web import response_models as R
+from registry.web.responses import responds
 
 bp = Blueprint("validate", __name__, url_prefix=API)
-MAX_CODES = 10000
 
 
 @bp.post("/catalogs/<slug>/versions/<version>/validate")
+@responds(R.Validation)
 @read_only_post
-def validate(slug: str, version: str):
+@body(Codes)
+def validate(slug: str, version: str, body: Codes):
     """For each code of `{"codes": [...]}`: valid, inactive or unknown, with its display."""
-    body = json_body()
-    codes = body.get("codes") if isinstance(body, dict) else body
-    if not isinstance(codes, list) or not all(isinstance(c, (str, int)) for c in codes):
-        raise BadRequest('the body must be {"codes": ["A00", ...]}')
-    if len(codes) > MAX_CODES:
-        raise BadRequest(f"at most {MAX_CODES} codes per request (got {len(codes)})")
     ref = resolve_for_read(slug, version)
-    results = store().validate_codes(slug, [str(c) for c in codes], ref.label)
+    results = store().validate_codes(slug, body.codes, ref.label)
     return json_response({"catalog": slug, "version": ref.label, "items": results,
                           "counts": dict(Counter(r["result"] for r in results))})

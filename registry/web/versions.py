@@ -6,11 +6,14 @@ from flask import Blueprint, Response, current_app, request, stream_with_context
 
 from registry import exports, publishing
 from registry.entries import STATUSES
-from registry.errors import BadRequest
 from registry.store.reads import LATEST
-from registry.web.common import (API, cached, current_token, etag_for, json_response, require,
+from registry.web.common import (API, cached, current_token, etag_for, json_response, needs,
                                  resolve_for_read, revalidated, store)
+from registry.web.bodies import body
 from registry.web.params import Int, OneOf, Text, query
+from registry.web.request_models import ReleaseNotes
+from registry.web import response_models as R
+from registry.web.responses import BINARY, TEXT, responds
 
 bp = Blueprint("versions", __name__, url_prefix=API + "/catalogs/<slug>/versions")
 
@@ -34,6 +37,7 @@ def version_json(slug: str, label: str, meta=None) -> dict:
 
 
 @bp.get("")
+@responds(R.VersionList, etag=True)
 def list_versions(slug: str):
     """Every published and retired version of a catalog by sequence (drafts too for importer/reviewer/admin)."""
     drafts = _can_see_drafts()
@@ -42,6 +46,7 @@ def list_versions(slug: str):
 
 
 @bp.get("/<version>")
+@responds(R.Version, etag=True)
 def get_version(slug: str, version: str):
     """One version's metadata: checksum, counts, release notes; `latest` is the newest published.
 
@@ -56,6 +61,7 @@ def get_version(slug: str, version: str):
 
 
 @bp.get("/<version>/entries")
+@responds(R.EntryPage, etag=True)
 @query(limit=Int(1, 1000, default=100), cursor=Text(), status=OneOf(STATUSES), parent=Text(), q=Text())
 def list_entries(slug: str, version: str, args: dict):
     """One page of entries in code order; filters status, parent and q; `next` continues in the same version.
@@ -78,6 +84,7 @@ def list_entries(slug: str, version: str, args: dict):
 
 
 @bp.get("/<version>/entries/<path:code>")
+@responds(R.EntryDetail, etag=True)
 def get_entry(slug: str, version: str, code: str):
     """One entry with its parents and children."""
     ref = resolve_for_read(slug, version)
@@ -117,6 +124,8 @@ def prefill_lookups(ref) -> None:
 
 
 @bp.get("/<version>/download")
+@responds(content={kind.split(";")[0]: BINARY if name == "xlsx" else TEXT
+                   for name, kind in DOWNLOAD_TYPES.items()}, etag=True)
 @query(format=OneOf(tuple(DOWNLOAD_TYPES), default="jsonl"))
 def download(slug: str, version: str, args: dict):
     """The whole version, streamed in code order: format=jsonl (default), csv or xlsx."""
@@ -148,34 +157,29 @@ def _file_chunks(path, temporary: bool, size: int = 1 << 16):
             path.unlink(missing_ok=True)
 
 
-def _notes() -> str | None:
-    if not request.data:
-        return None
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise BadRequest("the request body, when given, must be a JSON object such as {\"release_notes\": \"...\"}")
-    return body.get("release_notes")
-
-
 @bp.post("/<version>/publish")
-def publish(slug: str, version: str):
-    """Publish a draft as the catalog's next version (importer or admin)."""
-    token = require("publish")
-    store().publish(slug, version, by=token.name, release_notes=_notes())
+@responds(R.Version)
+@needs("publish")
+@body(ReleaseNotes, optional=True)
+def publish(slug: str, version: str, body: ReleaseNotes):
+    """Publish a draft as the catalog's next version (importer or admin); the body, if any, gives release notes."""
+    store().publish(slug, version, by=current_token().name, release_notes=body.release_notes)
     return json_response(version_json(slug, version))
 
 
 @bp.post("/<version>/discard")
+@responds(R.Discarded)
+@needs("publish")
 def discard(slug: str, version: str):
     """Delete a draft (importer or admin)."""
-    require("publish")
     store().discard(slug, version)
     return json_response({"catalog": slug, "version": version, "status": "discarded"})
 
 
 @bp.post("/<version>/retire")
+@responds(R.Version)
+@needs("publish")
 def retire(slug: str, version: str):
     """Retire a published version: still readable by label, no longer `latest` (importer or admin)."""
-    token = require("publish")
-    store().retire(slug, version, by=token.name)
+    store().retire(slug, version, by=current_token().name)
     return json_response(version_json(slug, version))
