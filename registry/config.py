@@ -51,7 +51,17 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in [
             "A review-page session ends this many hours after sign-in, however busy it is.", int),
     Setting("NSI_JOB_STALE_SECONDS", 300,
             "An import job whose worker has not reported for this many seconds is taken as cut off (its server "
-            "died) and is failed when a server starts; jobs of live servers, on any node, are left alone.", int),
+            "died): it is queued again when its upload is still on this host, failed otherwise; jobs of live "
+            "servers, on any node, are left alone.", int),
+    Setting("NSI_LOG_FORMAT", "text",
+            "Format of the server's log lines on stderr: `text` (for a terminal) or `json` (one object a line: time, "
+            "level, logger, message, request_id and, for the access log, method, path, status, bytes, duration_ms)."),
+    Setting("NSI_ACCESS_LOG", False,
+            "When true, the server logs every request once (method, path, status, size, duration, request id); "
+            "`nsi serve --access-log` turns it on.", _bool),
+    Setting("NSI_JOB_POLL_SECONDS", 5,
+            "How often each `nsi serve` worker process looks for queued import jobs (re-queued after a crash, or left "
+            "by a stopped instance) and for cut-off ones, in seconds; 0 turns the poller off.", float),
     Setting("NSI_MAX_UPLOAD_MB", 512,
             "Largest accepted import upload through the API, in MiB.", int),
     Setting("NSI_XLSX_MAX_UNCOMPRESSED_MB", 2048,

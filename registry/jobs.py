@@ -1,14 +1,20 @@
-"""Import jobs: an API upload runs in a background thread through the same `run_import` as `nsi import`.
+"""Import jobs: an API upload runs in the background through the same `run_import` as `nsi import`.
 
 A job row records the state (queued → running → succeeded | failed), the rows
 read so far, the import report and the error, and its owner: the host and
 process id that runs it, with a heartbeat the worker refreshes while the job
 runs (in the job row on PostgreSQL; on SQLite, where the import holds the only
-write lock, in a file beside the upload). A process that dies mid-import leaves
-its job `running`; `recover_interrupted` (called when the app starts) fails the
-jobs whose owner process on this host is gone or whose heartbeat is older than
-NSI_JOB_STALE_SECONDS, and removes any draft they left. Jobs of live processes,
-on this node or another sharing the database, are left alone.
+write lock, in a file beside the upload).
+
+The job table is the queue. A worker takes a queued job with `claim`, atomically
+(`SELECT ... FOR UPDATE SKIP LOCKED` on PostgreSQL, the write lock on SQLite), so
+several `nsi serve` processes and instances share the work and never run one job
+twice; only jobs uploaded on the worker's own host are taken, because the file
+waits in that host's data directory. A process that dies mid-import leaves its
+job `running`; `recover_interrupted` (when a server starts, and on every poll of
+its workers) puts such a job back in the queue when its file is still there,
+after removing any draft it left, and fails it otherwise. Jobs of live
+processes, on this node or another sharing the database, are left alone.
 """
 
 from __future__ import annotations
@@ -169,13 +175,19 @@ def _update(store, job_id: str, **values) -> None:
         conn.execute(J.update().where(J.c.id == job_id).values(**values))
 
 
-def run_job(store, job_id: str) -> None:
-    """Run one queued job to its end in this thread; never raises (the outcome is in the job row)."""
+def run_job(store, job_id: str, claimed: bool = False) -> None:
+    """Claim queued job `job_id` and run it to its end in this thread; never raises (the outcome is in the job row).
+
+    Does nothing when the job cannot be claimed (another worker runs it, or it is no longer queued);
+    `claimed` says this process has claimed it already (`run_queued`).
+    """
     from importers import run_import
+    if not claimed and claim(store, job_id) is None:  # another worker has taken it, or it is no longer queued
+        _threads.pop(job_id, None)
+        return
     job = get_job(store, job_id)
     with store.engine.connect() as conn:
         upload_path = conn.execute(sa.select(J.c.upload_path).where(J.c.id == job_id)).scalar()
-    _update(store, job_id, status="running", started_at=utcnow(), heartbeat_at=precise_now(), **this_owner())
     progress = _progress_writer(store, job_id, Path(upload_path))
     heartbeat = _Heartbeat(store, job_id, Path(upload_path).parent).start()
     try:
@@ -198,12 +210,87 @@ def run_job(store, job_id: str) -> None:
         _threads.pop(job_id, None)
 
 
-def start_job(store, job_id: str) -> threading.Thread:
-    """Run a queued job in a background thread of this process."""
-    thread = threading.Thread(target=run_job, args=(store, job_id), name=f"import-{job_id[:8]}", daemon=True)
+def start_job(store, job_id: str, claimed: bool = False) -> threading.Thread:
+    """Run a queued job (or one this process has claimed) in a background thread of this process."""
+    thread = threading.Thread(target=run_job, args=(store, job_id, claimed), name=f"import-{job_id[:8]}",
+                              daemon=True)
     _threads[job_id] = thread
     thread.start()
     return thread
+
+
+def claim(store, job_id: str | None = None) -> str | None:
+    """Take a queued job for this process (the one named, or the oldest uploaded on this host); None if none is free.
+
+    Atomic across processes and nodes: on PostgreSQL a row another worker is claiming is
+    skipped (FOR UPDATE SKIP LOCKED) rather than waited for; on SQLite the write lock
+    taken at BEGIN puts claims in turn. The job becomes `running`, owned by this process.
+    """
+    host = this_owner()["owner_host"]
+    query = sa.select(J.c.id).where(J.c.status == "queued", J.c.owner_host == host)
+    if job_id is not None:
+        query = query.where(J.c.id == job_id)
+    query = query.order_by(J.c.created_at, J.c.id).limit(1)
+    with store.engine.connect() as conn:  # a read first: on SQLite an idle poll must not queue for the write lock
+        if conn.execute(query).first() is None:
+            return None
+    with db.write_transaction(store.engine) as conn:
+        if conn.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        found = conn.execute(query).scalar()
+        if found is None:
+            return None
+        taken = conn.execute(J.update().where(J.c.id == found, J.c.status == "queued").values(
+            status="running", started_at=utcnow(), heartbeat_at=precise_now(), rows=0, **this_owner())).rowcount
+    return found if taken == 1 else None
+
+
+def run_queued(store, limit: int = 1) -> list[threading.Thread]:
+    """Start up to `limit` queued jobs of this host in background threads of this process (fewer if others took them)."""
+    started = []
+    for _ in range(limit):
+        job_id = claim(store)
+        if job_id is None:
+            break
+        started.append(start_job(store, job_id, claimed=True))
+    return started
+
+
+class JobPoller:
+    """A server worker's loop: every `interval` seconds, recover cut-off jobs and start one queued job if idle.
+
+    Each `nsi serve` worker process runs one, so queued jobs (re-queued after a crash, or
+    left by an instance that stopped) are picked up by whichever process is free.
+    """
+
+    def __init__(self, store, interval: float, stale_after: float):
+        self.store, self.interval, self.stale_after = store, interval, stale_after
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="nsi-job-poller", daemon=True)
+
+    def start(self) -> "JobPoller":
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.thread.join(5)
+
+    def poll(self) -> list[threading.Thread]:
+        """One round: recover, then start a queued job when this process runs none."""
+        recover_interrupted(self.store, stale_after=self.stale_after)
+        if any(t.is_alive() for t in _threads.values()):
+            return []
+        return run_queued(self.store)
+
+    def _run(self) -> None:
+        while not self.stopped.wait(self.interval):
+            try:
+                self.poll()
+            except sa.exc.OperationalError as exc:  # SQLite busy with a long import: the next round will do
+                log.info("the import job poller waits for the database: %s", exc.orig)
+            except Exception:  # noqa: BLE001 - a database hiccup must not end the loop
+                log.warning("the import job poller failed; trying again in %s s", self.interval, exc_info=True)
 
 
 def wait_for_jobs(timeout: float = 60.0) -> None:
@@ -257,7 +344,10 @@ def is_abandoned(job, stale_after: timedelta, now: datetime | None = None) -> bo
 
 
 def recover_interrupted(store, stale_after: float | None = None) -> list[str]:
-    """Fail the queued or running jobs that lost their worker (`is_abandoned`) and discard the drafts they left.
+    """Re-queue or fail the queued or running jobs that lost their worker (`is_abandoned`); discard their drafts.
+
+    A job whose upload is still in this host's data directory goes back to the queue; any
+    other (its file gone, or on another node) is failed with code `interrupted`.
 
     Called when a server starts. Jobs of live processes, including those on
     other nodes sharing a PostgreSQL database, are left running. `stale_after`
@@ -270,14 +360,26 @@ def recover_interrupted(store, stale_after: float | None = None) -> list[str]:
     with store.engine.connect() as conn:
         pending = conn.execute(sa.select(J).where(J.c.status.in_(("queued", "running")))).all()
     failed = []
+    host = this_owner()["owner_host"]
     for job in pending:
+        if job.status == "queued" and job.owner_pid is None:
+            continue  # queued again after a crash, waiting for a worker: nobody to lose
         if not is_abandoned(job, limit):
             continue
-        with db.write_transaction(store.engine) as conn:  # claim it: two servers starting at once fail it once
-            claimed = conn.execute(J.update().where(J.c.id == job.id, J.c.status == job.status).values(
-                status="failed", finished_at=utcnow(), error={"error": {
-                    "code": "interrupted", "message": "the server stopped while this import ran; upload the file "
-                                                      "again", "details": None}})).rowcount
+        upload = Path(job.upload_path) if job.upload_path else None
+        retry = job.owner_host == host and upload is not None and upload.is_file()
+        if retry:  # the file is here: back to the queue, for any worker of this host
+            values = {"status": "queued", "owner_pid": None, "started_at": None, "rows": 0,
+                      "heartbeat_at": precise_now()}
+        else:
+            values = {"status": "failed", "finished_at": utcnow(), "error": {"error": {
+                "code": "interrupted", "message": "the server stopped while this import ran; upload the file again",
+                "details": None}}}
+        with db.write_transaction(store.engine) as conn:  # two servers starting at once handle it once
+            claimed = conn.execute(J.update().where(J.c.id == job.id, J.c.status == job.status,
+                                                    J.c.owner_pid.is_(job.owner_pid)
+                                                    if job.owner_pid is None else J.c.owner_pid == job.owner_pid)
+                                   .values(**values)).rowcount
         if claimed != 1:
             continue
         with store.engine.connect() as conn:
@@ -288,6 +390,9 @@ def recover_interrupted(store, stale_after: float | None = None) -> list[str]:
                 store.discard(job.catalog, job.version)
             except (NotFound, InvalidState):
                 pass
+        if retry:
+            log.warning("import job %s was cut off; it is queued again", job.id)
+            continue
         if job.upload_path:
             shutil.rmtree(Path(job.upload_path).parent, ignore_errors=True)
         failed.append(job.id)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import click
 
-from registry.cli import admin, catalogs, imports, mapping, serving, versions
+from registry.cli import admin, catalogs, imports, mapping, operations, serving, versions
 from registry.cli.common import NsiGroup
 
 
@@ -20,7 +20,7 @@ def cli():
     """NSI Registry: versioned reference catalogs, code mapping and publishing."""
 
 
-for _module in (admin, catalogs, imports, versions, serving, mapping):
+for _module in (admin, catalogs, imports, versions, serving, mapping, operations):
     for _command in _module.COMMANDS:
         cli.add_command(_command)
 

@@ -20,12 +20,19 @@ def _serve_options(f):
     return f
 
 
+def _configure_logs():
+    """The registry's log format (NSI_LOG_FORMAT) from the start, so start-up messages use it too."""
+    from registry import config, logs
+    logs.configure(config.get("NSI_LOG_FORMAT"))
+
+
 @click.command()
 @_serve_options
 def serve(host, port, workers, access_log):
     """Serve the REST API with gunicorn (production mode)."""
     from registry.web import create_app
     from registry.web.server import serve as run
+    _configure_logs()  # before the app is built: its start-up recovery logs
     app = create_app()
     click.echo(f"Serving the NSI Registry on http://{host}:{port}/ (API at /api/v1, {_workers(workers)})", err=True)
     run(app, host=host, port=port, workers=workers, access_log=access_log)
@@ -48,6 +55,7 @@ def demo(host, port, workers, access_log):
         click.echo(f"  {p.slug}\t{p.title}\tlatest {p.latest_version} ({p.latest_entry_count} entries)", err=True)
     reviewer_secret = prepare_review_demo(store)
     store.engine.dispose()
+    _configure_logs()  # before the app is built: its start-up recovery logs
     app = create_app()
     base = f"http://{host}:{port}"
     click.echo(f"Serving on {base}/ (start page; the API is at {base}/api/v1, {_workers(workers)}). Try:", err=True)

@@ -55,10 +55,18 @@ def new_catalog(data: CatalogCreate) -> Catalog:
 class CatalogsMixin:
     """Catalog operations of the Store."""
 
+    def _writer(self):
+        """The engine for a session that reads and then writes: on SQLite it takes the write lock at BEGIN.
+
+        A plain (deferred) transaction that read first fails at once with "database is locked" when
+        another process wrote meanwhile, instead of waiting its turn (see db.write_transaction).
+        """
+        return self.engine.execution_options(nsi_write=True)
+
     def create_catalog(self, data: CatalogCreate) -> Catalog:
         """Register a new, empty catalog. Slugs are lowercase and unique."""
         catalog = new_catalog(data)
-        with Session(self.engine) as session:
+        with Session(self._writer()) as session:
             if session.exec(select(Catalog).where(Catalog.slug == data.slug)).first():
                 raise AlreadyExists(f"catalog {data.slug} exists already")
             session.add(catalog)
@@ -90,7 +98,7 @@ class CatalogsMixin:
     def update_field_schema(self, slug: str, schema: dict) -> Catalog:
         """Replace a catalog's attribute schema (checked by later imports)."""
         schema = check_field_schema(schema)
-        with Session(self.engine) as session:
+        with Session(self._writer()) as session:
             catalog = session.exec(select(Catalog).where(Catalog.slug == slug)).first()
             if catalog is None:
                 raise NotFound(f"no catalog {slug!r}")

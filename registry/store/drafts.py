@@ -466,6 +466,11 @@ class DraftsMixin:
                                           E.c.valid_from < new_seq, ~still_there.exists())
                          .values(valid_to=new_seq))
             conn.execute(S.delete().where(S.c.version_id == version.id))
+            if conn.dialect.name == "postgresql":
+                # Statistics that count the rows just inserted, committed with them: taken only before the
+                # insert, a fresh 1M-entry catalog was read through the parent index (349 ms a lookup, 2.4 ms
+                # after ANALYZE). ANALYZE samples the rows of its own transaction.
+                conn.exec_driver_sql(f"ANALYZE {E.name}")
         if self.engine.dialect.name == "sqlite":
             # Fresh planner statistics after a publish; a sample keeps it fast on large tables.
             with db.write_transaction(self.engine) as conn:

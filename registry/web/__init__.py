@@ -71,8 +71,11 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
+        from registry.web.request_log import current_request_id
         log.exception("unhandled error")
-        return _error("internal_error", "internal server error; the details are in the server log", 500)
+        request_id = current_request_id()
+        return _error("internal_error", f"internal server error; the details are in the server log under request id "
+                                        f"{request_id}", 500, {"request_id": request_id})
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -113,6 +116,8 @@ def create_app(config: dict | None = None) -> Flask:
         if failed:
             log.warning("marked %d interrupted import job(s) failed: %s", len(failed), ", ".join(failed))
 
+    from registry.web import request_log
+    request_log.init_app(app)  # first: every later hook and error is logged under the request's id
     register_error_handlers(app)
     for module in (health, catalogs, versions, diff, validate, search, imports, feed, match, openapi):
         app.register_blueprint(module.bp)

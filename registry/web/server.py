@@ -33,14 +33,26 @@ def _post_fork(server, worker):
     store = app.extensions.get("nsi_store") if hasattr(app, "extensions") else None
     if store is not None:
         store.engine.dispose(close=False)
+        interval = float(app.config.get("NSI_JOB_POLL_SECONDS") or 0)
+        if interval > 0:  # every worker takes its share of the queued import jobs
+            from registry import jobs
+            jobs.JobPoller(store, interval, float(app.config["NSI_JOB_STALE_SECONDS"])).start()
 
 
 def serve(app, host: str = "127.0.0.1", port: int = 8000, workers: int = 2, threads: int = 4,
           timeout: int = 300, access_log: bool = False, on_ready=None) -> None:
-    """Serve `app` with gunicorn until interrupted (threaded workers, so long downloads do not block others)."""
+    """Serve `app` with gunicorn until interrupted (threaded workers, so long downloads do not block others).
+
+    The app writes its own log lines (NSI_LOG_FORMAT, with request ids); `access_log` turns on its access
+    log rather than gunicorn's, so every line of a request shares one format and one id.
+    """
+    from registry import logs
+    logs.configure(app.config.get("NSI_LOG_FORMAT") or "text")
+    if access_log:
+        app.config["NSI_ACCESS_LOG"] = True
     options = {"bind": f"{host}:{port}", "workers": workers, "worker_class": "gthread", "threads": threads,
                "timeout": timeout, "graceful_timeout": 30, "post_fork": _post_fork,
-               "accesslog": "-" if access_log else None, "errorlog": "-", "loglevel": "info",
+               "accesslog": None, "errorlog": "-", "loglevel": "info",
                "when_ready": (lambda server: on_ready()) if on_ready else None,
                "control_socket_disable": True}
     GunicornServer(app, options).run()

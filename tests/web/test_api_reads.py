@@ -54,8 +54,10 @@ def test_a_bug_gives_a_json_500_without_a_traceback(app, client, monkeypatch):
     monkeypatch.setattr(publishing, "entry_detail", broken)
     r = client.get(f"{V}/2024/entries/A00")
     assert r.status_code == 500
+    request_id = r.headers["X-Request-Id"]
     assert r.get_json() == {"error": {"code": "internal_error", "message": "internal server error; the details are "
-                                      "in the server log", "details": None}}
+                                      f"in the server log under request id {request_id}",
+                                      "details": {"request_id": request_id}}}
     assert b"secret internals" not in r.data and b"Traceback" not in r.data
 
 

@@ -214,7 +214,7 @@ def test_reads_can_be_closed(store, loaded, tokens, bearer):
             assert client.post(url, json={}).status_code == 401, rule.rule
 
 
-def test_a_job_cut_off_by_a_crash_is_failed_at_start_and_its_draft_removed(loaded, store, api_data, tmp_path):
+def test_a_job_cut_off_by_a_crash_is_queued_again_at_start_and_runs_to_the_end(loaded, store, api_data, tmp_path):
     from importers import run_import
     from registry.web import create_app
     leftover = tmp_path / "half.jsonl"
@@ -224,14 +224,35 @@ def test_a_job_cut_off_by_a_crash_is_failed_at_start_and_its_draft_removed(loade
     jobs.create_job(store, "deadbeef", catalog="icd10", version="half", upload_path=path, source_name="half.jsonl")
     with store.engine.begin() as conn:
         conn.execute(jobs.J.update().values(status="running", owner_pid=ended_pid()))  # its worker has died
-    run_import(store, leftover, catalog="icd10", version="half")
+    run_import(store, leftover, catalog="icd10", version="half", source_name="other.jsonl")  # the draft it left
     assert store.get_version("icd10", "half").status == "draft"
     create_app({"TESTING": True, "NSI_STORE": store})
     job = jobs.get_job(store, "deadbeef")
-    assert job["status"] == "failed"
-    assert job["error"]["error"]["code"] == "interrupted"
-    assert [v.label for v in store.list_versions("icd10")] == ["2023", "2024"]
+    assert (job["status"], job["error"], job["started_at"]) == ("queued", None, None)
+    assert [v.label for v in store.list_versions("icd10")] == ["2023", "2024"]  # its half-made draft is gone
+    assert path.is_file()  # the upload waits for a worker
+    [thread] = jobs.run_queued(store, limit=5)
+    thread.join(30)
+    job = jobs.get_job(store, "deadbeef")
+    entries = sum(1 for line in leftover.read_text(encoding="utf-8").splitlines() if line.strip())
+    assert (job["status"], job["report"]["entries"], job["rows"]) == ("succeeded", entries, entries)
+    assert store.get_version("icd10", "half").status == "draft"
     assert not path.parent.exists()
+
+
+def test_a_cut_off_job_whose_file_is_gone_is_failed_and_its_draft_removed(loaded, store, api_data):
+    from importers import run_import
+    from registry.web import create_app
+    path = jobs.upload_dir(store, "gone") / "v.jsonl"
+    jobs.create_job(store, "gone", catalog="icd10", version="gone", upload_path=path, source_name="v.jsonl")
+    with store.engine.begin() as conn:
+        conn.execute(jobs.J.update().values(status="running", owner_pid=ended_pid()))
+    run_import(store, api_data / "icd_v1.jsonl", catalog="icd10", version="gone", source_name="v.jsonl")
+    create_app({"TESTING": True, "NSI_STORE": store})
+    job = jobs.get_job(store, "gone")
+    assert (job["status"], job["error"]["error"]["code"]) == ("failed", "interrupted")
+    assert [v.label for v in store.list_versions("icd10")] == ["2023", "2024"]
+    assert jobs.run_queued(store) == []
 
 
 def ended_pid() -> int:
@@ -296,3 +317,16 @@ def test_a_running_job_refreshes_its_heartbeat(loaded, store, tmp_path, monkeypa
     with store.engine.connect() as conn:
         row = conn.execute(jobs.J.select().where(jobs.J.c.id == "slow")).first()
     assert (row.owner_host, row.owner_pid) == (jobs.this_owner()["owner_host"], os.getpid())
+
+
+def test_a_server_workers_poller_takes_up_a_job_cut_off_by_a_crash(loaded, store, api_data):
+    path = jobs.upload_dir(store, "polled") / "v.jsonl"
+    path.write_bytes((api_data / "icd_v2.jsonl").read_bytes())
+    jobs.create_job(store, "polled", catalog="icd10", version="polled", upload_path=path, source_name="v.jsonl")
+    with store.engine.begin() as conn:
+        conn.execute(jobs.J.update().values(status="running", owner_pid=ended_pid()))  # a sibling worker died
+    poller = jobs.JobPoller(store, interval=60, stale_after=300)
+    [thread] = poller.poll()
+    thread.join(30)
+    assert jobs.get_job(store, "polled")["status"] == "succeeded"
+    assert poller.poll() == []  # nothing left to do
