@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 from registry import db
 from registry.errors import AlreadyExists, BadRequest, Conflict, NotFound
 from registry.mapping.audit import record_event
+from registry.mapping.match_config import check_match_config
 from registry.store.reads import fold
 from registry.models.catalog import Catalog, CatalogVersion, utcnow
 from registry.models.mapping import (STATUSES, MapSet, MapSetCreate, MapSetPublic, MapSetVersion, Mapping,
@@ -81,7 +82,7 @@ def _public(conn: Connection, row) -> MapSetPublic:
                         target_version=versions[row.target_version_id].label,
                         created_at=row.created_at, created_by=row.created_by,
                         counts=status_counts(conn, row.id), not_mappable=not_mappable_count(conn, row.id),
-                        latest_version=latest)
+                        latest_version=latest, match=check_match_config(row.match_config), coverage=row.coverage)
 
 
 def create_map_set(store, data: MapSetCreate, actor: str | None = None) -> MapSetPublic:
@@ -99,6 +100,7 @@ def create_map_set(store, data: MapSetCreate, actor: str | None = None) -> MapSe
         if ref.status != "published":
             raise BadRequest(f"{what} {slug}@{ref.label} is a {ref.status} version; map sets need published versions")
         refs[what] = ref
+    match_config = check_match_config(data.match) if data.match is not None else None
     with db.write_transaction(store.engine) as conn:
         if conn.execute(sa.select(MS.c.id).where(MS.c.slug == data.slug)).first():
             raise AlreadyExists(f"map set {data.slug} exists already")
@@ -109,12 +111,12 @@ def create_map_set(store, data: MapSetCreate, actor: str | None = None) -> MapSe
                 slug=data.slug, title=title, description=data.description, owner=data.owner,
                 four_eyes=bool(data.four_eyes), source_catalog_id=src.catalog_id, source_version_id=src.version_id,
                 target_catalog_id=tgt.catalog_id, target_version_id=tgt.version_id, head_seq=0,
-                created_at=utcnow(), created_by=actor)).inserted_primary_key[0]
+                created_at=utcnow(), created_by=actor, match_config=match_config)).inserted_primary_key[0]
         except sa.exc.IntegrityError:
             raise AlreadyExists(f"map set {data.slug} exists already") from None
         record_event(conn, map_set_id, None, actor or "system", "create-map-set",
                      after={"source": f"{src.catalog}@{src.label}", "target": f"{tgt.catalog}@{tgt.label}",
-                            "four_eyes": bool(data.four_eyes)})
+                            "four_eyes": bool(data.four_eyes), "match": match_config})
         return _public(conn, map_set_row(conn, data.slug))
 
 

@@ -72,7 +72,9 @@ BODIES = {
     "MapSetCreate": {"type": "object", "required": ["slug", "source", "target"], "properties": {
         "slug": {"type": "string"}, "source": {"type": "string", "example": "local@1"},
         "target": {"type": "string", "example": "icd10@2.27"}, "four_eyes": {"type": "boolean"},
-        "title": {"type": "string"}, "owner": {"type": "string"}, "description": {"type": "string"}}},
+        "title": {"type": "string"}, "owner": {"type": "string"}, "description": {"type": "string"},
+        "match": {"type": "object", "description": "What is matched: names (fields with weights), combine, form, "
+                                                   "floor (docs/mapping.md)"}}},
     "Suggest": {"type": "object", "properties": {"limit": {"type": "integer", "default": 5}}},
     "Decision": {"type": "object", "required": ["decision", "revision"], "properties": {
         "decision": {"type": "string", "enum": list(mapping.DECISIONS)}, "revision": {"type": "integer"},
