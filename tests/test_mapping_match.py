@@ -63,7 +63,7 @@ def test_products_match_through_their_inn_and_the_form_picks_the_code(drug_store
     assert sorted(matcher.asked) == sorted(["Дексаметазон", "Неизвестное МНН", "Парацетамол-Дарница", "Шум"])
     assert found["P1"][0]["code"] == "S01BA01" and 'form "глазн" fits S01' in found["P1"][0]["reason"]
     assert found["P2"][0]["code"] == "H02AB02" and "fits route O" in found["P2"][0]["reason"]
-    assert found["P1"][0]["reason"].startswith("attributes.inn: ")
+    assert found["P1"][0]["via"] == "attributes.inn"
     assert [(c["code"], c["score"]) for c in found["P3"]] == [("N02BE01", 40.0)]  # 80 x weight 0.5
     assert found["P4"] == []  # 20 x 0.5 is under the floor
     assert report.without == {"no_name": 0, "no_match": 0, "below_floor": 1}
@@ -79,7 +79,7 @@ def test_best_asks_every_name_and_keeps_the_best_score(drug_store):
     assert "Декса-Тарго" in matcher.asked and "Дексон" in matcher.asked
     found = candidates(drug_store, "kz-atc")
     assert [c["score"] for c in found["P1"]] == [60.0, 60.0, 60.0]
-    assert found["P3"][0]["score"] == 80.0 and found["P3"][0]["reason"].startswith("display: ")
+    assert found["P3"][0]["score"] == 80.0 and found["P3"][0]["via"] == "display"
 
 
 def test_default_matches_the_display_and_the_map_set_shows_it(drug_store):

@@ -54,7 +54,9 @@ def _field(candidate, name, default=None):
 
 
 def normalise_candidates(found) -> list[dict]:
-    """The matcher's candidates for one term as [{code, display, score, reason}] (score 0-100, rounded to 0.1)."""
+    """The matcher's candidates for one term as [{code, display, score, reason}] (score 0-100, rounded to 0.1).
+
+    Suggest adds `via`, the source field whose name found the candidate."""
     if isinstance(found, dict) and "candidates" in found:
         found = found["candidates"]
     out = []
@@ -160,13 +162,12 @@ def merge_candidates(names, answers, code, form_rule_, routes, floor: float, lim
                 continue
             score = c["score"] * weight
             if c["code"] not in best or score > best[c["code"]][0]:
-                reason = f"{field_name}: {c['reason']}" if c.get("reason") else field_name
-                best[c["code"]] = (score, dict(c, reason=reason))
+                best[c["code"]] = (score, dict(c, via=field_name))
     ranked = []
     for target, (score, c) in best.items():
         bonus, why = form_bonus(form_rule_, target, routes.get(target))
         if why:
-            c["reason"] = f"{c['reason']}; {why}"
+            c["reason"] = f"{c['reason']}; {why}" if c.get("reason") else why
         key = score + bonus
         c["score"] = round(min(100.0, key), 1)
         if c["score"] >= floor:

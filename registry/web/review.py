@@ -293,34 +293,67 @@ def diff(slug, args: dict):
 
 
 # The dashboard's status filter also offers "not-mappable": reviewers count "no target fits" apart from approvals.
-DASHBOARD_FILTER = {**QUEUE_FILTER, "status": OneOf(QUEUE_FILTER["status"].choices + ("not-mappable",))}
+# A queue is that filter plus the reviewer's own ones and a sort; it travels with every link and form of the
+# review pages, so Next, Previous and a decision keep the coder in the queue they were working through.
+DASHBOARD_FILTER = {**QUEUE_FILTER, "status": OneOf(QUEUE_FILTER["status"].choices + ("not-mappable",)),
+                    "candidates": OneOf(("none", "some")), "decided": OneOf(("me", "others")),
+                    "sort": OneOf(mapping.SORTS)}
+TODO = "candidate,proposed"
 
 
-def _queue_filters(args: dict) -> dict:
-    """The store's queue filter for the dashboard's checked parameters (not-mappable is approved + its flag)."""
-    out = {**args, "q": (args["q"] or "").strip() or None, "not_mappable": None}
+def _queue_filters(args: dict, todo: bool = False) -> dict:
+    """The store's queue filter for the checked queue parameters (not-mappable is approved + its flag; decided
+    by me / by others is the signed-in reviewer's name). With `todo`, no status means the to-do queue
+    (candidates and proposals), where the review screen's Next goes by default."""
+    args = {k: args.get(k) for k in DASHBOARD_FILTER}
+    decided = args.pop("decided")
+    out = {**args, "q": (args["q"] or "").strip() or None, "not_mappable": None,
+           "decided_by": g.user.name if decided == "me" else None,
+           "decided_by_others": g.user.name if decided == "others" else None}
     if out["status"] in ("approved", "not-mappable"):
         out["not_mappable"] = out["status"] == "not-mappable"
         out["status"] = "approved"
+    if todo and not out["status"] and not decided:
+        out["status"] = TODO
     return out
 
 
+def queue_args(args: dict) -> dict:
+    """The queue parameters that are set, as they go into a link."""
+    return {k: args[k] for k in DASHBOARD_FILTER if args.get(k) not in (None, "")}
+
+
 @bp.get("/mapsets/<slug>")
-@query(**DASHBOARD_FILTER, offset=Int(0, MAX_OFFSET, default=0))
+@query(**DASHBOARD_FILTER, offset=Int(0, MAX_OFFSET, default=0), page=Int(1, MAX_OFFSET, default=None))
 def dashboard(slug, args: dict):
-    """Progress per status and the filterable queue."""
+    """Progress per status and the filterable, sortable, paged queue."""
     need("read_drafts")
     ms = mapping.get_map_set(store(), slug)
     offset = args.pop("offset")
+    number = args.pop("page")
+    if number is not None:
+        offset = (number - 1) * QUEUE_PAGE
     filters = _queue_filters(args)
     page = mapping.list_mappings(store(), slug, limit=QUEUE_PAGE, offset=offset, **filters)
     total = sum(ms.counts.values())
     tiles = {**ms.counts, "approved": ms.counts["approved"] - ms.not_mappable, "not-mappable": ms.not_mappable}
-    filters = {**filters, "status": args["status"]}
-    return render_template("review/dashboard.html", ms=ms, tiles=tiles, filters=filters, items=page["items"],
+    pages = max(1, -(-page["total"] // QUEUE_PAGE))
+    return render_template("review/dashboard.html", ms=ms, tiles=tiles, filters=args, items=page["items"],
                            total=page["total"], offset=offset, page_size=QUEUE_PAGE, all_count=total,
-                           versions=mapping.list_map_set_versions(store(), slug),
-                           pager_args={k: v for k, v in filters.items() if v is not None and k != "not_mappable"})
+                           current_page=offset // QUEUE_PAGE + 1, pages=pages, page_links=_page_links(
+                               offset // QUEUE_PAGE + 1, pages),
+                           versions=mapping.list_map_set_versions(store(), slug), pager_args=queue_args(args))
+
+
+def _page_links(current: int, pages: int) -> list[int | None]:
+    """Page numbers to show: the first, the last and two either side of the current; None marks a gap."""
+    shown = sorted({1, pages, *range(max(1, current - 2), min(pages, current + 2) + 1)})
+    out: list[int | None] = []
+    for n in shown:
+        if out and n - out[-1] > 1:
+            out.append(None)
+        out.append(n)
+    return out
 
 
 def _target_search(ms, q: str) -> list[dict]:
@@ -331,9 +364,11 @@ def _target_search(ms, q: str) -> list[dict]:
 
 
 @bp.get("/mapsets/<slug>/m/<code>")
-@query(search=Text(default=""))
+@query(**DASHBOARD_FILTER, search=Text(default=""))
 def review_item(slug, code, args: dict, error=None, status=200, comment=None):
-    """The review screen of one source entry; `comment` puts back what the reviewer typed (after a refusal)."""
+    """The review screen of one source entry; `comment` puts back what the reviewer typed (after a refusal).
+
+    Previous and Next move within the queue the reviewer came from (its filter and sort ride in the URL)."""
     need("read_drafts")
     restored = False
     if comment is None and request.method == "GET":  # typed before the previous session ended?
@@ -346,17 +381,19 @@ def review_item(slug, code, args: dict, error=None, status=200, comment=None):
         source = s.lookup(ms.source_catalog, code, ms.source_version)
     except NotFound:
         source = None
-    search = args["search"].strip()
-    nxt = mapping.next_mapping(s, slug, code)
+    search = args.pop("search").strip()
+    where = mapping.queue_position(s, slug, code, **_queue_filters(args, todo=True))
     return render_template("review/review.html", ms=ms, m=item, source=source, search=search,
-                           found=_target_search(ms, search), next_item=nxt, error=error, comment=comment or "",
-                           restored=restored,
+                           found=_target_search(ms, search), where=where, queue=queue_args(args), error=error,
+                           comment=comment or "", restored=restored,
                            can_decide=g.user.role in auth.PERMISSIONS["review"]), status
 
 
 @bp.post("/mapsets/<slug>/m/<code>")
-def decide(slug, code):
-    """Apply the decision of the review form, then go to the next item (or back, on an error)."""
+@query(**DASHBOARD_FILTER)
+def decide(slug, code, args: dict):
+    """Apply the decision of the review form, then go to the next item of the reviewer's queue (or back, on an
+    error). The next item is found before the decision, which may take this one out of the queue."""
     user = need("review")
     form = request.form
     decision = form.get("decision", "")
@@ -367,6 +404,7 @@ def decide(slug, code):
         revision = int(form.get("revision", ""))
     except ValueError:
         revision = None
+    where = mapping.queue_position(store(), slug, code, **_queue_filters(args, todo=True))
     try:
         result = mapping.decide(store(), slug, code, decision, actor=user.name, revision=revision,
                                 relationship=form.get("relationship") or None, target_code=target,
@@ -374,12 +412,12 @@ def decide(slug, code):
     except NsiError as exc:  # stale revision, four-eyes rule, unknown code: show it with the current state
         return review_item(slug, code, error=exc, status=exc.http_status, comment=form.get("comment", ""))
     flash(("unchanged" if result.revision == revision else "saved", result.source_code, status_of(result)))
+    queue = queue_args(args)
     if decision == "comment" or form.get("stay"):
-        return redirect(url_for("review.review_item", slug=slug, code=code))
-    nxt = mapping.next_mapping(store(), slug, code)
-    if nxt is None:
-        return redirect(url_for("review.dashboard", slug=slug))
-    return redirect(url_for("review.review_item", slug=slug, code=nxt.source_code))
+        return redirect(url_for("review.review_item", slug=slug, code=code, **queue))
+    if where["next"] is None or where["next"] == code:
+        return redirect(url_for("review.dashboard", slug=slug, **queue))
+    return redirect(url_for("review.review_item", slug=slug, code=where["next"], **queue))
 
 
 @bp.get("/mapsets/<slug>/m/<code>/history")
