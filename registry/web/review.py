@@ -319,8 +319,8 @@ def _queue_filters(args: dict, todo: bool = False) -> dict:
 
 
 def queue_args(args: dict) -> dict:
-    """The queue parameters that are set, as they go into a link."""
-    return {k: args[k] for k in DASHBOARD_FILTER if args.get(k) not in (None, "")}
+    """The queue parameters that are set (the default sort by code left out), as they go into a link."""
+    return {k: args[k] for k in DASHBOARD_FILTER if args.get(k) not in (None, "") and (k, args[k]) != ("sort", "code")}
 
 
 @bp.get("/mapsets/<slug>")
