@@ -266,7 +266,13 @@ def entry(slug, version, code):
     """One entry with its ancestors and children."""
     s = store()
     item = s.lookup(slug, code, version)
-    ancestors, seen = [], {code}
+    return render_template("review/entry.html", slug=slug, version=s.resolve(slug, version).label, entry=item,
+                           ancestors=ancestors_of(s, slug, version, item), children=s.children(slug, code, version))
+
+
+def ancestors_of(s, slug: str, version: str, item: dict) -> list[dict]:
+    """The entry's chain of first parents, root first (at most 20, stopping at a missing parent or a cycle)."""
+    ancestors, seen = [], {item["code"]}
     parent = item["parents"][0] if item["parents"] else None
     while parent and parent not in seen and len(ancestors) < 20:
         seen.add(parent)
@@ -276,8 +282,19 @@ def entry(slug, version, code):
             break
         ancestors.insert(0, p)
         parent = p["parents"][0] if p["parents"] else None
-    return render_template("review/entry.html", slug=slug, version=s.resolve(slug, version).label, entry=item,
-                           ancestors=ancestors, children=s.children(slug, code, version))
+    return ancestors
+
+
+def _facts(s, slug: str, version: str, codes) -> dict[str, dict]:
+    """{code: {"entry", "path"}} for target codes a reviewer weighs: the entry (attributes) and its hierarchy."""
+    out = {}
+    for code in dict.fromkeys(c for c in codes if c):
+        try:
+            found = s.lookup(slug, code, version)
+        except NotFound:
+            continue
+        out[code] = {"entry": found, "path": ancestors_of(s, slug, version, found)}
+    return out
 
 
 @bp.get("/catalogs/<slug>/diff")
@@ -383,7 +400,10 @@ def review_item(slug, code, args: dict, error=None, status=200, comment=None):
         source = None
     search = args.pop("search").strip()
     where = mapping.queue_position(s, slug, code, **_queue_filters(args, todo=True))
+    source_path = ancestors_of(s, ms.source_catalog, ms.source_version, source) if source else []
+    targets = _facts(s, ms.target_catalog, ms.target_version, [c["code"] for c in item.candidates] + [item.target_code])
     return render_template("review/review.html", ms=ms, m=item, source=source, search=search,
+                           source_path=source_path, targets=targets,
                            found=_target_search(ms, search), where=where, queue=queue_args(args), error=error,
                            comment=comment or "", restored=restored,
                            can_decide=g.user.role in auth.PERMISSIONS["review"]), status
