@@ -15,7 +15,7 @@ import pytest
 
 from mapping_fixtures import DISPLAYS, SHARED, FakeMatcher
 from registry import auth, config
-from registry.mapping import create_map_set, get_mapping, suggest
+from registry.mapping import create_map_set, get_mapping, map_set_history, suggest
 from registry.models import CatalogCreate, MapSetCreate
 from test_mapping_browser import ARTIFACTS, BROWSER_REQUIRED, CHROMIUM, DOC_IMAGES, NO_CHROMIUM, ARGS  # noqa: F401
 
@@ -98,7 +98,7 @@ def test_work_through_a_filtered_queue(server, page):
     page.select_option("#filter-candidates", "none")
     page.click("#filter")
     assert page.locator("#showing").inner_text() == "showing 1–13 of 13"
-    assert page.locator("#queue tr td:first-child a").all_inner_texts()[:3] == ["L010", "L020", "L030"]
+    assert page.locator("#queue tr td a[href*='/m/']").all_inner_texts()[:3] == ["L010", "L020", "L030"]
     page.click("#queue >> text=L010")
     assert here(page) == ("L010", {"candidates": "none"})
     assert page.locator("#queue-position").inner_text() == "· 1 of 13 in this queue"
@@ -115,8 +115,8 @@ def test_work_through_a_filtered_queue(server, page):
 
     # sorted by score, a full review screen: the decision buttons are on the first screen
     page.goto(f"{base}/review/mapsets/local-icd?sort=-score&status=candidate")
-    first = page.locator("#queue tr td:first-child a").first.inner_text()
-    page.locator("#queue tr td:first-child a").first.click()
+    first = page.locator("#queue tr td a[href*='/m/']").first.inner_text()
+    page.locator("#queue tr td a[href*='/m/']").first.click()
     assert here(page) == (first, {"sort": "-score", "status": "candidate"})
     assert page.locator("#candidates tr").count() >= 2
     assert in_view(page, "#approve") and in_view(page, "#reject") and in_view(page, "#not-mappable")
@@ -131,6 +131,37 @@ def test_work_through_a_filtered_queue(server, page):
     page.click("#jump button")
     assert page.locator("#showing").inner_text() == "showing 101–130 of 130"
     assert page.locator("#pager .page-current").inner_text() == "3"
-    assert page.locator("#queue tr td:first-child a").first.inner_text() == "L101"
+    assert page.locator("#queue tr td a[href*='/m/']").first.inner_text() == "L101"
     page.goto(f"{base}/review/mapsets/local-icd?candidates=some&sort=-score")
     shoot(page, "review-queue.png")
+
+
+def test_bulk_approve_of_twenty_rows(server, page):
+    base, store = server
+    page.goto(f"{base}/review/login")
+    page.fill("#token", auth.create_token(store, "boris", "reviewer")[1])
+    page.click("button[type=submit].primary")
+    page.goto(f"{base}/review/mapsets/local-icd?candidates=some")
+    rows = page.locator("#queue input[name=pick]")
+    chosen = [rows.nth(i).get_attribute("value").split(":")[0] for i in range(20)]
+    for i in range(20):
+        rows.nth(i).check()
+    assert page.locator("#bulk-count").inner_text() == "20 selected"
+    asked = []
+    page.once("dialog", lambda d: (asked.append(d.message), d.accept()))
+    shoot(page, "review-bulk.png")
+    page.click("#bulk-approve")
+    page.wait_for_selector(".flash")
+    assert asked == ["Approve the top candidate of 20 mappings?"]
+    assert page.locator(".flash").inner_text() == "20 mappings decided; they are now approved."
+    assert here(page) == ("local-icd", {"candidates": "some"})
+    for code in chosen:
+        m = get_mapping(store, "local-icd", code)
+        assert (m.status, m.decided_by, m.target_code) == ("approved", "boris", answers()[code][0][0])
+    events = [e for e in map_set_history(store, "local-icd", limit=1000) if e["action"] == "approve"]
+    assert sorted(e["source_code"] for e in events) == sorted(chosen)  # one audit row per mapping
+    # a dismissed confirmation decides nothing
+    page.locator("#queue input[name=pick]").first.check()
+    page.once("dialog", lambda d: d.dismiss())
+    page.click("#bulk-reject")
+    assert not any(get_mapping(store, "local-icd", c).status == "rejected" for c in chosen)

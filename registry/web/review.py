@@ -342,8 +342,8 @@ def queue_args(args: dict) -> dict:
 
 @bp.get("/mapsets/<slug>")
 @query(**DASHBOARD_FILTER, offset=Int(0, MAX_OFFSET, default=0), page=Int(1, MAX_OFFSET, default=None))
-def dashboard(slug, args: dict):
-    """Progress per status and the filterable, sortable, paged queue."""
+def dashboard(slug, args: dict, error=None, status=200):
+    """Progress per status and the filterable, sortable, paged queue (with `error`, a refused bulk decision)."""
     need("read_drafts")
     ms = mapping.get_map_set(store(), slug)
     offset = args.pop("offset")
@@ -359,7 +359,8 @@ def dashboard(slug, args: dict):
                            total=page["total"], offset=offset, page_size=QUEUE_PAGE, all_count=total,
                            current_page=offset // QUEUE_PAGE + 1, pages=pages, page_links=_page_links(
                                offset // QUEUE_PAGE + 1, pages),
-                           versions=mapping.list_map_set_versions(store(), slug), pager_args=queue_args(args))
+                           versions=mapping.list_map_set_versions(store(), slug), pager_args=queue_args(args),
+                           error=error, can_decide=g.user.role in auth.PERMISSIONS["review"]), status
 
 
 def _page_links(current: int, pages: int) -> list[int | None]:
@@ -447,3 +448,6 @@ def history(slug, code):
     ms = mapping.get_map_set(store(), slug)
     return render_template("review/history.html", ms=ms, m=mapping.get_mapping(store(), slug, code),
                            events=mapping.mapping_history(store(), slug, code))
+
+
+from registry.web import review_bulk  # noqa: E402,F401  (its routes join this blueprint)
