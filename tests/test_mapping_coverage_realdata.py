@@ -84,3 +84,12 @@ def test_formulary_to_atc_matches_products_through_their_inn(formulary_store):
     assert coverage["with_candidates"] + coverage["without_candidates"] == 7395
     assert coverage["without_candidates"] == report.without_candidates == sum(coverage["without"].values())
     assert coverage["without"]["no_name"] == 0 and coverage["without_candidates"] < 0.01 * 7395
+
+
+def test_search_for_another_atc_code_in_russian(formulary_store):
+    from registry.mapping.target_search import search_targets
+    found = search_targets(formulary_store, "atc-who", "2026", "гиполипидемические")
+    assert (found[0]["code"], found[0]["display"], found[0]["found"]) == ("C10", "LIPID MODIFYING AGENTS", "matcher")
+    assert [h["code"] for h in search_targets(formulary_store, "atc-who", "2026", "c10aa0", limit=3)] == [
+        "C10AA01", "C10AA02", "C10AA03"]
+    assert search_targets(formulary_store, "atc-who", "2026", "paracetamol")[0]["code"] == "N02BE01"

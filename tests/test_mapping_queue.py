@@ -46,3 +46,23 @@ def test_position_previous_and_next_within_a_filtered_sorted_queue(store):
     # a code outside the queue: no position, Next leads to the queue's first item
     assert queue_position(store, "local-icd", "L05", candidates="some") == {
         "position": None, "total": 4, "previous": None, "next": "L01"}
+
+
+def test_search_for_another_target_by_code_prefix_words_and_the_matcher(store):
+    from registry.mapping.target_search import search_targets
+    make_map_set(store)
+    found = search_targets(store, "icd10", "2.27", "a01")
+    assert [(h["code"], h["found"]) for h in found[:3]] == [("A01.0", "code"), ("A01.1", "code"), ("A01.2", "code")]
+    found = search_targets(store, "icd10", "2.27", "паратиф")
+    assert [(h["code"], h["found"]) for h in found[:2]] == [("A01.1", "words"), ("A01.2", "words")]
+    # words found nothing as written (ё): the matcher's analysis still finds the entry
+    asked = []
+
+    def matcher(terms, target, limit, store):
+        asked.append(terms[0]["name"])
+        return [{"candidates": [{"code": "A02.0", "display": "Сальмонеллезный энтерит", "score": 88.0}]}]
+    found = search_targets(store, "icd10", "2.27", "сальмонеллёзный энтерит", matcher=matcher)
+    assert found[0] == {"code": "A02.0", "display": "Сальмонеллезный энтерит", "found": "words"}
+    found = search_targets(store, "icd10", "2.27", "гиполипидемические", matcher=matcher)
+    assert asked[-1] == "гиполипидемические средства"  # a bare group adjective is read as the group's name
+    assert found == [{"code": "A02.0", "display": "Сальмонеллезный энтерит", "found": "matcher", "score": 88.0}]

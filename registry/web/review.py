@@ -375,10 +375,9 @@ def _page_links(current: int, pages: int) -> list[int | None]:
 
 
 def _target_search(ms, q: str) -> list[dict]:
-    if not q:
-        return []
-    page = store().page_entries(ms.target_catalog, ms.target_version, limit=20, q=q)
-    return page["items"]
+    """Target entries for the reviewer's search: code prefix, words of names, then the matcher across languages."""
+    from registry.mapping.target_search import search_targets
+    return search_targets(store(), ms.target_catalog, ms.target_version, q)
 
 
 @bp.get("/mapsets/<slug>/m/<code>")
