@@ -23,7 +23,7 @@ pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not CHROMIUM.exists() and not BROWSER_REQUIRED, reason=NO_CHROMIUM)]
 N = 130
 TARGETS = [e["code"] for e in SHARED if e.get("status") != "deprecated"]
-DOC_SHOTS = {"review-queue.png", "review-queue-screen.png"}
+DOC_SHOTS = {"review-queue.png", "review-queue-screen.png", "review-bulk.png", "review-worksheet.png"}
 
 
 def answers() -> dict:
@@ -165,3 +165,62 @@ def test_bulk_approve_of_twenty_rows(server, page):
     page.once("dialog", lambda d: d.dismiss())
     page.click("#bulk-reject")
     assert not any(get_mapping(store, "local-icd", c).status == "rejected" for c in chosen)
+
+
+def test_worksheet_download_and_upload_from_the_map_set_page(server, page, tmp_path):
+    from openpyxl import load_workbook
+    base, store = server
+    page.goto(f"{base}/review/login")
+    page.fill("#token", auth.create_token(store, "vera", "reviewer")[1])
+    page.click("button[type=submit].primary")
+    page.goto(f"{base}/review/mapsets/local-icd")
+    with page.expect_download() as info:
+        page.click("#worksheet-download")
+    book = tmp_path / "sheet.xlsx"
+    info.value.save_as(book)
+    assert info.value.suggested_filename == "local-icd-review.xlsx"
+    wb = load_workbook(book)
+    ws = wb["Review"]
+    header = [c.value for c in ws[1]]
+    col = {name: header.index(name) + 1 for name in ("Source code", "Decision", "Relationship", "Other target code")}
+    assert ws.max_row - 1 == N
+    decided = {}
+    for row in range(2, ws.max_row + 1):
+        code = ws.cell(row, col["Source code"]).value
+        if code in ("L001", "L002"):
+            ws.cell(row, col["Decision"]).value = "approve"
+            decided[code] = row
+        if code == "L003":
+            ws.cell(row, col["Decision"]).value = "remap"
+            ws.cell(row, col["Other target code"]).value = "NOPE"
+            bad_row = row
+    wb.save(book)
+
+    # a wrong row: the report page lists it with its place, and nothing is applied
+    page.set_input_files("#worksheet-file", str(book))
+    page.click("#worksheet-upload button")
+    assert page.locator("#worksheet-refused").inner_text().startswith("1 rows refused; no decision was applied.")
+    cells = page.locator("#worksheet-problems tr").nth(1).locator("td").all_inner_texts()
+    assert cells[:3] == [str(bad_row), "Other target code", "L003"] and "NOPE" in cells[3]
+    shoot(page, "review-worksheet-refused.png")
+    assert get_mapping(store, "local-icd", "L001").status == "candidate"
+
+    ws.cell(bad_row, col["Decision"]).value = None
+    ws.cell(bad_row, col["Other target code"]).value = None
+    wb.save(book)
+    page.goto(f"{base}/review/mapsets/local-icd")
+    page.set_input_files("#worksheet-file", str(book))
+    page.click("#worksheet-upload button")
+    assert page.locator("#worksheet-report p").first.inner_text() == (
+        f"2 decisions applied from {N} rows; {N - 2} rows without a decision left as they were.")
+    shoot(page, "review-worksheet.png")
+    assert [get_mapping(store, "local-icd", c).status for c in decided] == ["approved", "approved"]
+
+
+def test_worksheet_upload_needs_the_csrf_token(server, page):
+    base, store = server
+    page.goto(f"{base}/review/login")
+    page.fill("#token", auth.create_token(store, "olga", "reviewer")[1])
+    page.click("button[type=submit].primary")
+    r = page.request.post(f"{base}/review/mapsets/local-icd/worksheet", multipart={"csrf": "forged"})
+    assert r.status == 400

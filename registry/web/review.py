@@ -449,4 +449,4 @@ def history(slug, code):
                            events=mapping.mapping_history(store(), slug, code))
 
 
-from registry.web import review_bulk  # noqa: E402,F401  (its routes join this blueprint)
+from registry.web import review_bulk, review_worksheet  # noqa: E402,F401  (their routes join this blueprint)
