@@ -23,7 +23,8 @@ pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not CHROMIUM.exists() and not BROWSER_REQUIRED, reason=NO_CHROMIUM)]
 N = 130
 TARGETS = [e["code"] for e in SHARED if e.get("status") != "deprecated"]
-DOC_SHOTS = {"review-queue.png", "review-queue-screen.png", "review-bulk.png", "review-worksheet.png"}
+DOC_SHOTS = {"review-queue.png", "review-queue-screen.png", "review-bulk.png", "review-worksheet.png",
+             "review-facts.png"}
 
 
 def answers() -> dict:

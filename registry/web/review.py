@@ -104,6 +104,13 @@ def format_score(value) -> str:
     return f"{value:g}" if isinstance(value, (int, float)) else str(value)
 
 
+@bp.app_template_filter("thousands")
+def format_thousands(value: int) -> str:
+    """A count with thousands grouped as the page's language writes them (7,395 in English, 7 395 in Russian)."""
+    text = f"{value:,}"
+    return text.replace(",", "\u202f") if language() == "ru" else text
+
+
 @bp.app_template_filter("field_value")
 def format_field_value(value) -> str:
     """An entry field as a reader wants it: text as is, lists and objects as compact JSON, a dash for empty."""
