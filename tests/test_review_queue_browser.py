@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from mapping_fixtures import DISPLAYS, SHARED, FakeMatcher
+from mapping_fixtures import SHARED, FakeMatcher
 from registry import auth, config
 from registry.mapping import create_map_set, get_mapping, map_set_history, suggest
 from registry.models import CatalogCreate, MapSetCreate

@@ -5,6 +5,11 @@ A source entry gets a `candidate` mapping holding the matcher's top targets
 (proposed, approved, rejected, commented, assigned or re-mapped) are left
 alone: suggest never overwrites a human decision. Untouched candidates are
 refreshed when the matcher now answers differently.
+
+What is matched is the map set's declaration (match_config.py): the names of
+declared fields (a drug register's INN rather than its trade name), each
+distinct name asked once, a dosage form as evidence among an INN's codes
+(forms.py), and a score floor; the run's coverage is kept on the map set.
 """
 
 from __future__ import annotations
