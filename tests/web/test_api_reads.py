@@ -122,7 +122,7 @@ def test_entry_filters(client):
 def test_entry_filters_reject_bad_values(client):
     r = client.get(f"{V}/2024/entries?status=gone")
     assert r.status_code == 400
-    assert r.get_json()["error"]["message"] == "status must be one of active, inactive, deprecated"
+    assert r.get_json()["error"]["message"] == "status must be one of active, inactive, deprecated (got 'gone')"
     assert client.get(f"{V}/2024/entries?limit=0").status_code == 400
     assert client.get(f"{V}/2024/entries?cursor=_w").status_code == 400
 
