@@ -14,6 +14,10 @@ from registry.store import Store
 
 DEMO_MAP_SET = "drugs-kz-to-atc"
 DEMO_REVIEWER = "demo-reviewer"
+# Product rows are matched through their INN (their trade name only when the INN finds nothing), and their
+# dosage form chooses among an INN's ATC codes; group and INN rows have no `inn` attribute and use the display.
+DEMO_MATCH = {"names": [{"field": "attributes.inn", "weight": 1.0}, {"field": "display", "weight": 0.9}],
+              "combine": "first", "form": "attributes.dosage_form", "floor": 30}
 
 
 def prepare_demo(environ: dict | None = None) -> tuple[Store, bool]:
@@ -45,7 +49,8 @@ def prepare_review_demo(store: Store) -> str | None:
         create_map_set(store, MapSetCreate(
             slug=DEMO_MAP_SET, title="Kazakhstan formulary → WHO ATC (demo)", source="drugs-kz-knf@latest",
             target="atc-who@latest", owner="Demo working group",
-            description="Russian group and INN names of the formulary matched to the English ATC index"),
+            description="Russian group and INN names of the formulary matched to the English ATC index",
+            match=DEMO_MATCH),
             actor="demo")
         suggest(store, DEMO_MAP_SET, actor="matcher")
     if any(t.name == DEMO_REVIEWER for t in list_tokens(store)):

@@ -40,7 +40,8 @@ def fill(path, decisions: dict[str, tuple]):
 def test_mapset_workflow(nsi, tmp_path):
     r = nsi("mapset", "create", "local-icd", "--source", "local@1", "--target", "icd10@latest", "--four-eyes",
             "--owner", "WG", "--by", "admin")
-    assert (r.exit_code, r.stdout) == (0, "Created map set local-icd: local@1 -> icd10@2.27 (four-eyes rule on)\n")
+    assert (r.exit_code, r.stdout) == (0, "Created map set local-icd: local@1 -> icd10@2.27 (four-eyes rule on)\n"
+                                          "  matching on display (1); combine best\n")
     r = nsi("mapset", "create", "local-icd", "--source", "local@1", "--target", "icd10@2.27")
     assert (r.exit_code, r.stderr) == (1, "Error: map set local-icd exists already\n")
     r = nsi("mapset", "create", "x", "--source", "local@7", "--target", "icd10@2.27")
@@ -83,8 +84,10 @@ def test_mapset_workflow(nsi, tmp_path):
                         "1 rows without a decision left as they were\n")
     assert nsi("mapset", "show", "local-icd").stdout == (
         "local-icd: local 1 → icd10 2.27\n  source: local@1\n  target: icd10@2.27\n  four-eyes rule: on\n"
+        "  matching on: display (1); combine best\n"
         "  owner: WG\n  candidate: 1\n  proposed: 1\n  approved: 3\n  rejected: 0\n"
-        "  latest published version: -\n")
+        "  latest published version: -\n"
+        "  last suggest: 5 of 5 entries with candidates, 0 without\n")
     r = nsi("mapset", "publish", "local-icd", "2025-1", "--by", "lead")
     assert r.stdout == "Published map set local-icd 2025-1 as sequence 1: 3 approved mappings\n"
     r = nsi("translate", "local", "L01", "L05", "L03", "--target", "icd10")
@@ -100,3 +103,22 @@ def test_mapset_workflow(nsi, tmp_path):
     assert (r.exit_code, r.stderr) == (1, "Error: no map set 'nope'\n")
     r = nsi("translate", "icd10", "A00.9")
     assert (r.exit_code, r.stderr) == (1, "Error: no published map set from icd10\n")
+
+
+def test_mapset_create_declares_what_is_matched(nsi):
+    r = nsi("mapset", "create", "by-inn", "--source", "local@1", "--target", "icd10@2.27",
+            "--match-field", "attributes.inn", "--match-field", "designations:ru:0.8", "--match-field", "display:0.5",
+            "--combine", "first", "--form-field", "attributes.dosage_form", "--floor", "40")
+    assert (r.exit_code, r.stdout) == (0, "Created map set by-inn: local@1 -> icd10@2.27\n"
+                                          "  matching on attributes.inn (1), designations:ru (0.8), display (0.5); "
+                                          "combine first, form attributes.dosage_form, floor 40\n")
+    r = nsi("mapset", "create", "bad", "--source", "local@1", "--target", "icd10@2.27", "--match-field", "code")
+    assert (r.exit_code, r.stderr) == (1, "Error: match.names[1]: field 'code' is not display, designations, "
+                                          "designations:LANG or attributes.NAME\n")
+    # the local test entries have no inn: their display answers at half its score, and the unknown disease
+    # (L05, no close name in ICD-10) falls under the floor
+    r = nsi("mapset", "suggest", "by-inn")
+    assert r.stdout == ("Matched 5 of 5 source entries of by-inn: 5 new candidates, 0 updated, 0 unchanged; "
+                        "0 with a reviewer's decision kept; 1 without any candidate (1 below floor)\n")
+    assert "  last suggest: 4 of 5 entries with candidates, 1 without (1 below floor)\n" in nsi(
+        "mapset", "show", "by-inn").stdout

@@ -71,3 +71,29 @@ class Progress:
     def done(self) -> None:
         if self.tty:
             click.echo("", err=True)
+
+
+class CountProgress:
+    """Progress of a job of known size on stderr: `done/total things, rate/s, ETA` on a terminal (one live
+    line, at most ten updates a second); nothing when stderr is not a terminal."""
+
+    def __init__(self, label: str, things: str):
+        self.label, self.things = label, things
+        self.started = time.perf_counter()
+        self.tty = sys.stderr.isatty()
+        self.shown = 0.0
+        self.any = False
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.perf_counter()
+        if not self.tty or (now - self.shown < 0.1 and done < total):
+            return
+        self.shown, self.any = now, True
+        rate = done / max(now - self.started, 1e-6)
+        eta = (total - done) / rate if rate else 0
+        click.echo(f"\r{self.label}: {done:,}/{total:,} {self.things}, {rate:,.0f}/s, ETA {eta:,.0f} s ",
+                   err=True, nl=False)
+
+    def done(self) -> None:
+        if self.any:
+            click.echo("", err=True)

@@ -27,15 +27,57 @@ def _counts(counts: dict) -> str:
 @click.option("--owner", help="Working group or organisation responsible")
 @click.option("--description", help="Free text")
 @click.option("--by", "actor", help="Your name, for the audit trail")
-def mapset_create(slug, source, target, four_eyes, title, owner, description, actor):
+@click.option("--match-field", "match_fields", multiple=True, metavar="FIELD[:WEIGHT]",
+              help="A source field whose names are matched, in order of preference (repeat): display, "
+                   "designations, designations:LANG or attributes.NAME; default display")
+@click.option("--combine", type=click.Choice(["best", "first"]), default=None,
+              help="best: every field's names, the best score wins; first: a later field only for entries "
+                   "the earlier ones left without candidates")
+@click.option("--form-field", help="A dosage form field (e.g. attributes.dosage_form) that prefers the fitting "
+                                   "ATC group or route")
+@click.option("--floor", type=float, help="Drop candidates scoring under this (0-100)")
+def mapset_create(slug, source, target, four_eyes, title, owner, description, actor, match_fields, combine,
+                  form_field, floor):
     """Create map set SLUG from a published source version to a published target version."""
     from registry.mapping import create_map_set
     from registry.models import MapSetCreate
-    ms = create_map_set(open_store(), MapSetCreate(slug=slug, source=source, target=target, four_eyes=four_eyes,
-                                                   title=title, owner=owner, description=description), actor=actor)
+    ms = create_map_set(open_store(), MapSetCreate(
+        slug=slug, source=source, target=target, four_eyes=four_eyes, title=title, owner=owner,
+        description=description, match=_match_option(match_fields, combine, form_field, floor)), actor=actor)
     rule = " (four-eyes rule on)" if ms.four_eyes else ""
     click.echo(f"Created map set {ms.slug}: {ms.source_catalog}@{ms.source_version} -> "
                f"{ms.target_catalog}@{ms.target_version}{rule}")
+    click.echo(f"  matching on {_match_text(ms.match)}")
+
+
+def _match_option(fields, combine, form_field, floor) -> dict | None:
+    """The map set's match declaration from the create options, or None when none was given."""
+    if not (fields or combine or form_field or floor is not None):
+        return None
+    config: dict = {}
+    if fields:
+        names = []
+        for text in fields:
+            field, _, weight = text.rpartition(":")
+            try:  # designations:LANG holds a colon too: only a number after the last one is a weight
+                names.append({"field": field, "weight": float(weight)})
+            except ValueError:
+                names.append({"field": text})
+        config["names"] = names
+    for key, value in (("combine", combine), ("form", form_field), ("floor", floor)):
+        if value is not None:
+            config[key] = value
+    return config
+
+
+def _match_text(match: dict) -> str:
+    names = ", ".join(f"{n['field']} ({n['weight']:g})" for n in match["names"])
+    extra = [f"combine {match['combine']}"]
+    if match.get("form"):
+        extra.append(f"form {match['form']}")
+    if match.get("floor"):
+        extra.append(f"floor {match['floor']:g}")
+    return f"{names}; {', '.join(extra)}"
 
 
 @mapset.command("list")
@@ -67,12 +109,17 @@ def mapset_show(slug, as_json):
     click.echo(f"  source: {m.source_catalog}@{m.source_version}")
     click.echo(f"  target: {m.target_catalog}@{m.target_version}")
     click.echo(f"  four-eyes rule: {'on' if m.four_eyes else 'off'}")
+    click.echo(f"  matching on: {_match_text(m.match)}")
     for label, value in [("owner", m.owner), ("description", m.description)]:
         if value:
             click.echo(f"  {label}: {value}")
     for status, n in m.counts.items():
         click.echo(f"  {status}: {n}")
     click.echo(f"  latest published version: {m.latest_version or '-'}")
+    if m.coverage:
+        why = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in m.coverage["without"].items() if n)
+        click.echo(f"  last suggest: {m.coverage['with_candidates']} of {m.coverage['matched']} entries with "
+                   f"candidates, {m.coverage['without_candidates']} without" + (f" ({why})" if why else ""))
 
 
 @mapset.command("suggest")
@@ -80,11 +127,17 @@ def mapset_show(slug, as_json):
 @click.option("--limit", default=5, show_default=True, help="Candidates kept per source entry")
 def mapset_suggest(slug, limit):
     """Run the matcher for every source entry of map set SLUG without a human decision."""
+    from registry.cli.common import CountProgress
     from registry.mapping import suggest
-    r = suggest(open_store(), slug, limit=limit)
+    progress = CountProgress(f"Matching {slug}", "names")
+    try:
+        r = suggest(open_store(), slug, limit=limit, progress=progress)
+    finally:
+        progress.done()
+    why = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in r.without.items() if n)
     click.echo(f"Matched {r.matched} of {r.source_entries} source entries of {slug}: {r.created} new candidates, "
                f"{r.updated} updated, {r.unchanged} unchanged; {r.kept_decided} with a reviewer's decision kept; "
-               f"{r.without_candidates} without any candidate")
+               f"{r.without_candidates} without any candidate" + (f" ({why})" if why else ""))
 
 
 @mapset.command("export")

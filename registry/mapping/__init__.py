@@ -14,7 +14,8 @@ from registry.mapping.audit import map_set_history, mapping_history
 from registry.mapping.decisions import DECISIONS, Decision, apply_decisions, bulk_decide, decide
 from registry.mapping.excel import export_xlsx, import_decisions
 from registry.mapping.mapsets import (create_map_set, get_map_set, get_mapping, list_map_set_versions, list_map_sets,
-                                      list_mappings, next_mapping, publish_map_set, published_mappings)
+                                      list_mappings, next_mapping, publish_map_set, published_mappings, queue_position,
+                                      SORTS)
 from registry.mapping.sssom import export_sssom
 from registry.mapping.suggest import SuggestReport, suggest
 from registry.mapping.translate import translate, translate_back, translate_codes
@@ -22,4 +23,5 @@ from registry.mapping.translate import translate, translate_back, translate_code
 __all__ = ["DECISIONS", "Decision", "SuggestReport", "apply_decisions", "bulk_decide", "create_map_set", "decide",
            "export_sssom", "export_xlsx", "get_map_set", "get_mapping", "import_decisions", "list_map_set_versions",
            "list_map_sets", "list_mappings", "map_set_history", "mapping_history", "next_mapping",
-           "publish_map_set", "published_mappings", "suggest", "translate", "translate_back", "translate_codes"]
+           "publish_map_set", "published_mappings", "queue_position", "SORTS", "suggest", "translate",
+           "translate_back", "translate_codes"]

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 from registry import db
 from registry.errors import AlreadyExists, BadRequest, Conflict, NotFound
 from registry.mapping.audit import record_event
+from registry.mapping.match_config import check_match_config
 from registry.store.reads import fold
 from registry.models.catalog import Catalog, CatalogVersion, utcnow
 from registry.models.mapping import (STATUSES, MapSet, MapSetCreate, MapSetPublic, MapSetVersion, Mapping,
@@ -81,7 +82,7 @@ def _public(conn: Connection, row) -> MapSetPublic:
                         target_version=versions[row.target_version_id].label,
                         created_at=row.created_at, created_by=row.created_by,
                         counts=status_counts(conn, row.id), not_mappable=not_mappable_count(conn, row.id),
-                        latest_version=latest)
+                        latest_version=latest, match=check_match_config(row.match_config), coverage=row.coverage)
 
 
 def create_map_set(store, data: MapSetCreate, actor: str | None = None) -> MapSetPublic:
@@ -99,6 +100,7 @@ def create_map_set(store, data: MapSetCreate, actor: str | None = None) -> MapSe
         if ref.status != "published":
             raise BadRequest(f"{what} {slug}@{ref.label} is a {ref.status} version; map sets need published versions")
         refs[what] = ref
+    match_config = check_match_config(data.match) if data.match is not None else None
     with db.write_transaction(store.engine) as conn:
         if conn.execute(sa.select(MS.c.id).where(MS.c.slug == data.slug)).first():
             raise AlreadyExists(f"map set {data.slug} exists already")
@@ -109,12 +111,12 @@ def create_map_set(store, data: MapSetCreate, actor: str | None = None) -> MapSe
                 slug=data.slug, title=title, description=data.description, owner=data.owner,
                 four_eyes=bool(data.four_eyes), source_catalog_id=src.catalog_id, source_version_id=src.version_id,
                 target_catalog_id=tgt.catalog_id, target_version_id=tgt.version_id, head_seq=0,
-                created_at=utcnow(), created_by=actor)).inserted_primary_key[0]
+                created_at=utcnow(), created_by=actor, match_config=match_config)).inserted_primary_key[0]
         except sa.exc.IntegrityError:
             raise AlreadyExists(f"map set {data.slug} exists already") from None
         record_event(conn, map_set_id, None, actor or "system", "create-map-set",
                      after={"source": f"{src.catalog}@{src.label}", "target": f"{tgt.catalog}@{tgt.label}",
-                            "four_eyes": bool(data.four_eyes)})
+                            "four_eyes": bool(data.four_eyes), "match": match_config})
         return _public(conn, map_set_row(conn, data.slug))
 
 
@@ -136,14 +138,41 @@ def map_set_refs(store, slug: str) -> tuple[str, str, str, str]:
     return ms.source_catalog, ms.source_version, ms.target_catalog, ms.target_version
 
 
+SORTS = ("code", "-code", "score", "-score", "name", "-name")
+
+
+def queue_order(sort: str | None) -> list:
+    """ORDER BY of a queue sort (`code`, `score`, `name`; a leading `-` for descending), ties by source code.
+
+    Mappings without a score come last either way."""
+    sort = sort or "code"
+    if sort not in SORTS:
+        raise BadRequest(f"sort must be one of {', '.join(SORTS)}, not {sort!r}")
+    column = {"code": M.c.source_code, "score": M.c.score, "name": M.c.source_display}[sort.lstrip("-")]
+    first = column.desc() if sort.startswith("-") else column.asc()
+    return [first.nulls_last(), M.c.source_code] if column is M.c.score else [first, M.c.source_code]
+
+
 def queue_query(conn: Connection, map_set_id: int, *, status: str | None = None, q: str | None = None,
                 min_score: float | None = None, max_score: float | None = None, reviewer: str | None = None,
-                not_mappable: bool | None = None):
-    """The SELECT of a map set's mappings matching a queue filter, in source code order.
+                not_mappable: bool | None = None, candidates: str | None = None, decided_by: str | None = None,
+                decided_by_others: str | None = None, sort: str | None = None):
+    """The SELECT of a map set's mappings matching a queue filter, in source code order (or `sort`).
 
-    `not_mappable` True keeps only mappings with relationship not-mappable, False leaves them out.
+    `not_mappable` True keeps only mappings with relationship not-mappable, False leaves them out;
+    `candidates` "none" keeps the mappings the matcher found nothing for, "some" the others;
+    `decided_by` NAME those NAME proposed or decided, `decided_by_others` NAME those someone else did.
     """
     query = sa.select(M).where(M.c.map_set_id == map_set_id)
+    if candidates is not None:
+        empty = sa.or_(M.c.candidates.is_(None), sa.cast(M.c.candidates, sa.Text).in_(["[]", "null"]))
+        query = query.where(empty if candidates == "none" else sa.not_(empty))
+    if decided_by:
+        query = query.where(sa.or_(M.c.decided_by == decided_by, M.c.proposed_by == decided_by))
+    if decided_by_others:
+        mine = sa.or_(M.c.decided_by == decided_by_others, M.c.proposed_by == decided_by_others)
+        query = query.where(sa.or_(M.c.decided_by.is_not(None), M.c.proposed_by.is_not(None)),
+                            sa.not_(sa.func.coalesce(mine, False)))
     if not_mappable is not None:
         is_not_mappable = sa.func.coalesce(M.c.relationship, "") == "not-mappable"
         query = query.where(is_not_mappable if not_mappable else sa.not_(is_not_mappable))
@@ -163,7 +192,7 @@ def queue_query(conn: Connection, map_set_id: int, *, status: str | None = None,
         needle = "%" + q.casefold().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         query = query.where(sa.or_(M.c.source_code == q, M.c.target_code == q,
                                    fold(conn, M.c.source_display).like(needle, escape="\\")))
-    return query.order_by(M.c.source_code)
+    return query.order_by(*queue_order(sort))
 
 
 def list_mappings(store, slug: str, *, limit: int = 100, offset: int = 0, **filters) -> dict:
@@ -193,6 +222,23 @@ def mapping_row(conn: Connection, ms, mapping: int | str):
     if row is None:
         raise NotFound(f"map set {ms.slug} has no mapping {mapping!r}")
     return row
+
+
+def queue_position(store, slug: str, code: str, **filters) -> dict:
+    """Where source code `code` stands in the queue a filter and sort give: {"position" (1-based, None when
+    the code is not in it), "total", "previous", "next"} (source codes or None).
+
+    A code that left the queue (decided just now) is placed where it stood: pass `filters` as they were and
+    call this before the decision.
+    """
+    with store.engine.connect() as conn:
+        ms = map_set_row(conn, slug)
+        codes = conn.execute(queue_query(conn, ms.id, **filters).with_only_columns(M.c.source_code)).scalars().all()
+    if code in codes:
+        i = codes.index(code)
+        return {"position": i + 1, "total": len(codes), "previous": codes[i - 1] if i else None,
+                "next": codes[i + 1] if i + 1 < len(codes) else None}
+    return {"position": None, "total": len(codes), "previous": None, "next": codes[0] if codes else None}
 
 
 def next_mapping(store, slug: str, after_code: str | None, status: str = "candidate,proposed") -> MappingPublic | None:

@@ -45,6 +45,12 @@ class MapSet(MapSetBase, table=True):
     head_seq: int = Field(default=0, description="Sequence of the newest published version; 0 = none yet")
     created_at: datetime = Field(default_factory=utcnow, sa_type=TS)
     created_by: Optional[str] = Field(default=None, max_length=200)
+    match_config: Optional[dict] = Field(default=None, sa_type=sa.JSON,
+                                         description="What is matched (registry/mapping/match_config.py); "
+                                                     "none = the display")
+    coverage: Optional[dict] = Field(default=None, sa_type=sa.JSON,
+                                     description="The last suggest run's coverage: entries without candidates "
+                                                 "and why")
 
 
 class MapSetCreate(MapSetBase):
@@ -53,6 +59,8 @@ class MapSetCreate(MapSetBase):
     title: Optional[str] = Field(default=None, max_length=500)
     source: str = Field(description="Source catalog as slug@version")
     target: str = Field(description="Target catalog as slug@version")
+    match: Optional[dict] = Field(default=None, description="Source fields whose names are matched, with weights, "
+                                                            "a dosage form field and a score floor")
 
 
 class MapSetPublic(MapSetBase):
@@ -68,6 +76,10 @@ class MapSetPublic(MapSetBase):
     not_mappable: int = Field(default=0, description="Approved mappings with relationship not-mappable (no target "
                                                      "fits); counted in counts.approved too")
     latest_version: Optional[str] = None
+    match: dict = Field(default_factory=dict, description="What is matched: name fields with weights, form, floor")
+    coverage: Optional[dict] = Field(default=None, description="The last suggest run: entries with and without "
+                                                               "candidates, and why (no_name, no_match, "
+                                                               "below_floor)")
 
 
 class Mapping(SQLModel, table=True):

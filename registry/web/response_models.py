@@ -269,6 +269,8 @@ class SuggestReport(Out):
     unchanged: int
     kept_decided: int
     without_candidates: int
+    without: dict[str, int] = Field(description="Source entries left without candidates, by reason: no_name (no "
+                                                "declared field gives a name), no_match, below_floor")
     skipped: list[str]
 
 

@@ -104,6 +104,13 @@ def format_score(value) -> str:
     return f"{value:g}" if isinstance(value, (int, float)) else str(value)
 
 
+@bp.app_template_filter("thousands")
+def format_thousands(value: int) -> str:
+    """A count with thousands grouped as the page's language writes them (7,395 in English, 7 395 in Russian)."""
+    text = f"{value:,}"
+    return text.replace(",", "\u202f") if language() == "ru" else text
+
+
 @bp.app_template_filter("field_value")
 def format_field_value(value) -> str:
     """An entry field as a reader wants it: text as is, lists and objects as compact JSON, a dash for empty."""
@@ -266,7 +273,13 @@ def entry(slug, version, code):
     """One entry with its ancestors and children."""
     s = store()
     item = s.lookup(slug, code, version)
-    ancestors, seen = [], {code}
+    return render_template("review/entry.html", slug=slug, version=s.resolve(slug, version).label, entry=item,
+                           ancestors=ancestors_of(s, slug, version, item), children=s.children(slug, code, version))
+
+
+def ancestors_of(s, slug: str, version: str, item: dict) -> list[dict]:
+    """The entry's chain of first parents, root first (at most 20, stopping at a missing parent or a cycle)."""
+    ancestors, seen = [], {item["code"]}
     parent = item["parents"][0] if item["parents"] else None
     while parent and parent not in seen and len(ancestors) < 20:
         seen.add(parent)
@@ -276,8 +289,19 @@ def entry(slug, version, code):
             break
         ancestors.insert(0, p)
         parent = p["parents"][0] if p["parents"] else None
-    return render_template("review/entry.html", slug=slug, version=s.resolve(slug, version).label, entry=item,
-                           ancestors=ancestors, children=s.children(slug, code, version))
+    return ancestors
+
+
+def _facts(s, slug: str, version: str, codes) -> dict[str, dict]:
+    """{code: {"entry", "path"}} for target codes a reviewer weighs: the entry (attributes) and its hierarchy."""
+    out = {}
+    for code in dict.fromkeys(c for c in codes if c):
+        try:
+            found = s.lookup(slug, code, version)
+        except NotFound:
+            continue
+        out[code] = {"entry": found, "path": ancestors_of(s, slug, version, found)}
+    return out
 
 
 @bp.get("/catalogs/<slug>/diff")
@@ -293,47 +317,82 @@ def diff(slug, args: dict):
 
 
 # The dashboard's status filter also offers "not-mappable": reviewers count "no target fits" apart from approvals.
-DASHBOARD_FILTER = {**QUEUE_FILTER, "status": OneOf(QUEUE_FILTER["status"].choices + ("not-mappable",))}
+# A queue is that filter plus the reviewer's own ones and a sort; it travels with every link and form of the
+# review pages, so Next, Previous and a decision keep the coder in the queue they were working through.
+DASHBOARD_FILTER = {**QUEUE_FILTER, "status": OneOf(QUEUE_FILTER["status"].choices + ("not-mappable",)),
+                    "candidates": OneOf(("none", "some")), "decided": OneOf(("me", "others")),
+                    "sort": OneOf(mapping.SORTS)}
+TODO = "candidate,proposed"
 
 
-def _queue_filters(args: dict) -> dict:
-    """The store's queue filter for the dashboard's checked parameters (not-mappable is approved + its flag)."""
-    out = {**args, "q": (args["q"] or "").strip() or None, "not_mappable": None}
+def _queue_filters(args: dict, todo: bool = False) -> dict:
+    """The store's queue filter for the checked queue parameters (not-mappable is approved + its flag; decided
+    by me / by others is the signed-in reviewer's name). With `todo`, no status means the to-do queue
+    (candidates and proposals), where the review screen's Next goes by default."""
+    args = {k: args.get(k) for k in DASHBOARD_FILTER}
+    decided = args.pop("decided")
+    out = {**args, "q": (args["q"] or "").strip() or None, "not_mappable": None,
+           "decided_by": g.user.name if decided == "me" else None,
+           "decided_by_others": g.user.name if decided == "others" else None}
     if out["status"] in ("approved", "not-mappable"):
         out["not_mappable"] = out["status"] == "not-mappable"
         out["status"] = "approved"
+    if todo and not out["status"] and not decided:
+        out["status"] = TODO
     return out
 
 
+def queue_args(args: dict) -> dict:
+    """The queue parameters that are set (the default sort by code left out), as they go into a link."""
+    return {k: args[k] for k in DASHBOARD_FILTER if args.get(k) not in (None, "") and (k, args[k]) != ("sort", "code")}
+
+
 @bp.get("/mapsets/<slug>")
-@query(**DASHBOARD_FILTER, offset=Int(0, MAX_OFFSET, default=0))
-def dashboard(slug, args: dict):
-    """Progress per status and the filterable queue."""
+@query(**DASHBOARD_FILTER, offset=Int(0, MAX_OFFSET, default=0), page=Int(1, MAX_OFFSET, default=None))
+def dashboard(slug, args: dict, error=None, status=200):
+    """Progress per status and the filterable, sortable, paged queue (with `error`, a refused bulk decision)."""
     need("read_drafts")
     ms = mapping.get_map_set(store(), slug)
     offset = args.pop("offset")
+    number = args.pop("page")
+    if number is not None:
+        offset = (number - 1) * QUEUE_PAGE
     filters = _queue_filters(args)
     page = mapping.list_mappings(store(), slug, limit=QUEUE_PAGE, offset=offset, **filters)
     total = sum(ms.counts.values())
     tiles = {**ms.counts, "approved": ms.counts["approved"] - ms.not_mappable, "not-mappable": ms.not_mappable}
-    filters = {**filters, "status": args["status"]}
-    return render_template("review/dashboard.html", ms=ms, tiles=tiles, filters=filters, items=page["items"],
+    pages = max(1, -(-page["total"] // QUEUE_PAGE))
+    return render_template("review/dashboard.html", ms=ms, tiles=tiles, filters=args, items=page["items"],
                            total=page["total"], offset=offset, page_size=QUEUE_PAGE, all_count=total,
-                           versions=mapping.list_map_set_versions(store(), slug),
-                           pager_args={k: v for k, v in filters.items() if v is not None and k != "not_mappable"})
+                           current_page=offset // QUEUE_PAGE + 1, pages=pages, page_links=_page_links(
+                               offset // QUEUE_PAGE + 1, pages),
+                           versions=mapping.list_map_set_versions(store(), slug), pager_args=queue_args(args),
+                           error=error, can_decide=g.user.role in auth.PERMISSIONS["review"]), status
+
+
+def _page_links(current: int, pages: int) -> list[int | None]:
+    """Page numbers to show: the first, the last and two either side of the current; None marks a gap."""
+    shown = sorted({1, pages, *range(max(1, current - 2), min(pages, current + 2) + 1)})
+    out: list[int | None] = []
+    for n in shown:
+        if out and n - out[-1] > 1:
+            out.append(None)
+        out.append(n)
+    return out
 
 
 def _target_search(ms, q: str) -> list[dict]:
-    if not q:
-        return []
-    page = store().page_entries(ms.target_catalog, ms.target_version, limit=20, q=q)
-    return page["items"]
+    """Target entries for the reviewer's search: code prefix, words of names, then the matcher across languages."""
+    from registry.mapping.target_search import search_targets
+    return search_targets(store(), ms.target_catalog, ms.target_version, q)
 
 
 @bp.get("/mapsets/<slug>/m/<code>")
-@query(search=Text(default=""))
+@query(**DASHBOARD_FILTER, search=Text(default=""))
 def review_item(slug, code, args: dict, error=None, status=200, comment=None):
-    """The review screen of one source entry; `comment` puts back what the reviewer typed (after a refusal)."""
+    """The review screen of one source entry; `comment` puts back what the reviewer typed (after a refusal).
+
+    Previous and Next move within the queue the reviewer came from (its filter and sort ride in the URL)."""
     need("read_drafts")
     restored = False
     if comment is None and request.method == "GET":  # typed before the previous session ended?
@@ -346,17 +405,22 @@ def review_item(slug, code, args: dict, error=None, status=200, comment=None):
         source = s.lookup(ms.source_catalog, code, ms.source_version)
     except NotFound:
         source = None
-    search = args["search"].strip()
-    nxt = mapping.next_mapping(s, slug, code)
+    search = args.pop("search").strip()
+    where = mapping.queue_position(s, slug, code, **_queue_filters(args, todo=True))
+    source_path = ancestors_of(s, ms.source_catalog, ms.source_version, source) if source else []
+    targets = _facts(s, ms.target_catalog, ms.target_version, [c["code"] for c in item.candidates] + [item.target_code])
     return render_template("review/review.html", ms=ms, m=item, source=source, search=search,
-                           found=_target_search(ms, search), next_item=nxt, error=error, comment=comment or "",
-                           restored=restored,
+                           source_path=source_path, targets=targets,
+                           found=_target_search(ms, search), where=where, queue=queue_args(args), error=error,
+                           comment=comment or "", restored=restored,
                            can_decide=g.user.role in auth.PERMISSIONS["review"]), status
 
 
 @bp.post("/mapsets/<slug>/m/<code>")
-def decide(slug, code):
-    """Apply the decision of the review form, then go to the next item (or back, on an error)."""
+@query(**DASHBOARD_FILTER)
+def decide(slug, code, args: dict):
+    """Apply the decision of the review form, then go to the next item of the reviewer's queue (or back, on an
+    error). The next item is found before the decision, which may take this one out of the queue."""
     user = need("review")
     form = request.form
     decision = form.get("decision", "")
@@ -367,6 +431,7 @@ def decide(slug, code):
         revision = int(form.get("revision", ""))
     except ValueError:
         revision = None
+    where = mapping.queue_position(store(), slug, code, **_queue_filters(args, todo=True))
     try:
         result = mapping.decide(store(), slug, code, decision, actor=user.name, revision=revision,
                                 relationship=form.get("relationship") or None, target_code=target,
@@ -374,12 +439,12 @@ def decide(slug, code):
     except NsiError as exc:  # stale revision, four-eyes rule, unknown code: show it with the current state
         return review_item(slug, code, error=exc, status=exc.http_status, comment=form.get("comment", ""))
     flash(("unchanged" if result.revision == revision else "saved", result.source_code, status_of(result)))
+    queue = queue_args(args)
     if decision == "comment" or form.get("stay"):
-        return redirect(url_for("review.review_item", slug=slug, code=code))
-    nxt = mapping.next_mapping(store(), slug, code)
-    if nxt is None:
-        return redirect(url_for("review.dashboard", slug=slug))
-    return redirect(url_for("review.review_item", slug=slug, code=nxt.source_code))
+        return redirect(url_for("review.review_item", slug=slug, code=code, **queue))
+    if where["next"] is None or where["next"] == code:
+        return redirect(url_for("review.dashboard", slug=slug, **queue))
+    return redirect(url_for("review.review_item", slug=slug, code=where["next"], **queue))
 
 
 @bp.get("/mapsets/<slug>/m/<code>/history")
@@ -389,3 +454,6 @@ def history(slug, code):
     ms = mapping.get_map_set(store(), slug)
     return render_template("review/history.html", ms=ms, m=mapping.get_mapping(store(), slug, code),
                            events=mapping.mapping_history(store(), slug, code))
+
+
+from registry.web import review_bulk, review_worksheet  # noqa: E402,F401  (their routes join this blueprint)

@@ -125,6 +125,8 @@ REASON_HOW = re.compile(r"words (?P<words>\d+)%, fuzzy (?P<fuzzy>\d+)"
                         r"(?:, qualifiers (?P<ours>\S+) vs (?P<theirs>\S+))?")
 REASON_NOTES: list[tuple[re.Pattern, str]] = [(re.compile(p), key) for p, key in [
     (r"same code", "reason_same_code"),
+    (r'form "(?P<words>.+)" fits route (?P<routes>\S+)', "reason_form_route"),
+    (r'form "(?P<words>.+)" fits (?P<group>\S+)', "reason_form_group"),
     (r"different amounts \((?P<ours>.*) vs (?P<theirs>.*)\)", "reason_different_amounts"),
     (r"different (?P<name>.+?) \((?P<ours>.*) vs (?P<theirs>.*)\)", "reason_different_attribute"),
     (r"lifted above its subdivisions (?P<codes>.+), as the name has no qualifier", "reason_lifted"),
