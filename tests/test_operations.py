@@ -150,9 +150,9 @@ def test_restore_refuses_a_file_that_is_not_a_registry_and_changes_nothing(sqlit
     assert len(sqlite_store.list_versions("icd")) == 3
 
 
+@pytest.mark.parametrize("db_env", ["postgresql"], indirect=True)  # only PostgreSQL: a skip would hide it on CI
 def test_backup_refuses_postgresql_with_the_tools_to_use(store, nsi, tmp_path):
-    if store.engine.dialect.name != "postgresql":
-        pytest.skip("about PostgreSQL")
+    assert store.engine.dialect.name == "postgresql"
     r = nsi("backup", str(tmp_path / "b.db"))
     assert (r.exit_code, r.stderr) == (1, "Error: nsi backup and nsi restore copy the embedded SQLite store; back up "
                                           "PostgreSQL with its own tools (pg_dump, or a base backup with WAL "
