@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from cli import cli
+from registry import db
 from registry.entries import canonical_line, content_hash
 from registry.models.catalog import CatalogCreate
 
@@ -110,7 +111,7 @@ def test_backup_is_a_snapshot_taken_while_a_writer_holds_the_store_and_restore_b
         writer.execute("ROLLBACK")
         writer.close()
     assert r.exit_code == 0, r.stderr
-    assert r.stdout.startswith(f"Backed up 1 catalogs (schema 0007) to {tmp_path / 'snap.db'}: ")
+    assert r.stdout.startswith(f"Backed up 1 catalogs (schema {db.HEAD_REVISION}) to {tmp_path / 'snap.db'}: ")
     assert not (tmp_path / "snap.db.partial").exists() and not (tmp_path / "snap.db-wal").exists()
     r = nsi("backup", str(tmp_path / "snap.db"))
     assert (r.exit_code, r.stderr) == (1, f"Error: {tmp_path / 'snap.db'} exists already; a backup never overwrites "
@@ -124,7 +125,7 @@ def test_backup_is_a_snapshot_taken_while_a_writer_holds_the_store_and_restore_b
     r = nsi("restore", str(tmp_path / "snap.db"), "--yes")
     assert r.exit_code == 0, r.stderr
     assert r.stdout == (f"Restored 1 catalogs from {tmp_path / 'snap.db'} into {sqlite_store.engine.url.database} "
-                        f"(schema 0007). Restart running servers: they keep responses of the old store cached.\n")
+                        f"(schema {db.HEAD_REVISION}). Restart running servers: they keep responses of the old store cached.\n")
     assert [(v.label, v.status) for v in sqlite_store.list_versions("icd")] == [
         ("1", "published"), ("2", "published"), ("3", "draft")]
     assert sqlite_store.get_catalog("icd").title == "ICD"

@@ -105,8 +105,10 @@ def test_work_through_a_filtered_queue(server, page):
     assert page.locator("#queue-position").inner_text() == "· 1 of 13 in this queue"
     page.click("#next")
     assert here(page) == ("L020", {"candidates": "none"})
+    page.wait_for_load_state("load")  # the J/K keys work once the page's script has run; a loaded machine is slow
     page.keyboard.press("k")
     page.wait_for_url("**/m/L010?candidates=none")
+    page.wait_for_load_state("load")
     page.keyboard.press("j")
     page.wait_for_url("**/m/L020?candidates=none")
     # a decision takes L020 out of nothing (it still has no candidate) and moves on within the filter
