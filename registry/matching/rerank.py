@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 from functools import lru_cache
 
 from rapidfuzz import fuzz, process
@@ -367,6 +367,7 @@ def rerank(index, query: Analysis | list[Analysis], doc_ids: list[int], term_cod
     readings = query if isinstance(query, list) else [query]
     query = readings[0]
     best: dict[int, Scored] = {}
+    how_matched: dict[int, tuple] = {}  # row -> what `_how` and the reason need, for its best name
     code = fold_code(term_code) if term_code else None
     wanted = {_norm_value(k): _norm_value(v) for k, v in (term_attributes or {}).items() if v not in (None, "")}
     sides = [key_side(tuple(q.keys), index.idf, index.max_idf) for q in readings]
@@ -395,19 +396,27 @@ def rerank(index, query: Analysis | list[Analysis], doc_ids: list[int], term_cod
         score = round(max(0.0, min(100.0, unclamped)), 1)
         current = best.get(row)
         if current is None or (score, unclamped) > (current.score, current.unclamped):
-            how = _how(parts, reading.qualifiers, qualifiers)
-            reason = f"{use} \"{text}\": {how}" + "".join(f"; {n}" for n in notes)
-            best[row] = Scored(row, score, reason, qualifiers, unclamped)
+            best[row] = Scored(row, score, "", qualifiers, unclamped)
+            how_matched[row] = (use, text, parts, reading.qualifiers, notes)
+
+    def worded(scored: Scored) -> Scored:
+        """The reason of a row's best name, worded only for the rows that rank (or are lifted)."""
+        if not scored.reason:
+            use, text, parts, reading_qualifiers, notes = how_matched[scored.row]
+            how = _how(parts, reading_qualifiers, scored.qualifiers)
+            scored.reason = f"{use} \"{text}\": {how}" + "".join(f"; {n}" for n in notes)
+        return scored
+
     if not query.qualifiers:
-        _lift_subdivided_categories(index, best)
+        _lift_subdivided_categories(index, best, worded)
     ranked = sorted(best.values(), key=lambda s: (-s.score, -s.unclamped, index.codes[s.row]))
-    return ranked[:limit]
+    return [worded(s) for s in ranked[:limit]]
 
 
 SUBDIVISIONS = frozenset({"other", "specified", "unspecified"})
 
 
-def _lift_subdivided_categories(index, best: dict[int, Scored]) -> None:
+def _lift_subdivided_categories(index, best: dict[int, Scored], worded: Callable[[Scored], Scored]) -> None:
     """Lift a category above its `Other X` and `X, unspecified` subdivisions when the query just says `X`.
 
     A name without a qualifier that meets two or more subdivisions of one category in every word
@@ -429,6 +438,6 @@ def _lift_subdivided_categories(index, best: dict[int, Scored]) -> None:
             continue
         lifted = min(INEXACT_MAX, round(top.score + 1, 1))
         best[parent_row] = Scored(parent_row, lifted,
-                                  f"{parent.reason}; lifted above its subdivisions "
+                                  f"{worded(parent).reason}; lifted above its subdivisions "
                                   f"{', '.join(sorted(index.codes[c.row] for c in subdivisions))}, as the name "
                                   f"has no qualifier", parent.qualifiers, lifted)
