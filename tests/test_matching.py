@@ -523,6 +523,27 @@ def test_the_local_group_picks_among_namesakes_under_other_parents(tmp_path):
         assert [c["reason"] for c in other] == [c["reason"] for c in alone]
 
 
+def test_what_an_index_keeps_between_queries_changes_no_answer(tmp_path):
+    # A group's name is analysed, looked up and scored once as a query and once as its members' context
+    # (`MatchIndex.analysed`, `candidates`, `base_scores`): in whichever order they come, each answer is the
+    # one a fresh index gives to that query alone.
+    from registry.matching import Term, match_term
+    terms = [Term("Антибиотики"),
+             Term("Нистатин", None, {"parent": ["Антибиотики", "Противогрибковые препараты"]}),
+             Term("Противогрибковые препараты для лечения заболеваний кожи"),
+             Term("Нистатин"), Term("Нистатин (антибиотики)", None, {"parent": "Антибиотики"})]
+    alone = []
+    for i, term in enumerate(terms):
+        with small_index(tmp_path / f"alone{i}", ATC_NYSTATIN, "en") as index:
+            alone.append(match_term(index, term, 5))
+    assert all(alone) and alone[1][0]["code"] != alone[3][0]["code"]  # the context did change an answer
+    for order in (terms, terms[::-1], terms[1:] + terms[:1]):
+        with small_index(tmp_path / f"order{terms.index(order[0])}", ATC_NYSTATIN, "en") as index:
+            answers = {id(term): match_term(index, term, 5) for term in order}
+            assert index.base_scores  # scores were kept, and reused by the later queries
+        assert [answers[id(term)] for term in terms] == alone
+
+
 def test_match_without_a_store_opens_the_configured_one_each_time(sqlite_store, tmp_path, monkeypatch):
     from registry.store import Store
     publish(sqlite_store, "drugs", DRUGS)

@@ -21,7 +21,7 @@ from typing import Callable, Iterable, Iterator
 from registry.errors import BadRequest
 from registry.matching.context import apply_context, context_of, group_docs
 from registry.matching.index import MatchIndex, build_index, index_dir, open_index, strip_asides
-from registry.matching.analysis import analyse, only_stop_words
+from registry.matching.analysis import only_stop_words
 from registry.matching.rerank import rerank as rank_candidates
 from registry.matching.weights import CONTEXT_POOL, RETRIEVE
 
@@ -115,14 +115,14 @@ def match_term(index: MatchIndex, term: Term, limit: int = 5) -> list[dict]:
     A name of function words only (`of the`, `и`) gets none: any name holding them would score a
     misleading `fuzzy 100` on it.
     """
-    query = analyse(term.name, index.language)
+    query = index.analysed(term.name)
     if not query.keys or only_stop_words(query, index.language):
         return []
     doc_ids = index.candidates(query.keys, RETRIEVE)
     readings = [query]
     short = strip_asides(term.name)
     if short != term.name and short:
-        readings.append(analyse(short, index.language))
+        readings.append(index.analysed(short))
     context, attributes = context_of(term.attributes)
     if context:
         doc_ids = list(dict.fromkeys(doc_ids + group_docs(index, context[0], rank_candidates)))

@@ -12,19 +12,10 @@ then the grandparent is compared with the candidate's grandparent too, at half t
 
 from __future__ import annotations
 
-from dataclasses import replace
-from functools import lru_cache
-
-from registry.matching.analysis import analyse
+from registry.matching.rerank import Scored
 from registry.matching.weights import CONTEXT_DEPTH, CONTEXT_WEIGHT, GROUP_MATCHES
 
 CONTEXT_ATTRIBUTE = "parent"
-
-
-@lru_cache(maxsize=65536)
-def _key_set(text: str, language: str) -> frozenset[str]:
-    """The distinct keys of a name (cached: parents recur across the queries of one group)."""
-    return frozenset(analyse(text, language).keys)
 
 
 def context_of(attributes: dict) -> tuple[list[str], dict]:
@@ -46,7 +37,7 @@ def similarity(one: frozenset, other: frozenset) -> float:
 
 def apply_context(index, ranked: list, context: list[str], limit: int) -> list:
     """`ranked` (Scored, best first) reordered with the ancestors' bonus, cut to `limit`."""
-    wanted = [_key_set(name, index.language) for name in context]
+    wanted = [index.key_set(name) for name in context]
     adjusted = []
     for s in ranked:
         bonus, row, weight, named = 0.0, s.row, CONTEXT_WEIGHT, None
@@ -54,14 +45,15 @@ def apply_context(index, ranked: list, context: list[str], limit: int) -> list:
             row = index.parents[row]
             if row < 0:
                 break
-            share = similarity(keys, _key_set(index.displays[row], index.language))
+            share = similarity(keys, index.key_set(index.displays[row]))
             if share and named is None:
                 named = index.displays[row]
             bonus += weight * share
             weight /= 2
         if bonus:
-            s = replace(s, score=round(min(100.0, s.score + bonus), 1), unclamped=s.unclamped + bonus,
-                        reason=f"{s.reason}; in a group like the local one (\"{named}\", +{bonus:.1f})")
+            s = Scored(s.row, round(min(100.0, s.score + bonus), 1),
+                       f"{s.reason}; in a group like the local one (\"{named}\", +{bonus:.1f})", s.qualifiers,
+                       s.unclamped + bonus)
         adjusted.append(s)
     adjusted.sort(key=lambda s: (-s.score, -s.unclamped, index.codes[s.row]))
     return adjusted[:limit]
@@ -77,7 +69,7 @@ def group_docs(index, name: str, rank) -> list[int]:
     """
     found = index.groups.get(name)
     if found is None:
-        query = analyse(name, index.language)
+        query = index.analysed(name)
         found = []
         if query.keys:
             for s in rank(index, [query], index.candidates(query.keys, 60), None, {}, GROUP_MATCHES):

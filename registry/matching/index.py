@@ -34,7 +34,7 @@ from importlib import resources
 from pathlib import Path
 
 from registry.errors import InvalidState
-from registry.matching.analysis import DATA_PACKAGE, analyse, basic_fold, hand_written_tables, rules
+from registry.matching.analysis import DATA_PACKAGE, Analysis, analyse, basic_fold, hand_written_tables, rules
 from registry.matching.rerank import KeySide, key_side
 from registry.matching.weights import FUZZY_MIN_LEN, FUZZY_WORD, LENGTH_B
 
@@ -42,6 +42,9 @@ FORMAT = 22
 _BRACKETED = re.compile(r"\s*(\[[^\]]*\]|\([^)]*\))")
 GRAM = 3
 POSTINGS_CACHE = 50_000
+# Names kept analysed, candidate lists and base scores kept per index: a local group's name is asked for as a
+# query, then for each of its members as their context (`context.py`). Each memo is emptied when full.
+NAME_CACHE = 4096
 TIE = 1e-9  # per key: below any real difference of scores, above float noise, so ties go to the shorter name
 
 
@@ -303,6 +306,11 @@ class MatchIndex:
         self._sides: dict[int, KeySide] = {}
         self._children: dict[int, list[int]] | None = None
         self.groups: dict[str, list[int]] = {}  # local group name -> doc ids of its likely target children
+        self._analysed: dict[str, Analysis] = {}
+        self._key_sets: dict[str, frozenset[str]] = {}
+        self._candidates: dict[tuple[tuple[str, ...], int], list[int]] = {}
+        # reading (keys, qualifiers) -> {doc id: (base score, parts of its reason)}, see `rerank`
+        self.base_scores: dict[tuple, dict[int, tuple]] = {}
         if self.reader.doc_count_all() != len(self.docs) + len(self.vocabulary):
             raise InvalidState(f"the match index at {self.path} is damaged: rebuild it with `nsi index rebuild`")
 
@@ -318,6 +326,27 @@ class MatchIndex:
                     children.setdefault(parent, []).extend(by_row.get(child, ()))
             self._children = children
         return self._children.get(row, [])
+
+    def analysed(self, name: str) -> Analysis:
+        """`analyse(name)` in the index's language, kept: a local group's name is also its members' context.
+
+        The result is shared: callers must not change it.
+        """
+        found = self._analysed.get(name)
+        if found is None:
+            if len(self._analysed) >= NAME_CACHE:
+                self._analysed.clear()
+            found = self._analysed[name] = analyse(name, self.language)
+        return found
+
+    def key_set(self, name: str) -> frozenset[str]:
+        """The distinct keys of a name (kept: parents recur across the queries of one group)."""
+        found = self._key_sets.get(name)
+        if found is None:
+            if len(self._key_sets) >= NAME_CACHE:
+                self._key_sets.clear()
+            found = self._key_sets[name] = frozenset(self.analysed(name).keys)
+        return found
 
     @staticmethod
     def is_current(path: Path) -> bool:
@@ -378,6 +407,19 @@ class MatchIndex:
         return sorted(out, key=lambda x: -x[1])[:limit]
 
     def candidates(self, keys: list[str], limit: int = 60) -> list[int]:
+        """`find_candidates`, kept for the last few thousand key lists (a group's name is looked up twice).
+
+        The list is shared: callers must not change it.
+        """
+        memo = (tuple(keys), limit)
+        found = self._candidates.get(memo)
+        if found is None:
+            if len(self._candidates) >= NAME_CACHE:
+                self._candidates.clear()
+            found = self._candidates[memo] = self.find_candidates(keys, limit)
+        return found
+
+    def find_candidates(self, keys: list[str], limit: int = 60) -> list[int]:
         """Designation numbers of the best hits for these keys in the whoosh postings, best first.
 
         Terms: the query's words that occur in the catalog (words in more than a

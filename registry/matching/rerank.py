@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 from functools import lru_cache
 
 from rapidfuzz import fuzz, process
@@ -320,14 +320,41 @@ def agreement(term_code: str | None, term_attributes: dict, query: Analysis, cod
 
 
 def _best_reading(readings: list[Analysis], sides: list[KeySide], doc: KeySide, key_text: str,
-                  qualifiers: frozenset) -> tuple[float, tuple, Analysis]:
+                  qualifiers: frozenset, doc_id: int, memos: list[dict]) -> tuple[float, tuple, Analysis]:
     """The reading of a name that scores best against one designation (of equal scores, the greater reason)."""
-    scored = [(*_base_score(q, key_text, qualifiers, (side, doc)), q) for q, side in zip(readings, sides)]
+    scored = [(*_kept_base_score(q, key_text, qualifiers, (side, doc), doc_id, memo), q)
+              for q, side, memo in zip(readings, sides, memos)]
     top = max(s[0] for s in scored)
     tied = [s for s in scored if s[0] == top]
     if len(tied) == 1:
         return tied[0]
     return max(tied, key=lambda s: _how(s[1], s[2].qualifiers, qualifiers))
+
+
+BASE_SCORE_READINGS = 2048  # readings whose base scores an index keeps (emptied when full)
+
+
+def _base_score_memos(index, readings: list[Analysis]) -> list[dict]:
+    """For each reading, the index's memo of its base scores by designation number.
+
+    A base score depends only on the reading's keys and qualifiers and on the designation (`near_words`
+    finds a key's close words among the candidates' keys, and a designation's own keys are always among
+    them): a local group's name, scored as a query, is scored against the same designations again as
+    its members' context (`context.group_docs`).
+    """
+    kept = index.base_scores
+    if len(kept) >= BASE_SCORE_READINGS:
+        kept.clear()
+    return [kept.setdefault((tuple(q.keys), q.qualifiers), {}) for q in readings]
+
+
+def _kept_base_score(query: Analysis, key_text: str, qualifiers: frozenset, sides: tuple[KeySide, KeySide],
+                     doc_id: int, memo: dict) -> tuple[float, tuple]:
+    """`_base_score`, looked up in or added to the reading's memo."""
+    found = memo.get(doc_id)
+    if found is None:
+        found = memo[doc_id] = _base_score(query, key_text, qualifiers, sides)
+    return found
 
 
 def rerank(index, query: Analysis | list[Analysis], doc_ids: list[int], term_code: str | None = None,
@@ -340,20 +367,27 @@ def rerank(index, query: Analysis | list[Analysis], doc_ids: list[int], term_cod
     readings = query if isinstance(query, list) else [query]
     query = readings[0]
     best: dict[int, Scored] = {}
+    how_matched: dict[int, tuple] = {}  # row -> what `_how` and the reason need, for its best name
     code = fold_code(term_code) if term_code else None
     wanted = {_norm_value(k): _norm_value(v) for k, v in (term_attributes or {}).items() if v not in (None, "")}
     sides = [key_side(tuple(q.keys), index.idf, index.max_idf) for q in readings]
-    words = list({k: None for doc_id in doc_ids for k in index.key_side(doc_id).keys})
+    memos = _base_score_memos(index, readings)
+    # Close words are looked for only among the keys of the designations not yet scored (see `_base_score_memos`)
+    pending = [d for d in doc_ids if d not in memos[0]]
+    for memo in memos[1:]:
+        pending.extend(d for d in doc_ids if d not in memo)
+    key_sides = index.key_side
+    words = list(dict.fromkeys(k for doc_id in pending for k in key_sides(doc_id).keys))
     for side in sides:
         near_words(side, words)
     for doc_id in doc_ids:
         row, use, text, _lemmas, key_text, quantities, qualifiers = index.docs[doc_id]
         doc = index.key_side(doc_id)
         if len(readings) == 1:
-            base, parts = _base_score(query, key_text, qualifiers, (sides[0], doc))
+            base, parts = _kept_base_score(query, key_text, qualifiers, (sides[0], doc), doc_id, memos[0])
             reading = query
         else:
-            base, parts, reading = _best_reading(readings, sides, doc, key_text, qualifiers)
+            base, parts, reading = _best_reading(readings, sides, doc, key_text, qualifiers, doc_id, memos)
         if code or wanted or (quantities and query.quantities):
             bonus, notes = agreement(code, wanted, query, index.codes[row], index.attributes[row], quantities)
         else:
@@ -362,19 +396,27 @@ def rerank(index, query: Analysis | list[Analysis], doc_ids: list[int], term_cod
         score = round(max(0.0, min(100.0, unclamped)), 1)
         current = best.get(row)
         if current is None or (score, unclamped) > (current.score, current.unclamped):
-            how = _how(parts, reading.qualifiers, qualifiers)
-            reason = f"{use} \"{text}\": {how}" + "".join(f"; {n}" for n in notes)
-            best[row] = Scored(row, score, reason, qualifiers, unclamped)
+            best[row] = Scored(row, score, "", qualifiers, unclamped)
+            how_matched[row] = (use, text, parts, reading.qualifiers, notes)
+
+    def worded(scored: Scored) -> Scored:
+        """The reason of a row's best name, worded only for the rows that rank (or are lifted)."""
+        if not scored.reason:
+            use, text, parts, reading_qualifiers, notes = how_matched[scored.row]
+            how = _how(parts, reading_qualifiers, scored.qualifiers)
+            scored.reason = f"{use} \"{text}\": {how}" + "".join(f"; {n}" for n in notes)
+        return scored
+
     if not query.qualifiers:
-        _lift_subdivided_categories(index, best)
+        _lift_subdivided_categories(index, best, worded)
     ranked = sorted(best.values(), key=lambda s: (-s.score, -s.unclamped, index.codes[s.row]))
-    return ranked[:limit]
+    return [worded(s) for s in ranked[:limit]]
 
 
 SUBDIVISIONS = frozenset({"other", "specified", "unspecified"})
 
 
-def _lift_subdivided_categories(index, best: dict[int, Scored]) -> None:
+def _lift_subdivided_categories(index, best: dict[int, Scored], worded: Callable[[Scored], Scored]) -> None:
     """Lift a category above its `Other X` and `X, unspecified` subdivisions when the query just says `X`.
 
     A name without a qualifier that meets two or more subdivisions of one category in every word
@@ -396,6 +438,6 @@ def _lift_subdivided_categories(index, best: dict[int, Scored]) -> None:
             continue
         lifted = min(INEXACT_MAX, round(top.score + 1, 1))
         best[parent_row] = Scored(parent_row, lifted,
-                                  f"{parent.reason}; lifted above its subdivisions "
+                                  f"{worded(parent).reason}; lifted above its subdivisions "
                                   f"{', '.join(sorted(index.codes[c.row] for c in subdivisions))}, as the name "
                                   f"has no qualifier", parent.qualifiers, lifted)
