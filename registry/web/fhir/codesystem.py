@@ -88,28 +88,31 @@ def find_by_id(term, rid: str) -> tuple[StoredCodeSystem, bool]:
     return cs, not sep
 
 
-def search(term, params: Params, base: str) -> dict:
-    """A searchset Bundle of the code systems matching url, version, name, title and status (no concepts)."""
-    unknown = [n for n, _, _ in params.items if n not in SEARCH_PARAMS]
+def matching_code_systems(term, params: Params, resource: str, allowed: tuple[str, ...], url_matches) -> Iterator:
+    """The stored code systems a search of `resource` keeps: by url (as `url_matches(cs, url)` reads it, with an
+    optional `|version`), version, name (prefix), title (words) and status; an unknown parameter is a 400."""
+    unknown = [n for n, _, _ in params.items if n not in allowed]
     if unknown:
         raise bad_request(f"unknown search parameter(s): {', '.join(sorted(set(unknown)))}; "
-                          f"CodeSystem supports url, version, name, title, status")
+                          f"{resource} supports url, version, name, title, status")
     url, version = params.text("url"), params.text("version")
     if url and "|" in url:
         url, _, version = url.partition("|")
     name, title, status = params.text("name"), params.text("title"), params.text("status")
-    entries = []
     for cs in term.stored_code_systems():
-        if url and not cs.answers_to(url):
+        if (url and not url_matches(cs, url)) or (version and cs.version != version) or (
+                status and cs.status != status):
             continue
-        if version and cs.version != version:
+        if (name and not cs.name.lower().startswith(name.lower())) or (
+                title and title.lower() not in (cs.title or "").lower()):
             continue
-        if name and not cs.name.lower().startswith(name.lower()):
-            continue
-        if title and title.lower() not in (cs.title or "").lower():
-            continue
-        if status and cs.status != status:
-            continue
+        yield cs
+
+
+def search(term, params: Params, base: str) -> dict:
+    """A searchset Bundle of the code systems matching url, version, name, title and status (no concepts)."""
+    entries = []
+    for cs in matching_code_systems(term, params, "CodeSystem", SEARCH_PARAMS, lambda cs, url: cs.answers_to(url)):
         rid = resource_id(cs)
         resource = header(cs, rid)
         resource = {"resourceType": "CodeSystem", "id": rid, "meta": {"tag": [SUBSETTED]},

@@ -171,24 +171,10 @@ def read(term, rid: str) -> dict:
 
 def search(term, params: Params, base: str) -> dict:
     """A searchset Bundle of the implicit value sets matching url, version, name, title and status."""
-    from registry.web.fhir.codesystem import resource_id
-    unknown = [n for n, _, _ in params.items if n not in SEARCH_PARAMS]
-    if unknown:
-        raise bad_request(f"unknown search parameter(s): {', '.join(sorted(set(unknown)))}; "
-                          f"ValueSet supports url, version, name, title, status")
-    url, version = params.text("url"), params.text("version")
-    if url and "|" in url:
-        url, _, version = url.partition("|")
-    name, title, status = params.text("name"), params.text("title"), params.text("status")
+    from registry.web.fhir.codesystem import matching_code_systems, resource_id
     entries = []
-    for cs in term.stored_code_systems():
-        if url and url != cs.value_set_url:
-            continue
-        if (version and cs.version != version) or (status and cs.status != status):
-            continue
-        if (name and not cs.name.lower().startswith(name.lower())) or (
-                title and title.lower() not in (cs.title or "").lower()):
-            continue
+    for cs in matching_code_systems(term, params, "ValueSet", SEARCH_PARAMS,
+                                    lambda cs, url: url == cs.value_set_url):
         vs = term.implicit_value_set(cs)
         vs["id"] = resource_id(cs)
         entries.append({"fullUrl": f"{base}/ValueSet/{vs['id']}", "resource": vs, "search": {"mode": "match"}})
