@@ -127,6 +127,8 @@ def _context():
     return {"t": lambda key, **kw: review_i18n.text(lang, key, **kw), "lang": lang, "user": g.get("user"),
             "languages": LANGUAGES, "term": lambda kind, value: review_i18n.term(lang, kind, value),
             "error_text": lambda exc: review_i18n.error_text(lang, exc.message, exc.http_status),
+            "problem_text": lambda message: review_i18n.error_text(lang, message, 400),
+            "column_text": lambda header: review_i18n.worksheet_column(lang, header),
             "reason_text": lambda reason: review_i18n.reason_text(lang, reason),
             "diff_value": lambda field, value: _diff_value(lang, field, value)}
 

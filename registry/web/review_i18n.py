@@ -83,6 +83,11 @@ ERRORS: list[tuple[re.Pattern, str, dict]] = [(re.compile(p), key, kinds) for p,
     (r"code (?P<code>'.*'|\".*\") is not in (?P<slug>\S+) version (?P<version>.+)", "err_no_code", {}),
     (r"malformed cursor .*", "err_bad_cursor", {}),
     (r"status (?P<value>'.*'|\".*\") is not one of .*", "err_bad_status", {}),
+    # Rows of an uploaded worksheet, as registry/mapping/excel.py words them.
+    (r"the cell holds the formula (?P<formula>.+) but no value computed from it; type the value itself, or open "
+     r"and save the file in Excel", "err_ws_formula", {}),
+    (r"the source code is empty", "err_ws_no_source", {}),
+    (r"the hidden revision cell is empty or changed; export the worksheet again", "err_ws_revision", {}),
     # Query parameters, as registry/web/params.py words them.
     (r"status must be (?:a comma-separated list of )?one of .* \(got (?P<value>'.*'|\".*\")\)", "err_bad_status", {}),
     (r"(?P<name>\w+) must be an integer, got (?P<value>.+)", "err_param_integer", {}),
@@ -163,3 +168,10 @@ def reason_text(language: str, reason: str | None) -> str:
                 break
         out += "; " + note
     return out
+
+
+def worksheet_column(language: str, header: str | None) -> str:
+    """A review worksheet's column, named as the file has it; in another language also by its translation."""
+    from registry.mapping.excel import HEADERS
+    key = next((k for k, v in HEADERS.items() if v == header), None)
+    return text(language, f"ws_column_{key}") if key else (header or "—")

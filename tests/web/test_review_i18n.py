@@ -229,7 +229,7 @@ def test_matcher_reasons_are_translated_from_the_matchers_own_wording(sqlite_sto
     best = {0: Scored(0, 80.0, 'display "Геморрой": words 80%, fuzzy 90', frozenset(), 80.0),
             1: Scored(1, 90.0, "x", frozenset({"other"}), 90.0),
             2: Scored(2, 91.0, "y", frozenset({"unspecified"}), 91.0)}
-    _lift_subdivided_categories(Index(), best)
+    _lift_subdivided_categories(Index(), best, lambda scored: scored)  # reasons here are worded already
     reasons.append(best[0].reason)
     joined = "\n".join(reasons)
     for phrase in ("synonym \"", "same words after normalisation", "in another order", "fuzzy", "qualifiers",
@@ -244,3 +244,36 @@ def test_matcher_reasons_are_translated_from_the_matchers_own_wording(sqlite_sto
         assert reason_text("en", reason) == reason
     assert reason_text("ru", best[0].reason) == ("название «Геморрой»: слова 80%, нечёткое сходство 90; "
                                                  "поднят над подрубриками I84.8, I84.9: в названии нет уточнения")
+
+
+def test_a_refused_worksheet_is_reported_in_russian(ru, tmp_path):
+    """The worksheet report page (uploaded from the map set page) names each refused row's problem in Russian."""
+    import io
+
+    from openpyxl import load_workbook
+    client = ru["reviewer"]
+    sheet = client.get("/review/mapsets/local-icd/worksheet.xlsx")
+    assert sheet.status_code == 200
+    wb = load_workbook(io.BytesIO(sheet.data))
+    ws = wb["Review"]
+    header = [c.value for c in ws[1]]
+    col = {name: header.index(name) + 1 for name in ("Source code", "Decision", "Other target code")}
+    rows = {ws.cell(r, col["Source code"]).value: r for r in range(2, ws.max_row + 1)}
+    ws.cell(rows["L02"], col["Decision"]).value = "maybe"  # not a decision
+    ws.cell(rows["L03"], col["Decision"]).value = "remap"
+    ws.cell(rows["L03"], col["Other target code"]).value = "NOPE"  # not in the target
+    ws.cell(rows["L04"], col["Decision"]).value = "=CONCAT(\"app\", \"rove\")"  # a formula Excel never computed
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    r = client.post("/review/mapsets/local-icd/worksheet", content_type="multipart/form-data",
+                    data={"csrf": csrf_of(client), "worksheet": (io.BytesIO(buffer.getvalue()), "sheet.xlsx")})
+    assert r.status_code == 422  # ImportRejected: the file was read, its rows refused
+    page = r.get_data(as_text=True)
+    problems = [" ".join(visible_text(cell).split())
+                for cell in re.findall(r"<tr><td>.*?</td><td>.*?</td><td>.*?</td><td>(.*?)</td></tr>", page, re.S)]
+    ru_text = strings("ru")
+    assert len(problems) == 3, problems
+    assert problems[0].startswith(ru_text["err_bad_decision"].split("{")[0].strip()) and "maybe" in problems[0]
+    assert "NOPE" in problems[1] and problems[1].startswith(ru_text["err_target_unknown"].split("{")[0].strip())
+    assert problems[2].startswith(ru_text["err_ws_formula"].split("{")[0].strip()) and "CONCAT" in problems[2]
+    assert english_in(page) == []
