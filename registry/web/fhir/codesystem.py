@@ -15,7 +15,7 @@ from registry.errors import NotFound
 from registry.web.fhir.concepts import CodeSystemSource, Concept, StoredCodeSystem
 from registry.web.fhir.languages import requested_languages
 from registry.web.fhir.outcome import not_found
-from registry.web.fhir.params import Params, bad_request, param, parameters
+from registry.web.fhir.params import Params, bad_request, param, parameters, search_criteria
 from registry.web.fhir.validation import check_code, coded_value
 
 VERSION_SEPARATOR = "--"
@@ -89,24 +89,13 @@ def find_by_id(term, rid: str) -> tuple[StoredCodeSystem, bool]:
 
 
 def matching_code_systems(term, params: Params, resource: str, allowed: tuple[str, ...], url_matches) -> Iterator:
-    """The stored code systems a search of `resource` keeps: by url (as `url_matches(cs, url)` reads it, with an
-    optional `|version`), version, name (prefix), title (words) and status; an unknown parameter is a 400."""
-    unknown = [n for n, _, _ in params.items if n not in allowed]
-    if unknown:
-        raise bad_request(f"unknown search parameter(s): {', '.join(sorted(set(unknown)))}; "
-                          f"{resource} supports url, version, name, title, status")
-    url, version = params.text("url"), params.text("version")
-    if url and "|" in url:
-        url, _, version = url.partition("|")
-    name, title, status = params.text("name"), params.text("title"), params.text("status")
+    """The stored code systems a search of `resource` keeps (see `search_criteria`); `url_matches(cs, url)` says
+    how that resource type reads the asked url."""
+    asked = search_criteria(params, resource, allowed)
     for cs in term.stored_code_systems():
-        if (url and not url_matches(cs, url)) or (version and cs.version != version) or (
-                status and cs.status != status):
-            continue
-        if (name and not cs.name.lower().startswith(name.lower())) or (
-                title and title.lower() not in (cs.title or "").lower()):
-            continue
-        yield cs
+        if asked.keeps(url_matches=bool(asked.url) and url_matches(cs, asked.url), version=cs.version,
+                       name=cs.name, title=cs.title, status=cs.status):
+            yield cs
 
 
 def search(term, params: Params, base: str) -> dict:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from registry.web.fhir.conceptmaps import Match, SuppliedConceptMap, StoredConceptMap, stored_concept_map
 from registry.web.fhir.outcome import bad_request, not_found
-from registry.web.fhir.params import Params, param, parameters
+from registry.web.fhir.params import Params, param, parameters, search_criteria
 
 VERSION_SEPARATOR = "--"
 SEARCH_PARAMS = ("url", "version", "name", "status", "title", "_count", "_summary", "_format")
@@ -149,23 +149,14 @@ def translate_instance(term, rid: str, params: Params) -> dict:
 
 def search(term, params: Params, base: str) -> dict:
     """A searchset Bundle of the published map-set versions matching url, version, name, title and status."""
-    unknown = [n for n, _, _ in params.items if n not in SEARCH_PARAMS]
-    if unknown:
-        raise bad_request(f"unknown search parameter(s): {', '.join(sorted(set(unknown)))}; "
-                          f"ConceptMap supports url, version, name, title, status")
-    url, version = params.text("url"), params.text("version")
-    if url and "|" in url:
-        url, _, version = url.partition("|")
-    name, title, status = params.text("name"), params.text("title"), params.text("status")
+    asked = search_criteria(params, "ConceptMap", SEARCH_PARAMS)
     entries = []
     for cm in term.all_concept_maps(newest_only=False):
         if not isinstance(cm, StoredConceptMap):
             continue
         header = cm.header(resource_id(cm))
-        if (url and url != cm.url) or (version and cm.version != version) or (status and status != "active"):
-            continue
-        if (name and not header["name"].lower().startswith(name.lower())) or (
-                title and title.lower() not in (header.get("title") or "").lower()):
+        if not asked.keeps(url_matches=asked.url == cm.url, version=cm.version, name=header["name"],
+                           title=header.get("title"), status="active"):
             continue
         entries.append({"fullUrl": f"{base}/ConceptMap/{header['id']}", "resource": {**header, "meta": SUBSETTED},
                         "search": {"mode": "match"}})

@@ -6,6 +6,7 @@ resource), in the manner of HAPI FHIR's resource providers.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from registry.web.fhir.outcome import bad_request
@@ -97,3 +98,36 @@ def parameters(*entries: dict | None) -> dict:
 def param(name: str, key: str, value) -> dict | None:
     """One parameter `{"name", key: value}`; None when value is None."""
     return None if value is None else {"name": name, key: value}
+
+
+@dataclass(frozen=True)
+class SearchCriteria:
+    """The common search parameters of a canonical resource: url (with an optional `|version`), version,
+    name (a prefix), title (words within it) and status, each None when not asked."""
+
+    url: str | None
+    version: str | None
+    name: str | None
+    title: str | None
+    status: str | None
+
+    def keeps(self, *, url_matches: bool, version: str | None, name: str | None, title: str | None,
+              status: str | None) -> bool:
+        """Whether a resource with these values matches every asked criterion (`url_matches` as its type reads
+        the asked url)."""
+        return ((not self.url or url_matches) and (not self.version or version == self.version)
+                and (not self.status or status == self.status)
+                and (not self.name or (name or "").lower().startswith(self.name.lower()))
+                and (not self.title or self.title.lower() in (title or "").lower()))
+
+
+def search_criteria(params: Params, resource: str, allowed: tuple[str, ...]) -> SearchCriteria:
+    """The search criteria of a `resource` search; a parameter outside `allowed` is a 400 naming it."""
+    unknown = [n for n, _, _ in params.items if n not in allowed]
+    if unknown:
+        raise bad_request(f"unknown search parameter(s): {', '.join(sorted(set(unknown)))}; "
+                          f"{resource} supports url, version, name, title, status")
+    url, version = params.text("url"), params.text("version")
+    if url and "|" in url:
+        url, _, version = url.partition("|")
+    return SearchCriteria(url, version, params.text("name"), params.text("title"), params.text("status"))
