@@ -12,32 +12,20 @@ CLI) prints a marker and then sleeps at the chosen point, so the SIGINT arrives 
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
+from nsi_process import MARKER, PAUSE, nsi, run_nsi, signal_when
 from registry.models import CatalogCreate
 from registry.store import Store
 
-ROOT = Path(__file__).resolve().parent.parent
-
 ROWS = 120_000  # the import is still streaming well after its first progress line (every 50,000 rows)
-MARKER = "HOOK: paused"
 DRAFT_LEFT = ("Interrupted: draft 1 of big is staged but not published: publish it with `nsi publish big 1` "
               "or discard it with `nsi discard big 1`.")
 NOTHING_LEFT = "Interrupted: nothing was stored (catalog big has no version 1)."
 
-# Run in the `nsi` process before the CLI: pause (print MARKER, sleep) at one point of the import.
-PAUSE = f"""
-import sys, time
-def pause():
-    print({MARKER!r}, file=sys.stderr, flush=True)
-    time.sleep(120)
-"""
 HOOKS = {
     # Staged and committed; Store.publish not called yet.
     "before publish": PAUSE + """
@@ -114,36 +102,11 @@ def catalog(db_env):
     return versions
 
 
-def command(*args, hook: str = "") -> list[str]:
-    """The command line running `nsi ARGS` from this checkout, with `hook` run first."""
-    return [sys.executable, "-c", hook + "\nfrom cli import main\nmain()", *args]
-
-
-def nsi(*args, hook: str = "") -> subprocess.Popen:
-    """Start `nsi ARGS` as its own process (the database settings come from the db_env fixture's environment)."""
-    return subprocess.Popen(command(*args, hook=hook), env=dict(os.environ, PYTHONPATH=str(ROOT)),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8")
-
-
-def run_nsi(*args) -> subprocess.CompletedProcess:
-    """Run `nsi ARGS` to the end."""
-    return subprocess.run(command(*args), env=dict(os.environ, PYTHONPATH=str(ROOT)), capture_output=True,
-                          text=True, encoding="utf-8", timeout=300)
-
-
 def interrupt_when(proc: subprocess.Popen, seen: str) -> tuple[int, str, str]:
     """Send SIGINT once stderr shows a line containing `seen`; return (exit code, stdout, all of stderr)."""
-    lines = []
-    for line in proc.stderr:
-        lines.append(line)
-        if seen in line:
-            proc.send_signal(signal.SIGINT)
-            break
-    else:
-        proc.wait(timeout=60)
-        pytest.fail(f"the process ended before {seen!r} appeared: exit {proc.returncode}, stderr {''.join(lines)}")
+    before = signal_when(proc, seen, signal.SIGINT)
     out, err = proc.communicate(timeout=120)
-    return proc.returncode, out, "".join(lines) + err
+    return proc.returncode, out, before + err
 
 
 def assert_clean_interrupt(code: int, out: str, err: str, state_line: str) -> None:

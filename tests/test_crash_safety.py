@@ -15,23 +15,15 @@ import os
 import signal
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
+from nsi_process import MARKER, PAUSE, ROOT, nsi, run_nsi, signal_when
 from registry.models import CatalogCreate
 from registry.store import Store
 from registry.store.check import check_store
 
-ROOT = Path(__file__).resolve().parent.parent
 ROWS = 60_000  # still streaming when the first progress line (at 50,000 rows) appears
-MARKER = "HOOK: paused"
-PAUSE = f"""
-import sys, time
-def pause():
-    print({MARKER!r}, file=sys.stderr, flush=True)
-    time.sleep(120)
-"""
 # Inside publish's transaction, after the new version's rows are inserted and the old ones closed:
 # the last statement deletes the staged rows.
 ROWS_WRITTEN_NOT_COMMITTED = PAUSE + """
@@ -46,31 +38,9 @@ Connection.execute = execute
 """
 
 
-def nsi(*args, hook: str = "") -> subprocess.Popen:
-    """Start `nsi ARGS` from this checkout as its own process, running `hook` first."""
-    return subprocess.Popen([sys.executable, "-c", hook + "\nfrom cli import main\nmain()", *args],
-                            env=dict(os.environ, PYTHONPATH=str(ROOT)), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, encoding="utf-8")
-
-
-def run_nsi(*args) -> subprocess.CompletedProcess:
-    """Run `nsi ARGS` to the end."""
-    proc = nsi(*args)
-    out, err = proc.communicate(timeout=300)
-    return subprocess.CompletedProcess(args, proc.returncode, out, err)
-
-
 def kill_when(proc: subprocess.Popen, seen: str) -> None:
     """SIGKILL the process as soon as its stderr shows `seen`."""
-    lines = []
-    for line in proc.stderr:
-        lines.append(line)
-        if seen in line:
-            proc.send_signal(signal.SIGKILL)
-            break
-    else:
-        proc.wait(timeout=60)
-        pytest.fail(f"the process ended before {seen!r} appeared: exit {proc.returncode}, stderr {''.join(lines)}")
+    signal_when(proc, seen, signal.SIGKILL)
     proc.communicate(timeout=60)
     assert proc.returncode == -signal.SIGKILL
 
