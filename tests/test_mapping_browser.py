@@ -9,67 +9,37 @@ screenshots of docs/review-guide.md in docs/img/.
 
 from __future__ import annotations
 
-import threading
-from pathlib import Path
-
 import pytest
 
+import browser
 from mapping_fixtures import make_map_set
-from registry import auth, config
+from registry import auth
 from registry.mapping import get_map_set, get_mapping, mapping_history
 
-CHROMIUM = Path("/usr/bin/chromium")
-ROOT = Path(__file__).resolve().parent.parent
-ARTIFACTS = ROOT / "test-artifacts"
-DOC_IMAGES = ROOT / "docs" / "img"
 DOC_SHOTS = {"review-login.png", "review-dashboard.png", "review-screen.png", "review-search.png",
              "review-history.png"}
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run", "--disable-sync"]
-
-BROWSER_REQUIRED = config.get("NSI_BROWSER_REQUIRED")
-NO_CHROMIUM = ("Debian's chromium is not installed at /usr/bin/chromium (apt-get install chromium); "
-               "CI installs it and sets NSI_BROWSER_REQUIRED")
-pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(not CHROMIUM.exists() and not BROWSER_REQUIRED, reason=NO_CHROMIUM)]
+pytestmark = browser.MARKS
 
 
 @pytest.fixture
 def server(sqlite_store):
     """The web app on a free local port, in a thread, serving map set `local-icd` with candidates."""
-    from werkzeug.serving import make_server
-    from registry.web import create_app
     from registry.matching import match
     make_map_set(sqlite_store, matcher=match)   # the real matcher: its scores and reasons are what reviewers see
-    app = create_app({"TESTING": True, "NSI_STORE": sqlite_store, "NSI_RECOVER_JOBS": False,
-                      "NSI_SECRET_KEY": "test-secret"})
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}", sqlite_store
-    httpd.shutdown()
+    with browser.serving(sqlite_store, NSI_SECRET_KEY="test-secret") as base:
+        yield base, sqlite_store
 
 
 @pytest.fixture
 def page():
     """A chromium page at a laptop-sized viewport."""
-    if not CHROMIUM.exists():
-        pytest.fail(f"NSI_BROWSER_REQUIRED is set but {NO_CHROMIUM}")
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="en-GB")
-        yield context.new_page()
-        browser.close()
+    with browser.chromium_page(1366, 768) as page:
+        yield page
 
 
 def shoot(page, name: str) -> None:
     """Save a screenshot into test-artifacts/ (and docs/img/ when asked to refresh the guide's images)."""
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
-    if config.get("NSI_UPDATE_DOC_SCREENSHOTS") and name in DOC_SHOTS:
-        DOC_IMAGES.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(DOC_IMAGES / name), full_page=True)
+    browser.shoot(page, name, DOC_SHOTS)
 
 
 def counts(page) -> dict:

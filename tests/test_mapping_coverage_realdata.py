@@ -99,11 +99,8 @@ def test_search_for_another_atc_code_in_russian(formulary_store):
 def test_the_review_screen_of_a_formulary_product_in_chromium(formulary_store):
     """The whole formulary set in the browser at 1280x720: the product's facts, the candidates' ATC paths,
     the decision buttons on the first screen; the screenshot is the review guide's."""
-    import threading
-    from werkzeug.serving import make_server
+    from browser import BROWSER_REQUIRED, CHROMIUM, NO_CHROMIUM, chromium_page, serving
     from registry import auth
-    from registry.web import create_app
-    from test_mapping_browser import ARGS, BROWSER_REQUIRED, CHROMIUM, NO_CHROMIUM
     from test_review_queue_browser import in_view, shoot
     if not CHROMIUM.exists():
         pytest.skip(NO_CHROMIUM) if not BROWSER_REQUIRED else pytest.fail(NO_CHROMIUM)
@@ -114,28 +111,17 @@ def test_the_review_screen_of_a_formulary_product_in_chromium(formulary_store):
     code = next(e["code"] for e in store.iter_entries("drugs-kz-knf", "1")
                 if e["attributes"].get("inn") == "Дексаметазон" and "глазн" in e["attributes"].get("dosage_form", "")
                 and e["attributes"].get("atc") == "S01BA01")
-    app = create_app({"TESTING": True, "NSI_STORE": store, "NSI_RECOVER_JOBS": False, "NSI_SECRET_KEY": "x"})
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{httpd.server_port}"
-    from playwright.sync_api import sync_playwright
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-            page = browser.new_context(viewport={"width": 1280, "height": 720}, locale="en-GB").new_page()
-            page.goto(f"{base}/review/login")
-            page.fill("#token", auth.create_token(store, "anna", "reviewer")[1])
-            page.click("button[type=submit].primary")
-            page.goto(f"{base}/review/mapsets/knf-atc/m/{code}")
-            facts = page.locator("#source-facts").inner_text()
-            assert "inn\nДексаметазон" in facts and "dosage_form\nглазные капли" in facts
-            assert "S01BA01" in page.locator("#source-path").inner_text()
-            first = page.locator("#candidates tr").nth(1).inner_text()
-            assert "S01BA01" in first and "S01 OPHTHALMOLOGICALS" in first
-            assert in_view(page, "#approve") and in_view(page, "#not-mappable")
-            shoot(page, "review-facts.png", full=False)
-            page.goto(f"{base}/review/mapsets/knf-atc?page=148")
-            assert page.locator("#showing").inner_text() == "showing 7,351–7,395 of 7,395"
-            browser.close()
-    finally:
-        httpd.shutdown()
+    with serving(store) as base, chromium_page(1280, 720) as page:
+        page.goto(f"{base}/review/login")
+        page.fill("#token", auth.create_token(store, "anna", "reviewer")[1])
+        page.click("button[type=submit].primary")
+        page.goto(f"{base}/review/mapsets/knf-atc/m/{code}")
+        facts = page.locator("#source-facts").inner_text()
+        assert "inn\nДексаметазон" in facts and "dosage_form\nглазные капли" in facts
+        assert "S01BA01" in page.locator("#source-path").inner_text()
+        first = page.locator("#candidates tr").nth(1).inner_text()
+        assert "S01BA01" in first and "S01 OPHTHALMOLOGICALS" in first
+        assert in_view(page, "#approve") and in_view(page, "#not-mappable")
+        shoot(page, "review-facts.png", full=False)
+        page.goto(f"{base}/review/mapsets/knf-atc?page=148")
+        assert page.locator("#showing").inner_text() == "showing 7,351–7,395 of 7,395"

@@ -13,15 +13,14 @@ import csv
 import pytest
 from openpyxl import load_workbook
 
+import browser
 from registry import auth
 from registry.mapping import (create_map_set, export_xlsx, get_map_set, get_mapping, import_decisions,
                               list_mappings, publish_map_set, suggest, translate_codes)
 from registry.models import CatalogCreate, MapSetCreate
-from test_mapping_browser import (BROWSER_REQUIRED, CHROMIUM, NO_CHROMIUM, counts, page,  # noqa: F401
-                                  shoot)
+from test_mapping_browser import counts, page, shoot  # noqa: F401  (page: the browser tests' fixture)
 
-pytestmark = [pytest.mark.realdata, pytest.mark.browser,
-              pytest.mark.skipif(not CHROMIUM.exists() and not BROWSER_REQUIRED, reason=NO_CHROMIUM)]
+pytestmark = [pytest.mark.realdata, *browser.MARKS]
 REWORDED, IDENTICAL = 14, 10
 
 
@@ -49,15 +48,9 @@ def realdata_store(sqlite_store, shared_data):
 @pytest.fixture
 def server(realdata_store):
     """The web app over the real-data store (the browser test's server fixture, reused)."""
-    from werkzeug.serving import make_server
-    import threading
-    from registry.web import create_app
     store, _ = realdata_store
-    app = create_app({"TESTING": True, "NSI_STORE": store, "NSI_RECOVER_JOBS": False, "NSI_SECRET_KEY": "x"})
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_port}", store
-    httpd.shutdown()
+    with browser.serving(store) as base:
+        yield base, store
 
 
 def test_end_to_end_on_fnsi_icd10(realdata_store, server, page, tmp_path):

@@ -8,19 +8,17 @@ NSI_UPDATE_DOC_SCREENSHOTS=1, into docs/img/ for the review guide).
 
 from __future__ import annotations
 
-import threading
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+import browser
 from mapping_fixtures import SHARED, FakeMatcher
-from registry import auth, config
+from registry import auth
 from registry.mapping import create_map_set, get_mapping, map_set_history, suggest
 from registry.models import CatalogCreate, MapSetCreate
-from test_mapping_browser import ARTIFACTS, BROWSER_REQUIRED, CHROMIUM, DOC_IMAGES, NO_CHROMIUM, ARGS  # noqa: F401
 
-pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(not CHROMIUM.exists() and not BROWSER_REQUIRED, reason=NO_CHROMIUM)]
+pytestmark = browser.MARKS
 N = 130
 TARGETS = [e["code"] for e in SHARED if e.get("status") != "deprecated"]
 DOC_SHOTS = {"review-queue.png", "review-queue-screen.png", "review-bulk.png", "review-worksheet.png",
@@ -39,8 +37,6 @@ def answers() -> dict:
 
 @pytest.fixture
 def server(sqlite_store):
-    from werkzeug.serving import make_server
-    from registry.web import create_app
     store = sqlite_store
     for slug, label, entries in (("local", "1", [{"code": f"L{i:03d}", "display": f"Локальный диагноз {i}"}
                                                 for i in range(1, N + 1)]),
@@ -50,30 +46,18 @@ def server(sqlite_store):
         store.publish(slug, label)
     create_map_set(store, MapSetCreate(slug="local-icd", source="local@1", target="icd10"), actor="admin")
     suggest(store, "local-icd", matcher=FakeMatcher(answers()))
-    app = create_app({"TESTING": True, "NSI_STORE": store, "NSI_RECOVER_JOBS": False, "NSI_SECRET_KEY": "x"})
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_port}", store
-    httpd.shutdown()
+    with browser.serving(store) as base:
+        yield base, store
 
 
 @pytest.fixture
 def page():
-    if not CHROMIUM.exists():
-        pytest.fail(f"NSI_BROWSER_REQUIRED is set but {NO_CHROMIUM}")
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield browser.new_context(viewport={"width": 1280, "height": 720}, locale="en-GB").new_page()
-        browser.close()
+    with browser.chromium_page(1280, 720) as page:
+        yield page
 
 
 def shoot(page, name: str, full: bool = True) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / name), full_page=full)
-    if config.get("NSI_UPDATE_DOC_SCREENSHOTS") and name in DOC_SHOTS:
-        DOC_IMAGES.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(DOC_IMAGES / name), full_page=full)
+    browser.shoot(page, name, DOC_SHOTS, full)
 
 
 def here(page) -> tuple[str, dict]:
