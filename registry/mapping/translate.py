@@ -15,6 +15,19 @@ from registry.mapping.mapsets import C, MS, MV, PM
 MAX_BATCH = 1000
 
 
+def _mappings_of(conn, by_version: dict, column, codes: list[str], then) -> list:
+    """The published mappings of the map-set versions `by_version` whose `column` holds one of `codes`,
+    ordered by that column and then `then`; codes are asked 500 at a time (bound-parameter limits)."""
+    wanted, rows = list(dict.fromkeys(codes)), []
+    if not by_version:
+        return rows
+    for i in range(0, len(wanted), 500):
+        rows += conn.execute(sa.select(PM).where(PM.c.version_id.in_(list(by_version)),
+                                                 column.in_(wanted[i:i + 500]))
+                             .order_by(column, then)).all()
+    return rows
+
+
 def _published_sets(conn, source: str | None, target: str | None):
     src = C.alias("src")
     tgt = C.alias("tgt")
@@ -52,17 +65,12 @@ def translate_codes(store, source: str, codes: list[str], target: str | None = N
             raise NotFound(f"no published map set from {source}" + (f" to {target}" if target else ""))
         by_version = {s.version_id: s for s in sets}
         found: dict[str, list[dict]] = {c: [] for c in codes}
-        wanted = list(dict.fromkeys(codes))
-        for i in range(0, len(wanted), 500):
-            rows = conn.execute(sa.select(PM).where(PM.c.version_id.in_(list(by_version)),
-                                                    PM.c.source_code.in_(wanted[i:i + 500]))
-                                .order_by(PM.c.source_code, PM.c.target_code)).all()
-            for r in rows:
-                s = by_version[r.version_id]
-                found[r.source_code].append({
-                    "target": s.target, "code": r.target_code, "display": r.target_display,
-                    "relationship": r.relationship, "map_set": s.slug, "map_set_version": s.version,
-                    **({"comment": r.comment} if r.comment else {})})
+        for r in _mappings_of(conn, by_version, PM.c.source_code, codes, PM.c.target_code):
+            s = by_version[r.version_id]
+            found[r.source_code].append({
+                "target": s.target, "code": r.target_code, "display": r.target_display,
+                "relationship": r.relationship, "map_set": s.slug, "map_set_version": s.version,
+                **({"comment": r.comment} if r.comment else {})})
     return [{"code": c, "result": any(m["code"] for m in found[c]), "matches": found[c]} for c in codes]
 
 
@@ -79,16 +87,12 @@ def translate_back(store, target: str, codes: list[str], source: str | None = No
     found: dict[str, list[dict]] = {c: [] for c in codes}
     with store.engine.connect() as conn:
         by_version = {s.version_id: s for s in _published_sets(conn, source, target)}
-        if by_version:
-            rows = conn.execute(sa.select(PM).where(PM.c.version_id.in_(list(by_version)),
-                                                    PM.c.target_code.in_(list(dict.fromkeys(codes))))
-                                .order_by(PM.c.target_code, PM.c.source_code)).all()
-            for r in rows:
-                s = by_version[r.version_id]
-                found[r.target_code].append({
-                    "source": s.source, "code": r.source_code, "display": r.source_display,
-                    "relationship": r.relationship, "map_set": s.slug, "map_set_version": s.version,
-                    **({"comment": r.comment} if r.comment else {})})
+        for r in _mappings_of(conn, by_version, PM.c.target_code, codes, PM.c.source_code):
+            s = by_version[r.version_id]
+            found[r.target_code].append({
+                "source": s.source, "code": r.source_code, "display": r.source_display,
+                "relationship": r.relationship, "map_set": s.slug, "map_set_version": s.version,
+                **({"comment": r.comment} if r.comment else {})})
     return [{"code": c, "result": bool(found[c]), "matches": found[c]} for c in codes]
 
 
