@@ -128,11 +128,16 @@ def _without_consequences(problems: list[Problem], total: int) -> tuple[list[Pro
     return kept, total
 
 
-def run_import(store, path: str | Path, *, catalog: str, version: str, format: str | None = None,
+def run_import(store, path: str | Path, *, catalog: str | None = None, version: str | None = None,
+               format: str | None = None,
                profile: str | Profile | None = None, publish: bool = False, dry_run: bool = False,
                release_notes: str | None = None, created_by: str | None = None,
                progress: Callable[[int], None] | None = None, source_name: str | None = None) -> Report:
     """Import one file as draft `version` of `catalog` (optionally publishing it) and return the report.
+
+    A FHIR resource names its own catalog and version when they are not given;
+    a resource that is not a catalog (a ValueSet, a ConceptMap) is registered by
+    its format's `register` instead of staged as entries.
 
     `profile` is a profile name (a file in catalogs/), a path, or a loaded Profile;
     `format` overrides the profile's format. If the catalog does not exist, it is
@@ -155,9 +160,25 @@ def run_import(store, path: str | Path, *, catalog: str, version: str, format: s
                          f"profile for {format} (see docs/importers.md)")
     if fmt != "xlsx":
         refuse_containers(source, fmt, prof)
+    module = FORMATS[fmt]
+    if hasattr(module, "register"):
+        return module.register(store, source, catalog=catalog, version=version, publish=publish, dry_run=dry_run,
+                               created_by=created_by)
+    described = described_catalog(source, fmt) if prof is None else {}
+    catalog = catalog or described.get("slug")
+    version = version or described.get("version")
+    for value, option, field in ((catalog, "--catalog", "url or name"), (version, "--version", "version")):
+        if not value:
+            said = f"; the resource has no {field} to take it from" if "slug" in described else ""
+            raise BadRequest(f"{source.name}: give {option}{said}")
+    header = described.get("fhir_header")
+    owner = store.catalog_of_code_system(header["url"]) if header else None
+    if owner and owner != catalog:
+        raise BadRequest(f"{source.name}: CodeSystem {header['url']} is catalog {owner} already: import it with "
+                         f"--catalog {owner}")
     create = None
     if not store.has_catalog(catalog):
-        defaults = catalog_defaults(source, fmt, prof)
+        defaults = described or catalog_defaults(source, fmt, prof)
         if not defaults.get("title"):
             raise NotFound(f"no catalog {catalog!r}: create it first (`nsi catalog create {catalog} --title ...`) "
                            f"or import with a profile that has [catalog] defaults")
@@ -184,6 +205,8 @@ def run_import(store, path: str | Path, *, catalog: str, version: str, format: s
                                  total=findings.error_count + own_total) from None
         raise
     report.warnings = findings.warnings + report.warnings
+    if header and report.status == "staged":
+        store.keep_code_system_header(catalog, version, header)
     if publish and report.status == "staged":
         store.publish(catalog, version, by=created_by)
         report.status = "published"

@@ -5,7 +5,10 @@ Every format module has
 - `READS`: what it reads, in words for messages ("CSV text");
 - `sniff(source) -> bool`: whether a file given without --format or profile looks like this format;
 - optionally `NEEDS_PROFILE`: the message when a sniffed file of this format comes without a profile;
-- optionally `catalog_defaults(source) -> dict`: the catalog a file of this format describes itself as;
+- optionally `catalog_defaults(source) -> dict`: the catalog a file of this format describes itself as
+  (with `slug` and `version` when the file names them, so --catalog and --version may be left out);
+- optionally `register(store, source, *, catalog, version, publish, dry_run, created_by) -> Report`: for a
+  resource that is not a catalog's entries (a FHIR ValueSet or ConceptMap), registers it instead of `read`;
 - optionally `FIELDS_REQUIRED`: a profile of this format must have [fields] with a code;
 - optionally `READ_KEYS` (the [read] keys only this format takes), `check_read(read) -> str | None`
   (what is wrong with a profile's [read] table for this format) and `check_path(path) -> str | None`
@@ -20,13 +23,16 @@ from __future__ import annotations
 from types import ModuleType
 
 from registry.errors import BadRequest
-from importers.formats import claml, csv, fhir_codesystem, fixed_width, fnsi, json, jsonl, xlsx, xml
+from importers.formats import (claml, csv, fhir_codesystem, fhir_conceptmap, fhir_valueset, fixed_width, fnsi, json,
+                               jsonl, xlsx, xml)
 from importers.source import Source
 
 FORMATS: dict[str, ModuleType] = {
     "jsonl": jsonl,
     "claml": claml,
     "xml": xml,
+    "fhir-valueset": fhir_valueset,
+    "fhir-conceptmap": fhir_conceptmap,
     "fhir-codesystem": fhir_codesystem,
     "fnsi": fnsi,
     "xlsx": xlsx,

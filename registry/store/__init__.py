@@ -21,10 +21,11 @@ from registry.errors import ConfigError
 from registry.store.catalogs import CatalogsMixin
 from registry.store.diff import DiffMixin
 from registry.store.drafts import DraftsMixin
+from registry.store.fhir import FhirMixin
 from registry.store.reads import ReadsMixin
 
 
-class Store(CatalogsMixin, DraftsMixin, ReadsMixin, DiffMixin):
+class Store(CatalogsMixin, DraftsMixin, ReadsMixin, DiffMixin, FhirMixin):
     """One registry database plus its data directory (for derived caches)."""
 
     def __init__(self, engine: Engine, data_dir: Path | str):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from fhir_tx import TX_TESTS, general_tests, run_test
+from fhir_tx import TX_TESTS, general_tests, preload, run_test
 
 SUITES = ["metadata", "simple-cases", "validation", "case", "translate", "inactive", "errors", "parameters"]
 SUPPLEMENTS = ("CodeSystem supplements (`valueset-supplement`, `useSupplement`) are not applied: no extra designations, "
@@ -28,8 +28,13 @@ KNOWN_GAPS: dict[tuple[str, str], str] = {
     ("parameters", "parameters-lookup-supplement-none"): SUPPLEMENTS,
     ("parameters", "parameters-lookup-supplement-good"): SUPPLEMENTS,
 }
+# The suites also run with their setup resources imported into the store first (`nsi import --format fhir-*`),
+# so that the stored CodeSystems, ValueSets and ConceptMaps answer as the resources sent in a request do.
+PRELOADED_SUITES = ["metadata", "simple-cases", "validation", "case", "translate"]
+PRELOADED_GAPS: dict[tuple[str, str], str] = {}
 DOCS = Path(__file__).resolve().parent.parent.parent / "docs" / "fhir.md"
 CASES = general_tests(SUITES) if TX_TESTS.is_dir() else []
+PRELOADED_CASES = general_tests(PRELOADED_SUITES) if TX_TESTS.is_dir() else []
 
 pytestmark = pytest.mark.skipif(not TX_TESTS.is_dir(), reason=f"HL7 test cases not found at {TX_TESTS}")
 
@@ -48,15 +53,44 @@ def tx_client(tmp_path_factory):
     store.engine.dispose()
 
 
-def _param(suite, test):
+@pytest.fixture(scope="module")
+def preloaded_client(tmp_path_factory):
+    """A function giving, per suite, an app whose SQLite store holds that suite's setup resources, imported."""
+    import os
+    from registry.store import Store
+    from registry.web import create_app
+    clients, stores = {}, []
+
+    def client_for(suite):
+        if suite["name"] not in clients:
+            data = tmp_path_factory.mktemp(f"fhir-preloaded-{suite['name']}")
+            store = Store.init({"NSI_DATA_DIR": str(data), "NSI_DATABASE_URL": f"sqlite:///{data / 'nsi.db'}",
+                                **{k: v for k, v in os.environ.items() if k == "PATH"}})
+            stores.append(store)
+            preload(store, suite)
+            app = create_app({"TESTING": True, "NSI_STORE": store, "NSI_FHIR_BASE_URL": "http://nsi.test/fhir"})
+            clients[suite["name"]] = app.test_client()
+        return clients[suite["name"]]
+    yield client_for
+    for store in stores:
+        store.engine.dispose()
+
+
+def _param(suite, test, gaps=KNOWN_GAPS):
     key = (suite["name"], test["name"])
-    marks = [pytest.mark.xfail(strict=True, reason=KNOWN_GAPS[key])] if key in KNOWN_GAPS else []
+    marks = [pytest.mark.xfail(strict=True, reason=gaps[key])] if key in gaps else []
     return pytest.param(suite, test, id=f"{suite['name']}/{test['name']}", marks=marks)
 
 
 @pytest.mark.parametrize("suite,test", [_param(s, t) for s, t in CASES])
 def test_hl7_case(tx_client, suite, test):
     diff = run_test(tx_client, suite, test)
+    assert diff is None, diff
+
+
+@pytest.mark.parametrize("suite,test", [_param(s, t, PRELOADED_GAPS) for s, t in PRELOADED_CASES])
+def test_hl7_case_preloaded(preloaded_client, suite, test):
+    diff = run_test(preloaded_client(suite), suite, test, preloaded=True)
     assert diff is None, diff
 
 

@@ -25,7 +25,7 @@ SEARCH_PARAMS = ("url", "version", "name", "status", "title", "_count", "_summar
 
 def resource_id(cs: StoredCodeSystem, latest: bool = False) -> str:
     """The logical id of a stored code system version: the slug for the latest, `slug--label` otherwise."""
-    return cs.slug if latest else f"{cs.slug}{VERSION_SEPARATOR}{cs.version}"
+    return cs.slug if latest else f"{cs.slug}{VERSION_SEPARATOR}{cs.label}"
 
 
 def header(cs: StoredCodeSystem, rid: str) -> dict:

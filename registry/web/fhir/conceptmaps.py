@@ -146,8 +146,17 @@ class StoredConceptMap:
         self.slug = map_set.slug
         self.url = f"{base_url}/ConceptMap/{map_set.slug}"
         self.version = version.label
-        self.source_system = f"{base_url}/CodeSystem/{map_set.source_catalog}"
-        self.target_system = f"{base_url}/CodeSystem/{map_set.target_catalog}"
+        self.source_system = (store.code_system_url(map_set.source_catalog)
+                              or f"{base_url}/CodeSystem/{map_set.source_catalog}")
+        self.target_system = (store.code_system_url(map_set.target_catalog)
+                              or f"{base_url}/CodeSystem/{map_set.target_catalog}")
+        self.published = store.concept_map_header(version.id)  # when imported from a FHIR ConceptMap
+        # The code system versions a match names: the catalogs' (or, for an imported map, what its group said).
+        self.source_version, self.target_version = map_set.source_version, map_set.target_version
+        if self.published:
+            self.url = self.published["url"]
+            versions = self.published.get("_group_versions", {})
+            self.source_version, self.target_version = versions.get("source"), versions.get("target")
 
     @property
     def origin(self) -> str:
@@ -172,6 +181,8 @@ class StoredConceptMap:
                "title": ms.title, "status": "active", "date": self.meta.published_at.date().isoformat(),
                "publisher": ms.owner, "description": ms.description or self.meta.notes,
                "sourceUri": self.scope("source"), "targetUri": self.scope("target")}
+        if self.published:
+            out.update({k: self.published[k] for k in ("name", "title", "status") if self.published.get(k)})
         return {k: v for k, v in out.items() if v}
 
     def resource(self, rid: str) -> dict:
@@ -181,9 +192,10 @@ class StoredConceptMap:
             element = elements.setdefault(row["source_code"], {"code": row["source_code"],
                                                                "display": row["source_display"], "target": []})
             element["target"].append(self._target(row))
-        group = {"source": self.source_system, "sourceVersion": self.map_set.source_version,
-                 "target": self.target_system, "targetVersion": self.map_set.target_version,
+        group = {"source": self.source_system, "sourceVersion": self.source_version,
+                 "target": self.target_system, "targetVersion": self.target_version,
                  "element": [{k: v for k, v in e.items() if v} for e in elements.values()]}
+        group = {k: v for k, v in group.items() if v is not None}
         return {**self.header(rid), "group": [group]}
 
     @staticmethod
@@ -209,7 +221,7 @@ class StoredConceptMap:
         else:
             rows = [r for r in mapping.published_mappings(self.store, self.slug, self.version)
                     if r["source_code"] == code]
-        return [self._match(self._target(r), self.target_system, self.map_set.target_version) for r in rows]
+        return [self._match(self._target(r), self.target_system, self.target_version) for r in rows]
 
     def backward(self, code: str) -> list[tuple[Match, Match]]:
         """(the target, the source mapped to it) for a target code in this version of the map."""
@@ -224,9 +236,9 @@ class StoredConceptMap:
         out = []
         for r in rows:
             equivalence = EQUIVALENCE.get(r["relationship"], "relatedto")
-            out.append((Match(self.target_system, code, None, self.map_set.target_version, equivalence, self.origin),
+            out.append((Match(self.target_system, code, None, self.target_version, equivalence, self.origin),
                         Match(self.source_system, r["source_code"], r.get("source_display"),
-                              self.map_set.source_version, REVERSED.get(equivalence, equivalence), self.origin)))
+                              self.source_version, REVERSED.get(equivalence, equivalence), self.origin)))
         return out
 
     def _match(self, target: dict, system: str, version: str) -> Match:

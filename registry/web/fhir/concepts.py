@@ -24,6 +24,13 @@ ATTRIBUTE_TYPES = {"string": ("string", "valueString"), "integer": ("integer", "
 VALUE_KEYS = ("valueCode", "valueString", "valueInteger", "valueBoolean", "valueDecimal", "valueDateTime",
               "valueCoding")
 INACTIVE_STATUSES = ("retired", "inactive", "deprecated")
+# A declared CodeSystem property type -> the value[x] its values are written back as (catalogs imported from FHIR).
+PUBLISHED_VALUE_KEYS = {"code": "valueCode", "string": "valueString", "integer": "valueInteger",
+                        "boolean": "valueBoolean", "decimal": "valueDecimal", "dateTime": "valueDateTime",
+                        "Coding": "valueCoding"}
+# The registry's designation uses as the codings FHIR code systems publish them with.
+PUBLISHED_USES = {"fully-specified": {"system": "http://snomed.info/sct", "code": "900000000000003001",
+                                      "display": "Fully specified name"}}
 
 
 @dataclass
@@ -175,7 +182,7 @@ class StoredCodeSystem(CodeSystemSource):
         self.slug = catalog.slug
         self.url = f"{base_url}/CodeSystem/{catalog.slug}"
         self.value_set_url = f"{base_url}/ValueSet/{catalog.slug}"
-        self.version = version.label
+        self.version = self.label = version.label
         self.name = "".join(part.capitalize() for part in catalog.slug.replace(".", "-").replace("_", "-")
                             .split("-")) or catalog.slug
         self.title = catalog.title
@@ -193,9 +200,53 @@ class StoredCodeSystem(CodeSystemSource):
         ] + [{"code": name, "type": ATTRIBUTE_TYPES.get(spec.get("type", "string"), ("string",))[0],
               **({"description": spec["description"]} if spec.get("description") else {})}
              for name, spec in sorted(self.schema.items())]
+        self.header = store.code_system_header(catalog.slug, version.label)
+        if self.header:
+            self._as_published(self.header)
+
+    def _as_published(self, header: dict) -> None:
+        """Take the url, names, case rule and property definitions of the CodeSystem this version was imported as."""
+        self.url = header["url"]
+        self.name = header.get("name") or self.name
+        self.title = header.get("title") or self.title
+        self.status = header.get("status") or self.status
+        self.case_sensitive = bool(header.get("caseSensitive", False))
+        self.language = header.get("language")
+        self.content = header.get("content") or "complete"
+        self.property_defs = list(header.get("property") or [])
+        self.header = {k: v for k, v in header.items() if not k.startswith("_")}
+        self.published_uses = header.get("_designation_uses", {})
+        self.value_set_url = header.get("valueSet") or self.value_set_url
+        self.version = header.get("version")
+        aliases = [i.get("value") for i in header.get("identifier") or []
+                   if isinstance(i, dict) and i.get("system") == "urn:ietf:rfc:3986" and i.get("value")]
+        self.aliases = tuple(dict.fromkeys([*aliases, *self.aliases]))
+
+    def published_concept(self, entry: dict) -> Concept:
+        """An entry of a version imported from FHIR, with its properties typed as the CodeSystem declared them."""
+        types = {d.get("code"): d.get("type") for d in self.property_defs}
+        attributes = dict(entry.get("attributes") or {})
+        definition = attributes.pop("definition", None) if "definition" not in types else None
+        properties = []
+        for name, value in sorted(attributes.items()):
+            key = PUBLISHED_VALUE_KEYS.get(types.get(name)) or (
+                "valueBoolean" if isinstance(value, bool) else "valueInteger" if isinstance(value, int)
+                else "valueDecimal" if isinstance(value, float) else "valueString")
+            properties.append({"code": name, key: {"code": value} if key == "valueCoding" else value})
+        uses = {**PUBLISHED_USES, **self.published_uses}
+        designations = [{**({"language": d["language"]} if d.get("language") else {}),
+                         **({"use": uses[d["use"]]} if d.get("use") in uses else {}),
+                         "value": d.get("text", "")} for d in entry.get("designations", [])]
+        concept = Concept(code=entry["code"], display=entry.get("display"), definition=definition,
+                          designations=designations, properties=properties, parents=list(entry.get("parents", [])),
+                          inactive=entry.get("status", "active") != "active")
+        concept.abstract = True in concept.property_values("notSelectable")
+        return concept
 
     def concept(self, entry: dict) -> Concept:
         """A stored canonical entry as a Concept: designations, status and typed attributes."""
+        if self.header:
+            return self.published_concept(entry)
         designations = [{**({"language": d["language"]} if d.get("language") else {}),
                          **({"use": {"system": DESIGNATION_USE_SYSTEM, "code": d["use"]}} if d.get("use") else {}),
                          "value": d.get("text", "")} for d in entry.get("designations", [])]
@@ -216,23 +267,25 @@ class StoredCodeSystem(CodeSystemSource):
 
     def get(self, code: str) -> Concept | None:
         try:
-            return self.concept(self.store.lookup(self.slug, code, self.version))
+            return self.concept(self.store.lookup(self.slug, code, self.label))
         except NotFound:
             return None
 
     def find_case_insensitive(self, code: str) -> Concept | None:
-        return None  # catalogs are case-sensitive
+        if self.case_sensitive:
+            return None  # catalogs are case-sensitive unless imported from a CodeSystem saying otherwise
+        return super().find_case_insensitive(code)
 
     def iter_concepts(self) -> Iterator[Concept]:
-        for entry in self.store.iter_entries(self.slug, self.version):
+        for entry in self.store.iter_entries(self.slug, self.label):
             yield self.concept(entry)
 
     def children(self, code: str) -> list[Concept]:
-        return [self.concept(e) for e in self.store.children(self.slug, code, self.version)]
+        return [self.concept(e) for e in self.store.children(self.slug, code, self.label)]
 
     def page(self, offset: int, count: int | None) -> Iterator[Concept]:
         """A page read by the database from `offset` (the rows before it are never fetched)."""
-        for entry in self.store.entries_at(self.slug, self.version, offset=offset, limit=count):
+        for entry in self.store.entries_at(self.slug, self.label, offset=offset, limit=count):
             yield self.concept(entry)
 
     def count(self) -> int:

@@ -8,6 +8,7 @@ Its implicit all-codes value set is `{base}/ValueSet/{slug}`. Resources given as
 
 from __future__ import annotations
 
+from importers.fhir import slug_of
 from registry.errors import NotFound
 from registry.store.reads import LATEST
 from registry.web.fhir.conceptmaps import SuppliedConceptMap, stored_concept_map, stored_concept_maps
@@ -15,6 +16,7 @@ from registry.web.fhir.concepts import CodeSystemSource, ResourceCodeSystem, Sto
 from registry.web.fhir.outcome import bad_request, not_found
 
 READABLE_STATUSES = ("published", "retired")
+VERSION_SEPARATOR = "--"  # as in CodeSystem ids: `slug--label` names one version
 
 
 def split_canonical(url: str, version: str | None = None) -> tuple[str, str | None]:
@@ -23,6 +25,22 @@ def split_canonical(url: str, version: str | None = None) -> tuple[str, str | No
         url, _, embedded = url.partition("|")
         version = version or embedded or None
     return url, version
+
+
+def stored_value_set(row, latest: bool) -> dict:
+    """A stored ValueSet resource with its logical id: the resource's own id (else a slug of its url) for the
+    newest version of its url, `id--version` for every version."""
+    base = row.resource.get("id") or slug_of(row.url, row.name) or str(row.id)
+    rid = base if latest or not row.version else f"{base}{VERSION_SEPARATOR}{row.version}"
+    return {"resourceType": "ValueSet", "id": rid, **{k: v for k, v in row.resource.items()
+                                                       if k not in ("resourceType", "id")}}
+
+
+def stored_value_set_ids(resource: dict, latest: bool) -> set[str]:
+    """The logical ids a stored ValueSet version answers to (`id--version` always, `id` when newest)."""
+    base = resource["id"].partition(VERSION_SEPARATOR)[0]
+    ids = {f"{base}{VERSION_SEPARATOR}{resource.get('version')}"} if resource.get("version") else set()
+    return ids | ({base} if latest else set())
 
 
 class Terminology:
@@ -83,6 +101,9 @@ class Terminology:
                 return self.store.get_catalog(slug)
             except NotFound:
                 return None
+        imported = self.store.catalog_of_code_system(url)
+        if imported:
+            return self.store.get_catalog(imported)
         if url.startswith("urn:oid:"):
             oid = url[len("urn:oid:"):]
             return next((c for c in self.store.list_catalogs() if c.oid == oid), None)
@@ -121,6 +142,13 @@ class Terminology:
                     and (version is None or vs.get("version") == version)]
         if supplied:
             return sorted(supplied, key=lambda vs: vs.get("version") or "")[-1]
+        stored = self.store.value_sets(url)
+        if stored:
+            match = [row for row in stored if version is None or row.version == version]
+            if not match:
+                raise not_found(f"A definition for the value Set '{url}|{version}' could not be found. "
+                                f"Valid versions: {', '.join(row.version for row in stored)}")
+            return stored_value_set(match[-1], latest=match[-1] is stored[-1])
         prefix = f"{self.base_url}/ValueSet/"
         if url.startswith(prefix):
             try:
@@ -129,6 +157,12 @@ class Terminology:
                 return None
             return self.implicit_value_set(self.stored(catalog, version))
         return None
+
+    def stored_value_sets(self) -> list[dict]:
+        """Every stored ValueSet version as its resource (with its logical id), by url, oldest version first."""
+        rows = self.store.value_sets()
+        newest = {row.url: row for row in rows}
+        return [stored_value_set(row, latest=newest[row.url] is row) for row in rows]
 
     def value_set(self, url: str | None, version: str | None = None) -> dict:
         """The ValueSet `url`, or 404 `not-found`."""
@@ -156,10 +190,9 @@ class Terminology:
         if supplied:
             return supplied
         prefix = f"{self.base_url}/ConceptMap/"
-        if url.startswith(prefix):
-            found = stored_concept_map(self.store, self.base_url, url[len(prefix):], version)
-            return [found] if found else []
-        return []
+        slug = self.store.map_set_of_concept_map(url) or (url[len(prefix):] if url.startswith(prefix) else None)
+        found = stored_concept_map(self.store, self.base_url, slug, version) if slug else None
+        return [found] if found else []
 
     def all_concept_maps(self, newest_only: bool = True) -> list:
         """The supplied concept maps and the stored ones (each map set's newest version, or every version)."""

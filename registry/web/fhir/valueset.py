@@ -161,8 +161,15 @@ def validate_code(term, params: Params) -> dict:
 
 
 def read(term, rid: str) -> dict:
-    """A catalog's implicit all-codes value set by id (`slug` or `slug--label`), or 404."""
+    """A stored ValueSet by id (`id` or `id--version`), else a catalog's implicit all-codes value set (`slug` or
+    `slug--label`), or 404."""
     from registry.web.fhir.codesystem import find_by_id
+    from registry.web.fhir.terminology import stored_value_set_ids
+    stored = term.stored_value_sets()
+    newest = {vs["url"]: vs for vs in stored}
+    found = [vs for vs in stored if rid in stored_value_set_ids(vs, newest[vs["url"]] is vs)]
+    if found:
+        return {**found[-1], "id": rid}
     cs, _ = find_by_id(term, rid)
     vs = term.implicit_value_set(cs)
     vs["id"] = rid
@@ -170,9 +177,14 @@ def read(term, rid: str) -> dict:
 
 
 def search(term, params: Params, base: str) -> dict:
-    """A searchset Bundle of the implicit value sets matching url, version, name, title and status."""
+    """A searchset Bundle of the stored and the implicit value sets matching url, version, name, title and status."""
     from registry.web.fhir.codesystem import matching_code_systems, resource_id
-    entries = []
+    from registry.web.fhir.params import search_criteria
+    asked = search_criteria(params, "ValueSet", SEARCH_PARAMS)
+    entries = [{"fullUrl": f"{base}/ValueSet/{vs['id']}", "resource": vs, "search": {"mode": "match"}}
+               for vs in term.stored_value_sets()
+               if asked.keeps(url_matches=vs.get("url") == asked.url, version=vs.get("version"),
+                              name=vs.get("name"), title=vs.get("title"), status=vs.get("status"))]
     for cs in matching_code_systems(term, params, "ValueSet", SEARCH_PARAMS,
                                     lambda cs, url: url == cs.value_set_url):
         vs = term.implicit_value_set(cs)

@@ -1,0 +1,115 @@
+"""Stored FHIR resources: ValueSets by url and version, and the CodeSystem header of a catalog version.
+
+The Store methods here keep and find what `registry.models.fhir` describes;
+the FHIR wing reads them, `nsi import --format fhir-valueset|fhir-codesystem`
+writes them.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from registry.errors import AlreadyExists, NotFound
+from registry.models.catalog import Catalog, CatalogVersion
+from registry.models.fhir import FhirResource
+
+
+class FhirMixin:
+    """FHIR resource operations of the Store."""
+
+    def keep_code_system_header(self, slug: str, label: str, header: dict) -> None:
+        """Keep the CodeSystem `header` (the resource without concepts) for version `label` of catalog `slug`.
+
+        Its `url` is how FHIR operations find the catalog afterwards. Another catalog that already holds
+        the same url and version is refused, since one canonical could then name two code systems.
+        """
+        url, version = header["url"], header.get("version") or label
+        with Session(self._writer()) as session:
+            row = session.exec(select(CatalogVersion.id).join(Catalog, Catalog.id == CatalogVersion.catalog_id)
+                               .where(Catalog.slug == slug, CatalogVersion.label == label)).first()
+            if row is None:
+                raise NotFound(f"catalog {slug} has no version {label!r}")
+            taken = session.exec(select(FhirResource).where(
+                FhirResource.resource_type == "CodeSystem", FhirResource.url == url,
+                FhirResource.version == version)).first()
+            if taken is not None and taken.catalog_version_id != row:
+                raise AlreadyExists(f"CodeSystem {url}|{version} is registered already (as another catalog version)")
+            kept = taken or FhirResource(resource_type="CodeSystem", url=url, version=version)
+            kept.catalog_version_id, kept.resource = row, header
+            kept.name, kept.title, kept.status = header.get("name"), header.get("title"), header.get("status") or "active"
+            session.add(kept)
+            session.commit()
+
+    def code_system_header(self, slug: str, label: str) -> dict | None:
+        """The CodeSystem header kept for a catalog version, or None when it was not imported from FHIR."""
+        with Session(self.engine) as session:
+            return session.exec(select(FhirResource.resource)
+                                .join(CatalogVersion, CatalogVersion.id == FhirResource.catalog_version_id)
+                                .join(Catalog, Catalog.id == CatalogVersion.catalog_id)
+                                .where(Catalog.slug == slug, CatalogVersion.label == label)).first()
+
+    def catalog_of_code_system(self, url: str) -> str | None:
+        """The slug of the catalog whose versions were imported as CodeSystem `url`, or None."""
+        with Session(self.engine) as session:
+            return session.exec(select(Catalog.slug)
+                                .join(CatalogVersion, CatalogVersion.catalog_id == Catalog.id)
+                                .join(FhirResource, FhirResource.catalog_version_id == CatalogVersion.id)
+                                .where(FhirResource.resource_type == "CodeSystem", FhirResource.url == url)).first()
+
+    def keep_value_set(self, resource: dict, *, dry_run: bool = False) -> tuple[FhirResource, str]:
+        """Store a ValueSet resource as version `resource.version` of `resource.url`; return it and what happened.
+
+        What happened is "stored", "unchanged" (the same resource was stored before) or "dry-run". A different
+        resource under a url and version already stored is refused: stored versions do not change.
+        """
+        url, version = resource["url"], resource.get("version") or ""
+        with Session(self._writer()) as session:
+            same = session.exec(select(FhirResource).where(
+                FhirResource.resource_type == "ValueSet", FhirResource.url == url,
+                FhirResource.version == version)).first()
+            if same is not None:
+                if same.resource == resource:
+                    return same, "unchanged"
+                raise AlreadyExists(f"ValueSet {url}|{version} is stored already with other content; a stored "
+                                    f"version does not change: give the changed resource a new version")
+            row = FhirResource(resource_type="ValueSet", url=url, version=version, name=resource.get("name"),
+                               title=resource.get("title"), status=resource.get("status") or "active",
+                               resource=resource)
+            if dry_run:
+                return row, "dry-run"
+            session.add(row)
+            session.commit()
+            session.refresh(row)
+            return row, "stored"
+
+    def value_sets(self, url: str | None = None) -> list[FhirResource]:
+        """The stored ValueSets (of `url` when given), by url and then in the order they were stored."""
+        with Session(self.engine) as session:
+            query = select(FhirResource).where(FhirResource.resource_type == "ValueSet")
+            if url is not None:
+                query = query.where(FhirResource.url == url)
+            return list(session.exec(query.order_by(FhirResource.url, FhirResource.id)))
+
+    def code_system_url(self, slug: str) -> str | None:
+        """The canonical url catalog `slug` was imported from FHIR under (its newest such version's), or None."""
+        with Session(self.engine) as session:
+            return session.exec(select(FhirResource.url)
+                                .join(CatalogVersion, CatalogVersion.id == FhirResource.catalog_version_id)
+                                .join(Catalog, Catalog.id == CatalogVersion.catalog_id)
+                                .where(Catalog.slug == slug).order_by(FhirResource.id.desc())).first()
+
+    def concept_map_header(self, map_set_version_id: int) -> dict | None:
+        """The ConceptMap header (url, version, name, ...) a map-set version was imported from, or None."""
+        with Session(self.engine) as session:
+            return session.exec(select(FhirResource.resource)
+                                .where(FhirResource.map_set_version_id == map_set_version_id)).first()
+
+    def map_set_of_concept_map(self, url: str) -> str | None:
+        """The slug of the map set a ConceptMap `url` was imported as, or None."""
+        from registry.models.mapping import MapSet, MapSetVersion
+        with Session(self.engine) as session:
+            return session.exec(select(MapSet.slug)
+                                .join(MapSetVersion, MapSetVersion.map_set_id == MapSet.id)
+                                .join(FhirResource, FhirResource.map_set_version_id == MapSetVersion.id)
+                                .where(FhirResource.resource_type == "ConceptMap", FhirResource.url == url)).first()
