@@ -10,17 +10,23 @@ from registry.cli.interrupts import caused_by_interrupt, report_interrupted
 
 @click.command("import")
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--catalog", "catalog_slug", required=True, help="Catalog slug (created from the profile if missing)")
-@click.option("--version", "version_label", required=True, help="Label of the new version, e.g. 2.27")
+@click.option("--catalog", "catalog_slug", help="Catalog slug (created from the profile if missing); a FHIR "
+              "resource names its own when left out")
+@click.option("--version", "version_label", help="Label of the new version, e.g. 2.27; a FHIR resource's own "
+              "version when left out")
 # The names of importers.formats.FORMATS, written out: importing the importers here would slow every command's start.
-@click.option("--format", "fmt", help="Input format (jsonl, claml, xml, fhir-codesystem, fnsi, xlsx, csv, fixed-width, json)")
+@click.option("--format", "fmt", help="Input format (jsonl, claml, xml, fhir-valueset, fhir-conceptmap, fhir-codesystem, "
+                                     "fnsi, xlsx, csv, fixed-width, json)")
 @click.option("--profile", help="Import profile name from catalogs/ (or a path to one)")
 @click.option("--publish", is_flag=True, help="Publish the version right after staging it")
 @click.option("--dry-run", is_flag=True, help="Validate and report; store nothing")
 @click.option("--notes", "release_notes", help="Release notes of the version")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON")
 def import_(file, catalog_slug, version_label, fmt, profile, publish, dry_run, release_notes, as_json):
-    """Import FILE as a new draft version of a catalog, then report what changed."""
+    """Import FILE as a new draft version of a catalog, then report what changed.
+
+    A FHIR ValueSet is stored as a value set, a FHIR ConceptMap published as a map-set version.
+    """
     from importers import run_import
     progress = Progress(f"importing {file}")
     store = open_store()
@@ -42,7 +48,7 @@ def import_(file, catalog_slug, version_label, fmt, profile, publish, dry_run, r
         more = len(report.warnings) - 20
         click.echo(f"Warning: ... {more} more {'warning' if more == 1 else 'warnings'} (all of them with --json)",
                    err=True)
-    if report.status == "unchanged":
+    if report.status == "unchanged" or report.message:  # a FHIR ValueSet or ConceptMap says what it became
         click.echo(report.message)
         return
     verb = {"dry-run": "Checked (dry run, nothing stored)", "staged": "Staged draft",
