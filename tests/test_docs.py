@@ -83,3 +83,12 @@ def test_cli_md_states_the_exit_statuses_the_cli_gives(runner, sqlite_store, mon
     assert (stopped.exit_code, stopped.stderr) == (130, "\nInterrupted.\n")
     assert "`Interrupted.`" in statuses[130] and "`Interrupted: ...`" in statuses[130]  # the latter: tested in
     # tests/test_cli_interrupt.py
+
+
+def test_every_import_format_is_documented_and_named_by_the_cli():
+    from importers.formats import FORMATS
+    from registry.cli.imports import import_
+    table = (DOCS / "importers.md").read_text(encoding="utf-8")
+    assert [name for name in FORMATS if f"| `{name}` |" not in table] == []
+    help_text = next(p.help for p in import_.params if p.name == "fmt")
+    assert [name for name in FORMATS if name not in help_text.replace(",", " ").replace("(", " ").replace(")", " ").split()] == []

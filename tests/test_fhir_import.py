@@ -131,6 +131,14 @@ def test_bad_resources_are_refused_naming_file_and_json_path(nsi, tmp_path, fmt,
     assert (r.exit_code, r.stdout, r.stderr) == (1, "", f"Error: import rejected: {path}, {where}: {message}\nNothing was stored.\n")
 
 
+def test_a_code_system_supplement_is_not_taken_for_a_catalog(nsi, tmp_path):
+    path = write(tmp_path, "sup.json", {**CODE_SYSTEM, "content": "supplement", "supplements": CS_URL})
+    r = nsi("import", path, "--format", "fhir-codesystem")
+    assert (r.exit_code, r.stdout, r.stderr) == (1, "", (
+        f"Error: import rejected: {path}, CodeSystem.content: a CodeSystem supplement (content 'supplement') adds "
+        f"to another code system ({CS_URL}) and is not a catalog: supplements are not imported\nNothing was stored.\n"))
+
+
 def test_a_resource_of_another_type_is_named(nsi, tmp_path):
     path = write(tmp_path, "cs.json", CODE_SYSTEM)
     r = nsi("import", path, "--format", "fhir-valueset")

@@ -82,6 +82,10 @@ def catalog_defaults(source: Source) -> dict:
     `fhir_header` is the resource without its concepts, kept with the imported version.
     """
     data = _load(source)
+    if data.get("content") == "supplement":
+        raise ImportRejected([Problem("a CodeSystem supplement (content 'supplement') adds to another code system "
+                                      f"({data.get('supplements')}) and is not a catalog: supplements are not "
+                                      "imported", file=source.name, row="CodeSystem.content", kind="unsupported")])
     identifiers = data.get("identifier") or []
     identifiers = identifiers if isinstance(identifiers, list) else [identifiers]
     url = _text(data, "url", source)

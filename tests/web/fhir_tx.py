@@ -82,27 +82,36 @@ def _runs(item: dict) -> bool:
 FORMAT_OF = {"CodeSystem": "fhir-codesystem", "ValueSet": "fhir-valueset", "ConceptMap": "fhir-conceptmap"}
 
 
-def preload(store, suite: dict) -> None:
-    """Import a suite's setup resources into `store` through the importer pipeline `nsi import` runs, published.
+def preload(store, suite: dict) -> list[str]:
+    """Import a suite's setup resources into `store` through the importer pipeline `nsi import` runs, published;
+    return the setup files `nsi import` refuses by design (NOT_IMPORTED), which go as tx-resource instead.
 
-    A resource without a version is imported as version "0" (a catalog version needs a label). A ConceptMap
-    between code systems the suite never defines is refused, naming the missing system, and left out (NOT_LOADED).
+    A resource without a version is imported as version "0" (a catalog version needs a label).
     """
     from importers import run_import
     from registry.errors import ImportRejected
+    refused = []
     for name in suite.get("setup", []):
         resource = load(name)
         try:
             run_import(store, TX_TESTS / name, format=FORMAT_OF[resource["resourceType"]],
                        version=None if resource.get("version") else "0", publish=True)
         except ImportRejected as exc:
-            if name not in NOT_LOADED or exc.problems[0].kind != "unknown_system":
+            if name not in NOT_IMPORTED or exc.problems[0].kind != NOT_IMPORTED[name][0]:
                 raise
+            refused.append(name)
+    return refused
 
 
-# Setup resources `nsi import` refuses, with why; the suites' tests do not use them.
-NOT_LOADED = {"translate/ConceptMap-novs.json": "maps http://hl7.org/fhir/test/CodeSystem/simple-mod, a code system "
-                                                "no suite defines"}
+# Setup resources `nsi import` refuses, by the problem kind it gives and why. The preloaded run sends them as
+# tx-resource, as a client would send a resource the server does not hold.
+NOT_IMPORTED = {
+    "translate/ConceptMap-novs.json": ("unknown_system", "maps http://hl7.org/fhir/test/CodeSystem/simple-mod, "
+                                                         "a code system no suite defines"),
+    "errors/valueset-broken-filter.json": ("missing", "a filter without a value (broken on purpose)"),
+    "errors/valueset-broken-filter2.json": ("missing", "a filter whose value is data-absent (broken on purpose)"),
+    "extensions/codesystem-supplement.json": ("unsupported", "a CodeSystem supplement is not a catalog"),
+}
 
 
 # -- running one test ----------------------------------------------------------------------------------------------
@@ -112,10 +121,11 @@ OPERATIONS = {"expand": "/fhir/ValueSet/$expand", "validate-code": "/fhir/ValueS
               "translate": "/fhir/ConceptMap/$translate"}
 
 
-def run_test(client, suite: dict, test: dict, preloaded: bool = False) -> str | None:
+def run_test(client, suite: dict, test: dict, preloaded: list[str] | None = None) -> str | None:
     """Run one test against the Flask test client: None when it passes, else what differs.
 
-    `preloaded`: the suite's setup resources are in the client's store already, so none is sent as tx-resource.
+    `preloaded`: the suite's setup resources are in the client's store already; only the ones listed (those
+    the import refused) are sent as tx-resource.
     """
     operation = test["operation"]
     expected = (TX_TESTS / test["response"]).read_text(encoding="utf-8-sig")
@@ -127,7 +137,7 @@ def run_test(client, suite: dict, test: dict, preloaded: bool = False) -> str | 
     request = load(test["request"])
     request.setdefault("parameter", [])
     request["parameter"] += [{"name": "tx-resource", "resource": load(name)} for name in suite.get("setup", [])
-                             if not preloaded]
+                             if preloaded is None or name in preloaded]
     request["parameter"] += load(test.get("profile", "parameters-default.json"))["parameter"]
     headers = {"Content-Type": "application/fhir+json"}
     if test.get("Accept-Language"):
