@@ -174,3 +174,12 @@ def test_fhir_answers_for_the_imported_canonical_url_and_stored_value_set(nsi, t
     assert [e["resource"]["url"] for e in bundle["entry"]] == [VS_URL]
     r = client.get("/fhir/ValueSet/$expand", query_string={"url": f"{VS_URL}|9"})
     assert r.status_code == 404
+
+
+def test_a_discarded_draft_takes_its_kept_header_with_it(nsi, tmp_path, store):
+    path = write(tmp_path, "units.json", CODE_SYSTEM)
+    assert nsi("import", path, "--format", "fhir-codesystem").exit_code == 0
+    assert store.catalog_of_code_system(CS_URL) == "units"
+    r = nsi("discard", "units", "2.1")
+    assert r.exit_code == 0, r.stderr
+    assert store.catalog_of_code_system(CS_URL) is None

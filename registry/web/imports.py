@@ -36,9 +36,13 @@ def checked_format_and_profile(fmt: str | None, profile: str | None) -> tuple[st
     """
     from importers.pipeline import FORMATS
     from importers.profile import available_profiles, load_profile
+    known = sorted(name for name, module in FORMATS.items() if not hasattr(module, "register"))
+    if fmt is not None and fmt in FORMATS and fmt not in known:
+        raise BadRequest(f"format {fmt} registers a FHIR resource, not a version of a catalog: register it with "
+                         f"`nsi import FILE --format {fmt}`", details={"field": "format", "known": known})
     if fmt is not None and fmt not in FORMATS:
-        raise BadRequest(f"unknown format {fmt!r}; known formats: {', '.join(sorted(FORMATS))}",
-                         details={"field": "format", "known": sorted(FORMATS)})
+        raise BadRequest(f"unknown format {fmt!r}; known formats: {', '.join(known)}",
+                         details={"field": "format", "known": known})
     if profile is not None:
         known = available_profiles()
         if profile not in known:
@@ -46,6 +50,12 @@ def checked_format_and_profile(fmt: str | None, profile: str | None) -> tuple[st
                              details={"field": "profile", "known": known})
         load_profile(profile)  # a shipped profile that does not parse is a 400 now, not a failed job later
     return fmt, profile
+
+
+def describes_itself(fmt: str | None) -> bool:
+    """Whether files of format `fmt` say what catalog they are (ClaML, FHIR CodeSystem), so one can be created."""
+    from importers.pipeline import FORMATS
+    return fmt is not None and hasattr(FORMATS.get(fmt), "catalog_defaults")
 
 
 @bp.post("/catalogs/<slug>/imports")
@@ -60,7 +70,7 @@ def upload(slug: str, form: UploadForm, upload):
     if not version:
         raise BadRequest("the upload needs a version label: form field `version`")
     fmt, profile = checked_format_and_profile(form.format, form.profile)
-    if not s.has_catalog(slug) and not profile:
+    if not s.has_catalog(slug) and not profile and not describes_itself(fmt):
         raise NotFound(f"no catalog {slug!r}; create it first (POST /api/v1/catalogs) or give a profile")
     if s.has_catalog(slug):
         try:
