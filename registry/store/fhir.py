@@ -14,6 +14,8 @@ from registry.errors import AlreadyExists, NotFound
 from registry.models.catalog import Catalog, CatalogVersion
 from registry.models.fhir import FhirResource
 
+R, V, C = FhirResource.__table__, CatalogVersion.__table__, Catalog.__table__
+
 
 class FhirMixin:
     """FHIR resource operations of the Store."""
@@ -43,19 +45,17 @@ class FhirMixin:
 
     def code_system_header(self, slug: str, label: str) -> dict | None:
         """The CodeSystem header kept for a catalog version, or None when it was not imported from FHIR."""
-        with Session(self.engine) as session:
-            return session.exec(select(FhirResource.resource)
-                                .join(CatalogVersion, CatalogVersion.id == FhirResource.catalog_version_id)
-                                .join(Catalog, Catalog.id == CatalogVersion.catalog_id)
-                                .where(Catalog.slug == slug, CatalogVersion.label == label)).first()
+        with self.engine.connect() as conn:  # Core, not a Session: every FHIR call on a catalog asks this
+            return conn.execute(sa.select(R.c.resource).select_from(R.join(V, V.c.id == R.c.catalog_version_id)
+                                                                    .join(C, C.c.id == V.c.catalog_id))
+                                .where(C.c.slug == slug, V.c.label == label)).scalar()
 
     def catalog_of_code_system(self, url: str) -> str | None:
         """The slug of the catalog whose versions were imported as CodeSystem `url`, or None."""
-        with Session(self.engine) as session:
-            return session.exec(select(Catalog.slug)
-                                .join(CatalogVersion, CatalogVersion.catalog_id == Catalog.id)
-                                .join(FhirResource, FhirResource.catalog_version_id == CatalogVersion.id)
-                                .where(FhirResource.resource_type == "CodeSystem", FhirResource.url == url)).first()
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(C.c.slug).select_from(R.join(V, V.c.id == R.c.catalog_version_id)
+                                                                .join(C, C.c.id == V.c.catalog_id))
+                                .where(R.c.resource_type == "CodeSystem", R.c.url == url).limit(1)).scalar()
 
     def keep_value_set(self, resource: dict, *, dry_run: bool = False) -> tuple[FhirResource, str]:
         """Store a ValueSet resource as version `resource.version` of `resource.url`; return it and what happened.

@@ -101,13 +101,13 @@ class Terminology:
                 return self.store.get_catalog(slug)
             except NotFound:
                 return None
-        imported = self.store.catalog_of_code_system(url)
-        if imported:
-            return self.store.get_catalog(imported)
-        if url.startswith("urn:oid:"):
+        if url.startswith("urn:oid:"):  # an imported `urn:oid:` url is usually the catalog's OID too
             oid = url[len("urn:oid:"):]
-            return next((c for c in self.store.list_catalogs() if c.oid == oid), None)
-        return None
+            found = next((c for c in self.store.list_catalogs() if c.oid == oid), None)
+            if found:
+                return found
+        imported = self.store.catalog_of_code_system(url)
+        return self.store.get_catalog(imported) if imported else None
 
     def stored(self, catalog, version: str | None) -> StoredCodeSystem:
         """A catalog version as a code system; drafts and unknown versions are 404."""
@@ -136,7 +136,7 @@ class Terminology:
     # -- value sets ---------------------------------------------------------------------------------------------
 
     def find_value_set(self, url: str, version: str | None = None) -> dict | None:
-        """The ValueSet resource `url` (supplied, or a catalog's implicit all-codes value set), or None."""
+        """The ValueSet resource `url` (supplied, stored, or a catalog's implicit all-codes value set), or None."""
         url, version = split_canonical(url, version)
         supplied = [vs for vs in self.value_sets if vs.get("url") == url
                     and (version is None or vs.get("version") == version)]
