@@ -50,7 +50,8 @@ def test_a_code_system_names_its_catalog_and_version(nsi, tmp_path, store):
     assert (r.exit_code, r.stderr) == (0, "")
     assert r.stdout.startswith("Published units 2.1: 3 entries; the catalog's first version (")
     catalog = store.get_catalog("units")
-    assert (catalog.title, catalog.oid, catalog.field_schema["factor"]) == ("Test units", "1.2.3.4", {"type": "number", "required": False})
+    assert (catalog.title, catalog.oid, catalog.field_schema["factor"]) == ("Test units", "1.2.3.4",
+                                                                            {"type": "number", "required": False})
     entries = {e["code"]: e for e in store.iter_entries("units", "2.1")}
     assert entries["kg"] == {"code": "kg", "display": "kilogram", "parents": ["mass"], "status": "active",
                              "designations": [{"language": "ru", "use": "local", "text": "килограмм"}],
@@ -87,7 +88,8 @@ def test_a_concept_map_becomes_a_published_map_set_version(nsi, tmp_path, store)
           "name": "AToB", "status": "active", "group": [{
               "source": CS_URL, "target": target["url"],
               "element": [{"code": "kg", "target": [{"code": "kg", "equivalence": "equivalent"}]},
-                          {"code": "lb", "target": [{"code": "mass", "relationship": "source-is-narrower-than-target"}]},
+                          {"code": "lb", "target": [{"code": "mass",
+                                                     "relationship": "source-is-narrower-than-target"}]},
                           {"code": "oz", "target": [{"equivalence": "unmatched"}]}]}]}
     r = nsi("import", write(tmp_path, "cm.json", cm), "--format", "fhir-conceptmap")
     assert (r.exit_code, r.stdout) == (0, "Published map set a-to-b 3 from ConceptMap http://example.org/fhir/"
@@ -128,7 +130,8 @@ def test_a_concept_map_between_unknown_systems_says_which_is_missing(nsi, tmp_pa
 def test_bad_resources_are_refused_naming_file_and_json_path(nsi, tmp_path, fmt, resource, where, message):
     path = write(tmp_path, "bad.json", resource)
     r = nsi("import", path, "--format", fmt)
-    assert (r.exit_code, r.stdout, r.stderr) == (1, "", f"Error: import rejected: {path}, {where}: {message}\nNothing was stored.\n")
+    assert (r.exit_code, r.stdout, r.stderr) == (1, "", f"Error: import rejected: {path}, {where}: {message}\n"
+                                                        f"Nothing was stored.\n")
 
 
 def test_a_code_system_supplement_is_not_taken_for_a_catalog(nsi, tmp_path):

@@ -71,8 +71,10 @@ def _property_schema(data: dict, source: Source) -> dict:
             if isinstance(definition.get("description"), str):
                 spec["description"] = definition["description"]
             schema[code] = spec
-    if schema:  # a declared schema refuses undeclared attributes, and concept.definition is kept as one
+    if schema:  # a declared schema refuses undeclared attributes: add what concepts carry without declaring
         schema.setdefault("definition", {"type": "string", "description": "The concept's definition"})
+        for code, kind in (("status", "string"), ("inactive", "boolean"), ("notSelectable", "boolean")):
+            schema.setdefault(code, {"type": kind, "description": "A concept property FHIR defines"})
     return schema
 
 

@@ -60,8 +60,8 @@ def mappings_of(source: Source, group: dict, path: str) -> list[dict]:
         target, at = targets[0], f"{where}.target[0]"
         kind = text(source, target, "equivalence", at) or text(source, target, "relationship", at)
         if kind not in RELATIONSHIPS:
-            raise refuse(source, f"{at}.equivalence", f"equivalence {kind!r} is not one of "
-                                                      f"{', '.join(RELATIONSHIPS)}", "missing" if not kind else "invalid")
+            raise refuse(source, f"{at}.equivalence", f"equivalence {kind!r} is not one of {', '.join(RELATIONSHIPS)}",
+                         "missing" if not kind else "invalid")
         relationship = RELATIONSHIPS[kind]
         target_code = text(source, target, "code", at, required=relationship != "not-mappable")
         out.append({"source_code": code, "source_display": text(source, element, "display", where),

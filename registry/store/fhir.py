@@ -39,7 +39,8 @@ class FhirMixin:
                 raise AlreadyExists(f"CodeSystem {url}|{version} is registered already (as another catalog version)")
             kept = taken or FhirResource(resource_type="CodeSystem", url=url, version=version)
             kept.catalog_version_id, kept.resource = row, header
-            kept.name, kept.title, kept.status = header.get("name"), header.get("title"), header.get("status") or "active"
+            kept.name, kept.title = header.get("name"), header.get("title")
+            kept.status = header.get("status") or "active"
             session.add(kept)
             session.commit()
 
