@@ -70,7 +70,7 @@ def test_a_value_set_is_stored_and_a_second_import_changes_nothing(nsi, tmp_path
     path = write(tmp_path, "heavy.json", VALUE_SET)
     r = nsi("import", path, "--format", "fhir-valueset")
     assert (r.exit_code, r.stdout, r.stderr) == (0, f"Stored ValueSet {VS_URL}|1 (2 compose rules)\n", "")
-    r = nsi("import", path, "--format", "fhir-valueset")
+    r = nsi("import", path)  # recognised by its resourceType
     assert (r.exit_code, r.stdout) == (0, f"ValueSet {VS_URL}|1 is stored already, unchanged\n")
     changed = write(tmp_path, "heavy2.json", {**VALUE_SET, "title": "Other"})
     r = nsi("import", changed, "--format", "fhir-valueset")
