@@ -22,7 +22,9 @@ def _text_of(elem) -> str:
     return " ".join("".join(elem.itertext()).split())
 
 
-SIMPLE_PATH = re.compile(r"name\(\)|@[\w.:-]+|[\w.:-]+(/[\w.:-]+)*(/@[\w.:-]+)?")
+# A step is a name: `..` and `.` are XPath (the parent, the record itself), not children called so.
+NAME = r"[A-Za-z_][\w.:-]*"
+SIMPLE_PATH = re.compile(rf"name\(\)|@{NAME}|{NAME}(/{NAME})*(/@{NAME})?")
 
 
 def _path_getter(path: str, namespaces: dict):
