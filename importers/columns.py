@@ -1,7 +1,8 @@
 """Column names: resolving a profile's columns in a file's header, and naming them back in problems.
 
 `Columns` finds the cell index of each column a profile names (exactly, then
-ignoring case and surrounding spaces). `source_columns` says, for one field
+ignoring case and surrounding spaces, then `$C` as the column's letter when no
+header is called so). `source_columns` says, for one field
 set, which column of the file each canonical field comes from, spelled as the
 file's header spells it; the mapper puts that dict on every Position, so the
 store and the hierarchy step, which check canonical fields (code, parents,

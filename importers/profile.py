@@ -398,7 +398,9 @@ def validate(data: dict, where: str, path: Path | None = None) -> Profile:
                       group_codes=group_codes, sheets=sheets, side_files=side_files)
     if fmt == "xml":
         for key, p in profile.references():
-            _check_xml_path(where, key, p, read.get("namespaces") or {})
+            problem = module.check_xpath(p, read.get("namespaces") or {})
+            if problem:
+                _fail(where, f"{key} {problem}")
     if hasattr(module, "check_path"):
         for key, p in profile.references():
             problem = module.check_path(p)
@@ -432,23 +434,6 @@ def _check_uses(where: str, profile: Profile) -> None:
         for prefix in profile.read.get("namespaces") or {}:
             if not any(f"{prefix}:" in p for p in paths):
                 _fail(where, f"[read].namespaces.{prefix} is used by no record or path (write {prefix}:name)")
-
-
-def _check_xml_path(where: str, key: str, path: str, namespaces: dict) -> None:
-    """An XML field path is XPath 1.0 relative to the record element (or absolute), with the declared prefixes."""
-    from lxml import etree
-    if path == "name()":
-        return
-    unquoted = re.sub(r"'[^']*'|\"[^\"]*\"", "", path)
-    for prefix in re.findall(r"(?<![\w:.-])([A-Za-z_][\w.-]*):(?![:])", unquoted):
-        if prefix not in namespaces:
-            _fail(where, f"{key} {path!r} uses the prefix {prefix}:, which [read].namespaces does not declare")
-    try:
-        etree.XPath(path, namespaces=namespaces)
-    except etree.XPathError as exc:
-        _fail(where, f"{key} {path!r} is not an XPath this importer can evaluate ({exc}): write a path relative to "
-                     f"the record element such as name, a/b, @id, a/@id, field[@name='title'], text() or "
-                     f"/root/header/@version, with the prefixes of [read].namespaces")
 
 
 def profile_dirs() -> list[Path]:

@@ -153,6 +153,24 @@ def check_read(read: dict) -> str | None:
 NEEDS_PROFILE = "XML other than ClaML needs a profile (--profile); see docs/importers.md"
 
 
+def check_xpath(path: str, namespaces: dict) -> str | None:
+    """What is wrong with a field's path (XPath 1.0 on the record element, or absolute, with the declared
+    prefixes), or None; checked when the profile is loaded."""
+    if path == "name()":
+        return None
+    unquoted = re.sub(r"'[^']*'|\"[^\"]*\"", "", path)
+    for prefix in re.findall(r"(?<![\w:.-])([A-Za-z_][\w.-]*):(?![:])", unquoted):
+        if prefix not in namespaces:
+            return f"{path!r} uses the prefix {prefix}:, which [read].namespaces does not declare"
+    try:
+        etree.XPath(path, namespaces=namespaces)
+    except etree.XPathError as exc:
+        return (f"{path!r} is not an XPath this importer can evaluate ({exc}): write a path relative to the record "
+                f"element such as name, a/b, @id, a/@id, field[@name='title'], text() or /root/header/@version, "
+                f"with the prefixes of [read].namespaces")
+    return None
+
+
 def sniff(source: Source) -> bool:
     """A file named .xml or starting with '<'."""
     return source.path.suffix.lower() == ".xml" or source.starts_with(b"<")
