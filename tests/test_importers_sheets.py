@@ -149,6 +149,8 @@ def test_a_wrong_sheet_or_column_is_refused_naming_it(sqlite_store, tmp_path, ch
     (REGISTER.replace('parents = "Головная"', 'parents = { column = "Головная", type = "date" }'), 20,
      "[[sheets]] #2.fields.parents.type applies to attributes only"),
     (REGISTER.replace('format = "xlsx"', 'format = "csv"'), 8, "[[sheets]] is for format xlsx"),
+    (REGISTER.replace('header_rows = 2', 'header_rows = 2\nskip_hidden = "yes"'), 12,
+     "[[sheets]] #1.skip_hidden must be true or false"),
 ])
 def test_sheet_profile_mistakes_are_refused_with_the_line(tmp_path, text, line, message):
     path = write_profile(tmp_path, text)

@@ -173,6 +173,9 @@ def test_a_missing_or_unknown_side_file_is_refused_before_reading(sqlite_store, 
      "[[with]] #3.read.layout.CODE (characters 2-4) overlaps [[with]] #3.read.layout.FROM (characters 1-3)"),
     (('name = "flags"', 'name = "english"'), 25, "[[with]] #2.name 'english' is used twice"),
     (('role = "groups"', 'role = "groups"\nuse = "synonym"'), 39, "[[with]] #3.use applies to role translations only"),
+    (('file = "blocks.txt"', 'file = 3'), 40, "[[with]] #3.file must be a non-empty string"),
+    (('format = "fixed-width"\n', ''), 36, "[[with]] #3 needs a format"),
+    (('format = "fixed-width"', 'format = "dbf"'), 39, "[[with]] #3.format must be one of"),
 ])
 def test_side_file_mistakes_are_refused_with_the_profile_line(tmp_path, change, line, message):
     path = tmp_path / "p.toml"
