@@ -170,9 +170,21 @@ class Groups:
 
     def __init__(self, entries: list[dict]):
         self.ranges = [(r, e["code"]) for e in entries if (r := _range(e["code"]))]
+        # Whether a code is inside depends on its first `width` characters only: one answer per such prefix,
+        # so 70,000 codes under 2,000 blocks cost 2,000 scans, not 70,000.
+        self.width = max((len(lo) for (lo, _), _ in self.ranges), default=0)
+        self.known: dict[str, str | None] = {}
 
     def holding(self, code: str, inner: tuple[str, str] | None = None) -> str | None:
         """The code of the narrowest group containing `code` (or the range `inner`), other than itself."""
+        if inner is None:
+            key = code[:self.width]
+            if key not in self.known:
+                self.known[key] = self._scan(key, None)
+            return self.known[key]
+        return self._scan(code, inner)
+
+    def _scan(self, code: str, inner: tuple[str, str] | None) -> str | None:
         best = None
         for (lo, hi), group in self.ranges:
             if group == code:

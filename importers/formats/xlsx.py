@@ -51,8 +51,8 @@ def open_workbook(source: Source):
 def read_xlsx(source: Source, profile: Profile | None, findings: Findings, book=None) -> Table:
     """Read one sheet of an xlsx workbook (`[read].sheet`, else the first) as a Table, following its layout keys.
 
-    The header is `header_row` (a number, or "auto": the first row naming every
-    column the profile uses), `header_rows` rows deep (joined, merged cells
+    The header is `header_row` (a number, or "auto": the first row naming the
+    code and display columns), `header_rows` rows deep (joined, merged cells
     spread over their span; see importers.sheet_layout); rows hidden in the
     workbook are dropped under `skip_hidden`.
     """
