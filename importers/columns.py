@@ -1,7 +1,8 @@
 """Column names: resolving a profile's columns in a file's header, and naming them back in problems.
 
 `Columns` finds the cell index of each column a profile names (exactly, then
-ignoring case and surrounding spaces). `source_columns` says, for one field
+ignoring case and surrounding spaces, then `$C` as the column's letter when no
+header is called so). `source_columns` says, for one field
 set, which column of the file each canonical field comes from, spelled as the
 file's header spells it; the mapper puts that dict on every Position, so the
 store and the hierarchy step, which check canonical fields (code, parents,
@@ -10,6 +11,8 @@ rather than `code`.
 """
 
 from __future__ import annotations
+
+from importers.sheet_layout import letter_index
 
 
 class Columns:
@@ -31,7 +34,11 @@ class Columns:
 
     def _lookup(self, name: str) -> int | None:
         i = self.index.get(name)
-        return self.folded.get(name.strip().lower()) if i is None else i
+        if i is None:
+            i = self.folded.get(name.strip().lower())
+        if i is None and name.startswith("$"):  # a column by its letter, `$C`, when no header is called that
+            i = letter_index(name)
+        return i
 
     def find(self, name: str, optional: bool = False) -> int | None:
         """Index of column `name` (exact, then case- and space-insensitive); None and noted if missing."""
@@ -41,7 +48,7 @@ class Columns:
                 self.missing.append(name)
             return None
         self.used.add(i)
-        places = self._places.get(self.header[i].strip().lower(), [])
+        places = self._places.get(self.header[i].strip().lower(), []) if i < len(self.header) else []
         if len(places) > 1:
             self.ambiguous[self.header[i]] = places
         return i
@@ -49,7 +56,7 @@ class Columns:
     def spelled(self, name: str) -> str:
         """Column `name` as the file's header spells it (`mkb_code` for a profile's `MKB_CODE`); else as given."""
         i = self._lookup(name)
-        return self.header[i] if i is not None and self.header[i] else name
+        return self.header[i] if i is not None and i < len(self.header) and self.header[i] else name
 
 
 def spec_columns(spec, cols: Columns) -> str | None:
@@ -94,10 +101,14 @@ def source_columns(fields: dict, cols: Columns, hierarchy: dict, enclosing: bool
     if hierarchy.get("id"):
         out["hierarchy.id"] = cols.spelled(hierarchy["id"])
         out["hierarchy.parent_id"] = cols.spelled(hierarchy["parent_id"])
+    for key in ("level", "children"):
+        if hierarchy.get(key):
+            out[f"hierarchy.{key}"] = cols.spelled(hierarchy[key])
     if "parents" not in out:
         if hierarchy.get("parent_id"):
             out["parents"] = out["hierarchy.parent_id"]
-        elif (hierarchy.get("code_levels") or hierarchy.get("code_prefix")) and "code" in out:
+        elif (hierarchy.get("code_levels") or hierarchy.get("code_prefix") or hierarchy.get("parent_pattern")) \
+                and "code" in out:
             out["parents"] = out["code"]
         elif enclosing and "code" in out:
             out["parents"] = f"{out['code']} of the enclosing record"

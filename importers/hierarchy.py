@@ -1,4 +1,5 @@
-"""The hierarchy and duplicate step after mapping: parents by code level, by identifier or by prefix, and merged duplicates.
+"""The hierarchy and duplicate step after mapping: parents by code level, identifier, prefix, pattern, level column
+or lists of children, and merged duplicates.
 
 Most profiles stream straight through; the rules here that need to see every
 entry first (parents given as row identifiers, parents found by code prefix,
@@ -21,11 +22,75 @@ RANGE_IN_NAME = re.compile(r"\s*\(([A-Z]\d{2})(?:\s*[-–]\s*([A-Z]\d{2}))?\)\s*
 ROMAN = re.compile(r"^[IVXLC]+$")
 
 
+WAYS = ("id", "code_levels", "code_prefix", "parent_pattern", "level", "children")
+
+
+def check_rules(h: dict) -> tuple[str, str | None] | None:
+    """What is wrong with a profile's [hierarchy] table (message, key), or None. Keys and types are checked already."""
+    if ("id" in h) != ("parent_id" in h):
+        return "[hierarchy] needs both id and parent_id to link rows by identifier", None
+    if "code_levels" in h and not (isinstance(h["code_levels"], list) and
+                                   all(isinstance(n, int) and n > 0 for n in h["code_levels"])):
+        return "[hierarchy].code_levels must be a list of code lengths, e.g. [1, 3, 4, 5, 7]", None
+    if h.get("parent_resolve", "exact") not in ("exact", "prefix"):
+        return "[hierarchy].parent_resolve must be exact or prefix", None
+    ways = [k for k in WAYS if h.get(k)]
+    if len(ways) > 1:
+        return (f"[hierarchy] can use only one of id/parent_id, code_levels, code_prefix, parent_pattern, level, "
+                f"children (has {', '.join(ways)})", ways[1])
+    if "parent_pattern" in h:
+        try:
+            groups = re.compile(h["parent_pattern"]).groups
+        except re.error as exc:
+            return f"[hierarchy].parent_pattern {h['parent_pattern']!r} is not a valid regular expression: {exc}", None
+        if groups < 1:
+            return (f"[hierarchy].parent_pattern {h['parent_pattern']!r} needs a group ( ) around the parent's code, "
+                    f"e.g. \"^(.+)\\\\.[^.]+$\""), None
+    if "children_split" in h and "children" not in h:
+        return "[hierarchy].children_split needs [hierarchy].children (the column listing each row's children)", None
+    return None
+
+
 def needs_buffer(profile: Profile) -> bool:
     """Whether the hierarchy or duplicate rules need all entries before the first can be staged."""
     h = profile.hierarchy
-    return bool(h.get("id") or h.get("code_prefix") or h.get("parent_resolve") == "prefix"
+    return bool(h.get("id") or h.get("code_prefix") or h.get("parent_resolve") == "prefix" or h.get("children")
                 or profile.duplicates == "merge" or profile.group_codes)
+
+
+def pattern_parent(code: str, pattern: re.Pattern) -> str | None:
+    """The parent a declared pattern gives: its first group that matched (`^(.+)\\.[^.]+$`: `A00.1` → `A00`)."""
+    m = pattern.search(code)
+    if not m:
+        return None
+    parent = next((g for g in m.groups() if g), None)
+    return parent if parent and parent != code else None
+
+
+class LevelStack:
+    """Parents by a level column and row order: a row's parent is the nearest row above it of a lower level."""
+
+    def __init__(self, findings: Findings):
+        self.findings = findings
+        self.open: list[tuple[int, str]] = []  # (level, code) of the rows that may still have children
+
+    def place(self, e: dict) -> dict:
+        """Give `e` (carrying `_level`) its parent and remember it as a possible parent."""
+        raw = str(e.pop("_level", "") or "").strip()
+        pos = e["_pos"]
+        try:
+            level = int(raw)
+        except ValueError:
+            self.findings.error(pos.problem(f"the level {raw!r} is not a whole number" if raw else "the level is empty",
+                                            column=pos.column_for("hierarchy.level"), code=e["code"] or None,
+                                            kind="wrong_type"))
+            return e
+        while self.open and self.open[-1][0] >= level:
+            self.open.pop()
+        if self.open and not e["parents"]:
+            e["parents"] = [self.open[-1][1]]
+        self.open.append((level, e["code"]))
+        return e
 
 
 def level_parent(code: str, levels: list[int]) -> str | None:
@@ -41,10 +106,14 @@ def finish(entries: Iterable[dict], profile: Profile, findings: Findings, langua
     rolls the whole draft back).
     """
     levels = sorted(profile.hierarchy.get("code_levels") or [])
+    pattern = re.compile(profile.hierarchy["parent_pattern"]) if profile.hierarchy.get("parent_pattern") else None
+    stack = LevelStack(findings) if profile.hierarchy.get("level") else None
     if not needs_buffer(profile):
         for e in entries:
-            if levels and not e["parents"]:
-                parent = level_parent(e["code"], levels)
+            if stack is not None:
+                e = stack.place(e)
+            elif (levels or pattern) and not e["parents"]:
+                parent = level_parent(e["code"], levels) if levels else pattern_parent(e["code"], pattern)
                 if parent:
                     if parent.strip() == parent:
                         e["parents"] = [parent]
@@ -61,14 +130,17 @@ def finish(entries: Iterable[dict], profile: Profile, findings: Findings, langua
         _link_by_id(buffered, profile, findings)
     if profile.duplicates == "merge":
         buffered = _merge_duplicates(buffered, findings, language)
+    if profile.hierarchy.get("children"):
+        _link_children(buffered, profile, findings)
     if profile.hierarchy.get("code_prefix") or profile.hierarchy.get("parent_resolve") == "prefix":
         _resolve_prefix_parents(buffered, profile)
-    if levels:
-        for e in buffered:
-            if not e["parents"]:
-                parent = level_parent(e["code"], levels)
-                if parent:
-                    e["parents"] = [parent]
+    for e in buffered:
+        if stack is not None:
+            stack.place(e)
+        elif (levels or pattern) and not e["parents"]:
+            parent = level_parent(e["code"], levels) if levels else pattern_parent(e["code"], pattern)
+            if parent:
+                e["parents"] = [parent]
     findings.raise_if_errors()
     yield from buffered
 
@@ -111,6 +183,28 @@ def _link_by_id(entries: list[dict], profile: Profile, findings: Findings) -> No
                                        code=e["code"], kind="unknown_parent"))
         elif code not in e["parents"]:
             e["parents"] = [code] + e["parents"]
+
+
+def _link_children(entries: list[dict], profile: Profile, findings: Findings) -> None:
+    """Parents from lists of children: each code a row lists (split by `children_split`, default ",") gets it as a
+    parent. A listed code no row has is an error naming the row and the children column."""
+    split = profile.hierarchy.get("children_split", ",")
+    by_code = {e["code"]: e for e in entries if e["code"]}
+    for e in entries:
+        listed = [c.strip() for c in str(e.pop("_children", "") or "").split(split) if c.strip()]
+        for child_code in listed:
+            child = by_code.get(child_code)
+            pos = e["_pos"]
+            if child is None:
+                findings.error(pos.problem(f"child {child_code} is not the code of any row",
+                                           column=pos.column_for("hierarchy.children"), code=e["code"] or None,
+                                           kind="unknown_child"))
+            elif child is e:
+                findings.error(pos.problem(f"{child_code} lists itself as its own child",
+                                           column=pos.column_for("hierarchy.children"), code=e["code"] or None,
+                                           kind="parent_cycle"))
+            elif e["code"] not in child["parents"]:
+                child["parents"] = child["parents"] + [e["code"]]
 
 
 def _merge_duplicates(entries: list[dict], findings: Findings, language: str | None) -> list[dict]:

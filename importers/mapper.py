@@ -253,8 +253,12 @@ class Mapper:
             "[lang=ru], or [0] for the first"
         self.id_get = _cell_getter(cols.find(h["id"])) if h.get("id") else None
         self.parent_id_get = _cell_getter(cols.find(h["parent_id"])) if h.get("parent_id") else None
+        # Values the hierarchy step reads after mapping: a level column, a list of children.
+        self.extras = [(key, _cell_getter(cols.find(h[name]))) for key, name in (("_level", "level"),
+                                                                                 ("_children", "children"))
+                       if h.get(name)]
         # Entries that `finish` rewrites after mapping (buffered hierarchy and duplicate rules) stay loose dicts.
-        self.canonical = not needs_buffer(profile)
+        self.canonical = not needs_buffer(profile) and not self.extras
         header_pos = Position(self.file, sheet, header_row)
         if known_columns:
             self._check_header(header, header_pos)
@@ -387,11 +391,15 @@ class Mapper:
                                             f"which knows {values}", column=pos.column_for("status"),
                                             code=str(code).strip() or None, kind="wrong_type"))
             status = "active"  # the import is refused already; staging the row on keeps its code for its children
-        if self.id_get is not None:
-            return {"code": code, "display": display, "designations": designations, "parents": parents,
-                    "status": status, "attributes": attributes, "_pos": pos,
-                    "_id": str(self.id_get(row) or "").strip(),
-                    "_parent_id": str(self.parent_id_get(row) or "").strip()}
+        if self.id_get is not None or self.extras:
+            entry = {"code": code, "display": display, "designations": designations, "parents": parents,
+                     "status": status, "attributes": attributes, "_pos": pos}
+            if self.id_get is not None:
+                entry["_id"] = str(self.id_get(row) or "").strip()
+                entry["_parent_id"] = str(self.parent_id_get(row) or "").strip()
+            for key, get in self.extras:
+                entry[key] = get(row)
+            return entry
         if self.canonical and fs.canonical:
             entry = _canonical_entry(code, display, status, designations, parents, attributes, pos,
                                      fs.texts_stripped)
@@ -401,12 +409,16 @@ class Mapper:
                 "status": status, "attributes": attributes, "_pos": pos}
 
 
-def map_table(table, profile: Profile, findings: Findings, language: str | None) -> Iterator[dict]:
-    """The entries of a Table (see importers.table) mapped by `profile`, after its hierarchy and duplicate rules."""
+def map_rows(table, profile: Profile, findings: Findings, language: str | None) -> Iterator[dict]:
+    """The entries of a Table (see importers.table) mapped by `profile`, before its hierarchy and duplicate rules."""
     mapper = Mapper(profile, table.header, findings, sheet=table.sheet, header_row=table.header_row,
                     language=language, known_columns=table.known_columns, paths=table.paths)
-    entries = (e for e in (mapper.entry(cells, row, parent) for row, cells, parent in table.rows) if e is not None)
-    return finish_hierarchy(entries, profile, findings, language)
+    return (e for e in (mapper.entry(cells, row, parent) for row, cells, parent in table.rows) if e is not None)
+
+
+def map_table(table, profile: Profile, findings: Findings, language: str | None) -> Iterator[dict]:
+    """The entries of a Table (see importers.table) mapped by `profile`, after its hierarchy and duplicate rules."""
+    return finish_hierarchy(map_rows(table, profile, findings, language), profile, findings, language)
 
 
 def _canonical_entry(code, display, status, designations, parents, attributes, pos, texts_stripped):

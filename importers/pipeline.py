@@ -18,6 +18,7 @@ from registry.errors import BadRequest, ImportRejected, NotFound, Problem, Repor
 from importers.findings import Findings
 from importers.formats import FORMATS, catalog_defaults as described_catalog, guess_format
 from importers.profile import Profile, load_profile
+from importers.side_files import identity as side_identity, join_side_files, side_sources
 from importers.source import CONTAINERS, Source
 
 def refuse_containers(source: Source, fmt: str, profile: Profile | None) -> None:
@@ -132,7 +133,8 @@ def run_import(store, path: str | Path, *, catalog: str | None = None, version: 
                format: str | None = None,
                profile: str | Profile | None = None, publish: bool = False, dry_run: bool = False,
                release_notes: str | None = None, created_by: str | None = None,
-               progress: Callable[[int], None] | None = None, source_name: str | None = None) -> Report:
+               progress: Callable[[int], None] | None = None, source_name: str | None = None,
+               with_files: dict[str, str] | None = None) -> Report:
     """Import one file as draft `version` of `catalog` (optionally publishing it) and return the report.
 
     A FHIR resource names its own catalog and version when they are not given;
@@ -142,7 +144,8 @@ def run_import(store, path: str | Path, *, catalog: str | None = None, version: 
     `profile` is a profile name (a file in catalogs/), a path, or a loaded Profile;
     `format` overrides the profile's format. If the catalog does not exist, it is
     created from the profile's [catalog] defaults (or the file's own metadata for
-    ClaML and FHIR). Errors raise ImportRejected with every problem located;
+    ClaML and FHIR). `with_files` gives the side files of the profile's [[with]]
+    tables by name (importers.side_files); the files together are one version. Errors raise ImportRejected with every problem located;
     nothing is stored then.
     """
     prof = load_profile(profile) if isinstance(profile, (str, Path)) else profile
@@ -176,6 +179,10 @@ def run_import(store, path: str | Path, *, catalog: str | None = None, version: 
     if owner and owner != catalog:
         raise BadRequest(f"{source.name}: CodeSystem {header['url']} is catalog {owner} already: import it with "
                          f"--catalog {owner}")
+    if with_files and (prof is None or not prof.side_files):
+        raise BadRequest(f"--with needs a profile that declares side files ([[with]] tables); "
+                         f"{'profile ' + prof.name if prof else 'no profile'} declares none")
+    sides = side_sources(prof, Path(path), with_files) if prof is not None and prof.side_files else []
     create = None
     if not store.has_catalog(catalog):
         defaults = described or catalog_defaults(source, fmt, prof)
@@ -189,10 +196,13 @@ def run_import(store, path: str | Path, *, catalog: str | None = None, version: 
     if meant_for and meant_for != catalog:
         findings.warn(Problem(f"profile {prof.name} is meant for catalog {meant_for}, and this file goes into "
                               f"{catalog}: is that the right profile?", file=source.name, kind="other_catalog"))
-    staging = _Staging(FORMATS[fmt].read(source, prof, findings, language), findings)
+    entries = FORMATS[fmt].read(source, prof, findings, language)
+    if sides:
+        entries = join_side_files(entries, sides, findings, language)
+    staging = _Staging(entries, findings)
     try:
-        report = store.stage_draft(catalog, version, staging,
-                                   source_name=Path(source.name).name, source_sha256=source_identity(source, prof),
+        identity = side_identity(source_identity(source, prof), sides)
+        report = store.stage_draft(catalog, version, staging, source_name=Path(source.name).name, source_sha256=identity,
                                    release_notes=release_notes, created_by=created_by, dry_run=dry_run,
                                    progress=progress, file=source.name, create_catalog=create,
                                    upstream_errors=lambda: bool(findings.errors))

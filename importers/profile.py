@@ -27,7 +27,7 @@ from registry.models.catalog import KINDS
 from importers import transforms
 from importers.toml_lines import key_line
 
-TOP_KEYS = {"profile", "catalog", "read", "fields", "variants", "hierarchy"}
+TOP_KEYS = {"profile", "catalog", "read", "fields", "variants", "hierarchy", "sheets", "with"}
 PROFILE_KEYS = {"name", "description", "format", "duplicates", "group_codes"}
 CATALOG_KEYS = {"slug", "title", "kind", "language", "oid", "owner", "description", "field_schema"}
 READ_KEYS = {"encoding", "strip_chars", "null_values", "skip", "unknown_columns"}  # and each format's READ_KEYS
@@ -37,7 +37,8 @@ SPEC_KEYS = {"column", "columns", "path", "value", "hash", "regex", "map", "defa
              "optional", "language", "use", "join", "compose", "replace", "replace_regex", "insert", "map_strict",
              "case"}
 ATTRIBUTE_TYPES = ("string", "integer", "number", "boolean", "date")
-HIERARCHY_KEYS = {"id", "parent_id", "code_levels", "code_prefix", "parent_resolve", "enclosing"}
+HIERARCHY_KEYS = {"id", "parent_id", "code_levels", "code_prefix", "parent_resolve", "enclosing", "parent_pattern",
+                  "level", "children", "children_split"}
 SKIP_KEYS = {"column", "equals", "empty", "matches"}
 ENCODINGS_AUTO = "auto"
 DUPLICATES = ("error", "merge")
@@ -71,7 +72,8 @@ KEY_TYPES = {
     "profile": {"name": _NONEMPTY, "description": _STR, "format": _STR, "duplicates": _STR, "group_codes": _STR},
     "skip": {"column": _NONEMPTY, "equals": _SCALARS, "empty": _BOOL, "matches": _STR},
     "hierarchy": {"id": _NONEMPTY, "parent_id": _NONEMPTY, "code_prefix": _BOOL, "parent_resolve": _STR,
-                  "enclosing": _BOOL},
+                  "enclosing": _BOOL, "parent_pattern": _NONEMPTY, "level": _NONEMPTY, "children": _NONEMPTY,
+                  "children_split": _NONEMPTY},
 }
 
 
@@ -100,6 +102,8 @@ class Profile:
     hierarchy: dict = field(default_factory=dict)
     duplicates: str = "error"
     group_codes: str | None = None
+    sheets: list = field(default_factory=list)  # [[sheets]]: several sheets of one workbook, each a dict
+    side_files: list = field(default_factory=list)  # [[with]]: files joined to the main one (importers.side_files)
 
     def referenced_columns(self) -> list[str]:
         """Every column (or XML path) named by the field specs, variants and skip rules, in first-use order."""
@@ -140,13 +144,18 @@ class Profile:
                 walk_spec(f"{section}.attributes.{name}", spec)
 
         walk_fields("[fields]", self.fields)
+        for i, sheet in enumerate(self.sheets, 1):
+            if sheet.get("fields"):
+                walk_fields(f"[[sheets]] #{i}.fields", sheet["fields"])
+            for j, rule in enumerate(sheet.get("skip") or []):
+                add(f"[[sheets]] #{i}.skip[{j}].column", rule["column"])
         for i, variant in enumerate(self.variants, 1):
             for cond in variant["when"]:
                 add(f"[[variants]] #{i}.when.column", cond["column"])
             walk_fields(f"[[variants]] #{i}.fields", variant["fields"])
         for i, rule in enumerate(self.read.get("skip") or []):
             add(f"[read].skip[{i}].column", rule["column"])
-        for key in ("id", "parent_id"):
+        for key in ("id", "parent_id", "level", "children"):
             add(f"[hierarchy].{key}", self.hierarchy.get(key))
         return found
 
@@ -222,6 +231,18 @@ def _check_spec(where: str, section: str, spec) -> None:
         _fail(where, f"{section}.zfill must be an integer width")
     if spec.get("fallback") is not None:
         _check_spec(where, f"{section}.fallback", spec["fallback"])
+
+
+def _check_skip(where: str, section: str, rules) -> None:
+    """Skip rules: a list of { column, and one of equals, empty or matches }."""
+    if not isinstance(rules, list):
+        _fail(where, f"{section} must be an array of tables, e.g. skip = [{{ column = \"code\", empty = true }}]")
+    for i, rule in enumerate(rules):
+        _check_keys(where, f"{section}[{i}]", rule, SKIP_KEYS)
+        _check_types(where, f"{section}[{i}]", rule, "skip")
+        _check_regex(where, f"{section}[{i}]", rule, "matches")
+        if "column" not in rule or len(set(rule) & {"equals", "empty", "matches"}) != 1:
+            _fail(where, f"{section}[{i}] needs a column and one of equals, empty or matches")
 
 
 def _check_regex(where: str, section: str, table: dict, key: str) -> None:
@@ -306,8 +327,8 @@ def validate(data: dict, where: str, path: Path | None = None) -> Profile:
         _fail(where, f"[read].delimiter must be one character or \"auto\" (got {read['delimiter']!r})")
     if "header" in read and read["header"] not in (True, False, "auto"):
         _fail(where, "[read].header must be true, false or \"auto\"")
-    if "header_row" in read and (not isinstance(read["header_row"], int) or isinstance(read["header_row"], bool)
-                                 or read["header_row"] < 1):
+    if "header_row" in read and fmt != "xlsx" and (not isinstance(read["header_row"], int)
+                                                   or isinstance(read["header_row"], bool) or read["header_row"] < 1):
         _fail(where, "[read].header_row must be a row number from 1")
     if read.get("header") is False and not read.get("columns"):
         _fail(where, "[read].header = false needs [read].columns to name the columns")
@@ -323,14 +344,7 @@ def validate(data: dict, where: str, path: Path | None = None) -> Profile:
             _fail(where, f"[read].encoding {read['encoding']!r} is not a text encoding")
     if read.get("unknown_columns", "ignore") not in ("ignore", "warn", "error"):
         _fail(where, "[read].unknown_columns must be ignore, warn or error")
-    if not isinstance(read.get("skip", []), list):
-        _fail(where, "[read].skip must be an array of tables, e.g. skip = [{ column = \"code\", empty = true }]")
-    for i, rule in enumerate(read.get("skip") or []):
-        _check_keys(where, f"[read].skip[{i}]", rule, SKIP_KEYS)
-        _check_types(where, f"[read].skip[{i}]", rule, "skip")
-        _check_regex(where, f"[read].skip[{i}]", rule, "matches")
-        if "column" not in rule or len(set(rule) & {"equals", "empty", "matches"}) != 1:
-            _fail(where, f"[read].skip[{i}] needs a column and one of equals, empty or matches")
+    _check_skip(where, "[read].skip", read.get("skip") or [])
     problem = module.check_read(read) if hasattr(module, "check_read") else None
     if problem:
         _fail(where, problem)
@@ -359,22 +373,34 @@ def validate(data: dict, where: str, path: Path | None = None) -> Profile:
     hierarchy = data.get("hierarchy", {})
     _check_keys(where, "[hierarchy]", hierarchy, HIERARCHY_KEYS)
     _check_types(where, "[hierarchy]", hierarchy, "hierarchy")
-    if ("id" in hierarchy) != ("parent_id" in hierarchy):
-        _fail(where, "[hierarchy] needs both id and parent_id to link rows by identifier")
-    if "code_levels" in hierarchy and not (isinstance(hierarchy["code_levels"], list) and
-                                           all(isinstance(n, int) and n > 0 for n in hierarchy["code_levels"])):
-        _fail(where, "[hierarchy].code_levels must be a list of code lengths, e.g. [1, 3, 4, 5, 7]")
-    if hierarchy.get("parent_resolve", "exact") not in ("exact", "prefix"):
-        _fail(where, "[hierarchy].parent_resolve must be exact or prefix")
-    ways = [k for k in ("id", "code_levels", "code_prefix") if hierarchy.get(k)]
-    if len(ways) > 1:
-        _fail(where, f"[hierarchy] can use only one of id/parent_id, code_levels, code_prefix (has {', '.join(ways)})")
+    from importers.hierarchy import check_rules  # the hierarchy module reads profiles: imported here
+    problem = check_rules(hierarchy)
+    if problem:
+        _fail(where, *problem)
+    sheets = data.get("sheets", [])
+    if sheets:
+        if fmt != "xlsx":
+            _fail(where, f"[[sheets]] is for format xlsx (several sheets of one workbook), not {fmt}")
+        problem = module.check_sheets(sheets, read)
+        if problem:
+            _fail(where, *problem)
+        for i, sheet in enumerate(sheets, 1):
+            _check_skip(where, f"[[sheets]] #{i}.skip", sheet.get("skip") or [])
+            if "fields" in sheet:
+                _check_fields(where, f"[[sheets]] #{i}.fields", sheet["fields"], require_code=True)
+    from importers.side_files import check_side_files
+    side_files = data.get("with", [])
+    problem = check_side_files(side_files, where, validate)
+    if problem:
+        _fail(where, *problem)
     profile = Profile(name=name, path=path, format=fmt, description=head.get("description", ""), catalog=catalog,
-                   read=read, fields=fields, variants=variants, hierarchy=hierarchy, duplicates=duplicates,
-                      group_codes=group_codes)
+                      read=read, fields=fields, variants=variants, hierarchy=hierarchy, duplicates=duplicates,
+                      group_codes=group_codes, sheets=sheets, side_files=side_files)
     if fmt == "xml":
         for key, p in profile.references():
-            _check_xml_path(where, key, p, read.get("namespaces") or {})
+            problem = module.check_xpath(p, read.get("namespaces") or {})
+            if problem:
+                _fail(where, f"{key} {problem}")
     if hasattr(module, "check_path"):
         for key, p in profile.references():
             problem = module.check_path(p)
@@ -408,23 +434,6 @@ def _check_uses(where: str, profile: Profile) -> None:
         for prefix in profile.read.get("namespaces") or {}:
             if not any(f"{prefix}:" in p for p in paths):
                 _fail(where, f"[read].namespaces.{prefix} is used by no record or path (write {prefix}:name)")
-
-
-def _check_xml_path(where: str, key: str, path: str, namespaces: dict) -> None:
-    """An XML field path is XPath 1.0 relative to the record element (or absolute), with the declared prefixes."""
-    from lxml import etree
-    if path == "name()":
-        return
-    unquoted = re.sub(r"'[^']*'|\"[^\"]*\"", "", path)
-    for prefix in re.findall(r"(?<![\w:.-])([A-Za-z_][\w.-]*):(?![:])", unquoted):
-        if prefix not in namespaces:
-            _fail(where, f"{key} {path!r} uses the prefix {prefix}:, which [read].namespaces does not declare")
-    try:
-        etree.XPath(path, namespaces=namespaces)
-    except etree.XPathError as exc:
-        _fail(where, f"{key} {path!r} is not an XPath this importer can evaluate ({exc}): write a path relative to "
-                     f"the record element such as name, a/b, @id, a/@id, field[@name='title'], text() or "
-                     f"/root/header/@version, with the prefixes of [read].namespaces")
 
 
 def profile_dirs() -> list[Path]:

@@ -209,8 +209,8 @@ def test_fixed_width_layout_mistakes(tmp_path, layout, message):
 def test_every_profile_key_is_in_the_one_table_of_docs_importers():
     """docs/importers.md lists each key the code accepts, in its section and for the formats that read it."""
     import re
-    from importers import profile as p
-    from importers.formats import FORMATS
+    from importers import profile as p, side_files
+    from importers.formats import FORMATS, xlsx
     text = (ROOT / "docs" / "importers.md").read_text(encoding="utf-8")
     table = text[text.index("### Every profile key"):]
     table = table[:table.index("\n\n", table.index("|---|"))]
@@ -226,7 +226,8 @@ def test_every_profile_key_is_in_the_one_table_of_docs_importers():
         | {("`[catalog]`", k) for k in p.CATALOG_KEYS} | {("`[read]`", k) for k in read_formats} \
         | {("skip / when", k) for k in p.SKIP_KEYS} | {("`[fields]`", k) for k in p.FIELD_NAMES} \
         | {("`[[variants]]`", k) for k in ("when", "fields")} | {("spec", k) for k in p.SPEC_KEYS} \
-        | {("`[hierarchy]`", k) for k in p.HIERARCHY_KEYS}
+        | {("`[hierarchy]`", k) for k in p.HIERARCHY_KEYS} | {("`[[sheets]]`", k) for k in xlsx.SHEET_KEYS} \
+        | {("`[[with]]`", k) for k in side_files.WITH_KEYS}
     assert sorted(expected - set(documented)) == [], "profile keys missing from docs/importers.md"
     assert sorted(set(documented) - expected) == [], "keys in docs/importers.md that profiles do not have"
     for key, formats in read_formats.items():

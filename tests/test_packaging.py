@@ -99,7 +99,7 @@ def test_the_wheel_ships_profiles_and_samples_and_no_top_level_cli_module(instal
     top_level = sorted({n.split("/")[0] for n in names if not n.startswith("nsi_registry-")})
     assert top_level == ["importers", "registry"]  # no generic `cli` module that another package could shadow
     shipped = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "catalogs").rglob("*") if p.is_file())
-    assert [n for n in names if n.startswith("registry/catalogs/")] == sorted(f"registry/{p}" for p in shipped)
+    assert sorted(n for n in names if n.startswith("registry/catalogs/")) == sorted(f"registry/{p}" for p in shipped)
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "nsi = registry.cli:main" in zipfile.ZipFile(installed[0]).read(entry_points).decode()
 

@@ -12,7 +12,9 @@ Every format module has
 - optionally `FIELDS_REQUIRED`: a profile of this format must have [fields] with a code;
 - optionally `READ_KEYS` (the [read] keys only this format takes), `check_read(read) -> str | None`
   (what is wrong with a profile's [read] table for this format) and `check_path(path) -> str | None`
-  (what is wrong with a field's column or path), used when a profile is loaded.
+  (what is wrong with a field's column or path), used when a profile is loaded; the xml format's
+  `check_xpath(path, namespaces)` also takes the profile's namespace prefixes;
+- optionally `check_sheets(sheets, read)`: what is wrong with a profile's `[[sheets]]` (xlsx only).
 
 A new format is one module here and one line in FORMATS. The order of FORMATS
 is the order `guess_format` tries them in (the more specific sniff first).

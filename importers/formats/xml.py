@@ -22,7 +22,9 @@ def _text_of(elem) -> str:
     return " ".join("".join(elem.itertext()).split())
 
 
-SIMPLE_PATH = re.compile(r"name\(\)|@[\w.:-]+|[\w.:-]+(/[\w.:-]+)*(/@[\w.:-]+)?")
+# A step is a name: `..` and `.` are XPath (the parent, the record itself), not children called so.
+NAME = r"[A-Za-z_][\w.:-]*"
+SIMPLE_PATH = re.compile(rf"name\(\)|@{NAME}|{NAME}(/{NAME})*(/@{NAME})?")
 
 
 def _path_getter(path: str, namespaces: dict):
@@ -149,6 +151,24 @@ def check_read(read: dict) -> str | None:
         return "format xml needs [read].records: the element names that are records"
     return None
 NEEDS_PROFILE = "XML other than ClaML needs a profile (--profile); see docs/importers.md"
+
+
+def check_xpath(path: str, namespaces: dict) -> str | None:
+    """What is wrong with a field's path (XPath 1.0 on the record element, or absolute, with the declared
+    prefixes), or None; checked when the profile is loaded."""
+    if path == "name()":
+        return None
+    unquoted = re.sub(r"'[^']*'|\"[^\"]*\"", "", path)
+    for prefix in re.findall(r"(?<![\w:.-])([A-Za-z_][\w.-]*):(?![:])", unquoted):
+        if prefix not in namespaces:
+            return f"{path!r} uses the prefix {prefix}:, which [read].namespaces does not declare"
+    try:
+        etree.XPath(path, namespaces=namespaces)
+    except etree.XPathError as exc:
+        return (f"{path!r} is not an XPath this importer can evaluate ({exc}): write a path relative to the record "
+                f"element such as name, a/b, @id, a/@id, field[@name='title'], text() or /root/header/@version, "
+                f"with the prefixes of [read].namespaces")
+    return None
 
 
 def sniff(source: Source) -> bool:

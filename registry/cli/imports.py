@@ -21,19 +21,28 @@ from registry.cli.interrupts import caused_by_interrupt, report_interrupted
 @click.option("--publish", is_flag=True, help="Publish the version right after staging it")
 @click.option("--dry-run", is_flag=True, help="Validate and report; store nothing")
 @click.option("--notes", "release_notes", help="Release notes of the version")
+@click.option("--with", "with_files", multiple=True, metavar="NAME=PATH",
+              help="A side file the profile joins to FILE (translations, attributes, groups); repeatable")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON")
-def import_(file, catalog_slug, version_label, fmt, profile, publish, dry_run, release_notes, as_json):
+def import_(file, catalog_slug, version_label, fmt, profile, publish, dry_run, release_notes, with_files, as_json):
     """Import FILE as a new draft version of a catalog, then report what changed.
 
     A FHIR ValueSet is stored as a value set, a FHIR ConceptMap published as a map-set version.
     """
     from importers import run_import
+    sides = {}
+    for given in with_files:
+        name, sep, path = given.partition("=")
+        if not sep or not name or not path:
+            raise click.BadParameter(f"{given!r}: write NAME=PATH, with the name of the profile's [[with]] table",
+                                     param_hint="--with")
+        sides[name] = path
     progress = Progress(f"importing {file}")
     store = open_store()
     try:
         report = run_import(store, file, catalog=catalog_slug, version=version_label, format=fmt,
                             profile=profile, publish=publish, dry_run=dry_run, release_notes=release_notes,
-                            progress=progress)
+                            progress=progress, with_files=sides)
     except BaseException as exc:
         if caused_by_interrupt(exc):
             report_interrupted(catalog_slug, version_label, store)
