@@ -15,6 +15,9 @@ from __future__ import annotations
 
 import json
 import re
+import signal
+import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 TX_TESTS = Path(__file__).resolve().parent.parent.parent.parent / "shared" / "fhir-tx-tests"
@@ -60,6 +63,11 @@ def load(name: str):
     return json.loads((TX_TESTS / name).read_text(encoding="utf-8-sig"))
 
 
+def general_suites() -> list[str]:
+    """The names of every suite that runs in general mode, in manifest order."""
+    return [suite["name"] for suite in load("test-cases.json")["suites"] if _runs(suite)]
+
+
 def general_tests(suite_names: list[str]) -> list[tuple[dict, dict]]:
     """(suite, test) pairs of the named suites that run in general mode, in manifest order."""
     out = []
@@ -82,11 +90,48 @@ def _runs(item: dict) -> bool:
 
 OPERATIONS = {"expand": "/fhir/ValueSet/$expand", "validate-code": "/fhir/ValueSet/$validate-code",
               "cs-validate-code": "/fhir/CodeSystem/$validate-code", "lookup": "/fhir/CodeSystem/$lookup",
-              "translate": "/fhir/ConceptMap/$translate"}
+              "translate": "/fhir/ConceptMap/$translate", "batch-validate": "/fhir/ValueSet/$batch-validate-code"}
 
 
-def run_test(client, suite: dict, test: dict) -> str | None:
-    """Run one test against the Flask test client: None when it passes, else what differs."""
+# A request slower than this fails its test instead of holding the run (the `regex-bad` suite once hung it).
+REQUEST_SECONDS = 10
+
+
+class TimedOut(Exception):
+    """A test's request took longer than REQUEST_SECONDS."""
+
+
+@contextmanager
+def time_bound(seconds: float):
+    """Raise TimedOut in this (main) thread after `seconds`; elsewhere (no signals) run unbounded."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum, frame):
+        raise TimedOut(f"no answer within {seconds} s")
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def run_test(client, suite: dict, test: dict, seconds: float = REQUEST_SECONDS) -> str | None:
+    """Run one test against the Flask test client: None when it passes, else what differs.
+
+    The request is bounded by `seconds`: a slower answer is a failure saying so.
+    """
+    try:
+        with time_bound(seconds):
+            return _run_test(client, suite, test)
+    except TimedOut as exc:
+        return f"timed out: {exc}"
+
+
+def _run_test(client, suite: dict, test: dict) -> str | None:
     operation = test["operation"]
     expected = (TX_TESTS / test["response"]).read_text(encoding="utf-8-sig")
     if operation in ("metadata", "term-caps"):

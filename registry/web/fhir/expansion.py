@@ -7,15 +7,20 @@ system reads only the page it returns; anything else is evaluated in memory.
 
 from __future__ import annotations
 
-import re
+import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
+
+import regex
 
 from registry.web.fhir.concepts import CodeSystemSource, Concept
 from registry.web.fhir.outcome import FhirError, bad_request, not_found
 
 HIERARCHY_OPS = ("is-a", "descendent-of", "is-not-a", "child-of", "generalizes")
 MAX_DEPTH = 10
+# How long one regex filter may spend matching, all concepts together. The `regex` engine has a timeout, which
+# Python's `re` has not: a pattern such as `(a+)+` (the HL7 `regex-bad` suite) must not hold a worker for ever.
+REGEX_SECONDS = 2.0
 
 
 @dataclass
@@ -163,11 +168,7 @@ def filter_predicate(cs: CodeSystemSource, flt: dict) -> Callable[[Concept], boo
             return lambda c: c.code != value and c.code not in below
         return lambda c: c.code == value or c.code in below
     if op == "regex":
-        try:
-            pattern = re.compile(value)
-        except re.error as exc:
-            raise bad_request(f"filter regex {value!r} is not a valid regular expression: {exc}") from None
-        return lambda c: any(pattern.fullmatch(v) for v in _values(c, prop))
+        return _regex_predicate(value, prop)
     if op in ("=", "in", "not-in"):
         wanted = {value} if op == "=" else {v.strip() for v in value.split(",")}
         if op == "not-in":
@@ -177,6 +178,26 @@ def filter_predicate(cs: CodeSystemSource, flt: dict) -> Callable[[Concept], boo
         return lambda c: bool(_values(c, prop)) == (str(value).lower() == "true")
     raise bad_request(f"filter op {op!r} is not supported (is-a, descendent-of, is-not-a, child-of, "
                       f"generalizes, =, in, not-in, regex, exists)")
+
+
+def _regex_predicate(value: str, prop: str) -> Callable[[Concept], bool]:
+    """A whole-value regex test on `prop`, bounded in time: past REGEX_SECONDS for the filter, 422 `too-costly`."""
+    try:
+        pattern = regex.compile(value)
+    except regex.error as exc:
+        raise bad_request(f"filter regex {value!r} is not a valid regular expression: {exc}") from None
+    deadline = time.monotonic() + REGEX_SECONDS
+
+    def test(concept: Concept) -> bool:
+        for text in _values(concept, prop):
+            try:
+                if pattern.fullmatch(text, timeout=max(deadline - time.monotonic(), 0.001)):
+                    return True
+            except TimeoutError:
+                raise FhirError(422, "too-costly", f"The regex filter '{value}' took too long to evaluate "
+                                f"against code '{concept.code}'") from None
+        return False
+    return test
 
 
 def _values(concept: Concept, prop: str) -> list[str]:
