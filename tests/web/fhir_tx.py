@@ -18,6 +18,7 @@ import re
 import signal
 import threading
 from contextlib import contextmanager
+from functools import cmp_to_key
 from pathlib import Path
 
 TX_TESTS = Path(__file__).resolve().parent.parent.parent.parent / "shared" / "fhir-tx-tests"
@@ -291,8 +292,16 @@ def sort_value_set(vs: dict) -> None:
         items.sort(key=lambda c: c.get("code", ""))
         for c in items:
             c.get("property", []).sort(key=lambda p: p.get("code", ""))
+            c.get("designation", []).sort(key=cmp_to_key(_designation_order))
             sort_contains(c.get("contains", []))
     sort_contains(expansion.get("contains", []))
+
+
+def _designation_order(a: dict, b: dict) -> int:
+    """DesignationSorter: by language when both have one, else by value."""
+    x, y = (a["language"], b["language"]) if "language" in a and "language" in b else (a.get("value", ""),
+                                                                                      b.get("value", ""))
+    return (x > y) - (x < y)
 
 
 def sort_capabilities(resource: dict) -> None:

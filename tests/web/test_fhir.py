@@ -284,3 +284,50 @@ def test_an_unknown_supplement_is_a_404(client, loaded):
     wrong_display = fhir(client.get(f"/fhir/CodeSystem/$validate-code?url={CS}&code=A00&display=Typhus"))
     assert value(wrong_display, "message") == (f"Wrong Display Name 'Typhus' for {CS}#A00. Valid display is one of 2 "
                                                f"choices: 'Холера' (ru) or 'Cholera' (en) (for the language(s) '--')")
+
+
+def test_lookup_and_expand_answer_the_display_in_the_requested_language(client, loaded):
+    """A00 'Холера' has an English designation 'Cholera'; A01 has none. The catalog's language is ru."""
+    english = fhir(client.get(f"/fhir/CodeSystem/$lookup?system={OID}&code=A00&displayLanguage=en"))
+    assert value(english, "display") == "Cholera"
+    [aside] = named(english, "designation")  # the English one is the display now; the Russian display steps aside
+    assert aside["part"] == [{"name": "language", "valueCode": "ru"},
+                             {"name": "use", "valueCoding": {
+                                 "system": "http://terminology.hl7.org/CodeSystem/hl7TermMaintInfra",
+                                 "code": "preferredForLanguage", "display": "Preferred For Language"}},
+                             {"name": "value", "valueString": "Холера"}]
+    by_header = fhir(client.get(f"/fhir/CodeSystem/$lookup?system={OID}&code=A00",
+                                headers={"Accept-Language": "en-GB, ru; q=0.5"}))
+    assert value(by_header, "display") == "Cholera"
+    assert value(fhir(client.get(f"/fhir/CodeSystem/$lookup?system={OID}&code=A01&displayLanguage=en")),
+                 "display") == "Тиф и паратиф"  # none in English: the display stays
+
+    def displays(language: str) -> dict:
+        expansion = fhir(post_parameters(client, "/fhir/ValueSet/$expand",
+                                         {"name": "url", "valueUri": f"{BASE}/ValueSet/icd10"},
+                                         {"name": "displayLanguage", "valueCode": language}))["expansion"]
+        assert {"name": "displayLanguage", "valueCode": language} in expansion["parameter"]
+        return {c["code"]: c.get("display") for c in expansion["contains"]}
+    soft = displays("en")
+    assert (soft["A00"], soft["A01.0"], soft["A01"]) == ("Cholera", "Typhoid fever", "Тиф и паратиф")
+    strict = displays("en, *; q=0")  # no other language will do: a concept without English has no display
+    assert (strict["A00"], strict["A01"]) == ("Cholera", None)
+    assert displays("ru")["A00"] == "Холера"
+    bad = fhir(client.get(f"/fhir/CodeSystem/$lookup?system={OID}&code=A00&displayLanguage=-"), 400)
+    assert bad["issue"][0]["details"]["text"] == "Invalid displayLanguage: '-'"
+    assert bad["issue"][0]["details"]["coding"][0]["code"] == "invalid-display"
+
+
+def test_a_regex_filter_that_runs_too_long_is_refused_not_left_running(client, monkeypatch):
+    from registry.web.fhir import expansion
+    monkeypatch.setattr(expansion, "REGEX_SECONDS", 0.05)
+    system = "http://example.org/CodeSystem/slow"
+    code_system = {"resourceType": "CodeSystem", "url": system, "status": "active", "content": "complete",
+                   "concept": [{"code": "a" * 3000 + "b"}, {"code": "ab"}]}
+    value_set = {"resourceType": "ValueSet", "url": "http://example.org/ValueSet/slow", "status": "active",
+                 "compose": {"include": [{"system": system,
+                                          "filter": [{"property": "code", "op": "regex", "value": "(.*a){20}"}]}]}}
+    outcome = fhir(post_parameters(client, "/fhir/ValueSet/$expand", {"name": "valueSet", "resource": value_set},
+                                   {"name": "tx-resource", "resource": code_system}), 422)
+    assert outcome["issue"][0]["code"] == "too-costly"
+    assert outcome["issue"][0]["details"]["text"].startswith("The regex filter '(.*a){20}' took too long")

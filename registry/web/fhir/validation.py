@@ -231,7 +231,9 @@ def _display_issues(cs, concept, value: Coded, languages: str | None, lenient: b
     if in_language:
         if value.display in [text for text, _ in in_language]:
             return [], shown
-        return [issue(severity, "invalid", f"{wrong} Valid display is '{in_language[0][0]}' ({in_language[0][1]}) "
+        text, language = in_language[0]
+        shown_language = f" ({language})" if language else ""
+        return [issue(severity, "invalid", f"{wrong} Valid display is '{text}'{shown_language} "
                       f"(for the language(s) '{languages}')", "invalid-display", where)], shown
     if value.display in default_displays(concept, cs.language):
         info = issue("information", "invalid", f"There are no valid display names found for the code "

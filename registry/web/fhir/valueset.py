@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from registry.web.fhir.concepts import STATUS_URI
 from registry.web.fhir.expansion import expand as expand_members
-from registry.web.fhir.languages import requested_languages
+from registry.web.fhir.languages import (LanguagePreference, as_echoed, localised, requested_languages,
+                                        wanted_designations)
 from registry.web.fhir.params import Params, bad_request
 from registry.web.fhir.validation import check_code, coded_value
 
 # Request parameters that the expansion echoes in expansion.parameter (as the HL7 test suite expects), typed.
-ECHOED = {"activeOnly": "valueBoolean", "count": "valueInteger", "displayLanguage": "valueCode",
-          "excludeNested": "valueBoolean", "filter": "valueString", "includeDefinition": "valueBoolean",
+ECHOED = {"activeOnly": "valueBoolean", "count": "valueInteger", "excludeNested": "valueBoolean", "filter": "valueString", "includeDefinition": "valueBoolean",
           "includeDesignations": "valueBoolean", "offset": "valueInteger"}
 MAX_COUNT = 10_000
 STATUS_CODE = "status"
@@ -44,8 +45,14 @@ def expand(term, params: Params) -> dict:
     designations = params.boolean("includeDesignations")
     members = list(result.members)
     wanted = [w for value in params.all("property") for w in str(value).split(",") if w]
-    contains = [contains_item(cs, concept, designations, wanted) for cs, concept in members]
-    echoed = [echo(params, name, key) for name, key in ECHOED.items() if params.get(name) is not None]
+    languages = requested_languages(params, vs)
+    look = Presentation(LanguagePreference.parse(languages), designations,
+                        [str(d) for d in params.all("designation")])
+    contains = [contains_item(cs, concept, look, wanted) for cs, concept in members]
+    echoes = [echo(params, name, key) for name, key in ECHOED.items() if params.get(name) is not None]
+    if languages:
+        echoes.append({"name": "displayLanguage", "valueCode": as_echoed(languages)})
+    echoes += [{"name": "designation", "valueString": str(d)} for d in params.all("designation")]
     used = ([{"name": "used-codesystem", "valueUri": url} for url in result.used_code_systems]
             + [{"name": "used-valueset", "valueUri": url} for url in result.used_value_sets])
     out = {k: v for k, v in vs.items() if k not in ("text", "meta", "expansion", "compose")}
@@ -54,8 +61,8 @@ def expand(term, params: Params) -> dict:
                  "total": result.total}
     if params.get("offset") is not None:
         expansion["offset"] = offset
-    if echoed or used:
-        expansion["parameter"] = echoed + used
+    if echoes or used:
+        expansion["parameter"] = echoes + used
     declarations = property_declarations(members, contains, wanted)
     if declarations:
         expansion["extension"] = declarations
@@ -95,10 +102,20 @@ def echo(params: Params, name: str, key: str) -> dict:
     return {"name": name, key: params.text(name)}
 
 
-def contains_item(cs, concept, designations: bool, wanted: list[str] = ()) -> dict:
+@dataclass(frozen=True)
+class Presentation:
+    """How an expansion shows each concept: the display languages asked, whether designations go with it, and
+    which (the `designation` parameters)."""
+
+    languages: LanguagePreference | None = None
+    designations: bool = False
+    designation_filter: list[str] = field(default_factory=list)
+
+
+def contains_item(cs, concept, look: Presentation = Presentation(), wanted: list[str] = ()) -> dict:
     """One expansion.contains entry: system, code, display, abstract and inactive flags, designations.
 
-    The concept's values of the `wanted` properties (and an inactive concept's status) go as the R5
+    The display is in the first asked language the concept has (see `languages.localised`). The concept's values of the `wanted` properties (and an inactive concept's status) go as the R5
     `contains.property`, carried in R4 as cross-version extensions.
     """
     item = {"system": cs.url}
@@ -107,10 +124,13 @@ def contains_item(cs, concept, designations: bool, wanted: list[str] = ()) -> di
     if concept.inactive:
         item["inactive"] = True
     item["code"] = concept.code
-    if concept.display:
-        item["display"] = concept.display
-    if designations and concept.designations:
-        item["designation"] = concept.designations
+    language = getattr(cs, "language", None)
+    display, designations = localised(concept, language, look.languages)
+    if display:
+        item["display"] = display
+    designations = wanted_designations(designations, look.designation_filter, language)
+    if look.designations and designations:
+        item["designation"] = designations
     extensions = []
     if "definition" in wanted and concept.definition:
         extensions.append(r5_extension("ValueSet.expansion.contains.property",
