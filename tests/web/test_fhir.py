@@ -113,7 +113,7 @@ def test_lookup_errors_are_operation_outcomes(client, loaded):
     assert no_system["issue"][0]["code"] == "not-found"
     fhir(client.get(f"/fhir/CodeSystem/$lookup?system={CS}"), 400)
     bad_version = fhir(client.get(f"/fhir/CodeSystem/$lookup?system={CS}&code=A00&version=1999"), 404)
-    assert "Valid versions: 2023, 2024" in bad_version["issue"][0]["details"]["text"]
+    assert "Valid versions: 2023 or 2024" in bad_version["issue"][0]["details"]["text"]
 
 
 def test_codesystem_validate_code(client, loaded):
@@ -331,3 +331,31 @@ def test_a_regex_filter_that_runs_too_long_is_refused_not_left_running(client, m
                                    {"name": "tx-resource", "resource": code_system}), 422)
     assert outcome["issue"][0]["code"] == "too-costly"
     assert outcome["issue"][0]["details"]["text"].startswith("The regex filter '(.*a){20}' took too long")
+
+
+def test_expand_follows_the_request_version_rules(client, loaded):
+    """system-version, force-system-version and check-system-version choose or refuse a catalog version."""
+    def expand(*params):
+        return client.post("/fhir/ValueSet/$expand", data=json.dumps({"resourceType": "Parameters", "parameter": [
+            {"name": "valueSet", "resource": {"resourceType": "ValueSet", "status": "active",
+                                              "compose": {"include": [{"system": CS}]}}}, *params]}),
+            content_type=FHIR_JSON)
+    newest = fhir(expand())["expansion"]
+    assert {"name": "used-codesystem", "valueUri": f"{CS}|2024"} in newest["parameter"]
+    by_default = fhir(expand({"name": "system-version", "valueCanonical": f"{CS}|2023"}))["expansion"]
+    assert {"name": "used-codesystem", "valueUri": f"{CS}|2023"} in by_default["parameter"]
+    assert {"name": "system-version", "valueUri": f"{CS}|2023"} in by_default["parameter"]
+    pinned = fhir(client.get(f"/fhir/ValueSet/$expand?url={BASE}/ValueSet/icd10|2024"
+                             f"&force-system-version={CS}|2023"))["expansion"]
+    assert {"name": "used-codesystem", "valueUri": f"{CS}|2023"} in pinned["parameter"]
+    assert {"name": "force-system-version", "valueUri": f"{CS}|2023"} in pinned["parameter"]
+    checked = fhir(expand({"name": "check-system-version", "valueCanonical": f"{CS}|2023"}))["expansion"]
+    assert {"name": "used-codesystem", "valueUri": f"{CS}|2023"} in checked["parameter"]  # a default as well
+    refused = fhir(client.get(f"/fhir/ValueSet/$expand?url={BASE}/ValueSet/icd10|2024"
+                              f"&check-system-version={CS}|2023"), 400)
+    assert refused["issue"][0]["details"]["text"] == (f"The version '2024' is not allowed for system '{CS}': "
+                                                      "required to be '2023' by a version-check parameter")
+    unknown = fhir(expand({"name": "force-system-version", "valueCanonical": f"{CS}|1999"}), 404)
+    assert unknown["issue"][0]["details"]["text"] == (
+        f"A definition for CodeSystem '{CS}' version '1999' could not be found, so the value set cannot be expanded."
+        " Valid versions: 2023 or 2024")

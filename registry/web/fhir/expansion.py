@@ -59,7 +59,7 @@ def expand(vs: dict, term, *, offset: int = 0, count: int | None = None, active_
     """
     include = whole_system_include(vs)
     if include is not None and not active_only and not text:
-        cs = term.code_system(include["system"], include.get("version"))
+        cs = term.include_code_system(include["system"], include.get("version"))
         page = ((cs, c) for c in cs.page(offset, count)) if count != 0 else iter(())
         return Expansion(page, cs.count(), [cs.versioned_url])
     expansion = evaluate(vs, term, active_only=active_only)
@@ -104,7 +104,7 @@ def include_members(include: dict, vs: dict, term, used_cs: list[str], used_vs: 
     """The members one include (or exclude) element selects."""
     selected: list[tuple[CodeSystemSource, Concept]] | None = None
     if include.get("system"):
-        cs = term.code_system(include["system"], include.get("version"))
+        cs = term.include_code_system(include["system"], include.get("version"))
         _add(used_cs, cs.versioned_url)
         if include.get("concept"):
             candidates: Iterable[Concept] = (cs.get(c.get("code", "")) for c in include["concept"])

@@ -12,9 +12,24 @@ from registry.errors import NotFound
 from registry.store.reads import LATEST
 from registry.web.fhir.conceptmaps import SuppliedConceptMap, stored_concept_map, stored_concept_maps
 from registry.web.fhir.concepts import CodeSystemSource, ResourceCodeSystem, StoredCodeSystem
-from registry.web.fhir.outcome import bad_request, not_found
+from registry.web.fhir.outcome import FhirError, bad_request, not_found
+from registry.web.fhir.versions import VersionRules, is_pattern, listed, matches, newest
 
 READABLE_STATUSES = ("published", "retired")
+
+
+class UnknownVersion(FhirError):
+    """404: a known code system without the asked version (or none matching a pattern)."""
+
+    def __init__(self, url: str, version: str, known: list[str]):
+        self.url, self.version, self.known = url, version, known
+        super().__init__(404, "not-found", self.text(), "not-found")
+
+    def text(self, consequence: str = "") -> str:
+        """The reference server's wording, with what cannot be done (`so the code cannot be validated`)."""
+        valid = f"Valid versions: {listed(self.known)}" if self.known else "No versions of this code system are known"
+        return (f"A definition for CodeSystem '{self.url}' version '{self.version}' could not be found"
+                f"{', ' + consequence if consequence else ''}. {valid}")
 
 
 def split_canonical(url: str, version: str | None = None) -> tuple[str, str | None]:
@@ -28,9 +43,11 @@ def split_canonical(url: str, version: str | None = None) -> tuple[str, str | No
 class Terminology:
     """The code systems and value sets one request can see."""
 
-    def __init__(self, store, base_url: str, tx_resources: list[dict] | None = None):
+    def __init__(self, store, base_url: str, tx_resources: list[dict] | None = None,
+                 rules: VersionRules | None = None):
         self.store = store
         self.base_url = base_url.rstrip("/")
+        self.rules = rules or VersionRules()
         self.code_systems: list[ResourceCodeSystem] = []
         self.value_sets: list[dict] = []
         self.concept_maps: list[SuppliedConceptMap] = []
@@ -55,15 +72,41 @@ class Terminology:
         url, version = split_canonical(url, version)
         supplied = [cs for cs in self.code_systems if cs.answers_to(url)]
         if supplied:
-            match = [cs for cs in supplied if version is None or cs.version == version]
+            match = [cs for cs in supplied if version is None or matches(version, cs.version)]
             if match:
-                return sorted(match, key=lambda cs: cs.version or "")[-1]
-            raise not_found(f"A definition for CodeSystem '{url}' version '{version}' could not be found. "
-                            f"Valid versions: {', '.join(sorted(cs.version or '' for cs in supplied))}")
+                best = newest([cs.version for cs in match])
+                return next(cs for cs in match if cs.version == best)
+            raise UnknownVersion(url, version, [cs.version or "" for cs in supplied])
         catalog = self.catalog_for(url)
         if catalog is None:
             return None
+        if is_pattern(version):
+            labels = [v.label for v in self.store.list_versions(catalog.slug) if v.status in READABLE_STATUSES]
+            version = newest([label for label in labels if matches(version, label)]) or version
         return self.stored(catalog, version)
+
+    def include_code_system(self, url: str, declared: str | None = None) -> CodeSystemSource:
+        """The code system version a ValueSet include of `url` (with its `version`, if any) reads, under the
+        request's version rules: force, else the declared version, else check or default, else the newest.
+
+        A version refused by `check-system-version` is a 400 `version-error`; an unknown one a 404.
+        """
+        version, source = self.rules.include_version(url, declared)
+        if source in ("force", "check", "default"):
+            self.rules.note(source, url)
+        try:
+            cs = self.code_system(url, version)
+        except UnknownVersion as exc:
+            raise FhirError(404, "not-found", exc.text("so the value set cannot be expanded"), "not-found") from None
+        self.check_version(url, cs.version)
+        return cs
+
+    def check_version(self, url: str, version: str | None) -> None:
+        """400 `version-error` when `check-system-version` requires another version of `url`."""
+        pattern = self.rules.check.get(url)
+        if pattern and not matches(pattern, version):
+            raise FhirError(400, "exception", f"The version '{version}' is not allowed for system '{url}': "
+                            f"required to be '{pattern}' by a version-check parameter", "version-error")
 
     def code_system(self, url: str | None, version: str | None = None) -> CodeSystemSource:
         """The code system `url`, or 404 `not-found`."""
@@ -99,8 +142,7 @@ class Terminology:
             labels = [v.label for v in self.store.list_versions(catalog.slug) if v.status in READABLE_STATUSES]
             if version is None:
                 raise not_found(f"CodeSystem '{url}' has no published version yet")
-            raise not_found(f"A definition for CodeSystem '{url}' version '{version}' could not be found. "
-                            f"Valid versions: {', '.join(labels) or 'none'}")
+            raise UnknownVersion(url, version, labels)
         return StoredCodeSystem(self.store, catalog, meta, self.base_url)
 
     def stored_code_systems(self, catalog_filter=None):

@@ -296,9 +296,10 @@ def _in_value_set(term, vs: dict, cs, concept) -> bool:
     """Whether the concept of `cs` is a member of `vs` (a whole-system value set needs no expansion)."""
     include = whole_system_include(vs)
     if include is not None:
-        term.code_system(include["system"], include.get("version"))
+        included = term.include_code_system(include["system"], include.get("version"))
+        _, source = term.rules.include_version(include["system"], include.get("version"))
         return bool(cs) and concept is not None and cs.answers_to(include["system"]) and (
-            not include.get("version") or include["version"] == cs.version)
+            source == "latest" or included.version == cs.version)
     members = evaluate(vs, term).members
     if not cs or concept is None:
         return False

@@ -55,6 +55,8 @@ def expand(term, params: Params) -> dict:
     echoes += [{"name": "designation", "valueString": str(d)} for d in params.all("designation")]
     used = ([{"name": "used-codesystem", "valueUri": url} for url in result.used_code_systems]
             + [{"name": "used-valueset", "valueUri": url} for url in result.used_value_sets])
+    echoes += [{"name": name, "valueUri": canonical} for name, canonical in term.rules.applied]
+    _version_where_several(vs, members, contains)
     out = {k: v for k, v in vs.items() if k not in ("text", "meta", "expansion", "compose")}
     expansion = {"identifier": f"urn:uuid:{uuid.uuid4()}",
                  "timestamp": datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
@@ -73,6 +75,21 @@ def expand(term, params: Params) -> dict:
         expansion["contains"] = contains
     out["expansion"] = expansion
     return out
+
+
+def _version_where_several(vs: dict, members: list, items: list[dict]) -> None:
+    """Each contains entry names its system version when the value set names several versions of the system or
+    the expansion draws on several."""
+    declared: dict[str, set] = {}
+    for include in (vs.get("compose") or {}).get("include", []):
+        if include.get("system") and include.get("version"):
+            declared.setdefault(include["system"], set()).add(include["version"])
+    drawn: dict[str, set] = {}
+    for cs, _ in members:
+        drawn.setdefault(cs.url, set()).add(cs.version)
+    for (cs, _), item in zip(members, items):
+        if (len(drawn[cs.url]) > 1 or len(declared.get(cs.url, ())) > 1) and cs.version:
+            item["version"] = cs.version
 
 
 def _enumerates(vs: dict) -> bool:
