@@ -359,3 +359,25 @@ def test_expand_follows_the_request_version_rules(client, loaded):
     assert unknown["issue"][0]["details"]["text"] == (
         f"A definition for CodeSystem '{CS}' version '1999' could not be found, so the value set cannot be expanded."
         " Valid versions: 2023 or 2024")
+
+
+def test_validate_code_compares_the_coding_version_with_the_value_set_include(client, loaded):
+    def validate(include_version, coding_version):
+        include = {"system": CS, **({"version": include_version} if include_version else {})}
+        coding = {"system": CS, "code": "A00", **({"version": coding_version} if coding_version else {})}
+        return fhir(post_parameters(client, "/fhir/ValueSet/$validate-code",
+                                    {"name": "valueSet", "resource": {"resourceType": "ValueSet", "status": "active",
+                                                                      "url": "http://example.org/vs",
+                                                                      "compose": {"include": [include]}}},
+                                    {"name": "coding", "valueCoding": coding}))
+    same = validate("2023", None)
+    assert value(same, "result") is True and value(same, "version") == "2023"
+    other = validate("2024", "2023")
+    assert value(other, "result") is False and value(other, "version") == "2024"
+    assert value(other, "message") == (f"The code system '{CS}' version '2024' in the ValueSet include is different "
+                                       "to the one in the value ('2023')")
+    assert value(validate(None, "2023"), "result") is True  # a versionless include takes any known version
+    unknown = validate(None, "1999")
+    assert value(unknown, "result") is False and value(unknown, "x-caused-by-unknown-system") == f"{CS}|1999"
+    assert value(unknown, "message") == (f"A definition for CodeSystem '{CS}' version '1999' could not be found, so "
+                                         "the code cannot be validated. Valid versions: 2023 or 2024")

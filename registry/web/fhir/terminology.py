@@ -13,23 +13,9 @@ from registry.store.reads import LATEST
 from registry.web.fhir.conceptmaps import SuppliedConceptMap, stored_concept_map, stored_concept_maps
 from registry.web.fhir.concepts import CodeSystemSource, ResourceCodeSystem, StoredCodeSystem
 from registry.web.fhir.outcome import FhirError, bad_request, not_found
-from registry.web.fhir.versions import VersionRules, is_pattern, listed, matches, newest
+from registry.web.fhir.versions import UnknownVersion, VersionRules, is_pattern, matches, newest
 
 READABLE_STATUSES = ("published", "retired")
-
-
-class UnknownVersion(FhirError):
-    """404: a known code system without the asked version (or none matching a pattern)."""
-
-    def __init__(self, url: str, version: str, known: list[str]):
-        self.url, self.version, self.known = url, version, known
-        super().__init__(404, "not-found", self.text(), "not-found")
-
-    def text(self, consequence: str = "") -> str:
-        """The reference server's wording, with what cannot be done (`so the code cannot be validated`)."""
-        valid = f"Valid versions: {listed(self.known)}" if self.known else "No versions of this code system are known"
-        return (f"A definition for CodeSystem '{self.url}' version '{self.version}' could not be found"
-                f"{', ' + consequence if consequence else ''}. {valid}")
 
 
 def split_canonical(url: str, version: str | None = None) -> tuple[str, str | None]:

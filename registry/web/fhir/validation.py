@@ -15,6 +15,7 @@ from registry.web.fhir.expansion import evaluate, whole_system_include
 from registry.web.fhir.languages import default_displays, displays_in, language_tags
 from registry.web.fhir.outcome import FhirError, issue, operation_outcome
 from registry.web.fhir.params import Params, bad_request, param, parameters
+from registry.web.fhir.versions import UnknownVersion, matches, version_verdict
 
 NOT_IN_VS = "None_of_the_provided_codes_are_in_the_value_set_one"
 ABSOLUTE_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
@@ -86,9 +87,10 @@ def check_code(term, value: Coded, vs: dict | None = None, infer_system: bool = 
             cs = out.pop("cs", None)
         member = None
         unknown = out.get("x-unknown-system")
+        blocked = out.pop("x-blocked", False)
         if vs is not None and unknown and unknown in _systems(vs):  # the value set cannot be evaluated either
             out["x-caused-by-unknown-system"] = out.pop("x-unknown-system")
-        elif vs is not None:
+        elif vs is not None and not blocked:
             member, vs_issues = _membership(term, vs, coded, cs, concept, active_only, evaluate=not unknown)
             issues += [i for i in vs_issues if i not in issues]
         assessed.append((coded, out, issues, concept, member))
@@ -113,8 +115,8 @@ def check_code(term, value: Coded, vs: dict | None = None, infer_system: bool = 
         for i in issues:
             i.pop("location", None)
     result = not any(i["severity"] == "error" for i in issues)
-    message = "; ".join(i["details"]["text"] for i in issues if i["severity"] in ("error", "warning")
-                        or i.pop("in_message", False))
+    message = "; ".join(i["details"]["text"] for i in issues if (i["severity"] in ("error", "warning")
+                        and not i.pop("not_in_message", False)) or i.pop("in_message", False))
     code = None if value.codeable_concept is not None and (chosen is None or concept is None) else coded.code
     return parameters(param("code", "valueCode", code),
                       param("codeableConcept", "valueCodeableConcept", value.codeable_concept),
@@ -167,11 +169,21 @@ def _assess(term, value: Coded, vs: dict | None, infer_system: bool, lenient_dis
         if not ABSOLUTE_URI.match(value.system):
             issues.append(issue("error", "invalid", "Coding.system must be an absolute reference, not a local "
                                 "reference", "invalid-data", value.where("system")))
+        verdict = version_verdict(term, vs, value) if vs is not None else None
         try:
-            cs = term.find_code_system(value.system, value.version)
+            cs = verdict.lookup if verdict is not None else term.find_code_system(value.system, value.version)
+        except UnknownVersion as exc:
+            issues.append(issue("error", "not-found", exc.text("so the code cannot be validated"), "not-found",
+                                value.where("system")))
+            out["x-caused-by-unknown-system"] = f"{value.system}|{exc.version}"
+            cs = False
         except FhirError as exc:
             issues.append(issue("error", "not-found", exc.message, "not-found", value.where("system")))
             cs = False
+        if verdict is not None:
+            issues += verdict.issues
+            out.update({"x-caused-by-unknown-system": verdict.caused_by} if verdict.caused_by else {})
+            out.update({"x-blocked": True} if verdict.blocks_membership else {})
         if cs is None and term.find_value_set(value.system) is not None:
             issues.append(issue("error", "invalid", f"The Coding references a value set, not a code system "
                                 f"('{value.system}')", "invalid-data", value.where("system")))
@@ -296,10 +308,12 @@ def _in_value_set(term, vs: dict, cs, concept) -> bool:
     """Whether the concept of `cs` is a member of `vs` (a whole-system value set needs no expansion)."""
     include = whole_system_include(vs)
     if include is not None:
-        included = term.include_code_system(include["system"], include.get("version"))
-        _, source = term.rules.include_version(include["system"], include.get("version"))
-        return bool(cs) and concept is not None and cs.answers_to(include["system"]) and (
-            source == "latest" or included.version == cs.version)
+        spec, source = term.rules.include_version(include["system"], include.get("version"))
+        if bool(cs) and concept is not None and cs.answers_to(include["system"]) and source != "latest" \
+                and matches(spec, cs.version):
+            return True  # the coding's version is one the include allows (`1.x.x`): no need to resolve it
+        term.include_code_system(include["system"], include.get("version"))
+        return bool(cs) and concept is not None and cs.answers_to(include["system"]) and source == "latest"
     members = evaluate(vs, term).members
     if not cs or concept is None:
         return False
