@@ -87,7 +87,7 @@ def check_code(term, value: Coded, vs: dict | None = None, infer_system: bool = 
             cs = out.pop("cs", None)
         member = None
         unknown = out.get("x-unknown-system")
-        blocked = out.pop("x-blocked", False)
+        blocked = out.get("x-blocked", False)
         if vs is not None and unknown and unknown in _systems(vs):  # the value set cannot be evaluated either
             out["x-caused-by-unknown-system"] = out.pop("x-unknown-system")
         elif vs is not None and not blocked:
@@ -99,6 +99,9 @@ def check_code(term, value: Coded, vs: dict | None = None, infer_system: bool = 
         issues += [i for i in coding_issues if i not in issues]
     if vs is not None:
         chosen = next((a for a in assessed if a[4]), None)
+        if chosen is None and len(assessed) == 1 and assessed[0][1].get("x-blocked") and assessed[0][3] is not None \
+                and not assessed[0][1].get("x-include-unknown"):
+            chosen = assessed[0]  # one coding refused for its version: answered as that coding is
         evaluated = all(a[4] is not None for a in assessed)
         if chosen is None and value.codeable_concept is not None and evaluated:
             issues.insert(0, issue("error", "code-invalid", f"No valid coding was found for the value set "
@@ -110,7 +113,9 @@ def check_code(term, value: Coded, vs: dict | None = None, infer_system: bool = 
     coded, out, _, concept, _ = chosen or (value, {}, [], None, None)
     if value.codeable_concept is not None and (chosen is None or concept is None):
         unknown = [a[1]["x-unknown-system"] for a in assessed if a[1].get("x-unknown-system")]
+        caused = [a[1]["x-caused-by-unknown-system"] for a in assessed if a[1].get("x-caused-by-unknown-system")]
         out = {"x-unknown-system": unknown[0]} if unknown else {}
+        out.update({"x-caused-by-unknown-system": caused[0]} if caused else {})
     if vs is not None and not vs.get("url"):  # the HL7 reference gives no location then, only the expression
         for i in issues:
             i.pop("location", None)
@@ -184,6 +189,7 @@ def _assess(term, value: Coded, vs: dict | None, infer_system: bool, lenient_dis
             issues += verdict.issues
             out.update({"x-caused-by-unknown-system": verdict.caused_by} if verdict.caused_by else {})
             out.update({"x-blocked": True} if verdict.blocks_membership else {})
+            out.update({"x-include-unknown": True} if verdict.include_unknown else {})
         if cs is None and term.find_value_set(value.system) is not None:
             issues.append(issue("error", "invalid", f"The Coding references a value set, not a code system "
                                 f"('{value.system}')", "invalid-data", value.where("system")))
@@ -191,8 +197,10 @@ def _assess(term, value: Coded, vs: dict | None, infer_system: bool, lenient_dis
         if cs is None:
             quoted = not ABSOLUTE_URI.match(value.system) or (vs is not None and value.system in _systems(vs))
             shown = f"'{value.system}'" if quoted else value.system
-            issues.append(issue("error", "not-found", f"A definition for CodeSystem {shown} could not be found, "
-                                f"so the code cannot be validated", "not-found", value.where("system")))
+            text = f"A definition for CodeSystem {shown} could not be found, so the code cannot be validated"
+            if value.version:
+                text = UnknownVersion(value.system, value.version, []).text("so the code cannot be validated")
+            issues.append(issue("error", "not-found", text, "not-found", value.where("system")))
             out["x-unknown-system"] = value.system
     concept = None
     if cs:
