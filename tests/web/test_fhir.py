@@ -381,3 +381,22 @@ def test_validate_code_compares_the_coding_version_with_the_value_set_include(cl
     assert value(unknown, "result") is False and value(unknown, "x-caused-by-unknown-system") == f"{CS}|1999"
     assert value(unknown, "message") == (f"A definition for CodeSystem '{CS}' version '1999' could not be found, so "
                                          "the code cannot be validated. Valid versions: 2023 or 2024")
+
+
+def test_a_draft_code_system_or_a_withdrawn_value_set_is_named_in_the_answer(client):
+    system = "http://example.org/CodeSystem/draft"
+    code_system = {"resourceType": "CodeSystem", "url": system, "version": "1", "status": "draft",
+                   "content": "complete", "concept": [{"code": "a", "display": "A"}]}
+    value_set = {"resourceType": "ValueSet", "url": "http://example.org/ValueSet/old", "version": "2",
+                 "status": "active", "compose": {"include": [{"system": system}]},
+                 "extension": [{"url": "http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status",
+                                "valueCode": "withdrawn"}]}
+    supplied = [{"name": "tx-resource", "resource": code_system}, {"name": "valueSet", "resource": value_set}]
+    expansion = fhir(post_parameters(client, "/fhir/ValueSet/$expand", *supplied))["expansion"]
+    assert {"name": "warning-draft", "valueUri": f"{system}|1"} in expansion["parameter"]
+    assert {"name": "warning-withdrawn", "valueUri": "http://example.org/ValueSet/old|2"} in expansion["parameter"]
+    checked = fhir(post_parameters(client, "/fhir/ValueSet/$validate-code", *supplied,
+                                   {"name": "coding", "valueCoding": {"system": system, "code": "a"}}))
+    assert value(checked, "result") is True and not named(checked, "message")
+    assert sorted(i["details"]["text"] for i in value(checked, "issues")["issue"]) == [
+        f"Reference to draft CodeSystem {system}|1", "Reference to withdrawn ValueSet http://example.org/ValueSet/old|2"]

@@ -144,7 +144,14 @@ def referenced_value_set(ref: str, vs: dict, term) -> dict:
         if found is None:
             raise not_found(f"the contained value set {ref!r} is not in value set {vs.get('url')!r}")
         return found
-    return term.value_set(ref)
+    found = term.value_set(ref)
+    term.cite("ValueSet", canonical_of(found), found)
+    return found
+
+
+def canonical_of(vs: dict) -> str:
+    """`url|version` of a value set (its url alone when it has no version)."""
+    return f"{vs.get('url')}|{vs['version']}" if vs.get("version") else (vs.get("url") or "")
 
 
 def filter_predicate(cs: CodeSystemSource, flt: dict) -> Callable[[Concept], bool]:

@@ -16,6 +16,23 @@ from registry.web.fhir.outcome import FhirError, bad_request, not_found
 from registry.web.fhir.versions import UnknownVersion, VersionRules, is_pattern, matches, newest
 
 READABLE_STATUSES = ("published", "retired")
+STANDARDS_STATUS = "http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status"
+
+
+def standing(resource: dict | None, kind: str) -> str | None:
+    """What a user of a resource should be warned of: its standards status (`deprecated`, `withdrawn`), or for a
+    code system `draft` or `experimental`; None for nothing."""
+    if not resource:
+        return None
+    status = next((e.get("valueCode") for e in resource.get("extension", []) if e.get("url") == STANDARDS_STATUS),
+                  None)
+    if status in ("deprecated", "withdrawn"):
+        return status
+    if kind == "CodeSystem" and resource.get("status") == "draft":
+        return "draft"
+    if kind == "CodeSystem" and resource.get("experimental") is True:
+        return "experimental"
+    return None
 
 
 def split_canonical(url: str, version: str | None = None) -> tuple[str, str | None]:
@@ -34,6 +51,7 @@ class Terminology:
         self.store = store
         self.base_url = base_url.rstrip("/")
         self.rules = rules or VersionRules()
+        self.cautions: list[tuple[str, str, str]] = []  # (standing, resource type, url|version) of what was read
         self.code_systems: list[ResourceCodeSystem] = []
         self.value_sets: list[dict] = []
         self.concept_maps: list[SuppliedConceptMap] = []
@@ -85,7 +103,15 @@ class Terminology:
         except UnknownVersion as exc:
             raise FhirError(404, "not-found", exc.text("so the value set cannot be expanded"), "not-found") from None
         self.check_version(url, cs.version)
+        self.cite("CodeSystem", cs.versioned_url, getattr(cs, "resource", None))
         return cs
+
+    def cite(self, kind: str, canonical: str, resource: dict | None) -> None:
+        """Note a code system or value set an operation read, to warn when it is deprecated, withdrawn, draft or
+        experimental."""
+        found = standing(resource, kind)
+        if found and (found, kind, canonical) not in self.cautions:
+            self.cautions.append((found, kind, canonical))
 
     def check_version(self, url: str, version: str | None) -> None:
         """400 `version-error` when `check-system-version` requires another version of `url`."""

@@ -18,6 +18,8 @@ from registry.web.fhir.params import Params, bad_request, param, parameters
 from registry.web.fhir.versions import UnknownVersion, matches, version_verdict
 
 NOT_IN_VS = "None_of_the_provided_codes_are_in_the_value_set_one"
+DEPRECATED_MARK = ("http://hl7.org/fhir/StructureDefinition/valueset-deprecated", "true")
+STANDARDS_DEPRECATED = ("http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status", "deprecated")
 ABSOLUTE_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 
 
@@ -116,6 +118,10 @@ def check_code(term, value: Coded, vs: dict | None = None, infer_system: bool = 
         caused = [a[1]["x-caused-by-unknown-system"] for a in assessed if a[1].get("x-caused-by-unknown-system")]
         out = {"x-unknown-system": unknown[0]} if unknown else {}
         out.update({"x-caused-by-unknown-system": caused[0]} if caused else {})
+    issues += [issue("information", "business-rule", f"Reference to {status} {kind} {canonical}", "status-check")
+               for status, kind, canonical in term.cautions]
+    if vs is not None and chosen is not None and chosen[4]:
+        issues += _deprecated_in_value_set(vs, chosen[0])
     if vs is not None and not vs.get("url"):  # the HL7 reference gives no location then, only the expression
         for i in issues:
             i.pop("location", None)
@@ -135,6 +141,20 @@ def check_code(term, value: Coded, vs: dict | None = None, infer_system: bool = 
                       param("version", "valueString", out.get("version")),
                       param("x-unknown-system", "valueCanonical", out.get("x-unknown-system")),
                       param("x-caused-by-unknown-system", "valueCanonical", out.get("x-caused-by-unknown-system")))
+
+
+def _deprecated_in_value_set(vs: dict, value: Coded) -> list[dict]:
+    """A warning when the value set lists the code marked deprecated (valueset-deprecated, standards status)."""
+    for include in (vs.get("compose") or {}).get("include", []):
+        for listed in include.get("concept", []) if include.get("system") == value.system else []:
+            marks = {(e.get("url"), str(e.get("valueCode", e.get("valueBoolean", ""))).lower())
+                     for e in listed.get("extension", [])}
+            if listed.get("code") == value.code and (DEPRECATED_MARK in marks or STANDARDS_DEPRECATED in marks):
+                warning = issue("warning", "business-rule", f"The presence of the concept '{value.code}' in the "
+                                f"system '{value.system}' in the value set {_label(vs)} is marked with a status of "
+                                f"deprecated and its use should be reviewed", "code-comment", value.where("code"))
+                return [{**warning, "not_in_message": True}]
+    return []
 
 
 def _code_system_quietly(term, value: Coded):

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from registry.web.fhir.concepts import STATUS_URI
-from registry.web.fhir.expansion import expand as expand_members
+from registry.web.fhir.expansion import canonical_of, expand as expand_members
 from registry.web.fhir.languages import (LanguagePreference, as_echoed, localised, requested_languages,
                                         wanted_designations)
 from registry.web.fhir.params import Params, bad_request
@@ -38,6 +38,7 @@ def value_set_of(term, params: Params) -> dict:
 def expand(term, params: Params) -> dict:
     """$expand: the value set with an expansion of `count` concepts from `offset`, and the total."""
     vs = value_set_of(term, params)
+    term.cite("ValueSet", canonical_of(vs), vs)
     offset = params.integer("offset", 0)
     count = params.integer("count", None, 0, MAX_COUNT)
     result = expand_members(vs, term, offset=offset, count=count, active_only=params.boolean("activeOnly"),
@@ -56,6 +57,7 @@ def expand(term, params: Params) -> dict:
     used = ([{"name": "used-codesystem", "valueUri": url} for url in result.used_code_systems]
             + [{"name": "used-valueset", "valueUri": url} for url in result.used_value_sets])
     echoes += [{"name": name, "valueUri": canonical} for name, canonical in term.rules.applied]
+    echoes += [{"name": f"warning-{status}", "valueUri": canonical} for status, _, canonical in term.cautions]
     _version_where_several(vs, members, contains)
     out = {k: v for k, v in vs.items() if k not in ("text", "meta", "expansion", "compose")}
     expansion = {"identifier": f"urn:uuid:{uuid.uuid4()}",
@@ -190,6 +192,7 @@ def r5_extension(element: str, *parts: dict) -> dict:
 def validate_code(term, params: Params) -> dict:
     """ValueSet/$validate-code: the code checked against its code system and for membership of the value set."""
     vs = value_set_of(term, params)
+    term.cite("ValueSet", canonical_of(vs), vs)
     return check_code(term, coded_value(params), vs, infer_system=params.boolean("inferSystem"),
                       lenient_display=params.boolean("lenient-display-validation"),
                       languages=requested_languages(params, vs),
