@@ -42,6 +42,16 @@ MANAGED_EXTENSIONS = {
     "http://hl7.org/fhir/StructureDefinition/valueset-supplement",
     "http://hl7.org/fhir/StructureDefinition/alternate-code-use",
     "http://hl7.org/fhir/StructureDefinition/alternate-code-status",
+    "http://hl7.org/fhir/test/CodeSystem/de-multi",
+    "http://hl7.org/fhir/test/CodeSystem/en-multi",
+    "http://hl7.org/fhir/test/StructureDefinition/unknown-extension-1",
+    "http://hl7.org/fhir/test/StructureDefinition/unknown-extension-3",
+    "http://hl7.org/fhir/test/StructureDefinition/unknown-extension-4",
+    "http://hl7.org/fhir/test/StructureDefinition/unknown-extension-5",
+    "http://hl7.org/fhir/test/ValueSet/extensions-bad-supplement",
+    "http://hl7.org/fhir/test/ValueSet/simple-all",
+    "http://hl7.org/fhir/test/ValueSet/simple-enumerated",
+    "http://hl7.org/fhir/test/ValueSet/simple-filter-isa",
 }
 PATTERNS = {
     "$instant$": r"([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)-(0[1-9]|1[0-2])-(0[1-9]|[1-2][0-9]|3[0-1])"
@@ -281,10 +291,12 @@ def sort_parameters(resource: dict) -> None:
 
 
 def sort_value_set(vs: dict) -> None:
-    """Expansion parameters, properties and contains sorted as the HL7 runner sorts them."""
+    """Extensions, expansion parameters, properties and contains sorted as the HL7 runner sorts them."""
+    vs.get("extension", []).sort(key=lambda e: e.get("url", ""))
     expansion = vs.get("expansion")
     if not expansion:
         return
+    expansion.get("extension", []).sort(key=lambda e: e.get("url", ""))
     expansion.get("parameter", []).sort(key=lambda p: (p.get("name", ""), _primitive(p)))
     expansion.get("property", []).sort(key=lambda p: (p.get("uri") is not None, p.get("uri") or "", p.get("code")))
 

@@ -91,7 +91,8 @@ def test_lookup_by_get_and_post_with_the_oid(client, loaded):
     result = fhir(client.get(f"/fhir/CodeSystem/$lookup?system={OID}&code=A00"))
     assert value(result, "display") == "Холера" and value(result, "version") == "2024"
     assert value(result, "system") == CS and value(result, "abstract") is False
-    [designation] = named(result, "designation")
+    [own, designation] = named(result, "designation")  # the display in the catalog's language, then the others
+    assert own["part"][0] == {"name": "language", "valueCode": "ru"} and own["part"][-1]["valueString"] == "Холера"
     assert {"name": "language", "valueCode": "en"} in designation["part"]
     assert {"name": "value", "valueString": "Cholera"} in designation["part"]
     props = [(p["part"][0]["valueCode"], p["part"][-1]) for p in named(result, "property")]
@@ -400,3 +401,20 @@ def test_a_draft_code_system_or_a_withdrawn_value_set_is_named_in_the_answer(cli
     assert value(checked, "result") is True and not named(checked, "message")
     assert sorted(i["details"]["text"] for i in value(checked, "issues")["issue"]) == [
         f"Reference to draft CodeSystem {system}|1", "Reference to withdrawn ValueSet http://example.org/ValueSet/old|2"]
+
+
+def test_a_supplement_adds_designations_to_a_stored_catalog_for_the_request_that_uses_it(client, loaded):
+    supplement = {"resourceType": "CodeSystem", "url": "http://example.org/CodeSystem/icd10-de", "version": "1",
+                  "status": "active", "content": "supplement", "supplements": OID,
+                  "concept": [{"code": "A00", "designation": [{"language": "de", "value": "Cholera (de)"}]}]}
+    asked = [{"name": "system", "valueUri": OID}, {"name": "code", "valueCode": "A00"},
+             {"name": "tx-resource", "resource": supplement}]
+    plain = fhir(post_parameters(client, "/fhir/CodeSystem/$lookup", *asked))
+    assert "Cholera (de)" not in json.dumps(plain, ensure_ascii=False) and not named(plain, "used-supplement")
+    used = fhir(post_parameters(client, "/fhir/CodeSystem/$lookup", *asked,
+                                {"name": "useSupplement", "valueCanonical": "http://example.org/CodeSystem/icd10-de"}))
+    assert value(used, "used-supplement") == "http://example.org/CodeSystem/icd10-de|1"
+    german = [d["part"] for d in named(used, "designation") if {"name": "language", "valueCode": "de"} in d["part"]]
+    assert german == [[{"name": "language", "valueCode": "de"},
+                       {"name": "source", "valueCanonical": "http://example.org/CodeSystem/icd10-de|1"},
+                       {"name": "value", "valueString": "Cholera (de)"}]]

@@ -13,7 +13,8 @@ from typing import Iterator
 
 from registry.errors import NotFound
 from registry.web.fhir.concepts import CodeSystemSource, Concept, StoredCodeSystem
-from registry.web.fhir.languages import LanguagePreference, localised, requested_languages
+from registry.web.fhir.languages import (PREFERRED_FOR_LANGUAGE, LanguagePreference, localised,
+                                        requested_languages)
 from registry.web.fhir.outcome import not_found
 from registry.web.fhir.params import Params, bad_request, param, parameters, search_criteria
 from registry.web.fhir.validation import check_code, coded_value
@@ -115,6 +116,7 @@ def lookup(term, params: Params) -> dict:
     """$lookup: name, version, display, definition, designations and properties of one code.
 
     With `displayLanguage` (or Accept-Language), `display` is in the first of those languages the concept has.
+    The display is listed among the designations too, in the code system's language (`preferredForLanguage`).
     """
     coding = params.get("coding")
     if isinstance(coding, dict):
@@ -132,6 +134,8 @@ def lookup(term, params: Params) -> dict:
                         "invalid-code")
     wanted = {p for p in params.all("property") if isinstance(p, str)}
     display, designations = localised(concept, cs.language, LanguagePreference.parse(requested_languages(params)))
+    if display and display == concept.display and cs.language:  # the display is a designation in its language
+        designations = [{"language": cs.language, "use": PREFERRED_FOR_LANGUAGE, "value": display}, *designations]
     return parameters(param("abstract", "valueBoolean", concept.abstract),
                       param("code", "valueCode", concept.code),
                       param("definition", "valueString", concept.definition),
@@ -140,6 +144,7 @@ def lookup(term, params: Params) -> dict:
                       param("name", "valueString", cs.name),
                       *property_params(cs, concept, wanted),
                       param("system", "valueUri", cs.url),
+                      *[param("used-supplement", "valueCanonical", sup.versioned_url) for sup in cs.supplements],
                       param("version", "valueString", cs.version))
 
 
@@ -150,6 +155,8 @@ def designation_param(designation: dict) -> dict:
         parts.append({"name": "language", "valueCode": designation["language"]})
     if designation.get("use"):
         parts.append({"name": "use", "valueCoding": designation["use"]})
+    if designation.get("source"):
+        parts.append({"name": "source", "valueCanonical": designation["source"]})
     parts.append({"name": "value", "valueString": designation.get("value", "")})
     return {"name": "designation", "part": parts}
 

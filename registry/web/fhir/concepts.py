@@ -9,7 +9,7 @@ given in a request (`tx-resource`). Neither knows about Flask.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import islice
 from typing import Iterator
 
@@ -63,6 +63,19 @@ class CodeSystemSource:
     language: str | None = None
     aliases: tuple[str, ...] = ()
     property_defs: list[dict]
+    supplements: tuple = ()  # the CodeSystem supplements (ResourceCodeSystem) a request uses on this system
+
+    def supplemented(self, concept: "Concept | None") -> "Concept | None":
+        """The concept with the designations (their `source` named) and properties its supplements give it."""
+        if concept is None or not self.supplements:
+            return concept
+        designations, properties = list(concept.designations), list(concept.properties)
+        for supplement in self.supplements:
+            extra = supplement.get(concept.code)
+            if extra is not None:
+                designations += [{**d, "source": supplement.versioned_url} for d in extra.designations]
+                properties += extra.properties
+        return replace(concept, designations=designations, properties=properties)
 
     def get(self, code: str) -> Concept | None:
         """The concept with this code, or None."""
@@ -153,13 +166,13 @@ class ResourceCodeSystem(CodeSystemSource):
             self._walk(raw.get("concept", []), code, boolean_props)
 
     def get(self, code: str) -> Concept | None:
-        return self._concepts.get(code)
+        return self.supplemented(self._concepts.get(code))
 
     def iter_concepts(self) -> Iterator[Concept]:
-        return iter(list(self._concepts.values()))
+        return iter([self.supplemented(c) for c in self._concepts.values()])
 
     def children(self, code: str) -> list[Concept]:
-        return [self._concepts[c] for c in self._children.get(code, [])]
+        return [self.supplemented(self._concepts[c]) for c in self._children.get(code, [])]
 
     def count(self) -> int:
         return len(self._concepts)
@@ -211,8 +224,9 @@ class StoredCodeSystem(CodeSystemSource):
             elif key == "valueString":
                 value = str(value)
             properties.append({"code": name, key: value})
-        return Concept(code=entry["code"], display=entry.get("display"), designations=designations,
-                       properties=properties, parents=list(entry.get("parents", [])), inactive=status != "active")
+        return self.supplemented(Concept(code=entry["code"], display=entry.get("display"), designations=designations,
+                                         properties=properties, parents=list(entry.get("parents", [])),
+                                         inactive=status != "active"))
 
     def get(self, code: str) -> Concept | None:
         try:

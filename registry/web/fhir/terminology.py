@@ -52,6 +52,7 @@ class Terminology:
         self.base_url = base_url.rstrip("/")
         self.rules = rules or VersionRules()
         self.cautions: list[tuple[str, str, str]] = []  # (standing, resource type, url|version) of what was read
+        self.supplements: list[ResourceCodeSystem] = []  # the supplements this request uses
         self.code_systems: list[ResourceCodeSystem] = []
         self.value_sets: list[dict] = []
         self.concept_maps: list[SuppliedConceptMap] = []
@@ -79,7 +80,7 @@ class Terminology:
             match = [cs for cs in supplied if version is None or matches(version, cs.version)]
             if match:
                 best = newest([cs.version for cs in match])
-                return next(cs for cs in match if cs.version == best)
+                return self._supplemented(next(cs for cs in match if cs.version == best))
             raise UnknownVersion(url, version, [cs.version or "" for cs in supplied])
         catalog = self.catalog_for(url)
         if catalog is None:
@@ -87,7 +88,11 @@ class Terminology:
         if is_pattern(version):
             labels = [v.label for v in self.store.list_versions(catalog.slug) if v.status in READABLE_STATUSES]
             version = newest([label for label in labels if matches(version, label)]) or version
-        return self.stored(catalog, version)
+        return self._supplemented(self.stored(catalog, version))
+
+    def _supplemented(self, cs: CodeSystemSource) -> CodeSystemSource:
+        cs.supplements = self.supplements_of(cs) if self.supplements else ()
+        return cs
 
     def include_code_system(self, url: str, declared: str | None = None) -> CodeSystemSource:
         """The code system version a ValueSet include of `url` (with its `version`, if any) reads, under the
@@ -228,12 +233,21 @@ class Terminology:
     # -- supplements -------------------------------------------------------------------------------------------
 
     def require_supplements(self, canonicals: list[str]) -> None:
-        """404 `not-found` for a `useSupplement` naming no supplied CodeSystem supplement (`url` or `url|version`).
-
-        Supplements are known only as `tx-resource`; applying their designations and properties is not built.
+        """Use the CodeSystem supplements named (`url` or `url|version`, by `useSupplement` or a value set's
+        `valueset-supplement`): their designations and properties join the concepts of the code system they
+        supplement for this request. One not supplied as `tx-resource` is a 404 `not-found`.
         """
         for canonical in canonicals:
             url, version = split_canonical(str(canonical))
-            if not any(cs.url == url and (version is None or cs.version == version)
-                       and cs.content == "supplement" for cs in self.code_systems):
+            found = [cs for cs in self.code_systems if cs.url == url and (version is None or cs.version == version)
+                     and cs.content == "supplement"]
+            if not found:
                 raise not_found(f"Required supplement not found: {canonical}")
+            if found[-1] not in self.supplements:
+                self.supplements.append(found[-1])
+
+    def supplements_of(self, cs: CodeSystemSource) -> tuple:
+        """The supplements in use that supplement `cs` (their `supplements` is its url, or url|version)."""
+        return tuple(sup for sup in self.supplements
+                     if split_canonical(sup.resource.get("supplements") or "")[0] in (cs.url, *cs.aliases)
+                     and split_canonical(sup.resource.get("supplements") or "")[1] in (None, cs.version))

@@ -17,22 +17,30 @@ from registry.web.fhir.validation import check_code, coded_value
 ECHOED = {"activeOnly": "valueBoolean", "count": "valueInteger", "excludeNested": "valueBoolean", "filter": "valueString", "includeDefinition": "valueBoolean",
           "includeDesignations": "valueBoolean", "offset": "valueInteger"}
 MAX_COUNT = 10_000
+SUPPLEMENT_EXTENSION = "http://hl7.org/fhir/StructureDefinition/valueset-supplement"
 STATUS_CODE = "status"
 R5_EXTENSION = "http://hl7.org/fhir/5.0/StructureDefinition/extension"
 SEARCH_PARAMS = ("url", "version", "name", "status", "title", "_count", "_summary", "_format")
 
 
 def value_set_of(term, params: Params) -> dict:
-    """The value set an operation is about: the `valueSet` resource given, or `url` (+ `valueSetVersion`)."""
+    """The value set an operation is about: the `valueSet` resource given, or `url` (+ `valueSetVersion`).
+
+    The supplements it names (`valueset-supplement` extensions) must be known, as `useSupplement` ones must.
+    """
     given = params.get("valueSet")
     if isinstance(given, dict):
         if given.get("resourceType") != "ValueSet":
             raise bad_request("parameter valueSet must hold a ValueSet resource", "valueSet")
-        return given
-    url = params.text("url") or params.text("context")
-    if not url:
-        raise bad_request("a value set is needed: parameter url or valueSet", "url")
-    return term.value_set(url, params.text("valueSetVersion"))
+        vs = given
+    else:
+        url = params.text("url") or params.text("context")
+        if not url:
+            raise bad_request("a value set is needed: parameter url or valueSet", "url")
+        vs = term.value_set(url, params.text("valueSetVersion"))
+    term.require_supplements([e.get("valueCanonical") for e in vs.get("extension", [])
+                              if e.get("url") == SUPPLEMENT_EXTENSION and e.get("valueCanonical")])
+    return vs
 
 
 def expand(term, params: Params) -> dict:
@@ -55,7 +63,8 @@ def expand(term, params: Params) -> dict:
         echoes.append({"name": "displayLanguage", "valueCode": as_echoed(languages)})
     echoes += [{"name": "designation", "valueString": str(d)} for d in params.all("designation")]
     used = ([{"name": "used-codesystem", "valueUri": url} for url in result.used_code_systems]
-            + [{"name": "used-valueset", "valueUri": url} for url in result.used_value_sets])
+            + [{"name": "used-valueset", "valueUri": url} for url in result.used_value_sets]
+            + [{"name": "used-supplement", "valueUri": sup.versioned_url} for sup in term.supplements])
     echoes += [{"name": name, "valueUri": canonical} for name, canonical in term.rules.applied]
     echoes += [{"name": f"warning-{status}", "valueUri": canonical} for status, _, canonical in term.cautions]
     _version_where_several(vs, members, contains)
@@ -149,7 +158,7 @@ def contains_item(cs, concept, look: Presentation = Presentation(), wanted: list
         item["display"] = display
     designations = wanted_designations(designations, look.designation_filter, language)
     if look.designations and designations:
-        item["designation"] = designations
+        item["designation"] = [{k: v for k, v in d.items() if k != "source"} for d in designations]  # R4 has none
     extensions = []
     if "definition" in wanted and concept.definition:
         extensions.append(r5_extension("ValueSet.expansion.contains.property",
