@@ -173,6 +173,13 @@ def valueset_validate_code():
     return run(valueset.validate_code)
 
 
+@bp.post("/ValueSet/$batch-validate-code")
+@read_only_post
+def valueset_batch_validate_code():
+    """ValueSet/$batch-validate-code: several $validate-code calls in one request."""
+    return run(valueset.batch_validate_code)
+
+
 @bp.get("/ConceptMap")
 def conceptmap_search():
     """Search the published map-set versions by url, version, name, title and status."""

@@ -144,6 +144,9 @@ def referenced_value_set(ref: str, vs: dict, term) -> dict:
         if found is None:
             raise not_found(f"the contained value set {ref!r} is not in value set {vs.get('url')!r}")
         return found
+    if "|" not in ref and ref in term.rules.value_set_default:
+        term.rules.note("value_set_default", ref)
+        ref = f"{ref}|{term.rules.value_set_default[ref]}"
     found = term.value_set(ref)
     term.cite("ValueSet", canonical_of(found), found)
     return found

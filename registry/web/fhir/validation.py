@@ -59,7 +59,8 @@ def coded_value(params: Params, system_param: str = "system") -> Coded:
                      "CodeableConcept.coding[0].", concept)
     code = params.text("code")
     if not code:
-        raise bad_request("a code is needed: parameter code, coding or codeableConcept", "code")
+        raise FhirError(400, "invalid", "Unable to find code to validate (looked for coding | codeableConcept | "
+                        "code+system | code+inferSystem in parameters")
     return Coded(code, params.text(system_param), params.text("systemVersion") or params.text("version"),
                  params.text("display"), "")
 
@@ -137,6 +138,7 @@ def check_code(term, value: Coded, vs: dict | None = None, infer_system: bool = 
                       param("message", "valueString", message or None),
                       param("normalized-code", "valueCode", out.get("normalized-code")),
                       param("result", "valueBoolean", result),
+                      param("status", "valueCode", out.get("status")),
                       param("system", "valueUri", out.get("system")),
                       param("version", "valueString", out.get("version")),
                       param("x-unknown-system", "valueCanonical", out.get("x-unknown-system")),
@@ -243,6 +245,7 @@ def _assess(term, value: Coded, vs: dict | None, infer_system: bool, lenient_dis
             issues += display_issues
             if concept.inactive:
                 out["inactive"] = True
+                out["status"] = (concept.property_values("status") or [None])[0]
                 status = (concept.property_values("status") or ["inactive"])[0]
                 status = status if status == "inactive" else f"{status} and inactive"
                 issues.append(issue("warning", "business-rule", f"The concept '{concept.code}' has a status of "

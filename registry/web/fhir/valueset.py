@@ -10,6 +10,7 @@ from registry.web.fhir.concepts import STATUS_URI
 from registry.web.fhir.expansion import canonical_of, expand as expand_members
 from registry.web.fhir.languages import (LanguagePreference, as_echoed, localised, requested_languages,
                                         wanted_designations)
+from registry.web.fhir.outcome import FhirError
 from registry.web.fhir.params import Params, bad_request
 from registry.web.fhir.validation import check_code, coded_value
 
@@ -207,6 +208,24 @@ def validate_code(term, params: Params) -> dict:
                       languages=requested_languages(params, vs),
                       membership_only=params.boolean("valueset-membership-only"),
                       active_only=params.boolean("activeOnly"))
+
+
+def batch_validate_code(term, params: Params) -> dict:
+    """ValueSet/$batch-validate-code: one $validate-code per `validation` Parameters, each with the request's
+    other parameters as defaults (its own win); a validation that cannot run answers its OperationOutcome."""
+    shared = [item for item in params.items if item[0] != "validation"]
+    results = []
+    for validation in params.all("validation"):
+        if not isinstance(validation, dict):
+            raise bad_request("each validation parameter must hold a Parameters resource", "validation")
+        own = Params.from_resource(validation)
+        merged = Params(own.items + shared)
+        merged.accept_language = params.accept_language
+        try:
+            results.append({"name": "validation", "resource": validate_code(term, merged)})
+        except FhirError as exc:
+            results.append({"name": "validation", "resource": exc.outcome()})
+    return {"resourceType": "Parameters", "parameter": results}
 
 
 def read(term, rid: str) -> dict:

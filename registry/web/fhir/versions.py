@@ -5,7 +5,9 @@ A version in a ValueSet include or a rule may be a pattern whose segments are
 request parameters `system-version` (a default for a versionless include),
 `check-system-version` (the version used must match, else an error) and
 `force-system-version` (every include of the system uses it) each take
-`url|version`, as FHIR R4's $expand and $validate-code define them.
+`url|version`, as FHIR R4's $expand and $validate-code define them;
+`default-valueset-version` does for a value set what `system-version` does for
+a code system.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from dataclasses import dataclass, field
 from registry.web.fhir.outcome import FhirError, issue
 
 WILDCARDS = ("x", "X", "*")
-RULE_PARAMETERS = {"system-version": "default", "check-system-version": "check", "force-system-version": "force"}
+RULE_PARAMETERS = {"system-version": "default", "check-system-version": "check", "force-system-version": "force",
+                   "default-valueset-version": "value_set_default"}
 
 
 def is_pattern(version: str | None) -> bool:
@@ -72,6 +75,7 @@ class VersionRules:
     default: dict[str, str] = field(default_factory=dict)
     check: dict[str, str] = field(default_factory=dict)
     force: dict[str, str] = field(default_factory=dict)
+    value_set_default: dict[str, str] = field(default_factory=dict)  # for a value set named without version
     applied: list[tuple[str, str]] = field(default_factory=list)  # (parameter, url|version) that changed a result
 
     @classmethod
