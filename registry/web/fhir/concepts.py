@@ -16,6 +16,7 @@ from typing import Iterator
 from registry.errors import NotFound
 
 STATUS_URI = "http://hl7.org/fhir/concept-properties#status"
+NOT_SELECTABLE_URI = "http://hl7.org/fhir/concept-properties#notSelectable"
 DESIGNATION_USE_SYSTEM = "http://nsi-registry.org/fhir/CodeSystem/designation-use"
 # A catalog attribute's type (field_schema) -> the FHIR property type and its value[x] name.
 ATTRIBUTE_TYPES = {"string": ("string", "valueString"), "integer": ("integer", "valueInteger"),
@@ -142,6 +143,9 @@ class ResourceCodeSystem(CodeSystemSource):
         self._concepts: dict[str, Concept] = {}
         self._children: dict[str, list[str]] = {}
         boolean_props = {p["code"] for p in self.property_defs if p.get("type") == "boolean"}
+        # "Not selectable" is the property called notSelectable, or any declared with its standard URI.
+        self._not_selectable = ["notSelectable", *(p["code"] for p in self.property_defs
+                                                   if p.get("uri") == NOT_SELECTABLE_URI)]
         self._walk(resource.get("concept", []), None, boolean_props)
 
     def _walk(self, concepts: list[dict], parent: str | None, boolean_props: set[str]) -> None:
@@ -158,8 +162,8 @@ class ResourceCodeSystem(CodeSystemSource):
             statuses = concept.property_values("status")
             concept.inactive = any(s in INACTIVE_STATUSES for s in statuses) or True in concept.property_values(
                 "inactive")
-            concept.abstract = True in concept.property_values("notSelectable") or (
-                "notSelectable" in boolean_props and "true" in concept.property_values("notSelectable"))
+            concept.abstract = any(True in concept.property_values(code) or (
+                code in boolean_props and "true" in concept.property_values(code)) for code in self._not_selectable)
             self._concepts[code] = concept
             for p in parents:
                 self._children.setdefault(p, []).append(code)

@@ -67,14 +67,14 @@ def coded_value(params: Params, system_param: str = "system") -> Coded:
 
 def check_code(term, value: Coded, vs: dict | None = None, infer_system: bool = False,
                lenient_display: bool = False, languages: str | None = None, membership_only: bool = False,
-               active_only: bool = False) -> dict:
+               active_only: bool = False, abstract_allowed: bool = True) -> dict:
     """Validate `value` against its code system and, when given, the value set `vs`; a Parameters resource.
 
     With `lenient_display`, a wrong display is a warning instead of an error. With `languages` (as the
     request gave them), the display must be one in those languages when the concept has any. A
     CodeableConcept is valid when one of its codings is (in the value set); every coding is checked and
     reported. With `membership_only`, only value set membership is checked; with `active_only`, an inactive
-    concept is not in the value set.
+    concept is not in the value set; without `abstract_allowed`, neither is an abstract (not selectable) one.
     """
     active_only = active_only or (vs is not None and (vs.get("compose") or {}).get("inactive") is False)
     assessed = []
@@ -94,7 +94,11 @@ def check_code(term, value: Coded, vs: dict | None = None, infer_system: bool = 
         if vs is not None and unknown and unknown in _systems(vs):  # the value set cannot be evaluated either
             out["x-caused-by-unknown-system"] = out.pop("x-unknown-system")
         elif vs is not None and not blocked:
-            member, vs_issues = _membership(term, vs, coded, cs, concept, active_only, evaluate=not unknown)
+            member, vs_issues = _membership(term, vs, coded, cs, concept, active_only, evaluate=not unknown,
+                                            abstract_allowed=abstract_allowed)
+            if concept is not None and concept.abstract and not abstract_allowed:
+                issues.append(issue("error", "business-rule", f"Code '{coded.system}#{concept.code}' is abstract, "
+                                    f"and not allowed in this context", "code-rule", coded.where("code")))
             issues += [i for i in vs_issues if i not in issues]
         assessed.append((coded, out, issues, concept, member))
     issues = []
@@ -302,14 +306,15 @@ def _valid_displays(cs, concept) -> str:
     return f"Valid display is one of {len(shown)} choices: {', '.join(shown[:-1])} or {shown[-1]}"
 
 
-def _membership(term, vs: dict, value: Coded, cs, concept, active_only: bool = False, evaluate: bool = True
-                ) -> tuple[bool | None, list[dict]]:
+def _membership(term, vs: dict, value: Coded, cs, concept, active_only: bool = False, evaluate: bool = True,
+                abstract_allowed: bool = True) -> tuple[bool | None, list[dict]]:
     """(whether the code is in `vs`, None when `vs` cannot be evaluated; the issues when it is not).
 
     Without `evaluate` (a code of an unknown system the value set does not name) it is simply not in.
     """
     try:
-        member = evaluate and _in_value_set(term, vs, cs, concept) and not (active_only and concept.inactive)
+        member = evaluate and _in_value_set(term, vs, cs, concept) and not (active_only and concept.inactive) \
+            and not (concept.abstract and not abstract_allowed)
     except FhirError as exc:
         if exc.status == 400:  # the value set itself is broken: an error of the request, not of the code
             raise

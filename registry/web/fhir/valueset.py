@@ -207,7 +207,7 @@ def validate_code(term, params: Params) -> dict:
                       lenient_display=params.boolean("lenient-display-validation"),
                       languages=requested_languages(params, vs),
                       membership_only=params.boolean("valueset-membership-only"),
-                      active_only=params.boolean("activeOnly"))
+                      active_only=params.boolean("activeOnly"), abstract_allowed=params.boolean("abstract", True))
 
 
 def batch_validate_code(term, params: Params) -> dict:
