@@ -240,7 +240,14 @@ def _assess(term, value: Coded, vs: dict | None, infer_system: bool, lenient_dis
                                     f"'{cs.versioned_url}' is case insensitive, implementers are strongly "
                                     f"encouraged to use the correct case anyway", "code-rule", value.where("code")))
                 out["normalized-code"] = concept.code
-        if concept is None:
+        if concept is None and getattr(cs, "content", "complete") == "fragment":
+            version = f" version '{cs.version}'" if cs.version else ""
+            issues.append({**issue("warning", "code-invalid", f"Unknown Code '{value.code}' in the CodeSystem "
+                                   f"'{cs.url}'{version} - note that the code system is labeled as a fragment, so "
+                                   f"the code may be valid in some other fragment", "invalid-code",
+                                   value.where("code")), "not_in_message": True})
+            out["x-blocked"] = True  # membership cannot be decided from a fragment
+        elif concept is None:
             version = f" version '{cs.version}'" if cs.version else ""
             issues.append(issue("error", "code-invalid", f"Unknown code '{value.code}' in the CodeSystem "
                                 f"'{cs.url}'{version}", "invalid-code", value.where("code")))
