@@ -418,3 +418,25 @@ def test_a_supplement_adds_designations_to_a_stored_catalog_for_the_request_that
     assert german == [[{"name": "language", "valueCode": "de"},
                        {"name": "source", "valueCanonical": "http://example.org/CodeSystem/icd10-de|1"},
                        {"name": "value", "valueString": "Cholera (de)"}]]
+
+
+def test_abstract_codes_can_be_refused_and_a_fragment_leaves_unknown_codes_undecided(client):
+    system = "http://example.org/CodeSystem/parts"
+    code_system = {"resourceType": "CodeSystem", "url": system, "version": "1", "status": "active",
+                   "content": "fragment", "concept": [{"code": "group", "display": "Group", "property": [
+                       {"code": "notSelectable", "valueBoolean": True}]}]}
+    value_set = {"resourceType": "ValueSet", "url": "http://example.org/ValueSet/parts", "status": "active",
+                 "compose": {"include": [{"system": system}]}}
+    supplied = [{"name": "tx-resource", "resource": code_system}, {"name": "valueSet", "resource": value_set}]
+
+    def validate(code, *more):
+        return fhir(post_parameters(client, "/fhir/ValueSet/$validate-code", *supplied, *more,
+                                    {"name": "coding", "valueCoding": {"system": system, "code": code}}))
+    assert value(validate("group"), "result") is True
+    refused = validate("group", {"name": "abstract", "valueBoolean": False})
+    assert value(refused, "result") is False
+    assert f"Code '{system}#group' is abstract, and not allowed in this context" in value(refused, "message")
+    elsewhere = validate("other")  # may be in another fragment: a warning, not a failure
+    assert value(elsewhere, "result") is True
+    [warning] = value(elsewhere, "issues")["issue"]
+    assert warning["severity"] == "warning" and "labeled as a fragment" in warning["details"]["text"]
