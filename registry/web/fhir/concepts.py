@@ -24,7 +24,7 @@ ATTRIBUTE_TYPES = {"string": ("string", "valueString"), "integer": ("integer", "
                    "date": ("dateTime", "valueDateTime")}
 VALUE_KEYS = ("valueCode", "valueString", "valueInteger", "valueBoolean", "valueDecimal", "valueDateTime",
               "valueCoding")
-INACTIVE_STATUSES = ("retired", "inactive", "deprecated")
+INACTIVE_STATUSES = ("retired", "inactive")  # a deprecated concept is still active (discouraged, not withdrawn)
 
 
 @dataclass
