@@ -135,9 +135,10 @@ def version_verdict(term, vs: dict, value) -> VersionVerdict | None:
     a version outside `check-system-version` is a `version-error`.
     """
     system, version = value.system, value.version
-    include = next((i for i in (vs.get("compose") or {}).get("include", []) if i.get("system") == system), None)
-    if include is None:
+    includes = [i for i in (vs.get("compose") or {}).get("include", []) if i.get("system") == system]
+    if not includes:
         return None
+    include = _include_for(term, includes, value) if len(includes) > 1 else includes[0]
     declared = include.get("version")
     spec, source = term.rules.include_version(system, declared)
     verdict = VersionVerdict()
@@ -177,6 +178,27 @@ def version_verdict(term, vs: dict, value) -> VersionVerdict | None:
                                     f"parameter", "version-error", value.where("version")))
     verdict.blocks_membership = any(i["severity"] == "error" for i in verdict.issues)
     return verdict
+
+
+def _include_for(term, includes: list[dict], value) -> dict:
+    """Of several includes of one system (one per version), the one a coded value is judged by: the one whose
+    version it names, else the newest whose version has its code, else the first."""
+    scored = []
+    for include in includes:
+        spec, _ = term.rules.include_version(value.system, include.get("version"))
+        if value.version:
+            if spec and matches(spec, value.version):
+                return include
+            continue
+        try:
+            cs = term.find_code_system(value.system, spec)
+        except FhirError:
+            continue
+        listed = include.get("concept")
+        if cs is not None and cs.get(value.code) is not None and (
+                not listed or any(c.get("code") == value.code for c in listed)):
+            scored.append((version_key(cs.version), include))
+    return max(scored, key=lambda pair: pair[0])[1] if scored else includes[0]
 
 
 def _different(system, version, declared, spec, source, included, value) -> dict:
