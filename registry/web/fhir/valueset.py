@@ -15,8 +15,9 @@ from registry.web.fhir.params import Params, bad_request
 from registry.web.fhir.validation import check_code, coded_value
 
 # Request parameters that the expansion echoes in expansion.parameter (as the HL7 test suite expects), typed.
-ECHOED = {"activeOnly": "valueBoolean", "count": "valueInteger", "excludeNested": "valueBoolean", "filter": "valueString", "includeDefinition": "valueBoolean",
-          "includeDesignations": "valueBoolean", "offset": "valueInteger"}
+ECHOED = {"activeOnly": "valueBoolean", "count": "valueInteger", "excludeNested": "valueBoolean",
+          "filter": "valueString", "includeDefinition": "valueBoolean", "includeDesignations": "valueBoolean",
+          "offset": "valueInteger"}
 MAX_COUNT = 10_000
 SUPPLEMENT_EXTENSION = "http://hl7.org/fhir/StructureDefinition/valueset-supplement"
 STATUS_CODE = "status"
@@ -144,8 +145,9 @@ class Presentation:
 def contains_item(cs, concept, look: Presentation = Presentation(), wanted: list[str] = ()) -> dict:
     """One expansion.contains entry: system, code, display, abstract and inactive flags, designations.
 
-    The display is in the first asked language the concept has (see `languages.localised`). The concept's values of the `wanted` properties (and an inactive concept's status) go as the R5
-    `contains.property`, carried in R4 as cross-version extensions.
+    The display is in the first asked language the concept has (see `languages.localised`). The concept's
+    values of the `wanted` properties (and an inactive concept's status) go as the R5 `contains.property`,
+    carried in R4 as cross-version extensions.
     """
     item = {"system": cs.url}
     if concept.abstract:
