@@ -400,7 +400,8 @@ def test_a_draft_code_system_or_a_withdrawn_value_set_is_named_in_the_answer(cli
                                    {"name": "coding", "valueCoding": {"system": system, "code": "a"}}))
     assert value(checked, "result") is True and not named(checked, "message")
     assert sorted(i["details"]["text"] for i in value(checked, "issues")["issue"]) == [
-        f"Reference to draft CodeSystem {system}|1", "Reference to withdrawn ValueSet http://example.org/ValueSet/old|2"]
+        f"Reference to draft CodeSystem {system}|1",
+        "Reference to withdrawn ValueSet http://example.org/ValueSet/old|2"]
 
 
 def test_a_supplement_adds_designations_to_a_stored_catalog_for_the_request_that_uses_it(client, loaded):
