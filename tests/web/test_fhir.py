@@ -91,7 +91,8 @@ def test_lookup_by_get_and_post_with_the_oid(client, loaded):
     result = fhir(client.get(f"/fhir/CodeSystem/$lookup?system={OID}&code=A00"))
     assert value(result, "display") == "Холера" and value(result, "version") == "2024"
     assert value(result, "system") == CS and value(result, "abstract") is False
-    [designation] = named(result, "designation")
+    [own, designation] = named(result, "designation")  # the display in the catalog's language, then the others
+    assert own["part"][0] == {"name": "language", "valueCode": "ru"} and own["part"][-1]["valueString"] == "Холера"
     assert {"name": "language", "valueCode": "en"} in designation["part"]
     assert {"name": "value", "valueString": "Cholera"} in designation["part"]
     props = [(p["part"][0]["valueCode"], p["part"][-1]) for p in named(result, "property")]
@@ -113,7 +114,7 @@ def test_lookup_errors_are_operation_outcomes(client, loaded):
     assert no_system["issue"][0]["code"] == "not-found"
     fhir(client.get(f"/fhir/CodeSystem/$lookup?system={CS}"), 400)
     bad_version = fhir(client.get(f"/fhir/CodeSystem/$lookup?system={CS}&code=A00&version=1999"), 404)
-    assert "Valid versions: 2023, 2024" in bad_version["issue"][0]["details"]["text"]
+    assert "Valid versions: 2023 or 2024" in bad_version["issue"][0]["details"]["text"]
 
 
 def test_codesystem_validate_code(client, loaded):
@@ -284,3 +285,159 @@ def test_an_unknown_supplement_is_a_404(client, loaded):
     wrong_display = fhir(client.get(f"/fhir/CodeSystem/$validate-code?url={CS}&code=A00&display=Typhus"))
     assert value(wrong_display, "message") == (f"Wrong Display Name 'Typhus' for {CS}#A00. Valid display is one of 2 "
                                                f"choices: 'Холера' (ru) or 'Cholera' (en) (for the language(s) '--')")
+
+
+def test_lookup_and_expand_answer_the_display_in_the_requested_language(client, loaded):
+    """A00 'Холера' has an English designation 'Cholera'; A01 has none. The catalog's language is ru."""
+    english = fhir(client.get(f"/fhir/CodeSystem/$lookup?system={OID}&code=A00&displayLanguage=en"))
+    assert value(english, "display") == "Cholera"
+    [aside] = named(english, "designation")  # the English one is the display now; the Russian display steps aside
+    assert aside["part"] == [{"name": "language", "valueCode": "ru"},
+                             {"name": "use", "valueCoding": {
+                                 "system": "http://terminology.hl7.org/CodeSystem/hl7TermMaintInfra",
+                                 "code": "preferredForLanguage", "display": "Preferred For Language"}},
+                             {"name": "value", "valueString": "Холера"}]
+    by_header = fhir(client.get(f"/fhir/CodeSystem/$lookup?system={OID}&code=A00",
+                                headers={"Accept-Language": "en-GB, ru; q=0.5"}))
+    assert value(by_header, "display") == "Cholera"
+    assert value(fhir(client.get(f"/fhir/CodeSystem/$lookup?system={OID}&code=A01&displayLanguage=en")),
+                 "display") == "Тиф и паратиф"  # none in English: the display stays
+
+    def displays(language: str) -> dict:
+        expansion = fhir(post_parameters(client, "/fhir/ValueSet/$expand",
+                                         {"name": "url", "valueUri": f"{BASE}/ValueSet/icd10"},
+                                         {"name": "displayLanguage", "valueCode": language}))["expansion"]
+        assert {"name": "displayLanguage", "valueCode": language} in expansion["parameter"]
+        return {c["code"]: c.get("display") for c in expansion["contains"]}
+    soft = displays("en")
+    assert (soft["A00"], soft["A01.0"], soft["A01"]) == ("Cholera", "Typhoid fever", "Тиф и паратиф")
+    strict = displays("en, *; q=0")  # no other language will do: a concept without English has no display
+    assert (strict["A00"], strict["A01"]) == ("Cholera", None)
+    assert displays("ru")["A00"] == "Холера"
+    bad = fhir(client.get(f"/fhir/CodeSystem/$lookup?system={OID}&code=A00&displayLanguage=-"), 400)
+    assert bad["issue"][0]["details"]["text"] == "Invalid displayLanguage: '-'"
+    assert bad["issue"][0]["details"]["coding"][0]["code"] == "invalid-display"
+
+
+def test_a_regex_filter_that_runs_too_long_is_refused_not_left_running(client, monkeypatch):
+    from registry.web.fhir import expansion
+    monkeypatch.setattr(expansion, "REGEX_SECONDS", 0.05)
+    system = "http://example.org/CodeSystem/slow"
+    code_system = {"resourceType": "CodeSystem", "url": system, "status": "active", "content": "complete",
+                   "concept": [{"code": "a" * 3000 + "b"}, {"code": "ab"}]}
+    value_set = {"resourceType": "ValueSet", "url": "http://example.org/ValueSet/slow", "status": "active",
+                 "compose": {"include": [{"system": system,
+                                          "filter": [{"property": "code", "op": "regex", "value": "(.*a){20}"}]}]}}
+    outcome = fhir(post_parameters(client, "/fhir/ValueSet/$expand", {"name": "valueSet", "resource": value_set},
+                                   {"name": "tx-resource", "resource": code_system}), 422)
+    assert outcome["issue"][0]["code"] == "too-costly"
+    assert outcome["issue"][0]["details"]["text"].startswith("The regex filter '(.*a){20}' took too long")
+
+
+def test_expand_follows_the_request_version_rules(client, loaded):
+    """system-version, force-system-version and check-system-version choose or refuse a catalog version."""
+    def expand(*params):
+        return client.post("/fhir/ValueSet/$expand", data=json.dumps({"resourceType": "Parameters", "parameter": [
+            {"name": "valueSet", "resource": {"resourceType": "ValueSet", "status": "active",
+                                              "compose": {"include": [{"system": CS}]}}}, *params]}),
+            content_type=FHIR_JSON)
+    newest = fhir(expand())["expansion"]
+    assert {"name": "used-codesystem", "valueUri": f"{CS}|2024"} in newest["parameter"]
+    by_default = fhir(expand({"name": "system-version", "valueCanonical": f"{CS}|2023"}))["expansion"]
+    assert {"name": "used-codesystem", "valueUri": f"{CS}|2023"} in by_default["parameter"]
+    assert {"name": "system-version", "valueUri": f"{CS}|2023"} in by_default["parameter"]
+    pinned = fhir(client.get(f"/fhir/ValueSet/$expand?url={BASE}/ValueSet/icd10|2024"
+                             f"&force-system-version={CS}|2023"))["expansion"]
+    assert {"name": "used-codesystem", "valueUri": f"{CS}|2023"} in pinned["parameter"]
+    assert {"name": "force-system-version", "valueUri": f"{CS}|2023"} in pinned["parameter"]
+    checked = fhir(expand({"name": "check-system-version", "valueCanonical": f"{CS}|2023"}))["expansion"]
+    assert {"name": "used-codesystem", "valueUri": f"{CS}|2023"} in checked["parameter"]  # a default as well
+    refused = fhir(client.get(f"/fhir/ValueSet/$expand?url={BASE}/ValueSet/icd10|2024"
+                              f"&check-system-version={CS}|2023"), 400)
+    assert refused["issue"][0]["details"]["text"] == (f"The version '2024' is not allowed for system '{CS}': "
+                                                      "required to be '2023' by a version-check parameter")
+    unknown = fhir(expand({"name": "force-system-version", "valueCanonical": f"{CS}|1999"}), 404)
+    assert unknown["issue"][0]["details"]["text"] == (
+        f"A definition for CodeSystem '{CS}' version '1999' could not be found, so the value set cannot be expanded."
+        " Valid versions: 2023 or 2024")
+
+
+def test_validate_code_compares_the_coding_version_with_the_value_set_include(client, loaded):
+    def validate(include_version, coding_version):
+        include = {"system": CS, **({"version": include_version} if include_version else {})}
+        coding = {"system": CS, "code": "A00", **({"version": coding_version} if coding_version else {})}
+        return fhir(post_parameters(client, "/fhir/ValueSet/$validate-code",
+                                    {"name": "valueSet", "resource": {"resourceType": "ValueSet", "status": "active",
+                                                                      "url": "http://example.org/vs",
+                                                                      "compose": {"include": [include]}}},
+                                    {"name": "coding", "valueCoding": coding}))
+    same = validate("2023", None)
+    assert value(same, "result") is True and value(same, "version") == "2023"
+    other = validate("2024", "2023")
+    assert value(other, "result") is False and value(other, "version") == "2024"
+    assert value(other, "message") == (f"The code system '{CS}' version '2024' in the ValueSet include is different "
+                                       "to the one in the value ('2023')")
+    assert value(validate(None, "2023"), "result") is True  # a versionless include takes any known version
+    unknown = validate(None, "1999")
+    assert value(unknown, "result") is False and value(unknown, "x-caused-by-unknown-system") == f"{CS}|1999"
+    assert value(unknown, "message") == (f"A definition for CodeSystem '{CS}' version '1999' could not be found, so "
+                                         "the code cannot be validated. Valid versions: 2023 or 2024")
+
+
+def test_a_draft_code_system_or_a_withdrawn_value_set_is_named_in_the_answer(client):
+    system = "http://example.org/CodeSystem/draft"
+    code_system = {"resourceType": "CodeSystem", "url": system, "version": "1", "status": "draft",
+                   "content": "complete", "concept": [{"code": "a", "display": "A"}]}
+    value_set = {"resourceType": "ValueSet", "url": "http://example.org/ValueSet/old", "version": "2",
+                 "status": "active", "compose": {"include": [{"system": system}]},
+                 "extension": [{"url": "http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status",
+                                "valueCode": "withdrawn"}]}
+    supplied = [{"name": "tx-resource", "resource": code_system}, {"name": "valueSet", "resource": value_set}]
+    expansion = fhir(post_parameters(client, "/fhir/ValueSet/$expand", *supplied))["expansion"]
+    assert {"name": "warning-draft", "valueUri": f"{system}|1"} in expansion["parameter"]
+    assert {"name": "warning-withdrawn", "valueUri": "http://example.org/ValueSet/old|2"} in expansion["parameter"]
+    checked = fhir(post_parameters(client, "/fhir/ValueSet/$validate-code", *supplied,
+                                   {"name": "coding", "valueCoding": {"system": system, "code": "a"}}))
+    assert value(checked, "result") is True and not named(checked, "message")
+    assert sorted(i["details"]["text"] for i in value(checked, "issues")["issue"]) == [
+        f"Reference to draft CodeSystem {system}|1",
+        "Reference to withdrawn ValueSet http://example.org/ValueSet/old|2"]
+
+
+def test_a_supplement_adds_designations_to_a_stored_catalog_for_the_request_that_uses_it(client, loaded):
+    supplement = {"resourceType": "CodeSystem", "url": "http://example.org/CodeSystem/icd10-de", "version": "1",
+                  "status": "active", "content": "supplement", "supplements": OID,
+                  "concept": [{"code": "A00", "designation": [{"language": "de", "value": "Cholera (de)"}]}]}
+    asked = [{"name": "system", "valueUri": OID}, {"name": "code", "valueCode": "A00"},
+             {"name": "tx-resource", "resource": supplement}]
+    plain = fhir(post_parameters(client, "/fhir/CodeSystem/$lookup", *asked))
+    assert "Cholera (de)" not in json.dumps(plain, ensure_ascii=False) and not named(plain, "used-supplement")
+    used = fhir(post_parameters(client, "/fhir/CodeSystem/$lookup", *asked,
+                                {"name": "useSupplement", "valueCanonical": "http://example.org/CodeSystem/icd10-de"}))
+    assert value(used, "used-supplement") == "http://example.org/CodeSystem/icd10-de|1"
+    german = [d["part"] for d in named(used, "designation") if {"name": "language", "valueCode": "de"} in d["part"]]
+    assert german == [[{"name": "language", "valueCode": "de"},
+                       {"name": "source", "valueCanonical": "http://example.org/CodeSystem/icd10-de|1"},
+                       {"name": "value", "valueString": "Cholera (de)"}]]
+
+
+def test_abstract_codes_can_be_refused_and_a_fragment_leaves_unknown_codes_undecided(client):
+    system = "http://example.org/CodeSystem/parts"
+    code_system = {"resourceType": "CodeSystem", "url": system, "version": "1", "status": "active",
+                   "content": "fragment", "concept": [{"code": "group", "display": "Group", "property": [
+                       {"code": "notSelectable", "valueBoolean": True}]}]}
+    value_set = {"resourceType": "ValueSet", "url": "http://example.org/ValueSet/parts", "status": "active",
+                 "compose": {"include": [{"system": system}]}}
+    supplied = [{"name": "tx-resource", "resource": code_system}, {"name": "valueSet", "resource": value_set}]
+
+    def validate(code, *more):
+        return fhir(post_parameters(client, "/fhir/ValueSet/$validate-code", *supplied, *more,
+                                    {"name": "coding", "valueCoding": {"system": system, "code": code}}))
+    assert value(validate("group"), "result") is True
+    refused = validate("group", {"name": "abstract", "valueBoolean": False})
+    assert value(refused, "result") is False
+    assert f"Code '{system}#group' is abstract, and not allowed in this context" in value(refused, "message")
+    elsewhere = validate("other")  # may be in another fragment: a warning, not a failure
+    assert value(elsewhere, "result") is True
+    [warning] = value(elsewhere, "issues")["issue"]
+    assert warning["severity"] == "warning" and "labeled as a fragment" in warning["details"]["text"]

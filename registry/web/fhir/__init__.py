@@ -20,6 +20,7 @@ from registry.web.fhir import codesystem, conceptmap, metadata, valueset
 from registry.web.fhir.outcome import FhirError, bad_request, issue, operation_outcome
 from registry.web.fhir.params import Params
 from registry.web.fhir.terminology import Terminology
+from registry.web.fhir.versions import VersionRules
 
 log = logging.getLogger(__name__)
 FHIR_JSON = "application/fhir+json"
@@ -90,7 +91,8 @@ def operation_params() -> Params:
 
 def terminology(params: Params | None = None) -> Terminology:
     """The code systems and value sets this request sees: the store plus its `tx-resource` parameters."""
-    return Terminology(store(), base_url(), params.all("tx-resource") if params else None)
+    return Terminology(store(), base_url(), params.all("tx-resource") if params else None,
+                       VersionRules.from_params(params) if params else None)
 
 
 def run(operation) -> Response:
@@ -169,6 +171,13 @@ def valueset_expand():
 def valueset_validate_code():
     """ValueSet/$validate-code."""
     return run(valueset.validate_code)
+
+
+@bp.post("/ValueSet/$batch-validate-code")
+@read_only_post
+def valueset_batch_validate_code():
+    """ValueSet/$batch-validate-code: several $validate-code calls in one request."""
+    return run(valueset.batch_validate_code)
 
 
 @bp.get("/ConceptMap")

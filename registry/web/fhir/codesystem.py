@@ -13,7 +13,8 @@ from typing import Iterator
 
 from registry.errors import NotFound
 from registry.web.fhir.concepts import CodeSystemSource, Concept, StoredCodeSystem
-from registry.web.fhir.languages import requested_languages
+from registry.web.fhir.languages import (PREFERRED_FOR_LANGUAGE, LanguagePreference, localised,
+                                        requested_languages)
 from registry.web.fhir.outcome import not_found
 from registry.web.fhir.params import Params, bad_request, param, parameters, search_criteria
 from registry.web.fhir.validation import check_code, coded_value
@@ -112,7 +113,11 @@ def search(term, params: Params, base: str) -> dict:
 
 
 def lookup(term, params: Params) -> dict:
-    """$lookup: name, version, display, definition, designations and properties of one code."""
+    """$lookup: name, version, display, definition, designations and properties of one code.
+
+    With `displayLanguage` (or Accept-Language), `display` is in the first of those languages the concept has.
+    The display is listed among the designations too, in the code system's language (`preferredForLanguage`).
+    """
     coding = params.get("coding")
     if isinstance(coding, dict):
         system, code, version = coding.get("system"), coding.get("code"), coding.get("version")
@@ -128,14 +133,18 @@ def lookup(term, params: Params) -> dict:
         raise not_found(f"Unknown code '{code}' in the CodeSystem '{cs.url}' version '{cs.version}'",
                         "invalid-code")
     wanted = {p for p in params.all("property") if isinstance(p, str)}
+    display, designations = localised(concept, cs.language, LanguagePreference.parse(requested_languages(params)))
+    if display and display == concept.display and cs.language:  # the display is a designation in its language
+        designations = [{"language": cs.language, "use": PREFERRED_FOR_LANGUAGE, "value": display}, *designations]
     return parameters(param("abstract", "valueBoolean", concept.abstract),
                       param("code", "valueCode", concept.code),
                       param("definition", "valueString", concept.definition),
-                      *[designation_param(d) for d in concept.designations],
-                      param("display", "valueString", concept.display),
+                      *[designation_param(d) for d in designations],
+                      param("display", "valueString", display),
                       param("name", "valueString", cs.name),
                       *property_params(cs, concept, wanted),
                       param("system", "valueUri", cs.url),
+                      *[param("used-supplement", "valueCanonical", sup.versioned_url) for sup in cs.supplements],
                       param("version", "valueString", cs.version))
 
 
@@ -146,6 +155,8 @@ def designation_param(designation: dict) -> dict:
         parts.append({"name": "language", "valueCode": designation["language"]})
     if designation.get("use"):
         parts.append({"name": "use", "valueCoding": designation["use"]})
+    if designation.get("source"):
+        parts.append({"name": "source", "valueCanonical": designation["source"]})
     parts.append({"name": "value", "valueString": designation.get("value", "")})
     return {"name": "designation", "part": parts}
 

@@ -9,13 +9,14 @@ given in a request (`tx-resource`). Neither knows about Flask.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import islice
 from typing import Iterator
 
 from registry.errors import NotFound
 
 STATUS_URI = "http://hl7.org/fhir/concept-properties#status"
+NOT_SELECTABLE_URI = "http://hl7.org/fhir/concept-properties#notSelectable"
 DESIGNATION_USE_SYSTEM = "http://nsi-registry.org/fhir/CodeSystem/designation-use"
 # A catalog attribute's type (field_schema) -> the FHIR property type and its value[x] name.
 ATTRIBUTE_TYPES = {"string": ("string", "valueString"), "integer": ("integer", "valueInteger"),
@@ -23,7 +24,7 @@ ATTRIBUTE_TYPES = {"string": ("string", "valueString"), "integer": ("integer", "
                    "date": ("dateTime", "valueDateTime")}
 VALUE_KEYS = ("valueCode", "valueString", "valueInteger", "valueBoolean", "valueDecimal", "valueDateTime",
               "valueCoding")
-INACTIVE_STATUSES = ("retired", "inactive", "deprecated")
+INACTIVE_STATUSES = ("retired", "inactive")  # a deprecated concept is still active (discouraged, not withdrawn)
 # A declared CodeSystem property type -> the value[x] its values are written back as (catalogs imported from FHIR).
 PUBLISHED_VALUE_KEYS = {"code": "valueCode", "string": "valueString", "integer": "valueInteger",
                         "boolean": "valueBoolean", "decimal": "valueDecimal", "dateTime": "valueDateTime",
@@ -70,6 +71,19 @@ class CodeSystemSource:
     language: str | None = None
     aliases: tuple[str, ...] = ()
     property_defs: list[dict]
+    supplements: tuple = ()  # the CodeSystem supplements (ResourceCodeSystem) a request uses on this system
+
+    def supplemented(self, concept: "Concept | None") -> "Concept | None":
+        """The concept with the designations (their `source` named) and properties its supplements give it."""
+        if concept is None or not self.supplements:
+            return concept
+        designations, properties = list(concept.designations), list(concept.properties)
+        for supplement in self.supplements:
+            extra = supplement.get(concept.code)
+            if extra is not None:
+                designations += [{**d, "source": supplement.versioned_url} for d in extra.designations]
+                properties += extra.properties
+        return replace(concept, designations=designations, properties=properties)
 
     def get(self, code: str) -> Concept | None:
         """The concept with this code, or None."""
@@ -136,6 +150,9 @@ class ResourceCodeSystem(CodeSystemSource):
         self._concepts: dict[str, Concept] = {}
         self._children: dict[str, list[str]] = {}
         boolean_props = {p["code"] for p in self.property_defs if p.get("type") == "boolean"}
+        # "Not selectable" is the property called notSelectable, or any declared with its standard URI.
+        self._not_selectable = ["notSelectable", *(p["code"] for p in self.property_defs
+                                                   if p.get("uri") == NOT_SELECTABLE_URI)]
         self._walk(resource.get("concept", []), None, boolean_props)
 
     def _walk(self, concepts: list[dict], parent: str | None, boolean_props: set[str]) -> None:
@@ -152,21 +169,21 @@ class ResourceCodeSystem(CodeSystemSource):
             statuses = concept.property_values("status")
             concept.inactive = any(s in INACTIVE_STATUSES for s in statuses) or True in concept.property_values(
                 "inactive")
-            concept.abstract = True in concept.property_values("notSelectable") or (
-                "notSelectable" in boolean_props and "true" in concept.property_values("notSelectable"))
+            concept.abstract = any(True in concept.property_values(code) or (
+                code in boolean_props and "true" in concept.property_values(code)) for code in self._not_selectable)
             self._concepts[code] = concept
             for p in parents:
                 self._children.setdefault(p, []).append(code)
             self._walk(raw.get("concept", []), code, boolean_props)
 
     def get(self, code: str) -> Concept | None:
-        return self._concepts.get(code)
+        return self.supplemented(self._concepts.get(code))
 
     def iter_concepts(self) -> Iterator[Concept]:
-        return iter(list(self._concepts.values()))
+        return iter([self.supplemented(c) for c in self._concepts.values()])
 
     def children(self, code: str) -> list[Concept]:
-        return [self._concepts[c] for c in self._children.get(code, [])]
+        return [self.supplemented(self._concepts[c]) for c in self._children.get(code, [])]
 
     def count(self) -> int:
         return len(self._concepts)
@@ -246,7 +263,7 @@ class StoredCodeSystem(CodeSystemSource):
     def concept(self, entry: dict) -> Concept:
         """A stored canonical entry as a Concept: designations, status and typed attributes."""
         if self.header:
-            return self.published_concept(entry)
+            return self.supplemented(self.published_concept(entry))
         designations = [{**({"language": d["language"]} if d.get("language") else {}),
                          **({"use": {"system": DESIGNATION_USE_SYSTEM, "code": d["use"]}} if d.get("use") else {}),
                          "value": d.get("text", "")} for d in entry.get("designations", [])]
@@ -262,8 +279,9 @@ class StoredCodeSystem(CodeSystemSource):
             elif key == "valueString":
                 value = str(value)
             properties.append({"code": name, key: value})
-        return Concept(code=entry["code"], display=entry.get("display"), designations=designations,
-                       properties=properties, parents=list(entry.get("parents", [])), inactive=status != "active")
+        return self.supplemented(Concept(code=entry["code"], display=entry.get("display"), designations=designations,
+                                         properties=properties, parents=list(entry.get("parents", [])),
+                                         inactive=status != "active"))
 
     def get(self, code: str) -> Concept | None:
         try:

@@ -7,15 +7,20 @@ system reads only the page it returns; anything else is evaluated in memory.
 
 from __future__ import annotations
 
-import re
+import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
+
+import regex
 
 from registry.web.fhir.concepts import CodeSystemSource, Concept
 from registry.web.fhir.outcome import FhirError, bad_request, not_found
 
 HIERARCHY_OPS = ("is-a", "descendent-of", "is-not-a", "child-of", "generalizes")
 MAX_DEPTH = 10
+# How long one regex filter may spend matching, all concepts together. The `regex` engine has a timeout, which
+# Python's `re` has not: a pattern such as `(a+)+` (the HL7 `regex-bad` suite) must not hold a worker for ever.
+REGEX_SECONDS = 2.0
 
 
 @dataclass
@@ -54,7 +59,7 @@ def expand(vs: dict, term, *, offset: int = 0, count: int | None = None, active_
     """
     include = whole_system_include(vs)
     if include is not None and not active_only and not text:
-        cs = term.code_system(include["system"], include.get("version"))
+        cs = term.include_code_system(include["system"], include.get("version"))
         page = ((cs, c) for c in cs.page(offset, count)) if count != 0 else iter(())
         return Expansion(page, cs.count(), [cs.versioned_url])
     expansion = evaluate(vs, term, active_only=active_only)
@@ -99,7 +104,7 @@ def include_members(include: dict, vs: dict, term, used_cs: list[str], used_vs: 
     """The members one include (or exclude) element selects."""
     selected: list[tuple[CodeSystemSource, Concept]] | None = None
     if include.get("system"):
-        cs = term.code_system(include["system"], include.get("version"))
+        cs = term.include_code_system(include["system"], include.get("version"))
         _add(used_cs, cs.versioned_url)
         if include.get("concept"):
             candidates: Iterable[Concept] = (cs.get(c.get("code", "")) for c in include["concept"])
@@ -139,7 +144,17 @@ def referenced_value_set(ref: str, vs: dict, term) -> dict:
         if found is None:
             raise not_found(f"the contained value set {ref!r} is not in value set {vs.get('url')!r}")
         return found
-    return term.value_set(ref)
+    if "|" not in ref and ref in term.rules.value_set_default:
+        term.rules.note("value_set_default", ref)
+        ref = f"{ref}|{term.rules.value_set_default[ref]}"
+    found = term.value_set(ref)
+    term.cite("ValueSet", canonical_of(found), found)
+    return found
+
+
+def canonical_of(vs: dict) -> str:
+    """`url|version` of a value set (its url alone when it has no version)."""
+    return f"{vs.get('url')}|{vs['version']}" if vs.get("version") else (vs.get("url") or "")
 
 
 def filter_predicate(cs: CodeSystemSource, flt: dict) -> Callable[[Concept], bool]:
@@ -163,11 +178,7 @@ def filter_predicate(cs: CodeSystemSource, flt: dict) -> Callable[[Concept], boo
             return lambda c: c.code != value and c.code not in below
         return lambda c: c.code == value or c.code in below
     if op == "regex":
-        try:
-            pattern = re.compile(value)
-        except re.error as exc:
-            raise bad_request(f"filter regex {value!r} is not a valid regular expression: {exc}") from None
-        return lambda c: any(pattern.fullmatch(v) for v in _values(c, prop))
+        return _regex_predicate(value, prop)
     if op in ("=", "in", "not-in"):
         wanted = {value} if op == "=" else {v.strip() for v in value.split(",")}
         if op == "not-in":
@@ -177,6 +188,26 @@ def filter_predicate(cs: CodeSystemSource, flt: dict) -> Callable[[Concept], boo
         return lambda c: bool(_values(c, prop)) == (str(value).lower() == "true")
     raise bad_request(f"filter op {op!r} is not supported (is-a, descendent-of, is-not-a, child-of, "
                       f"generalizes, =, in, not-in, regex, exists)")
+
+
+def _regex_predicate(value: str, prop: str) -> Callable[[Concept], bool]:
+    """A whole-value regex test on `prop`, bounded in time: past REGEX_SECONDS for the filter, 422 `too-costly`."""
+    try:
+        pattern = regex.compile(value)
+    except regex.error as exc:
+        raise bad_request(f"filter regex {value!r} is not a valid regular expression: {exc}") from None
+    deadline = time.monotonic() + REGEX_SECONDS
+
+    def test(concept: Concept) -> bool:
+        for text in _values(concept, prop):
+            try:
+                if pattern.fullmatch(text, timeout=max(deadline - time.monotonic(), 0.001)):
+                    return True
+            except TimeoutError:
+                raise FhirError(422, "too-costly", f"The regex filter '{value}' took too long to evaluate "
+                                f"against code '{concept.code}'") from None
+        return False
+    return test
 
 
 def _values(concept: Concept, prop: str) -> list[str]:

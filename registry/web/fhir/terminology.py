@@ -13,10 +13,28 @@ from registry.errors import NotFound
 from registry.store.reads import LATEST
 from registry.web.fhir.conceptmaps import SuppliedConceptMap, stored_concept_map, stored_concept_maps
 from registry.web.fhir.concepts import CodeSystemSource, ResourceCodeSystem, StoredCodeSystem
-from registry.web.fhir.outcome import bad_request, not_found
+from registry.web.fhir.outcome import FhirError, bad_request, not_found
+from registry.web.fhir.versions import UnknownVersion, VersionRules, is_pattern, matches, newest
 
 READABLE_STATUSES = ("published", "retired")
 VERSION_SEPARATOR = "--"  # as in CodeSystem ids: `slug--label` names one version
+STANDARDS_STATUS = "http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status"
+
+
+def standing(resource: dict | None, kind: str) -> str | None:
+    """What a user of a resource should be warned of: its standards status (`deprecated`, `withdrawn`), or for a
+    code system `draft` or `experimental`; None for nothing."""
+    if not resource:
+        return None
+    status = next((e.get("valueCode") for e in resource.get("extension", []) if e.get("url") == STANDARDS_STATUS),
+                  None)
+    if status in ("deprecated", "withdrawn"):
+        return status
+    if kind == "CodeSystem" and resource.get("status") == "draft":
+        return "draft"
+    if kind == "CodeSystem" and resource.get("experimental") is True:
+        return "experimental"
+    return None
 
 
 def split_canonical(url: str, version: str | None = None) -> tuple[str, str | None]:
@@ -46,9 +64,13 @@ def stored_value_set_ids(resource: dict, latest: bool) -> set[str]:
 class Terminology:
     """The code systems and value sets one request can see."""
 
-    def __init__(self, store, base_url: str, tx_resources: list[dict] | None = None):
+    def __init__(self, store, base_url: str, tx_resources: list[dict] | None = None,
+                 rules: VersionRules | None = None):
         self.store = store
         self.base_url = base_url.rstrip("/")
+        self.rules = rules or VersionRules()
+        self.cautions: list[tuple[str, str, str]] = []  # (standing, resource type, url|version) of what was read
+        self.supplements: list[ResourceCodeSystem] = []  # the supplements this request uses
         self.code_systems: list[ResourceCodeSystem] = []
         self.value_sets: list[dict] = []
         self.concept_maps: list[SuppliedConceptMap] = []
@@ -73,15 +95,53 @@ class Terminology:
         url, version = split_canonical(url, version)
         supplied = [cs for cs in self.code_systems if cs.answers_to(url)]
         if supplied:
-            match = [cs for cs in supplied if version is None or cs.version == version]
+            match = [cs for cs in supplied if version is None or matches(version, cs.version)]
             if match:
-                return sorted(match, key=lambda cs: cs.version or "")[-1]
-            raise not_found(f"A definition for CodeSystem '{url}' version '{version}' could not be found. "
-                            f"Valid versions: {', '.join(sorted(cs.version or '' for cs in supplied))}")
+                best = newest([cs.version for cs in match])
+                return self._supplemented(next(cs for cs in match if cs.version == best))
+            raise UnknownVersion(url, version, [cs.version or "" for cs in supplied])
         catalog = self.catalog_for(url)
         if catalog is None:
             return None
-        return self.stored(catalog, version)
+        if is_pattern(version):
+            labels = [v.label for v in self.store.list_versions(catalog.slug) if v.status in READABLE_STATUSES]
+            version = newest([label for label in labels if matches(version, label)]) or version
+        return self._supplemented(self.stored(catalog, version))
+
+    def _supplemented(self, cs: CodeSystemSource) -> CodeSystemSource:
+        cs.supplements = self.supplements_of(cs) if self.supplements else ()
+        return cs
+
+    def include_code_system(self, url: str, declared: str | None = None) -> CodeSystemSource:
+        """The code system version a ValueSet include of `url` (with its `version`, if any) reads, under the
+        request's version rules: force, else the declared version, else check or default, else the newest.
+
+        A version refused by `check-system-version` is a 400 `version-error`; an unknown one a 404.
+        """
+        version, source = self.rules.include_version(url, declared)
+        if source in ("force", "check", "default"):
+            self.rules.note(source, url)
+        try:
+            cs = self.code_system(url, version)
+        except UnknownVersion as exc:
+            raise FhirError(404, "not-found", exc.text("so the value set cannot be expanded"), "not-found") from None
+        self.check_version(url, cs.version)
+        self.cite("CodeSystem", cs.versioned_url, getattr(cs, "resource", None))
+        return cs
+
+    def cite(self, kind: str, canonical: str, resource: dict | None) -> None:
+        """Note a code system or value set an operation read, to warn when it is deprecated, withdrawn, draft or
+        experimental."""
+        found = standing(resource, kind)
+        if found and (found, kind, canonical) not in self.cautions:
+            self.cautions.append((found, kind, canonical))
+
+    def check_version(self, url: str, version: str | None) -> None:
+        """400 `version-error` when `check-system-version` requires another version of `url`."""
+        pattern = self.rules.check.get(url)
+        if pattern and not matches(pattern, version):
+            raise FhirError(400, "exception", f"The version '{version}' is not allowed for system '{url}': "
+                            f"required to be '{pattern}' by a version-check parameter", "version-error")
 
     def code_system(self, url: str | None, version: str | None = None) -> CodeSystemSource:
         """The code system `url`, or 404 `not-found`."""
@@ -120,8 +180,7 @@ class Terminology:
             labels = [v.label for v in self.store.list_versions(catalog.slug) if v.status in READABLE_STATUSES]
             if version is None:
                 raise not_found(f"CodeSystem '{url}' has no published version yet")
-            raise not_found(f"A definition for CodeSystem '{url}' version '{version}' could not be found. "
-                            f"Valid versions: {', '.join(labels) or 'none'}")
+            raise UnknownVersion(url, version, labels)
         return StoredCodeSystem(self.store, catalog, meta, self.base_url)
 
     def stored_code_systems(self, catalog_filter=None):
@@ -207,12 +266,21 @@ class Terminology:
     # -- supplements -------------------------------------------------------------------------------------------
 
     def require_supplements(self, canonicals: list[str]) -> None:
-        """404 `not-found` for a `useSupplement` naming no supplied CodeSystem supplement (`url` or `url|version`).
-
-        Supplements are known only as `tx-resource`; applying their designations and properties is not built.
+        """Use the CodeSystem supplements named (`url` or `url|version`, by `useSupplement` or a value set's
+        `valueset-supplement`): their designations and properties join the concepts of the code system they
+        supplement for this request. One not supplied as `tx-resource` is a 404 `not-found`.
         """
         for canonical in canonicals:
             url, version = split_canonical(str(canonical))
-            if not any(cs.url == url and (version is None or cs.version == version)
-                       and cs.content == "supplement" for cs in self.code_systems):
+            found = [cs for cs in self.code_systems if cs.url == url and (version is None or cs.version == version)
+                     and cs.content == "supplement"]
+            if not found:
                 raise not_found(f"Required supplement not found: {canonical}")
+            if found[-1] not in self.supplements:
+                self.supplements.append(found[-1])
+
+    def supplements_of(self, cs: CodeSystemSource) -> tuple:
+        """The supplements in use that supplement `cs` (their `supplements` is its url, or url|version)."""
+        return tuple(sup for sup in self.supplements
+                     if split_canonical(sup.resource.get("supplements") or "")[0] in (cs.url, *cs.aliases)
+                     and split_canonical(sup.resource.get("supplements") or "")[1] in (None, cs.version))

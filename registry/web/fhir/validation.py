@@ -15,8 +15,11 @@ from registry.web.fhir.expansion import evaluate, whole_system_include
 from registry.web.fhir.languages import default_displays, displays_in, language_tags
 from registry.web.fhir.outcome import FhirError, issue, operation_outcome
 from registry.web.fhir.params import Params, bad_request, param, parameters
+from registry.web.fhir.versions import UnknownVersion, matches, version_verdict
 
 NOT_IN_VS = "None_of_the_provided_codes_are_in_the_value_set_one"
+DEPRECATED_MARK = ("http://hl7.org/fhir/StructureDefinition/valueset-deprecated", "true")
+STANDARDS_DEPRECATED = ("http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status", "deprecated")
 ABSOLUTE_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 
 
@@ -56,21 +59,22 @@ def coded_value(params: Params, system_param: str = "system") -> Coded:
                      "CodeableConcept.coding[0].", concept)
     code = params.text("code")
     if not code:
-        raise bad_request("a code is needed: parameter code, coding or codeableConcept", "code")
+        raise FhirError(400, "invalid", "Unable to find code to validate (looked for coding | codeableConcept | "
+                        "code+system | code+inferSystem in parameters")
     return Coded(code, params.text(system_param), params.text("systemVersion") or params.text("version"),
                  params.text("display"), "")
 
 
 def check_code(term, value: Coded, vs: dict | None = None, infer_system: bool = False,
                lenient_display: bool = False, languages: str | None = None, membership_only: bool = False,
-               active_only: bool = False) -> dict:
+               active_only: bool = False, abstract_allowed: bool = True) -> dict:
     """Validate `value` against its code system and, when given, the value set `vs`; a Parameters resource.
 
     With `lenient_display`, a wrong display is a warning instead of an error. With `languages` (as the
     request gave them), the display must be one in those languages when the concept has any. A
     CodeableConcept is valid when one of its codings is (in the value set); every coding is checked and
     reported. With `membership_only`, only value set membership is checked; with `active_only`, an inactive
-    concept is not in the value set.
+    concept is not in the value set; without `abstract_allowed`, neither is an abstract (not selectable) one.
     """
     active_only = active_only or (vs is not None and (vs.get("compose") or {}).get("inactive") is False)
     assessed = []
@@ -86,10 +90,15 @@ def check_code(term, value: Coded, vs: dict | None = None, infer_system: bool = 
             cs = out.pop("cs", None)
         member = None
         unknown = out.get("x-unknown-system")
+        blocked = out.get("x-blocked", False)
         if vs is not None and unknown and unknown in _systems(vs):  # the value set cannot be evaluated either
             out["x-caused-by-unknown-system"] = out.pop("x-unknown-system")
-        elif vs is not None:
-            member, vs_issues = _membership(term, vs, coded, cs, concept, active_only, evaluate=not unknown)
+        elif vs is not None and not blocked:
+            member, vs_issues = _membership(term, vs, coded, cs, concept, active_only, evaluate=not unknown,
+                                            abstract_allowed=abstract_allowed)
+            if concept is not None and concept.abstract and not abstract_allowed:
+                issues.append(issue("error", "business-rule", f"Code '{coded.system}#{concept.code}' is abstract, "
+                                    f"and not allowed in this context", "code-rule", coded.where("code")))
             issues += [i for i in vs_issues if i not in issues]
         assessed.append((coded, out, issues, concept, member))
     issues = []
@@ -97,6 +106,9 @@ def check_code(term, value: Coded, vs: dict | None = None, infer_system: bool = 
         issues += [i for i in coding_issues if i not in issues]
     if vs is not None:
         chosen = next((a for a in assessed if a[4]), None)
+        if chosen is None and len(assessed) == 1 and assessed[0][1].get("x-blocked") and assessed[0][3] is not None \
+                and not assessed[0][1].get("x-include-unknown"):
+            chosen = assessed[0]  # one coding refused for its version: answered as that coding is
         evaluated = all(a[4] is not None for a in assessed)
         if chosen is None and value.codeable_concept is not None and evaluated:
             issues.insert(0, issue("error", "code-invalid", f"No valid coding was found for the value set "
@@ -108,13 +120,19 @@ def check_code(term, value: Coded, vs: dict | None = None, infer_system: bool = 
     coded, out, _, concept, _ = chosen or (value, {}, [], None, None)
     if value.codeable_concept is not None and (chosen is None or concept is None):
         unknown = [a[1]["x-unknown-system"] for a in assessed if a[1].get("x-unknown-system")]
+        caused = [a[1]["x-caused-by-unknown-system"] for a in assessed if a[1].get("x-caused-by-unknown-system")]
         out = {"x-unknown-system": unknown[0]} if unknown else {}
+        out.update({"x-caused-by-unknown-system": caused[0]} if caused else {})
+    issues += [issue("information", "business-rule", f"Reference to {status} {kind} {canonical}", "status-check")
+               for status, kind, canonical in term.cautions]
+    if vs is not None and chosen is not None and chosen[4]:
+        issues += _deprecated_in_value_set(vs, chosen[0])
     if vs is not None and not vs.get("url"):  # the HL7 reference gives no location then, only the expression
         for i in issues:
             i.pop("location", None)
     result = not any(i["severity"] == "error" for i in issues)
-    message = "; ".join(i["details"]["text"] for i in issues if i["severity"] in ("error", "warning")
-                        or i.pop("in_message", False))
+    message = "; ".join(i["details"]["text"] for i in issues if (i["severity"] in ("error", "warning")
+                        and not i.pop("not_in_message", False)) or i.pop("in_message", False))
     code = None if value.codeable_concept is not None and (chosen is None or concept is None) else coded.code
     return parameters(param("code", "valueCode", code),
                       param("codeableConcept", "valueCodeableConcept", value.codeable_concept),
@@ -124,10 +142,25 @@ def check_code(term, value: Coded, vs: dict | None = None, infer_system: bool = 
                       param("message", "valueString", message or None),
                       param("normalized-code", "valueCode", out.get("normalized-code")),
                       param("result", "valueBoolean", result),
+                      param("status", "valueCode", out.get("status")),
                       param("system", "valueUri", out.get("system")),
                       param("version", "valueString", out.get("version")),
                       param("x-unknown-system", "valueCanonical", out.get("x-unknown-system")),
                       param("x-caused-by-unknown-system", "valueCanonical", out.get("x-caused-by-unknown-system")))
+
+
+def _deprecated_in_value_set(vs: dict, value: Coded) -> list[dict]:
+    """A warning when the value set lists the code marked deprecated (valueset-deprecated, standards status)."""
+    for include in (vs.get("compose") or {}).get("include", []):
+        for listed in include.get("concept", []) if include.get("system") == value.system else []:
+            marks = {(e.get("url"), str(e.get("valueCode", e.get("valueBoolean", ""))).lower())
+                     for e in listed.get("extension", [])}
+            if listed.get("code") == value.code and (DEPRECATED_MARK in marks or STANDARDS_DEPRECATED in marks):
+                warning = issue("warning", "business-rule", f"The presence of the concept '{value.code}' in the "
+                                f"system '{value.system}' in the value set {_label(vs)} is marked with a status of "
+                                f"deprecated and its use should be reviewed", "code-comment", value.where("code"))
+                return [{**warning, "not_in_message": True}]
+    return []
 
 
 def _code_system_quietly(term, value: Coded):
@@ -167,11 +200,22 @@ def _assess(term, value: Coded, vs: dict | None, infer_system: bool, lenient_dis
         if not ABSOLUTE_URI.match(value.system):
             issues.append(issue("error", "invalid", "Coding.system must be an absolute reference, not a local "
                                 "reference", "invalid-data", value.where("system")))
+        verdict = version_verdict(term, vs, value) if vs is not None else None
         try:
-            cs = term.find_code_system(value.system, value.version)
+            cs = verdict.lookup if verdict is not None else term.find_code_system(value.system, value.version)
+        except UnknownVersion as exc:
+            issues.append(issue("error", "not-found", exc.text("so the code cannot be validated"), "not-found",
+                                value.where("system")))
+            out["x-caused-by-unknown-system"] = f"{value.system}|{exc.version}"
+            cs = False
         except FhirError as exc:
             issues.append(issue("error", "not-found", exc.message, "not-found", value.where("system")))
             cs = False
+        if verdict is not None:
+            issues += verdict.issues
+            out.update({"x-caused-by-unknown-system": verdict.caused_by} if verdict.caused_by else {})
+            out.update({"x-blocked": True} if verdict.blocks_membership else {})
+            out.update({"x-include-unknown": True} if verdict.include_unknown else {})
         if cs is None and term.find_value_set(value.system) is not None:
             issues.append(issue("error", "invalid", f"The Coding references a value set, not a code system "
                                 f"('{value.system}')", "invalid-data", value.where("system")))
@@ -179,8 +223,10 @@ def _assess(term, value: Coded, vs: dict | None, infer_system: bool, lenient_dis
         if cs is None:
             quoted = not ABSOLUTE_URI.match(value.system) or (vs is not None and value.system in _systems(vs))
             shown = f"'{value.system}'" if quoted else value.system
-            issues.append(issue("error", "not-found", f"A definition for CodeSystem {shown} could not be found, "
-                                f"so the code cannot be validated", "not-found", value.where("system")))
+            text = f"A definition for CodeSystem {shown} could not be found, so the code cannot be validated"
+            if value.version:
+                text = UnknownVersion(value.system, value.version, []).text("so the code cannot be validated")
+            issues.append(issue("error", "not-found", text, "not-found", value.where("system")))
             out["x-unknown-system"] = value.system
     concept = None
     if cs:
@@ -194,7 +240,14 @@ def _assess(term, value: Coded, vs: dict | None, infer_system: bool, lenient_dis
                                     f"'{cs.versioned_url}' is case insensitive, implementers are strongly "
                                     f"encouraged to use the correct case anyway", "code-rule", value.where("code")))
                 out["normalized-code"] = concept.code
-        if concept is None:
+        if concept is None and getattr(cs, "content", "complete") == "fragment":
+            version = f" version '{cs.version}'" if cs.version else ""
+            issues.append({**issue("warning", "code-invalid", f"Unknown Code '{value.code}' in the CodeSystem "
+                                   f"'{cs.url}'{version} - note that the code system is labeled as a fragment, so "
+                                   f"the code may be valid in some other fragment", "invalid-code",
+                                   value.where("code")), "not_in_message": True})
+            out["x-blocked"] = True  # membership cannot be decided from a fragment
+        elif concept is None:
             version = f" version '{cs.version}'" if cs.version else ""
             issues.append(issue("error", "code-invalid", f"Unknown code '{value.code}' in the CodeSystem "
                                 f"'{cs.url}'{version}", "invalid-code", value.where("code")))
@@ -203,6 +256,7 @@ def _assess(term, value: Coded, vs: dict | None, infer_system: bool, lenient_dis
             issues += display_issues
             if concept.inactive:
                 out["inactive"] = True
+                out["status"] = (concept.property_values("status") or [None])[0]
                 status = (concept.property_values("status") or ["inactive"])[0]
                 status = status if status == "inactive" else f"{status} and inactive"
                 issues.append(issue("warning", "business-rule", f"The concept '{concept.code}' has a status of "
@@ -231,7 +285,9 @@ def _display_issues(cs, concept, value: Coded, languages: str | None, lenient: b
     if in_language:
         if value.display in [text for text, _ in in_language]:
             return [], shown
-        return [issue(severity, "invalid", f"{wrong} Valid display is '{in_language[0][0]}' ({in_language[0][1]}) "
+        text, language = in_language[0]
+        shown_language = f" ({language})" if language else ""
+        return [issue(severity, "invalid", f"{wrong} Valid display is '{text}'{shown_language} "
                       f"(for the language(s) '{languages}')", "invalid-display", where)], shown
     if value.display in default_displays(concept, cs.language):
         info = issue("information", "invalid", f"There are no valid display names found for the code "
@@ -257,14 +313,15 @@ def _valid_displays(cs, concept) -> str:
     return f"Valid display is one of {len(shown)} choices: {', '.join(shown[:-1])} or {shown[-1]}"
 
 
-def _membership(term, vs: dict, value: Coded, cs, concept, active_only: bool = False, evaluate: bool = True
-                ) -> tuple[bool | None, list[dict]]:
+def _membership(term, vs: dict, value: Coded, cs, concept, active_only: bool = False, evaluate: bool = True,
+                abstract_allowed: bool = True) -> tuple[bool | None, list[dict]]:
     """(whether the code is in `vs`, None when `vs` cannot be evaluated; the issues when it is not).
 
     Without `evaluate` (a code of an unknown system the value set does not name) it is simply not in.
     """
     try:
-        member = evaluate and _in_value_set(term, vs, cs, concept) and not (active_only and concept.inactive)
+        member = evaluate and _in_value_set(term, vs, cs, concept) and not (active_only and concept.inactive) \
+            and not (concept.abstract and not abstract_allowed)
     except FhirError as exc:
         if exc.status == 400:  # the value set itself is broken: an error of the request, not of the code
             raise
@@ -294,9 +351,12 @@ def _in_value_set(term, vs: dict, cs, concept) -> bool:
     """Whether the concept of `cs` is a member of `vs` (a whole-system value set needs no expansion)."""
     include = whole_system_include(vs)
     if include is not None:
-        term.code_system(include["system"], include.get("version"))
-        return bool(cs) and concept is not None and cs.answers_to(include["system"]) and (
-            not include.get("version") or include["version"] == cs.version)
+        spec, source = term.rules.include_version(include["system"], include.get("version"))
+        if bool(cs) and concept is not None and cs.answers_to(include["system"]) and source != "latest" \
+                and matches(spec, cs.version):
+            return True  # the coding's version is one the include allows (`1.x.x`): no need to resolve it
+        term.include_code_system(include["system"], include.get("version"))
+        return bool(cs) and concept is not None and cs.answers_to(include["system"]) and source == "latest"
     members = evaluate(vs, term).members
     if not cs or concept is None:
         return False

@@ -3,40 +3,52 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from registry.web.fhir.concepts import STATUS_URI
-from registry.web.fhir.expansion import expand as expand_members
-from registry.web.fhir.languages import requested_languages
+from registry.web.fhir.expansion import canonical_of, expand as expand_members
+from registry.web.fhir.languages import (LanguagePreference, as_echoed, localised, requested_languages,
+                                        wanted_designations)
+from registry.web.fhir.outcome import FhirError
 from registry.web.fhir.params import Params, bad_request
 from registry.web.fhir.validation import check_code, coded_value
 
 # Request parameters that the expansion echoes in expansion.parameter (as the HL7 test suite expects), typed.
-ECHOED = {"activeOnly": "valueBoolean", "count": "valueInteger", "displayLanguage": "valueCode",
-          "excludeNested": "valueBoolean", "filter": "valueString", "includeDefinition": "valueBoolean",
-          "includeDesignations": "valueBoolean", "offset": "valueInteger"}
+ECHOED = {"activeOnly": "valueBoolean", "count": "valueInteger", "excludeNested": "valueBoolean",
+          "filter": "valueString", "includeDefinition": "valueBoolean", "includeDesignations": "valueBoolean",
+          "offset": "valueInteger"}
 MAX_COUNT = 10_000
+SUPPLEMENT_EXTENSION = "http://hl7.org/fhir/StructureDefinition/valueset-supplement"
 STATUS_CODE = "status"
 R5_EXTENSION = "http://hl7.org/fhir/5.0/StructureDefinition/extension"
 SEARCH_PARAMS = ("url", "version", "name", "status", "title", "_count", "_summary", "_format")
 
 
 def value_set_of(term, params: Params) -> dict:
-    """The value set an operation is about: the `valueSet` resource given, or `url` (+ `valueSetVersion`)."""
+    """The value set an operation is about: the `valueSet` resource given, or `url` (+ `valueSetVersion`).
+
+    The supplements it names (`valueset-supplement` extensions) must be known, as `useSupplement` ones must.
+    """
     given = params.get("valueSet")
     if isinstance(given, dict):
         if given.get("resourceType") != "ValueSet":
             raise bad_request("parameter valueSet must hold a ValueSet resource", "valueSet")
-        return given
-    url = params.text("url") or params.text("context")
-    if not url:
-        raise bad_request("a value set is needed: parameter url or valueSet", "url")
-    return term.value_set(url, params.text("valueSetVersion"))
+        vs = given
+    else:
+        url = params.text("url") or params.text("context")
+        if not url:
+            raise bad_request("a value set is needed: parameter url or valueSet", "url")
+        vs = term.value_set(url, params.text("valueSetVersion"))
+    term.require_supplements([e.get("valueCanonical") for e in vs.get("extension", [])
+                              if e.get("url") == SUPPLEMENT_EXTENSION and e.get("valueCanonical")])
+    return vs
 
 
 def expand(term, params: Params) -> dict:
     """$expand: the value set with an expansion of `count` concepts from `offset`, and the total."""
     vs = value_set_of(term, params)
+    term.cite("ValueSet", canonical_of(vs), vs)
     offset = params.integer("offset", 0)
     count = params.integer("count", None, 0, MAX_COUNT)
     result = expand_members(vs, term, offset=offset, count=count, active_only=params.boolean("activeOnly"),
@@ -44,18 +56,28 @@ def expand(term, params: Params) -> dict:
     designations = params.boolean("includeDesignations")
     members = list(result.members)
     wanted = [w for value in params.all("property") for w in str(value).split(",") if w]
-    contains = [contains_item(cs, concept, designations, wanted) for cs, concept in members]
-    echoed = [echo(params, name, key) for name, key in ECHOED.items() if params.get(name) is not None]
+    languages = requested_languages(params, vs)
+    look = Presentation(LanguagePreference.parse(languages), designations,
+                        [str(d) for d in params.all("designation")])
+    contains = [contains_item(cs, concept, look, wanted) for cs, concept in members]
+    echoes = [echo(params, name, key) for name, key in ECHOED.items() if params.get(name) is not None]
+    if languages:
+        echoes.append({"name": "displayLanguage", "valueCode": as_echoed(languages)})
+    echoes += [{"name": "designation", "valueString": str(d)} for d in params.all("designation")]
     used = ([{"name": "used-codesystem", "valueUri": url} for url in result.used_code_systems]
-            + [{"name": "used-valueset", "valueUri": url} for url in result.used_value_sets])
+            + [{"name": "used-valueset", "valueUri": url} for url in result.used_value_sets]
+            + [{"name": "used-supplement", "valueUri": sup.versioned_url} for sup in term.supplements])
+    echoes += [{"name": name, "valueUri": canonical} for name, canonical in term.rules.applied]
+    echoes += [{"name": f"warning-{status}", "valueUri": canonical} for status, _, canonical in term.cautions]
+    _version_where_several(vs, members, contains)
     out = {k: v for k, v in vs.items() if k not in ("text", "meta", "expansion", "compose")}
     expansion = {"identifier": f"urn:uuid:{uuid.uuid4()}",
                  "timestamp": datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
                  "total": result.total}
     if params.get("offset") is not None:
         expansion["offset"] = offset
-    if echoed or used:
-        expansion["parameter"] = echoed + used
+    if echoes or used:
+        expansion["parameter"] = echoes + used
     declarations = property_declarations(members, contains, wanted)
     if declarations:
         expansion["extension"] = declarations
@@ -66,6 +88,21 @@ def expand(term, params: Params) -> dict:
         expansion["contains"] = contains
     out["expansion"] = expansion
     return out
+
+
+def _version_where_several(vs: dict, members: list, items: list[dict]) -> None:
+    """Each contains entry names its system version when the value set names several versions of the system or
+    the expansion draws on several."""
+    declared: dict[str, set] = {}
+    for include in (vs.get("compose") or {}).get("include", []):
+        if include.get("system") and include.get("version"):
+            declared.setdefault(include["system"], set()).add(include["version"])
+    drawn: dict[str, set] = {}
+    for cs, _ in members:
+        drawn.setdefault(cs.url, set()).add(cs.version)
+    for (cs, _), item in zip(members, items):
+        if (len(drawn[cs.url]) > 1 or len(declared.get(cs.url, ())) > 1) and cs.version:
+            item["version"] = cs.version
 
 
 def _enumerates(vs: dict) -> bool:
@@ -95,11 +132,22 @@ def echo(params: Params, name: str, key: str) -> dict:
     return {"name": name, key: params.text(name)}
 
 
-def contains_item(cs, concept, designations: bool, wanted: list[str] = ()) -> dict:
+@dataclass(frozen=True)
+class Presentation:
+    """How an expansion shows each concept: the display languages asked, whether designations go with it, and
+    which (the `designation` parameters)."""
+
+    languages: LanguagePreference | None = None
+    designations: bool = False
+    designation_filter: list[str] = field(default_factory=list)
+
+
+def contains_item(cs, concept, look: Presentation = Presentation(), wanted: list[str] = ()) -> dict:
     """One expansion.contains entry: system, code, display, abstract and inactive flags, designations.
 
-    The concept's values of the `wanted` properties (and an inactive concept's status) go as the R5
-    `contains.property`, carried in R4 as cross-version extensions.
+    The display is in the first asked language the concept has (see `languages.localised`). The concept's
+    values of the `wanted` properties (and an inactive concept's status) go as the R5 `contains.property`,
+    carried in R4 as cross-version extensions.
     """
     item = {"system": cs.url}
     if concept.abstract:
@@ -107,10 +155,13 @@ def contains_item(cs, concept, designations: bool, wanted: list[str] = ()) -> di
     if concept.inactive:
         item["inactive"] = True
     item["code"] = concept.code
-    if concept.display:
-        item["display"] = concept.display
-    if designations and concept.designations:
-        item["designation"] = concept.designations
+    language = getattr(cs, "language", None)
+    display, designations = localised(concept, language, look.languages)
+    if display:
+        item["display"] = display
+    designations = wanted_designations(designations, look.designation_filter, language)
+    if look.designations and designations:
+        item["designation"] = [{k: v for k, v in d.items() if k != "source"} for d in designations]  # R4 has none
     extensions = []
     if "definition" in wanted and concept.definition:
         extensions.append(r5_extension("ValueSet.expansion.contains.property",
@@ -153,11 +204,30 @@ def r5_extension(element: str, *parts: dict) -> dict:
 def validate_code(term, params: Params) -> dict:
     """ValueSet/$validate-code: the code checked against its code system and for membership of the value set."""
     vs = value_set_of(term, params)
+    term.cite("ValueSet", canonical_of(vs), vs)
     return check_code(term, coded_value(params), vs, infer_system=params.boolean("inferSystem"),
                       lenient_display=params.boolean("lenient-display-validation"),
                       languages=requested_languages(params, vs),
                       membership_only=params.boolean("valueset-membership-only"),
-                      active_only=params.boolean("activeOnly"))
+                      active_only=params.boolean("activeOnly"), abstract_allowed=params.boolean("abstract", True))
+
+
+def batch_validate_code(term, params: Params) -> dict:
+    """ValueSet/$batch-validate-code: one $validate-code per `validation` Parameters, each with the request's
+    other parameters as defaults (its own win); a validation that cannot run answers its OperationOutcome."""
+    shared = [item for item in params.items if item[0] != "validation"]
+    results = []
+    for validation in params.all("validation"):
+        if not isinstance(validation, dict):
+            raise bad_request("each validation parameter must hold a Parameters resource", "validation")
+        own = Params.from_resource(validation)
+        merged = Params(own.items + shared)
+        merged.accept_language = params.accept_language
+        try:
+            results.append({"name": "validation", "resource": validate_code(term, merged)})
+        except FhirError as exc:
+            results.append({"name": "validation", "resource": exc.outcome()})
+    return {"resourceType": "Parameters", "parameter": results}
 
 
 def read(term, rid: str) -> dict:
