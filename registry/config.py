@@ -44,6 +44,10 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in [
     Setting("NSI_HTTPS", False,
             "When true, the web app is served over HTTPS (directly or behind a TLS-terminating proxy): "
             "review-page session cookies get the Secure flag, so browsers never send them over plain HTTP.", _bool),
+    Setting("NSI_TOKEN_EXPIRES_IN", None,
+            "How long a new API token works when `nsi token create` is given no `--expires-in`: `90d`, `12h`, "
+            "`30m`, `8w` or `never`. Default: never. A request with an expired token gets 401 saying when it "
+            "expired, and the review-page sessions opened with it end."),
     Setting("NSI_SESSION_IDLE_MINUTES", 240,
             "A review-page session not used for this many minutes ends; the reviewer signs in again "
             "(a comment being typed is kept for its form).", int),

@@ -11,11 +11,12 @@ import sqlalchemy as sa
 from mapping_fixtures import make_map_set
 from registry import auth
 from registry.mapping import decide, get_mapping, mapping_history
-from registry.models import ReviewSession
+from registry.models import ApiToken, ReviewSession
 from registry.models.catalog import utcnow
 from registry.web import create_app
 
 SESSIONS = ReviewSession.__table__
+TOKENS = ApiToken.__table__
 
 
 @pytest.fixture
@@ -73,6 +74,22 @@ def test_revoking_the_token_signs_the_reviewer_out(store, reviewer):
     assert client.get("/review/").status_code == 302
     with store.engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(SESSIONS)).scalar() == 0
+
+
+def test_a_session_ends_when_its_token_expires(store):
+    """A token made with an expiry signs in; once the expiry passes, its session ends (deleted) and it cannot sign
+    in again: the login page refuses it."""
+    secret = auth.create_token(store, "brief", "reviewer", timedelta(hours=1))[1]
+    client = make_client(store)
+    assert sign_in(client, secret).status_code == 302
+    assert client.get("/review/").status_code == 200
+    with store.engine.begin() as conn:
+        conn.execute(TOKENS.update().where(TOKENS.c.name == "brief").values(expires_at=utcnow() - timedelta(seconds=1)))
+    r = client.get("/review/")
+    assert r.status_code == 302 and r.headers["Location"].startswith("/review/login")
+    with store.engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(SESSIONS)).scalar() == 0
+    assert sign_in(make_client(store), secret).status_code == 401
 
 
 def test_a_failed_csrf_check_shows_the_localised_error_page(store, reviewer):
