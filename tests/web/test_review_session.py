@@ -63,6 +63,23 @@ def test_cookies_are_secure_when_served_over_https(store, reviewer):
     assert "Secure" in sign_in(client, reviewer).headers["Set-Cookie"]
 
 
+def test_cookies_are_secure_behind_a_trusted_tls_proxy_only(store, reviewer):
+    """Behind NSI_TRUSTED_PROXIES proxies, X-Forwarded-Proto: https makes the cookie Secure; without that
+    setting the header is not believed (anyone can send it), and a direct https request is Secure either way."""
+    forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"}
+
+    def cookie(client, **kw):
+        secret = csrf_of(client)
+        r = client.post("/review/login", data={"token": reviewer, "csrf": secret}, **kw)
+        assert r.status_code == 302
+        return r.headers["Set-Cookie"]
+
+    assert "Secure" in cookie(make_client(store, NSI_TRUSTED_PROXIES=1), headers=forwarded)
+    assert "Secure" not in cookie(make_client(store), headers=forwarded)
+    assert "Secure" not in cookie(make_client(store, NSI_TRUSTED_PROXIES=1))
+    assert "Secure" in cookie(make_client(store), base_url="https://localhost")
+
+
 def test_revoking_the_token_signs_the_reviewer_out(store, reviewer):
     client = make_client(store)
     sign_in(client, reviewer)
