@@ -53,6 +53,12 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in [
             "How long a new API token works when `nsi token create` is given no `--expires-in`: `90d`, `12h`, "
             "`30m`, `8w` or `never`. Default: never. A request with an expired token gets 401 saying when it "
             "expired, and the review-page sessions opened with it end."),
+    Setting("NSI_SIGN_IN_FAILURES", 10,
+            "Failed review-page sign-ins an address may make within NSI_SIGN_IN_WINDOW_MINUTES; further tries get 429 "
+            "(with Retry-After) until the oldest failure leaves the window. Counted in each server process; 0 turns "
+            "the limit off.", int),
+    Setting("NSI_SIGN_IN_WINDOW_MINUTES", 15,
+            "The window, in minutes, in which NSI_SIGN_IN_FAILURES failed sign-ins are counted.", int),
     Setting("NSI_SESSION_IDLE_MINUTES", 240,
             "A review-page session not used for this many minutes ends; the reviewer signs in again "
             "(a comment being typed is kept for its form).", int),
