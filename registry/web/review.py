@@ -214,8 +214,9 @@ def login(args: dict):
         throttle, address = current_app.extensions["nsi_sign_in_throttle"], request.remote_addr or "unknown"
         wait = throttle.wait_seconds(address)
         if wait:
-            page = render_template("review/login.html", error="sign_in_throttled", error_args={"minutes": -(-wait // 60)},
-                                   next_url=args["next"] or None, pending_comment=request.form.get("pending_comment"))
+            page = render_template("review/login.html", error="sign_in_throttled",
+                                   error_args={"minutes": -(-wait // 60)}, next_url=args["next"] or None,
+                                   pending_comment=request.form.get("pending_comment"))
             return page, 429, {"Retry-After": str(wait)}
         secret = request.form.get("token", "").strip()
         try:

