@@ -1,6 +1,6 @@
 """Hostile files, property-based: for every importer format in `importers.formats.FORMATS`, random and mutated
 files (from a valid seed: truncated, bytes overwritten, NUL and odd bytes inserted, huge lines, deep nesting, parts
-cut or doubled; for xlsx also a damaged member inside a sound zip) never crash the import: it succeeds, or only the
+cut or doubled; for xlsx also a damaged member inside a sound zip, and zip bombs) never crash the import: it succeeds, or only the
 registry's own error type escapes, naming the file (an import rejection names file, row and field of each
 problem); and a refused import leaves the store exactly as it was (no draft, no staged rows, no catalog).
 
@@ -134,9 +134,12 @@ def mutated(seed: bytes) -> st.SearchStrategy[bytes]:
     )
 
 
+XLSX_CAP_MB = 2  # NSI_XLSX_MAX_UNCOMPRESSED_MB while the xlsx examples run, so that a small zip bomb is one
+
+
 def mutated_workbook(seed: bytes) -> st.SearchStrategy[bytes]:
-    """A sound zip with one member damaged (its XML mutated, or a huge or deeply nested member), or the zip itself
-    mutated."""
+    """A sound zip with one member damaged (its XML mutated, or a huge or deeply nested member), a zip bomb (a
+    member of zeros decompressing past the cap, kilobytes compressed), or the zip itself mutated."""
     with zipfile.ZipFile(io.BytesIO(seed)) as z:
         members = {name: z.read(name) for name in z.namelist()}
 
@@ -150,7 +153,9 @@ def mutated_workbook(seed: bytes) -> st.SearchStrategy[bytes]:
 
     inner = st.sampled_from(sorted(members)).flatmap(
         lambda name: st.tuples(st.just(name), mutated(members[name])))
-    return st.one_of(inner.map(rebuilt), mutated(seed))
+    bomb = st.tuples(st.sampled_from(sorted(members)), st.integers(XLSX_CAP_MB + 1, 4 * XLSX_CAP_MB)).map(
+        lambda t: (t[0], b"0" * (t[1] << 20)))
+    return st.one_of(inner.map(rebuilt), bomb.map(rebuilt), mutated(seed))
 
 
 def snapshot(store) -> dict:
@@ -164,8 +169,9 @@ def test_every_format_has_a_seed(tmp_path):
 
 
 @pytest.mark.parametrize("fmt", sorted(FORMATS))
-def test_hostile_files_never_crash_an_import_nor_leave_anything_behind(sqlite_store, tmp_path, fmt):
+def test_hostile_files_never_crash_an_import_nor_leave_anything_behind(sqlite_store, tmp_path, monkeypatch, fmt):
     store = sqlite_store
+    monkeypatch.setenv("NSI_XLSX_MAX_UNCOMPRESSED_MB", str(XLSX_CAP_MB))
     store.create_catalog(CatalogCreate(slug="t", title="T"))
     cases = seeds(tmp_path)[fmt]
     labels = itertools.count()
@@ -174,7 +180,7 @@ def test_hostile_files_never_crash_an_import_nor_leave_anything_behind(sqlite_st
         seed.write_bytes(content)
         report = run_import(store, seed, catalog="t", version=f"seed{next(labels)}", **options)
         assert report.entries > 0, (fmt, options)
-    outcomes = {"imported": 0, "refused": 0}
+    outcomes = {"imported": 0, "refused": 0, "zip bombs": 0}
 
     @settings(max_examples=EXAMPLES_PER_FORMAT, deadline=None, derandomize=True, database=None,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example])
@@ -190,6 +196,7 @@ def test_hostile_files_never_crash_an_import_nor_leave_anything_behind(sqlite_st
             run_import(store, path, catalog="t", version=label, **options)
         except NsiError as exc:
             outcomes["refused"] += 1
+            outcomes["zip bombs"] += "zip bomb?" in exc.message
             assert snapshot(store) == before, (fmt, label, exc.message)
             if isinstance(exc, ImportRejected):
                 assert exc.problems and all(p.file == path.name or p.file == str(path) for p in exc.problems), \
@@ -205,6 +212,7 @@ def test_hostile_files_never_crash_an_import_nor_leave_anything_behind(sqlite_st
 
     imports_cleanly()
     assert outcomes["refused"] > 0, outcomes  # the mutations did reach the error paths
+    assert fmt != "xlsx" or outcomes["zip bombs"] > 0, outcomes
 
 
 def test_deep_nesting_in_a_json_file_is_refused_at_the_limit_not_read(sqlite_store, tmp_path):
