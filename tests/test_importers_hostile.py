@@ -28,7 +28,6 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "catalogs" / "samples"
 DATA = Path(__file__).resolve().parent / "data" / "importers"
 EXAMPLES_PER_FORMAT = 40
-TABLES = ("catalog", "catalog_version", "entry", "staged_entry", "import_job")
 
 FIXED_WIDTH_PROFILE = '''[profile]
 format = "fixed-width"
@@ -159,13 +158,15 @@ def mutated_workbook(seed: bytes) -> st.SearchStrategy[bytes]:
 
 
 def snapshot(store) -> dict:
-    """Row counts of every table an import writes to."""
+    """Row counts of every table of the store (a new table an import writes to is covered too)."""
+    tables = [t for t in sa.inspect(store.engine).get_table_names() if t != "alembic_version"]
     with store.engine.connect() as conn:
-        return {t: conn.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar() for t in TABLES}
+        return {t: conn.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar() for t in tables}
 
 
 def test_every_format_has_a_seed(tmp_path):
-    assert sorted(seeds(tmp_path)) == sorted(FORMATS), "a new format needs a valid seed file here"
+    missing = sorted(set(FORMATS) - set(seeds(tmp_path)))
+    assert missing == [], f"formats without a valid seed file in seeds() here: {', '.join(missing)}"
 
 
 @pytest.mark.parametrize("fmt", sorted(FORMATS))
