@@ -11,6 +11,7 @@ copy of its cookie when the reviewer signs out, the token is revoked, or it expi
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from datetime import datetime, timedelta, timezone
 
@@ -40,8 +41,25 @@ def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
-def create_token(store, name: str, role: str) -> tuple[TokenPublic, str]:
-    """Create a token for `name` with `role`; return its public record and the secret (shown only now)."""
+LIFETIME_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_lifetime(text: str | None) -> timedelta | None:
+    """A token lifetime as `nsi token create --expires-in` and NSI_TOKEN_EXPIRES_IN write it: `90d`, `12h`,
+    `30m`, `8w`; None for `never` or nothing. BadRequest for anything else, naming what is accepted."""
+    text = (text or "").strip().lower()
+    if text in ("", "never"):
+        return None
+    found = re.fullmatch(r"([1-9][0-9]{0,4})\s*([mhdw])", text)
+    if not found:
+        raise BadRequest(f"a token lifetime is a number with m, h, d or w (minutes, hours, days, weeks), such as "
+                         f"90d, or never; not {text!r}")
+    return timedelta(**{LIFETIME_UNITS[found[2]]: int(found[1])})
+
+
+def create_token(store, name: str, role: str, expires_in: timedelta | None = None) -> tuple[TokenPublic, str]:
+    """Create a token for `name` with `role`, working for `expires_in` from now (for ever with None);
+    return its public record and the secret (shown only now)."""
     name = (name or "").strip()
     if not name:
         raise BadRequest("a token needs a name")
@@ -50,12 +68,13 @@ def create_token(store, name: str, role: str) -> tuple[TokenPublic, str]:
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     table = ApiToken.__table__
     now = utcnow()
+    expires_at = now + expires_in if expires_in is not None else None
     with db.write_transaction(store.engine) as conn:
         if conn.execute(sa.select(table.c.id).where(table.c.name == name)).first():
             raise AlreadyExists(f"a token named {name!r} exists already (revoke it first)")
         conn.execute(table.insert().values(name=name, token_hash=hash_secret(secret), prefix=secret[:12], role=role,
-                                           created_at=now))
-    return TokenPublic(name=name, prefix=secret[:12], role=role, created_at=now), secret
+                                           created_at=now, expires_at=expires_at))
+    return TokenPublic(name=name, prefix=secret[:12], role=role, created_at=now, expires_at=expires_at), secret
 
 
 def list_tokens(store) -> list[TokenPublic]:
@@ -83,8 +102,17 @@ def authenticate(store, secret: str | None) -> TokenPublic | None:
         row = conn.execute(sa.select(table).where(table.c.token_hash == hash_secret(secret))).first()
     if row is None or row.revoked_at is not None:
         raise Unauthorized("the API token is not valid (revoked or mistyped)")
+    _check_not_expired(row)
     return TokenPublic(name=row.name, prefix=row.prefix, role=row.role, created_at=row.created_at,
-                       last_used_at=row.last_used_at)
+                       last_used_at=row.last_used_at, expires_at=row.expires_at)
+
+
+def _check_not_expired(row) -> None:
+    """Unauthorized, saying when, for a token row past its `expires_at`."""
+    if row.expires_at is not None and _aware(row.expires_at) <= utcnow():
+        expired = _aware(row.expires_at).isoformat(timespec="seconds")
+        raise Unauthorized(f"the API token {row.name!r} expired at {expired}; ask an administrator for a new one "
+                           f"(nsi token create)", {"expired_at": expired})
 
 
 def open_session(store, secret: str, *, pending: tuple[str, str] | None = None) -> str:
@@ -113,9 +141,9 @@ def session_user(store, session_id: str | None, *, idle_seconds: int, max_second
     """The token behind a review session, read afresh; None without a session id.
 
     Unauthorized when the session was ended (signed out, its token revoked) or
-    has expired: unused for `idle_seconds`, or opened more than `max_seconds`
-    ago; an expired session is deleted. Each use moves its idle clock on
-    (written at most once a minute, so page views rarely write).
+    has expired: unused for `idle_seconds`, opened more than `max_seconds`
+    ago, or its token has expired; an expired session is deleted. Each use
+    moves its idle clock on (written at most once a minute, so page views rarely write).
     """
     if not session_id:
         return None
@@ -123,21 +151,23 @@ def session_user(store, session_id: str | None, *, idle_seconds: int, max_second
     with store.engine.connect() as conn:
         row = conn.execute(sa.select(sessions.c.id.label("session_row"), sessions.c.created_at.label("opened_at"),
                                      sessions.c.last_seen_at, tokens.c.name, tokens.c.prefix, tokens.c.role,
-                                     tokens.c.created_at, tokens.c.last_used_at, tokens.c.revoked_at)
+                                     tokens.c.created_at, tokens.c.last_used_at, tokens.c.revoked_at,
+                                     tokens.c.expires_at)
                            .join(tokens, tokens.c.id == sessions.c.token_id)
                            .where(sessions.c.id_hash == hash_secret(session_id))).first()
     if row is None or row.revoked_at is not None:
         raise Unauthorized("this session has ended (signed out, or its token was revoked); sign in again")
     now = utcnow()
     idle = (now - _aware(row.last_seen_at)).total_seconds()
-    if idle > idle_seconds or (now - _aware(row.opened_at)).total_seconds() > max_seconds:
+    token_expired = row.expires_at is not None and _aware(row.expires_at) <= now
+    if idle > idle_seconds or (now - _aware(row.opened_at)).total_seconds() > max_seconds or token_expired:
         end_session(store, session_id)
         raise Unauthorized("this session has expired; sign in again")
     if idle > min(60, idle_seconds / 10):
         with db.write_transaction(store.engine) as conn:
             conn.execute(sessions.update().where(sessions.c.id == row.session_row).values(last_seen_at=now))
     return TokenPublic(name=row.name, prefix=row.prefix, role=row.role, created_at=row.created_at,
-                       last_used_at=row.last_used_at)
+                       last_used_at=row.last_used_at, expires_at=row.expires_at)
 
 
 def take_pending_comment(store, session_id: str, page: str) -> str | None:

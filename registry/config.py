@@ -44,6 +44,21 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in [
     Setting("NSI_HTTPS", False,
             "When true, the web app is served over HTTPS (directly or behind a TLS-terminating proxy): "
             "review-page session cookies get the Secure flag, so browsers never send them over plain HTTP.", _bool),
+    Setting("NSI_TRUSTED_PROXIES", 0,
+            "How many reverse proxies in front of the registry to believe: the client address, scheme, host and "
+            "prefix are then taken from the X-Forwarded-For/-Proto/-Host/-Prefix headers they set, so a request "
+            "that reached a TLS-terminating proxy over HTTPS counts as HTTPS (Secure session cookie). "
+            "0 (default): no forwarded header is believed; never set it higher than the proxies really there.", int),
+    Setting("NSI_TOKEN_EXPIRES_IN", None,
+            "How long a new API token works when `nsi token create` is given no `--expires-in`: `90d`, `12h`, "
+            "`30m`, `8w` or `never`. Default: never. A request with an expired token gets 401 saying when it "
+            "expired, and the review-page sessions opened with it end."),
+    Setting("NSI_SIGN_IN_FAILURES", 10,
+            "Failed review-page sign-ins an address may make within NSI_SIGN_IN_WINDOW_MINUTES; further tries get 429 "
+            "(with Retry-After) until the oldest failure leaves the window. Counted in each server process; 0 turns "
+            "the limit off.", int),
+    Setting("NSI_SIGN_IN_WINDOW_MINUTES", 15,
+            "The window, in minutes, in which NSI_SIGN_IN_FAILURES failed sign-ins are counted.", int),
     Setting("NSI_SESSION_IDLE_MINUTES", 240,
             "A review-page session not used for this many minutes ends; the reviewer signs in again "
             "(a comment being typed is kept for its form).", int),

@@ -56,7 +56,7 @@ def test_sign_in_review_three_mappings(server, page):
     shoot(page, "review-login.png")
     page.fill("#token", "wrong")
     page.click("button[type=submit].primary")
-    assert page.locator("[role=alert]").inner_text() == "This token is not valid or has been revoked."
+    assert page.locator("[role=alert]").inner_text() == "This token is not valid, has expired or has been revoked."
     page.fill("#token", secret)
     page.click("button[type=submit].primary")
     assert page.url == f"{base}/review/mapsets/local-icd"

@@ -15,7 +15,8 @@ joined (`join`, default ` | `), and a code or display must be one value. An
 object or array where a value belongs is an error naming the record and the
 path, never Python text such as `['A00.0', ...]`.
 
-The file is streamed with ijson: one record in memory at a time.
+The file is streamed with ijson: one record in memory at a time. Nesting
+deeper than MAX_DEPTH is refused first (see `_check_depth`).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ READ_KEYS = {"record_path", "key_field"}
 NAME = r"[^.\[\]=\s]+"
 SEGMENT = re.compile(rf"({NAME})((?:\[(?:-?\d+|{NAME}=[^\]]*)\])*)")
 PREDICATE = re.compile(r"\[([^\]]*)\]")
+MAX_DEPTH = 100
 
 
 def sniff(source: Source) -> bool:
@@ -131,9 +133,33 @@ def _open(source: Source):
     return f
 
 
+def _check_depth(source: Source) -> None:
+    """Refuse nesting deeper than MAX_DEPTH before ijson's `parse` sees the file.
+
+    `parse` builds the prefix of every event of a 64 KiB buffer at once, each as
+    long as its depth, so 100 kB of `[` would take gigabytes before any check
+    on its events ran. The basic events carry no prefix. A syntax error ends
+    this walk where the reading proper will stop too, and say after which record.
+    """
+    depth = 0
+    with _open(source) as f:
+        try:
+            for event, _ in ijson.basic_parse(f):
+                if event == "start_map" or event == "start_array":
+                    depth += 1
+                    if depth > MAX_DEPTH:
+                        raise ImportRejected([Problem(f"the JSON is nested more than {MAX_DEPTH} levels deep; "
+                                                      f"refused", file=source.name, kind="syntax")])
+                elif event == "end_map" or event == "end_array":
+                    depth -= 1
+        except ijson.JSONError:
+            return
+
+
 def _records(source: Source, record_path: str, key_field: str) -> Iterator[tuple[str, dict]]:
     """(row label, record) for each record, streamed."""
     prefix = record_path
+    _check_depth(source)
     with _open(source) as f:
         kind = None
         for seen, event, _ in ijson.parse(f):

@@ -42,26 +42,38 @@ def token():
 @click.option("--role", required=True, type=click.Choice(["reader", "importer", "reviewer", "admin"]),
               help="reader: reads when they are closed; importer: uploads and publishes; "
                    "reviewer: mapping decisions; admin: everything")
-def token_create(name, role):
+@click.option("--expires-in", "expires_in", default=None, metavar="LIFETIME",
+              help="How long the token works: 90d, 12h, 30m, 8w, or never "
+                   "[default: NSI_TOKEN_EXPIRES_IN, else never]")
+def token_create(name, role, expires_in):
     """Create a token and print its secret (shown only this once)."""
-    from registry import auth
-    created, secret = auth.create_token(open_store(), name, role)
+    from registry import auth, config
+    lifetime = auth.parse_lifetime(expires_in if expires_in is not None else config.get("NSI_TOKEN_EXPIRES_IN"))
+    created, secret = auth.create_token(open_store(), name, role, lifetime)
     click.echo(secret)
-    click.echo(f"Created token {created.name} with role {created.role}. Keep the secret above: it is not "
+    until = f", working until {created.expires_at.isoformat(timespec='seconds')}" if created.expires_at else ""
+    click.echo(f"Created token {created.name} with role {created.role}{until}. Keep the secret above: it is not "
                f"stored and cannot be shown again.", err=True)
 
 
 @token.command("list")
 def token_list():
-    """List tokens: name, role, secret prefix, created and last used."""
+    """List tokens: name, role, secret prefix, created, last used and when it expires (or expired)."""
     from registry import auth
+    from registry.models.catalog import utcnow
     tokens = auth.list_tokens(open_store())
     if not tokens:
         click.echo("No tokens yet. Create one with: nsi token create --name NAME --role importer")
         return
+    now = utcnow()
     for t in tokens:
         used = t.last_used_at.isoformat() if t.last_used_at else "never used"
-        click.echo(f"{t.name}\t{t.role}\t{t.prefix}...\tcreated {t.created_at.isoformat()}\t{used}")
+        if t.expires_at is None:
+            expiry = "never expires"
+        else:
+            when = t.expires_at.isoformat(timespec="seconds")
+            expiry = f"expired {when}" if t.expires_at <= now else f"expires {when}"
+        click.echo(f"{t.name}\t{t.role}\t{t.prefix}...\tcreated {t.created_at.isoformat()}\t{used}\t{expiry}")
 
 
 @token.command("revoke")

@@ -27,6 +27,8 @@ class ApiToken(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime())
     last_used_at: Optional[datetime] = Field(default=None, sa_type=UtcDateTime())
     revoked_at: Optional[datetime] = Field(default=None, sa_type=UtcDateTime())
+    expires_at: Optional[datetime] = Field(default=None, sa_type=UtcDateTime(),
+                                           description="When the token stops working; never when empty")
 
 
 class TokenPublic(SQLModel):
@@ -38,6 +40,7 @@ class TokenPublic(SQLModel):
     created_at: datetime
     last_used_at: Optional[datetime] = None
     revoked_at: Optional[datetime] = None
+    expires_at: Optional[datetime] = None
 
 
 class ReviewSession(SQLModel, table=True):

@@ -116,8 +116,9 @@ def create_app(config: dict | None = None) -> Flask:
         if failed:
             log.warning("marked %d interrupted import job(s) failed: %s", len(failed), ", ".join(failed))
 
-    from registry.web import request_log
+    from registry.web import request_log, security_headers
     request_log.init_app(app)  # first: every later hook and error is logged under the request's id
+    security_headers.init_app(app)
     register_error_handlers(app)
     for module in (health, catalogs, versions, diff, validate, search, imports, feed, match, openapi):
         app.register_blueprint(module.bp)

@@ -32,6 +32,7 @@ from registry.web import review_i18n
 from registry.web.mapsets import MAX_OFFSET, QUEUE_FILTER
 from registry.web.params import Int, OneOf, Text, query
 from registry.web.review_i18n import LANGUAGES, strings
+from registry.web.sign_in_throttle import SignInThrottle
 
 bp = Blueprint("review", __name__, url_prefix="/review", template_folder="templates")
 QUEUE_PAGE = 50
@@ -58,6 +59,8 @@ def _setup(state):
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     app.config["SESSION_COOKIE_SECURE"] = bool(app.config.get("NSI_HTTPS"))
+    app.extensions["nsi_sign_in_throttle"] = SignInThrottle(int(app.config["NSI_SIGN_IN_FAILURES"]),
+                                                            int(app.config["NSI_SIGN_IN_WINDOW_MINUTES"]) * 60)
 
 
 def language() -> str:
@@ -205,17 +208,26 @@ def http_error_page(exc: HTTPException):
 @bp.route("/login", methods=["GET", "POST"])
 @query(next=Text(default=""))
 def login(args: dict):
-    """Sign in with an API token."""
+    """Sign in with an API token (429 for an address with too many failed tries, see sign_in_throttle)."""
     error = None
     if request.method == "POST":
+        throttle, address = current_app.extensions["nsi_sign_in_throttle"], request.remote_addr or "unknown"
+        wait = throttle.wait_seconds(address)
+        if wait:
+            page = render_template("review/login.html", error="sign_in_throttled",
+                                   error_args={"minutes": -(-wait // 60)}, next_url=args["next"] or None,
+                                   pending_comment=request.form.get("pending_comment"))
+            return page, 429, {"Retry-After": str(wait)}
         secret = request.form.get("token", "").strip()
         try:
             user = auth.authenticate(store(), secret) if secret else None
         except Unauthorized:
             user = None
         if user is None:
+            throttle.failed(address)
             error = "login_failed"
         else:
+            throttle.succeeded(address)
             lang = session.get("lang")
             target = args["next"].rstrip("?")
             target = target if target.startswith("/review") else url_for("review.home")

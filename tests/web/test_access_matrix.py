@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import logging
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -15,6 +16,7 @@ import sqlalchemy as sa
 from mapping_fixtures import make_map_set
 from registry import auth
 from registry.models import ApiToken
+from registry.models.catalog import utcnow
 from registry.web import create_app
 
 ROLES = ("reader", "importer", "reviewer", "admin")
@@ -99,7 +101,8 @@ def test_every_write_route_has_a_declared_role_and_an_example(sqlite_store):
 
 
 def test_callers_without_a_valid_token_or_the_right_role_change_nothing(store):
-    """No token, a malformed or wrong one, a revoked one (deleted, or marked revoked): 401; a role that may not: 403."""
+    """No token, a malformed or wrong one, a revoked one (deleted, or marked revoked), an expired one (each role):
+    401; a role that may not: 403."""
     client, headers = make_client(store)
     deleted = auth.create_token(store, "gone", "admin")[1]
     auth.revoke_token(store, "gone")
@@ -107,9 +110,16 @@ def test_callers_without_a_valid_token_or_the_right_role_change_nothing(store):
     with store.engine.begin() as conn:
         conn.execute(sa.update(ApiToken.__table__).where(ApiToken.__table__.c.name == "marked")
                      .values(revoked_at=sa.func.now()))
+    lapsing = {role: auth.create_token(store, f"old {role}", role, timedelta(days=90))[1] for role in ROLES}
+    expired = {f"expired {role}": {"Authorization": f"Bearer {secret}"} for role, secret in lapsing.items()}
+    with store.engine.begin() as conn:
+        conn.execute(sa.update(ApiToken.__table__).where(ApiToken.__table__.c.name.startswith("old "))
+                     .values(expires_at=utcnow() - timedelta(seconds=1)))
     unauthorised = {"none": {}, "wrong": {"Authorization": "Bearer nsi_" + "x" * 43},
                     "malformed": {"Authorization": "Basic cm9vdDpyb290"}, "empty": {"Authorization": "Bearer "},
-                    "revoked": {"Authorization": f"Bearer {deleted}"}, "marked revoked": {"Authorization": f"Bearer {marked}"}}
+                    "revoked": {"Authorization": f"Bearer {deleted}"},
+                    "marked revoked": {"Authorization": f"Bearer {marked}"},
+                    **expired}
     before = client.get("/api/v1/catalogs", headers=headers["admin"]).get_json()
     checked = 0
     for endpoint, action in write_routes(client.application).items():
@@ -120,6 +130,8 @@ def test_callers_without_a_valid_token_or_the_right_role_change_nothing(store):
             assert r.status_code == 401, (endpoint, who, r.status_code)
             assert r.headers["WWW-Authenticate"].startswith("Bearer"), (endpoint, who)
             assert r.get_json()["error"]["code"] == "unauthorized"
+            if who.startswith("expired"):
+                assert "expired at" in r.get_json()["error"]["message"], (endpoint, who)
             checked += 1
         for role in ROLES:
             if role not in auth.PERMISSIONS[action]:
@@ -127,7 +139,7 @@ def test_callers_without_a_valid_token_or_the_right_role_change_nothing(store):
                 assert r.status_code == 403, (endpoint, role, r.status_code)
                 assert r.get_json()["error"]["code"] == "forbidden"
                 checked += 1
-    assert checked >= 11 * 6 + 11
+    assert checked >= 11 * 10 + 11
     assert client.get("/api/v1/catalogs", headers=headers["admin"]).get_json() == before
     assert client.get(f"{MS}/mappings/L01", headers=headers["admin"]).get_json()["revision"] == 1
 
@@ -176,3 +188,25 @@ def test_tokens_never_reach_the_logs(sqlite_store, caplog, monkeypatch):
     assert r.status_code == 500 and "ZeroDivisionError" in caplog.text
     assert not any(secret in caplog.text for secret in secrets)
     assert not any(secret[4:] in caplog.text for secret in secrets)
+
+
+def test_an_expired_token_is_refused_on_reads_and_writes_with_when_it_expired(sqlite_store):
+    """Expiry is checked on every request, reads too (when NSI_READS_NEED_TOKEN closes them): a clear 401 that
+    says the token expired and when, where a mistyped token gets 'not valid'; a token still in its lifetime works."""
+    make_map_set(sqlite_store)
+    client = create_app({"TESTING": True, "NSI_STORE": sqlite_store, "NSI_RECOVER_JOBS": False,
+                         "NSI_RUN_JOBS": False, "NSI_READS_NEED_TOKEN": True}).test_client()
+    secret = auth.create_token(sqlite_store, "quarterly", "admin", timedelta(days=90))[1]
+    bearer = {"Authorization": f"Bearer {secret}"}
+    assert client.get("/api/v1/catalogs", headers=bearer).status_code == 200
+    when = utcnow() - timedelta(minutes=5)
+    with sqlite_store.engine.begin() as conn:
+        conn.execute(sa.update(ApiToken.__table__).values(expires_at=when))
+    expired_at = when.isoformat(timespec="seconds")
+    for method, url in (("get", "/api/v1/catalogs"), ("post", "/api/v1/catalogs")):
+        r = getattr(client, method)(url, headers=bearer, json={"slug": "x", "title": "X"})
+        assert r.status_code == 401
+        assert r.get_json()["error"] == {
+            "code": "unauthorized", "details": {"expired_at": expired_at},
+            "message": f"the API token 'quarterly' expired at {expired_at}; ask an administrator for a new one "
+                       f"(nsi token create)"}

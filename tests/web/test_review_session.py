@@ -11,11 +11,12 @@ import sqlalchemy as sa
 from mapping_fixtures import make_map_set
 from registry import auth
 from registry.mapping import decide, get_mapping, mapping_history
-from registry.models import ReviewSession
+from registry.models import ApiToken, ReviewSession
 from registry.models.catalog import utcnow
 from registry.web import create_app
 
 SESSIONS = ReviewSession.__table__
+TOKENS = ApiToken.__table__
 
 
 @pytest.fixture
@@ -62,6 +63,23 @@ def test_cookies_are_secure_when_served_over_https(store, reviewer):
     assert "Secure" in sign_in(client, reviewer).headers["Set-Cookie"]
 
 
+def test_cookies_are_secure_behind_a_trusted_tls_proxy_only(store, reviewer):
+    """Behind NSI_TRUSTED_PROXIES proxies, X-Forwarded-Proto: https makes the cookie Secure; without that
+    setting the header is not believed (anyone can send it), and a direct https request is Secure either way."""
+    forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"}
+
+    def cookie(client, **kw):
+        secret = csrf_of(client)
+        r = client.post("/review/login", data={"token": reviewer, "csrf": secret}, **kw)
+        assert r.status_code == 302
+        return r.headers["Set-Cookie"]
+
+    assert "Secure" in cookie(make_client(store, NSI_TRUSTED_PROXIES=1), headers=forwarded)
+    assert "Secure" not in cookie(make_client(store), headers=forwarded)
+    assert "Secure" not in cookie(make_client(store, NSI_TRUSTED_PROXIES=1))
+    assert "Secure" in cookie(make_client(store), base_url="https://localhost")
+
+
 def test_revoking_the_token_signs_the_reviewer_out(store, reviewer):
     client = make_client(store)
     sign_in(client, reviewer)
@@ -73,6 +91,22 @@ def test_revoking_the_token_signs_the_reviewer_out(store, reviewer):
     assert client.get("/review/").status_code == 302
     with store.engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(SESSIONS)).scalar() == 0
+
+
+def test_a_session_ends_when_its_token_expires(store):
+    """A token made with an expiry signs in; once the expiry passes, its session ends (deleted) and it cannot sign
+    in again: the login page refuses it."""
+    secret = auth.create_token(store, "brief", "reviewer", timedelta(hours=1))[1]
+    client = make_client(store)
+    assert sign_in(client, secret).status_code == 302
+    assert client.get("/review/").status_code == 200
+    with store.engine.begin() as conn:
+        conn.execute(TOKENS.update().where(TOKENS.c.name == "brief").values(expires_at=utcnow() - timedelta(seconds=1)))
+    r = client.get("/review/")
+    assert r.status_code == 302 and r.headers["Location"].startswith("/review/login")
+    with store.engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(SESSIONS)).scalar() == 0
+    assert sign_in(make_client(store), secret).status_code == 401
 
 
 def test_a_failed_csrf_check_shows_the_localised_error_page(store, reviewer):
@@ -257,3 +291,48 @@ def test_a_decision_that_changes_nothing_says_so(store, reviewer):
     r = client.post(path, data={**form_of(client, path), "decision": "approve", "stay": "1"}, follow_redirects=True)
     assert "L01 was already approved; nothing changed." in r.get_data(as_text=True)
     assert [e["action"] for e in mapping_history(store, "local-icd", "L01")] == ["suggest", "approve"]
+
+
+def test_failed_sign_ins_are_throttled_per_address(store, reviewer):
+    """After NSI_SIGN_IN_FAILURES wrong tokens from one address within the window, that address gets 429 with
+    Retry-After, even with the right token; another address is not held back; once the window has passed, the
+    right token signs in and the count starts again."""
+    client = make_client(store, NSI_SIGN_IN_FAILURES=3, NSI_SIGN_IN_WINDOW_MINUTES=10)
+    throttle = client.application.extensions["nsi_sign_in_throttle"]
+    now = [1000.0]
+    throttle.clock = lambda: now[0]
+
+    def attempt(secret, address="198.51.100.7"):
+        return client.post("/review/login", data={"token": secret, "csrf": csrf_of(client)},
+                           environ_base={"REMOTE_ADDR": address})
+
+    for _ in range(3):
+        assert attempt("nsi_wrong").status_code == 401
+    refused = attempt(reviewer)
+    assert refused.status_code == 429 and refused.headers["Retry-After"] == "600"
+    assert "Too many failed sign-ins from your address. Try again in 10 min." in refused.get_data(as_text=True)
+    assert client.get("/review/").status_code == 302  # not signed in
+    now[0] += 599
+    assert attempt(reviewer).headers["Retry-After"] == "1"
+    assert attempt(reviewer, address="203.0.113.5").status_code == 302  # another address signs in
+    now[0] += 1
+    assert attempt(reviewer).status_code == 302
+    assert client.get("/review/").status_code == 200
+
+
+def test_the_throttle_forgets_an_address_after_a_success_and_is_bounded():
+    from registry.web.sign_in_throttle import MAX_ADDRESSES, SignInThrottle
+    now = [0.0]
+    throttle = SignInThrottle(2, 60, clock=lambda: now[0])
+    throttle.failed("a")
+    throttle.succeeded("a")
+    throttle.failed("a")
+    assert throttle.wait_seconds("a") == 0  # one failure since the success
+    throttle.failed("a")
+    assert throttle.wait_seconds("a") == 60
+    now[0] = 61
+    assert throttle.wait_seconds("a") == 0 and "a" not in throttle.failures
+    for n in range(MAX_ADDRESSES + 5):
+        throttle.failed(f"10.0.{n // 256}.{n % 256}")
+    assert len(throttle.failures) == MAX_ADDRESSES
+    assert SignInThrottle(0, 60).wait_seconds("x") == 0  # 0 turns the limit off

@@ -1,0 +1,22 @@
+"""API tokens may expire: `nsi token create --expires-in 90d` stores when, every request checks it.
+
+Revision ID: 0009
+Revises: 0008
+"""
+from alembic import op
+import sqlalchemy as sa
+
+revision = "0009"
+down_revision = "0008"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table("api_token") as batch:
+        batch.add_column(sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True))
+
+
+def downgrade():
+    with op.batch_alter_table("api_token") as batch:
+        batch.drop_column("expires_at")
