@@ -14,7 +14,7 @@ import hashlib
 from pathlib import Path
 from typing import Callable
 
-from registry.errors import BadRequest, ImportRejected, NotFound, Problem, Report
+from registry.errors import BadRequest, ImportRejected, NotFound, NsiError, Problem, Report
 from importers.findings import Findings
 from importers.formats import FORMATS, catalog_defaults as described_catalog, guess_format
 from importers.profile import Profile, load_profile
@@ -165,8 +165,13 @@ def run_import(store, path: str | Path, *, catalog: str | None = None, version: 
         refuse_containers(source, fmt, prof)
     module = FORMATS[fmt]
     if hasattr(module, "register"):
-        return module.register(store, source, catalog=catalog, version=version, publish=publish, dry_run=dry_run,
-                               created_by=created_by)
+        try:
+            return module.register(store, source, catalog=catalog, version=version, publish=publish,
+                                   dry_run=dry_run, created_by=created_by)
+        except NsiError as exc:  # the store's own refusals (a stored version, a conflict) name the file too
+            if isinstance(exc, ImportRejected) or source.name in exc.message:
+                raise
+            raise type(exc)(f"{source.name}: {exc.message}", exc.details) from None
     described = described_catalog(source, fmt) if prof is None else {}
     catalog = catalog or described.get("slug")
     version = version or described.get("version")
