@@ -405,3 +405,11 @@ def test_anti_is_a_word_of_its_own_in_either_script():
     # too short a rest is no word of its own
     assert analyse("antigen", "en").keys == ["antigen"]
     assert analyse("Антитела", "ru").keys == analyse("Антитело", "ru").keys and len(analyse("Антитела", "ru").keys) == 1
+
+
+
+def test_a_bare_russian_group_adjective_reads_as_the_group_it_names():
+    # WHO group names are adjectives made nouns (ANTIEPILEPTICS) or adjective + `agents`; the Russian adjective
+    # alone meets either: its keys are the English adjective's, and `agents` is a common word of the catalog
+    assert analyse("Противоэпилептические", "en").keys == analyse("ANTIEPILEPTICS", "en").keys
+    assert analyse("гиполипидемические", "en").keys == analyse("lipid modifying", "en").keys == ["lipid", "modif"]
