@@ -413,3 +413,20 @@ def test_a_bare_russian_group_adjective_reads_as_the_group_it_names():
     # alone meets either: its keys are the English adjective's, and `agents` is a common word of the catalog
     assert analyse("Противоэпилептические", "en").keys == analyse("ANTIEPILEPTICS", "en").keys
     assert analyse("гиполипидемические", "en").keys == analyse("lipid modifying", "en").keys == ["lipid", "modif"]
+
+
+def test_a_russian_learned_adjective_meets_its_english_stem_across_scripts():
+    assert analyse("Прочие антипсихотические препараты", "en").keys[:2] == analyse("Other antipsychotics", "en").keys
+    assert analyse("диабетическая", "en").keys == analyse("diabetic", "en").keys
+    assert analyse("гематологический", "en").keys == analyse("hematological", "en").keys
+    assert analyse("антигипертензивные", "en").keys == analyse("antihypertensives", "en").keys
+    # against a Russian catalog the lemma stays whole: the bare stem would join words the lemmas tell apart
+    assert analyse("бактериальный", "ru").keys != analyse("бактерия", "ru").keys
+    assert analyse("бактериальный", "ru").keys == ["bakterialn"]
+
+
+def test_the_head_noun_of_a_drug_group_is_one_word_whichever_is_used():
+    agents = analyse("LIPID MODIFYING AGENTS", "en").keys
+    assert analyse("lipid modifying drugs", "en").keys == analyse("Lipid modifying preparations", "en").keys == agents
+    assert analyse("Гиполипидемические препараты", "en").keys == analyse("гиполипидемические лекарства", "en").keys \
+        == agents

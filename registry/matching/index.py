@@ -39,7 +39,7 @@ from registry.matching.fields import DEFAULT_TARGETS, field_names, targets_key
 from registry.matching.rerank import KeySide, key_side
 from registry.matching.weights import FUZZY_MIN_LEN, FUZZY_WORD, LENGTH_B
 
-FORMAT = 22
+FORMAT = 23
 _BRACKETED = re.compile(r"\s*(\[[^\]]*\]|\([^)]*\))")
 GRAM = 3
 POSTINGS_CACHE = 50_000

@@ -79,6 +79,21 @@ _ANTI = re.compile(r"^(?:anti|анти|противо)(?=[^\W\d_]{5})")
 ANTI_KEY = "ant"  # the key the word `anti` gets
 
 
+# Russian learned adjectives carry a Latin or Greek stem with a Russian suffix; an English stemmer leaves the
+# same stem of their English forms (`антипсихотический`/`antipsychotic` → `antipsychot`, `гипогликемический`/
+# `hypoglycemic` → `hypoglycem`, `бактериальный`/`bacterial` → `bacteri`, `антигипертензивный`/
+# `antihypertensive` → `antihypertens`). So the suffix that stands for Latin -icus, -alis, -ivus is taken off
+# before such a word is transliterated, the stem left at least four letters long: only where the catalog is in
+# another language (a Russian name against a Russian catalog meets its words through their lemmas, and the bare
+# stem would join words the lemmas tell apart).
+_LEARNED_ADJECTIVE = re.compile(r"(?<=[а-я]{4})(?:ический|альный|ивный)$")
+
+
+def learned_stem(lemma: str) -> str:
+    """A Russian learned adjective's lemma without its Latin-derived suffix (`психотический` → `психот`)."""
+    return _LEARNED_ADJECTIVE.sub("", lemma)
+
+
 @lru_cache(maxsize=300_000)
 def word_keys(lemma: str, language: str) -> tuple[str, ...]:
     """Cross-script keys of one lemma: glossary translation or transliteration, then the spelling key.
@@ -93,6 +108,8 @@ def word_keys(lemma: str, language: str) -> tuple[str, ...]:
     english = rules().glossary.get(lemma)
     if english:
         return tuple(k for w in english.split() for k in word_keys(latin_lemma(w, "en"), language))
+    if not language.startswith("ru"):
+        lemma = learned_stem(lemma)
     return (spelling_key(transliterate(lemma)),)
 
 
