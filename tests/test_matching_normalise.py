@@ -430,3 +430,9 @@ def test_the_head_noun_of_a_drug_group_is_one_word_whichever_is_used():
     assert analyse("lipid modifying drugs", "en").keys == analyse("Lipid modifying preparations", "en").keys == agents
     assert analyse("Гиполипидемические препараты", "en").keys == analyse("гиполипидемические лекарства", "en").keys \
         == agents
+
+
+def test_learned_adjectives_are_read_as_their_english_form_and_stemmed_so():
+    # Porter takes -ative off whole: the Russian -ивный adjective must come out as the English word does
+    assert analyse("седативные", "en").keys == analyse("sedatives", "en").keys == ["sed"]
+    assert analyse("щитовидной железы", "en").keys == analyse("thyroid", "en").keys

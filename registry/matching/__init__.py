@@ -23,7 +23,7 @@ from registry.matching.context import apply_context, context_of, group_docs
 from registry.matching.fields import check_targets
 from registry.matching.index import MatchIndex, build_index, index_dir, open_index, strip_asides
 from registry.matching.analysis import only_stop_words
-from registry.matching.rerank import rerank as rank_candidates
+from registry.matching.rerank import reason_of, rerank as rank_candidates
 from registry.matching.weights import CONTEXT_POOL, RETRIEVE
 
 MAX_LIMIT = 50
@@ -129,11 +129,11 @@ def match_term(index: MatchIndex, term: Term, limit: int = 5) -> list[dict]:
     if context:
         doc_ids = list(dict.fromkeys(doc_ids + group_docs(index, context[0], rank_candidates)))
         ranked = apply_context(index, rank_candidates(index, readings, doc_ids, term.code, attributes,
-                                                      max(limit, CONTEXT_POOL)), context, limit)
+                                                      max(limit, CONTEXT_POOL), word=False), context, limit)
     else:
         ranked = rank_candidates(index, readings, doc_ids, term.code, attributes, limit)
     return [{"rank": i, "code": index.codes[s.row], "display": index.displays[s.row], "score": s.score,
-             "reason": s.reason} for i, s in enumerate(ranked, 1)]
+             "reason": reason_of(s)} for i, s in enumerate(ranked, 1)]
 
 
 def iter_matches(index: MatchIndex, terms: Iterable, limit: int = 5) -> Iterator[dict]:
