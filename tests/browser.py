@@ -42,22 +42,24 @@ def serving(store, **settings) -> Iterator[str]:
 
 
 @contextmanager
-def chromium_page(width: int, height: int) -> Iterator:
-    """A page of Debian's chromium at a viewport of `width` × `height`, in British English."""
+def chromium_page(width: int, height: int, locale: str = "en-GB") -> Iterator:
+    """A page of Debian's chromium at a viewport of `width` × `height`, in British English unless `locale` says
+    otherwise (`ru-RU`: the browser asks for Russian pages, as a Russian coder's does)."""
     if not CHROMIUM.exists():
         pytest.fail(f"NSI_BROWSER_REQUIRED is set but {NO_CHROMIUM}")
     from playwright.sync_api import sync_playwright
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         try:
-            yield browser.new_context(viewport={"width": width, "height": height}, locale="en-GB").new_page()
+            yield browser.new_context(viewport={"width": width, "height": height}, locale=locale).new_page()
         finally:
             browser.close()
 
 
 def shoot(page, name: str, doc_shots: set[str], full: bool = True) -> None:
-    """Save a screenshot into test-artifacts/, and into docs/img/ when it is one of the guide's `doc_shots`
-    and NSI_UPDATE_DOC_SCREENSHOTS asks to refresh them."""
+    """Save a screenshot into test-artifacts/, and into docs/img/ when it is one of the guides' `doc_shots`
+    and NSI_UPDATE_DOC_SCREENSHOTS asks to refresh them. The Russian guide's images are `NAME.ru.png`, taken
+    with the pages in Russian."""
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / name), full_page=full)
     if config.get("NSI_UPDATE_DOC_SCREENSHOTS") and name in doc_shots:

@@ -39,7 +39,7 @@ class FakeMatcher:
         self.answers = dict(ANSWERS if answers is None else answers)
         self.asked: list[str] = []
 
-    def __call__(self, terms, target, limit=5, *, store):
+    def __call__(self, terms, target, limit=5, *, store, target_fields=None):
         out = []
         for term in terms:
             self.asked.append(term["code"])

@@ -92,3 +92,31 @@ def test_every_import_format_is_documented_and_named_by_the_cli():
     assert [name for name in FORMATS if f"| `{name}` |" not in table] == []
     help_text = next(p.help for p in import_.params if p.name == "fmt")
     assert [name for name in FORMATS if name not in help_text.replace(",", " ").replace("(", " ").replace(")", " ").split()] == []
+
+
+def _shot_names(source: str) -> tuple[set[str], set[str]]:
+    """The screenshots a test module takes (`shoot(page, "NAME"...)`) and those it names as the guides' (DOC_SHOTS)."""
+    import ast
+    taken = set(re.findall(r'\bshoot\(page, "([^"]+\.png)"', source))
+    declared = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "DOC_SHOTS" for t in node.targets):
+            declared |= set(ast.literal_eval(node.value))
+    return taken, declared
+
+
+def test_every_image_of_the_guides_exists_and_is_taken_by_a_browser_test():
+    taken, declared = set(), set()
+    for module in (ROOT / "tests").glob("test_*.py"):
+        t, d = _shot_names(module.read_text(encoding="utf-8"))
+        taken |= t
+        declared |= d
+    assert taken and declared
+    for guide, russian in (("review-guide.md", False), ("review-guide.ru.md", True)):
+        images = re.findall(r"!\[[^\]]*\]\(img/([^)]+)\)", (DOCS / guide).read_text(encoding="utf-8"))
+        assert images, guide
+        for name in images:
+            assert (DOCS / "img" / name).is_file(), f"{guide} shows img/{name}, which is not in docs/img"
+            assert name in taken and name in declared, f"{guide} shows img/{name}, which no browser test takes"
+            # the Russian guide shows the pages in Russian, taken with the browser asking for Russian
+            assert name.endswith(".ru.png") == russian, f"{guide} shows img/{name}"

@@ -158,7 +158,7 @@ def test_a_bulk_decision_by_filter_decides_every_mapping_it_matches(store):
     same_code = {f"C{i:05d}": [(f"C{i:05d}", 99.0)] for i in range(n)}
     displays = {code: f"Disease {int(code[1:])}" for code in same_code}
 
-    def matcher(terms, target, limit=5, *, store):
+    def matcher(terms, target, limit=5, *, store, target_fields=None):
         return [{"term": t, "candidates": [{"rank": 1, "code": t["code"], "display": displays[t["code"]],
                                             "score": 99.0, "reason": "same code"}]} for t in terms]
     suggest(store, "big", matcher=matcher)

@@ -41,7 +41,8 @@ def test_mapset_workflow(nsi, tmp_path):
     r = nsi("mapset", "create", "local-icd", "--source", "local@1", "--target", "icd10@latest", "--four-eyes",
             "--owner", "WG", "--by", "admin")
     assert (r.exit_code, r.stdout) == (0, "Created map set local-icd: local@1 -> icd10@2.27 (four-eyes rule on)\n"
-                                          "  matching on display (1); combine best\n")
+                                          "  matching on display (1); combine best; searching the target's "
+                                          "display, designations\n")
     r = nsi("mapset", "create", "local-icd", "--source", "local@1", "--target", "icd10@2.27")
     assert (r.exit_code, r.stderr) == (1, "Error: map set local-icd exists already\n")
     r = nsi("mapset", "create", "x", "--source", "local@7", "--target", "icd10@2.27")
@@ -84,7 +85,7 @@ def test_mapset_workflow(nsi, tmp_path):
                         "1 rows without a decision left as they were\n")
     assert nsi("mapset", "show", "local-icd").stdout == (
         "local-icd: local 1 → icd10 2.27\n  source: local@1\n  target: icd10@2.27\n  four-eyes rule: on\n"
-        "  matching on: display (1); combine best\n"
+        "  matching on: display (1); combine best; searching the target's display, designations\n"
         "  owner: WG\n  candidate: 1\n  proposed: 1\n  approved: 3\n  rejected: 0\n"
         "  latest published version: -\n"
         "  last suggest: 5 of 5 entries with candidates, 0 without\n")
@@ -108,12 +109,17 @@ def test_mapset_workflow(nsi, tmp_path):
 def test_mapset_create_declares_what_is_matched(nsi):
     r = nsi("mapset", "create", "by-inn", "--source", "local@1", "--target", "icd10@2.27",
             "--match-field", "attributes.inn", "--match-field", "designations:ru:0.8", "--match-field", "display:0.5",
-            "--combine", "first", "--form-field", "attributes.dosage_form", "--floor", "40")
+            "--combine", "first", "--form-field", "attributes.dosage_form", "--floor", "40",
+            "--target-field", "display", "--target-field", "designations:en")
     assert (r.exit_code, r.stdout) == (0, "Created map set by-inn: local@1 -> icd10@2.27\n"
                                           "  matching on attributes.inn (1), designations:ru (0.8), display (0.5); "
-                                          "combine first, form attributes.dosage_form, floor 40\n")
+                                          "combine first, form attributes.dosage_form, floor 40; "
+                                          "searching the target's display, designations:en\n")
     r = nsi("mapset", "create", "bad", "--source", "local@1", "--target", "icd10@2.27", "--match-field", "code")
     assert (r.exit_code, r.stderr) == (1, "Error: match.names[1]: field 'code' is not display, designations, "
+                                          "designations:LANG or attributes.NAME\n")
+    r = nsi("mapset", "create", "bad", "--source", "local@1", "--target", "icd10@2.27", "--target-field", "inn")
+    assert (r.exit_code, r.stderr) == (1, "Error: match.targets[1]: field 'inn' is not display, designations, "
                                           "designations:LANG or attributes.NAME\n")
     # the local test entries have no inn: their display answers at half its score, and the unknown disease
     # (L05, no close name in ICD-10) falls under the floor

@@ -125,3 +125,13 @@ def test_the_review_screen_of_a_formulary_product_in_chromium(formulary_store):
         shoot(page, "review-facts.png", full=False)
         page.goto(f"{base}/review/mapsets/knf-atc?page=148")
         assert page.locator("#showing").inner_text() == "showing 7,351–7,395 of 7,395"
+    # the same screen as a Russian coder's browser shows it, for the Russian guide
+    with serving(store) as base, chromium_page(1280, 720, locale="ru-RU") as page:
+        page.goto(f"{base}/review/login")
+        page.fill("#token", auth.create_token(store, "nina", "reviewer")[1])
+        page.click("button[type=submit].primary")
+        page.goto(f"{base}/review/mapsets/knf-atc/m/{code}")
+        assert page.locator("#approve").inner_text().startswith("Утвердить")
+        assert "S01 OPHTHALMOLOGICALS" in page.locator("#candidates tr").nth(1).inner_text()
+        assert in_view(page, "#approve") and in_view(page, "#not-mappable")
+        shoot(page, "review-facts.ru.png", full=False)

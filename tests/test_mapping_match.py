@@ -33,7 +33,7 @@ class NameMatcher:
     def __init__(self):
         self.asked = []
 
-    def __call__(self, terms, target, limit=5, *, store):
+    def __call__(self, terms, target, limit=5, *, store, target_fields=None):
         self.asked += [t["name"] for t in terms]
         return [{"candidates": [{"code": c, "display": "x", "score": s, "reason": f"name {t['name']}"}
                                 for c, s in ANSWERS.get(t["name"], [])][:limit]} for t in terms]
@@ -85,7 +85,7 @@ def test_best_asks_every_name_and_keeps_the_best_score(drug_store):
 def test_default_matches_the_display_and_the_map_set_shows_it(drug_store):
     ms = create_map_set(drug_store, MapSetCreate(slug="kz-atc", source="kz@1", target="atc@1"))
     assert ms.match == {"names": [{"field": "display", "weight": 1.0}], "combine": "best", "form": None,
-                        "floor": 0.0}
+                        "floor": 0.0, "targets": ["display", "designations"]}
     assert ms.coverage is None
 
 
@@ -97,6 +97,8 @@ def test_default_matches_the_display_and_the_map_set_shows_it(drug_store):
     ({"floor": 101}, "match.floor must be a score between 0 and 100"),
     ({"form": "dosage"}, "match.form"),
     ({"fields": []}, "unknown key 'fields'"),
+    ({"targets": []}, "match.targets must be a list of 1 to 10 fields"),
+    ({"targets": ["display", "attributes"]}, r"match.targets\[2\]: field 'attributes' is not display"),
 ])
 def test_a_bad_declaration_is_refused_with_what_to_fix(drug_store, config, message):
     with pytest.raises(BadRequest, match=message):
@@ -106,8 +108,8 @@ def test_a_bad_declaration_is_refused_with_what_to_fix(drug_store, config, messa
 
 
 def test_entry_names_in_declared_order_each_once():
-    entry = {"display": "Дексаметазон", "designations": [{"language": "en", "value": "dexamethasone"},
-                                                         {"language": "kk", "value": "Дексаметазон"}],
+    entry = {"display": "Дексаметазон", "designations": [{"language": "en", "text": "dexamethasone"},
+                                                         {"language": "kk", "text": "Дексаметазон"}],
              "attributes": {"inn": "дексаметазон"}}
     config = check_match_config({"names": ["attributes.inn", "display", "designations:en", "designations"]})
     assert entry_names(entry, config) == [("attributes.inn", "дексаметазон", 1.0),
@@ -125,3 +127,57 @@ def test_entry_names_in_declared_order_each_once():
 ])
 def test_dosage_forms_prefer_their_atc_group_or_route(form, code, route, bonus):
     assert form_bonus(form_rule(form), code, route)[0] == bonus
+
+
+PRODUCT_REGISTER = [  # a target that names its entries by trade name and keeps the INN in an attribute
+    {"code": "T1", "display": "Ozurdex", "attributes": {"inn": "dexamethasone", "holder": "Allergan"}},
+    {"code": "T2", "display": "Panadol", "attributes": {"inn": "paracetamol"}},
+    {"code": "T3", "display": "Dexa-Gentamicin", "designations": [
+        {"language": "de", "use": "synonym", "text": "Dexamethason und Gentamicin"}],
+     "attributes": {"inn": "dexamethasone, gentamicin"}},
+]
+
+
+@pytest.fixture
+def register_store(sqlite_store):
+    for slug, entries in (("inn", [{"code": "S1", "display": "Дексаметазон"}, {"code": "S2", "display": "Парацетамол"}]),
+                          ("rx", PRODUCT_REGISTER)):
+        sqlite_store.create_catalog(CatalogCreate(slug=slug, title=slug, kind="drug", language="en"))
+        sqlite_store.stage_draft(slug, "1", [dict(e) for e in entries])
+        sqlite_store.publish(slug, "1")
+    return sqlite_store
+
+
+def test_a_declared_target_attribute_finds_what_the_display_alone_does_not(register_store):
+    create_map_set(register_store, MapSetCreate(slug="by-display", source="inn@1", target="rx@1"))
+    create_map_set(register_store, MapSetCreate(slug="by-inn", source="inn@1", target="rx@1", match={
+        "targets": ["display", "attributes.inn"]}))
+    assert get_map_set(register_store, "by-inn").match["targets"] == ["display", "attributes.inn"]
+    plain = suggest(register_store, "by-display")
+    assert plain.without == {"no_name": 0, "no_match": 1, "below_floor": 0}
+    by_display = candidates(register_store, "by-display")
+    # display and designations only: paracetamol finds nothing, dexamethasone only the German combination's name
+    assert by_display["S2"] == [] and [c["code"] for c in by_display["S1"]] == ["T3"]
+    report = suggest(register_store, "by-inn")
+    assert report.without_candidates == 0
+    found = candidates(register_store, "by-inn")
+    assert [c["code"] for c in found["S2"]] == ["T2"]
+    assert found["S2"][0]["score"] == 100.0
+    assert found["S2"][0]["reason"] == 'attributes.inn "paracetamol": same words after normalisation'
+    # both dexamethasone products are found, the single substance first
+    assert [c["code"] for c in found["S1"]][:2] == ["T1", "T3"]
+    # each declaration has its own index beside the default one, so neither rebuilds the other's
+    folders = sorted(p.name for p in register_store.cache_dir("match", "rx").iterdir() if not p.name.startswith("."))
+    assert len(folders) == 2 and folders[1].startswith(folders[0] + "-t")
+
+
+def test_target_designations_of_one_language_are_searched_alone(register_store):
+    from registry.matching import match
+    term = [{"name": "Dexamethason und Gentamicin"}]
+    assert [c["code"] for c in match(term, target="rx@1", store=register_store)[0]["candidates"]][:1] == ["T3"]
+    only_display = match(term, target="rx@1", store=register_store, target_fields=["display"])
+    assert all(c["code"] != "T3" or c["score"] < 60 for c in only_display[0]["candidates"])
+    german = match(term, target="rx@1", store=register_store, target_fields=["designations:de"])
+    assert [(c["code"], c["score"]) for c in german[0]["candidates"]] == [("T3", 100.0)]
+    with pytest.raises(BadRequest, match=r"match.targets\[1\]: field 'inn' is not display"):
+        match(term, target="rx@1", store=register_store, target_fields=["inn"])

@@ -58,11 +58,35 @@ def test_search_for_another_target_by_code_prefix_words_and_the_matcher(store):
     # words found nothing as written (ё): the matcher's analysis still finds the entry
     asked = []
 
-    def matcher(terms, target, limit, store):
-        asked.append(terms[0]["name"])
+    def matcher(terms, target, limit, store, target_fields):
+        asked.append((terms[0]["name"], target_fields))
         return [{"candidates": [{"code": "A02.0", "display": "Сальмонеллезный энтерит", "score": 88.0}]}]
     found = search_targets(store, "icd10", "2.27", "сальмонеллёзный энтерит", matcher=matcher)
     assert found[0] == {"code": "A02.0", "display": "Сальмонеллезный энтерит", "found": "words"}
     found = search_targets(store, "icd10", "2.27", "гиполипидемические", matcher=matcher)
-    assert asked[-1] == "гиполипидемические средства"  # a bare group adjective is read as the group's name
+    assert asked[-1] == ("гиполипидемические", ["display", "designations"])  # asked as typed, default fields
     assert found == [{"code": "A02.0", "display": "Сальмонеллезный энтерит", "found": "matcher", "score": 88.0}]
+
+
+ATC_GROUPS = [
+    {"code": "C", "display": "CARDIOVASCULAR SYSTEM"},
+    {"code": "C09", "display": "AGENTS ACTING ON THE RENIN-ANGIOTENSIN SYSTEM", "parents": ["C"]},
+    {"code": "C10", "display": "LIPID MODIFYING AGENTS", "parents": ["C"]},
+    {"code": "C10A", "display": "LIPID MODIFYING AGENTS, PLAIN", "parents": ["C10"]},
+    {"code": "C10AA", "display": "HMG CoA reductase inhibitors", "parents": ["C10A"]},
+    {"code": "N04B", "display": "DOPAMINERGIC AGENTS"},
+    {"code": "V04", "display": "DIAGNOSTIC AGENTS"},
+    {"code": "B05AA06", "display": "gelatin agents"},
+]
+
+
+def test_a_bare_russian_group_adjective_finds_its_group_through_the_matchers_analysis(sqlite_store):
+    from registry.mapping.target_search import search_targets
+    from registry.models import CatalogCreate
+    sqlite_store.create_catalog(CatalogCreate(slug="atc", title="ATC", kind="drug", language="en"))
+    sqlite_store.stage_draft("atc", "2026", ATC_GROUPS)
+    sqlite_store.publish("atc", "2026")
+    found = search_targets(sqlite_store, "atc", "2026", "гиполипидемические")
+    assert found[0]["code"] == "C10" and found[0]["found"] == "matcher" and found[0]["score"] >= 85
+    assert [h["code"] for h in found[1:3]] == ["C10A", "C10AA"]  # the group's members, under the other agents
+    assert all(h["score"] < 30 for h in found[3:])

@@ -405,3 +405,34 @@ def test_anti_is_a_word_of_its_own_in_either_script():
     # too short a rest is no word of its own
     assert analyse("antigen", "en").keys == ["antigen"]
     assert analyse("Антитела", "ru").keys == analyse("Антитело", "ru").keys and len(analyse("Антитела", "ru").keys) == 1
+
+
+
+def test_a_bare_russian_group_adjective_reads_as_the_group_it_names():
+    # WHO group names are adjectives made nouns (ANTIEPILEPTICS) or adjective + `agents`; the Russian adjective
+    # alone meets either: its keys are the English adjective's, and `agents` is a common word of the catalog
+    assert analyse("Противоэпилептические", "en").keys == analyse("ANTIEPILEPTICS", "en").keys
+    assert analyse("гиполипидемические", "en").keys == analyse("lipid modifying", "en").keys == ["lipid", "modif"]
+
+
+def test_a_russian_learned_adjective_meets_its_english_stem_across_scripts():
+    assert analyse("Прочие антипсихотические препараты", "en").keys[:2] == analyse("Other antipsychotics", "en").keys
+    assert analyse("диабетическая", "en").keys == analyse("diabetic", "en").keys
+    assert analyse("гематологический", "en").keys == analyse("hematological", "en").keys
+    assert analyse("антигипертензивные", "en").keys == analyse("antihypertensives", "en").keys
+    # against a Russian catalog the lemma stays whole: the bare stem would join words the lemmas tell apart
+    assert analyse("бактериальный", "ru").keys != analyse("бактерия", "ru").keys
+    assert analyse("бактериальный", "ru").keys == ["bakterialn"]
+
+
+def test_the_head_noun_of_a_drug_group_is_one_word_whichever_is_used():
+    agents = analyse("LIPID MODIFYING AGENTS", "en").keys
+    assert analyse("lipid modifying drugs", "en").keys == analyse("Lipid modifying preparations", "en").keys == agents
+    assert analyse("Гиполипидемические препараты", "en").keys == analyse("гиполипидемические лекарства", "en").keys \
+        == agents
+
+
+def test_learned_adjectives_are_read_as_their_english_form_and_stemmed_so():
+    # Porter takes -ative off whole: the Russian -ивный adjective must come out as the English word does
+    assert analyse("седативные", "en").keys == analyse("sedatives", "en").keys == ["sed"]
+    assert analyse("щитовидной железы", "en").keys == analyse("thyroid", "en").keys

@@ -22,7 +22,8 @@ pytestmark = browser.MARKS
 N = 130
 TARGETS = [e["code"] for e in SHARED if e.get("status") != "deprecated"]
 DOC_SHOTS = {"review-queue.png", "review-queue-screen.png", "review-bulk.png", "review-worksheet.png",
-             "review-facts.png"}
+             "review-facts.png", "review-queue.ru.png", "review-bulk.ru.png", "review-worksheet.ru.png",
+             "review-facts.ru.png"}
 
 
 def answers() -> dict:
@@ -211,3 +212,44 @@ def test_worksheet_upload_needs_the_csrf_token(server, page):
     page.click("button[type=submit].primary")
     r = page.request.post(f"{base}/review/mapsets/local-icd/worksheet", multipart={"csrf": "forged"})
     assert r.status == 400
+
+
+def test_the_russian_guides_screens_in_russian(server, tmp_path):
+    """The screens of docs/review-guide.ru.md, taken with the browser asking for Russian: the queue, a bulk
+    selection and a worksheet's report, each checked to be in Russian."""
+    from openpyxl import load_workbook
+    base, store = server
+    with browser.chromium_page(1280, 720, locale="ru-RU") as page:
+        page.goto(f"{base}/review/login")
+        page.fill("#token", auth.create_token(store, "nina", "reviewer")[1])
+        page.click("button[type=submit].primary")
+        page.goto(f"{base}/review/mapsets/local-icd?candidates=some&sort=-score")
+        assert page.locator("#showing").inner_text() == "показаны 1–50 из 117"
+        assert page.locator("#filter").inner_text() == "Отобрать"
+        shoot(page, "review-queue.ru.png")
+
+        rows = page.locator("#queue input[name=pick]")
+        for i in range(20):
+            rows.nth(i).check()
+        assert page.locator("#bulk-count").inner_text() == "выбрано: 20"
+        shoot(page, "review-bulk.ru.png")
+
+        page.goto(f"{base}/review/mapsets/local-icd")
+        with page.expect_download() as info:
+            page.click("#worksheet-download")
+        book = tmp_path / "sheet.xlsx"
+        info.value.save_as(book)
+        wb = load_workbook(book)
+        ws = wb["Review"]
+        header = [c.value for c in ws[1]]
+        code_col, decision_col = header.index("Source code") + 1, header.index("Decision") + 1
+        for row in range(2, ws.max_row + 1):
+            if ws.cell(row, code_col).value in ("L001", "L002", "L003"):
+                ws.cell(row, decision_col).value = "approve"
+        wb.save(book)
+        page.set_input_files("#worksheet-file", str(book))
+        page.click("#worksheet-upload button")
+        assert page.locator("#worksheet-report p").first.inner_text() == (
+            f"Применено решений: 3 из {N} строк; строк без решения оставлено как есть: {N - 3}.")
+        shoot(page, "review-worksheet.ru.png")
+    assert [get_mapping(store, "local-icd", c).status for c in ("L001", "L002", "L003")] == ["approved"] * 3

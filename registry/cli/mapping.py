@@ -36,23 +36,26 @@ def _counts(counts: dict) -> str:
 @click.option("--form-field", help="A dosage form field (e.g. attributes.dosage_form) that prefers the fitting "
                                    "ATC group or route")
 @click.option("--floor", type=float, help="Drop candidates scoring under this (0-100)")
+@click.option("--target-field", "target_fields", multiple=True, metavar="FIELD",
+              help="A field of the target entries that is searched (repeat): display, designations, "
+                   "designations:LANG or attributes.NAME; default display and designations")
 def mapset_create(slug, source, target, four_eyes, title, owner, description, actor, match_fields, combine,
-                  form_field, floor):
+                  form_field, floor, target_fields):
     """Create map set SLUG from a published source version to a published target version."""
     from registry.mapping import create_map_set
     from registry.models import MapSetCreate
     ms = create_map_set(open_store(), MapSetCreate(
         slug=slug, source=source, target=target, four_eyes=four_eyes, title=title, owner=owner,
-        description=description, match=_match_option(match_fields, combine, form_field, floor)), actor=actor)
+        description=description, match=_match_option(match_fields, combine, form_field, floor, target_fields)), actor=actor)
     rule = " (four-eyes rule on)" if ms.four_eyes else ""
     click.echo(f"Created map set {ms.slug}: {ms.source_catalog}@{ms.source_version} -> "
                f"{ms.target_catalog}@{ms.target_version}{rule}")
     click.echo(f"  matching on {_match_text(ms.match)}")
 
 
-def _match_option(fields, combine, form_field, floor) -> dict | None:
+def _match_option(fields, combine, form_field, floor, target_fields=()) -> dict | None:
     """The map set's match declaration from the create options, or None when none was given."""
-    if not (fields or combine or form_field or floor is not None):
+    if not (fields or combine or form_field or floor is not None or target_fields):
         return None
     config: dict = {}
     if fields:
@@ -67,6 +70,8 @@ def _match_option(fields, combine, form_field, floor) -> dict | None:
     for key, value in (("combine", combine), ("form", form_field), ("floor", floor)):
         if value is not None:
             config[key] = value
+    if target_fields:
+        config["targets"] = list(target_fields)
     return config
 
 
@@ -77,7 +82,7 @@ def _match_text(match: dict) -> str:
         extra.append(f"form {match['form']}")
     if match.get("floor"):
         extra.append(f"floor {match['floor']:g}")
-    return f"{names}; {', '.join(extra)}"
+    return f"{names}; {', '.join(extra)}; searching the target's {', '.join(match['targets'])}"
 
 
 @mapset.command("list")

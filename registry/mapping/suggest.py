@@ -104,7 +104,7 @@ class Candidates(list):
     why: str | None = None
 
 
-def _asker(matcher, target, store, retrieve: int, progress) -> Callable:
+def _asker(matcher, target, store, retrieve: int, progress, target_fields: list[str]) -> Callable:
     """A function that asks the matcher about the (name, code) keys not asked before, in chunks, and keeps
     the answers in its `answers` dict; `progress(done, total)` counts distinct names."""
     answers: dict[tuple[str, str | None], list[dict]] = {}
@@ -117,7 +117,7 @@ def _asker(matcher, target, store, retrieve: int, progress) -> Callable:
         for start in range(0, len(pending), CHUNK):
             chunk = pending[start:start + CHUNK]
             found = matcher([{"code": code, "name": key[0]} for key, code in chunk], target=target,
-                            limit=retrieve, store=store)
+                            limit=retrieve, store=store, target_fields=target_fields)
             answers.update(zip((key for key, _ in chunk), (normalise_candidates(a) for a in found)))
             done[0] += len(chunk)
             if progress:
@@ -187,8 +187,9 @@ def suggest(store, slug: str, *, limit: int = 5, actor: str = MATCHER, matcher: 
 
     The names matched are those the map set declares (`match_config.py`: display by default, an INN
     attribute for a drug register), each distinct name asked once. `matcher(terms, target=(slug, version),
-    limit=n, store=store)` takes terms as {"code", "name"} and returns, per term, {"candidates": [...]}
-    ranked with code, display, score (0-100) and reason; the default is registry.matching.match.
+    limit=n, store=store, target_fields=[...])` takes terms as {"code", "name"} and returns, per term, {"candidates": [...]}
+    ranked with code, display, score (0-100) and reason; the default is registry.matching.match. It is also
+    given `target_fields`, the fields of the target entries the map set declares searched (`match.targets`).
     `progress(done, total)` is called as names are matched. The run's coverage (entries with candidates,
     and why the others have none) is kept on the map set.
     """
@@ -213,7 +214,8 @@ def suggest(store, slug: str, *, limit: int = 5, actor: str = MATCHER, matcher: 
         todo.append((entry, entry_names(entry, config)))
     target = (ms_public.target_catalog, ms_public.target_version)
     results = _match_entries(todo, config, target_codes, routes, limit,
-                             _asker(matcher, target, store, min(50, max(limit, RETRIEVE)), progress))
+                             _asker(matcher, target, store, min(50, max(limit, RETRIEVE)), progress,
+                                    config["targets"]))
     rows = []
     for (entry, names), candidates in zip(todo, results):
         if not candidates:

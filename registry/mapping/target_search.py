@@ -4,30 +4,30 @@ language through the matcher's cross-script analysis.
 A coder who finds no fitting candidate types what they know: a code or its start (`c10`, any case), words of
 the target's names or designations (`lipid`), or a name in their own language (`гиполипидемические`), which
 only the matcher can carry across scripts and languages. Hits are listed in that order, each once, with how
-it was found. A bare Russian group adjective (`гиполипидемические`) is read as the group name the formularies
-write (`гиполипидемические средства`): on its own, an adjective names no thing for the matcher to find.
+it was found. Words and the matcher search the target fields the map set declares (`match.targets`: display
+and designations by default). A bare Russian group adjective (`гиполипидемические`) is asked as typed: the matcher
+reads it as the WHO reads its groups, an adjective made a noun (`ANTIEPILEPTICS`) or with `agents` (`LIPID
+MODIFYING AGENTS`), through the glossary's English adjective (`гиполипидемический`: lipid modifying).
 """
 
 from __future__ import annotations
 
-import re
 from collections import OrderedDict
 
+from registry.matching.fields import DEFAULT_TARGETS, field_values
 
 _TEXTS: "OrderedDict[tuple, list[tuple[str, str, str]]]" = OrderedDict()
 _KEEP = 4
-ADJECTIVE = re.compile(r"^[а-яё-]+(ые|ие|ая|яя|ое|ее|ый|ий|ой)$", re.I)
 
 
-def _texts(store, slug: str, version: str) -> list[tuple[str, str, str]]:
-    """(code, display, folded searchable text) of every entry of a published version, read once per process
-    (a published version never changes)."""
-    key = (str(store.engine.url), slug, version)
+def _texts(store, slug: str, version: str, targets: tuple[str, ...]) -> list[tuple[str, str, str]]:
+    """(code, display, folded searchable text of the `targets` fields) of every entry of a published version,
+    read once per process (a published version never changes)."""
+    key = (str(store.engine.url), slug, version, targets)
     if key not in _TEXTS:
         rows = []
         for e in store.iter_entries(slug, version):
-            names = [e.get("display") or ""] + [d.get("value") or d.get("text") or ""
-                                                for d in e.get("designations") or [] if isinstance(d, dict)]
+            names = [text for field in targets for text in field_values(e, field)]
             rows.append((e["code"], e.get("display") or "", " ".join(names).casefold().replace("ё", "е")))
         _TEXTS[key] = rows
         while len(_TEXTS) > _KEEP:
@@ -36,13 +36,15 @@ def _texts(store, slug: str, version: str) -> list[tuple[str, str, str]]:
     return _TEXTS[key]
 
 
-def search_targets(store, slug: str, version: str, q: str, *, limit: int = 20, matcher=None) -> list[dict]:
+def search_targets(store, slug: str, version: str, q: str, *, limit: int = 20, matcher=None,
+                   targets=DEFAULT_TARGETS) -> list[dict]:
     """Target entries for a reviewer's search text: [{code, display, found}] with found = code, words or
-    matcher (score in `score`), at most `limit`."""
+    matcher (score in `score`), at most `limit`; `targets` are the target fields searched."""
     q = " ".join((q or "").split())
     if not q:
         return []
-    rows = _texts(store, slug, version)
+    targets = tuple(targets)
+    rows = _texts(store, slug, version, targets)
     hits: "OrderedDict[str, dict]" = OrderedDict()
     prefix = q.replace(" ", "").upper()
     for code, display, _ in sorted(rows):
@@ -60,8 +62,8 @@ def search_targets(store, slug: str, version: str, q: str, *, limit: int = 20, m
             return list(hits.values())
     if matcher is None:
         from registry.matching import match as matcher
-    name = f"{q} средства" if ADJECTIVE.match(q) else q
-    found = matcher([{"name": name}], target=(slug, version), limit=min(10, limit), store=store)
+    found = matcher([{"name": q}], target=(slug, version), limit=min(10, limit), store=store,
+                    target_fields=list(targets))
     for c in found[0]["candidates"] if found else []:
         hits.setdefault(c["code"], {"code": c["code"], "display": c["display"], "found": "matcher",
                                     "score": c["score"]})

@@ -20,9 +20,10 @@ from typing import Callable, Iterable, Iterator
 
 from registry.errors import BadRequest
 from registry.matching.context import apply_context, context_of, group_docs
+from registry.matching.fields import check_targets
 from registry.matching.index import MatchIndex, build_index, index_dir, open_index, strip_asides
 from registry.matching.analysis import only_stop_words
-from registry.matching.rerank import rerank as rank_candidates
+from registry.matching.rerank import reason_of, rerank as rank_candidates
 from registry.matching.weights import CONTEXT_POOL, RETRIEVE
 
 MAX_LIMIT = 50
@@ -93,16 +94,17 @@ _OPEN: "OrderedDict[str, MatchIndex]" = OrderedDict()
 _KEEP_OPEN = 4
 
 
-def get_index(store, slug: str, version: str = "latest") -> MatchIndex:
-    """The opened index of a published version, kept open for the process (a few at a time)."""
-    path, _ref = index_dir(store, slug, version)
+def get_index(store, slug: str, version: str = "latest", targets=None) -> MatchIndex:
+    """The opened index of a published version searching the `targets` fields (default display and
+    designations; `fields.py`), kept open for the process (a few at a time)."""
+    path, _ref = index_dir(store, slug, version, targets)
     key = str(path)
     if key in _OPEN and MatchIndex.is_current(path):
         _OPEN.move_to_end(key)  # already open: no need to read its reranking data again
         return _OPEN[key]
     if key in _OPEN:
         _OPEN.pop(key).close()
-    index = open_index(store, slug, version)
+    index = open_index(store, slug, version, targets)
     _OPEN[key] = index
     while len(_OPEN) > _KEEP_OPEN:
         _OPEN.popitem(last=False)[1].close()
@@ -127,11 +129,11 @@ def match_term(index: MatchIndex, term: Term, limit: int = 5) -> list[dict]:
     if context:
         doc_ids = list(dict.fromkeys(doc_ids + group_docs(index, context[0], rank_candidates)))
         ranked = apply_context(index, rank_candidates(index, readings, doc_ids, term.code, attributes,
-                                                      max(limit, CONTEXT_POOL)), context, limit)
+                                                      max(limit, CONTEXT_POOL), word=False), context, limit)
     else:
         ranked = rank_candidates(index, readings, doc_ids, term.code, attributes, limit)
     return [{"rank": i, "code": index.codes[s.row], "display": index.displays[s.row], "score": s.score,
-             "reason": s.reason} for i, s in enumerate(ranked, 1)]
+             "reason": reason_of(s)} for i, s in enumerate(ranked, 1)]
 
 
 def iter_matches(index: MatchIndex, terms: Iterable, limit: int = 5) -> Iterator[dict]:
@@ -166,7 +168,7 @@ def default_store():
 
 
 def match(terms, target=None, limit: int = 5, *, progress: Callable[[int], None] | None = None,
-          store=None) -> list[dict]:
+          store=None, target_fields=None) -> list[dict]:
     """Match local terms against a published catalog version; ranked candidates per term.
 
         match(terms, target=(slug, version), limit=5)   # the store of NSI_DATA_DIR / NSI_DATABASE_URL
@@ -174,7 +176,9 @@ def match(terms, target=None, limit: int = 5, *, progress: Callable[[int], None]
 
     `terms` are dicts `{"name": ..., "code": ..., "attributes": {...}}` (or Term
     objects or plain names); `target` is `(slug, version)` or `"slug@version"`;
-    `limit` is 1-50; `progress(done)` is called after each term.
+    `limit` is 1-50; `progress(done)` is called after each term. `target_fields` are the fields of the
+    target entries searched (`display`, `designations`, `designations:LANG`, `attributes.NAME`; default display
+    and designations), as a map set declares them.
     Without a store, the one the environment configures is opened, as the CLI does.
     Returns one `{"term", "candidates"}` dict per term, in input order, where each
     candidate is `{"rank", "code", "display", "score" (0-100), "reason"}`.
@@ -188,11 +192,13 @@ def match(terms, target=None, limit: int = 5, *, progress: Callable[[int], None]
         raise BadRequest("give the target catalog version: match(terms, target=(slug, version))")
     limit = check_limit(limit)
     slug, version = parse_target(target)
+    if target_fields is not None:
+        target_fields = check_targets(target_fields)
     own = store is None
     if own:
         store = default_store()
     try:
-        index = get_index(store, slug, version)
+        index = get_index(store, slug, version, target_fields)
         results = []
         for result in iter_matches(index, terms, limit):
             results.append(result)

@@ -12,7 +12,7 @@ then the grandparent is compared with the candidate's grandparent too, at half t
 
 from __future__ import annotations
 
-from registry.matching.rerank import Scored
+from registry.matching.rerank import Scored, reason_of
 from registry.matching.weights import CONTEXT_DEPTH, CONTEXT_WEIGHT, GROUP_MATCHES
 
 CONTEXT_ATTRIBUTE = "parent"
@@ -36,7 +36,8 @@ def similarity(one: frozenset, other: frozenset) -> float:
 
 
 def apply_context(index, ranked: list, context: list[str], limit: int) -> list:
-    """`ranked` (Scored, best first) reordered with the ancestors' bonus, cut to `limit`."""
+    """`ranked` (Scored, best first) reordered with the ancestors' bonus, cut to `limit`; reasons are worded
+    when asked for (`rerank.reason_of`)."""
     wanted = [index.key_set(name) for name in context]
     adjusted = []
     for s in ranked:
@@ -51,9 +52,9 @@ def apply_context(index, ranked: list, context: list[str], limit: int) -> list:
             bonus += weight * share
             weight /= 2
         if bonus:
-            s = Scored(s.row, round(min(100.0, s.score + bonus), 1),
-                       f"{s.reason}; in a group like the local one (\"{named}\", +{bonus:.1f})", s.qualifiers,
-                       s.unclamped + bonus)
+            note = f"; in a group like the local one (\"{named}\", +{bonus:.1f})"
+            s = Scored(s.row, round(min(100.0, s.score + bonus), 1), "", s.qualifiers, s.unclamped + bonus,
+                       lambda s=s, note=note: reason_of(s) + note)
         adjusted.append(s)
     adjusted.sort(key=lambda s: (-s.score, -s.unclamped, index.codes[s.row]))
     return adjusted[:limit]
@@ -72,7 +73,7 @@ def group_docs(index, name: str, rank) -> list[int]:
         query = index.analysed(name)
         found = []
         if query.keys:
-            for s in rank(index, [query], index.candidates(query.keys, 60), None, {}, GROUP_MATCHES):
+            for s in rank(index, [query], index.candidates(query.keys, 60), None, {}, GROUP_MATCHES, word=False):
                 found.extend(index.children_docs(s.row))
         if len(index.groups) > 4096:
             index.groups.clear()

@@ -35,10 +35,11 @@ from pathlib import Path
 
 from registry.errors import InvalidState
 from registry.matching.analysis import DATA_PACKAGE, Analysis, analyse, basic_fold, hand_written_tables, rules
+from registry.matching.fields import DEFAULT_TARGETS, field_names, targets_key
 from registry.matching.rerank import KeySide, key_side
 from registry.matching.weights import FUZZY_MIN_LEN, FUZZY_WORD, LENGTH_B
 
-FORMAT = 22
+FORMAT = 23
 _BRACKETED = re.compile(r"\s*(\[[^\]]*\]|\([^)]*\))")
 GRAM = 3
 POSTINGS_CACHE = 50_000
@@ -75,12 +76,18 @@ def _schema():
     return Schema(keys=KEYWORD(lowercase=False), grams=KEYWORD(lowercase=False))
 
 
-def index_dir(store, slug: str, version: str) -> tuple[Path, object]:
-    """The cache folder of a published version's index, and the resolved version."""
+def index_dir(store, slug: str, version: str, targets=None) -> tuple[Path, object]:
+    """The cache folder of a published version's index searching the `targets` fields, and the resolved version.
+
+    The default fields (display and designations) have the folder `<seq>-<checksum[:12]>`; another
+    declaration gets its own folder beside it (`...-t<hash>`), so map sets searching other fields of one
+    target version never rebuild each other's index.
+    """
     ref = store.resolve(slug, version)
     if ref.is_draft or not ref.checksum:
         raise InvalidState(f"{slug} {ref.label} is a draft: publish it before matching against it")
-    return store.cache_dir("match", slug) / f"{ref.seq}-{ref.checksum[:12]}", ref
+    key = targets_key(targets)
+    return store.cache_dir("match", slug) / (f"{ref.seq}-{ref.checksum[:12]}" + (f"-t{key}" if key else "")), ref
 
 
 @dataclass
@@ -105,14 +112,15 @@ def strip_asides(text: str) -> str:
     return " ".join(_BRACKETED.sub(" ", text).split())
 
 
-def _designations(entry: dict) -> list[tuple[str, str]]:
-    """(use, text) of an entry: the display first, then each designation with another text."""
-    seen = {entry["display"].casefold()}
-    out = [("display", entry["display"])]
-    for d in entry.get("designations") or []:
-        if d["text"].casefold() not in seen and d.get("use") != "exclusion":
-            seen.add(d["text"].casefold())
-            out.append((d.get("use") or "synonym", d["text"]))
+def _designations(entry: dict, targets=DEFAULT_TARGETS) -> list[tuple[str, str]]:
+    """(use, text) of an entry's names in the declared target fields (`fields.py`; by default the display
+    first, then each designation with another text, exclusions left out), each text once."""
+    seen, out = set(), []
+    for field in targets:
+        for use, text in field_names(entry, field):
+            if text.casefold() not in seen:
+                seen.add(text.casefold())
+                out.append((use, text))
     for use, text in list(out):
         # Bracketed asides ([Chagas], (I41.2*)) are often left out by other editions of a name.
         short = strip_asides(text)
@@ -202,10 +210,11 @@ def parent_rows(entries: list[dict]) -> dict[int, int]:
     return out
 
 
-def build_from_entries(path: Path, entries, language: str, label: str = "", catalog: str = "") -> BuildReport:
+def build_from_entries(path: Path, entries, language: str, label: str = "", catalog: str = "",
+                       targets=None) -> BuildReport:
     """Build an index of `entries` (canonical dicts) into the folder `path`, replacing what is there.
 
-    Written into a temporary sibling folder and renamed into place, so readers
+    `targets` are the fields whose names are searched (`fields.py`; default display and designations). Written into a temporary sibling folder and renamed into place, so readers
     never see half an index.
     """
     from whoosh.filedb.filestore import FileStorage
@@ -219,24 +228,25 @@ def build_from_entries(path: Path, entries, language: str, label: str = "", cata
         writer = ix.writer(procs=1, limitmb=1024)
         codes, displays, attributes, docs, df = [], [], [], [], {}
         entries = list(entries)
+        targets = tuple(targets or DEFAULT_TARGETS)
         parents = parent_rows(entries)
         for row, entry in enumerate(entries):
             codes.append(entry["code"])
             displays.append(entry["display"])
             attributes.append(entry.get("attributes") or {})
-            names = _designations(entry)
-            parent = entries[parents[row]]["display"] if row in parents else None
+            names = _designations(entry, targets)
+            parent = entries[parents[row]]["display"] if row in parents and "display" in targets else None
             if parent and parent.casefold() not in entry["display"].casefold():
                 # The parent's name with the child's, as other editions often spell a child out.
                 names.append(("under parent", f"{parent} : {entry['display']}"))
             own_qualifiers = frozenset()
-            for use, text in names:
+            for position, (use, text) in enumerate(names):
                 a = analyse(text, language)
                 unique = set(a.keys)
                 for key in unique:
                     df[key] = df.get(key, 0) + 1
                 writer.add_document(keys=" ".join(unique))
-                if use == "display":  # always the first name
+                if position == 0:  # the display, when it is searched
                     own_qualifiers = a.qualifiers
                 # A parent's qualifiers (`Other X : X, unspecified`) are not the child's.
                 qualifiers = own_qualifiers if use == "under parent" else a.qualifiers
@@ -248,7 +258,7 @@ def build_from_entries(path: Path, entries, language: str, label: str = "", cata
             writer.add_document(grams=" ".join(set(grams_of([word]))))
         writer.commit()
         meta = {"format": FORMAT, "rules": rules_fingerprint(), "catalog": catalog, "version": label,
-                "language": language, "codes": codes, "displays": displays, "attributes": attributes,
+                "language": language, "targets": list(targets), "codes": codes, "displays": displays, "attributes": attributes,
                 "docs": docs, "df": df, "vocabulary": vocabulary,
                 "parents": [parents.get(row, -1) for row in range(len(codes))]}
         (tmp / "entries.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
@@ -267,11 +277,12 @@ def build_from_entries(path: Path, entries, language: str, label: str = "", cata
     return BuildReport(path, catalog, label, len(codes), len(docs), time.perf_counter() - started, size)
 
 
-def build_index(store, slug: str, version: str = "latest") -> BuildReport:
-    """(Re)build the index of a published version from the store; used by `nsi index rebuild`."""
-    path, ref = index_dir(store, slug, version)
+def build_index(store, slug: str, version: str = "latest", targets=None) -> BuildReport:
+    """(Re)build the index of a published version searching the `targets` fields (default display and
+    designations) from the store; used by `nsi index rebuild` and on first use."""
+    path, ref = index_dir(store, slug, version, targets)
     language = store.get_catalog(slug).language or "en"
-    return build_from_entries(path, store.iter_entries(slug, ref.label), language, ref.label, slug)
+    return build_from_entries(path, store.iter_entries(slug, ref.label), language, ref.label, slug, targets)
 
 
 class MatchIndex:
@@ -460,17 +471,18 @@ class MatchIndex:
         self.searcher.close()
 
 
-def open_index(store, slug: str, version: str = "latest") -> MatchIndex:
-    """The index of a published version, built first when missing, built with other rules, or damaged.
+def open_index(store, slug: str, version: str = "latest", targets=None) -> MatchIndex:
+    """The index of a published version searching the `targets` fields, built first when missing, built with
+    other rules, or damaged.
 
     The index is a derived cache: a file of it that is truncated, missing or overwritten must not
     stop matching until someone runs `nsi index rebuild`, so a failure to open it rebuilds it once.
     """
-    path, ref = index_dir(store, slug, version)
+    path, ref = index_dir(store, slug, version, targets)
     if not MatchIndex.is_current(path):
-        build_index(store, slug, ref.label)
+        build_index(store, slug, ref.label, targets)
     try:
         return MatchIndex(path)
     except Exception:  # any damage: bad JSON, missing or corrupt whoosh segments (their errors vary)
-        build_index(store, slug, ref.label)
+        build_index(store, slug, ref.label, targets)
         return MatchIndex(path)

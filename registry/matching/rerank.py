@@ -19,7 +19,7 @@ which designation matched and how.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Sequence
 from functools import lru_cache
 
@@ -43,6 +43,15 @@ class Scored:
     # Base plus bonus before the 0-100 clamp: a name that scores 100 and also agrees on the local
     # code ranks above one that scores 100 without it.
     unclamped: float = 0.0
+    # Words the reason when it is first asked for (`reason_of`): most candidates scored never rank.
+    wording: "Callable[[], str] | None" = field(default=None, repr=False, compare=False)
+
+
+def reason_of(scored: Scored) -> str:
+    """The candidate's reason, worded now if it was left for later (`rerank(..., word=False)`)."""
+    if not scored.reason and scored.wording is not None:
+        scored.reason = scored.wording()
+    return scored.reason
 
 
 def _best_word(key: str, others: Sequence[str]) -> float:
@@ -358,11 +367,12 @@ def _kept_base_score(query: Analysis, key_text: str, qualifiers: frozenset, side
 
 
 def rerank(index, query: Analysis | list[Analysis], doc_ids: list[int], term_code: str | None = None,
-           term_attributes: dict | None = None, limit: int = 5) -> list[Scored]:
+           term_attributes: dict | None = None, limit: int = 5, word: bool = True) -> list[Scored]:
     """The best `limit` entries among the candidate designations, by final score (ties: code order).
 
     `query` may be several readings of one name (with and without its bracketed asides): each
-    designation is scored with the reading that fits it best.
+    designation is scored with the reading that fits it best. With `word=False` the reasons are worded
+    only when `reason_of` asks for them (a pool that is reordered and cut further, `context.py`).
     """
     readings = query if isinstance(query, list) else [query]
     query = readings[0]
@@ -409,8 +419,13 @@ def rerank(index, query: Analysis | list[Analysis], doc_ids: list[int], term_cod
 
     if not query.qualifiers:
         _lift_subdivided_categories(index, best, worded)
-    ranked = sorted(best.values(), key=lambda s: (-s.score, -s.unclamped, index.codes[s.row]))
-    return [worded(s) for s in ranked[:limit]]
+    ranked = sorted(best.values(), key=lambda s: (-s.score, -s.unclamped, index.codes[s.row]))[:limit]
+    if word:
+        return [worded(s) for s in ranked]
+    for s in ranked:
+        if not s.reason:
+            s.wording = lambda s=s: worded(s).reason
+    return ranked
 
 
 SUBDIVISIONS = frozenset({"other", "specified", "unspecified"})

@@ -60,7 +60,7 @@ class MapSetCreate(MapSetBase):
     source: str = Field(description="Source catalog as slug@version")
     target: str = Field(description="Target catalog as slug@version")
     match: Optional[dict] = Field(default=None, description="Source fields whose names are matched, with weights, "
-                                                            "a dosage form field and a score floor")
+                                                            "a dosage form field, a score floor and the target fields searched")
 
 
 class MapSetPublic(MapSetBase):
@@ -76,7 +76,7 @@ class MapSetPublic(MapSetBase):
     not_mappable: int = Field(default=0, description="Approved mappings with relationship not-mappable (no target "
                                                      "fits); counted in counts.approved too")
     latest_version: Optional[str] = None
-    match: dict = Field(default_factory=dict, description="What is matched: name fields with weights, form, floor")
+    match: dict = Field(default_factory=dict, description="What is matched: name fields with weights, form, floor, target fields searched")
     coverage: Optional[dict] = Field(default=None, description="The last suggest run: entries with and without "
                                                                "candidates, and why (no_name, no_match, "
                                                                "below_floor)")

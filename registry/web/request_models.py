@@ -111,7 +111,8 @@ class MapSetCreateBody(Body):
     four_eyes: bool = False
     match: Optional[JsonObject] = Field(
         default=None, description="What is matched: names (source fields with weights), combine (best or first), "
-        "form (a dosage form field) and floor (0-100); checked by registry.mapping.match_config (docs/api.md)",
+        "form (a dosage form field), floor (0-100) and targets (fields of the target entries searched); checked by "
+        "registry.mapping.match_config (docs/api.md)",
         examples=[{"names": [{"field": "attributes.inn", "weight": 1.0}, {"field": "display", "weight": 0.9}],
                    "combine": "first", "form": "attributes.dosage_form", "floor": 30}])
 

@@ -133,6 +133,7 @@ def _context():
             "problem_text": lambda message: review_i18n.error_text(lang, message, 400),
             "column_text": lambda header: review_i18n.worksheet_column(lang, header),
             "reason_text": lambda reason: review_i18n.reason_text(lang, reason),
+            "fields_text": lambda fields: ", ".join(review_i18n.field_text(lang, f) for f in fields),
             "diff_value": lambda field, value: _diff_value(lang, field, value)}
 
 
@@ -398,7 +399,7 @@ def _page_links(current: int, pages: int) -> list[int | None]:
 def _target_search(ms, q: str) -> list[dict]:
     """Target entries for the reviewer's search: code prefix, words of names, then the matcher across languages."""
     from registry.mapping.target_search import search_targets
-    return search_targets(store(), ms.target_catalog, ms.target_version, q)
+    return search_targets(store(), ms.target_catalog, ms.target_version, q, targets=ms.match["targets"])
 
 
 @bp.get("/mapsets/<slug>/m/<code>")

@@ -46,6 +46,14 @@ def term(language: str, kind: str, value) -> str:
     return strings(language).get(key) or strings("en").get(key) or str(value)
 
 
+def field_text(language: str, field: str) -> str:
+    """A declared field of a map set (`display`, `designations:ru`, `attributes.inn`) in `language`."""
+    if field.startswith("attributes."):
+        return text(language, "attribute_named", name=field.partition(".")[2])
+    name, _, lang = field.partition(":")
+    return term(language, "field", name) + (f" ({lang})" if lang else "")
+
+
 def _terms(language: str, kind: str, joined: str) -> str:
     """Several terms joined by `or` (`reviewer or admin`), each translated."""
     return f" {text(language, 'word_or')} ".join(term(language, kind, v) for v in joined.split(" or "))

@@ -73,3 +73,12 @@ def test_a_decision_moves_on_within_the_queue(client):
             "decision": "approve", "candidate": "S01BA01"}
     r = client.post(action, data=form)
     assert (r.status_code, r.headers["Location"]) == (302, "/review/mapsets/kz-atc/m/H02AB02?sort=-code")
+
+
+def test_the_map_set_page_says_what_is_matched_and_searched(client):
+    page = text(client.get("/review/mapsets/kz-atc").get_data(as_text=True))
+    assert "Matched on the source's attribute inn, name; searching the target's name, designations" in page
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "ru"
+    page = text(client.get("/review/mapsets/kz-atc").get_data(as_text=True))
+    assert ("Сопоставляются поля источника: атрибут inn, название; поиск в полях цели: название, обозначения"
+            in page)

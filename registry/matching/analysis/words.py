@@ -79,6 +79,25 @@ _ANTI = re.compile(r"^(?:anti|анти|противо)(?=[^\W\d_]{5})")
 ANTI_KEY = "ant"  # the key the word `anti` gets
 
 
+# Russian learned adjectives carry a Latin or Greek stem with a Russian suffix that stands for the Latin -icus,
+# -alis, -ivus: the English -ic, -al, -ive. Against a catalog in another language such a word is read as its
+# English form and stemmed as that language's words are, so that it meets them whatever the stemmer leaves
+# (`антипсихотический` → `antipsichotic` → `antipsichot`, like `antipsychotic`; `седативный` → `sedative` →
+# `sed`; `бактериальный` → `bacterial` → `bacteri`). A Russian name against a Russian catalog meets its words
+# through their lemmas instead: the bare stem would join words the lemmas tell apart.
+_LEARNED_ADJECTIVE = re.compile(r"(?<=[а-я]{4})(ический|альный|ивный)$")
+_LATIN_SUFFIX = {"ический": "ic", "альный": "al", "ивный": "ive"}
+
+
+def learned_form(lemma: str, language: str) -> str | None:
+    """A Russian learned adjective in Latin letters as its English form, stemmed for `language`
+    (`психотический` → `psichot`), or None for any other word."""
+    found = _LEARNED_ADJECTIVE.search(lemma)
+    if not found:
+        return None
+    return latin_lemma(transliterate(lemma[:found.start()]) + _LATIN_SUFFIX[found.group(1)], language)
+
+
 @lru_cache(maxsize=300_000)
 def word_keys(lemma: str, language: str) -> tuple[str, ...]:
     """Cross-script keys of one lemma: glossary translation or transliteration, then the spelling key.
@@ -93,7 +112,8 @@ def word_keys(lemma: str, language: str) -> tuple[str, ...]:
     english = rules().glossary.get(lemma)
     if english:
         return tuple(k for w in english.split() for k in word_keys(latin_lemma(w, "en"), language))
-    return (spelling_key(transliterate(lemma)),)
+    learned = None if language.startswith("ru") else learned_form(lemma, language)
+    return (spelling_key(learned or transliterate(lemma)),)
 
 
 _ROMAN = re.compile(r"(?<!\w)(XX|XIX|XVIII|XVII|XVI|XV|XIV|XIII|XII|XI|IX|VIII|VII|VI|V|IV|III|II|I)(?!\w)")
