@@ -1,0 +1,81 @@
+"""Staging leaves nothing behind: each draft's table goes with its publish or discard, and its space with it."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
+
+from registry import db
+from registry.errors import ImportRejected
+from registry.models import CatalogCreate
+from registry.store import Store
+
+
+def staged_tables(store: Store) -> list[str]:
+    with store.engine.connect() as conn:
+        return sorted(t for t in sa.inspect(conn).get_table_names() if t.startswith("staged_v"))
+
+
+def entries(n: int, changed: int = 0) -> list[dict]:
+    return [{"code": f"C{i:05d}", "display": f"Entry {i}" + (" (new)" if i < changed else ""),
+             "parents": [] if i < 10 else [f"C{i % 10:05d}"], "attributes": {"rank": str(i % 7)}}
+            for i in range(n)]
+
+
+def free_pages(store: Store) -> int:
+    with store.engine.connect() as conn:
+        return conn.exec_driver_sql("PRAGMA freelist_count").scalar()
+
+
+def test_publish_and_discard_drop_the_drafts_table(store):
+    store.create_catalog(CatalogCreate(slug="c", title="C"))
+    store.stage_draft("c", "1", entries(3000))
+    draft = store.resolve("c", "1")
+    assert staged_tables(store) == [f"staged_v{draft.version_id}"]
+    assert store.lookup("c", "C00012", "1")["parents"] == ["C00002"]  # the draft reads from its own table
+    assert [e["code"] for e in store.children("c", "C00002", "1")][:2] == ["C00012", "C00022"]
+    store.publish("c", "1")
+    assert staged_tables(store) == []
+    store.stage_draft("c", "2", entries(3000, changed=30))
+    assert store.diff("c", "1", "2")["counts"] == {"added": 0, "removed": 0, "changed": 30}
+    store.discard("c", "2")
+    assert staged_tables(store) == []
+    with pytest.raises(ImportRejected):
+        store.stage_draft("c", "3", entries(50) + [{"code": "C00001", "display": "twice"}])
+    store.stage_draft("c", "4", entries(10), dry_run=True)
+    assert staged_tables(store) == []
+    assert [v.label for v in store.list_versions("c")] == ["1"]
+
+
+@pytest.mark.parametrize("db_env", ["sqlite"], indirect=True)
+def test_sqlite_gives_the_space_of_a_published_draft_back_to_the_file_system(store):
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA auto_vacuum").scalar() == 2  # incremental
+    store.create_catalog(CatalogCreate(slug="c", title="C"))
+    for label, changed in (("1", 0), ("2", 40), ("3", 80)):
+        store.stage_draft("c", label, entries(20000, changed))
+        assert free_pages(store) == 0
+        store.publish("c", label)
+        assert free_pages(store) == 0, f"pages left free after publishing {label}"
+    store.stage_draft("c", "4", entries(20000, 120))
+    store.discard("c", "4")
+    assert free_pages(store) == 0
+
+
+def test_a_draft_staged_before_the_table_per_draft_survives_the_upgrade_and_publishes(store):
+    """Migration 0009 moves a draft's rows out of the old shared table, and back on downgrade."""
+    store.create_catalog(CatalogCreate(slug="c", title="C"))
+    store.stage_draft("c", "1", entries(500))
+    store.publish("c", "1")
+    report = store.stage_draft("c", "2", entries(500, changed=7))
+    lines = list(store.iter_lines("c", "2"))
+    config = db.alembic_config(store.engine)
+    command.downgrade(config, "0008")
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM staged_entry").scalar() == 500
+    assert staged_tables(store) == []
+    command.upgrade(config, "head")
+    assert list(store.iter_lines("c", "2")) == lines
+    assert store.publish("c", "2").checksum == report.checksum
+    assert list(store.iter_lines("c", "2")) == lines and staged_tables(store) == []
