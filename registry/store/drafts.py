@@ -466,11 +466,12 @@ class DraftsMixin:
             if base_seq != version.base_seq:  # the draft was counted against another latest version
                 raise self._stale_draft(conn, catalog.id, slug, label, version.base_seq, base_seq)
             S = staged_table(version.id)
-            refresh_statistics(conn, S, E)
-            counts = compare_with_version(conn, catalog.id, S, base_seq, head)
+            # The draft's counts were taken at staging against this same base, a published version, which
+            # cannot have changed since; the statistics of both tables are those taken then (and at the last
+            # publish): only the planner settings are needed here.
+            refresh_statistics(conn)
             updated = conn.execute(V.update().where(V.c.id == version.id, V.c.status == "draft").values(
                 status="published", seq=new_seq, published_at=utcnow(), published_by=by,
-                added_count=counts["added"], changed_count=counts["changed"], removed_count=counts["removed"],
                 **({"release_notes": release_notes} if release_notes is not None else {}))).rowcount
             if updated != 1:
                 raise Conflict(f"version {label} of {slug} was changed by someone else meanwhile")
