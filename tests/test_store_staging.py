@@ -79,3 +79,16 @@ def test_a_draft_staged_before_the_table_per_draft_survives_the_upgrade_and_publ
     assert list(store.iter_lines("c", "2")) == lines
     assert store.publish("c", "2").checksum == report.checksum
     assert list(store.iter_lines("c", "2")) == lines and staged_tables(store) == []
+
+
+def test_check_names_a_draft_without_its_table_and_a_table_without_its_draft(store):
+    from registry.store.check import check_store
+    store.create_catalog(CatalogCreate(slug="c", title="C"))
+    store.stage_draft("c", "1", entries(20))
+    assert check_store(store).faults == []
+    draft = store.resolve("c", "1").version_id
+    with store.engine.begin() as conn:  # as a hand edit or a torn restore might leave them
+        conn.exec_driver_sql(f"ALTER TABLE staged_v{draft} RENAME TO staged_v999")
+    assert check_store(store).faults == [
+        f"c 1 (draft): its staged rows are missing (no table staged_v{draft}); discard it and import its file again",
+        "staging table staged_v999 belongs to no draft (left behind; it can be dropped)"]
