@@ -121,7 +121,13 @@ def _incremental_auto_vacuum(engine: Engine) -> None:
         sqlite = raw.dbapi_connection
         if sqlite.execute("PRAGMA auto_vacuum").fetchone()[0] != 2:
             sqlite.execute("PRAGMA auto_vacuum = INCREMENTAL")
-            sqlite.execute("VACUUM")
+            try:
+                sqlite.execute("VACUUM")
+            except Exception as exc:  # sqlite3.OperationalError: locked by a running server, or no disk space
+                raise ConfigError(f"cannot rewrite the SQLite database {engine.url.database} into incremental "
+                                  f"auto-vacuum mode (a one-time step of this upgrade): {exc}; stop the processes "
+                                  f"using it, make sure the disk has room for a copy of the file, and run "
+                                  f"`nsi db upgrade` again") from None
     finally:
         raw.close()
 
