@@ -100,3 +100,27 @@ def test_check_names_a_draft_without_its_table_and_a_table_without_its_draft(sto
     assert check_store(store).faults == [
         f"c 1 (draft): its staged rows are missing (no table staged_v{draft}); discard it and import its file again",
         "staging table staged_v999 belongs to no draft (left behind; it can be dropped)"]
+
+
+def test_a_draft_published_while_it_is_being_read_is_a_409_not_a_500(store, client, monkeypatch):
+    """Between resolving draft 2 and reading its rows, another process publishes it (and drops its table)."""
+    from registry.store.reads import ReadsMixin
+    store.create_catalog(CatalogCreate(slug="c", title="C"))
+    store.stage_draft("c", "1", entries(20))
+    resolve, published = ReadsMixin.resolve, []
+
+    def resolve_then_publish(self, slug, version="latest", conn=None):
+        ref = resolve(self, slug, version, conn)
+        if ref.is_draft and not published:
+            published.append(ref.label)
+            store.publish(slug, ref.label)
+        return ref
+    from registry import auth
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {auth.create_token(store, 'root', 'admin')[1]}"  # drafts
+    monkeypatch.setattr(ReadsMixin, "resolve", resolve_then_publish)
+    r = client.get("/api/v1/catalogs/c/versions/1/entries/C00003")
+    assert r.status_code == 409
+    assert r.get_json()["error"]["message"] == ("the draft was published or discarded while it was being read; "
+                                                "ask again (a published version is read by the same label)")
+    monkeypatch.setattr(ReadsMixin, "resolve", resolve)
+    assert client.get("/api/v1/catalogs/c/versions/1/entries/C00003").get_json()["code"] == "C00003"
