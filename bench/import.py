@@ -11,8 +11,8 @@ the code until there are enough: code, name, address, city, state, ZIP (6 column
   `executemany` of the same rows into a table of the same SQLite database;
 * bare = the least any importer into our staging shape must do, hand-written for these 6 columns: read
   with the csv module / calamine, build each entry's canonical line and attributes JSON with json's C
-  string encoder, sha256 it, and `executemany` the 9 staged columns into a table with the same columns
-  and indexes as `staged_entry`. No profile, no validation, no positions: a lower bound, not an importer;
+  string encoder, sha256 it, and `executemany` the 8 staged columns into a table with the same columns
+  and indexes as a draft's staging table (indexes built after the load, as staging does). No profile, no validation, no positions: a lower bound, not an importer;
 * bare-min = bare without the hash and without the indexes;
 * import = what `nsi import` does: open the store (schema check), then `run_import` from file to staged
   draft (read, map, validate, hash, stage). The schema itself is created before the clock starts, as
@@ -105,29 +105,25 @@ def floor(kind: str, path: Path, db: Path) -> int:
 
 
 def bare(kind: str, path: Path, db: Path, hashed: bool = True) -> int:
-    """The lower bound: read, encode, hash and insert into a copy of `staged_entry`'s shape, nothing else.
+    """The lower bound: read, encode, hash and insert into a copy of a draft table's shape, nothing else.
 
     With `hashed` False there is no hash and the copy has no indexes either: what is left is reading,
-    encoding the attributes as JSON and inserting 9 columns instead of the floor's 6.
+    encoding the attributes as JSON and inserting 8 columns instead of the floor's 6.
     """
     import hashlib
     import sqlite3
     from json.encoder import encode_basestring as enc
     import sqlalchemy as sa
     from sqlalchemy.dialects import sqlite
-    from registry.models.catalog import StagedEntry
-    staged = StagedEntry.__table__
-    columns = ("version_id", "code", "hash", "display", "designations", "parents", "parent_code", "status",
-               "attributes")
-    assert set(columns) == {c.name for c in staged.columns} - {"id"}, "staged_entry's columns changed"
+    from registry.models.catalog import staged_table
+    staged = staged_table(1)
+    columns = ("code", "hash", "display", "designations", "parents", "parent_code", "status", "attributes")
+    assert set(columns) == {c.name for c in staged.columns}, "the staged table's columns changed"
     rows = read_rows(kind, path)
     conn = sqlite3.connect(db)
     conn.execute("DROP TABLE IF EXISTS bench_bare")
     ddl = str(sa.schema.CreateTable(staged).compile(dialect=sqlite.dialect()))
     conn.execute(ddl.replace(f"TABLE {staged.name} ", "TABLE bench_bare ", 1))
-    for index in staged.indexes if hashed else ():  # the same indexes, partial ones included
-        ddl = str(sa.schema.CreateIndex(index).compile(dialect=sqlite.dialect()))
-        conn.execute(ddl.replace(f"INDEX {index.name} ON {staged.name} ", f"INDEX bare_{index.name} ON bench_bare ", 1))
     sha = hashlib.sha256
     out = []
     for code, name, address, city, state, zip_code in rows:
@@ -139,10 +135,13 @@ def bare(kind: str, path: Path, db: Path, hashed: bool = True) -> int:
             digest = sha(line.encode()).hexdigest()[:32]
         else:
             digest = ""
-        out.append((1, code, digest, name, "[]", "[]", None, "active", attributes))
+        out.append((code, digest, name, "[]", "[]", None, "active", attributes))
     with conn:
         conn.executemany(f"INSERT INTO bench_bare ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
                          out)
+        for index in staged.indexes if hashed else ():  # the same indexes, partial ones included, built after
+            ddl = str(sa.schema.CreateIndex(index).compile(dialect=sqlite.dialect()))
+            conn.execute(ddl.replace(f"INDEX {index.name} ON {staged.name} ", f"INDEX bare_{index.name} ON bench_bare ", 1))
     conn.close()
     return len(rows)
 
@@ -167,6 +166,7 @@ def full_import(kind: str, path: Path, db: Path) -> int:
     return report.entries
 
 
+TARGETS = {"csv": 2.5, "xlsx": 2}  # import / floor, issue 20
 ORDERS = ("parents first", "children first", "one chain")
 
 
@@ -259,7 +259,7 @@ def main() -> None:
                 print(f"{kind:6} {name:8} {m['seconds']:8.2f} {m['cpu']:7.2f} {m['rows'] / m['seconds']:9,.0f} "
                       f"{m['rss_mb']:7.0f} MB")
             print(f"{kind:6} import / floor = {i['seconds'] / f['seconds']:.2f}x wall, "
-                  f"{i['cpu'] / f['cpu']:.2f}x cpu (target <= 2x)")
+                  f"{i['cpu'] / f['cpu']:.2f}x cpu (target <= {TARGETS[kind]}x)")
             for name, m in (("bare-min", bm), ("bare", b)):
                 print(f"{kind:6} {name} / floor = {m['seconds'] / f['seconds']:.2f}x wall, "
                       f"{m['cpu'] / f['cpu']:.2f}x cpu")

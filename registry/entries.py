@@ -67,9 +67,11 @@ def normalize_entry(raw: dict) -> dict:
     if not _ALLOWED_KEYS.issuperset(raw):
         unknown = sorted(set(raw) - _ALLOWED_KEYS)
         raise EntryError(f"unknown field(s) {', '.join(unknown)}", unknown[0])
-    code = _text(raw.get("code"), "code")
-    display = _text(raw.get("display"), "display")
-    status = _text(raw.get("status"), "status") or "active"
+    get = raw.get
+    code, display, status = get("code"), get("display"), get("status")
+    code = code.strip() if code.__class__ is str else _text(code, "code")
+    display = display.strip() if display.__class__ is str else _text(display, "display")
+    status = (status.strip() if status.__class__ is str else _text(status, "status")) or "active"
     if status not in STATUSES:
         raise EntryError(f"status {status!r} is not one of {', '.join(STATUSES)}", "status")
     parents_raw = raw.get("parents") or []
@@ -86,12 +88,13 @@ def normalize_entry(raw: dict) -> dict:
     for d in raw.get("designations") or []:
         if not isinstance(d, dict):
             raise EntryError("each designation must be an object with language, use and text", "designations")
-        text = _text(d.get("text"), "designations")
+        text, use, language = d.get("text"), d.get("use"), d.get("language")
+        text = text.strip() if text.__class__ is str else _text(text, "designations")
         if not text:
             raise EntryError("a designation has no text", "designations")
-        use = _text(d.get("use"), "designations") or "synonym"
-        designations.append({"language": _text(d.get("language"), "designations") or None,
-                             "use": use, "text": text})
+        use = (use.strip() if use.__class__ is str else _text(use, "designations")) or "synonym"
+        language = (language.strip() if language.__class__ is str else _text(language, "designations")) or None
+        designations.append({"language": language, "use": use, "text": text})
     attributes = raw.get("attributes") or {}
     if not isinstance(attributes, dict):
         raise EntryError("attributes must be an object", "attributes")
@@ -108,6 +111,54 @@ def normalize_entry(raw: dict) -> dict:
 
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _encode_text = json.encoder.encode_basestring  # what the encoder above does to a str, without its overhead
+_DESIGNATION_KEYS = ("language", "use", "text")
+
+
+def _encode_scalar(value) -> str | None:
+    """A text, number, boolean or null as `_encode` writes it; None for anything else (left to `_encode`)."""
+    kind = value.__class__
+    if kind is str:
+        return _encode_text(value)
+    if kind is int:
+        return int.__repr__(value)
+    if kind is bool:
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if kind is float and math.isfinite(value):
+        return float.__repr__(value)
+    return None
+
+
+def _encode_designations(designations: list) -> str:
+    """The designations as `_encode` writes them, joined by hand for the canonical {language, use, text} dicts."""
+    parts = []
+    for d in designations:
+        if d.__class__ is not dict or tuple(d) != _DESIGNATION_KEYS:
+            return _encode(designations)
+        language, use, text = d["language"], d["use"], d["text"]
+        if text.__class__ is not str or use.__class__ is not str or (language is not None
+                                                                    and language.__class__ is not str):
+            return _encode(designations)
+        parts.append(f'{{"language":{"null" if language is None else _encode_text(language)},'
+                     f'"use":{_encode_text(use)},"text":{_encode_text(text)}}}')
+    return "[" + ",".join(parts) + "]"
+
+
+def _encode_attributes(attributes: dict) -> str:
+    """The attributes as `_encode` writes them, joined by hand when every key is text and every value a scalar."""
+    parts = []
+    for key, value in attributes.items():
+        if key.__class__ is not str:
+            return _encode(attributes)
+        if value.__class__ is str:  # the common case, without a call
+            parts.append(f"{_encode_text(key)}:{_encode_text(value)}")
+            continue
+        encoded = _encode_scalar(value)
+        if encoded is None:
+            return _encode(attributes)
+        parts.append(f"{_encode_text(key)}:{encoded}")
+    return "{" + ",".join(parts) + "}"
 
 
 def stored_parts(entry: dict) -> tuple[str, str, str, str]:
@@ -115,24 +166,14 @@ def stored_parts(entry: dict) -> tuple[str, str, str, str]:
 
     The bulk staging path stores the three parts and hashes the line; building
     the line from the parts gives exactly `canonical_line(entry)` at a fraction
-    of the cost.
+    of the cost (texts, numbers and the canonical designation dicts are joined
+    by hand; anything else goes through the JSON encoder).
     """
-    designations = _encode(entry["designations"]) if entry["designations"] else "[]"
+    designations = _encode_designations(entry["designations"]) if entry["designations"] else "[]"
     parents = entry["parents"]
-    # A list of texts or a dict of texts is what the encoder would write, joined by hand (much cheaper).
+    # A list of texts is what the encoder would write, joined by hand (much cheaper).
     parents = "[" + ",".join(map(_encode_text, parents)) + "]" if parents else "[]"
-    attributes = entry["attributes"]
-    if attributes:
-        parts = []
-        for key, value in attributes.items():
-            if value.__class__ is not str:
-                attributes = _encode(attributes)
-                break
-            parts.append(f"{_encode_text(key)}:{_encode_text(value)}")
-        else:
-            attributes = "{" + ",".join(parts) + "}"
-    else:
-        attributes = "{}"
+    attributes = _encode_attributes(entry["attributes"]) if entry["attributes"] else "{}"
     line = (f'{{"code":{_encode_text(entry["code"])},"display":{_encode_text(entry["display"])},'
             f'"designations":{designations},"parents":{parents},"status":{_encode_text(entry["status"])},'
             f'"attributes":{attributes}}}')

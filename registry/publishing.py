@@ -38,7 +38,7 @@ def _has_multi_parents(conn, ref: VersionRef, table, where) -> bool:
     key = (ref.catalog_id, ref.seq)
     if not ref.is_draft and key in _multi_parent_versions:
         return _multi_parent_versions[key]
-    found = conn.execute(sa.select(table.c.id).where(where, table.c.parents.like('%","%')).limit(1)).first()
+    found = conn.execute(sa.select(table.c.code).where(where, table.c.parents.like('%","%')).limit(1)).first()
     if not ref.is_draft:
         _multi_parent_versions[key] = found is not None
     return found is not None

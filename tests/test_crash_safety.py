@@ -25,13 +25,13 @@ from registry.store.check import check_store
 
 ROWS = 60_000  # still streaming when the first progress line (at 50,000 rows) appears
 # Inside publish's transaction, after the new version's rows are inserted and the old ones closed:
-# the last statement deletes the staged rows.
+# the last statement drops the draft's staging table.
 ROWS_WRITTEN_NOT_COMMITTED = PAUSE + """
 from sqlalchemy.engine import Connection
-from sqlalchemy.sql.dml import Delete
+from sqlalchemy.sql.ddl import DropTable
 _execute = Connection.execute
 def execute(self, statement, *args, **kwargs):
-    if isinstance(statement, Delete) and statement.table.name == "staged_entry":
+    if isinstance(statement, DropTable) and statement.element.name.startswith("staged_v"):
         pause()
     return _execute(self, statement, *args, **kwargs)
 Connection.execute = execute

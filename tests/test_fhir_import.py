@@ -74,7 +74,7 @@ def test_a_value_set_is_stored_and_a_second_import_changes_nothing(nsi, tmp_path
     assert (r.exit_code, r.stdout) == (0, f"ValueSet {VS_URL}|1 is stored already, unchanged\n")
     changed = write(tmp_path, "heavy2.json", {**VALUE_SET, "title": "Other"})
     r = nsi("import", changed, "--format", "fhir-valueset")
-    assert (r.exit_code, r.stderr) == (1, f"Error: ValueSet {VS_URL}|1 is stored already with other content; a "
+    assert (r.exit_code, r.stderr) == (1, f"Error: {changed}: ValueSet {VS_URL}|1 is stored already with other content; a "
                                           f"stored version does not change: give the changed resource a new version\n")
     assert [(row.url, row.version) for row in store.value_sets()] == [(VS_URL, "1")]
 

@@ -53,7 +53,8 @@ def test_check_passes_a_sound_store_and_names_each_fault(store, nsi):
     with store.engine.begin() as conn:
         # a row edited behind the registry's back, a parent changed to a missing code, a checksum altered
         conn.execute(sa.text("UPDATE entry SET display = 'Leaf 5!' WHERE code = 'G.05'"))
-        conn.execute(sa.text("UPDATE staged_entry SET parents = '[\"X\"]', parent_code = 'X' WHERE code = 'G.07'"))
+        staged = f"staged_v{store.resolve('icd', '3').version_id}"
+        conn.execute(sa.text(f"UPDATE {staged} SET parents = '[\"X\"]', parent_code = 'X' WHERE code = 'G.07'"))
         conn.execute(sa.text("UPDATE catalog_version SET checksum = 'bad' WHERE label = '1'"))
     stored_05 = _canonical_hash("G.05", "Leaf 5", ["G"])
     stored_07 = _canonical_hash("G.07", "Leaf 7", ["G"])

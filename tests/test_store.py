@@ -12,6 +12,11 @@ from registry.errors import (AlreadyExists, BadRequest, ConfigError, Conflict, I
 from registry.models import CatalogCreate
 
 
+def staged_tables(conn) -> list[str]:
+    """The drafts' staging tables in the database (each draft has one until it is published or discarded)."""
+    return sorted(t for t in sa.inspect(conn).get_table_names() if t.startswith("staged_v"))
+
+
 def make(store, slug="icd", **kw):
     return store.create_catalog(CatalogCreate(slug=slug, title=kw.pop("title", "ICD"), kind="classification", **kw))
 
@@ -120,7 +125,7 @@ def test_rejected_import_stores_nothing(store):
                         "bad.jsonl, row 8, column parents: entry X has unknown parent NOPE"]
     assert store.list_versions("icd") == []
     with store.engine.connect() as conn:
-        assert conn.execute(sa.text("SELECT count(*) FROM staged_entry")).scalar() == 0
+        assert staged_tables(conn) == []
 
 
 def test_schema_checked_attributes(store):
@@ -322,7 +327,7 @@ def test_parent_cycles_are_refused(store):
     assert {p.kind for p in info.value.problems} == {"parent_cycle"}
     assert store.list_versions("icd") == []
     with store.engine.connect() as conn:
-        assert conn.execute(sa.text("SELECT count(*) FROM staged_entry")).scalar() == 0
+        assert staged_tables(conn) == []
     # the same hierarchy without the closing edges is accepted
     fixed = [dict(e, parents=[]) if e["code"] in ("A", "D") else e for e in looped]
     assert store.stage_draft("icd", "1", fixed, file="loop.jsonl").entries == 8

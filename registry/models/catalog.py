@@ -3,8 +3,8 @@
 `Entry` rows carry a validity range over version sequence numbers: version *v*
 holds the rows with `valid_from <= v` and (`valid_to` is null or `v < valid_to`).
 A publish adds rows only for new or changed content, so storage grows with
-changes, not with versions. `StagedEntry` holds the rows of drafts until they
-are published or discarded.
+changes, not with versions. Each draft's rows wait in a table of their own
+(`staged_table`) until the draft is published or discarded.
 """
 
 from __future__ import annotations
@@ -160,19 +160,35 @@ class Entry(EntryContent, table=True):
     valid_to: Optional[int] = None
 
 
-class StagedEntry(EntryContent, table=True):
-    """The rows of a draft version, until it is published (moved into `entry`) or discarded."""
+STAGED_PREFIX = "staged_v"
+_staging_metadata = sa.MetaData()
 
-    __tablename__ = "staged_entry"
-    __table_args__ = (
-        # Not unique: staging refuses duplicate codes itself; the hash makes the code-order checksum index-only.
-        sa.Index("ix_staged_version_code", "version_id", "code", "hash"),
-        # Only rows with a parent: they alone answer the lookups of a draft's children (migration 0006).
-        sa.Index("ix_staged_version_parent", "version_id", "parent_code",
-                 sqlite_where=sa.text("parent_code IS NOT NULL"), postgresql_where=sa.text("parent_code IS NOT NULL")),
-    )
-    id: Optional[int] = Field(default=None, primary_key=True)
-    version_id: int = Field(foreign_key="catalog_version.id")
+
+def staged_table(version_id: int) -> sa.Table:
+    """The table holding the rows of draft `version_id` until it is published (moved into `entry`) or discarded.
+
+    Each draft has a table of its own, created in the staging transaction and dropped in the publish or
+    discard transaction, so staging leaves nothing for VACUUM: no dead rows on PostgreSQL, and on SQLite
+    (incremental auto-vacuum) the freed pages go back to the file system. DDL is transactional on both
+    databases, so an interrupted import leaves no table behind either. Staging builds its indexes after
+    the bulk load; `code` is unique in a draft, which staging checks itself.
+    """
+    name = f"{STAGED_PREFIX}{int(version_id)}"
+    table = _staging_metadata.tables.get(name)
+    if table is None:
+        table = sa.Table(
+            name, _staging_metadata,
+            sa.Column("code", CodeType, nullable=False), sa.Column("hash", sa.String(32), nullable=False),
+            sa.Column("display", sa.Text, nullable=False),
+            sa.Column("designations", sa.Text, nullable=False), sa.Column("parents", sa.Text, nullable=False),
+            sa.Column("parent_code", CodeType), sa.Column("status", sa.String(20), nullable=False),
+            sa.Column("attributes", sa.Text, nullable=False))
+        # By code (with the hash, so the code-order checksum reads the index only), and by first parent (only
+        # rows with a parent: they alone answer the lookups of a draft's children).
+        sa.Index(f"ix_{name}_code", table.c.code, table.c.hash)
+        sa.Index(f"ix_{name}_parent", table.c.parent_code, sqlite_where=table.c.parent_code.is_not(None),
+                 postgresql_where=table.c.parent_code.is_not(None))
+    return table
 
 
 def row_to_entry(row: Any) -> dict:

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from registry.entries import content_hash, version_checksum
-from registry.models.catalog import Catalog, CatalogVersion, Entry
+from registry.models.catalog import STAGED_PREFIX, Catalog, CatalogVersion, Entry, staged_table
 from registry.store.reads import VersionRef, entry_rows
 
 C = Catalog.__table__
@@ -130,11 +130,21 @@ def check_store(store, catalogs: list[str] | None = None) -> CheckReport:
         if missing:
             from registry.errors import NotFound
             raise NotFound(f"no catalog {', '.join(map(repr, missing))}")
+        staged = {t for t in sa.inspect(conn).get_table_names() if t.startswith(STAGED_PREFIX)}
         for catalog in found:
             report.catalogs += 1
             _check_validity(conn, catalog, report)
             for v in conn.execute(sa.select(V).where(V.c.catalog_id == catalog.id).order_by(V.c.id)).all():
                 report.versions += 1
                 ref = VersionRef(catalog.id, catalog.slug, v.id, v.label, v.seq, v.status, v.checksum)
+                if v.status == "draft" and staged_table(v.id).name not in staged:
+                    report.faults.append(f"{catalog.slug} {v.label} (draft): its staged rows are missing (no table "
+                                         f"{staged_table(v.id).name}); discard it and import its file again")
+                    continue
                 _check_version(conn, ref, v.entry_count, report)
+        if not catalogs:
+            all_drafts = {staged_table(i).name for i in conn.execute(
+                sa.select(V.c.id).where(V.c.status == "draft")).scalars()}
+            for name in sorted(staged - all_drafts):
+                report.faults.append(f"staging table {name} belongs to no draft (left behind; it can be dropped)")
     return report

@@ -80,7 +80,7 @@ class ForwardParents:
         return Position(place.file, place.sheet, row, place.columns)
 
 
-def staged_parent_graph(conn: Connection, staged: sa.Table, version_id: int, ordinal: dict[str, int]):
+def staged_parent_graph(conn: Connection, staged: sa.Table, ordinal: dict[str, int]):
     """The parent links of a staged draft as entry ordinals: (first parent per entry, further parents).
 
     Ordinals (file order) in an array keep the graph of a million entries at a
@@ -88,8 +88,7 @@ def staged_parent_graph(conn: Connection, staged: sa.Table, version_id: int, ord
     """
     first = array(ORDINAL, [-1]) * len(ordinal)
     more: dict[int, list[int]] = {}
-    rows = conn.execute(sa.select(staged.c.code, staged.c.parents).where(staged.c.version_id == version_id,
-                                                                        staged.c.parents != "[]")
+    rows = conn.execute(sa.select(staged.c.code, staged.c.parents).where(staged.c.parents != "[]")
                         .execution_options(yield_per=10000))
     for code, parents in rows:
         i = ordinal[code]

@@ -1,10 +1,14 @@
 """Drafts: staging an import, then publishing, discarding or retiring versions (design §2).
 
-Staging validates every entry while it streams it into `staged_entry` in
-batches, inside one transaction: any error rolls the whole draft back, so a
-rejected import leaves nothing behind. Publishing moves a draft into the
-versioned `entry` table with set-based SQL: new or changed content is
-inserted, changed or removed rows are closed, unchanged rows stay untouched.
+Staging validates every entry while it streams it into the draft's own table
+(`staged_table`, created in the same transaction, indexed after the load) in
+batches: any error rolls the whole draft back, table included, so a rejected
+import leaves nothing behind. Publishing moves a draft into the versioned
+`entry` table with set-based SQL: new or changed content is inserted, changed
+or removed rows are closed, unchanged rows stay untouched; then the draft's
+table is dropped in the same transaction. Dropping a table leaves nothing to
+vacuum: no dead rows on PostgreSQL, and on SQLite the freed pages go back to
+the file system (incremental auto-vacuum, see `registry.db`).
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from registry.entries import (CanonicalEntry, EntryError, content_hash, normaliz
                               version_checksum)
 from registry.errors import (AlreadyExists, BadRequest, Conflict, ImportRejected, InvalidState, NotFound,
                              Position, Problem, Report, row_label)
-from registry.models.catalog import Catalog, CatalogVersion, Entry, StagedEntry, utcnow
+from registry.models.catalog import Catalog, CatalogVersion, Entry, staged_table, utcnow
 from registry.store.cycles import ForwardParents, cycle_text, parent_cycles, staged_parent_graph
 
 BATCH = 10000
@@ -34,9 +38,7 @@ MAX_ERRORS = 1000
 C = Catalog.__table__
 V = CatalogVersion.__table__
 E = Entry.__table__
-S = StagedEntry.__table__
-STAGED_COLUMNS = ("version_id", "code", "hash", "display", "designations", "parents", "parent_code", "status",
-                  "attributes")
+STAGED_COLUMNS = ("code", "hash", "display", "designations", "parents", "parent_code", "status", "attributes")
 
 
 LABEL_FORBIDDEN = "/\\?#%@"
@@ -106,18 +108,18 @@ def _enlarge_sqlite_cache(conn: Connection):
     return lambda: raw.execute(f"PRAGMA cache_size = {int(before)}")
 
 
-def _hashes_in_code_order(conn: Connection, version_id: int) -> Iterable[str]:
-    """The content hashes of a draft in code order (index-only on `ix_staged_version_code`)."""
+def _hashes_in_code_order(conn: Connection, staged: sa.Table) -> Iterable[str]:
+    """The content hashes of a draft in code order (index-only on its code index)."""
     if conn.dialect.name == "sqlite":  # the driver's own cursor: no per-row Row objects for 100k hashes
         cursor = conn.connection.dbapi_connection.cursor()
         try:
-            cursor.execute(f"SELECT hash FROM {S.name} WHERE version_id = ? ORDER BY code", (version_id,))
+            cursor.execute(f"SELECT hash FROM {staged.name} ORDER BY code")
             while rows := cursor.fetchmany(10000):
                 yield from (h for (h,) in rows)
         finally:
             cursor.close()
         return
-    query = sa.select(S.c.hash).where(S.c.version_id == version_id).order_by(S.c.code)
+    query = sa.select(staged.c.hash).order_by(staged.c.code)
     for (h,) in conn.execute(query.execution_options(yield_per=10000)):
         yield h
 
@@ -133,7 +135,7 @@ def latest_published_seq(conn: Connection, catalog_id: int) -> int:
     return seq or 0
 
 
-def compare_with_version(conn: Connection, catalog_id: int, version_id: int, base_seq: int,
+def compare_with_version(conn: Connection, catalog_id: int, staged: sa.Table, base_seq: int,
                          head_seq: int) -> dict:
     """Counts of a draft against published version `base_seq` (0 = none): added, changed, removed, unchanged.
 
@@ -141,7 +143,7 @@ def compare_with_version(conn: Connection, catalog_id: int, version_id: int, bas
     stays so when it is retired; `base_seq` is the latest one not retired. When they differ, the
     base version's rows are selected by their validity range instead.
     """
-    total = conn.execute(sa.select(sa.func.count()).select_from(S).where(S.c.version_id == version_id)).scalar()
+    total = conn.execute(sa.select(sa.func.count()).select_from(staged)).scalar()
     if base_seq == 0:
         return {"entries": total, "added": total, "changed": 0, "removed": 0, "unchanged": 0}
     if base_seq == head_seq:
@@ -150,12 +152,27 @@ def compare_with_version(conn: Connection, catalog_id: int, version_id: int, bas
         in_base = sa.and_(E.c.valid_from <= base_seq, sa.or_(E.c.valid_to.is_(None), E.c.valid_to > base_seq))
     base = conn.execute(sa.select(sa.func.count()).select_from(E).where(E.c.catalog_id == catalog_id,
                                                                         in_base)).scalar()
-    join = S.join(E, sa.and_(E.c.catalog_id == catalog_id, in_base, E.c.code == S.c.code))
-    common = conn.execute(sa.select(sa.func.count()).select_from(join).where(S.c.version_id == version_id)).scalar()
-    same = conn.execute(sa.select(sa.func.count()).select_from(join).where(
-        S.c.version_id == version_id, E.c.hash == S.c.hash)).scalar()
+    join = staged.join(E, sa.and_(E.c.catalog_id == catalog_id, in_base, E.c.code == staged.c.code))
+    common = conn.execute(sa.select(sa.func.count()).select_from(join)).scalar()
+    same = conn.execute(sa.select(sa.func.count()).select_from(join).where(E.c.hash == staged.c.hash)).scalar()
     return {"entries": total, "added": total - common, "changed": common - same,
             "removed": base - common, "unchanged": same}
+
+
+def _drop_staged(conn: Connection, staged: sa.Table) -> None:
+    """Drop a draft's table, in the caller's transaction; on SQLite, give the freed pages back to the file system.
+
+    In incremental auto-vacuum mode SQLite only marks a dropped table's pages free until asked; the
+    pragma moves pages from the end of the file into the holes and truncates it at commit.
+    """
+    conn.execute(sa.schema.DropTable(staged))
+    if conn.dialect.name == "sqlite":
+        # The pragma frees one page per step, and Python's sqlite3 steps it once per execute (its steps
+        # return no columns, so fetching stops there): step it until no page is left free.
+        raw = conn.connection.dbapi_connection
+        free = raw.execute("PRAGMA freelist_count").fetchone()[0]
+        for _ in range(free):
+            raw.execute("PRAGMA incremental_vacuum")
 
 
 class DraftsMixin:
@@ -254,14 +271,18 @@ class DraftsMixin:
                 catalog_id=catalog.id, label=label, status="draft", base_seq=base_seq,
                 release_notes=release_notes, source_name=source_name, source_sha256=source_sha256,
                 created_at=utcnow(), created_by=created_by)).inserted_primary_key[0]
+            staged = staged_table(version_id)
+            conn.execute(sa.schema.CreateTable(staged))  # indexes come after the load: cheaper than kept up
             problems, total, warnings = self._stream_into_staging(
-                conn, version_id, catalog.field_schema or {}, entries, default_pos, progress)
+                conn, staged, catalog.field_schema or {}, entries, default_pos, progress)
             report.warnings = warnings
             if problems or (upstream_errors is not None and upstream_errors()):
                 raise ImportRejected(problems, warnings, total=total)
-            refresh_statistics(conn, S, E)
-            counts = compare_with_version(conn, catalog.id, version_id, base_seq, catalog.head_seq)
-            report.checksum = version_checksum(_hashes_in_code_order(conn, version_id))
+            for index in sorted(staged.indexes, key=lambda ix: ix.name):
+                conn.execute(sa.schema.CreateIndex(index))
+            refresh_statistics(conn, staged, E)
+            counts = compare_with_version(conn, catalog.id, staged, base_seq, catalog.head_seq)
+            report.checksum = version_checksum(_hashes_in_code_order(conn, staged))
             report.entries, report.added, report.changed = counts["entries"], counts["added"], counts["changed"]
             report.removed, report.unchanged = counts["removed"], counts["unchanged"]
             if report.entries == 0:
@@ -285,7 +306,7 @@ class DraftsMixin:
         report.seconds = round(time.perf_counter() - started, 3)
         return report
 
-    def _stream_into_staging(self, conn: Connection, version_id: int, schema: dict, entries: Iterable[dict],
+    def _stream_into_staging(self, conn: Connection, staged: sa.Table, schema: dict, entries: Iterable[dict],
                              default_pos: Position, progress) -> tuple[list[Problem], int, list[Problem]]:
         """Validate and insert entries in batches; return (the first MAX_ERRORS errors, how many in all, warnings)."""
         problems: list[Problem] = []
@@ -362,10 +383,10 @@ class DraftsMixin:
             if problems:
                 continue  # keep validating, but stop writing
             line, designations, parents, attributes = stored_parts(entry)
-            batch.append((version_id, code, content_hash(line), entry["display"], designations, parents,
+            batch.append((code, content_hash(line), entry["display"], designations, parents,
                           first_parent, entry["status"], attributes))
             if len(batch) >= BATCH:
-                self._bulk_insert(conn, S, STAGED_COLUMNS, batch)
+                self._bulk_insert(conn, staged, STAGED_COLUMNS, batch)
                 batch.clear()
             if count % 1000 == 0:
                 forward.forget_found(seen)
@@ -380,11 +401,11 @@ class DraftsMixin:
             add(pos.problem(f"entry {codes[child]} has unknown parent {parent}", column=pos.column_for("parents"),
                             code=codes[child], kind="unknown_parent"))
         if batch and not problems:
-            self._bulk_insert(conn, S, STAGED_COLUMNS, batch)
+            self._bulk_insert(conn, staged, STAGED_COLUMNS, batch)
         if forward and not problems:
             # Only a parent named before it exists can close a cycle: without one, the file order is a
             # topological order already.
-            cycles = parent_cycles(*staged_parent_graph(conn, S, version_id, seen), limit=MAX_ERRORS)
+            cycles = parent_cycles(*staged_parent_graph(conn, staged, seen), limit=MAX_ERRORS)
             if cycles:
                 codes = codes or list(seen)
                 heads = {c[0] for c in cycles}
@@ -444,11 +465,13 @@ class DraftsMixin:
             base_seq = latest_published_seq(conn, catalog.id)
             if base_seq != version.base_seq:  # the draft was counted against another latest version
                 raise self._stale_draft(conn, catalog.id, slug, label, version.base_seq, base_seq)
-            refresh_statistics(conn, S, E)
-            counts = compare_with_version(conn, catalog.id, version.id, base_seq, head)
+            S = staged_table(version.id)
+            # The draft's counts were taken at staging against this same base, a published version, which
+            # cannot have changed since; the statistics of both tables are those taken then (and at the last
+            # publish): only the planner settings are needed here.
+            refresh_statistics(conn)
             updated = conn.execute(V.update().where(V.c.id == version.id, V.c.status == "draft").values(
                 status="published", seq=new_seq, published_at=utcnow(), published_by=by,
-                added_count=counts["added"], changed_count=counts["changed"], removed_count=counts["removed"],
                 **({"release_notes": release_notes} if release_notes is not None else {}))).rowcount
             if updated != 1:
                 raise Conflict(f"version {label} of {slug} was changed by someone else meanwhile")
@@ -459,13 +482,12 @@ class DraftsMixin:
             conn.execute(E.insert().from_select(
                 ["catalog_id", "valid_from", "valid_to"] + [c.name for c in body],
                 sa.select(sa.literal(catalog.id), sa.literal(new_seq), sa.null(), *body)
-                .where(S.c.version_id == version.id, ~same_current.exists())))
-            still_there = sa.select(S.c.id).where(S.c.version_id == version.id, S.c.code == E.c.code,
-                                                  S.c.hash == E.c.hash)
+                .where(~same_current.exists())))
+            still_there = sa.select(sa.literal(1)).where(S.c.code == E.c.code, S.c.hash == E.c.hash)
             conn.execute(E.update().where(E.c.catalog_id == catalog.id, E.c.valid_to.is_(None),
                                           E.c.valid_from < new_seq, ~still_there.exists())
                          .values(valid_to=new_seq))
-            conn.execute(S.delete().where(S.c.version_id == version.id))
+            _drop_staged(conn, S)
             if conn.dialect.name == "postgresql":
                 # Statistics that count the rows just inserted, committed with them: taken only before the
                 # insert, a fresh 1M-entry catalog was read through the parent index (349 ms a lookup, 2.4 ms
@@ -504,7 +526,7 @@ class DraftsMixin:
             if version.status != "draft":
                 raise InvalidState(f"version {label} of {slug} is {version.status}; only a draft can be discarded "
                                    f"(retire a published version instead)")
-            conn.execute(S.delete().where(S.c.version_id == version.id))
+            _drop_staged(conn, staged_table(version.id))
             conn.execute(V.delete().where(V.c.id == version.id))
 
     def retire(self, slug: str, label: str, *, by: str | None = None) -> CatalogVersion:

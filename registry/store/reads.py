@@ -12,12 +12,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from registry.errors import BadRequest, NotFound
-from registry.models.catalog import Catalog, CatalogVersion, Entry, StagedEntry, VersionPublic, row_to_entry
+from registry.models.catalog import Catalog, CatalogVersion, Entry, VersionPublic, row_to_entry, staged_table
 
 C = Catalog.__table__
 V = CatalogVersion.__table__
 E = Entry.__table__
-S = StagedEntry.__table__
 LATEST = "latest"
 
 
@@ -43,11 +42,11 @@ def entry_rows(ref: VersionRef, alias: str | None = None):
 
     With `alias`, the table is aliased under that name (for comparing a table with itself).
     """
-    table = S if ref.is_draft else E
+    table = staged_table(ref.version_id) if ref.is_draft else E
     if alias:
         table = table.alias(alias)
     if ref.is_draft:
-        return table, table.c.version_id == ref.version_id
+        return table, sa.true()
     # `valid_from + 0` keeps planners off the valid_from index, which would read the whole
     # version; lookups by code or parent should use those indexes instead.
     return table, sa.and_(table.c.catalog_id == ref.catalog_id, (table.c.valid_from + 0) <= ref.seq,

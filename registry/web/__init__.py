@@ -45,6 +45,17 @@ def _error(code: str, message: str, status: int, details=None):
     return response
 
 
+def _draft_gone(exc: Exception) -> bool:
+    """Whether a database error says a draft's staging table is gone: the draft was published or discarded
+    (its table dropped) between resolving the version and reading its rows."""
+    from sqlalchemy.exc import DBAPIError
+    from registry.models.catalog import STAGED_PREFIX
+    if not isinstance(exc, DBAPIError):
+        return False
+    message = str(exc.orig)
+    return STAGED_PREFIX in message and ("no such table" in message or "does not exist" in message)
+
+
 def register_error_handlers(app: Flask) -> None:
     """Every error as the one JSON error shape with the right status."""
 
@@ -72,6 +83,9 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
         from registry.web.request_log import current_request_id
+        if _draft_gone(exc):
+            return _error("conflict", "the draft was published or discarded while it was being read; ask again "
+                                      "(a published version is read by the same label)", 409)
         log.exception("unhandled error")
         request_id = current_request_id()
         return _error("internal_error", f"internal server error; the details are in the server log under request id "
