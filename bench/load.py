@@ -9,13 +9,15 @@
    - `bare`: `GET /api/v1/healthz`, a constant answer through the same app, hooks and server: the ceiling;
    - `lookup`: `GET .../versions/{label}/entries/{code}`; `lookup-latest`: the same through `latest`;
    - `catalogs`: `GET /api/v1/catalogs`; `lookup-cold`: lookups on the instance without a response cache;
-   - `lookup-1m` (with `--million`): lookups of random codes of the 1M-entry catalog;
+   - `lookup-1m` (with `--million`): lookups of 200,000 random codes of the 1M-entry catalog (too big to be
+     prefilled into the response cache, and more codes than it keeps: mostly database reads);
    - `mix`: lookups (by label and `latest`), conditional GETs with If-None-Match, validate batches, search,
      entry pages, translate, FHIR `$lookup` and `$validate-code`, the catalog list.
 4. Prints requests/s, p50, p99, non-2xx/3xx answers and socket errors per run, each endpoint's throughput as a
    share of the bare endpoint measured on the same server at the same level just before it, and the
    targets (0 errors at every level; at 32 connections lookups >= 85% of bare with p99 < 20 ms, cold and on
-   1M too; `latest` and the catalog list >= 80%). Exits 1 when a target is missed.
+   1M too; lookups through `latest` >= 80% of those by label, the catalog list >= 80% of bare). Exits 1
+   when a target is missed.
 
     python bench/load.py              # 20 s per run
     python bench/load.py --quick      # 5 s per run
@@ -45,6 +47,7 @@ FNSI = ROOT.parent / "shared" / "data" / "icd10_ru" / "fnsi_1.2.643.5.1.13.13.11
 API = "/api/v1"
 LEVELS = (8, 32, 64)
 SAMPLE = 20000  # requests listed per run; wrk picks among them at random
+SAMPLE_1M = 200000  # codes of the 1M-entry catalog looked up: more than the response cache keeps
 
 # Each line of the request file: METHOD, path, one header ("-" for none) and body ("-" for none), tab-separated.
 LUA = r'''
@@ -186,7 +189,7 @@ def prepare(work: Path, million: bool) -> dict:
     million_codes = None
     if million:
         million_codes = [f"G{i // 100:05d}" if i % 100 == 0 else f"G{i // 100:05d}.{i:07d}"
-                         for i in random.Random(2).sample(range(1_000_000), SAMPLE)]
+                         for i in random.Random(2).sample(range(1_000_000), SAMPLE_1M)]
     store.engine.dispose()
     return {"catalogs": catalogs, "million": million_codes}
 
@@ -332,9 +335,13 @@ def targets(results: list[dict]) -> list[str]:
                               f"{run['socket_errors']} socket errors")
         if r["level"] != 32:
             continue
-        floor = {"lookup": 0.85, "lookup-cold": 0.85, "lookup-1m": 0.85, "lookup-latest": 0.80, "catalogs": 0.80}
+        floor = {"lookup": 0.85, "lookup-cold": 0.85, "lookup-1m": 0.85, "catalogs": 0.80}
         if r["name"] in floor and r["ratio"] < floor[r["name"]]:
             missed.append(f"{r['name']} at 32 connections: {r['ratio']:.0%} of bare, target {floor[r['name']]:.0%}")
+        by_label = next((b for b in results if b["name"] == "lookup" and b["level"] == 32), None)
+        if r["name"] == "lookup-latest" and by_label and r["rps"] < 0.8 * by_label["rps"]:
+            missed.append(f"lookup-latest at 32 connections: {r['rps'] / by_label['rps']:.0%} of the lookups by "
+                          f"label, target 80%")
         if r["name"].startswith("lookup") and r["p99"] >= 20:
             missed.append(f"{r['name']} at 32 connections: p99 {r['p99']:.1f} ms, target < 20 ms")
     return missed
