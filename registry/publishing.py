@@ -30,12 +30,13 @@ C = Catalog.__table__
 V = CatalogVersion.__table__
 
 XLSX_LAYOUT = "e2"  # part of cached xlsx names: files written before every cell was formula-escaped are not reused
-# (catalog_id, seq) -> whether any entry of that published version has more than one parent
-_multi_parent_versions: dict[tuple[int, int], bool] = {}
+# (catalog_id, seq, checksum) -> whether any entry of that published version has more than one parent (the
+# checksum keeps two databases opened by one process, as the tests do, from answering for each other)
+_multi_parent_versions: dict[tuple, bool] = {}
 
 
 def _has_multi_parents(conn, ref: VersionRef, table, where) -> bool:
-    key = (ref.catalog_id, ref.seq)
+    key = (ref.catalog_id, ref.seq, ref.checksum)
     if not ref.is_draft and key in _multi_parent_versions:
         return _multi_parent_versions[key]
     found = conn.execute(sa.select(table.c.id).where(where, table.c.parents.like('%","%')).limit(1)).first()
@@ -141,7 +142,7 @@ def entry_detail_json(store, ref: VersionRef, code: str) -> str:
         cursor.execute(sql.replace("?", "%s") if postgres else sql, params)
         return cursor.fetchall()
 
-    multi = _multi_parent_versions.get((ref.catalog_id, ref.seq))
+    multi = _multi_parent_versions.get((ref.catalog_id, ref.seq, ref.checksum))
     if multi is None:
         with store.engine.connect() as conn:
             multi = _has_multi_parents(conn, ref, *version_rows(ref))
