@@ -51,13 +51,13 @@ class ChangeWatch:
         """A value equal to the previous one only if nothing may have changed since; None when unknown."""
         if self._pid != os.getpid():
             self._start()
-        if self._sqlite is not None:
-            with self._lock:
+        with self._lock:
+            if self._sqlite is not None:
                 try:
                     return self._generation, self._sqlite.execute("PRAGMA data_version").fetchone()[0]
                 except sqlite3.Error:
                     return None
-        return self._generation if self._listening else None
+            return self._generation if self._listening else None
 
     def close(self, *_args) -> None:
         """Stop watching in this process (the engine was disposed); the next `token()` starts afresh.
