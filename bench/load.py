@@ -84,10 +84,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def get(url: str, headers: dict | None = None, body: bytes | None = None):
+def get(url: str, headers: dict | None = None, body: bytes | None = None, timeout: float = 30):
     req = urllib.request.Request(url, data=body, headers={**(headers or {}),
                                  **({"Content-Type": "application/json"} if body else {})})
-    with urllib.request.urlopen(req, timeout=30) as r:
+    with urllib.request.urlopen(req, timeout=timeout) as r:
         return r.status, dict(r.headers), r.read()
 
 
@@ -249,11 +249,14 @@ def check_lines(base: str, lines: list[str], sample: int = 300) -> None:
     for l in random.Random(5).sample(lines, min(sample, len(lines))):
         method, path, header, body = l.split("\t")
         headers = dict([header.split(": ", 1)]) if header != "-" else {}
-        try:
-            get(base + path, headers, body.encode() if body != "-" else None)
+        started = time.perf_counter()
+        try:  # the first search of a catalog builds its index: allowed its time here, before measuring
+            get(base + path, headers, body.encode() if body != "-" else None, timeout=600)
         except urllib.error.HTTPError as exc:
             if exc.code != 304:
                 raise SystemExit(f"{method} {path} answered {exc.code}: {exc.read()[:300]!r}")
+        if time.perf_counter() - started > 2:
+            print(f"warm-up: {method} {path[:100]} took {time.perf_counter() - started:.1f} s")
 
 
 def main() -> None:
