@@ -102,6 +102,9 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in [
     Setting("NSI_BROWSER_REQUIRED", False,
             "Tests only: when true, the browser tests fail instead of skipping if Debian's chromium is not "
             "installed (set by CI).", _bool),
+    Setting("NSI_NGINX_REQUIRED", False,
+            "Tests only: when true, the slow-client test fails instead of skipping if Debian's nginx is not "
+            "installed (set by CI).", _bool),
     Setting("NSI_UPDATE_DOC_SCREENSHOTS", False,
             "Tests only: when true, the browser tests also write the review guide's screenshots into docs/img/.",
             _bool),

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 
 from registry import config, db
 from registry.errors import ConfigError
+from registry.store.changes import ChangeWatch
 from registry.store.catalogs import CatalogsMixin
 from registry.store.diff import DiffMixin
 from registry.store.drafts import DraftsMixin
@@ -31,6 +32,22 @@ class Store(CatalogsMixin, DraftsMixin, ReadsMixin, DiffMixin, FhirMixin):
     def __init__(self, engine: Engine, data_dir: Path | str):
         self.engine = engine
         self.data_dir = Path(data_dir)
+        self.changes: ChangeWatch | None = None
+        self._latest_refs: dict = {}  # slug -> (change token, VersionRef of `latest`)
+        self._passports: tuple | None = None  # (change token, every catalog's passport)
+
+    def watch_changes(self) -> ChangeWatch:
+        """Keep `latest` and the catalog passports in memory until the database changes (for serving processes).
+
+        Without it (the CLI, one-off scripts) every read asks the database; see registry.store.changes.
+        """
+        if self.changes is None:
+            self.changes = ChangeWatch(self.engine)
+        return self.changes
+
+    def change_token(self):
+        """The change watch's token (None when not watching or not known: then nothing may be kept)."""
+        return self.changes.token() if self.changes is not None else None
 
     @classmethod
     def open(cls, environ: dict | None = None, check: bool = True) -> "Store":

@@ -110,12 +110,38 @@ class CatalogsMixin:
 
     def catalog_public(self, slug: str) -> CatalogPublic:
         """The passport: catalog fields plus the latest published version and counts."""
-        catalog = self.get_catalog(slug)
-        with Session(self.engine) as session:
-            versions = list(session.exec(select(CatalogVersion).where(CatalogVersion.catalog_id == catalog.id)))
-        published = [v for v in versions if v.status == "published"]
-        latest = max(published, key=lambda v: v.seq) if published else None
-        return CatalogPublic.model_validate(catalog, update={
-            "latest_version": latest.label if latest else None,
-            "latest_entry_count": latest.entry_count if latest else None,
-            "version_count": len(versions)})
+        if self.change_token() is not None:
+            for passport in self.catalog_passports():
+                if passport.slug == slug:
+                    return passport
+            raise NotFound(f"no catalog {slug!r}")
+        return self._passports_of([self.get_catalog(slug)])[0]
+
+    def catalog_passports(self) -> list[CatalogPublic]:
+        """Every catalog's passport, by slug, in two queries; kept until the database changes (change watch)."""
+        token = self.change_token()
+        if token is not None and self._passports is not None and self._passports[0] == token:
+            return self._passports[1]
+        passports = self._passports_of(self.list_catalogs())
+        if token is not None:
+            self._passports = (token, passports)
+        return passports
+
+    def _passports_of(self, catalogs: list[Catalog]) -> list[CatalogPublic]:
+        V = CatalogVersion.__table__
+        ids = [c.id for c in catalogs]
+        counts: dict[int, int] = {}
+        latest: dict[int, tuple] = {}
+        with self.engine.connect() as conn:
+            for i in range(0, len(ids), 500):
+                rows = conn.execute(sa.select(V.c.catalog_id, V.c.status, V.c.seq, V.c.label, V.c.entry_count)
+                                    .where(V.c.catalog_id.in_(ids[i:i + 500])))
+                for row in rows:
+                    counts[row.catalog_id] = counts.get(row.catalog_id, 0) + 1
+                    if row.status == "published" and (row.catalog_id not in latest
+                                                      or row.seq > latest[row.catalog_id].seq):
+                        latest[row.catalog_id] = row
+        return [CatalogPublic.model_validate(c, update={
+            "latest_version": latest[c.id].label if c.id in latest else None,
+            "latest_entry_count": latest[c.id].entry_count if c.id in latest else None,
+            "version_count": counts.get(c.id, 0)}) for c in catalogs]

@@ -84,10 +84,23 @@ class ReadsMixin:
     """Read operations of the Store."""
 
     def resolve(self, slug: str, version: str = LATEST, conn: Connection | None = None) -> VersionRef:
-        """The version `version` of `slug`; `latest` is the newest published version."""
+        """The version `version` of `slug`; `latest` is the newest published version.
+
+        With a change watch (serving processes), `latest` is resolved once per change of the
+        database: the token is read before the query, so a publish racing with it leaves a
+        kept answer that the next token no longer matches.
+        """
         if conn is None:
+            token = self.change_token() if version == LATEST else None
+            if token is not None:
+                kept = self._latest_refs.get(slug)
+                if kept is not None and kept[0] == token:
+                    return kept[1]
             with self.engine.connect() as c:
-                return self.resolve(slug, version, c)
+                ref = self.resolve(slug, version, c)
+            if token is not None:
+                self._latest_refs[slug] = (token, ref)
+            return ref
         catalog = conn.execute(sa.select(C.c.id).where(C.c.slug == slug)).first()
         if catalog is None:
             raise NotFound(f"no catalog {slug!r}")

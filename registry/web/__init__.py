@@ -122,6 +122,7 @@ def create_app(config: dict | None = None) -> Flask:
                 environ[name] = str(app.config[name])
         store = Store.open(environ)
     app.extensions["nsi_store"] = store
+    store.watch_changes()  # `latest` and the catalog list kept in memory between changes of the database
     app.extensions["nsi_ref_cache"] = {}
     if int(app.config["NSI_RESPONSE_CACHE_MB"]) > 0:
         app.extensions["nsi_response_cache"] = ResponseCache(int(app.config["NSI_RESPONSE_CACHE_MB"]) * 1024 * 1024)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, url_for
+from flask import Blueprint, Response, current_app, request, url_for
 
 from registry.models import CatalogCreate
 from registry.web.bodies import body
@@ -14,9 +14,9 @@ from registry.web.responses import responds
 bp = Blueprint("catalogs", __name__, url_prefix=API)
 
 
-def passport(slug: str) -> dict:
-    """A catalog's passport with links to its versions."""
-    data = store().catalog_public(slug).model_dump(mode="json")
+def passport(slug: str, public=None) -> dict:
+    """A catalog's passport with links to its versions (`public`: its CatalogPublic, when already read)."""
+    data = (public or store().catalog_public(slug)).model_dump(mode="json")
     data["links"] = {"self": url_for("catalogs.get_catalog", slug=slug),
                      "versions": url_for("versions.list_versions", slug=slug)}
     if data.get("latest_version"):
@@ -27,8 +27,23 @@ def passport(slug: str) -> dict:
 @bp.get("/catalogs")
 @responds(R.CatalogList, etag=True)
 def list_catalogs():
-    """Every catalog's passport, by slug; ETag and 304, as systems poll it for news."""
-    return revalidated(json_response({"items": [passport(c.slug) for c in store().list_catalogs()]}))
+    """Every catalog's passport, by slug; ETag and 304, as systems poll it for news.
+
+    The rendered list is kept until the database changes (the store's change watch),
+    so a poll costs neither queries nor encoding, however many catalogs there are.
+    """
+    token = store().change_token()
+    key = (token, request.script_root)
+    kept = current_app.extensions.get("nsi_catalog_list")
+    if token is None or kept is None or kept[0] != key:
+        built = json_response({"items": [passport(p.slug, p) for p in store().catalog_passports()]})
+        built.add_etag()
+        kept = (key, built.get_data(), built.get_etag()[0])
+        if token is not None:
+            current_app.extensions["nsi_catalog_list"] = kept
+    response = Response(kept[1], mimetype="application/json")
+    response.set_etag(kept[2])
+    return revalidated(response)
 
 
 @bp.get("/catalogs/<slug>")

@@ -96,8 +96,9 @@ def resolve_for_read(slug: str, version: str) -> VersionRef:
 def resolve_cached(slug: str, version: str) -> VersionRef:
     """Resolve `slug`/`version`, remembering label lookups of published versions (they never change).
 
-    Drafts and `latest` are always looked up afresh: a draft can be published or
-    discarded and `latest` moves on each publish.
+    Drafts are always looked up afresh: a draft can be published or discarded.
+    `latest` moves on each publish: the store keeps it only until the database
+    changes (registry.store.changes).
     """
     cache = current_app.extensions["nsi_ref_cache"]
     key = (slug, version)

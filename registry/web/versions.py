@@ -90,9 +90,11 @@ def get_entry(slug: str, version: str, code: str):
     ref = resolve_for_read(slug, version)
 
     def build():
+        if ref.is_draft:
+            entry = publishing.entry_detail(store(), ref, code)
+            return json_response({"catalog": slug, "version": ref.label, **entry})
         prefill_lookups(ref)
-        entry = publishing.entry_detail(store(), ref, code)
-        return json_response({"catalog": slug, "version": ref.label, **entry})
+        return Response(publishing.entry_detail_json(store(), ref, code), mimetype="application/json")
 
     return cached([ref], version == LATEST, "entry:" + code, build)
 

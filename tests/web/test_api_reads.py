@@ -51,7 +51,7 @@ def test_a_bug_gives_a_json_500_without_a_traceback(app, client, monkeypatch):
 
     def broken(*args, **kwargs):
         raise RuntimeError("secret internals")
-    monkeypatch.setattr(publishing, "entry_detail", broken)
+    monkeypatch.setattr(publishing, "entry_detail_json", broken)
     r = client.get(f"{V}/2024/entries/A00")
     assert r.status_code == 500
     request_id = r.headers["X-Request-Id"]

@@ -62,7 +62,7 @@ def test_a_bug_is_logged_with_its_traceback_under_the_id_the_client_got(loaded, 
 
     def broken(*args, **kwargs):
         raise RuntimeError("secret internals")
-    monkeypatch.setattr(publishing, "entry_detail", broken)
+    monkeypatch.setattr(publishing, "entry_detail_json", broken)
     r = client.get("/api/v1/catalogs/icd10/versions/2024/entries/A00")
     assert r.status_code == 500
     request_id = r.headers["X-Request-Id"]

@@ -1,0 +1,354 @@
+"""Load benchmark of the HTTP API with wrk: a realistic mix and per-endpoint runs against a bare ceiling.
+
+1. Prepares a fresh store: the demo catalogs (`nsi demo`'s samples and map set), the real FNSI ICD-10 2.27
+   when ../shared/data is present, and with `--million` a synthetic 1,000,000-entry catalog (about a minute
+   to build).
+2. Serves it as `nsi serve` does (gunicorn, `--workers 2`) on loopback, and a second instance with the
+   response cache off (`NSI_RESPONSE_CACHE_MB=0`) for the cold runs.
+3. Drives them with wrk (Debian's package) and a Lua script cycling real codes, at 8, 32 and 64 connections:
+   - `bare`: `GET /api/v1/healthz`, a constant answer through the same app, hooks and server: the ceiling;
+   - `lookup`: `GET .../versions/{label}/entries/{code}`; `lookup-latest`: the same through `latest`;
+   - `catalogs`: `GET /api/v1/catalogs`; `lookup-cold`: lookups on the instance without a response cache;
+   - `lookup-1m` (with `--million`): lookups of 200,000 random codes of the 1M-entry catalog (too big to be
+     prefilled into the response cache, and more codes than it keeps: mostly database reads);
+   - `mix`: lookups (by label and `latest`), conditional GETs with If-None-Match, validate batches, search,
+     entry pages, translate, FHIR `$lookup` and `$validate-code`, the catalog list.
+4. Prints requests/s, p50, p99, non-2xx/3xx answers and socket errors per run, each endpoint's throughput as a
+   share of the bare endpoint measured on the same server at the same level just before it, and the
+   targets (0 errors at every level; at 32 connections lookups >= 85% of bare with p99 < 20 ms, cold and on
+   1M too; lookups through `latest` >= 80% of those by label, the catalog list >= 80% of bare). Exits 1
+   when a target is missed.
+
+    python bench/load.py              # 20 s per run
+    python bench/load.py --quick      # 5 s per run
+    python bench/load.py --million    # also the 1M-entry catalog
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+FNSI = ROOT.parent / "shared" / "data" / "icd10_ru" / "fnsi_1.2.643.5.1.13.13.11.1005_v2.27.csv"
+API = "/api/v1"
+LEVELS = (8, 32, 64)
+SAMPLE = 20000  # requests listed per run; wrk picks among them at random
+SAMPLE_1M = 200000  # codes of the 1M-entry catalog looked up: more than the response cache keeps
+
+# Each line of the request file: METHOD, path, one header ("-" for none) and body ("-" for none), tab-separated.
+LUA = r'''
+local requests = {}
+init = function(args)
+  for line in io.lines(args[1]) do
+    local method, path, header, body = line:match("^([^\t]*)\t([^\t]*)\t([^\t]*)\t(.*)$")
+    local headers = {}
+    if header ~= "-" then
+      local name, value = header:match("^([^:]+):%s*(.*)$")
+      headers[name] = value
+    end
+    if body ~= "-" then headers["Content-Type"] = "application/json" else body = nil end
+    requests[#requests + 1] = wrk.format(method, path, headers, body)
+  end
+  math.randomseed(os.time() + math.floor(os.clock() * 1000000) + #tostring({}))
+end
+request = function()
+  return requests[math.random(#requests)]
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format('RESULT {"requests": %d, "seconds": %.3f, "p50": %.3f, "p99": %.3f, ' ..
+    '"bad_status": %d, "socket_errors": %d}\n', summary.requests, summary.duration / 1e6,
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000, e.status,
+    e.connect + e.read + e.write + e.timeout))
+end
+'''
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get(url: str, headers: dict | None = None, body: bytes | None = None, timeout: float = 30):
+    req = urllib.request.Request(url, data=body, headers={**(headers or {}),
+                                 **({"Content-Type": "application/json"} if body else {})})
+    with urllib.request.urlopen(req, timeout=timeout) as r:
+        return r.status, dict(r.headers), r.read()
+
+
+class Server:
+    """`nsi serve` in a subprocess on a free loopback port."""
+
+    def __init__(self, env: dict, workers: int, name: str):
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.name = name
+        self.log = open(Path(env["NSI_DATA_DIR"]) / f"{name}.log", "wb")
+        self.proc = subprocess.Popen([sys.executable, "-m", "registry.cli", "serve", "--port", str(self.port),
+                                      "--workers", str(workers)], env=env, stdout=self.log,
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + 60
+        while True:
+            if self.proc.poll() is not None:
+                raise SystemExit(f"{name} server exited; see {self.log.name}")
+            try:
+                get(self.base + API + "/healthz")
+                return
+            except OSError:
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise SystemExit(f"{name} server did not answer in 60 s")
+                time.sleep(0.2)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        self.log.close()
+
+
+def wrk(base: str, lines: list[str], seconds: int, connections: int, work: Path) -> dict:
+    """One wrk run over the request lines; requests/s, p50/p99 in ms, bad statuses and socket errors."""
+    requests_file, script = work / "requests.tsv", work / "requests.lua"
+    requests_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    script.write_text(LUA)
+    out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "-s", str(script),
+                          base, "--", str(requests_file)], capture_output=True, text=True, check=True).stdout
+    result = json.loads(out.split("RESULT ", 1)[1].splitlines()[0])
+    result["rps"] = result["requests"] / result["seconds"]
+    return result
+
+
+def line(method: str, path: str, header: str = "-", body: str = "-") -> str:
+    return "\t".join((method, path, header, body))
+
+
+def build_million(store, work: Path) -> None:
+    """A 1M-entry catalog `million` (10,000 groups of 99 leaves), imported and published like any file."""
+    from importers import run_import
+    from registry.models import CatalogCreate
+    path = work / "million.jsonl"
+    rnd = random.Random(1)
+    words = "острый хронический неуточненный инфекция легкого почки сердца вызванный вирусом acute chronic".split()
+    with open(path, "w", encoding="utf-8") as f:
+        for i in range(1_000_000):
+            group = f"G{i // 100:05d}"
+            if i % 100 == 0:
+                f.write(json.dumps({"code": group, "display": f"Группа {group}"}, ensure_ascii=False) + "\n")
+            else:
+                f.write(json.dumps({"code": f"{group}.{i:07d}", "parents": [group], "display": " ".join(
+                    rnd.choice(words) for _ in range(5)) + f" №{i}"}, ensure_ascii=False) + "\n")
+    store.create_catalog(CatalogCreate(slug="million", title="Synthetic 1M", kind="classification"))
+    t = time.perf_counter()
+    run_import(store, path, catalog="million", version="v1", publish=True)
+    print(f"built the 1M-entry catalog in {time.perf_counter() - t:.0f} s")
+    path.unlink()
+
+
+def prepare(work: Path, million: bool) -> dict:
+    """The store, and the codes and names the request mixes draw from."""
+    os.environ["NSI_DATA_DIR"] = str(work)
+    os.environ.pop("NSI_DATABASE_URL", None)
+    from registry.demo import prepare_demo, prepare_review_demo
+    store, _ = prepare_demo()
+    prepare_review_demo(store)
+    from registry.demo import DEMO_MAP_SET
+    from registry.mapping import bulk_decide, publish_map_set
+    # The matcher's candidates approved as they are and published, so that translate has something to answer.
+    bulk_decide(store, DEMO_MAP_SET, "approve", actor="bench", filters={"status": "candidate", "min_score": 1})
+    publish_map_set(store, DEMO_MAP_SET, "bench", actor="bench")
+    if FNSI.is_file():
+        from importers import run_import
+        run_import(store, FNSI, catalog="icd10-ru-full", version="2.27", profile="icd10-ru-fnsi", publish=True)
+    if million:
+        build_million(store, work)
+    catalogs = {}
+    for c in store.list_catalogs():
+        if c.head_seq and c.slug != "million":
+            label = store.get_version(c.slug).label
+            catalogs[c.slug] = (label, [e["code"] for e in store.iter_entries(c.slug, label)])
+    million_codes = None
+    if million:
+        million_codes = [f"G{i // 100:05d}" if i % 100 == 0 else f"G{i // 100:05d}.{i:07d}"
+                         for i in random.Random(2).sample(range(1_000_000), SAMPLE_1M)]
+    store.engine.dispose()
+    return {"catalogs": catalogs, "million": million_codes}
+
+
+def lookup_lines(catalogs: dict, through_latest: bool = False) -> list[str]:
+    """GET lookups of real codes, all catalogs, spread over every code (the biggest catalog dominates)."""
+    pairs = [(slug, label, code) for slug, (label, codes) in catalogs.items() for code in codes]
+    rnd = random.Random(3)
+    return [line("GET", f"{API}/catalogs/{slug}/versions/{'latest' if through_latest else label}/entries/"
+                        f"{urllib.parse.quote(code, safe='')}")
+            for slug, label, code in rnd.sample(pairs, min(SAMPLE, len(pairs)))]
+
+
+def mix_lines(base: str, catalogs: dict) -> list[str]:
+    """The realistic mix: what systems polling and validating against a registry send, in rough proportion."""
+    rnd = random.Random(4)
+    lines = []
+    labelled = lookup_lines(catalogs)
+    latest = lookup_lines(catalogs, through_latest=True)
+    lines += labelled[:4000] + latest[:2000]
+    # Conditional GETs: a system revalidating what it holds.
+    for path in [l.split("\t")[1] for l in labelled[:300]] + [f"{API}/catalogs"]:
+        _, headers, _ = get(base + path)
+        lines += [line("GET", path, f"If-None-Match: {headers['ETag']}")] * 3
+    slugs = list(catalogs)
+    for _ in range(400):  # validate batches of 20 codes, one in ten unknown
+        slug = rnd.choice(slugs)
+        label, codes = catalogs[slug]
+        batch = [rnd.choice(codes) if rnd.random() > 0.1 else "NO-SUCH-CODE" for _ in range(20)]
+        lines.append(line("POST", f"{API}/catalogs/{slug}/versions/{label}/validate", "-",
+                          json.dumps({"codes": batch}, ensure_ascii=False)))
+    for word in ("холера", "острый", "tuberculosis", "insulin", "hospital", "кишечная инфекция", "metformin"):
+        lines += [line("GET", f"{API}/search?q={urllib.parse.quote(word)}&catalog={rnd.choice(slugs)}")] * 40
+    for slug in slugs:  # entry pages
+        lines += [line("GET", f"{API}/catalogs/{slug}/versions/latest/entries?limit=50")] * 40
+    for code in catalogs["drugs-kz-knf"][1][:50]:
+        lines += [line("GET", f"{API}/translate?source=drugs-kz-knf&code={urllib.parse.quote(code)}&target=atc-who")] * 4
+    _, _, body = get(f"{base}/fhir/CodeSystem")
+    systems = {}
+    for entry in json.loads(body).get("entry", []):
+        resource = entry["resource"]
+        slug = resource["id"].split("--")[0]
+        if slug in catalogs:
+            systems[slug] = resource["url"]
+    for slug, url in systems.items():
+        for code in rnd.sample(catalogs[slug][1], min(100, len(catalogs[slug][1]))):
+            q = urllib.parse.urlencode({"system": url, "code": code})
+            lines += [line("GET", f"/fhir/CodeSystem/$lookup?{q}"),
+                      line("GET", f"/fhir/CodeSystem/$validate-code?{q}&url={urllib.parse.quote(url)}")]
+    lines += [line("GET", f"{API}/catalogs")] * 100
+    rnd.shuffle(lines)
+    return lines
+
+
+def check_lines(base: str, lines: list[str], sample: int = 300) -> None:
+    """Every request of a sample answers 2xx/3xx before the load starts (a broken mix would measure errors)."""
+    for l in random.Random(5).sample(lines, min(sample, len(lines))):
+        method, path, header, body = l.split("\t")
+        headers = dict([header.split(": ", 1)]) if header != "-" else {}
+        started = time.perf_counter()
+        try:  # the first search of a catalog builds its index: allowed its time here, before measuring
+            get(base + path, headers, body.encode() if body != "-" else None, timeout=600)
+        except urllib.error.HTTPError as exc:
+            if exc.code != 304:
+                raise SystemExit(f"{method} {path} answered {exc.code}: {exc.read()[:300]!r}")
+        if time.perf_counter() - started > 2:
+            print(f"warm-up: {method} {path[:100]} took {time.perf_counter() - started:.1f} s")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="5 s per run instead of 20")
+    ap.add_argument("--seconds", type=int, help="seconds per run (default 20, or 5 with --quick)")
+    ap.add_argument("--million", action="store_true", help="also build and load a 1M-entry catalog")
+    ap.add_argument("--levels", default=",".join(map(str, LEVELS)), help="connection counts, comma-separated")
+    ap.add_argument("--only", help="runs to make, comma-separated (bare is always made): lookup, lookup-latest, "
+                                   "catalogs, lookup-cold, lookup-1m, mix")
+    ap.add_argument("--workers", type=int, default=2, help="gunicorn workers of each server")
+    args = ap.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk not found: apt-get install wrk")
+    seconds = args.seconds or (5 if args.quick else 20)
+    levels = [int(x) for x in args.levels.split(",")]
+    wanted = set(args.only.split(",")) if args.only else None
+
+    work = Path(tempfile.mkdtemp(prefix="nsi-bench-load-"))
+    servers = []
+    try:
+        t = time.perf_counter()
+        data = prepare(work, args.million)
+        print(f"prepared the store in {time.perf_counter() - t:.0f} s: "
+              + ", ".join(f"{s} {l} ({len(c):,})" for s, (l, c) in data["catalogs"].items()))
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "NSI_DATA_DIR": str(work)}
+        env.pop("NSI_DATABASE_URL", None)
+        warm = Server(env, args.workers, "serve")
+        servers.append(warm)
+        cold = Server({**env, "NSI_RESPONSE_CACHE_MB": "0"}, args.workers, "serve-no-cache")
+        servers.append(cold)
+        runs = {"lookup": (warm, lookup_lines(data["catalogs"])),
+                "lookup-latest": (warm, lookup_lines(data["catalogs"], through_latest=True)),
+                "catalogs": (warm, [line("GET", f"{API}/catalogs")]),
+                "lookup-cold": (cold, lookup_lines(data["catalogs"]))}
+        if data["million"]:
+            runs["lookup-1m"] = (warm, [line("GET", f"{API}/catalogs/million/versions/v1/entries/{c}")
+                                        for c in data["million"]])
+        runs["mix"] = (warm, mix_lines(warm.base, data["catalogs"]))
+        runs = {k: v for k, v in runs.items() if wanted is None or k in wanted}
+        for name, (server, lines) in runs.items():
+            check_lines(server.base, lines)
+        bare = [line("GET", f"{API}/healthz")]
+        print(f"\nwrk, 2 threads, {seconds} s per run, gunicorn {args.workers} workers (gthread, 4 threads) per "
+              f"server, loopback; {os.cpu_count()} CPUs shared by wrk, the servers and anything else running "
+              f"(load average at start {os.getloadavg()[0]:.1f})")
+        print(f"{'run':<16}{'conns':>6}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'non-2xx':>9}{'sock err':>9}"
+              f"{'/ bare':>8}")
+        results = []
+        for level in levels:
+            for name, (server, lines) in runs.items():
+                ceiling = wrk(server.base, bare, seconds, level, work)  # the same server, just before
+                result = wrk(server.base, lines, seconds, level, work)
+                result.update(name=name, level=level, bare=ceiling, ratio=result["rps"] / ceiling["rps"])
+                results.append(result)
+                for label, r, ratio in ((f"bare ({server.name[:9]})", ceiling, ""), (name, result,
+                                        f"{result['ratio']:.0%}")):
+                    print(f"{label:<16}{level:>6}{r['rps']:>9.0f}{r['p50']:>9.2f}{r['p99']:>9.2f}"
+                          f"{r['bad_status']:>9}{r['socket_errors']:>9}{ratio:>8}", flush=True)
+        print(f"\nload average at the end {os.getloadavg()[0]:.1f}")
+        missed = targets(results)
+        for text in missed:
+            print("MISSED:", text)
+        print("all targets met" if not missed else f"{len(missed)} target(s) missed")
+        sys.exit(1 if missed else 0)
+    finally:
+        for server in servers:
+            server.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def targets(results: list[dict]) -> list[str]:
+    """The targets this run missed, in words."""
+    missed = []
+    for r in results:
+        for run in (r, r["bare"]):
+            if run["bad_status"] or run["socket_errors"]:
+                missed.append(f"{r['name']} at {r['level']}: {run['bad_status']} non-2xx/3xx, "
+                              f"{run['socket_errors']} socket errors")
+        if r["level"] != 32:
+            continue
+        floor = {"lookup": 0.85, "lookup-cold": 0.85, "lookup-1m": 0.85, "catalogs": 0.80}
+        if r["name"] in floor and r["ratio"] < floor[r["name"]]:
+            missed.append(f"{r['name']} at 32 connections: {r['ratio']:.0%} of bare, target {floor[r['name']]:.0%}")
+        by_label = next((b for b in results if b["name"] == "lookup" and b["level"] == 32), None)
+        if r["name"] == "lookup-latest" and by_label and r["rps"] < 0.8 * by_label["rps"]:
+            missed.append(f"lookup-latest at 32 connections: {r['rps'] / by_label['rps']:.0%} of the lookups by "
+                          f"label, target 80%")
+        if r["name"].startswith("lookup") and r["p99"] >= 20:
+            missed.append(f"{r['name']} at 32 connections: p99 {r['p99']:.1f} ms, target < 20 ms")
+    return missed
+
+
+if __name__ == "__main__":
+    main()
