@@ -12,3 +12,4 @@ from registry.models.jobs import ImportJob  # noqa: F401
 from registry.models.mapping import (  # noqa: F401
     MapSet, MapSetCreate, MapSetPublic, MapSetVersion, Mapping, MappingEvent, MappingPublic, PublishedMapping,
 )
+from registry.models.search import SearchIndexState  # noqa: F401

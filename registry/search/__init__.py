@@ -1,0 +1,133 @@
+"""Full-text search over the displays and designations of published versions.
+
+The index lives in the database (`registry.search.index`: SQLite FTS5 or a PostgreSQL tsvector with GIN),
+is built in the background after each publish, and never on a query. A query is cut to its first
+`MAX_TERMS` distinct terms (`registry.search.analysis`), so its cost is linear in its length and bounded.
+Every term must match (code, display or a designation); the last one also matches as a prefix when it has
+at least `PREFIX_MIN` characters, so `туберк` finds `туберкулез` and `A01` finds `A01.0` (an exact match
+ranks above a prefix-only one). Ranking is BM25 on
+SQLite and `ts_rank` (normalised by length) on PostgreSQL, with the code and display weighing more than designations.
+
+While a version's index is still being built (the minute after a large first publish, or after an upgrade),
+its query is answered by a plain scan of that version instead: the same every-term rule as substrings of
+the folded display and designations, ordered by code, score 0, and the version named under `indexing` in
+the answer. A client thus always gets an answer, and knows when it was not ranked.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from registry.errors import BadRequest, NotFound
+from registry.search import index as search_index
+from registry.search.analysis import MAX_TERMS, query_terms
+from registry.store.reads import LATEST, VersionRef, entry_rows, fold
+
+MAX_LIMIT = 100
+PREFIX_MIN = 3
+
+__all__ = ["MAX_LIMIT", "MAX_TERMS", "PREFIX_MIN", "search"]
+
+
+def _fts5_match(catalog_id: int, found: list[str]) -> str:
+    quoted = ['"' + t.replace('"', '""') + '"' for t in found]
+    if len(found[-1]) >= PREFIX_MIN:  # an exact match then counts twice, so it ranks above a prefix-only one
+        quoted[-1] = f"({quoted[-1]} OR {quoted[-1]} *)"
+    return f'catalog : "c{catalog_id}" AND ' + " AND ".join(quoted)
+
+
+def _tsquery(found: list[str], prefix: bool = True) -> str:
+    quoted = ["'" + t.replace("\\", "\\\\").replace("'", "''") + "'" for t in found]
+    if prefix and len(found[-1]) >= PREFIX_MIN:
+        quoted[-1] = f"({quoted[-1]} | {quoted[-1]}:*)"
+    return " & ".join(quoted)
+
+
+def _ranked_sql(dialect: str, candidates: bool) -> str:
+    """The ranked query; with `candidates`, the index ranks its best `:k` rows alone before any join.
+
+    Joining every match to `entry` for the validity filter costs more than ranking it (1.8 s against 0.3 s
+    for a word in 138,000 rows of a 1M catalog), and a version holds nearly every row of its catalog's
+    index, so the best rows of the index are almost always the best rows of the version.
+    """
+    validity = "e.catalog_id = :catalog_id AND e.valid_from + 0 <= :seq AND (e.valid_to IS NULL OR e.valid_to > :seq)"
+    if dialect == "sqlite":
+        matches = ("SELECT rowid AS id, -bm25(entry_search, 0.0, 10.0, 2.0, 1.0) AS score FROM entry_search "
+                   "WHERE entry_search MATCH :match")
+    else:
+        matches = ("SELECT s.entry_id AS id, ts_rank(s.terms, q, 1) AS score "
+                   "FROM entry_search s, CAST(:query AS tsquery) q WHERE s.terms @@ q")
+    if candidates:
+        matches += " ORDER BY score DESC LIMIT :k"
+    return (f"SELECT e.code, e.display, e.status, m.score FROM ({matches}) m JOIN entry e ON e.id = m.id "
+            f"WHERE {validity} ORDER BY m.score DESC, e.code LIMIT :limit")
+
+
+def _indexed_hits(conn, ref: VersionRef, found: list[str], limit: int) -> list[dict]:
+    params = {"catalog_id": ref.catalog_id, "seq": ref.seq, "limit": limit, "k": limit * 3 + 50}
+    if conn.dialect.name == "sqlite":
+        params["match"] = _fts5_match(ref.catalog_id, found)
+    else:
+        params["query"], params["exact"] = _tsquery(found), _tsquery(found, prefix=False)
+    rows = conn.execute(sa.text(_ranked_sql(conn.dialect.name, candidates=True)), params).all()
+    if len(rows) < limit:  # the best candidates were mostly rows of other versions (or catalogs): rank them all
+        rows = conn.execute(sa.text(_ranked_sql(conn.dialect.name, candidates=False)), params).all()
+    return [{"catalog": ref.catalog, "version": ref.label, "code": r.code, "display": r.display,
+             "status": r.status, "score": round(float(r.score), 4)} for r in rows]
+
+
+def _scanned_hits(conn, ref: VersionRef, found: list[str], limit: int) -> list[dict]:
+    """The fallback while the version's index is built: every term a substring of display or designations."""
+    table, where = entry_rows(ref)
+    # Folded apart: on PostgreSQL the code's C collation would keep lower() from folding Cyrillic text.
+    text, code = fold(conn, table.c.display + " " + table.c.designations), fold(conn, table.c.code)
+    escaped = [t.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") for t in found]
+    rows = conn.execute(sa.select(table.c.code, table.c.display, table.c.status)
+                        .where(where, *[text.like(f"%{t}%", escape="\\") | code.like(f"{t}%", escape="\\")
+                                       for t in escaped])
+                        .order_by(table.c.code).limit(limit)).all()
+    return [{"catalog": ref.catalog, "version": ref.label, "code": r.code, "display": r.display,
+             "status": r.status, "score": 0.0} for r in rows]
+
+
+def search(store, q: str, *, catalog: str | None = None, version: str | None = None, limit: int = 20) -> dict:
+    """Entries whose code, display or designations match every term of `q`, best first.
+
+    Without `catalog`, every catalog's latest published version is searched and the hits merged by score.
+    `version` needs `catalog`. Drafts are not searched. Versions whose index is still being built are
+    scanned instead, listed under `indexing`, and the background indexer is woken for them.
+    """
+    q = (q or "").strip()
+    if not q:
+        raise BadRequest("search needs a query: q=...")
+    if not 1 <= limit <= MAX_LIMIT:
+        raise BadRequest(f"limit must be between 1 and {MAX_LIMIT}")
+    if version and not catalog:
+        raise BadRequest("version needs catalog")
+    if catalog:
+        refs = [store.resolve(catalog, version or LATEST)]
+        if refs[0].is_draft:
+            raise BadRequest(f"version {refs[0].label} of {catalog} is a draft; only published versions are searched")
+    else:
+        refs = []
+        for c in store.list_catalogs():
+            try:
+                refs.append(store.resolve(c.slug, LATEST))
+            except NotFound:
+                continue  # no published version (never published, or every version retired): nothing to search
+    found = query_terms(q)
+    hits: list[dict] = []
+    indexing: list[dict] = []
+    if found:
+        with store.engine.connect() as conn:
+            ready = search_index.indexed_seqs(conn)
+            for ref in refs:
+                if ref.seq <= ready.get(ref.catalog_id, 0):
+                    hits.extend(_indexed_hits(conn, ref, found, limit))
+                else:
+                    indexing.append({"catalog": ref.catalog, "version": ref.label})
+                    hits.extend(_scanned_hits(conn, ref, found, limit))
+    if indexing:
+        search_index.indexer(store).wake()
+    hits.sort(key=lambda h: -h["score"])
+    return {"query": q, "items": hits[:limit], "indexing": indexing}
