@@ -8,6 +8,8 @@
    - `whoosh`: the schema the registry used (code, stemmed display and designations), whoosh-reloaded's
      multi-process writer (2 processes, 256 MB, no merge); queried with AND (`whoosh`) and with the OR group
      the registry used (`whoosh-or`);
+   - `registry-sqlite`, `registry-postgresql`: the shipped design end to end (a Store, a publish, then
+     `registry.search.index.build` timed, and `registry.search.search` queried);
    - `fts5`: SQLite FTS5, contentless, over the terms of `registry.search.analysis` (stems), joined back to
      the entry rows with the validity filter a versioned store needs;
    - `pg-simple`: PostgreSQL tsvector (`simple` configuration over the same stems) with a GIN index;
@@ -19,7 +21,7 @@
 4. Times a 40-character and a 4,000-character query on each engine (is it linear in its length?).
 
 Run on demand (not in CI):
-  python bench/search.py [--entries 100000] [--engines whoosh,fts5,pg-simple,pg-russian,pg-trgm]
+  python bench/search.py [--entries 100000] [--engines registry-sqlite,registry-postgresql,whoosh,fts5,...]
                          [--pg postgresql+psycopg://postgres@127.0.0.1:5432/test] [--repeat 5]
 The PostgreSQL engines run in a throw-away schema that is dropped at the end.
 """
@@ -312,6 +314,59 @@ class Postgres:
         pass
 
 
+class Registry:
+    """The shipped design, end to end: a Store, a publish, `registry.search.index.build` and `registry.search.search`."""
+
+    def __init__(self, kind: str, work: Path, pg_url: str, schema: str):
+        self.name = f"registry-{kind}"
+        self.kind, self.work, self.pg_url, self.schema = kind, work, pg_url, schema
+
+    def build(self, entries):
+        from registry.models import CatalogCreate
+        from registry.search import index as search_index
+        from registry.store import Store
+        environ = {"NSI_DATA_DIR": str(self.work / self.name)}
+        if self.kind == "sqlite":
+            environ["NSI_DATABASE_URL"] = f"sqlite:///{self.work / self.name / 'nsi.db'}"
+        else:
+            import psycopg
+            with psycopg.connect(self.pg_url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as c:
+                c.execute(f"CREATE SCHEMA IF NOT EXISTS {self.schema}_r")
+            environ["NSI_DATABASE_URL"] = f"{self.pg_url}?options=-csearch_path%3D{self.schema}_r"
+        self.store = store = Store.init(environ)
+        store.create_catalog(CatalogCreate(slug="bench", title="Bench", kind="other"))
+        t = time.perf_counter()
+        store.stage_draft("bench", "1", ({"code": e["code"], "display": e["display"], "designations": [
+            {"language": "ru", "use": "synonym", "text": d} for d in e["designations"]]} for e in entries))
+        store.publish("bench", "1")
+        self.publish_seconds = time.perf_counter() - t
+        self.base = self.size()
+        t = time.perf_counter()
+        assert search_index.build(store, store.resolve("bench").catalog_id)
+        self.build_seconds = time.perf_counter() - t
+
+    def size(self):
+        with self.store.engine.connect() as conn:
+            if self.kind == "sqlite":
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+                pages = conn.exec_driver_sql("PRAGMA page_count").scalar_one()
+                free = conn.exec_driver_sql("PRAGMA freelist_count").scalar_one()
+                size = (pages - free) * conn.exec_driver_sql("PRAGMA page_size").scalar_one()
+                return size - getattr(self, "base", 0)
+            return conn.exec_driver_sql("SELECT pg_total_relation_size('entry_search')").scalar_one()
+
+    def query(self, q, limit=10):
+        from registry.search import search
+        return [h["code"] for h in search(self.store, q, catalog="bench", limit=limit)["items"]]
+
+    def close(self):
+        self.store.engine.dispose()
+        if self.kind == "postgresql":
+            import psycopg
+            with psycopg.connect(self.pg_url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as c:
+                c.execute(f"DROP SCHEMA {self.schema}_r CASCADE")
+
+
 def tsvector(code: str, display: str, designations: str) -> str:
     """A tsvector literal of the registry's terms: code and display weigh A, designations B."""
     def lexemes(words, weight):
@@ -357,7 +412,8 @@ def run_engine(engine, entries, repeat):
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--entries", type=int, default=100_000)
-    parser.add_argument("--engines", default="whoosh,whoosh-or,fts5,pg-simple,pg-russian,pg-trgm")
+    parser.add_argument("--engines", default="registry-sqlite,registry-postgresql,whoosh,whoosh-or,fts5,pg-simple,"
+                                             "pg-russian,pg-trgm")
     parser.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args(argv)
@@ -380,6 +436,8 @@ def main(argv=None) -> int:
                     engine.build = lambda entries, e=engine: e.open()  # same index, other query group
             elif name == "fts5":
                 engine = Fts5(work / "fts5.sqlite")
+            elif name.startswith("registry-"):
+                engine = Registry(name.split("-", 1)[1], work, args.pg, schema)
             else:
                 engine = Postgres(args.pg, schema, name.split("-", 1)[1])
                 pg.append(engine)
@@ -387,6 +445,8 @@ def main(argv=None) -> int:
             results[name] = run_engine(engine, entries, args.repeat)
             engine.close()
             r = results[name]
+            if hasattr(engine, "publish_seconds"):
+                print(f"{name}: stage + publish (not counted as index build) {engine.publish_seconds:.1f} s")
             print(f"{name:11} build {r['build']:7.1f} s  index {r['size'] / 1e6:7.1f} MB  "
                   f"p50 {r['p50'] * 1000:6.1f} ms  p99 {r['p99'] * 1000:7.1f} ms  max {r['max'] * 1000:7.1f} ms  "
                   f"40 chars {r['lengths']['40 chars'] * 1000:6.1f} ms  "
@@ -401,9 +461,10 @@ def main(argv=None) -> int:
     print(f"{'':12}" + "".join(f"{k:>18}" for k in kinds))
     for name, r in results.items():
         print(f"{name:12}" + "".join(f"{r['kinds'][k][0] * 1000:8.1f} /{r['kinds'][k][1] * 1000:7.1f}" for k in kinds))
-    if "fts5" in results:
-        print("\nagreement with fts5: queries with any hit; mean top-10 overlap; same first hit")
-        base = results["fts5"]["tops"]
+    reference = next((n for n in ("registry-sqlite", "fts5") if n in results), None)
+    if reference:
+        print(f"\nagreement with {reference}: queries with any hit; mean top-10 overlap; same first hit")
+        base = results[reference]["tops"]
         for name, r in results.items():
             tops = r["tops"]
             hit = sum(1 for q in tops if tops[q])

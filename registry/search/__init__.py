@@ -29,11 +29,14 @@ PREFIX_MIN = 3
 __all__ = ["MAX_LIMIT", "MAX_TERMS", "PREFIX_MIN", "search"]
 
 
-def _fts5_match(catalog_id: int, found: list[str]) -> str:
+def _fts5_match(catalog_id: int | None, found: list[str]) -> str:
     quoted = ['"' + t.replace('"', '""') + '"' for t in found]
     if len(found[-1]) >= PREFIX_MIN:  # an exact match then counts twice, so it ranks above a prefix-only one
         quoted[-1] = f"({quoted[-1]} OR {quoted[-1]} *)"
-    return f'catalog : "c{catalog_id}" AND ' + " AND ".join(quoted)
+    words = " AND ".join(quoted)
+    # The catalog's token matches every row of the catalog: intersecting with it costs as much as the catalog is
+    # large, so only the full ranking (which must leave other catalogs' rows out before joining) uses it.
+    return words if catalog_id is None else f'catalog : "c{catalog_id}" AND {words}'
 
 
 def _tsquery(found: list[str], prefix: bool = True) -> str:
@@ -65,12 +68,15 @@ def _ranked_sql(dialect: str, candidates: bool) -> str:
 
 def _indexed_hits(conn, ref: VersionRef, found: list[str], limit: int) -> list[dict]:
     params = {"catalog_id": ref.catalog_id, "seq": ref.seq, "limit": limit, "k": limit * 3 + 50}
-    if conn.dialect.name == "sqlite":
-        params["match"] = _fts5_match(ref.catalog_id, found)
+    sqlite = conn.dialect.name == "sqlite"
+    if sqlite:
+        params["match"] = _fts5_match(None, found)
     else:
         params["query"], params["exact"] = _tsquery(found), _tsquery(found, prefix=False)
     rows = conn.execute(sa.text(_ranked_sql(conn.dialect.name, candidates=True)), params).all()
-    if len(rows) < limit:  # the best candidates were mostly rows of other versions (or catalogs): rank them all
+    if len(rows) < limit:  # the best candidates were mostly rows of other versions or catalogs: rank them all
+        if sqlite:
+            params["match"] = _fts5_match(ref.catalog_id, found)
         rows = conn.execute(sa.text(_ranked_sql(conn.dialect.name, candidates=False)), params).all()
     return [{"catalog": ref.catalog, "version": ref.label, "code": r.code, "display": r.display,
              "status": r.status, "score": round(float(r.score), 4)} for r in rows]
