@@ -148,3 +148,19 @@ def test_a_lost_index_is_rebuilt_from_the_store(client, store):
     assert search_index.indexer(store).wait_idle()
     assert search_index.catalogs_behind(store) == [] and index_rows(store) == entry_rows(store)
     assert client.get("/api/v1/search?q=холерой").get_json()["indexing"] == []
+
+
+def test_a_word_in_more_rows_than_the_rank_window_is_ranked_within_it(client, store, tmp_path, monkeypatch):
+    rows = "".join(f'{{"code": "W{i:03d}", "display": "частое слово{" дополнение" * (i % 3)}"}}\n' for i in range(40))
+    extra = tmp_path / "common.jsonl"
+    extra.write_text(rows, encoding="utf-8")
+    store.create_catalog(CatalogCreate(slug="common", title="Common", kind="other"))
+    run_import(store, extra, catalog="common", version="1", publish=True)
+    search_index.build_all(store)
+    exact = codes(client.get("/api/v1/search?q=частое&catalog=common&limit=5"))
+    assert len(exact) == 5 and all(int(c[1:]) % 3 == 0 for c in exact)  # the shortest displays, anywhere
+    monkeypatch.setattr(search, "RANK_WINDOW", 12)
+    windowed = codes(client.get("/api/v1/search?q=частое&catalog=common&limit=4"))
+    assert len(windowed) == 4 and all(int(c[1:]) % 3 == 0 for c in windowed)  # still the best of what was ranked
+    if store.engine.dialect.name == "sqlite":  # FTS5 gives matches in rowid (insertion) order
+        assert windowed == ["W000", "W003", "W006", "W009"]
