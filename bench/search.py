@@ -342,7 +342,7 @@ class Registry:
         self.publish_seconds = time.perf_counter() - t
         self.base = self.size()
         t = time.perf_counter()
-        assert search_index.build(store, store.resolve("bench").catalog_id)
+        assert search_index.build(store, store.resolve("bench").catalog_id) == len(entries)
         self.build_seconds = time.perf_counter() - t
 
     def size(self):

@@ -114,15 +114,16 @@ def _index_rows(conn, catalog_id: int, rows) -> None:
                     copy.write_row((i, _tsvector([(code, "A"), (display, "A"), (names, "B")])))
 
 
-def build(store, catalog_id: int, *, after_batch=None) -> bool:
-    """Index every published entry row of catalog `catalog_id` not yet indexed; True once it is up to date.
+def build(store, catalog_id: int, *, after_batch=None) -> int | None:
+    """Index every published entry row of catalog `catalog_id` not yet indexed; the number of rows it indexed.
 
-    False when another builder holds the lease or moved the watermark meanwhile (it finishes the work).
+    None when another builder holds the lease or moved the watermark meanwhile (it finishes the work).
     `after_batch(rows)` is called after each committed batch (progress, and tests that pause a build).
     """
     me = owner()
     if not _take_lease(store, catalog_id, me):
-        return False
+        return None
+    indexed = 0
     try:
         while True:
             with store.engine.connect() as conn:
@@ -143,13 +144,14 @@ def build(store, catalog_id: int, *, after_batch=None) -> bool:
                                                           STATE.c.indexed_entry_id == mark,
                                                           STATE.c.lease_owner == me).values(**values)).rowcount
                 if moved != 1:
-                    return False  # lost the lease to another builder: it carries on from the watermark
+                    return None  # lost the lease to another builder: it carries on from the watermark
                 if rows:
                     _index_rows(conn, catalog_id, rows)
+            indexed += len(rows)
             if after_batch is not None:
                 after_batch(len(rows))
             if last:
-                return True
+                return indexed
     finally:
         _release_lease(store, catalog_id, me)
 
@@ -164,12 +166,13 @@ def clear(store) -> None:
         conn.execute(STATE.delete())
 
 
-def build_all(store) -> list[int]:
-    """Bring every catalog's index up to date in this thread; the ids of the catalogs this call indexed."""
-    done = []
+def build_all(store) -> dict[int, int]:
+    """Bring every catalog's index up to date in this thread; {catalog id: rows indexed} of what this call did."""
+    done = {}
     for catalog_id in catalogs_behind(store):
-        if build(store, catalog_id):
-            done.append(catalog_id)
+        rows = build(store, catalog_id)
+        if rows:
+            done[catalog_id] = rows
     return done
 
 
@@ -201,7 +204,7 @@ class Indexer:
             try:
                 done = build_all(self.store)
                 if done:
-                    log.info("search index brought up to date for catalog ids %s", done)
+                    log.info("search index: %s", ", ".join(f"{n:,} rows of catalog id {c}" for c, n in done.items()))
             except Exception:  # a database hiccup must not end a polling thread; the next wake or poll retries
                 log.exception("search index build failed; retrying at the next publish, query or poll")
             finally:

@@ -93,7 +93,7 @@ def test_a_query_during_a_build_answers(client, store, tmp_path, monkeypatch):
         r = client.get("/api/v1/search?q=тифоидная вариант&catalog=typhoid&limit=100")
         assert codes(r) == [f"T{i:03d}" for i in range(30)]
         assert r.get_json()["indexing"] == [{"catalog": "typhoid", "version": "1"}]
-        assert search_index.build(store, store.resolve("typhoid").catalog_id) is False  # leased to the builder
+        assert search_index.build(store, store.resolve("typhoid").catalog_id) is None  # leased to the builder
     finally:
         resume.set()
         builder.join(30)
