@@ -30,7 +30,7 @@ import sqlalchemy as sa
 from registry import db
 from registry.models.catalog import Catalog, Entry
 from registry.models.search import SearchIndexState
-from registry.search.analysis import terms
+from registry.search.analysis import WORD, terms
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +101,8 @@ def _index_rows(conn, catalog_id: int, rows) -> None:
     analysed = []
     for r in rows:
         names = " ".join(d["text"] for d in json.loads(r.designations))
-        analysed.append((r.id, [r.code.lower()], terms(r.display), terms(names)))
+        # A code's parts as the query analyser splits them (`A00-A09` → a00, a09), unstemmed.
+        analysed.append((r.id, WORD.findall(r.code.lower()), terms(r.display), terms(names)))
     if conn.dialect.name == "sqlite":
         scope = f"c{catalog_id}"
         conn.exec_driver_sql(

@@ -110,6 +110,7 @@ CASES = [
     ("парат", ["A01", "A01.1"]),                      # the last term as a prefix
     ("A01", ["A01", "A01.0", "A01.1"]),               # a code, then the codes under it by prefix
     ("a00.1", ["A00.1"]),                             # a dotted code, any case
+    ("A00-A09", ["A00-A09"]),                         # a range code, split alike on both databases
     ("вибрионом биовар", ["A00.0", "A00.1"]),
     ("ёжик", []),
     ("!!! ???", []),
