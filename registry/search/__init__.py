@@ -80,6 +80,8 @@ def _indexed_hits(conn, ref: VersionRef, found: list[str], limit: int) -> list[d
         params["match"] = _fts5_match(None, found)
     else:
         params["query"] = _tsquery(found)
+        # Starting parallel workers costs more than these small ranked reads; for this transaction only.
+        conn.exec_driver_sql("SET LOCAL max_parallel_workers_per_gather = 0")
     rows = conn.execute(sa.text(_ranked_sql(conn.dialect.name, candidates=True)), params).all()
     if len(rows) < limit:  # the best candidates were mostly rows of other versions or catalogs: rank them all
         if sqlite:
