@@ -168,3 +168,17 @@ def test_a_word_in_more_rows_than_the_rank_window_is_ranked_within_it(client, st
     assert len(windowed) == 4 and all(int(c[1:]) % 3 == 0 for c in windowed)  # still the best of what was ranked
     if store.engine.dialect.name == "sqlite":  # FTS5 gives matches in rowid (insertion) order
         assert windowed == ["W000", "W003", "W006", "W009"]
+
+
+def test_the_scan_during_a_build_reads_a_bounded_number_of_entries(client, store, tmp_path, monkeypatch):
+    monkeypatch.setattr(search_index.Indexer, "wake", lambda self: None)
+    rows = "".join(f'{{"code": "S{i:03d}", "display": "Сканируемая запись {i}"}}\n' for i in range(20))
+    extra = tmp_path / "scan.jsonl"
+    extra.write_text(rows, encoding="utf-8")
+    store.create_catalog(CatalogCreate(slug="scan", title="Scan", kind="other"))
+    run_import(store, extra, catalog="scan", version="1", publish=True)
+    assert codes(client.get("/api/v1/search?q=сканируемая&catalog=scan&limit=100")) == [f"S{i:03d}" for i in range(20)]
+    monkeypatch.setattr(search, "SCAN_ROWS", 5)
+    r = client.get("/api/v1/search?q=сканируемая&catalog=scan&limit=100")
+    assert codes(r) == ["S000", "S001", "S002", "S003", "S004"] and r.get_json()["indexing"] != []
+    assert codes(client.get("/api/v1/search?q=запись 17&catalog=scan")) == []  # beyond the scanned entries
