@@ -64,6 +64,13 @@ def _now() -> datetime:
 
 
 def _take_lease(store, catalog_id: int, me: str) -> bool:
+    try:
+        return _try_lease(store, catalog_id, me)
+    except sa.exc.IntegrityError:  # another worker created the catalog's state row first: it builds
+        return False
+
+
+def _try_lease(store, catalog_id: int, me: str) -> bool:
     with db.write_transaction(store.engine) as conn:
         row = conn.execute(sa.select(STATE).where(STATE.c.catalog_id == catalog_id)).first()
         if row is None:
