@@ -76,7 +76,9 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in [
             "`nsi serve --access-log` turns it on.", _bool),
     Setting("NSI_JOB_POLL_SECONDS", 5,
             "How often each `nsi serve` worker process looks for queued import jobs (re-queued after a crash, or left "
-            "by a stopped instance) and for cut-off ones, in seconds; 0 turns the poller off.", float),
+            "by a stopped instance) and for cut-off ones, and for versions not yet in the search index (published by "
+            "the CLI or another node), in seconds; 0 turns the poller off (search indexes are then built at start-up "
+            "and after publishes through the API only).", float),
     Setting("NSI_MAX_UPLOAD_MB", 512,
             "Largest accepted import upload through the API, in MiB.", int),
     Setting("NSI_XLSX_MAX_UNCOMPRESSED_MB", 2048,

@@ -127,9 +127,11 @@ def app(store):
     """The web app (Flask tutorial style) on the `store` fixture's database, SQLite and PostgreSQL in turn."""
     from registry import jobs
     from registry.web import create_app
+    from registry.search import index as search_index
     application = create_app({"TESTING": True, "NSI_STORE": store})
     yield application
     jobs.wait_for_jobs()
+    search_index.indexer(store).wait_idle()
 
 
 @pytest.fixture

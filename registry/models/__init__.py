@@ -13,3 +13,4 @@ from registry.models.mapping import (  # noqa: F401
     MapSet, MapSetCreate, MapSetPublic, MapSetVersion, Mapping, MappingEvent, MappingPublic, PublishedMapping,
 )
 from registry.models.fhir import FhirResource  # noqa: F401
+from registry.models.search import SearchIndexState  # noqa: F401

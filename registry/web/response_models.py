@@ -197,11 +197,18 @@ class Hit(Out):
     score: float
 
 
+class IndexingVersion(Out):
+    catalog: str
+    version: str
+
+
 class SearchResult(Out):
     """Entries matching the words, best first."""
 
     query: str
     items: list[Hit]
+    indexing: list[IndexingVersion] = Field(description="Versions whose search index is still being built: "
+                                            "their hits come from an unranked scan (score 0, by code)")
 
 
 class Candidate(Out):

@@ -37,6 +37,10 @@ def _post_fork(server, worker):
         if interval > 0:  # every worker takes its share of the queued import jobs
             from registry import jobs
             jobs.JobPoller(store, interval, float(app.config["NSI_JOB_STALE_SECONDS"])).start()
+        # Search indexes of versions published by the CLI, another node, or before a crash or an upgrade:
+        # built now in the background (one worker at a time, by lease), then looked for at every poll.
+        from registry.search import index as search_index
+        search_index.indexer(store, interval).wake()
 
 
 def serve(app, host: str = "127.0.0.1", port: int = 8000, workers: int = 2, threads: int = 4,

@@ -6,6 +6,7 @@ from flask import Blueprint, Response, current_app, request, stream_with_context
 
 from registry import exports, publishing
 from registry.entries import STATUSES
+from registry.search import index as search_index
 from registry.store.reads import LATEST
 from registry.web.common import (API, cached, current_token, etag_for, json_response, needs,
                                  resolve_for_read, revalidated, store)
@@ -166,6 +167,7 @@ def _file_chunks(path, temporary: bool, size: int = 1 << 16):
 def publish(slug: str, version: str, body: ReleaseNotes):
     """Publish a draft as the catalog's next version (importer or admin); the body, if any, gives release notes."""
     store().publish(slug, version, by=current_token().name, release_notes=body.release_notes)
+    search_index.indexer(store()).wake()  # its search index is built in the background, not on a query
     return json_response(version_json(slug, version))
 
 

@@ -9,6 +9,7 @@ import pytest
 from importers import run_import
 from registry import auth
 from registry.models import CatalogCreate
+from registry.search import index as search_index
 
 API_DATA = Path(__file__).resolve().parent.parent / "data" / "api"
 
@@ -32,6 +33,7 @@ def loaded(store):
                                        oid="1.2.643.5.1.13.13.11.1005"))
     for label, name in (("2023", "icd_v1.jsonl"), ("2024", "icd_v2.jsonl")):
         run_import(store, API_DATA / name, catalog="icd10", version=label, publish=True)
+    search_index.build_all(store)  # as a server's background indexer does after a publish
     return store
 
 

@@ -264,17 +264,6 @@ def test_search_is_never_stale_after_a_publish(client, store, tmp_path):
     assert [(h["code"], h["version"]) for h in hits] == [("A03.9", "2025")]
 
 
-def test_search_index_is_rebuilt_when_missing(client, store):
-    import shutil
-    from registry import search
-    client.get("/api/v1/search?q=тиф")
-    folder = search.index_dir(store, store.resolve("icd10"))
-    assert folder.is_dir()
-    shutil.rmtree(folder)
-    assert {h["code"] for h in client.get("/api/v1/search?q=тиф").get_json()["items"]} == {"A01", "A01.0"}
-    assert folder.is_dir()
-
-
 def test_feed_lists_releases_newest_first(client):
     items = client.get("/api/v1/feed").get_json()["items"]
     assert [(i["catalog"], i["version"]) for i in items] == [("icd10", "2024"), ("icd10", "2023")]

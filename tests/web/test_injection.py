@@ -31,7 +31,7 @@ TARGET = [{"code": "T1", "display": FORMULAS[0] + " target"}, {"code": "T2", "di
           {"code": "T3", "display": FORMULAS[3]}]
 
 
-def matcher(terms, target, limit=5, *, store):
+def matcher(terms, target, limit=5, *, store, target_fields=None):
     """Every local term gets every target entry as a candidate, so each hostile display reaches the worksheet."""
     return [{"term": t, "candidates": [{"rank": i, "code": e["code"], "display": e["display"], "score": 90.0 - i,
                                         "reason": FORMULAS[1]} for i, e in enumerate(TARGET, 1)]} for t in terms]

@@ -1,0 +1,184 @@
+"""Search indexes: built in the background after a publish and never on a query, answering during a build,
+the same results on SQLite (FTS5) and PostgreSQL (tsvector), and queries bounded in length."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+import sqlalchemy as sa
+
+from importers import run_import
+from registry import search
+from registry.models import CatalogCreate
+from registry.search import index as search_index
+from registry.search.analysis import MAX_TERMS, query_terms
+
+pytestmark = pytest.mark.usefixtures("loaded")
+V = "/api/v1/catalogs/icd10/versions"
+
+
+def codes(r):
+    assert r.status_code == 200, r.get_json()
+    return [h["code"] for h in r.get_json()["items"]]
+
+
+def index_rows(store) -> int:
+    with store.engine.connect() as conn:
+        return conn.execute(sa.text("SELECT count(*) FROM entry_search")).scalar_one()
+
+
+def entry_rows(store) -> int:
+    with store.engine.connect() as conn:
+        return conn.execute(sa.text("SELECT count(*) FROM entry")).scalar_one()
+
+
+def test_the_index_is_built_after_a_publish_and_never_by_a_query(client, store, tokens, bearer, api_data, tmp_path,
+                                                                 monkeypatch):
+    extra = tmp_path / "v3.jsonl"
+    extra.write_text((api_data / "icd_v2.jsonl").read_text(encoding="utf-8")
+                     + '{"code": "A03.9", "display": "Шигеллез неуточненный, дизентерия", "parents": ["A03"]}\n',
+                     encoding="utf-8")
+    run_import(store, extra, catalog="icd10", version="2025")
+    before = index_rows(store)
+    r = client.post(f"{V}/2025/publish", headers=bearer(tokens["importer"]))
+    assert r.status_code == 200
+    assert search_index.indexer(store).wait_idle()
+    assert search_index.catalogs_behind(store) == []
+    assert index_rows(store) == before + 1 == entry_rows(store)  # only the new row: versions share one index
+
+    def no_build(*args, **kwargs):
+        raise AssertionError("a query built an index")
+    monkeypatch.setattr(search_index, "build", no_build)
+    r = client.get("/api/v1/search?q=дизентерии")
+    assert codes(r) == ["A03.9"] and r.get_json()["indexing"] == [] and r.get_json()["items"][0]["score"] > 0
+
+
+def test_a_version_published_elsewhere_is_answered_by_a_scan_and_indexed_in_the_background(client, store, tmp_path,
+                                                                                           monkeypatch):
+    woken = []
+    monkeypatch.setattr(search_index.Indexer, "wake", lambda self: woken.append(self.store))
+    extra = tmp_path / "v3.jsonl"
+    extra.write_text('{"code": "A01", "display": "Тиф и паратиф"}\n{"code": "A01.0", "display": "Брюшной тиф"}\n',
+                     encoding="utf-8")
+    run_import(store, extra, catalog="icd10", version="2025", publish=True)  # as `nsi import --publish` does
+    r = client.get("/api/v1/search?q=тиф")
+    assert codes(r) == ["A01", "A01.0"]  # by code, unranked
+    assert r.get_json()["indexing"] == [{"catalog": "icd10", "version": "2025"}]
+    assert {h["score"] for h in r.get_json()["items"]} == {0.0}
+    assert woken == [store] and search_index.catalogs_behind(store) != []  # woken, not built in the request
+    assert codes(client.get("/api/v1/search?q=тиф&catalog=icd10&version=2024")) == ["A01", "A01.0"]
+    search_index.build_all(store)
+    r = client.get("/api/v1/search?q=тиф")
+    assert sorted(codes(r)) == ["A01", "A01.0"] and r.get_json()["indexing"] == []
+
+
+def test_a_query_during_a_build_answers(client, store, tmp_path, monkeypatch):
+    rows = "".join(f'{{"code": "T{i:03d}", "display": "Тифоидная лихорадка вариант {i}"}}\n' for i in range(30))
+    extra = tmp_path / "typhoid.jsonl"
+    extra.write_text(rows, encoding="utf-8")
+    store.create_catalog(CatalogCreate(slug="typhoid", title="Typhoid", kind="other"))
+    run_import(store, extra, catalog="typhoid", version="1", publish=True)
+    monkeypatch.setattr(search_index, "BATCH", 10)
+    paused, resume = threading.Event(), threading.Event()
+
+    def after_batch(n):
+        paused.set()
+        assert resume.wait(30)
+    builder = threading.Thread(target=search_index.build, args=(store, store.resolve("typhoid").catalog_id),
+                               kwargs={"after_batch": after_batch})
+    builder.start()
+    try:
+        assert paused.wait(30)
+        r = client.get("/api/v1/search?q=тифоидная вариант&catalog=typhoid&limit=100")
+        assert codes(r) == [f"T{i:03d}" for i in range(30)]
+        assert r.get_json()["indexing"] == [{"catalog": "typhoid", "version": "1"}]
+        assert search_index.build(store, store.resolve("typhoid").catalog_id) is None  # leased to the builder
+    finally:
+        resume.set()
+        builder.join(30)
+    r = client.get("/api/v1/search?q=тифоидная вариант 7&catalog=typhoid")
+    assert codes(r) == ["T007"] and r.get_json()["indexing"] == []
+
+
+CASES = [
+    ("холерой", ["A00", "A00.0", "A00.1"]),          # Russian stem
+    ("Cholera", ["A00", "A00.0"]),                    # a designation; English stem (`cholerae`)
+    ("typhoid fevers", ["A01.0"]),                    # every term, inflected
+    ("холера эльтор", ["A00.1"]),                     # every term must match
+    ("паратиф", ["A01", "A01.1"]),
+    ("парат", ["A01", "A01.1"]),                      # the last term as a prefix
+    ("A01", ["A01", "A01.0", "A01.1"]),               # a code, then the codes under it by prefix
+    ("a00.1", ["A00.1"]),                             # a dotted code, any case
+    ("A00-A09", ["A00-A09"]),                         # a range code, split alike on both databases
+    ("вибрионом биовар", ["A00.0", "A00.1"]),
+    ("ёжик", []),
+    ("!!! ???", []),
+]
+
+
+def test_search_finds_the_same_entries_on_both_databases(client, store):
+    for q, expected in CASES:
+        r = client.get("/api/v1/search", query_string={"q": q, "catalog": "icd10"})
+        assert r.get_json()["indexing"] == []
+        assert sorted(codes(r)) == expected, q
+        if q in ("холерой", "A01") and store.engine.dialect.name == "sqlite":
+            assert codes(r)[0] == expected[0]  # BM25: an exact match above prefix-only ones (ts_rank orders apart)
+
+
+def test_a_long_query_is_cut_to_its_first_terms():
+    words = [f"слово{i}" for i in range(2000)]
+    assert len(query_terms(" ".join(words))) == MAX_TERMS
+    assert query_terms(" ".join(["тиф"] * 2000) + " холера") == ["тиф", "холер"]  # repeats count once
+    assert len(query_terms("x" * 100_000)) == 1
+
+
+def test_a_4000_character_query_answers_as_its_first_terms_do(client, store):
+    first = "брюшной тиф"
+    long_q = (first + " " + " ".join(f"лишнее{i}" for i in range(1000)))[:4000]
+    assert len(query_terms(long_q)) == MAX_TERMS
+    assert search.search(store, long_q)["items"] == []  # the extra words must match too
+    assert [h["code"] for h in search.search(store, ((first + " ") * 400)[:4000])["items"]] == ["A01.0"]
+    # through the API, a query value is at most 2,000 characters (registry.web.params)
+    assert codes(client.get("/api/v1/search", query_string={"q": ((first + " ") * 200)[:2000]})) == ["A01.0"]
+
+
+def test_a_lost_index_is_rebuilt_from_the_store(client, store):
+    search_index.clear(store)
+    assert index_rows(store) == 0
+    assert search_index.catalogs_behind(store) == [store.resolve("icd10").catalog_id]
+    r = client.get("/api/v1/search?q=холерой")
+    assert sorted(codes(r)) == ["A00", "A00.0", "A00.1"]  # the scan, meanwhile
+    assert search_index.indexer(store).wait_idle()
+    assert search_index.catalogs_behind(store) == [] and index_rows(store) == entry_rows(store)
+    assert client.get("/api/v1/search?q=холерой").get_json()["indexing"] == []
+
+
+def test_a_word_in_more_rows_than_the_rank_window_is_ranked_within_it(client, store, tmp_path, monkeypatch):
+    rows = "".join(f'{{"code": "W{i:03d}", "display": "частое слово{" дополнение" * (i % 3)}"}}\n' for i in range(40))
+    extra = tmp_path / "common.jsonl"
+    extra.write_text(rows, encoding="utf-8")
+    store.create_catalog(CatalogCreate(slug="common", title="Common", kind="other"))
+    run_import(store, extra, catalog="common", version="1", publish=True)
+    search_index.build_all(store)
+    exact = codes(client.get("/api/v1/search?q=частое&catalog=common&limit=5"))
+    assert len(exact) == 5 and all(int(c[1:]) % 3 == 0 for c in exact)  # the shortest displays, anywhere
+    monkeypatch.setattr(search, "RANK_WINDOW", 12)
+    windowed = codes(client.get("/api/v1/search?q=частое&catalog=common&limit=4"))
+    assert len(windowed) == 4 and all(int(c[1:]) % 3 == 0 for c in windowed)  # still the best of what was ranked
+    if store.engine.dialect.name == "sqlite":  # FTS5 gives matches in rowid (insertion) order
+        assert windowed == ["W000", "W003", "W006", "W009"]
+
+
+def test_the_scan_during_a_build_reads_a_bounded_number_of_entries(client, store, tmp_path, monkeypatch):
+    monkeypatch.setattr(search_index.Indexer, "wake", lambda self: None)
+    rows = "".join(f'{{"code": "S{i:03d}", "display": "Сканируемая запись {i}"}}\n' for i in range(20))
+    extra = tmp_path / "scan.jsonl"
+    extra.write_text(rows, encoding="utf-8")
+    store.create_catalog(CatalogCreate(slug="scan", title="Scan", kind="other"))
+    run_import(store, extra, catalog="scan", version="1", publish=True)
+    assert codes(client.get("/api/v1/search?q=сканируемая&catalog=scan&limit=100")) == [f"S{i:03d}" for i in range(20)]
+    monkeypatch.setattr(search, "SCAN_ROWS", 5)
+    r = client.get("/api/v1/search?q=сканируемая&catalog=scan&limit=100")
+    assert codes(r) == ["S000", "S001", "S002", "S003", "S004"] and r.get_json()["indexing"] != []
+    assert codes(client.get("/api/v1/search?q=запись 17&catalog=scan")) == []  # beyond the scanned entries
