@@ -135,6 +135,7 @@ class KeySide:
     seen: dict[str, float]
     # For a query's side: the close words of each key among the candidates' keys (`near_words`).
     near: dict[str, dict[str, float]] | None = None
+    key_set: frozenset = frozenset()  # the keys as a set, for quick look-ups in `side_overlap`
 
 
 def key_side(keys: tuple[str, ...], idf: dict[str, float], max_idf: float) -> KeySide:
@@ -143,9 +144,9 @@ def key_side(keys: tuple[str, ...], idf: dict[str, float], max_idf: float) -> Ke
     full = _weights(distinct, doses, True, idf, max_idf)
     if not has_dose:  # without doses, the weights do not depend on the other side
         total = sum(full)
-        return KeySide(distinct, full, full, total, total, has_dose, {})
+        return KeySide(distinct, full, full, total, total, has_dose, {}, None, frozenset(distinct))
     alone = _weights(distinct, doses, False, idf, max_idf)
-    return KeySide(distinct, full, alone, sum(full), sum(alone), has_dose, {})
+    return KeySide(distinct, full, alone, sum(full), sum(alone), has_dose, {}, None, frozenset(distinct))
 
 
 def near_words(query: KeySide, words: Sequence[str]) -> None:
@@ -187,16 +188,26 @@ def side_overlap(query: KeySide, doc: KeySide) -> float:
     if near is None:
         recall = sum(w * _best_word(k, doc.keys) for k, w in zip(query.keys, qw)) / q_total
     else:
-        empty: dict = {}
-        others = doc.keys
-        recall = sum(w * _best_near(k, near.get(k, empty), others) for k, w in zip(query.keys, qw)) / q_total
+        # The sum of `w * _best_near(...)`, without the calls for the keys the doc holds (1.0) or holds no
+        # close word of (0.0): the same float sum, as adding 0.0 changes nothing.
+        held, others = doc.key_set, doc.keys
+        recall = 0.0
+        for k, w in zip(query.keys, qw):
+            if k in held:
+                recall += w
+            else:
+                close = near.get(k)
+                if close and not close.keys().isdisjoint(held):
+                    recall += w * _best_near(k, close, others)
+        recall /= q_total
     seen, keys = query.seen, query.keys
-    met = 0
+    met = 0.0
     for k, w in zip(doc.keys, dw):
         found = seen.get(k)
         if found is None:
             found = seen[k] = _best_word(k, keys)
-        met += w * found
+        if found:
+            met += w * found
     precision = met / d_total
     if recall + precision == 0:
         return 0.0
@@ -222,6 +233,8 @@ def qualifier_agreement(query: frozenset, doc: frozenset) -> float:
     `Other and unspecified X` on one side only counts as one difference, not two: it is the catch-all
     category of X, where a plain `X` from another edition belongs as much as in `Other X` or `X, unspecified`.
     """
+    if not query and not doc:  # most names have none
+        return 0.0
     different = query ^ doc
     if RESIDUAL <= different and (RESIDUAL <= query or RESIDUAL <= doc):
         different = different - {"unspecified"}
