@@ -478,8 +478,7 @@ class MatchIndex:
         factor, lengths = self.length_factor, self.lengths
         # Longer names collect more of a query's words by chance: their sum is damped by their length
         # (as in BM25), and of equal sums the shorter name comes first.
-        damped = {d: score * factor[d] - TIE * lengths[d] for d, score in scores.items()}
-        best = heapq.nlargest(limit, damped, key=damped.__getitem__)
+        best = heapq.nlargest(limit, scores, key=lambda d: scores[d] * factor[d] - TIE * lengths[d])
         return exact + [d for d in best if d not in exact]
 
     def close(self) -> None:

@@ -22,6 +22,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 from functools import lru_cache
+from itertools import chain
 
 from rapidfuzz import fuzz, process
 
@@ -262,7 +263,7 @@ def _base_score(query: Analysis, doc_key_text: str, doc_qualifiers: frozenset, s
         if query.key_text == doc_key_text:
             return 100.0, ("same",)
         # the same bag of words (`sides` hold distinct keys: a word count tells most bags apart first)
-        if len(query.keys) == doc_key_text.count(" ") + 1 and sorted(query.keys) == sorted(doc_key_text.split()):
+        if len(query.keys) == doc_key_text.count(" ") + 1 and query.sorted_keys == sorted(doc_key_text.split()):
             return 100.0, ("bag",)
     overlap = side_overlap(*sides)
     sort = fuzz.token_sort_ratio(query.key_text, doc_key_text)
@@ -400,14 +401,19 @@ def rerank(index, query: Analysis | list[Analysis], doc_ids: list[int], term_cod
     for memo in memos[1:]:
         pending.extend(d for d in doc_ids if d not in memo)
     key_sides = index.key_side
-    words = list(dict.fromkeys(k for doc_id in pending for k in key_sides(doc_id).keys))
+    words = list(dict.fromkeys(chain.from_iterable(key_sides(doc_id).keys for doc_id in pending)))
     for side in sides:
         near_words(side, words)
+    single, memo, side = len(readings) == 1, memos[0], sides[0]
+    docs = index.docs
     for doc_id in doc_ids:
-        row, use, text, _lemmas, key_text, quantities, qualifiers = index.docs[doc_id]
-        doc = index.key_side(doc_id)
-        if len(readings) == 1:
-            base, parts = _kept_base_score(query, key_text, qualifiers, (sides[0], doc), doc_id, memos[0])
+        row, use, text, _lemmas, key_text, quantities, qualifiers = docs[doc_id]
+        doc = key_sides(doc_id)
+        if single:  # `_kept_base_score`, written out: this loop runs for every candidate of every query
+            found = memo.get(doc_id)
+            if found is None:
+                found = memo[doc_id] = _base_score(query, key_text, qualifiers, (side, doc))
+            base, parts = found
             reading = query
         else:
             base, parts, reading = _best_reading(readings, sides, doc, key_text, qualifiers, doc_id, memos)
