@@ -593,3 +593,16 @@ def test_opening_an_index_loads_the_russian_morphology(tmp_path):
     _morph.cache_clear()
     with small_index(tmp_path, [{"code": "1", "display": "nystatin"}], "en"):
         assert _morph.cache_info().currsize == 1
+
+
+def test_the_ratios_of_many_names_at_once_equal_those_of_each_pair():
+    # rerank asks rapidfuzz for a query's two ratios against all its candidates in one call each (`cdist`): the
+    # scores must be the very floats of the pairwise calls, or rankings could change at a tie.
+    from rapidfuzz import fuzz
+    from registry.matching.rerank import _ratios
+    query = "acut myeloid leukaemia remiss"
+    names = ["acut myeloid leukaemia", "myeloid leukaemia acut", "chronic lymphocyt leukaemia", "remiss", "",
+             "acut acut myeloid", "leukaemia remiss acut myeloid x"]
+    assert _ratios(query, names) == [(fuzz.token_sort_ratio(query, n), fuzz.token_set_ratio(query, n)) for n in names]
+    assert all(type(a) is float and type(b) is float for a, b in _ratios(query, names))
+    assert _ratios(query, []) == []

@@ -24,6 +24,7 @@ from typing import Callable, Sequence
 from functools import lru_cache
 from itertools import chain
 
+import numpy
 from rapidfuzz import fuzz, process
 
 from registry.matching.analysis import Analysis, basic_fold, fold_code
@@ -255,9 +256,12 @@ def similarity(query: Analysis, doc_key_text: str, idf: dict[str, float], max_id
     return score, _how(parts, query.qualifiers, doc_qualifiers)
 
 
-def _base_score(query: Analysis, doc_key_text: str, doc_qualifiers: frozenset, sides: tuple[KeySide, KeySide]
-                ) -> tuple[float, tuple]:
-    """`similarity`'s score with the parts of its reason, which `_how` words only for the names that rank."""
+def _base_score(query: Analysis, doc_key_text: str, doc_qualifiers: frozenset, sides: tuple[KeySide, KeySide],
+                ratios: tuple[float, float] | None = None) -> tuple[float, tuple]:
+    """`similarity`'s score with the parts of its reason, which `_how` words only for the names that rank.
+
+    `ratios` are the two rapidfuzz ratios of the pair when the caller has them already (`_ratios`).
+    """
     same_qualifiers = query.qualifiers == doc_qualifiers
     if same_qualifiers:
         if query.key_text == doc_key_text:
@@ -266,8 +270,9 @@ def _base_score(query: Analysis, doc_key_text: str, doc_qualifiers: frozenset, s
         if len(query.keys) == doc_key_text.count(" ") + 1 and query.sorted_keys == sorted(doc_key_text.split()):
             return 100.0, ("bag",)
     overlap = side_overlap(*sides)
-    sort = fuzz.token_sort_ratio(query.key_text, doc_key_text)
-    tset = fuzz.token_set_ratio(query.key_text, doc_key_text)
+    if ratios is None:
+        ratios = fuzz.token_sort_ratio(query.key_text, doc_key_text), fuzz.token_set_ratio(query.key_text, doc_key_text)
+    sort, tset = ratios
     score = (WORD_OVERLAP * overlap + TOKEN_SORT * sort + TOKEN_SET * tset
              + qualifier_agreement(query.qualifiers, doc_qualifiers))
     return min(score, INEXACT_MAX), (overlap, max(sort, tset), same_qualifiers)
@@ -357,6 +362,16 @@ def _best_reading(readings: list[Analysis], sides: list[KeySide], doc: KeySide, 
 BASE_SCORE_READINGS = 2048  # readings whose base scores an index keeps (emptied when full)
 
 
+def _ratios(key_text: str, doc_key_texts: list[str]) -> list[tuple[float, float]]:
+    """`token_sort_ratio` and `token_set_ratio` of a query against each of many names, in two calls into
+    rapidfuzz (`cdist`) instead of two per name: the same values, as floats."""
+    if not doc_key_texts:
+        return []
+    sort = process.cdist([key_text], doc_key_texts, scorer=fuzz.token_sort_ratio, dtype=numpy.float64)[0].tolist()
+    tset = process.cdist([key_text], doc_key_texts, scorer=fuzz.token_set_ratio, dtype=numpy.float64)[0].tolist()
+    return list(zip(sort, tset))
+
+
 def _base_score_memos(index, readings: list[Analysis]) -> list[dict]:
     """For each reading, the index's memo of its base scores by designation number.
 
@@ -406,13 +421,14 @@ def rerank(index, query: Analysis | list[Analysis], doc_ids: list[int], term_cod
         near_words(side, words)
     single, memo, side = len(readings) == 1, memos[0], sides[0]
     docs = index.docs
+    ratios = dict(zip(pending, _ratios(query.key_text, [docs[d][4] for d in pending]))) if single else {}
     for doc_id in doc_ids:
         row, use, text, _lemmas, key_text, quantities, qualifiers = docs[doc_id]
         doc = key_sides(doc_id)
         if single:  # `_kept_base_score`, written out: this loop runs for every candidate of every query
             found = memo.get(doc_id)
             if found is None:
-                found = memo[doc_id] = _base_score(query, key_text, qualifiers, (side, doc))
+                found = memo[doc_id] = _base_score(query, key_text, qualifiers, (side, doc), ratios.get(doc_id))
             base, parts = found
             reading = query
         else:
