@@ -553,3 +553,56 @@ def test_match_without_a_store_opens_the_configured_one_each_time(sqlite_store, 
     Store.init().engine.dispose()
     with pytest.raises(NotFound):
         match(["Парацетамол"], target="drugs@1")
+
+
+def test_the_overlap_shortcuts_sum_what_the_pairwise_lookup_sums():
+    # side_overlap skips `_best_near` for the keys a name holds (1.0) or holds no close word of (0.0): the sum
+    # must be the same float as the word-by-word one (`near` unset asks rapidfuzz per pair), doses, negating
+    # prefixes and names holding a key twice included.
+    from registry.matching.rerank import key_side, near_words, side_overlap
+    idf = {"traumatic": 2.0, "fracture": 1.5, "anemia": 3.0, "renal": 0.7, "500mg": 4.0, "ulcer": 1.1}
+    names = [("nontraumatic", "fracture", "fracture"), ("traumatic", "fractures", "500mg"), ("anaemia", "renal"),
+             ("ulcer", "ulcers", "renal", "1g"), ("traumatik", "anemia"), ("kidney",), ("500mg",)]
+    words = sorted({k for name in names for k in name})
+    for query in names:
+        table = key_side(query, idf, 5.0)
+        near_words(table, words)
+        for doc in names:
+            plain = key_side(query, idf, 5.0)  # near left unset: `_best_word` for every pair
+            pair = key_side(doc, idf, 5.0)
+            assert side_overlap(table, pair) == side_overlap(plain, pair), (query, doc)
+    assert side_overlap(key_side(("renal",), idf, 5.0), key_side(("renal",), idf, 5.0)) == 1.0
+
+
+def test_similar_words_are_kept_per_index_and_equal_to_a_fresh_lookup(tmp_path):
+    # A word the catalog lacks recurs from name to name: its close words are looked up once per index.
+    entries = [{"code": "1", "display": "paracetamol"}, {"code": "2", "display": "paramethasone"},
+               {"code": "3", "display": "parecoxib"}]
+    with small_index(tmp_path, entries, "en") as index:
+        (word,), (catalog_word,) = index.analysed("paracetamoll").keys, index.analysed("paracetamol").keys
+        first = index.similar_words(word, 4)
+        assert first == index._similar_words(word, 4)
+        assert first[0][0] == catalog_word
+        assert index.similar_words(word, 4) is first  # kept, not worked out again
+        assert index.similar_words(word, 1) == first[:1]  # another limit, another entry
+
+
+def test_opening_an_index_loads_the_russian_morphology(tmp_path):
+    # pymorphy3's dictionary takes a tenth of a second to load: on opening, not inside the first Russian query.
+    from registry.matching.analysis.words import _morph
+    _morph.cache_clear()
+    with small_index(tmp_path, [{"code": "1", "display": "nystatin"}], "en"):
+        assert _morph.cache_info().currsize == 1
+
+
+def test_the_ratios_of_many_names_at_once_equal_those_of_each_pair():
+    # rerank asks rapidfuzz for a query's two ratios against all its candidates in one call each (`cdist`): the
+    # scores must be the very floats of the pairwise calls, or rankings could change at a tie.
+    from rapidfuzz import fuzz
+    from registry.matching.rerank import _ratios
+    query = "acut myeloid leukaemia remiss"
+    names = ["acut myeloid leukaemia", "myeloid leukaemia acut", "chronic lymphocyt leukaemia", "remiss", "",
+             "acut acut myeloid", "leukaemia remiss acut myeloid x"]
+    assert _ratios(query, names) == [(fuzz.token_sort_ratio(query, n), fuzz.token_set_ratio(query, n)) for n in names]
+    assert all(type(a) is float and type(b) is float for a, b in _ratios(query, names))
+    assert _ratios(query, []) == []

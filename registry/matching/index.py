@@ -34,7 +34,8 @@ from importlib import resources
 from pathlib import Path
 
 from registry.errors import InvalidState
-from registry.matching.analysis import DATA_PACKAGE, Analysis, analyse, basic_fold, hand_written_tables, rules
+from registry.matching.analysis import (DATA_PACKAGE, Analysis, analyse, basic_fold, hand_written_tables,
+                                       load_morphology, rules)
 from registry.matching.fields import DEFAULT_TARGETS, field_names, targets_key
 from registry.matching.rerank import KeySide, key_side
 from registry.matching.weights import FUZZY_MIN_LEN, FUZZY_WORD, LENGTH_B
@@ -320,10 +321,12 @@ class MatchIndex:
         self._analysed: dict[str, Analysis] = {}
         self._key_sets: dict[str, frozenset[str]] = {}
         self._candidates: dict[tuple[tuple[str, ...], int], list[int]] = {}
+        self._similar: dict[tuple[str, int], list[tuple[str, float]]] = {}
         # reading (keys, qualifiers) -> {doc id: (base score, parts of its reason)}, see `rerank`
         self.base_scores: dict[tuple, dict[int, tuple]] = {}
         if self.reader.doc_count_all() != len(self.docs) + len(self.vocabulary):
             raise InvalidState(f"the match index at {self.path} is damaged: rebuild it with `nsi index rebuild`")
+        load_morphology()  # on opening, not in the first Russian query's time
 
     def children_docs(self, row: int) -> list[int]:
         """Designation numbers of the entries whose parent is `row` (the map is built on first use)."""
@@ -392,8 +395,20 @@ class MatchIndex:
         """Catalog words that look like `word` (not in the catalog): [(word, similarity 0-1)], best first.
 
         The word's 3-grams are looked up among the vocabulary documents; the
-        words sharing most grams are checked with rapidfuzz's ratio.
+        words sharing most grams are checked with rapidfuzz's ratio. Kept per word: the words a catalog
+        lacks (a Russian word against English names) recur from one name to the next.
+        The list is shared: callers must not change it.
         """
+        memo = (word, limit)
+        found = self._similar.get(memo)
+        if found is None:
+            if len(self._similar) >= NAME_CACHE:
+                self._similar.clear()
+            found = self._similar[memo] = self._similar_words(word, limit)
+        return found
+
+    def _similar_words(self, word: str, limit: int) -> list[tuple[str, float]]:
+        """`similar_words`, worked out."""
         from rapidfuzz import fuzz
         counts: dict[int, int] = {}
         get = counts.get

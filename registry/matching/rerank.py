@@ -22,7 +22,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 from functools import lru_cache
+from itertools import chain
 
+import numpy
 from rapidfuzz import fuzz, process
 
 from registry.matching.analysis import Analysis, basic_fold, fold_code
@@ -135,6 +137,7 @@ class KeySide:
     seen: dict[str, float]
     # For a query's side: the close words of each key among the candidates' keys (`near_words`).
     near: dict[str, dict[str, float]] | None = None
+    key_set: frozenset = frozenset()  # the keys as a set, for quick look-ups in `side_overlap`
 
 
 def key_side(keys: tuple[str, ...], idf: dict[str, float], max_idf: float) -> KeySide:
@@ -143,9 +146,9 @@ def key_side(keys: tuple[str, ...], idf: dict[str, float], max_idf: float) -> Ke
     full = _weights(distinct, doses, True, idf, max_idf)
     if not has_dose:  # without doses, the weights do not depend on the other side
         total = sum(full)
-        return KeySide(distinct, full, full, total, total, has_dose, {})
+        return KeySide(distinct, full, full, total, total, has_dose, {}, None, frozenset(distinct))
     alone = _weights(distinct, doses, False, idf, max_idf)
-    return KeySide(distinct, full, alone, sum(full), sum(alone), has_dose, {})
+    return KeySide(distinct, full, alone, sum(full), sum(alone), has_dose, {}, None, frozenset(distinct))
 
 
 def near_words(query: KeySide, words: Sequence[str]) -> None:
@@ -187,16 +190,26 @@ def side_overlap(query: KeySide, doc: KeySide) -> float:
     if near is None:
         recall = sum(w * _best_word(k, doc.keys) for k, w in zip(query.keys, qw)) / q_total
     else:
-        empty: dict = {}
-        others = doc.keys
-        recall = sum(w * _best_near(k, near.get(k, empty), others) for k, w in zip(query.keys, qw)) / q_total
+        # The sum of `w * _best_near(...)`, without the calls for the keys the doc holds (1.0) or holds no
+        # close word of (0.0): the same float sum, as adding 0.0 changes nothing.
+        held, others = doc.key_set, doc.keys
+        recall = 0.0
+        for k, w in zip(query.keys, qw):
+            if k in held:
+                recall += w
+            else:
+                close = near.get(k)
+                if close and not close.keys().isdisjoint(held):
+                    recall += w * _best_near(k, close, others)
+        recall /= q_total
     seen, keys = query.seen, query.keys
-    met = 0
+    met = 0.0
     for k, w in zip(doc.keys, dw):
         found = seen.get(k)
         if found is None:
             found = seen[k] = _best_word(k, keys)
-        met += w * found
+        if found:
+            met += w * found
     precision = met / d_total
     if recall + precision == 0:
         return 0.0
@@ -222,6 +235,8 @@ def qualifier_agreement(query: frozenset, doc: frozenset) -> float:
     `Other and unspecified X` on one side only counts as one difference, not two: it is the catch-all
     category of X, where a plain `X` from another edition belongs as much as in `Other X` or `X, unspecified`.
     """
+    if not query and not doc:  # most names have none
+        return 0.0
     different = query ^ doc
     if RESIDUAL <= different and (RESIDUAL <= query or RESIDUAL <= doc):
         different = different - {"unspecified"}
@@ -241,19 +256,23 @@ def similarity(query: Analysis, doc_key_text: str, idf: dict[str, float], max_id
     return score, _how(parts, query.qualifiers, doc_qualifiers)
 
 
-def _base_score(query: Analysis, doc_key_text: str, doc_qualifiers: frozenset, sides: tuple[KeySide, KeySide]
-                ) -> tuple[float, tuple]:
-    """`similarity`'s score with the parts of its reason, which `_how` words only for the names that rank."""
+def _base_score(query: Analysis, doc_key_text: str, doc_qualifiers: frozenset, sides: tuple[KeySide, KeySide],
+                ratios: tuple[float, float] | None = None) -> tuple[float, tuple]:
+    """`similarity`'s score with the parts of its reason, which `_how` words only for the names that rank.
+
+    `ratios` are the two rapidfuzz ratios of the pair when the caller has them already (`_ratios`).
+    """
     same_qualifiers = query.qualifiers == doc_qualifiers
     if same_qualifiers:
         if query.key_text == doc_key_text:
             return 100.0, ("same",)
         # the same bag of words (`sides` hold distinct keys: a word count tells most bags apart first)
-        if len(query.keys) == doc_key_text.count(" ") + 1 and sorted(query.keys) == sorted(doc_key_text.split()):
+        if len(query.keys) == doc_key_text.count(" ") + 1 and query.sorted_keys == sorted(doc_key_text.split()):
             return 100.0, ("bag",)
     overlap = side_overlap(*sides)
-    sort = fuzz.token_sort_ratio(query.key_text, doc_key_text)
-    tset = fuzz.token_set_ratio(query.key_text, doc_key_text)
+    if ratios is None:
+        ratios = fuzz.token_sort_ratio(query.key_text, doc_key_text), fuzz.token_set_ratio(query.key_text, doc_key_text)
+    sort, tset = ratios
     score = (WORD_OVERLAP * overlap + TOKEN_SORT * sort + TOKEN_SET * tset
              + qualifier_agreement(query.qualifiers, doc_qualifiers))
     return min(score, INEXACT_MAX), (overlap, max(sort, tset), same_qualifiers)
@@ -343,6 +362,16 @@ def _best_reading(readings: list[Analysis], sides: list[KeySide], doc: KeySide, 
 BASE_SCORE_READINGS = 2048  # readings whose base scores an index keeps (emptied when full)
 
 
+def _ratios(key_text: str, doc_key_texts: list[str]) -> list[tuple[float, float]]:
+    """`token_sort_ratio` and `token_set_ratio` of a query against each of many names, in two calls into
+    rapidfuzz (`cdist`) instead of two per name: the same values, as floats."""
+    if not doc_key_texts:
+        return []
+    sort = process.cdist([key_text], doc_key_texts, scorer=fuzz.token_sort_ratio, dtype=numpy.float64)[0].tolist()
+    tset = process.cdist([key_text], doc_key_texts, scorer=fuzz.token_set_ratio, dtype=numpy.float64)[0].tolist()
+    return list(zip(sort, tset))
+
+
 def _base_score_memos(index, readings: list[Analysis]) -> list[dict]:
     """For each reading, the index's memo of its base scores by designation number.
 
@@ -387,14 +416,20 @@ def rerank(index, query: Analysis | list[Analysis], doc_ids: list[int], term_cod
     for memo in memos[1:]:
         pending.extend(d for d in doc_ids if d not in memo)
     key_sides = index.key_side
-    words = list(dict.fromkeys(k for doc_id in pending for k in key_sides(doc_id).keys))
+    words = list(dict.fromkeys(chain.from_iterable(key_sides(doc_id).keys for doc_id in pending)))
     for side in sides:
         near_words(side, words)
+    single, memo, side = len(readings) == 1, memos[0], sides[0]
+    docs = index.docs
+    ratios = dict(zip(pending, _ratios(query.key_text, [docs[d][4] for d in pending]))) if single else {}
     for doc_id in doc_ids:
-        row, use, text, _lemmas, key_text, quantities, qualifiers = index.docs[doc_id]
-        doc = index.key_side(doc_id)
-        if len(readings) == 1:
-            base, parts = _kept_base_score(query, key_text, qualifiers, (sides[0], doc), doc_id, memos[0])
+        row, use, text, _lemmas, key_text, quantities, qualifiers = docs[doc_id]
+        doc = key_sides(doc_id)
+        if single:  # `_kept_base_score`, written out: this loop runs for every candidate of every query
+            found = memo.get(doc_id)
+            if found is None:
+                found = memo[doc_id] = _base_score(query, key_text, qualifiers, (side, doc), ratios.get(doc_id))
+            base, parts = found
             reading = query
         else:
             base, parts, reading = _best_reading(readings, sides, doc, key_text, qualifiers, doc_id, memos)

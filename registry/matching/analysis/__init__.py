@@ -24,11 +24,12 @@ from registry.matching.analysis.quantities import expand_abbreviations, format_n
     to_base_unit
 from registry.matching.analysis.tables import DATA_PACKAGE, HAND_WRITTEN, Rules, abbreviation_languages, \
     data_dir, hand_written_tables, read_pairs, read_table, rules, use_hand_written_tables
-from registry.matching.analysis.words import latin_lemma, roman_to_arabic, russian_lemma, word_keys
+from registry.matching.analysis.words import latin_lemma, load_morphology, roman_to_arabic, russian_lemma, \
+    word_keys
 
 __all__ = ["APOSTROPHE", "NUMBER", "basic_fold", "fold_code", "fold_look_alikes", "latin_letter_designations",
            "QUALIFIER_CLASSES", "STOP_WORDS", "PhraseRules", "only_stop_words", "phrase_rules", "stop_keys",
            "Analysis", "analyse", "expand_abbreviations", "format_number", "quantity_number", "to_base_unit",
            "DATA_PACKAGE", "HAND_WRITTEN", "Rules", "abbreviation_languages", "data_dir", "hand_written_tables",
-           "read_pairs", "read_table", "rules", "use_hand_written_tables", "latin_lemma", "roman_to_arabic",
+           "read_pairs", "read_table", "rules", "use_hand_written_tables", "latin_lemma", "load_morphology", "roman_to_arabic",
            "russian_lemma", "word_keys"]

@@ -38,6 +38,11 @@ class Analysis:
         """The keys joined by spaces, for cross-script string similarity (kept: a query meets many names)."""
         return " ".join(self.keys)
 
+    @cached_property
+    def sorted_keys(self) -> list[str]:
+        """The keys in sorted order, to tell the same words in another order (kept, as `key_text`)."""
+        return sorted(self.keys)
+
 
 def fold_pass(text: str) -> str:
     """Pass 1: Roman numerals in digits, letter designations and look-alikes put right, folded, no possessive."""
