@@ -11,12 +11,16 @@
    - `catalogs`: `GET /api/v1/catalogs`; `lookup-cold`: lookups on the instance without a response cache;
    - `lookup-1m` (with `--million`): lookups of 200,000 random codes of the 1M-entry catalog (too big to be
      prefilled into the response cache, and more codes than it keeps: mostly database reads);
+   - `search`: `GET /api/v1/search` of 80 real words, prefixes and codes across the catalogs, on the instance
+     without a response cache (so every request reads the search index), after waiting for the indexes that
+     the servers build in the background;
    - `mix`: lookups (by label and `latest`), conditional GETs with If-None-Match, validate batches, search,
      entry pages, translate, FHIR `$lookup` and `$validate-code`, the catalog list.
 4. Prints requests/s, p50, p99, non-2xx/3xx answers and socket errors per run, each endpoint's throughput as a
    share of the bare endpoint measured on the same server at the same level just before it, and the
    targets (0 errors at every level; at 32 connections lookups >= 85% of bare with p99 < 20 ms, cold and on
-   1M too; lookups through `latest` >= 80% of those by label, the catalog list >= 80% of bare). Exits 1
+   1M too; lookups through `latest` >= 80% of those by label, the catalog list >= 80% of bare; search
+   >= 1,000 req/s with p99 < 50 ms). Exits 1
    when a target is missed.
 
     python bench/load.py              # 20 s per run
@@ -203,6 +207,40 @@ def lookup_lines(catalogs: dict, through_latest: bool = False) -> list[str]:
             for slug, label, code in rnd.sample(pairs, min(SAMPLE, len(pairs)))]
 
 
+SEARCH_WORDS = ("холера", "острый", "хронический", "туберкулез", "туберк", "инфекция", "кишечная инфекция",
+                "перелом", "диабет", "сахарный диабет", "гипертензия", "пневмония", "бронхит", "гепатит",
+                "новообразование", "злокачественное", "травма", "отравление", "беременность", "ожог",
+                "tuberculosis", "cholera", "insulin", "metformin", "paracetamol", "amoxicillin", "hospital",
+                "clinic", "antibacterials", "vitamin", "A00", "A01", "J18", "C50", "I10", "E11", "N02",
+                "C10", "A0", "таблетки", "раствор", "капли глазные", "мазь", "инъекций", "сироп",
+                "артериальная", "сердечная недостаточность", "инсульт", "инфаркт миокарда", "астма")
+
+
+def search_lines(catalogs: dict) -> list[str]:
+    """Searches of real words, prefixes and codes, each in one catalog or across all of them."""
+    rnd = random.Random(5)
+    slugs = list(catalogs) + [None]
+    out = []
+    for _ in range(SAMPLE // 4):
+        word, slug = rnd.choice(SEARCH_WORDS), rnd.choice(slugs)
+        out.append(line("GET", f"{API}/search?q={urllib.parse.quote(word)}" + (f"&catalog={slug}" if slug else "")))
+    return out
+
+
+def wait_for_search_indexes(base: str, catalogs: dict, limit: float = 600) -> None:
+    """Wait until no catalog is still being indexed (search answers say so in `indexing`)."""
+    started = time.perf_counter()
+    for slug in catalogs:
+        while True:
+            _, _, body = get(f"{base}{API}/search?q=a&catalog={slug}")
+            if not json.loads(body).get("indexing"):
+                break
+            if time.perf_counter() - started > limit:
+                raise SystemExit(f"the search index of {slug} was not built within {limit:.0f} s")
+            time.sleep(0.5)
+    print(f"search indexes ready after {time.perf_counter() - started:.1f} s")
+
+
 def mix_lines(base: str, catalogs: dict) -> list[str]:
     """The realistic mix: what systems polling and validating against a registry send, in rough proportion."""
     rnd = random.Random(4)
@@ -266,7 +304,7 @@ def main() -> None:
     ap.add_argument("--million", action="store_true", help="also build and load a 1M-entry catalog")
     ap.add_argument("--levels", default=",".join(map(str, LEVELS)), help="connection counts, comma-separated")
     ap.add_argument("--only", help="runs to make, comma-separated (bare is always made): lookup, lookup-latest, "
-                                   "catalogs, lookup-cold, lookup-1m, mix")
+                                   "catalogs, lookup-cold, lookup-1m, search, mix")
     ap.add_argument("--workers", type=int, default=2, help="gunicorn workers of each server")
     args = ap.parse_args()
     if not shutil.which("wrk"):
@@ -295,6 +333,9 @@ def main() -> None:
         if data["million"]:
             runs["lookup-1m"] = (warm, [line("GET", f"{API}/catalogs/million/versions/v1/entries/{c}")
                                         for c in data["million"]])
+        if wanted is None or "search" in wanted:
+            wait_for_search_indexes(cold.base, data["catalogs"])
+            runs["search"] = (cold, search_lines(data["catalogs"]))
         runs["mix"] = (warm, mix_lines(warm.base, data["catalogs"]))
         runs = {k: v for k, v in runs.items() if wanted is None or k in wanted}
         for name, (server, lines) in runs.items():
@@ -345,6 +386,9 @@ def targets(results: list[dict]) -> list[str]:
         if r["name"] == "lookup-latest" and by_label and r["rps"] < 0.8 * by_label["rps"]:
             missed.append(f"lookup-latest at 32 connections: {r['rps'] / by_label['rps']:.0%} of the lookups by "
                           f"label, target 80%")
+        if r["name"] == "search" and (r["rps"] < 1000 or r["p99"] >= 50):
+            missed.append(f"search at 32 connections: {r['rps']:.0f} req/s with p99 {r['p99']:.1f} ms, target "
+                          f">= 1,000 req/s with p99 < 50 ms")
         if r["name"].startswith("lookup") and r["p99"] >= 20:
             missed.append(f"{r['name']} at 32 connections: p99 {r['p99']:.1f} ms, target < 20 ms")
     return missed
