@@ -114,24 +114,25 @@ def test_known_gaps_name_real_tests():
     assert set(KNOWN_GAPS) <= names
 
 
+def assert_docs_table(text: str, suites: list[str], cases: list, gaps: dict, mode: str = "") -> None:
+    """`text` states passed/total for each suite as `cases` and `gaps` (the known failures) give them, each row
+    ending in `| {mode} |` when a mode is named."""
+    for suite in suites:
+        total = sum(1 for s, _ in cases if s["name"] == suite)
+        failing = sum(1 for s, _ in gaps if s == suite)
+        row = f"| `{suite}` | {total - failing}/{total} |" + (f" {mode} |" if mode else "")
+        assert re.search("^" + re.escape(row), text, re.M), f"docs/fhir.md should say {row}"
+
+
 def test_docs_table_matches():
     """docs/fhir.md states passed/total per suite as this module computes them (known gaps are the failures)."""
-    text = DOCS.read_text(encoding="utf-8")
-    for suite in SUITES:
-        total = sum(1 for s, _ in CASES if s["name"] == suite)
-        failing = sum(1 for s, _ in KNOWN_GAPS if s == suite)
-        assert re.search(rf"^\| `{re.escape(suite)}` \| {total - failing}/{total} \|", text, re.M), \
-            f"docs/fhir.md should say | `{suite}` | {total - failing}/{total} |"
+    assert_docs_table(DOCS.read_text(encoding="utf-8"), SUITES, CASES, KNOWN_GAPS)
 
 
 def test_docs_preloaded_table_matches():
     """docs/fhir.md's preloaded table states passed/total per suite with the setup imported into the store."""
     text = DOCS.read_text(encoding="utf-8").split("### Setup resources preloaded", 1)[1]
-    for suite in PRELOADED_SUITES:
-        total = sum(1 for s, _ in PRELOADED_CASES if s["name"] == suite)
-        failing = sum(1 for s, _ in PRELOADED_GAPS if s == suite)
-        assert re.search(rf"^\| `{re.escape(suite)}` \| {total - failing}/{total} \| preloaded \|", text, re.M), \
-            f"docs/fhir.md should say | `{suite}` | {total - failing}/{total} | preloaded |"
+    assert_docs_table(text, PRELOADED_SUITES, PRELOADED_CASES, PRELOADED_GAPS, "preloaded")
 
 
 def test_refused_setup_files_are_few_and_real():

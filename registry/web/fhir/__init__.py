@@ -149,13 +149,13 @@ def codesystem_validate_code():
 
 @bp.get("/ValueSet")
 def valueset_search():
-    """Search the catalogs' implicit value sets by url, version, name, title and status."""
+    """Search the stored value sets and the catalogs' implicit ones by url, version, name, title and status."""
     return fhir_response(valueset.search(terminology(), Params.from_query(request.args), base_url()))
 
 
 @bp.get("/ValueSet/<rid>")
 def valueset_read(rid: str):
-    """One catalog's implicit all-codes value set."""
+    """One stored value set (`{id}` or `{id}--{version}`), or a catalog's implicit all-codes value set."""
     return fhir_response(valueset.read(terminology(), rid))
 
 
