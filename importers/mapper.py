@@ -21,6 +21,7 @@ from importers.findings import Findings
 from importers.hierarchy import finish as finish_hierarchy, needs_buffer
 from importers.profile import Profile
 from importers.transforms import TransformError, compose, compose_columns, value_steps
+from importers.unmatched import watch as watch_paths
 from importers.values import ValueProblem, convert
 
 
@@ -413,7 +414,8 @@ def map_rows(table, profile: Profile, findings: Findings, language: str | None) 
     """The entries of a Table (see importers.table) mapped by `profile`, before its hierarchy and duplicate rules."""
     mapper = Mapper(profile, table.header, findings, sheet=table.sheet, header_row=table.header_row,
                     language=language, known_columns=table.known_columns, paths=table.paths)
-    return (e for e in (mapper.entry(cells, row, parent) for row, cells, parent in table.rows) if e is not None)
+    rows = watch_paths(table.rows, table.header, profile, findings) if table.paths else table.rows
+    return (e for e in (mapper.entry(cells, row, parent) for row, cells, parent in rows) if e is not None)
 
 
 def map_table(table, profile: Profile, findings: Findings, language: str | None) -> Iterator[dict]:

@@ -89,3 +89,18 @@ def key_line(text: str, key: str, extra: str | None = None) -> int | None:
             if score > best_score:
                 best, best_score = number, score
     return best
+
+
+def profile_place(path, name: str, key: str) -> str:
+    """`profile p.toml, line 17` for `key` of the profile read from `path` (`profile NAME` without a file or line).
+
+    For problems found while importing (a path no record matched, a parent rule that gave no parent) that are
+    the profile's fault: the operator is sent to the line to fix, not to a row of the file.
+    """
+    if path is None:
+        return f"profile {name}"
+    try:
+        line = key_line(path.read_text(encoding="utf-8"), key)
+    except OSError:
+        line = None
+    return f"profile {path}, line {line}" if line else f"profile {path}"

@@ -91,7 +91,7 @@ def test_a_code_or_display_path_matching_several_elements_or_none_is_an_error(sq
     profile = xml_profile(tmp_path, '''code = "field[@name='code']"
 display = "field[@name='title']"
 [fields.attributes]
-kind = "field[@name='kind']"
+kind = { path = "field[@name='kind']", optional = true }
 ''')
     with pytest.raises(ImportRejected) as caught:
         run_import(sqlite_store, f, catalog="x", version="1", profile=profile)
