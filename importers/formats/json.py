@@ -36,7 +36,7 @@ from importers.table import Table, json_kind
 READS = "JSON"
 NEEDS_PROFILE = "JSON other than FNSI's export or a FHIR CodeSystem needs a profile (--profile) naming its fields"
 FIELDS_REQUIRED = True
-READ_KEYS = {"record_path", "key_field"}
+READ_KEYS = {"record_path", "key_field", "lines"}
 
 NAME = r"[^.\[\]=\s]+"
 SEGMENT = re.compile(rf"({NAME})((?:\[(?:-?\d+|{NAME}=[^\]]*)\])*)")
@@ -63,6 +63,10 @@ def check_read(read: dict) -> str | None:
     for key in ("record_path", "key_field"):
         if key in read and not isinstance(read[key], str):
             return f"[read].{key} must be a string (got {read[key]!r})"
+    if "lines" in read and not isinstance(read["lines"], bool):
+        return f"[read].lines must be true or false (got {read['lines']!r})"
+    if read.get("lines") and ("record_path" in read or "key_field" in read):
+        return "[read].lines = true reads one record per line: record_path and key_field do nothing with it"
     path = read.get("record_path", "")
     if path and not all(re.fullmatch(NAME, s) for s in path.split(".")):
         return f"[read].record_path {path!r} must be keys joined by dots, e.g. data.items"
@@ -185,6 +189,47 @@ def _records(source: Source, record_path: str, key_field: str) -> Iterator[tuple
                 yield f"record {key}", record
 
 
+def _lines(source: Source) -> Iterator[tuple[str, dict]]:
+    """(row label, record) for each line of a JSON Lines file (`[read].lines = true`): one object per line.
+
+    Read a line at a time, so memory is one record whatever the size; blank lines are no records. A line that
+    is not a JSON object is an error naming it.
+    """
+    import json
+
+    def refuse(n, message):
+        return ImportRejected([Problem(message, file=source.name, row=f"line {n}", kind="syntax")])
+    with _open(source) as f:
+        for n, raw in enumerate(f, 1):
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise refuse(n, f"not valid UTF-8: byte 0x{raw[exc.start]:02x} at column {exc.start + 1}") from None
+            if not text.strip():
+                continue
+            try:
+                value = json.loads(text)
+            except RecursionError:
+                raise refuse(n, f"the JSON is nested more than {MAX_DEPTH} levels deep; refused") from None
+            except ValueError as exc:
+                raise refuse(n, f"not valid JSON: {exc}") from None
+            if not isinstance(value, dict):
+                raise refuse(n, f"the line holds {json_kind(value)}, not an object")
+            if _depth(value) > MAX_DEPTH:
+                raise refuse(n, f"the JSON is nested more than {MAX_DEPTH} levels deep; refused")
+            yield f"line {n}", value
+
+
+def _depth(value, level: int = 0) -> int:
+    """How deeply a parsed JSON value nests (1 for a flat object), counting no further than just past MAX_DEPTH."""
+    if not isinstance(value, (dict, list)):
+        return level
+    if level >= MAX_DEPTH:
+        return level + 1
+    children = value.values() if isinstance(value, dict) else value
+    return max((_depth(c, level + 1) for c in children), default=level + 1)
+
+
 def read_records(source: Source, profile: Profile, findings: Findings) -> Table:
     """The records as a Table whose columns are the profile's field paths (like XML's)."""
     paths = profile.referenced_columns()
@@ -195,7 +240,8 @@ def read_records(source: Source, profile: Profile, findings: Findings) -> Table:
     def rows():
         label = "the start"
         try:
-            for label, record in _records(source, record_path, key_field):
+            records = _lines(source) if profile.read.get("lines") else _records(source, record_path, key_field)
+            for label, record in records:
                 cells = []
                 for path, get in zip(paths, getters):
                     try:
@@ -207,7 +253,11 @@ def read_records(source: Source, profile: Profile, findings: Findings) -> Table:
                         cells.append(None)
                 yield label, cells, None
         except ijson.JSONError as exc:
-            raise ImportRejected([Problem(f"not valid JSON after {label}: {exc}", file=source.name,
+            hint = ""
+            if "trailing garbage" in str(exc) and not record_path:
+                hint = (" (the file holds several JSON documents one after another: if it is JSON Lines, one "
+                        "record per line, say [read].lines = true)")
+            raise ImportRejected([Problem(f"not valid JSON after {label}: {exc}{hint}", file=source.name,
                                           kind="syntax")]) from None
     return Table(paths, rows(), header_row=None, known_columns=False, paths=True)
 

@@ -7,6 +7,7 @@ from typing import Iterator
 
 from lxml import etree
 
+from registry.errors import ImportRejected, Problem
 from importers.findings import Findings
 from importers.mapper import map_table
 from importers.profile import Profile
@@ -123,7 +124,9 @@ def read_xml(source: Source, profile: Profile, findings: Findings) -> Table:
 
     def rows():
         partial: dict = {}
+        found = False
         for _, elem in iterparse(source, tags=wanted, events=("end",)):
+            found = True
             enclosing = next((a for a in elem.iterancestors() if is_record(a)), None)
             parent_cells = None
             if enclosing is not None:
@@ -137,7 +140,42 @@ def read_xml(source: Source, profile: Profile, findings: Findings) -> Table:
             elem.clear()
             if parent is not None:
                 parent.remove(elem)
+        if not found:
+            _no_records(source, profile, wanted)
     return Table(paths, rows(), header_row=None, known_columns=False, paths=True)
+
+
+def _no_records(source: Source, profile: Profile, wanted: list[str]) -> None:
+    """Refuse a file in which no element is a record, naming the profile line and the elements the file has.
+
+    The usual cause is a namespace: `records = ["item"]` for `<ns2:item>` (an element in a namespace is not the
+    unprefixed name), or a URI in [read].namespaces that differs from the file's by a character.
+    """
+    from importers.safety import iterparse
+    from importers.toml_lines import profile_place
+    seen: dict[str, None] = {}
+    for _, elem in iterparse(source, events=("start",)):
+        seen.setdefault(elem.tag if isinstance(elem.tag, str) else "", None)
+        if len(seen) > 200:
+            break
+    names = [t for t in seen if t]
+    local = {t.split(":", 1)[-1] if ":" in t and not t.startswith("{") else _local(t) for t in wanted}
+    near = [t for t in names if _local(t) in local]
+    if near:
+        prefix = next((r.split(":", 1)[0] for r in profile.read["records"] if ":" in r), "x")
+        uri = near[0][1:].split("}")[0] if near[0].startswith("{") else ""
+        hint = (f"the file has {', '.join(near)}: write the record with a prefix whose URI in [read].namespaces is "
+                f"the file's, character for character (records = [\"{prefix}:{_local(near[0])}\"], "
+                f"namespaces = {{ {prefix} = \"{uri}\" }})")
+    else:
+        import difflib
+        shown = ", ".join(names[:15]) + (", ..." if len(names) > 15 else "")
+        close = difflib.get_close_matches(next(iter(local)), [_local(t) for t in names], n=1)
+        hint = f"the file's elements are {shown}" + (f" ({close[0]}, a misspelling?)" if close else "")
+    raise ImportRejected([Problem(
+        f"{profile_place(profile.path, profile.name, '[read].records')}: [read].records "
+        f"({', '.join(profile.read['records'])}) names no element of the file: {hint}",
+        file=source.name, kind="no_records")])
 
 
 READS = "XML"
