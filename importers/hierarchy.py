@@ -73,6 +73,7 @@ class LevelStack:
     def __init__(self, findings: Findings):
         self.findings = findings
         self.open: list[tuple[int, str]] = []  # (level, code) of the rows that may still have children
+        self.top: int | None = None  # the first row's level: the roots' (a later row above it has lost its parents)
 
     def place(self, e: dict) -> dict:
         """Give `e` (carrying `_level`) its parent and remember it as a possible parent."""
@@ -85,6 +86,13 @@ class LevelStack:
                                             column=pos.column_for("hierarchy.level"), code=e["code"] or None,
                                             kind="wrong_type"))
             return e
+        if self.top is None:
+            self.top = level
+        elif level < self.top:
+            self.findings.error(pos.problem(
+                f"level {level} is above the first row's level {self.top}: the rows before it have no parent "
+                f"(are the rows in tree order, each under the row it belongs to?)",
+                column=pos.column_for("hierarchy.level"), code=e["code"] or None, kind="wrong_order"))
         while self.open and self.open[-1][0] >= level:
             self.open.pop()
         if self.open and not e["parents"]:
@@ -108,6 +116,14 @@ def finish(entries: Iterable[dict], profile: Profile, findings: Findings, langua
     levels = sorted(profile.hierarchy.get("code_levels") or [])
     pattern = re.compile(profile.hierarchy["parent_pattern"]) if profile.hierarchy.get("parent_pattern") else None
     stack = LevelStack(findings) if profile.hierarchy.get("level") else None
+    rule = next((k for k in RULES_FROM_ROWS if profile.hierarchy.get(k)), None)
+    tally = [0, False]  # entries, whether any has a parent
+
+    def counted(e):
+        tally[0] += 1
+        if e["parents"]:
+            tally[1] = True
+        return e
     if not needs_buffer(profile):
         for e in entries:
             if stack is not None:
@@ -119,7 +135,9 @@ def finish(entries: Iterable[dict], profile: Profile, findings: Findings, langua
                         e["parents"] = [parent]
                     else:  # no longer canonical: a plain dict, normalized by the store
                         e = {**e, "parents": [parent]}
-            yield e
+            yield counted(e) if rule else e
+        if rule:
+            _check_rule_gave_parents(profile, rule, tally, findings)
         findings.raise_if_errors()
         return
     buffered = list(entries)
@@ -141,8 +159,33 @@ def finish(entries: Iterable[dict], profile: Profile, findings: Findings, langua
             parent = level_parent(e["code"], levels) if levels else pattern_parent(e["code"], pattern)
             if parent:
                 e["parents"] = [parent]
+    if rule:
+        for e in buffered:
+            counted(e)
+        _check_rule_gave_parents(profile, rule, tally, findings)
     findings.raise_if_errors()
     yield from buffered
+
+
+# Rules that find parents from the rows themselves: one that gives no row of a file a parent is a wrong rule.
+RULES_FROM_ROWS = ("code_levels", "code_prefix", "parent_pattern", "level", "children")
+
+
+def _check_rule_gave_parents(profile: Profile, rule: str, tally: list, findings: Findings) -> None:
+    """A declared parent rule under which no entry of a file of several has a parent is an error with its line.
+
+    A `parent_pattern` that matches none of the codes (written for `1.2.7` on a file of `A01.00`), `code_levels`
+    longer than every code, a level column that is one value throughout: the catalog would come out flat
+    without a word.
+    """
+    count, any_parent = tally
+    if count < 2 or any_parent or findings.errors:
+        return
+    from importers.toml_lines import profile_place
+    findings.error(Problem(
+        f"{profile_place(profile.path, profile.name, f'[hierarchy].{rule}')}: [hierarchy].{rule} gave none of the "
+        f"{count} entries a parent: does it fit this file's codes and columns? (a flat list needs no [hierarchy])",
+        file=findings.file, kind="no_parents"))
 
 
 def _link_by_id(entries: list[dict], profile: Profile, findings: Findings) -> None:
