@@ -38,6 +38,8 @@ class Columns:
             i = self.folded.get(name.strip().lower())
         if i is None and name.startswith("$"):  # a column by its letter, `$C`, when no header is called that
             i = letter_index(name)
+            if i is not None and i >= len(self.header):  # past the last column: nothing there, a missing column
+                i = None
         return i
 
     def find(self, name: str, optional: bool = False) -> int | None:

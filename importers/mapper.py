@@ -277,8 +277,9 @@ class Mapper:
                     f"the file has {present}", kind="wrong_header"))
             else:
                 for name in missing:
-                    self.findings.error(pos.problem(f"missing column {name!r} (the header has {present})",
-                                                    column=name, kind="missing_column"))
+                    self.findings.error(pos.problem(f"missing column {name!r} (the header has {present})"
+                                                    f"{_did_you_mean(name, header)}", column=name,
+                                                    kind="missing_column"))
             self.findings.raise_if_errors()
         for name, places in self.cols.ambiguous.items():
             self.findings.error(pos.problem(
@@ -408,6 +409,15 @@ class Mapper:
                 return entry
         return {"code": code, "display": display, "designations": designations, "parents": parents,
                 "status": status, "attributes": attributes, "_pos": pos}
+
+
+def _did_you_mean(name: str, header: list[str]) -> str:
+    """`: a misspelling of 'СТАТУС'?` when one header cell is close to a missing column's name (else nothing)."""
+    import difflib
+    if name.startswith("$"):
+        return f": the header has {len(header)} columns, so {name} is past the last one"
+    close = difflib.get_close_matches(name, [h for h in header if h], n=1, cutoff=0.75)
+    return f": a misspelling of {close[0]!r}?" if close else ""
 
 
 def map_rows(table, profile: Profile, findings: Findings, language: str | None) -> Iterator[dict]:

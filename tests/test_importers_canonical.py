@@ -88,5 +88,6 @@ def test_code_level_parents_keep_entries_canonical_only_when_clean():
 
 
 def test_buffered_profiles_give_loose_entries():
-    entries = mapped({"code": "id", "display": "name"}, {"code_prefix": True})
+    # (a row under A01 by its prefix: a parent rule that gives no row a parent is refused)
+    entries = mapped({"code": "id", "display": "name"}, {"code_prefix": True}, rows=ROWS + [["A011", "Sub"]])
     assert entries and check_canonical(entries) == 0

@@ -137,7 +137,7 @@ def test_a_bad_value_in_a_side_file_names_that_file(sqlite_store, runner, files)
 def test_a_side_file_without_the_column_its_fields_name_is_refused_naming_it(sqlite_store, runner, files):
     files["en.csv"].write_text(ENGLISH.replace("title_en", "title_english"), encoding="utf-8")
     refused(runner, sqlite_store, files, f"{files['en.csv']}, row 1, column title_en: missing column 'title_en' "
-                                         f"(the header has code, title_english)")
+                                         f"(the header has code, title_english): a misspelling of 'title_english'?")
 
 
 def test_a_code_twice_in_a_side_file_names_both_rows(sqlite_store, runner, files):
