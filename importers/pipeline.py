@@ -207,6 +207,16 @@ def run_import(store, path: str | Path, *, catalog: str | None = None, version: 
     staging = _Staging(entries, findings)
     try:
         identity = side_identity(source_identity(source, prof), sides)
+        if dry_run and create is None:
+            # A dry run checks the file in full even when it was imported before: it is how a changed profile is
+            # tried on the same file. It says what a real import would do.
+            same = next((v for v in reversed(store.list_versions(catalog)) if v.source_sha256 == identity
+                         and v.status in ("draft", "published")), None)
+            if same is not None:
+                findings.warn(Problem(f"this file was imported before as version {same.label} (same sha256): "
+                                      f"checked in full, but an import would create no new version (retire "
+                                      f"{same.label} first to import it again)", file=source.name, kind="same_source"))
+                identity = None
         report = store.stage_draft(catalog, version, staging, source_name=Path(source.name).name, source_sha256=identity,
                                    release_notes=release_notes, created_by=created_by, dry_run=dry_run,
                                    progress=progress, file=source.name, create_catalog=create,
