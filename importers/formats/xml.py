@@ -198,7 +198,7 @@ def check_xpath(path: str, namespaces: dict) -> str | None:
         return None
     unquoted = re.sub(r"'[^']*'|\"[^\"]*\"", "", path)
     for prefix in re.findall(r"(?<![\w:.-])([A-Za-z_][\w.-]*):(?![:])", unquoted):
-        if prefix not in namespaces:
+        if prefix not in namespaces and prefix != "xml":  # xml: (xml:lang) is bound in every XML document
             return f"{path!r} uses the prefix {prefix}:, which [read].namespaces does not declare"
     try:
         etree.XPath(path, namespaces=namespaces)
