@@ -311,9 +311,11 @@ class Mapper:
                     f"select one (a predicate such as {self.predicate_hint})", column=path,
                     kind="ambiguous_path"))
             elif value is None and not may_be_missing:
-                self.findings.error(pos.problem(
-                    f"the {name} path {path!r} matches nothing in this record (declare it optional = true, "
-                    f"or give a default, if records may lack it)", column=path, kind="missing_path"))
+                todo = ("declare it optional = true, or give a default, if records may lack it" if name != "code"
+                        else f"records without a code are no entries: drop them with [read].skip = "
+                             f"[{{ column = \"{path}\", empty = true }}]")
+                self.findings.error(pos.problem(f"the {name} path {path!r} matches nothing in this record ({todo})",
+                                                column=path, kind="missing_path"))
 
     def fieldset(self, row: list) -> FieldSet:
         """The variant whose conditions hold for this record (the profile's fields otherwise)."""

@@ -14,6 +14,7 @@ the other errors.
 
 from __future__ import annotations
 
+import re
 from typing import Iterator
 
 from registry.errors import Problem
@@ -25,6 +26,11 @@ from importers.toml_lines import profile_place
 def _may_be_missing(spec) -> bool:
     return isinstance(spec, dict) and bool(spec.get("optional") or spec.get("default")
                                            or spec.get("fallback") is not None)
+
+
+def _is_code(key: str) -> bool:
+    """Whether a profile key is a code's (`[fields].code.path`): a code cannot be optional, so no such advice."""
+    return re.search(r"(^|\.)code(\.|$)", key.split("]", 1)[-1]) is not None
 
 
 def optional_paths(profile: Profile) -> set[str]:
@@ -71,17 +77,21 @@ def watch(rows: Iterator[tuple], paths: list[str], profile: Profile, findings: F
             cells = record[1]
             waiting = [i for i in waiting if i < len(cells) and cells[i] is None]
         yield record
-    told = {p.column for p in findings.errors}  # a path that held an object (JSON) is named already
+    told = {p.column for p in findings.errors if p.kind == "nested_value"}  # a path that held an object: named
     waiting = [i for i in waiting if paths[i] not in told]
     if not count or not waiting:
         return
     keys: dict[str, str] = {}
     for key, name in profile.references():
         keys.setdefault(name, key)
+    problems = []
     for i in waiting:
         path, key = paths[i], keys.get(paths[i], "[fields]")
         records = "the one record" if count == 1 else f"any of the {count} records"
-        findings.error(Problem(
+        problems.append(Problem(
             f"{profile_place(profile.path, profile.name, key)}: {key} reads the path {path!r}, which matches "
-            f"nothing in {records}: a misspelling? (if files may lack it, say optional = true)",
+            f"nothing in {records}: a misspelling?{'' if _is_code(key) else ' (if files may lack it, say optional = true)'}",
             file=findings.file, column=path, kind="unmatched_path"))
+    # First: the cause of the rows' own errors about the same path ("the code path matches nothing in this record")
+    findings.errors[:0] = problems
+    findings.error_count += len(problems)
