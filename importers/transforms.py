@@ -14,7 +14,7 @@ from typing import Callable
 # The order transforms are applied in, whatever order the profile writes them (documented in docs/importers.md).
 STEP_ORDER = ("strip", "replace", "replace_regex", "regex", "insert", "template", "map", "zfill", "upper", "lower",
               "case", "prefix")
-CASES = ("upper", "lower", "title", "capitalize")
+CASES = ("upper", "lower", "title", "capitalize", "first")
 COMPOSE_FIELD = re.compile(r"\{([^{}]+)\}")
 
 
@@ -94,7 +94,9 @@ def value_steps(spec: dict) -> list[Callable[[str], str]]:
         steps.append(str.upper)
     if spec.get("lower"):
         steps.append(str.lower)
-    if spec.get("case"):
+    if spec.get("case") == "first":  # the first letter upper-cased, the rest kept: "вИЧ-инфекция" stays "ВИЧ-..."
+        steps.append(lambda v: v[:1].upper() + v[1:])
+    elif spec.get("case"):  # Python's: capitalize lowers the rest ("ВИЧ" -> "Вич"), title capitalizes each word
         steps.append(getattr(str, spec["case"]))
     if spec.get("prefix"):
         prefix = spec["prefix"]

@@ -208,11 +208,11 @@ def _lines(source: Source) -> Iterator[tuple[str, dict]]:
             if not text.strip():
                 continue
             try:
-                value = json.loads(text)
+                value = json.loads(text.rstrip("\r\n"))
             except RecursionError:
                 raise refuse(n, f"the JSON is nested more than {MAX_DEPTH} levels deep; refused") from None
-            except ValueError as exc:
-                raise refuse(n, f"not valid JSON: {exc}") from None
+            except json.JSONDecodeError as exc:
+                raise refuse(n, f"not valid JSON at column {exc.colno}: {exc.msg}") from None
             if not isinstance(value, dict):
                 raise refuse(n, f"the line holds {json_kind(value)}, not an object")
             if _depth(value) > MAX_DEPTH:
