@@ -216,3 +216,112 @@ def test_a_profile_mistake_on_a_cookbook_example_is_refused_before_anything_is_s
         assert result.stderr == message + "\n"
     slug = command.split("--catalog ")[1].split()[0]
     assert not sqlite_store.has_catalog(slug)
+
+
+DEPARTMENTS = """[profile]
+format = "xlsx"
+
+[catalog]
+title = "Номенклатура отделений"
+language = "ru"
+
+[[sheets]]
+name = "Отделения"
+header_row = 4
+header_rows = 2
+skip = [{ column = "Код", matches = "^Источник" }]
+
+[[sheets]]
+name = "Койки"
+header_row = "auto"
+[sheets.fields]
+code = "Код койки"
+display = "Название койки"
+[sheets.fields.attributes]
+age = { column = "Взрослые/дети", map = { "В" = "adult", "Д" = "child" }, map_strict = true }
+
+[fields]
+code = "Код"
+display = "Наименование / полное"
+designations = [{ column = "Наименование / краткое", use = "abbreviation" }]
+
+[fields.attributes]
+profile = "Профиль"
+
+[hierarchy]
+parent_pattern = "^(.+)\\\\.[^.]+$"
+"""
+
+
+def departments_workbook(path: Path, release: int) -> Path:
+    """A ministry's workbook: a title block, a two-row header with merged cells, a source note, a second sheet."""
+    from openpyxl import Workbook
+    book = Workbook()
+    first = book.active
+    first.title = "Отделения"
+    first["A1"] = "Номенклатура отделений медицинских организаций"
+    first.merge_cells("A1:D1")
+    first["A2"] = f"Редакция {release}"
+    first["A4"], first["B4"], first["D4"] = "Код", "Наименование", "Профиль"
+    first["B5"], first["C5"] = "полное", "краткое"
+    for cells in ("A4:A5", "B4:C4", "D4:D5"):
+        first.merge_cells(cells)
+    cardiology = "Отделение кардиологии" + (" и ревматологии" if release == 2 else "")
+    for row in (["1", "Терапевтические отделения", "Терапия", None], ["1.1", "Отделение терапии", None, "терапия"],
+                ["1.2", cardiology, "Кардиология", "кардиология"], ["2", "Хирургические отделения", None, None],
+                ["2.1", "Отделение общей хирургии", None, "хирургия"], ["Источник: приказ № 123н"]):
+        first.append(row)
+    beds = book.create_sheet("Койки")
+    beds["A1"] = "Коечный фонд"
+    beds.append([])
+    beds.append(["Код койки", "Отделение", "Название койки", "Взрослые/дети"])
+    beds.append(["1.1.01", "1.1", "Терапевтические для взрослых", "В"])
+    beds.append(["1.1.02", "1.1", "Терапевтические для детей", "Д"])
+    if release == 2:
+        beds.append(["2.1.01", "2.1", "Хирургические для взрослых", "В"])
+    book.save(path)
+    return path
+
+
+def test_a_two_sheet_workbook_with_a_title_block_and_a_merged_header(sqlite_store, runner, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    Path("dept.toml").write_text(DEPARTMENTS, encoding="utf-8")
+    for release in (1, 2):
+        departments_workbook(tmp_path / f"dept{release}.xlsx", release)
+        result = nsi(runner, f"nsi import dept{release}.xlsx --catalog dept --version {release} --profile dept.toml "
+                             f"--publish")
+        assert result.exit_code == 0, result.output
+    entries = {e["code"]: e for e in sqlite_store.iter_entries("dept", "2")}
+    assert {c: (e["display"], e["parents"]) for c, e in entries.items()} == {
+        "1": ("Терапевтические отделения", []), "1.1": ("Отделение терапии", ["1"]),
+        "1.2": ("Отделение кардиологии и ревматологии", ["1"]), "2": ("Хирургические отделения", []),
+        "2.1": ("Отделение общей хирургии", ["2"]), "1.1.01": ("Терапевтические для взрослых", ["1.1"]),
+        "1.1.02": ("Терапевтические для детей", ["1.1"]), "2.1.01": ("Хирургические для взрослых", ["2.1"])}
+    assert entries["1"]["designations"] == [{"language": "ru", "use": "abbreviation", "text": "Терапия"}]
+    assert entries["1.2"]["attributes"] == {"profile": "кардиология"}
+    assert entries["1.1.02"]["attributes"] == {"age": "child"}
+    diff = nsi(runner, "nsi diff dept 1 2")
+    assert diff.stdout == ("dept 1 -> 2: 1 added, 0 removed, 1 changed\n"
+                           "+ 2.1.01\tХирургические для взрослых\n"
+                           "~ 1.2\tdisplay: Отделение кардиологии -> Отделение кардиологии и ревматологии\n")
+
+
+@pytest.mark.parametrize("old, new, message", [
+    ('name = "Койки"', 'name = "Койка"',
+     "Error: import rejected: dept1.xlsx, sheet Койка: no sheet 'Койка' in the workbook (sheets: Отделения, Койки)"),
+    ('display = "Наименование / полное"', 'display = "Наименование/полное"',
+     "Error: import rejected: dept1.xlsx, sheet Отделения, row 4, column Наименование/полное: missing column "
+     "'Наименование/полное' (the header has Код, Наименование / полное, Наименование / краткое, Профиль): a "
+     "misspelling of 'Наименование / полное'?"),
+    ('display = "Название койки"', 'display = "$Z"',
+     "Error: import rejected: dept1.xlsx, sheet Койки, row 3, column $Z: missing column '$Z' (the header has Код "
+     "койки, Отделение, Название койки, Взрослые/дети): the header has 4 columns, so $Z is past the last one"),
+])
+def test_a_workbook_profile_mistake_is_refused(old, new, message, sqlite_store, runner, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert old in DEPARTMENTS
+    Path("dept.toml").write_text(DEPARTMENTS.replace(old, new), encoding="utf-8")
+    departments_workbook(tmp_path / "dept1.xlsx", 1)
+    result = nsi(runner, "nsi import dept1.xlsx --catalog dept --version 1 --profile dept.toml")
+    assert (result.exit_code, result.stdout, result.stderr) == (1, "", message + "\nNothing was stored.\n")
+    assert not sqlite_store.has_catalog("dept")

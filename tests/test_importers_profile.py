@@ -181,7 +181,7 @@ layout = { CODE = { start = 1, width = 6 }, NAME = { start = 7, end = 40 } }
     ("", 'code = "CODE"\ndisplay = "NAM"\n',
      "[fields].display names column 'NAM', which [read.layout] does not list (it lists CODE, NAME): a misspelling?"),
     ("header_lines = -1\n", 'code = "CODE"\n', "[read].header_lines must be a number of lines (got -1)"),
-    ("lines = 2\n", 'code = "CODE"\n', "unknown key(s) lines in [read]"),
+    ("skip_lines = 2\n", 'code = "CODE"\n', "unknown key(s) skip_lines in [read]"),
     ("sheet = 'x'\n", 'code = "CODE"\n', "[read].sheet is a key of format xlsx, not fixed-width: it does nothing here"),
 ])
 def test_fixed_width_profile_mistakes(tmp_path, read, fields, message):
