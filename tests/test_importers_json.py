@@ -139,3 +139,41 @@ def test_a_large_json_file_is_read_with_flat_memory(tmp_path):
         tracemalloc.stop()
     assert count == 40_000 and size > 8_000_000
     assert peak < 2_000_000, f"peak {peak} bytes for a {size}-byte file"
+
+
+def test_json_lines_are_read_a_line_at_a_time_with_blank_lines_skipped(sqlite_store, tmp_path):
+    f = tmp_path / "l.jsonl"
+    f.write_bytes(b'{"code": "A", "name": "Alpha"}\n\n{"code": "B", "name": "Beta", "up": "A"}\r\n'
+                  b'  \n{"code": "C", "name": "Gamma", "up": "B"}')  # CRLF, a blank line, no final newline
+    p = profile(tmp_path, "lines = true\n", 'code = "code"\ndisplay = "name"\nparents = "up"\n')
+    run_import(sqlite_store, f, catalog="j", version="1", profile=p)
+    assert {c: (e["display"], e["parents"]) for c, e in entries(sqlite_store).items()} == {
+        "A": ("Alpha", []), "B": ("Beta", ["A"]), "C": ("Gamma", ["B"])}
+
+
+@pytest.mark.parametrize("content, message", [
+    (b'{"code": "A", "name": "a"}\n\n["B"]\n', "line 3: the line holds a list, not an object"),
+    (b'{"code": "A", "name": "a"}\n{"code": "B", "name": \xd0}\n', "line 2: not valid UTF-8: byte 0xd0 at column 23"),
+    (b'{"code": "A", "name": "a"}\n{"code": "B" "name": "b"}\n',
+     "line 2: not valid JSON at column 14: Expecting ',' delimiter"),
+    (b'{"code": "A", "x": ' + b"[" * 150 + b"]" * 150 + b"}\n",
+     "line 1: the JSON is nested more than 100 levels deep; refused"),
+    (b'{"code": "A", "x": ' + b"[" * 5000 + b"]" * 5000 + b"}\n",
+     "line 1: the JSON is nested more than 100 levels deep; refused"),
+])
+def test_a_bad_json_line_is_refused_naming_the_line(sqlite_store, tmp_path, content, message):
+    f = tmp_path / "l.jsonl"
+    f.write_bytes(content)
+    p = profile(tmp_path, "lines = true\n", 'code = "code"\ndisplay = { path = "name", optional = true }\n')
+    with pytest.raises(ImportRejected) as caught:
+        run_import(sqlite_store, f, catalog="j", version="1", profile=p)
+    assert [str(x) for x in caught.value.problems] == [f"{f}, {message}"]
+    assert not sqlite_store.has_catalog("j")
+
+
+def test_lines_with_a_record_path_is_refused_with_the_profile_line(tmp_path):
+    p = profile(tmp_path, 'lines = true\nrecord_path = "data"\n', 'code = "code"\n')
+    with pytest.raises(ProfileError) as caught:
+        load_profile(p)
+    assert caught.value.message == (f"profile {p}, line 7: [read].lines = true reads one record per line: "
+                                    f"record_path and key_field do nothing with it")
