@@ -116,14 +116,7 @@ def finish(entries: Iterable[dict], profile: Profile, findings: Findings, langua
     levels = sorted(profile.hierarchy.get("code_levels") or [])
     pattern = re.compile(profile.hierarchy["parent_pattern"]) if profile.hierarchy.get("parent_pattern") else None
     stack = LevelStack(findings) if profile.hierarchy.get("level") else None
-    rule = next((k for k in RULES_FROM_ROWS if profile.hierarchy.get(k)), None)
-    tally = [0, False]  # entries, whether any has a parent
-
-    def counted(e):
-        tally[0] += 1
-        if e["parents"]:
-            tally[1] = True
-        return e
+    tally = RuleTally(profile)
     if not needs_buffer(profile):
         for e in entries:
             if stack is not None:
@@ -135,9 +128,10 @@ def finish(entries: Iterable[dict], profile: Profile, findings: Findings, langua
                         e["parents"] = [parent]
                     else:  # no longer canonical: a plain dict, normalized by the store
                         e = {**e, "parents": [parent]}
-            yield counted(e) if rule else e
-        if rule:
-            _check_rule_gave_parents(profile, rule, tally, findings)
+            if tally.waiting:
+                tally.see(e)
+            yield e
+        tally.check(findings)
         findings.raise_if_errors()
         return
     buffered = list(entries)
@@ -159,10 +153,11 @@ def finish(entries: Iterable[dict], profile: Profile, findings: Findings, langua
             parent = level_parent(e["code"], levels) if levels else pattern_parent(e["code"], pattern)
             if parent:
                 e["parents"] = [parent]
-    if rule:
-        for e in buffered:
-            counted(e)
-        _check_rule_gave_parents(profile, rule, tally, findings)
+    for e in buffered:
+        if not tally.waiting:
+            break
+        tally.see(e)
+    tally.check(findings)
     findings.raise_if_errors()
     yield from buffered
 
@@ -171,21 +166,36 @@ def finish(entries: Iterable[dict], profile: Profile, findings: Findings, langua
 RULES_FROM_ROWS = ("code_levels", "code_prefix", "parent_pattern", "level", "children")
 
 
-def _check_rule_gave_parents(profile: Profile, rule: str, tally: list, findings: Findings) -> None:
-    """A declared parent rule under which no entry of a file of several has a parent is an error with its line.
+class RuleTally:
+    """Whether the profile's parent rule gave any entry of the file a parent; refused with its line if not.
 
     A `parent_pattern` that matches none of the codes (written for `1.2.7` on a file of `A01.00`), `code_levels`
     longer than every code, a level column that is one value throughout: the catalog would come out flat
-    without a word.
+    without a word. Entries are looked at only until the first one with a parent.
     """
-    count, any_parent = tally
-    if count < 2 or any_parent or findings.errors:
-        return
-    from importers.toml_lines import profile_place
-    findings.error(Problem(
-        f"{profile_place(profile.path, profile.name, f'[hierarchy].{rule}')}: [hierarchy].{rule} gave none of the "
-        f"{count} entries a parent: does it fit this file's codes and columns? (a flat list needs no [hierarchy])",
-        file=findings.file, kind="no_parents"))
+
+    def __init__(self, profile: Profile):
+        self.profile = profile
+        self.rule = next((k for k in RULES_FROM_ROWS if profile.hierarchy.get(k)), None)
+        self.count = 0
+        self.waiting = self.rule is not None  # no parent seen yet
+
+    def see(self, entry: dict) -> None:
+        """Count one entry (while no entry so far has a parent)."""
+        self.count += 1
+        if entry["parents"]:
+            self.waiting = False
+
+    def check(self, findings: Findings) -> None:
+        """At the end of the file: an error naming the rule's profile line if a file of several got no parent."""
+        if not self.waiting or self.count < 2 or findings.errors:
+            return
+        from importers.toml_lines import profile_place
+        key = f"[hierarchy].{self.rule}"
+        findings.error(Problem(
+            f"{profile_place(self.profile.path, self.profile.name, key)}: {key} gave none of the {self.count} "
+            f"entries a parent: does it fit this file's codes and columns? (a flat list needs no [hierarchy])",
+            file=findings.file, kind="no_parents"))
 
 
 def _link_by_id(entries: list[dict], profile: Profile, findings: Findings) -> None:

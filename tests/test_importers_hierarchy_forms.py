@@ -96,3 +96,25 @@ def test_a_level_column_the_file_lacks_is_refused_before_any_row(sqlite_store, r
     f = write(tmp_path, "code,name\nA,Alpha\n")
     assert_refused(runner, sqlite_store, f, ["--profile", str(profile_with(tmp_path, 'level = "depth"\n'))],
                    f"{f}, row 1, column depth: missing column 'depth' (the header has code, name)")
+
+
+@pytest.mark.parametrize("hierarchy, rule", [
+    ('parent_pattern = "^(.+)\\\\.[^.]+$"\n', "parent_pattern"),   # written for 1.2.7, the file has A01-style codes
+    ("code_levels = [5, 7]\n", "code_levels"),                        # levels longer than every code
+    ("code_prefix = true\n", "code_prefix"),
+    ('level = "lvl"\n', "level"),                                   # one level throughout
+    ('children = "sub"\n', "children"),                             # an empty children column
+])
+def test_a_parent_rule_that_gives_no_entry_a_parent_is_refused_with_its_line(sqlite_store, runner, tmp_path,
+                                                                            hierarchy, rule):
+    f = write(tmp_path, "lvl,code,name,sub\n1,A01,Alpha,\n1,B02,Beta,\n1,C03,Gamma,\n")
+    assert_refused(runner, sqlite_store, f, ["--profile", str(profile_with(tmp_path, hierarchy))],
+                   f"{f}: profile {tmp_path / 'p.toml'}, line 12: [hierarchy].{rule} gave none of the 3 entries a "
+                   f"parent: does it fit this file's codes and columns? (a flat list needs no [hierarchy])")
+
+
+def test_a_level_above_the_first_rows_names_the_row(sqlite_store, runner, tmp_path):
+    f = write(tmp_path, "lvl,code,name\n2,A01,Alpha\n1,A,Chapter\n2,A02,Beta\n")
+    assert_refused(runner, sqlite_store, f, ["--profile", str(profile_with(tmp_path, 'level = "lvl"\n'))],
+                   f"{f}, row 3, column lvl: level 1 is above the first row's level 2: the rows before it have no "
+                   f"parent (are the rows in tree order, each under the row it belongs to?)")
