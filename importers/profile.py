@@ -104,6 +104,7 @@ class Profile:
     group_codes: str | None = None
     sheets: list = field(default_factory=list)  # [[sheets]]: several sheets of one workbook, each a dict
     side_files: list = field(default_factory=list)  # [[with]]: files joined to the main one (importers.side_files)
+    within: str = ""  # a side file's profile: the [[with]] table of the main profile (`path`) it is written in
 
     def referenced_columns(self) -> list[str]:
         """Every column (or XML path) named by the field specs, variants and skip rules, in first-use order."""

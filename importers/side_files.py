@@ -82,6 +82,8 @@ def check_side_files(side_files, where: str, validate: Callable) -> tuple[str, s
                "fields": fields}
         try:
             side["_profile"] = validate(sub, where)
+            # its problems found while importing point at the main profile's lines
+            side["_profile"].within, side["_profile"].path = at, (Path(where) if Path(where).is_file() else None)
         except ProfileError as exc:
             message = exc.message.split(": ", 1)[1] if exc.message.startswith("profile ") else exc.message
             if message.startswith(tuple(own for own, there in _SECTIONS if there)):

@@ -83,6 +83,8 @@ def watch(rows: Iterator[tuple], paths: list[str], profile: Profile, findings: F
         return
     keys: dict[str, str] = {}
     for key, name in profile.references():
+        if profile.within:  # a side file's: [fields] is [[with]] #N.fields of the main profile
+            key = key.replace("[fields]", f"{profile.within}.fields").replace("[read]", f"{profile.within}.read")
         keys.setdefault(name, key)
     problems = []
     for i in waiting:

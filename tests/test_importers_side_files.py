@@ -183,3 +183,49 @@ def test_side_file_mistakes_are_refused_with_the_profile_line(tmp_path, change, 
     with pytest.raises(ProfileError) as err:
         load_profile(str(path))
     assert err.value.message.startswith(f"profile {path}, line {line}: {message}"), err.value.message
+
+
+SIDE_JSON_PROFILE = """[profile]
+format = "csv"
+[catalog]
+title = "T"
+[read]
+delimiter = ";"
+[fields]
+code = "code"
+display = "name"
+[[with]]
+name = "english"
+role = "translations"
+language = "en"
+format = "json"
+file = "tr.json"
+[with.fields]
+code = "key"
+display = "en"
+"""
+
+
+def test_a_json_side_file_joins_by_its_keys_and_a_path_it_lacks_names_the_main_profiles_line(
+        sqlite_store, runner, tmp_path):
+    (tmp_path / "main.csv").write_text("code;name\nA;Альфа\nB;Бета\n", encoding="utf-8")
+    (tmp_path / "tr.json").write_text('{"A": {"en": "Alpha"}, "B": {"en": "Beta", "de": "Beta"}}', encoding="utf-8")
+    good, bad = tmp_path / "p.toml", tmp_path / "bad.toml"
+    good.write_text(SIDE_JSON_PROFILE, encoding="utf-8")
+    bad.write_text(SIDE_JSON_PROFILE.replace('display = "en"', 'display = "eng"'), encoding="utf-8")
+    result = runner.invoke(cli, ["import", str(tmp_path / "main.csv"), "--catalog", "t", "--version", "1",
+                                 "--profile", str(bad)])
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr == (f"Error: import rejected: {tmp_path / 'tr.json'}, column eng: profile {bad}, line 18: "
+                             f"[[with]] #1.fields.display reads the path 'eng', which matches nothing in any of the 2 "
+                             f"records: a misspelling? (if files may lack it, say optional = true) (and 2 more "
+                             f"errors)\n"
+                             + "".join(f"  {tmp_path / 'tr.json'}, record {code}, column eng: the display path 'eng' "
+                                       f"matches nothing in this record (declare it optional = true, or give a "
+                                       f"default, if records may lack it)\n" for code in "AB")
+                             + "Nothing was stored.\n")
+    assert not sqlite_store.has_catalog("t")
+    run_import(sqlite_store, tmp_path / "main.csv", catalog="t", version="1", profile=str(good))
+    assert {e["code"]: e["designations"] for e in sqlite_store.iter_entries("t", "1")} == {
+        "A": [{"language": "en", "use": "translation", "text": "Alpha"}],
+        "B": [{"language": "en", "use": "translation", "text": "Beta"}]}
