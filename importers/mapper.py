@@ -274,7 +274,7 @@ class Mapper:
             if len(missing) >= len([c for c in referenced if c]) or not self.cols.used:
                 self.findings.error(pos.problem(
                     f"wrong header: profile {self.profile.name} expects columns {', '.join(missing)}; "
-                    f"the file has {present}", kind="wrong_header"))
+                    f"the file has {present}{_delimiter_hint(header)}", kind="wrong_header"))
             else:
                 for name in missing:
                     self.findings.error(pos.problem(f"missing column {name!r} (the header has {present})"
@@ -411,6 +411,17 @@ class Mapper:
                 return entry
         return {"code": code, "display": display, "designations": designations, "parents": parents,
                 "status": status, "attributes": attributes, "_pos": pos}
+
+
+def _delimiter_hint(header: list[str]) -> str:
+    """For a header read as one column that holds another delimiter: say so (the wrong [read].delimiter)."""
+    cells = [h for h in header if h]
+    if len(cells) != 1:
+        return ""
+    for char, name in (("\t", "tabs"), (";", "semicolons"), (",", "commas"), ("|", "bars")):
+        if char in cells[0]:
+            return f" (one column holding {name}: is [read].delimiter right?)"
+    return ""
 
 
 def _did_you_mean(name: str, header: list[str]) -> str:

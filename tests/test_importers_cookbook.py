@@ -196,7 +196,8 @@ MISTAKES = [
      "'attribute')"),
     (DRUGS, "drugs.toml", 'delimiter = "\\t"', 'delimiter = ";"',
      "Error: import rejected: prices.tsv, row 1: wrong header: profile prices expects columns REG, PRICE, RX, "
-     "VALID_TO; the file has REG\tPRICE\tRX\tVALID_TO\nNothing was stored."),
+     "VALID_TO; the file has REG\tPRICE\tRX\tVALID_TO (one column holding tabs: is [read].delimiter right?)\n"
+     "Nothing was stored."),
 ]
 
 
