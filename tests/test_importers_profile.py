@@ -255,3 +255,20 @@ def test_a_spec_key_that_does_nothing_for_its_field_is_refused(tmp_path, fields,
     with pytest.raises(ProfileError) as err:
         load_profile(str(path))
     assert message in err.value.message and f"profile {path}, line " in err.value.message
+
+
+def test_nsi_profiles_lists_ones_own_profiles_and_names_a_broken_one_with_its_line(tmp_path, monkeypatch, runner):
+    from cli import cli
+    own = tmp_path / "profiles"
+    own.mkdir()
+    write(own, '[profile]\nformat = "csv"\ndescription = "ours"\n[catalog]\nslug = "ours"\n[fields]\ncode = "c"\n',
+          "local-codes.toml")
+    write(own, '[profile]\nformat = "csv"\n[fields]\ncode = "c"\ndispaly = "d"\n', "mine.toml")
+    monkeypatch.setenv("NSI_CATALOGS_DIR", str(own))
+    result = runner.invoke(cli, ["profiles"])
+    assert result.exit_code == 1
+    assert result.stderr == (f"Error: profile {own / 'mine.toml'}, line 5: unknown key(s) dispaly in [fields] "
+                             f"(allowed: attributes, code, designations, display, parents, status)\n")
+    listed = result.stdout.splitlines()
+    assert "local-codes\tcsv\tours\tours" in listed
+    assert [line.split("\t")[0] for line in listed] == sorted(set(available_profiles()) - {"mine"})

@@ -76,15 +76,27 @@ def import_(file, catalog_slug, version_label, fmt, profile, publish, dry_run, r
 
 @click.command()
 def profiles():
-    """List the import profiles shipped in the catalogs directory: name, format, catalog, description."""
-    from importers.profile import available_profiles, load_profile
+    """List the import profiles (NSI_CATALOGS_DIR's and the shipped ones): name, format, catalog, description.
+
+    Each is loaded, so this also checks a folder of one's own profiles: a broken one is named with its line
+    on stderr, the others are still listed, and the exit status is 1.
+    """
+    from importers.profile import ProfileError, available_profiles, load_profile
     from registry import config
     names = available_profiles()
     if not names:
         click.echo(f"No profiles in {config.catalogs_dir()}")
+    broken = 0
     for name in names:
-        p = load_profile(name)
+        try:
+            p = load_profile(name)
+        except ProfileError as exc:
+            broken += 1
+            click.echo(f"Error: {exc.message}", err=True)
+            continue
         click.echo(f"{name}\t{p.format}\t{p.catalog.get('slug') or '-'}\t{p.description}")
+    if broken:
+        raise SystemExit(1)
 
 
 COMMANDS = [import_, profiles]
