@@ -177,8 +177,7 @@ MISTAKES = [
     (LINES, "labs.toml", "[read]\nlines = true\n", "",
      "Error: import rejected: labs.jsonl: not valid JSON after record status: parse error: trailing garbage\n"
      "          mg/dL\"], \"status\": \"ACTIVE\"} {\"loinc\": \"718-7\", \"names\": {\"r\n"
-     "                     (right here) ------^\n"
-     " (the file holds several JSON documents one after another: if it is JSON Lines, one record per line, say "
+     "                     (right here) ------^ (the file holds several JSON documents one after another: if it is JSON Lines, one record per line, say "
      "[read].lines = true)\nNothing was stored."),
     (LINES, "labs.jsonl", '"units": [], "status": "DEPRECATED"}', '"units": [], "status": "DEPRECATED"',
      "Error: import rejected: labs.jsonl, line 3: not valid JSON at column 110: Expecting ',' delimiter\n"

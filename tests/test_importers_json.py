@@ -153,7 +153,9 @@ def test_json_lines_are_read_a_line_at_a_time_with_blank_lines_skipped(sqlite_st
 
 @pytest.mark.parametrize("content, message", [
     (b'{"code": "A", "name": "a"}\n\n["B"]\n', "line 3: the line holds a list, not an object"),
-    (b'{"code": "A", "name": "a"}\n{"code": "B", "name": \xd0}\n', "line 2: not valid UTF-8: byte 0xd0 at column 23"),
+    # (past the first 64 KiB, which decide the encoding: a bad byte there is a bad line)
+    (b"".join(b'{"code": "A%d", "name": "a"}\n' % i for i in range(3000)) + b'{"code": "B", "name": \xd0}\n',
+     "line 3001: not valid UTF-8: byte 0xd0 at column 23"),
     (b'{"code": "A", "name": "a"}\n{"code": "B" "name": "b"}\n',
      "line 2: not valid JSON at column 14: Expecting ',' delimiter"),
     (b'{"code": "A", "x": ' + b"[" * 150 + b"]" * 150 + b"}\n",
@@ -177,3 +179,30 @@ def test_lines_with_a_record_path_is_refused_with_the_profile_line(tmp_path):
         load_profile(p)
     assert caught.value.message == (f"profile {p}, line 7: [read].lines = true reads one record per line: "
                                     f"record_path and key_field do nothing with it")
+
+
+@pytest.mark.parametrize("read, warnings", [
+    ('encoding = "cp1251"\n', []),
+    ("", ["{f} is not UTF-8 (the file is not valid utf-8: byte 0xcc at offset 31 cannot be decoded (declare the "
+          "right encoding, e.g. cp1251, in the profile)); it was read as cp1251 (Cyrillic Windows encoding)"]),
+])
+def test_json_in_cp1251_is_read_as_declared_or_detected(sqlite_store, tmp_path, read, warnings):
+    f = tmp_path / "c.json"
+    f.write_bytes('{"version": 5, "codes": {"M": "Мужской", "F": "Женский"}}'.encode("cp1251"))
+    p = profile(tmp_path, read + 'record_path = "codes"\n', 'code = "key"\ndisplay = "value"\n')
+    report = run_import(sqlite_store, f, catalog="j", version="1", profile=p)
+    assert [w.message for w in report.warnings] == [w.format(f=f) for w in warnings]
+    assert {c: e["display"] for c, e in entries(sqlite_store).items()} == {"M": "Мужской", "F": "Женский"}
+    assert list(tmp_path.iterdir()) != [] and not any(p.suffix == ".json" and p != f for p in tmp_path.iterdir())
+
+
+def test_json_that_is_not_valid_says_why_in_words(sqlite_store, tmp_path):
+    f = tmp_path / "b.json"
+    f.write_text('{"codes": {"M": 1, }}', encoding="utf-8")
+    p = profile(tmp_path, 'record_path = "codes"\n', 'code = "key"\ndisplay = "value"\n')
+    with pytest.raises(ImportRejected) as caught:
+        run_import(sqlite_store, f, catalog="j", version="1", profile=p)
+    assert [str(x) for x in caught.value.problems] == [
+        f"{f}: not valid JSON after the start: parse error: invalid object key (must be a string)\n"
+        f"                    {{\"codes\": {{\"M\": 1, }}}}\n"
+        f"                     (right here) ------^"]

@@ -230,6 +230,40 @@ def _depth(value, level: int = 0) -> int:
     return max((_depth(c, level + 1) for c in children), default=level + 1)
 
 
+def _utf8(source: Source, profile: Profile, findings: Findings) -> Source:
+    """The file as UTF-8, which the JSON reader reads: itself, or a UTF-8 copy of a file in another encoding.
+
+    JSON is UTF-8, but registers exported from Windows tools write it in cp1251 too. The encoding is the
+    profile's `[read].encoding`; without one, a file whose first 64 KiB are UTF-8 is read as UTF-8 with no
+    further pass (a bad byte later is an error of the JSON reader), and any other is detected as for CSV (a
+    BOM, else Cyrillic cp1251 with a warning; one that decodes in neither is refused with the offset of its
+    first bad byte). The copy is written a block at a time and removed when the records have been read.
+    """
+    import codecs
+    import tempfile
+    declared = profile.read.get("encoding", "auto")
+    if declared == "auto" and not source.starts_with(codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        try:
+            codecs.getincrementaldecoder("utf-8")().decode(source.head(65536))  # a character cut at the end is fine
+            return source
+        except UnicodeDecodeError:
+            pass
+    elif declared != "auto" and codecs.lookup(declared).name in ("utf-8", "utf-8-sig"):
+        return source
+    codec, warning = source.detect_encoding(declared)
+    if warning:
+        findings.warn(Problem(warning, file=source.name, kind="encoding"))
+    if codecs.lookup(codec).name in ("utf-8", "utf-8-sig"):
+        return source
+    with open(source.path, encoding=codec) as text, tempfile.NamedTemporaryFile(
+            "w", encoding="utf-8", suffix=".json", delete=False) as copy:
+        for block in iter(lambda: text.read(1 << 20), ""):
+            copy.write(block)
+    utf8 = Source.from_path(copy.name)
+    utf8.name = source.name
+    return utf8
+
+
 def read_records(source: Source, profile: Profile, findings: Findings) -> Table:
     """The records as a Table whose columns are the profile's field paths (like XML's)."""
     paths = profile.referenced_columns()
@@ -239,8 +273,9 @@ def read_records(source: Source, profile: Profile, findings: Findings) -> Table:
 
     def rows():
         label = "the start"
+        utf8 = _utf8(source, profile, findings)
         try:
-            records = _lines(source) if profile.read.get("lines") else _records(source, record_path, key_field)
+            records = _lines(utf8) if profile.read.get("lines") else _records(utf8, record_path, key_field)
             for label, record in records:
                 cells = []
                 for path, get in zip(paths, getters):
@@ -253,12 +288,17 @@ def read_records(source: Source, profile: Profile, findings: Findings) -> Table:
                         cells.append(None)
                 yield label, cells, None
         except ijson.JSONError as exc:
+            reason = exc.args[0] if exc.args else exc
+            reason = reason.decode("utf-8", "replace") if isinstance(reason, bytes) else str(reason)  # yajl's bytes
             hint = ""
-            if "trailing garbage" in str(exc) and not record_path:
+            if "trailing garbage" in reason and not record_path:
                 hint = (" (the file holds several JSON documents one after another: if it is JSON Lines, one "
                         "record per line, say [read].lines = true)")
-            raise ImportRejected([Problem(f"not valid JSON after {label}: {exc}{hint}", file=source.name,
-                                          kind="syntax")]) from None
+            raise ImportRejected([Problem(f"not valid JSON after {label}: {reason.rstrip()}{hint}",
+                                          file=source.name, kind="syntax")]) from None
+        finally:
+            if utf8 is not source:
+                utf8.path.unlink(missing_ok=True)
     return Table(paths, rows(), header_row=None, known_columns=False, paths=True)
 
 
