@@ -139,3 +139,39 @@ def test_a_large_json_file_is_read_with_flat_memory(tmp_path):
         tracemalloc.stop()
     assert count == 40_000 and size > 8_000_000
     assert peak < 2_000_000, f"peak {peak} bytes for a {size}-byte file"
+
+
+def _true_depth(value) -> int:
+    """The nesting depth of a parsed JSON value: 0 for a scalar, 1 for a flat list or object."""
+    children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else []
+    return 1 + max((_true_depth(c) for c in children), default=0) if isinstance(value, (dict, list)) else 0
+
+
+def _nest(depth: int, text: str):
+    value = {"code": "A", "name": text}
+    for level in range(depth - 1):
+        value = [value] if level % 2 else {"k": value}
+    return value
+
+
+@pytest.mark.parametrize("text", ['plain', '[[[[{{{{', ']]]]}}}}', 'a "quoted" [x]', 'back\\slash ]', '\\"[\\\\',
+                                  '{"not": ["json"]}' * 30, 'ь[]ü' * 40])
+@pytest.mark.parametrize("depth", [99, 100, 101])
+@pytest.mark.parametrize("chunk", [1, 2, 3, 7, 64 * 1024])
+def test_the_depth_check_counts_only_brackets_outside_strings_across_any_chunk_boundary(tmp_path, text, depth,
+                                                                                         chunk):
+    """The check runs on the bytes as ijson reads them, so brackets, quotes and backslashes inside strings, and
+    strings, escapes and multi-byte characters cut by a chunk boundary, must not move the count."""
+    from importers.formats.json import MAX_DEPTH, _open
+    value = _nest(depth, text)
+    assert _true_depth(value) == depth
+    path = tmp_path / "d.json"
+    path.write_text(json.dumps(value, ensure_ascii=False), encoding="utf-8")
+    with _open(Source.from_path(path)) as f:
+        read = lambda: [None for _ in iter(lambda: f.read(chunk), b"")]  # noqa: E731
+        if depth > MAX_DEPTH:
+            with pytest.raises(ImportRejected, match="nested more than 100 levels deep"):
+                read()
+        else:
+            read()
+            assert f.depth == 0 and not f.in_string
