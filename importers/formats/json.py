@@ -163,6 +163,8 @@ class _DepthChecked:
         return chunk
 
     def _check(self, chunk: bytes) -> None:
+        if not chunk:  # the end, or ijson's read(0) asking what the file gives: no state changes
+            return
         if self.escaped:
             chunk, self.escaped = chunk[1:], False
         if b"\\" in chunk:
