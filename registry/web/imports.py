@@ -98,13 +98,16 @@ def upload(slug: str, form: UploadForm, upload, sides: dict):
     if prof is not None and prof.side_files:
         from importers.side_files import side_sources
         saved = {}
-        for side_name, part in sides.items():
-            saved[side_name] = jobs.side_file_path(s, job_id, side_name, safe_file_name(part.filename, "side"))
-            part.save(saved[side_name])
-        try:  # a side file the profile does not declare, or one it needs and the upload lacks: 400, no job
+        try:  # a side file the profile does not declare, one it needs and the upload lacks, an empty one: 400
+            for side_name, part in sides.items():
+                saved[side_name] = jobs.side_file_path(s, job_id, side_name, safe_file_name(part.filename, "side"))
+                part.save(saved[side_name])
+                if saved[side_name].stat().st_size == 0:
+                    raise BadRequest(f"file part with.{side_name}: the file {saved[side_name].name} is empty",
+                                     details={"field": f"with.{side_name}"})
             side_sources(prof, path, saved, uploaded=True)
-        except BadRequest:
-            shutil.rmtree(path.parent, ignore_errors=True)
+        except BaseException:
+            shutil.rmtree(path.parent, ignore_errors=True)  # no job: nothing of the upload stays
             raise
     job = jobs.create_job(s, job_id, catalog=slug, version=version, upload_path=path, source_name=upload.filename,
                           format=fmt, profile=profile, created_by=token.name)

@@ -100,6 +100,14 @@ def test_side_files_wait_beside_the_upload_for_a_queued_job(store, profiles, fil
     assert not folder.exists()
 
 
+def test_an_empty_side_file_is_a_400_before_any_job(store, client, headers, profiles, files):
+    (files / "flags.csv").write_text("", encoding="utf-8")
+    r = post(client, headers, files)
+    assert r.status_code == 400
+    assert r.get_json()["error"]["message"] == "file part with.flags: the file flags.csv is empty"
+    assert jobs_count(store) == 0 and list((store.data_dir / "uploads").glob("*/*")) == []
+
+
 @pytest.mark.parametrize("sides, form, message", [
     ({**SIDES, "french": "en.csv"}, {}, "file part with.french: profile icd-sides has no side file 'french' (it "
                                         "joins english, flags, blocks; see its [[with]] tables)"),
