@@ -115,11 +115,11 @@ def get_job(store, job_id: str) -> dict:
 
 
 def _progress_file(folder: Path) -> Path:
-    return folder / "progress"
+    return folder / "+progress"  # '+': secure_filename never gives it, so no upload is named so
 
 
 def _heartbeat_file(folder: Path) -> Path:
-    return folder / "heartbeat"
+    return folder / "+heartbeat"
 
 
 class _Heartbeat:

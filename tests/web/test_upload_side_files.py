@@ -159,3 +159,18 @@ def test_a_bad_row_in_a_side_file_fails_the_job_naming_the_file_row_and_column(s
     assert by_cli.exit_code == 1
     assert by_cli.stderr.splitlines()[0] == (f"Error: import rejected: {files / 'flags.csv'}, row 4, column REPORT: "
                                              f"'vielleicht' is not a yes/no value (attribute notifiable)")
+
+
+
+@pytest.mark.parametrize("db_env", ["sqlite"], indirect=True)  # PostgreSQL keeps both in the job row
+@pytest.mark.parametrize("upload_name", ["progress", "progress.tmp"])
+def test_the_jobs_own_files_never_overwrite_an_upload_of_their_name(store, upload_name):
+    """A job keeps its row count and heartbeat (SQLite) beside the upload: an upload of that name stays intact."""
+    folder = jobs.upload_dir(store, "job-1")
+    upload = folder / upload_name
+    upload.write_text(MAIN, encoding="utf-8")
+    jobs._progress_writer(store, "job-1", upload)(1234)
+    assert upload.read_text(encoding="utf-8") == MAIN
+    assert jobs._read_progress_file(folder) == 1234
+    assert {jobs._progress_file(folder).name, jobs._heartbeat_file(folder).name}.isdisjoint(
+        {"progress", "heartbeat"})  # names an upload may have (secure_filename keeps them)
