@@ -12,5 +12,5 @@ from registry.models.jobs import ImportJob  # noqa: F401
 from registry.models.mapping import (  # noqa: F401
     MapSet, MapSetCreate, MapSetPublic, MapSetVersion, Mapping, MappingEvent, MappingPublic, PublishedMapping,
 )
-from registry.models.fhir import FhirResource  # noqa: F401
+from registry.models.fhir import CodeFold, FhirResource  # noqa: F401
 from registry.models.search import SearchIndexState  # noqa: F401
