@@ -45,6 +45,18 @@ def check_label(label) -> None:
                          f"`slug@version` targets; use letters, digits, '.', '-' or '_'")
 
 
+# The columns the store's queries filter, join or sort `entry` and staged rows on. Statistics of the long
+# texts (display, designations, attributes) steer no plan, and sorting their sample took about two thirds of
+# a whole-table ANALYZE (0.6 s of a 100k-entry table, 0.2 s without them).
+PLANNED_COLUMNS = ("catalog_id", "code", "hash", "parent_code", "status", "valid_from", "valid_to")
+
+
+def analyze(conn: Connection, table: sa.Table) -> None:
+    """PostgreSQL: refresh the planner statistics of `table`'s planned columns (and its row count), in `conn`'s transaction."""
+    columns = [name for name in PLANNED_COLUMNS if name in table.c]
+    conn.exec_driver_sql(f"ANALYZE {table.name} ({', '.join(columns)})")
+
+
 def refresh_statistics(conn: Connection, *tables: sa.Table) -> None:
     """Update PostgreSQL's planner statistics after bulk writes, and keep its joins linear.
 
@@ -53,7 +65,7 @@ def refresh_statistics(conn: Connection, *tables: sa.Table) -> None:
     """
     if conn.dialect.name == "postgresql":
         for table in tables:
-            conn.exec_driver_sql(f"ANALYZE {table.name}")
+            analyze(conn, table)
         # The anti-joins of publish read `entry` while inserting into it; a nested loop would
         # rescan the freshly inserted tuples for every probe. Hash joins stay linear.
         conn.exec_driver_sql("SET LOCAL enable_nestloop = off")
@@ -301,10 +313,13 @@ class DraftsMixin:
                     S.c.attributes]
             same_current = sa.select(E.c.id).where(E.c.catalog_id == catalog.id, E.c.valid_to.is_(None),
                                                    E.c.code == S.c.code, E.c.hash == S.c.hash)
+            # In code order, `entry`'s code index is appended to rather than split at random pages: a third
+            # less CPU for the insert of a 100k-entry draft on SQLite (0.38 -> 0.25 s); PostgreSQL reads the
+            # draft through its code index for the anti-join anyway.
             conn.execute(E.insert().from_select(
                 ["catalog_id", "valid_from", "valid_to"] + [c.name for c in body],
                 sa.select(sa.literal(catalog.id), sa.literal(new_seq), sa.null(), *body)
-                .where(~same_current.exists())))
+                .where(~same_current.exists()).order_by(S.c.code)))
             still_there = sa.select(sa.literal(1)).where(S.c.code == E.c.code, S.c.hash == E.c.hash)
             conn.execute(E.update().where(E.c.catalog_id == catalog.id, E.c.valid_to.is_(None),
                                           E.c.valid_from < new_seq, ~still_there.exists())
@@ -314,7 +329,7 @@ class DraftsMixin:
                 # Statistics that count the rows just inserted, committed with them: taken only before the
                 # insert, a fresh 1M-entry catalog was read through the parent index (349 ms a lookup, 2.4 ms
                 # after ANALYZE). ANALYZE samples the rows of its own transaction.
-                conn.exec_driver_sql(f"ANALYZE {E.name}")
+                analyze(conn, E)
         if self.engine.dialect.name == "sqlite":
             # Fresh planner statistics after a publish; a sample keeps it fast on large tables.
             with db.write_transaction(self.engine) as conn:
