@@ -2,8 +2,8 @@
 
 Staging validates every entry while it streams it into the draft's own table
 (`staged_table`, created in the same transaction, indexed after the load; the
-streaming itself is registry.store.staging): any error rolls the whole draft back, table included, so a rejected
-import leaves nothing behind. Publishing moves a draft into the versioned
+streaming itself is registry.store.staging): any error rolls the whole draft
+back, table included, so a rejected import leaves nothing behind. Publishing moves a draft into the versioned
 `entry` table with set-based SQL: new or changed content is inserted, changed
 or removed rows are closed, unchanged rows stay untouched; then the draft's
 table is dropped in the same transaction. Dropping a table leaves nothing to
@@ -52,7 +52,10 @@ PLANNED_COLUMNS = ("catalog_id", "code", "hash", "parent_code", "status", "valid
 
 
 def analyze(conn: Connection, table: sa.Table) -> None:
-    """PostgreSQL: refresh the planner statistics of `table`'s planned columns (and its row count), in `conn`'s transaction."""
+    """PostgreSQL: refresh the planner statistics of `table`'s planned columns and its row count.
+
+    Runs in `conn`'s transaction, so the statistics count that transaction's own rows and are committed with them.
+    """
     columns = [name for name in PLANNED_COLUMNS if name in table.c]
     conn.exec_driver_sql(f"ANALYZE {table.name} ({', '.join(columns)})")
 
