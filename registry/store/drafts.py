@@ -1,14 +1,12 @@
 """Drafts: staging an import, then publishing, discarding or retiring versions (design §2).
 
-Staging validates every entry while it streams it into the draft's own table
-(`staged_table`, created in the same transaction, indexed after the load; the
-streaming itself is registry.store.staging): any error rolls the whole draft
-back, table included, so a rejected import leaves nothing behind. Publishing moves a draft into the versioned
-`entry` table with set-based SQL: new or changed content is inserted, changed
-or removed rows are closed, unchanged rows stay untouched; then the draft's
-table is dropped in the same transaction. Dropping a table leaves nothing to
-vacuum: no dead rows on PostgreSQL, and on SQLite the freed pages go back to
-the file system (incremental auto-vacuum, see `registry.db`).
+Staging validates every entry while it streams it into the draft's own table (`staged_table`, created in the
+same transaction, indexed after the load; the streaming itself is registry.store.staging): any error rolls the
+whole draft back, table included, so a rejected import leaves nothing behind. Publishing moves a draft into
+the versioned `entry` table with set-based SQL: new or changed content is inserted, changed or removed rows
+are closed, unchanged rows stay untouched; then the draft's table is dropped in the same transaction. Dropping
+a table leaves nothing to vacuum: no dead rows on PostgreSQL, and on SQLite the freed pages go back to the
+file system (incremental auto-vacuum, see `registry.db`).
 """
 
 from __future__ import annotations
