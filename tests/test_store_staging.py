@@ -140,7 +140,11 @@ def test_publish_writes_a_drafts_rows_in_code_order(store):
 
 @pytest.mark.parametrize("db_env", ["postgresql"], indirect=True)  # only PostgreSQL: a skip would hide it on CI
 def test_publish_leaves_statistics_of_the_planned_columns_counting_its_rows(store):
-    """ANALYZE in the publish transaction counts the new rows; the long texts, which steer no plan, are skipped."""
+    """ANALYZE in the publish transaction counts the new rows and covers every column the store's queries plan on.
+
+    (Only those are analysed; the check is not for equality, because a server's autovacuum may analyse the
+    whole table at any moment.)
+    """
     store.create_catalog(CatalogCreate(slug="c", title="C"))
     store.stage_draft("c", "1", entries(3000))
     store.publish("c", "1")
@@ -148,5 +152,5 @@ def test_publish_leaves_statistics_of_the_planned_columns_counting_its_rows(stor
         analysed = set(conn.exec_driver_sql(
             "SELECT attname FROM pg_stats WHERE tablename = 'entry' AND schemaname = current_schema()").scalars())
         rows = conn.exec_driver_sql("SELECT reltuples FROM pg_class WHERE oid = 'entry'::regclass").scalar()
-    assert analysed == {"catalog_id", "code", "hash", "parent_code", "status", "valid_from", "valid_to"}
+    assert analysed >= {"catalog_id", "code", "hash", "parent_code", "status", "valid_from", "valid_to"}
     assert rows == 3000
