@@ -46,9 +46,10 @@ def owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
 
 
-def indexed_seqs(conn) -> dict[int, int]:
-    """catalog id -> the sequence up to which its versions are searchable through the index."""
-    return {r.catalog_id: r.indexed_seq for r in conn.execute(sa.select(STATE.c.catalog_id, STATE.c.indexed_seq))}
+def indexed_seqs(cursor) -> dict[int, int]:
+    """catalog id -> the sequence up to which its versions are searchable through the index (a driver cursor)."""
+    cursor.execute("SELECT catalog_id, indexed_seq FROM search_index_state")
+    return dict(cursor.fetchall())
 
 
 def catalogs_behind(store) -> list[int]:
