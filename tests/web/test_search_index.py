@@ -182,3 +182,40 @@ def test_the_scan_during_a_build_reads_a_bounded_number_of_entries(client, store
     r = client.get("/api/v1/search?q=сканируемая&catalog=scan&limit=100")
     assert codes(r) == ["S000", "S001", "S002", "S003", "S004"] and r.get_json()["indexing"] != []
     assert codes(client.get("/api/v1/search?q=запись 17&catalog=scan")) == []  # beyond the scanned entries
+
+
+def _publish(store, tmp_path, slug: str, rows: list[tuple[str, str]]) -> None:
+    path = tmp_path / f"{slug}.jsonl"
+    path.write_text("".join(f'{{"code": "{code}", "display": "{display}"}}\n' for code, display in rows),
+                    encoding="utf-8")
+    store.create_catalog(CatalogCreate(slug=slug, title=slug, kind="other"))
+    run_import(store, path, catalog=slug, version="1", publish=True)
+    search_index.build_all(store)
+
+
+def test_each_catalog_gets_its_best_rows_from_one_ranked_read_or_its_own_when_others_crowd_it_out(client, store,
+                                                                                                  tmp_path):
+    # `big` has more matches than the candidates of a limit-1 search (3 * 1 + 50), all ranked above `small`'s
+    # two (shorter displays): `small` is then answered by its own ranked query.
+    _publish(store, tmp_path, "big", [(f"B{i:03d}", "частое") for i in range(80)])
+    _publish(store, tmp_path, "small", [("S1", "частое слово с длинным хвостом описания"),
+                                        ("S2", "частое слово с очень длинным хвостом описания записи")])
+    assert codes(client.get("/api/v1/search?q=частое&catalog=small&limit=1")) == ["S1"]
+    assert codes(client.get("/api/v1/search?q=частое&catalog=small&limit=5")) == ["S1", "S2"]
+    assert len(codes(client.get("/api/v1/search?q=частое&catalog=big&limit=5"))) == 5
+    # Across catalogs, the hits are each catalog's own best ones merged by score (equal scores in slug order).
+    for q, limit in (("частое", 100), ("частое слово", 3), ("хвостом", 20)):
+        merged = []
+        for slug in ("big", "icd10", "small"):
+            merged += client.get("/api/v1/search", query_string={"q": q, "catalog": slug, "limit": limit}
+                                 ).get_json()["items"]
+        merged.sort(key=lambda h: -h["score"])
+        assert client.get("/api/v1/search", query_string={"q": q, "limit": limit}).get_json()["items"] \
+            == merged[:limit], q
+    assert codes(client.get("/api/v1/search?q=хвостом&limit=20")) == ["S1", "S2"]
+
+
+def test_a_search_across_catalogs_sees_a_catalog_published_after_it(client, store, tmp_path):
+    assert codes(client.get("/api/v1/search?q=позднее")) == []  # what `latest` is, kept until the database changes
+    _publish(store, tmp_path, "late", [("L1", "Позднее добавленная запись")])
+    assert codes(client.get("/api/v1/search?q=позднее")) == ["L1"]
