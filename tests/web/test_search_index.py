@@ -219,3 +219,29 @@ def test_a_search_across_catalogs_sees_a_catalog_published_after_it(client, stor
     assert codes(client.get("/api/v1/search?q=позднее")) == []  # what `latest` is, kept until the database changes
     _publish(store, tmp_path, "late", [("L1", "Позднее добавленная запись")])
     assert codes(client.get("/api/v1/search?q=позднее")) == ["L1"]
+
+
+def test_a_build_in_batches_indexes_each_row_once_and_stops_when_another_builder_takes_over(store, tmp_path,
+                                                                                             monkeypatch):
+    monkeypatch.setattr(search_index, "BATCH", 7)  # the next batch is read while the current one is written
+    _publish(store, tmp_path, "batched", [(f"R{i:02d}", f"Партия запись {i}") for i in range(25)])
+    with store.engine.connect() as conn:
+        per_row = conn.execute(sa.text("SELECT count(*), count(DISTINCT s) FROM (SELECT {} AS s FROM entry_search) x"
+                                       .format("rowid" if conn.dialect.name == "sqlite" else "entry_id"))).one()
+    assert tuple(per_row) == (entry_rows(store), entry_rows(store))
+    assert [h["code"] for h in search.search(store, "партия 24", catalog="batched")["items"]] == ["R24"]
+    if store.engine.dialect.name == "postgresql":  # the GIN pending list was merged at the end of the build
+        with store.engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT gin_clean_pending_list('ix_entry_search_terms')")).scalar_one() == 0
+
+    _publish(store, tmp_path, "taken", [(f"T{i:02d}", f"Перехваченная запись {i}") for i in range(25)])
+    catalog_id = store.resolve("taken").catalog_id
+    search_index.clear(store)
+    state = search_index.STATE
+
+    def another_builder_moves_the_watermark(rows):
+        with store.engine.begin() as conn:
+            conn.execute(state.update().where(state.c.catalog_id == catalog_id)
+                         .values(indexed_entry_id=10**9, lease_owner="elsewhere"))
+    assert search_index.build(store, catalog_id, after_batch=another_builder_moves_the_watermark) is None
+    assert index_rows(store) == 7  # its first batch, and nothing after the other builder took over
