@@ -114,7 +114,7 @@ def _indexed_hits(cursor, dialect: str, refs: list[VersionRef], found: list[str]
         cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
     cursor.execute(_SQL[dialect, True], params)
     candidates = cursor.fetchall()
-    every_match = len(candidates) < k  # the window held fewer than k matches: all of them are here
+    every_match = len(candidates) < min(k, RANK_WINDOW)  # fewer than either limit cut off: all matches are here
     answers = []
     for ref in refs:
         seq = ref.seq

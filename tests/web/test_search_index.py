@@ -245,3 +245,10 @@ def test_a_build_in_batches_indexes_each_row_once_and_stops_when_another_builder
                          .values(indexed_entry_id=10**9, lease_owner="elsewhere"))
     assert search_index.build(store, catalog_id, after_batch=another_builder_moves_the_watermark) is None
     assert index_rows(store) == 7  # its first batch, and nothing after the other builder took over
+
+
+def test_a_catalog_whose_matches_lie_beyond_the_rank_window_is_still_answered(client, store, tmp_path, monkeypatch):
+    _publish(store, tmp_path, "first", [(f"F{i:02d}", "редкое совпадение") for i in range(30)])
+    _publish(store, tmp_path, "later", [("L1", "редкое совпадение")])  # indexed after `first`'s rows
+    monkeypatch.setattr(search, "RANK_WINDOW", 12)  # fewer than the candidates kept (3 * limit + 50)
+    assert codes(client.get("/api/v1/search?q=редкое&catalog=later&limit=4")) == ["L1"]
