@@ -20,15 +20,9 @@
    `--repeat` times, and prints p50/p99 latency overall and per kind, and the top-10 overlap with FTS5.
 4. Times a 40-character and a 4,000-character query on each engine (is it linear in its length?).
 
-With `--per-request N`, instead: the CPU time of one `GET /api/v1/search` through the whole app (Flask test
-client, no response cache, indexes built) over the store and the 20,000 searches of `bench/load.py --only
-search`, against `GET /api/v1/healthz` in the same run (N requests of each, three interleaved rounds): what
-the server spends per search, independent of the machine's load.
-
 Run on demand (not in CI):
   python bench/search.py [--entries 100000] [--engines registry-sqlite,registry-postgresql,whoosh,fts5,...]
                          [--pg postgresql+psycopg://postgres@127.0.0.1:5432/test] [--repeat 5]
-  python bench/search.py --per-request 1500
 The PostgreSQL engines run in a throw-away schema that is dropped at the end.
 """
 
@@ -418,40 +412,6 @@ def run_engine(engine, entries, repeat):
             "tops": tops, "lengths": lengths}
 
 
-def per_request(n: int) -> None:
-    """CPU per search request through the app, against the bare healthz request, in the same run."""
-    import bench.load as load
-    work = Path(tempfile.mkdtemp(prefix="bench-search-http-"))
-    try:
-        catalogs = load.prepare(work, million=False)["catalogs"]
-        os.environ["NSI_RESPONSE_CACHE_MB"] = "0"
-        from registry.search import index as search_index
-        from registry.store import Store
-        search_index.build_all(Store.open())
-        from registry.web import create_app
-        client = create_app().test_client()
-        paths = [line.split("\t")[1] for line in load.search_lines(catalogs)]
-        for path in paths[:300]:  # warm-up, and every answer must come from the index
-            answer = client.get(path)
-            assert answer.status_code == 200 and not answer.get_json()["indexing"], path
-
-        def cpu_ms(batch):
-            started = time.process_time()
-            for path in batch:
-                client.get(path)
-            return (time.process_time() - started) / len(batch) * 1000
-        rounds = {"search": [], "healthz": []}
-        for i in range(3):
-            rounds["healthz"].append(cpu_ms(["/api/v1/healthz"] * n))
-            rounds["search"].append(cpu_ms([paths[(i * n + j) % len(paths)] for j in range(n)]))
-        for name, values in rounds.items():
-            print(f"{name:8} CPU per request: " + ", ".join(f"{v:.3f} ms" for v in values))
-        print(f"search / healthz (best rounds): {min(rounds['search']) / min(rounds['healthz']):.2f}; "
-              f"load average {os.getloadavg()[0]:.2f}")
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--entries", type=int, default=100_000)
@@ -459,12 +419,7 @@ def main(argv=None) -> int:
                                              "pg-russian,pg-trgm")
     parser.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--per-request", type=int, metavar="N",
-                        help="measure CPU per search request through the app instead (N requests a round)")
     args = parser.parse_args(argv)
-    if args.per_request:
-        per_request(args.per_request)
-        return 0
     engines = args.engines.split(",")
     t = time.perf_counter()
     entries = make_catalog(args.entries)
