@@ -16,13 +16,13 @@ import random
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import sqlalchemy as sa  # noqa: E402
 
+from bench.common import throwaway_pg_schema  # noqa: E402
 from registry import db  # noqa: E402
 from registry.models import CatalogCreate  # noqa: E402
 from registry.store import Store  # noqa: E402
@@ -138,11 +138,7 @@ def main() -> None:
     if not args.pg:
         print("[PostgreSQL] skipped: give --pg URL or set NSI_TEST_DATABASE_URL")
         return
-    schema = "bench_" + uuid.uuid4().hex[:8]
-    admin = sa.create_engine(args.pg, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    try:
+    with throwaway_pg_schema(args.pg) as (admin, schema):
         engine = db.make_engine(args.pg, schema=schema)
         db.upgrade(engine)
         with admin.connect() as conn:  # as on a busy server where autovacuum lags: it never runs here
@@ -152,11 +148,6 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             run(Store(engine, tmp), "PostgreSQL", args.versions, args.rows, lambda: pg_sizes(admin, schema))
         engine.dispose()
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.dispose()
-
 
 if __name__ == "__main__":
     main()

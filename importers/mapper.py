@@ -250,6 +250,8 @@ class Mapper:
             conds = [compile_condition(c, cols) for c in variant["when"]]
             self.variants.append((conds, FieldSet(merged, cols, language, h, self.enclosing, paths)))
         self.skips = [compile_condition(rule, cols) for rule in profile.read.get("skip") or []]
+        self.fill_down = [i for i in (cols.find(name) for name in profile.read.get("fill_down") or []) if i is not None]
+        self.above = [""] * len(self.fill_down)  # the last non-empty value of each fill_down column
         self.predicate_hint = "[@lang='ru'], or [1] for the first" if profile.format == "xml" else \
             "[lang=ru], or [0] for the first"
         self.id_get = _cell_getter(cols.find(h["id"])) if h.get("id") else None
@@ -339,9 +341,24 @@ class Mapper:
                                             column=pos.column_for(exc.field), kind="transform"))
             return None
 
+    def _fill_down(self, row: list) -> list:
+        """The record with each empty `fill_down` cell given the last value above it (a skipped record's too)."""
+        row = list(row)
+        for k, i in enumerate(self.fill_down):
+            value = row[i] if i < len(row) else ""
+            if isinstance(value, str) and value.strip():
+                self.above[k] = value
+            elif self.above[k]:
+                if i >= len(row):
+                    row += [""] * (i + 1 - len(row))
+                row[i] = self.above[k]
+        return row
+
     def _entry(self, row: list, row_id, parent_row: list | None = None) -> dict | None:
         if not any(row):
             return None
+        if self.fill_down:
+            row = self._fill_down(row)
         for skip in self.skips:
             if skip(row):
                 return None

@@ -66,7 +66,7 @@ KEY_TYPES = {
              "hash": _STRS, "true_values": _STRS, "false_values": _STRS},
     "read": {"encoding": _NONEMPTY, "delimiter": _NONEMPTY, "quotechar": _NONEMPTY, "columns": _STRS,
              "sheet": _STR, "records": _STRS, "namespaces": _STR_TABLE, "strip_chars": _STR,
-             "null_values": _STRS, "unknown_columns": _STR},
+             "null_values": _STRS, "unknown_columns": _STR, "fill_down": _STRS},
     "catalog": {"slug": _NONEMPTY, "title": _NONEMPTY, "kind": _STR, "language": _NONEMPTY, "oid": _STR,
                 "owner": _STR, "description": _STR},
     "profile": {"name": _NONEMPTY, "description": _STR, "format": _STR, "duplicates": _STR, "group_codes": _STR},
@@ -150,12 +150,16 @@ class Profile:
                 walk_fields(f"[[sheets]] #{i}.fields", sheet["fields"])
             for j, rule in enumerate(sheet.get("skip") or []):
                 add(f"[[sheets]] #{i}.skip[{j}].column", rule["column"])
+            for name in sheet.get("fill_down") or []:
+                add(f"[[sheets]] #{i}.fill_down", name)
         for i, variant in enumerate(self.variants, 1):
             for cond in variant["when"]:
                 add(f"[[variants]] #{i}.when.column", cond["column"])
             walk_fields(f"[[variants]] #{i}.fields", variant["fields"])
         for i, rule in enumerate(self.read.get("skip") or []):
             add(f"[read].skip[{i}].column", rule["column"])
+        for name in self.read.get("fill_down") or []:
+            add("[read].fill_down", name)
         for key in ("id", "parent_id", "level", "children"):
             add(f"[hierarchy].{key}", self.hierarchy.get(key))
         return found

@@ -14,12 +14,15 @@ workbook file for what neither reader exposes (hidden rows).
   columns "Наименование / рус" and "Наименование / каз"; "Код" merged down
   over both rows stays "Код".
 - A column can be named by its letter, `$C`, as in Excel's `$C$1`.
+- A cell merged over several data rows (a chapter or group column) can give
+  its text to every row it covers (`fill_merged = true`).
 """
 
 from __future__ import annotations
 
 import re
 import zipfile
+from collections import deque
 from posixpath import join as join_path, normpath
 
 from registry.errors import ImportRejected, Problem
@@ -81,6 +84,35 @@ def joined_header(rows: list[list[str]], first: int, merged: list) -> list[str]:
                 parts.append(text)
         names.append(" / ".join(parts))
     return names
+
+
+def merged_filler(merged: list, first_data_row: int):
+    """A function (0-based row, cells) -> cells giving every cell a merged range covers its top-left cell's text.
+
+    Only ranges whose top row is `first_data_row` or below count (a merged
+    header is read by `joined_header`). The rows must come in order, every
+    one of them (hidden ones too: a range's text may sit in a hidden row); a
+    range keeps the text its top row had before any other cleaning, and
+    spreads it across and down, padding short rows.
+    """
+    pending = deque(sorted((r0, c0, r1, c1) for (r0, c0), (r1, c1) in merged
+                           if r0 >= first_data_row and (r1 > r0 or c1 > c0)))
+    active: list[tuple[int, int, int, str]] = []  # (last row, first column, last column, text)
+
+    def fill(row: int, cells: list[str]) -> list[str]:
+        while pending and pending[0][0] <= row:
+            r0, c0, r1, c1 = pending.popleft()
+            text = cells[c0] if r0 == row and c0 < len(cells) else ""
+            if text:
+                active.append((r1, c0, c1, text))
+        if active:
+            active[:] = [a for a in active if a[0] >= row]
+            for _, c0, c1, text in active:
+                if len(cells) <= c1:
+                    cells = cells + [""] * (c1 + 1 - len(cells))
+                cells[c0:c1 + 1] = [text] * (c1 + 1 - c0)
+        return cells
+    return fill
 
 
 def find_header(rows: list[tuple[int, list[str]]], count: int, wanted: list[str], merged: list) -> int | None:

@@ -95,29 +95,39 @@ def check_side_files(side_files, where: str, validate: Callable) -> tuple[str, s
     return None
 
 
-def side_sources(profile, main: Path, given: dict[str, str] | None) -> list[tuple[dict, Source]]:
+def side_sources(profile, main: Path, given: dict | None, *, uploaded: bool = False) -> list[tuple[dict, Source]]:
     """Each `[[with]]` table of `profile` with its file: the one given by name, else its `file` next to `main`.
 
-    A name the profile does not declare, or a side file neither given nor found, is refused before any row is read.
+    `given` maps names to paths (or to Sources already named as reports should
+    name them). A name the profile does not declare, or a side file neither
+    given nor found, is refused before any row is read. `uploaded`: the files
+    came with an upload through the API, as file parts `with.NAME`; nothing is
+    looked for beside the main file (the server's folder is not the sender's),
+    and the errors name the parts instead of `--with`.
     """
     given = dict(given or {})
     declared = [s["name"] for s in profile.side_files]
     for name in given:
         if name not in declared:
             have = f"it joins {', '.join(declared)}" if declared else "it joins no side files"
-            raise BadRequest(f"--with {name}: profile {profile.name} has no side file {name!r} ({have}; see its "
+            given_as = f"file part with.{name}" if uploaded else f"--with {name}"
+            raise BadRequest(f"{given_as}: profile {profile.name} has no side file {name!r} ({have}; see its "
                              f"[[with]] tables)")
     out = []
     for side in profile.side_files:
         path = given.get(side["name"])
-        if path is None and side.get("file"):
+        if isinstance(path, Source):
+            out.append((side, path))
+            continue
+        if path is None and side.get("file") and not uploaded:
             path = main.parent / side["file"]
             if not Path(path).is_file():
                 raise BadRequest(f"profile {profile.name} joins the {side['role']} file {side['name']!r}, looked for "
                                  f"at {path}: no such file (give it with --with {side['name']}=PATH)")
         if path is None:
-            raise BadRequest(f"profile {profile.name} joins the {side['role']} file {side['name']!r}: give it with "
-                             f"--with {side['name']}=PATH")
+            how = f"upload it as file part with.{side['name']}" if uploaded else \
+                f"give it with --with {side['name']}=PATH"
+            raise BadRequest(f"profile {profile.name} joins the {side['role']} file {side['name']!r}: {how}")
         if not Path(path).is_file():
             raise BadRequest(f"--with {side['name']}={path}: no such file")
         out.append((side, Source.from_path(path)))

@@ -55,8 +55,8 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in [
             "expired, and the review-page sessions opened with it end."),
     Setting("NSI_SIGN_IN_FAILURES", 10,
             "Failed review-page sign-ins an address may make within NSI_SIGN_IN_WINDOW_MINUTES; further tries get 429 "
-            "(with Retry-After) until the oldest failure leaves the window. Counted in each server process; 0 turns "
-            "the limit off.", int),
+            "(with Retry-After) until the oldest failure leaves the window. Counted in the database, so every worker "
+            "and instance shares one count; 0 turns the limit off.", int),
     Setting("NSI_SIGN_IN_WINDOW_MINUTES", 15,
             "The window, in minutes, in which NSI_SIGN_IN_FAILURES failed sign-ins are counted.", int),
     Setting("NSI_SESSION_IDLE_MINUTES", 240,

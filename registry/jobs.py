@@ -10,7 +10,8 @@ The job table is the queue. A worker takes a queued job with `claim`, atomically
 (`SELECT ... FOR UPDATE SKIP LOCKED` on PostgreSQL, the write lock on SQLite), so
 several `nsi serve` processes and instances share the work and never run one job
 twice; only jobs uploaded on the worker's own host are taken, because the file
-waits in that host's data directory. A process that dies mid-import leaves its
+waits in that host's data directory (with the side files a profile joins to it,
+each under `+with/NAME/` beside it). A process that dies mid-import leaves its
 job `running`; `recover_interrupted` (when a server starts, and on every poll of
 its workers) puts such a job back in the queue when its file is still there,
 after removing any draft it left, and fails it otherwise. Jobs of live
@@ -41,6 +42,7 @@ J = ImportJob.__table__
 PROGRESS_EVERY_SECONDS = 0.5
 HEARTBEAT_EVERY_SECONDS = 10.0
 OWNER_COLUMNS = ("owner_host", "owner_pid", "heartbeat_at")
+SIDE_FILES = "+with"  # beside an upload, its side files, one folder per name (no saved upload is named so)
 _threads: dict[str, threading.Thread] = {}
 
 
@@ -54,6 +56,26 @@ def upload_dir(store, job_id: str) -> Path:
     path = store.data_dir / "uploads" / job_id
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def side_file_path(store, job_id: str, name: str, file_name: str) -> Path:
+    """Where side file `name` (a `[[with]]` table's name) of a job's upload waits: `+with/NAME/FILE` beside it."""
+    path = upload_dir(store, job_id) / SIDE_FILES / name
+    path.mkdir(parents=True, exist_ok=True)
+    return path / file_name
+
+
+def side_files(upload_path: Path) -> dict:
+    """The side files waiting beside a job's upload, as {name: Source named by its file name}; {} for none."""
+    from importers.source import Source
+    found = {}
+    folder = Path(upload_path).parent / SIDE_FILES
+    for side in sorted(folder.iterdir()) if folder.is_dir() else []:
+        for path in side.iterdir():
+            source = Source.from_path(path)
+            source.name = path.name
+            found[side.name] = source
+    return found
 
 
 def new_job_id() -> str:
@@ -93,11 +115,11 @@ def get_job(store, job_id: str) -> dict:
 
 
 def _progress_file(folder: Path) -> Path:
-    return folder / "progress"
+    return folder / "+progress"  # '+': secure_filename never gives it, so no upload is named so
 
 
 def _heartbeat_file(folder: Path) -> Path:
-    return folder / "heartbeat"
+    return folder / "+heartbeat"
 
 
 class _Heartbeat:
@@ -193,7 +215,7 @@ def run_job(store, job_id: str, claimed: bool = False) -> None:
     try:
         report = run_import(store, upload_path, catalog=job["catalog"], version=job["version"],
                             format=job["format"], profile=job["profile"], created_by=job["created_by"],
-                            progress=progress, source_name=job["source_name"])
+                            progress=progress, source_name=job["source_name"], with_files=side_files(upload_path))
         _update(store, job_id, status="succeeded", rows=report.entries, report=report.to_dict(),
                 finished_at=utcnow())
     except NsiError as exc:

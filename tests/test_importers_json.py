@@ -143,8 +143,8 @@ def test_a_large_json_file_is_read_with_flat_memory(tmp_path):
 
 def test_json_lines_are_read_a_line_at_a_time_with_blank_lines_skipped(sqlite_store, tmp_path):
     f = tmp_path / "l.jsonl"
-    f.write_bytes(b'{"code": "A", "name": "Alpha"}\n\n{"code": "B", "name": "Beta", "up": "A"}\r\n'
-                  b'  \n{"code": "C", "name": "Gamma", "up": "B"}')  # CRLF, a blank line, no final newline
+    f.write_bytes(b'\xef\xbb\xbf{"code": "A", "name": "Alpha"}\n\n{"code": "B", "name": "Beta", "up": "A"}\r\n'
+                  b'  \n{"code": "C", "name": "Gamma", "up": "B"}')  # a BOM, CRLF, a blank line, no final newline
     p = profile(tmp_path, "lines = true\n", 'code = "code"\ndisplay = "name"\nparents = "up"\n')
     run_import(sqlite_store, f, catalog="j", version="1", profile=p)
     assert {c: (e["display"], e["parents"]) for c, e in entries(sqlite_store).items()} == {
@@ -206,3 +206,39 @@ def test_json_that_is_not_valid_says_why_in_words(sqlite_store, tmp_path):
         f"{f}: not valid JSON after the start: parse error: invalid object key (must be a string)\n"
         f"                    {{\"codes\": {{\"M\": 1, }}}}\n"
         f"                     (right here) ------^"]
+
+
+def _true_depth(value) -> int:
+    """The nesting depth of a parsed JSON value: 0 for a scalar, 1 for a flat list or object."""
+    children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else []
+    return 1 + max((_true_depth(c) for c in children), default=0) if isinstance(value, (dict, list)) else 0
+
+
+def _nest(depth: int, text: str):
+    value = {"code": "A", "name": text}
+    for level in range(depth - 1):
+        value = [value] if level % 2 else {"k": value}
+    return value
+
+
+@pytest.mark.parametrize("text", ['plain', '[[[[{{{{', ']]]]}}}}', 'a "quoted" [x]', 'back\\slash ]', '\\"[\\\\',
+                                  '{"not": ["json"]}' * 30, 'ь[]ü' * 40])
+@pytest.mark.parametrize("depth", [99, 100, 101])
+@pytest.mark.parametrize("chunk", [1, 2, 3, 7, 64 * 1024])
+def test_the_depth_check_counts_only_brackets_outside_strings_across_any_chunk_boundary(tmp_path, text, depth,
+                                                                                         chunk):
+    """The check runs on the bytes as ijson reads them, so brackets, quotes and backslashes inside strings, and
+    strings, escapes and multi-byte characters cut by a chunk boundary, must not move the count."""
+    from importers.formats.json import MAX_DEPTH, _open
+    value = _nest(depth, text)
+    assert _true_depth(value) == depth
+    path = tmp_path / "d.json"
+    path.write_text(json.dumps(value, ensure_ascii=False), encoding="utf-8")
+    with _open(Source.from_path(path)) as f:
+        read = lambda: [None for _ in iter(lambda: f.read(chunk), b"")]  # noqa: E731
+        if depth > MAX_DEPTH:
+            with pytest.raises(ImportRejected, match="nested more than 100 levels deep"):
+                read()
+        else:
+            read()
+            assert f.depth == 0 and not f.in_string

@@ -124,3 +124,33 @@ def test_a_draft_published_while_it_is_being_read_is_a_409_not_a_500(store, clie
                                                 "ask again (a published version is read by the same label)")
     monkeypatch.setattr(ReadsMixin, "resolve", resolve)
     assert client.get("/api/v1/catalogs/c/versions/1/entries/C00003").get_json()["code"] == "C00003"
+
+
+def test_publish_writes_a_drafts_rows_in_code_order(store):
+    """The rows go into `entry` sorted by code, so its code index is appended to instead of split at random."""
+    store.create_catalog(CatalogCreate(slug="c", title="C"))
+    shuffled = entries(2000)
+    shuffled = shuffled[1::2] + shuffled[::2]  # the file's order is not the codes' order
+    store.stage_draft("c", "1", shuffled)
+    store.publish("c", "1")
+    with store.engine.connect() as conn:
+        codes = conn.exec_driver_sql("SELECT code FROM entry ORDER BY id").scalars().all()
+    assert codes == sorted(e["code"] for e in shuffled)
+
+
+@pytest.mark.parametrize("db_env", ["postgresql"], indirect=True)  # only PostgreSQL: a skip would hide it on CI
+def test_publish_leaves_statistics_of_the_planned_columns_counting_its_rows(store):
+    """ANALYZE in the publish transaction counts the new rows and covers every column the store's queries plan on.
+
+    (Only those are analysed; the check is not for equality, because a server's autovacuum may analyse the
+    whole table at any moment.)
+    """
+    store.create_catalog(CatalogCreate(slug="c", title="C"))
+    store.stage_draft("c", "1", entries(3000))
+    store.publish("c", "1")
+    with store.engine.connect() as conn:
+        analysed = set(conn.exec_driver_sql(
+            "SELECT attname FROM pg_stats WHERE tablename = 'entry' AND schemaname = current_schema()").scalars())
+        rows = conn.exec_driver_sql("SELECT reltuples FROM pg_class WHERE oid = 'entry'::regclass").scalar()
+    assert analysed >= {"catalog_id", "code", "hash", "parent_code", "status", "valid_from", "valid_to"}
+    assert rows == 3000

@@ -155,7 +155,7 @@ def _looks_like_identifiers(cells: list[str]) -> bool:
 
 READS = "CSV text"
 FIELDS_REQUIRED = True  # when a profile is given
-READ_KEYS = {"delimiter", "quotechar", "header", "header_row", "columns"}
+READ_KEYS = {"delimiter", "quotechar", "header", "header_row", "columns", "fill_down"}
 
 
 def sniff(source: Source) -> bool:

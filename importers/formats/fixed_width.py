@@ -23,7 +23,7 @@ from importers.table import Table, clean_cells
 READS = "fixed-width text"
 NEEDS_PROFILE = "fixed-width text needs a profile (--profile) with its [read.layout]"
 FIELDS_REQUIRED = True
-READ_KEYS = {"layout", "header_lines", "trailer_lines", "trim"}
+READ_KEYS = {"layout", "header_lines", "trailer_lines", "trim", "fill_down"}
 
 
 def sniff(source: Source) -> bool:

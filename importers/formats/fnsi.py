@@ -76,7 +76,7 @@ def read(source: Source, profile: Profile | None, findings: Findings, language: 
 
 
 READS = "FNSI CSV or JSON"
-READ_KEYS = {"delimiter", "quotechar", "header", "header_row", "columns"}
+READ_KEYS = {"delimiter", "quotechar", "header", "header_row", "columns", "fill_down"}
 
 
 def sniff(source: Source) -> bool:

@@ -16,12 +16,14 @@ object or array where a value belongs is an error naming the record and the
 path, never Python text such as `['A00.0', ...]`.
 
 The file is streamed with ijson: one record in memory at a time. Nesting
-deeper than MAX_DEPTH is refused first (see `_check_depth`).
+deeper than MAX_DEPTH is refused as the bytes are read, before ijson parses
+them (see `_DepthChecked`).
 """
 
 from __future__ import annotations
 
 import re
+from itertools import accumulate
 from typing import Iterator
 
 import ijson
@@ -130,40 +132,80 @@ def compile_path(path: str):
 
 
 def _open(source: Source):
-    """The file in binary, past a UTF-8 byte order mark (which ijson does not expect)."""
+    """The file in binary, past a UTF-8 byte order mark (which ijson does not expect), depth-checked as read."""
     f = open(source.path, "rb")
     if f.read(3) != b"\xef\xbb\xbf":
         f.seek(0)
-    return f
+    return _DepthChecked(f, source.name)
 
 
-def _check_depth(source: Source) -> None:
-    """Refuse nesting deeper than MAX_DEPTH before ijson's `parse` sees the file.
+class _DepthChecked:
+    """A binary file whose every chunk is refused, before ijson parses it, if it nests deeper than MAX_DEPTH.
 
-    `parse` builds the prefix of every event of a 64 KiB buffer at once, each as
-    long as its depth, so 100 kB of `[` would take gigabytes before any check
-    on its events ran. The basic events carry no prefix. A syntax error ends
-    this walk where the reading proper will stop too, and say after which record.
+    ijson's `parse` builds the prefix of every event of a 64 KiB buffer at once, each as long as its depth, so
+    100 kB of `[` would take gigabytes before any check on its events ran; this checks the bytes on their way
+    in, in the same single read. Only brackets outside strings count: escapes (`\\.`) are dropped, the chunk is
+    cut down to its quotes and brackets, and the parts between quotes alternate in and out of strings (the
+    state carries across chunks). Each chunk's bracket string is reduced by dropping `()` pairs, one nesting
+    level per pass, which bounds its deepest point cheaply; only a chunk that might cross the limit is walked
+    bracket by bracket. Exact on any valid prefix of JSON, which is all ijson reads before a syntax error.
     """
-    depth = 0
-    with _open(source) as f:
-        try:
-            for event, _ in ijson.basic_parse(f):
-                if event == "start_map" or event == "start_array":
-                    depth += 1
-                    if depth > MAX_DEPTH:
-                        raise ImportRejected([Problem(f"the JSON is nested more than {MAX_DEPTH} levels deep; "
-                                                      f"refused", file=source.name, kind="syntax")])
-                elif event == "end_map" or event == "end_array":
-                    depth -= 1
-        except ijson.JSONError:
+
+    ESCAPE = re.compile(rb"\\.", re.S)
+    NOT_MARKS = bytes(b for b in range(256) if b not in b'"[]{}')
+    TO_PARENS = bytes.maketrans(b"[{]}", b"(())")
+    STEP = {ord("("): 1, ord(")"): -1}
+
+    def __init__(self, raw, name: str):
+        self.raw, self.name = raw, name
+        self.depth, self.in_string, self.escaped = 0, False, False
+
+    def read(self, size: int = -1) -> bytes:
+        """The next chunk, after checking its nesting."""
+        chunk = self.raw.read(size)
+        self._check(chunk)
+        return chunk
+
+    def _check(self, chunk: bytes) -> None:
+        if not chunk:  # the end, or ijson's read(0) asking what the file gives: no state changes
             return
+        if self.escaped:
+            chunk, self.escaped = chunk[1:], False
+        if b"\\" in chunk:
+            chunk = self.ESCAPE.sub(b"", chunk)
+            if chunk.endswith(b"\\"):
+                chunk, self.escaped = chunk[:-1], True
+        marks = chunk.translate(None, self.NOT_MARKS)
+        if b'"' in marks:
+            parts = marks.split(b'"')
+            brackets = b"".join(parts[1 if self.in_string else 0::2])
+            self.in_string ^= len(parts) % 2 == 0
+        else:
+            brackets = b"" if self.in_string else marks
+        if not brackets:
+            return
+        brackets = brackets.translate(self.TO_PARENS)
+        reduced, nesting = brackets, 0
+        while b"()" in reduced and nesting <= MAX_DEPTH:
+            reduced, nesting = reduced.replace(b"()", b""), nesting + 1
+        closers = reduced.count(b")")
+        openers = len(reduced) - closers
+        if self.depth + openers + nesting > MAX_DEPTH and \
+                max(accumulate(map(self.STEP.__getitem__, brackets), initial=self.depth)) > MAX_DEPTH:
+            raise ImportRejected([Problem(f"the JSON is nested more than {MAX_DEPTH} levels deep; refused",
+                                          file=self.name, kind="syntax")])
+        self.depth += openers - closers
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.raw.close()
 
 
 def _records(source: Source, record_path: str, key_field: str) -> Iterator[tuple[str, dict]]:
     """(row label, record) for each record, streamed."""
     prefix = record_path
-    _check_depth(source)
     with _open(source) as f:
         kind = None
         for seen, event, _ in ijson.parse(f):
@@ -199,8 +241,10 @@ def _lines(source: Source) -> Iterator[tuple[str, dict]]:
 
     def refuse(n, message):
         return ImportRejected([Problem(message, file=source.name, row=f"line {n}", kind="syntax")])
-    with _open(source) as f:
+    with open(source.path, "rb") as f:  # line by line: each line's depth is checked below, not by _open's reader
         for n, raw in enumerate(f, 1):
+            if n == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError as exc:

@@ -54,7 +54,8 @@ def read_xlsx(source: Source, profile: Profile | None, findings: Findings, book=
     The header is `header_row` (a number, or "auto": the first row naming the
     code and display columns), `header_rows` rows deep (joined, merged cells
     spread over their span; see importers.sheet_layout); rows hidden in the
-    workbook are dropped under `skip_hidden`.
+    workbook are dropped under `skip_hidden`; under `fill_merged`, a cell
+    merged over several data rows gives its text to each of them.
     """
     book = book or open_workbook(source)
     read = profile.read if profile else {}
@@ -71,7 +72,8 @@ def read_xlsx(source: Source, profile: Profile | None, findings: Findings, book=
         sheet = book.get_sheet_by_name(wanted)
         start_row = (sheet.start or (0, 0))[0]
         rows_iter = iter(sheet.iter_rows())
-        merged = list(sheet.merged_cell_ranges or []) if read.get("header_rows", 1) > 1 else []
+        merged = list(sheet.merged_cell_ranges or []) \
+            if read.get("header_rows", 1) > 1 or read.get("fill_merged") else []
     except Exception as exc:
         raise ImportRejected([Problem(f"cannot read sheet {wanted!r}: {exc}", file=source.name, sheet=wanted,
                                       kind="syntax")]) from None
@@ -110,17 +112,24 @@ def read_xlsx(source: Source, profile: Profile | None, findings: Findings, book=
             if depth > 1 else [c.strip() for c in ahead[at][1]]
         ahead = ahead[at + depth:]
     clean = clean_cells(profile)
+    # Merged ranges are counted from 0; the first data row is the one after the header (row numbers are from 1).
+    fill = sheet_layout.merged_filler(merged, header_row + depth - 1 if header_row else start_row) \
+        if read.get("fill_merged") else None
 
     def rows():
         nonlocal number
         for row, texts in ahead:
+            if fill:
+                texts = fill(row - 1, texts)
             if row not in hidden:
                 yield row, (clean(texts) if clean else texts), None
         for cells in rows_iter:
             number += 1
+            texts = [c if isinstance(c, str) else cell_text(c) for c in cells]
+            if fill:
+                texts = fill(number - 1, texts)
             if hidden and number in hidden:
                 continue
-            texts = [c if isinstance(c, str) else cell_text(c) for c in cells]
             yield number, (clean(texts) if clean else texts), None
     return Table(header, rows(), header_row=header_row, sheet=wanted)
 
@@ -138,7 +147,7 @@ def referenced_columns(profile: Profile | None) -> list[str]:
 
 READS = "xlsx workbooks"
 FIELDS_REQUIRED = True
-READ_KEYS = {"sheet", "header", "header_row", "header_rows", "columns", "skip_hidden"}
+READ_KEYS = {"sheet", "header", "header_row", "header_rows", "columns", "skip_hidden", "fill_merged", "fill_down"}
 NEEDS_PROFILE = "an xlsx file needs a profile (--profile) naming its sheet and columns"
 
 
@@ -166,7 +175,7 @@ def read(source: Source, profile: Profile | None, findings: Findings, language: 
     return finish_hierarchy(entries(), profile, findings, language)
 
 
-SHEET_KEYS = {"name", "header_row", "header_rows", "skip", "skip_hidden", "fields"}
+SHEET_KEYS = {"name", "header_row", "header_rows", "skip", "skip_hidden", "fill_merged", "fill_down", "fields"}
 
 
 def sheet_profile(profile: Profile, sheet: dict) -> Profile:
@@ -194,7 +203,8 @@ def check_sheets(sheets, read: dict) -> tuple[str, str | None] | None:
         seen.add(sheet["name"])
         problem = check_read({**read, **sheet})
         if problem:
-            key = next((k for k in ("header_rows", "header_row", "skip_hidden") if f"[read].{k} " in problem), None)
+            key = next((k for k in ("header_rows", "header_row", "skip_hidden", "fill_merged", "fill_down")
+                        if f"[read].{k} " in problem), None)
             if key in sheet:
                 return problem.replace(f"[read].{key}", f"[[sheets]] #{i}.{key}"), None
             return f"{problem} (with [[sheets]] #{i})", None
@@ -211,6 +221,10 @@ def check_read(read: dict) -> str | None:
         return "[read].header_rows must be a number of rows from 1 to 10"
     if read.get("header") is False and (row != 1 or depth != 1):
         return "[read].header = false takes no header_row or header_rows"
-    if "skip_hidden" in read and not isinstance(read["skip_hidden"], bool):
-        return "[read].skip_hidden must be true or false"
+    for key in ("skip_hidden", "fill_merged"):
+        if key in read and not isinstance(read[key], bool):
+            return f"[read].{key} must be true or false"
+    fill_down = read.get("fill_down", [])
+    if not isinstance(fill_down, list) or not all(isinstance(c, str) and c for c in fill_down):
+        return f"[read].fill_down must be a list of column names (got {fill_down!r})"
     return None

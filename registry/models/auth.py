@@ -61,3 +61,17 @@ class ReviewSession(SQLModel, table=True):
                                        description="The page whose form a kept comment belongs to")
     pending_comment: Optional[str] = Field(default=None, sa_type=sa.Text,
                                            description="A comment typed before the previous session ended")
+
+
+class SignInFailure(SQLModel, table=True):
+    """One failed review-page sign-in: the client address and when (see registry.sign_in_throttle).
+
+    One row per failure (an insert, never a read-modify-write), so failures from every worker and instance
+    count; rows older than NSI_SIGN_IN_WINDOW_MINUTES are pruned as new failures come in.
+    """
+
+    __tablename__ = "sign_in_failure"
+    __table_args__ = (sa.Index("ix_sign_in_failure_address_failed_at", "address", "failed_at"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    address: str = Field(max_length=100, description="The client address the failure came from")
+    failed_at: datetime = Field(sa_type=UtcDateTime(), index=True)

@@ -16,7 +16,7 @@ from typing import Optional
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from registry.models.catalog import UtcDateTime, utcnow
+from registry.models.catalog import CodeType, UtcDateTime, utcnow
 
 RESOURCE_TYPES = ("CodeSystem", "ValueSet", "ConceptMap")
 
@@ -40,3 +40,20 @@ class FhirResource(SQLModel, table=True):
     resource: dict = Field(default_factory=dict, sa_type=sa.JSON,
                            description="The ValueSet, or the CodeSystem without its concepts")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime())
+
+
+class CodeFold(SQLModel, table=True):
+    """The case-folded form of each code of a catalog imported from a case-insensitive CodeSystem.
+
+    `caseSensitive: false` means `KG` is the code `kg`: `$validate-code` finds it through the
+    (catalog_id, folded) index instead of folding every concept of the version. One row per code the
+    catalog has had (not per version); the lookup joins the version's entries, so a code of another version
+    is never found. Filled when such a CodeSystem's header is kept, i.e. at its import.
+    """
+
+    __tablename__ = "code_fold"
+    __table_args__ = (sa.Index("ix_code_fold_catalog_folded", "catalog_id", "folded"),)
+    catalog_id: int = Field(sa_column=sa.Column(sa.Integer, sa.ForeignKey("catalog.id", ondelete="CASCADE"),
+                                                primary_key=True))
+    code: str = Field(sa_column=sa.Column(CodeType, primary_key=True))
+    folded: str = Field(max_length=600, description="str.casefold() of the code (which can grow: ß → ss)")

@@ -18,6 +18,9 @@ was not ranked (and, for a version larger than `SCAN_ROWS`, maybe not complete).
 
 from __future__ import annotations
 
+import re
+import weakref
+
 import sqlalchemy as sa
 
 from registry.errors import BadRequest, NotFound
@@ -53,15 +56,18 @@ def _tsquery(found: list[str]) -> str:
 
 
 def _ranked_sql(dialect: str, candidates: bool) -> str:
-    """The ranked query; with `candidates`, the index ranks alone, before any join, its first `:window` matches.
+    """The ranked query, in plain SQL with named parameters (`:name`, made `%(name)s` for PostgreSQL).
 
-    Joining every match to `entry` for the validity filter cost six times the ranking (1.8 s against 0.3 s for
-    a word in 138,000 rows of a 1M catalog), and a version holds nearly every row of its catalog's index, so the
-    best rows of the index are almost always the best rows of the version. Ranking itself grows with the
-    matches, so a word found in more than `RANK_WINDOW` rows is ranked among the first `RANK_WINDOW` of them
-    (in index order), which bounds the cost of any query; fewer matches are ranked exactly.
+    With `candidates`, the index ranks alone, before any join, its first `:window` matches, and keeps the best
+    `:k` of them whatever their catalog or version: joining every match to `entry` for the validity filter cost
+    six times the ranking (1.8 s against 0.3 s for a word in 138,000 rows of a 1M catalog), and a version holds
+    nearly every row of its catalog's index, so the best rows of the index are almost always the best rows of
+    the version. The candidates are left-joined to their entries, so that their count says whether they were
+    every match; `_indexed_hits` picks each version's rows from them. Ranking itself grows with the matches, so
+    a word found in more than `RANK_WINDOW` rows is ranked among the first `RANK_WINDOW` of them (in index
+    order), which bounds the cost of any query; fewer matches are ranked exactly. Without `candidates`, one
+    version's matches are all ranked and joined (`:catalog_id`, `:seq`).
     """
-    validity = "e.catalog_id = :catalog_id AND e.valid_from + 0 <= :seq AND (e.valid_to IS NULL OR e.valid_to > :seq)"
     if dialect == "sqlite":
         matches = ("SELECT rowid AS id, -bm25(entry_search, 0.0, 10.0, 2.0, 1.0) AS score FROM entry_search "
                    "WHERE entry_search MATCH :match")
@@ -69,28 +75,59 @@ def _ranked_sql(dialect: str, candidates: bool) -> str:
         matches = ("SELECT s.entry_id AS id, ts_rank(s.terms, q, 1) AS score "
                    "FROM entry_search s, CAST(:query AS tsquery) q WHERE s.terms @@ q")
     if candidates:
-        matches = f"SELECT id, score FROM ({matches} LIMIT :window) w ORDER BY score DESC LIMIT :k"
-    return (f"SELECT e.code, e.display, e.status, m.score FROM ({matches}) m JOIN entry e ON e.id = m.id "
-            f"WHERE {validity} ORDER BY m.score DESC, e.code LIMIT :limit")
+        sql = (f"SELECT e.code, e.display, e.status, m.score, e.catalog_id, e.valid_from, e.valid_to "
+               f"FROM (SELECT id, score FROM ({matches} LIMIT :window) w ORDER BY score DESC LIMIT :k) m "
+               f"LEFT JOIN entry e ON e.id = m.id")
+    else:
+        validity = ("e.catalog_id = :catalog_id AND e.valid_from + 0 <= :seq "
+                    "AND (e.valid_to IS NULL OR e.valid_to > :seq)")
+        sql = (f"SELECT e.code, e.display, e.status, m.score FROM ({matches}) m JOIN entry e ON e.id = m.id "
+               f"WHERE {validity} ORDER BY m.score DESC, e.code LIMIT :limit")
+    return sql if dialect == "sqlite" else _NAMED.sub(r"%(\1)s", sql)
 
 
-def _indexed_hits(conn, ref: VersionRef, found: list[str], limit: int) -> list[dict]:
-    params = {"catalog_id": ref.catalog_id, "seq": ref.seq, "limit": limit, "k": limit * 3 + 50,
-              "window": RANK_WINDOW}
-    sqlite = conn.dialect.name == "sqlite"
+_NAMED = re.compile(r":(\w+)")
+_SQL = {(dialect, candidates): _ranked_sql(dialect, candidates)
+        for dialect in ("sqlite", "postgresql") for candidates in (True, False)}
+
+
+def _hit(ref: VersionRef, code: str, display: str, status: str, score: float) -> dict:
+    return {"catalog": ref.catalog, "version": ref.label, "code": code, "display": display, "status": status,
+            "score": round(float(score), 4)}
+
+
+def _indexed_hits(cursor, dialect: str, refs: list[VersionRef], found: list[str], limit: int) -> list[list[dict]]:
+    """Each version's best `limit` matches, from one ranked read of the index's best candidates for all of them.
+
+    A version with fewer than `limit` rows among the candidates has its matches ranked in full by a second query
+    (the best candidates were mostly rows of other versions or catalogs), unless the candidates were every match
+    of the index: then nothing else can be found, and that query is not needed.
+    """
+    sqlite = dialect == "sqlite"
+    k = limit * 3 + 50
+    params = {"k": k, "window": RANK_WINDOW, "limit": limit}
     if sqlite:
         params["match"] = _fts5_match(None, found)
     else:
         params["query"] = _tsquery(found)
         # Starting parallel workers costs more than these small ranked reads; for this transaction only.
-        conn.exec_driver_sql("SET LOCAL max_parallel_workers_per_gather = 0")
-    rows = conn.execute(sa.text(_ranked_sql(conn.dialect.name, candidates=True)), params).all()
-    if len(rows) < limit:  # the best candidates were mostly rows of other versions or catalogs: rank them all
-        if sqlite:
-            params["match"] = _fts5_match(ref.catalog_id, found)
-        rows = conn.execute(sa.text(_ranked_sql(conn.dialect.name, candidates=False)), params).all()
-    return [{"catalog": ref.catalog, "version": ref.label, "code": r.code, "display": r.display,
-             "status": r.status, "score": round(float(r.score), 4)} for r in rows]
+        cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+    cursor.execute(_SQL[dialect, True], params)
+    candidates = cursor.fetchall()
+    every_match = len(candidates) < min(k, RANK_WINDOW)  # fewer than either limit cut off: all matches are here
+    answers = []
+    for ref in refs:
+        seq = ref.seq
+        rows = sorted(((-score, code, display, status) for code, display, status, score, catalog_id, valid_from,
+                       valid_to in candidates if catalog_id == ref.catalog_id and valid_from <= seq
+                       and (valid_to is None or valid_to > seq)), key=lambda r: (r[0], r[1]))[:limit]
+        if len(rows) < limit and not every_match:
+            if sqlite:
+                params["match"] = _fts5_match(ref.catalog_id, found)
+            cursor.execute(_SQL[dialect, False], {**params, "catalog_id": ref.catalog_id, "seq": seq})
+            rows = [(-score, code, display, status) for code, display, status, score in cursor.fetchall()]
+        answers.append([_hit(ref, code, display, status, -score) for score, code, display, status in rows])
+    return answers
 
 
 def _scanned_hits(conn, ref: VersionRef, found: list[str], limit: int) -> list[dict]:
@@ -113,6 +150,32 @@ def _scanned_hits(conn, ref: VersionRef, found: list[str], limit: int) -> list[d
              "status": r.status, "score": 0.0} for r in rows]
 
 
+_latest_of_all: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # store -> (change token, refs)
+
+
+def _latest_refs(store) -> list[VersionRef]:
+    """The latest published version of every catalog, by slug; kept until the database changes.
+
+    A search across catalogs otherwise spent more time resolving them (two queries each) than searching.
+    The change token is read before the queries, as `Store.resolve` does, so a publish racing with them
+    leaves a kept answer that the next token no longer matches.
+    """
+    token = store.change_token()
+    kept = _latest_of_all.get(store)
+    if token is not None and kept is not None and kept[0] == token:
+        return kept[1]
+    refs = []
+    with store.engine.connect() as conn:
+        for slug in conn.execute(sa.select(CATALOG.c.slug).order_by(CATALOG.c.slug)).scalars().all():
+            try:
+                refs.append(store.resolve(slug, LATEST, conn))
+            except NotFound:
+                continue  # no published version (never published, or every version retired): nothing to search
+    if token is not None:
+        _latest_of_all[store] = (token, refs)
+    return refs
+
+
 def search(store, q: str, *, catalog: str | None = None, version: str | None = None, limit: int = 20) -> dict:
     """Entries whose code, display or designations match every term of `q`, best first.
 
@@ -127,30 +190,31 @@ def search(store, q: str, *, catalog: str | None = None, version: str | None = N
         raise BadRequest(f"limit must be between 1 and {MAX_LIMIT}")
     if version and not catalog:
         raise BadRequest("version needs catalog")
+    refs = [store.resolve(catalog, version or LATEST)] if catalog else _latest_refs(store)
+    if catalog and refs[0].is_draft:
+        raise BadRequest(f"version {refs[0].label} of {catalog} is a draft; only published versions are searched")
     found = query_terms(q)
     hits: list[dict] = []
     indexing: list[dict] = []
-    with store.engine.connect() as conn:  # one connection for the whole query: resolving is most of a short one
-        if catalog:
-            refs = [store.resolve(catalog, version or LATEST, conn)]
-            if refs[0].is_draft:
-                raise BadRequest(f"version {refs[0].label} of {catalog} is a draft; only published versions are "
-                                 f"searched")
-        else:
-            refs = []
-            slugs = conn.execute(sa.select(CATALOG.c.slug).order_by(CATALOG.c.slug)).scalars().all()
-            for slug in slugs:
-                try:
-                    refs.append(store.resolve(slug, LATEST, conn))
-                except NotFound:
-                    continue  # no published version (never published, or every version retired): nothing to search
-        if found:
-            ready = search_index.indexed_seqs(conn)
-            for ref in refs:
-                if ref.seq <= ready.get(ref.catalog_id, 0):
-                    hits.extend(_indexed_hits(conn, ref, found, limit))
-                else:
-                    indexing.append({"catalog": ref.catalog, "version": ref.label})
+    if found:
+        # Plain SQL on the pooled driver connection: building and compiling expressions cost more than the
+        # index's own work for most queries.
+        connection = store.engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            dialect = store.engine.dialect.name
+            ready = search_index.indexed_seqs(cursor)
+            indexed = [ref for ref in refs if ref.seq <= ready.get(ref.catalog_id, 0)]
+            answers = iter(_indexed_hits(cursor, dialect, indexed, found, limit) if indexed else ())
+            cursor.close()
+        finally:
+            connection.close()
+        for ref in refs:  # in slug order, so that equal scores keep it
+            if ref in indexed:
+                hits.extend(next(answers))
+            else:
+                indexing.append({"catalog": ref.catalog, "version": ref.label})
+                with store.engine.connect() as conn:
                     hits.extend(_scanned_hits(conn, ref, found, limit))
     if indexing:
         search_index.indexer(store).wake()

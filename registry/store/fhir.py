@@ -1,4 +1,5 @@
-"""Stored FHIR resources: ValueSets by url and version, and the CodeSystem header of a catalog version.
+"""Stored FHIR resources: ValueSets by url and version, the CodeSystem header of a catalog version, and the
+folded codes of case-insensitive CodeSystems (`code_fold`), so `KG` finds `kg` by an index.
 
 The Store methods here keep and find what `registry.models.fhir` describes;
 the FHIR wing reads them, `nsi import --format fhir-valueset|fhir-codesystem`
@@ -10,11 +11,14 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from registry import db
 from registry.errors import AlreadyExists, NotFound
-from registry.models.catalog import Catalog, CatalogVersion
-from registry.models.fhir import FhirResource
+from registry.models.catalog import Catalog, CatalogVersion, row_to_entry
+from registry.models.fhir import CodeFold, FhirResource
+from registry.store.reads import LATEST, entry_rows
 
-R, V, C = FhirResource.__table__, CatalogVersion.__table__, Catalog.__table__
+R, V, C, F = FhirResource.__table__, CatalogVersion.__table__, Catalog.__table__, CodeFold.__table__
+FOLD_BATCH = 5_000  # folded codes inserted per statement (bounds the memory of a big CodeSystem's import)
 
 
 class FhirMixin:
@@ -43,6 +47,44 @@ class FhirMixin:
             kept.status = header.get("status") or "active"
             session.add(kept)
             session.commit()
+        if not header.get("caseSensitive", False):  # FHIR's default: a CodeSystem that does not say is insensitive
+            self._keep_folded_codes(slug, label)
+
+    def _keep_folded_codes(self, slug: str, label: str) -> None:
+        """Add the folded form of every code of version `label` (a draft, as the import keeps its header) that
+        `code_fold` does not have yet, for `lookup_ignoring_case`.
+
+        ASCII codes are folded by the database's lower() (which is str.casefold() for ASCII: A-Z to a-z, on
+        SQLite and on PostgreSQL's C collation of codes), in one INSERT ... SELECT; the others in Python.
+        """
+        ref = self.resolve(slug, label)
+        table, where = entry_rows(ref)
+        missing = ~sa.exists().where(F.c.catalog_id == ref.catalog_id, F.c.code == table.c.code)
+        ascii_only = _is_ascii(self.engine.dialect.name, table.c.code)
+        with db.write_transaction(self.engine) as conn:
+            conn.execute(F.insert().from_select(
+                ["catalog_id", "code", "folded"],
+                sa.select(sa.literal(ref.catalog_id), table.c.code, sa.func.lower(table.c.code))
+                .where(where, missing, ascii_only)))
+            others = conn.execute(sa.select(table.c.code).where(where, missing, ~ascii_only)).scalars().all()
+            for start in range(0, len(others), FOLD_BATCH):
+                conn.execute(F.insert(), [{"catalog_id": ref.catalog_id, "code": code, "folded": code.casefold()}
+                                          for code in others[start:start + FOLD_BATCH]])
+
+    def lookup_ignoring_case(self, slug: str, code: str, version: str = LATEST) -> dict | None:
+        """The entry of a version whose code equals `code` ignoring case (str.casefold), the first in code order
+        when several do; None when none does.
+
+        For the versions of a catalog imported from a case-insensitive CodeSystem (whose codes `code_fold`
+        holds): one indexed lookup of the folded code joined to the version's rows, not a scan of its entries.
+        """
+        ref = self.resolve(slug, version)
+        table, where = entry_rows(ref)
+        query = (sa.select(table).join(F, sa.and_(F.c.catalog_id == ref.catalog_id, F.c.code == table.c.code))
+                 .where(where, F.c.folded == code.casefold()).order_by(table.c.code).limit(1))
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        return row_to_entry(row) if row is not None else None
 
     def code_system_header(self, slug: str, label: str) -> dict | None:
         """The CodeSystem header kept for a catalog version, or None when it was not imported from FHIR."""
@@ -114,3 +156,10 @@ class FhirMixin:
                                 .join(MapSetVersion, MapSetVersion.map_set_id == MapSet.id)
                                 .join(FhirResource, FhirResource.map_set_version_id == MapSetVersion.id)
                                 .where(FhirResource.resource_type == "ConceptMap", FhirResource.url == url)).first()
+
+
+def _is_ascii(dialect: str, column):
+    """A condition true when `column` holds ASCII only (as many bytes as characters in UTF-8)."""
+    if dialect == "sqlite":
+        return sa.func.length(sa.cast(column, sa.LargeBinary)) == sa.func.length(column)
+    return sa.func.octet_length(column) == sa.func.length(column)

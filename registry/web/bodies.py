@@ -164,10 +164,13 @@ def body(model: type[BaseModel], optional: bool = False) -> Callable:
     return decorate
 
 
-def form(model: type[BaseModel], file: str = "file") -> Callable:
+def form(model: type[BaseModel], file: str = "file", side_files: str | None = None) -> Callable:
     """Declare a multipart upload: the form fields checked into `model` (`form` argument) and the file part `file`.
 
-    A missing file is a 400 naming the part; oversize uploads are refused by the app's MAX_CONTENT_LENGTH (413).
+    With `side_files` (a prefix, `with`), file parts named `with.NAME` come too, in the `sides` argument as
+    {NAME: file}: the side files an import profile joins to the main file. Any other file part, or one given
+    twice, is a 400 naming it. A missing file is a 400 naming the part; oversize uploads are refused by the
+    app's MAX_CONTENT_LENGTH (413).
     """
     def decorate(view: Callable) -> Callable:
         @functools.wraps(view)
@@ -177,10 +180,34 @@ def form(model: type[BaseModel], file: str = "file") -> Callable:
                 raise BadRequest(f"the upload needs a file part named `{file}` (multipart/form-data)",
                                  details={"errors": [{"field": file, "loc": [file], "message": "Field required"}]})
             fields = {k: v for k, v in request.form.items() if v != ""}
-            return view(*a, **kw, form=checked(model, fields), upload=upload)
-        wrapper.nsi_form = (model, file)
+            sides = _side_parts(file, side_files)
+            extra = {"sides": sides} if side_files else {}
+            return view(*a, **kw, form=checked(model, fields), upload=upload, **extra)
+        wrapper.nsi_form = (model, file, side_files)
         return wrapper
     return decorate
+
+
+def _side_parts(file: str, prefix: str | None) -> dict:
+    """The file parts `PREFIX.NAME` of a multipart request as {NAME: file}; any other part but `file` is a 400."""
+    sides = {}
+    for part in request.files:
+        if part == file:
+            continue
+        name = part[len(prefix) + 1:] if prefix and part.startswith(f"{prefix}.") else None
+        if not name or not re.fullmatch(r"[\w-]+", name):
+            takes = f"`{file}`" + (f" and side files as `{prefix}.NAME`" if prefix else "")
+            raise BadRequest(f"unknown file part `{LINE_CONTROLS.sub('', part)[:100]}`: the upload takes {takes}",
+                             details={"field": part})
+        given = [f for f in request.files.getlist(part) if f.filename]
+        if len(request.files.getlist(part)) > 1:
+            raise BadRequest(f"file part `{part}` is given twice", details={"field": part})
+        if not given:
+            raise BadRequest(f"file part `{part}` has no file", details={"field": part})
+        sides[name] = given[0]
+    if len(request.files.getlist(file)) > 1:
+        raise BadRequest(f"file part `{file}` is given twice", details={"field": file})
+    return sides
 
 
 def safe_file_name(name: str | None, default: str) -> str:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
+
 from flask import Blueprint, current_app, url_for
 from werkzeug.utils import secure_filename
 
 from registry import jobs
 from registry.errors import AlreadyExists, BadRequest, NotFound
-from registry.web.bodies import form
+from registry.web.bodies import form, safe_file_name
 from registry.web.common import API, current_token, json_response, needs, store
 from registry.web.request_models import UploadForm
 from registry.web import response_models as R
@@ -28,8 +30,8 @@ def job_json(job: dict) -> dict:
     return job
 
 
-def checked_format_and_profile(fmt: str | None, profile: str | None) -> tuple[str | None, str | None]:
-    """The upload's format and profile, refused (400) before any job exists unless they are known.
+def checked_format_and_profile(fmt: str | None, profile: str | None):
+    """The upload's format and its profile (loaded, or None), refused (400) before any job exists unless known.
 
     Over the API a profile is only the name of one shipped in the catalogs
     directory, never a path on the server; the format is one the importers know.
@@ -48,8 +50,8 @@ def checked_format_and_profile(fmt: str | None, profile: str | None) -> tuple[st
         if profile not in known:
             raise BadRequest(f"unknown profile {profile!r}; known profiles: {', '.join(known) or 'none'}",
                              details={"field": "profile", "known": known})
-        load_profile(profile)  # a shipped profile that does not parse is a 400 now, not a failed job later
-    return fmt, profile
+        return fmt, load_profile(profile)  # a shipped profile that does not parse is a 400 now, not a failed job
+    return fmt, None
 
 
 def describes_itself(fmt: str | None) -> bool:
@@ -61,15 +63,25 @@ def describes_itself(fmt: str | None) -> bool:
 @bp.post("/catalogs/<slug>/imports")
 @responds(R.Job, 202, location="URL of the import job")
 @needs("import")
-@form(UploadForm)
-def upload(slug: str, form: UploadForm, upload):
-    """Accept a multipart upload (file, version, format or profile) and import it in the background: 202 + Location."""
+@form(UploadForm, side_files="with")
+def upload(slug: str, form: UploadForm, upload, sides: dict):
+    """Accept a multipart upload (file, version, format or profile, side files) and import it in the background.
+
+    Answers 202 + Location of the job. The side files a profile's `[[with]]` tables join to the main file come as
+    file parts `with.NAME`; they wait beside the upload for the job, which runs `run_import` as `nsi import --with`.
+    """
     token = current_token()
     s = store()
     version = form.version.strip()
     if not version:
         raise BadRequest("the upload needs a version label: form field `version`")
-    fmt, profile = checked_format_and_profile(form.format, form.profile)
+    fmt, prof = checked_format_and_profile(form.format, form.profile)
+    profile = form.profile if prof is not None else None
+    if sides and (prof is None or not prof.side_files):
+        parts = ", ".join(f"with.{name}" for name in sides)
+        raise BadRequest(f"file part(s) {parts}: side files need a profile that declares them ([[with]] tables); "
+                         f"{f'profile {prof.name} declares none' if prof else 'the upload names no profile'}",
+                         details={"field": f"with.{next(iter(sides))}"})
     if not s.has_catalog(slug) and not profile and not describes_itself(fmt):
         raise NotFound(f"no catalog {slug!r}; create it first (POST /api/v1/catalogs) or give a profile")
     if s.has_catalog(slug):
@@ -83,6 +95,20 @@ def upload(slug: str, form: UploadForm, upload):
     name = secure_filename(upload.filename) or "upload"
     path = jobs.upload_dir(s, job_id) / name
     upload.save(path)
+    if prof is not None and prof.side_files:
+        from importers.side_files import side_sources
+        saved = {}
+        try:  # a side file the profile does not declare, one it needs and the upload lacks, an empty one: 400
+            for side_name, part in sides.items():
+                saved[side_name] = jobs.side_file_path(s, job_id, side_name, safe_file_name(part.filename, "side"))
+                part.save(saved[side_name])
+                if saved[side_name].stat().st_size == 0:
+                    raise BadRequest(f"file part with.{side_name}: the file {saved[side_name].name} is empty",
+                                     details={"field": f"with.{side_name}"})
+            side_sources(prof, path, saved, uploaded=True)
+        except BaseException:
+            shutil.rmtree(path.parent, ignore_errors=True)  # no job: nothing of the upload stays
+            raise
     job = jobs.create_job(s, job_id, catalog=slug, version=version, upload_path=path, source_name=upload.filename,
                           format=fmt, profile=profile, created_by=token.name)
     if current_app.config.get("NSI_RUN_JOBS", True):

@@ -89,11 +89,16 @@ def _operation(method: str, path: str, view, refs: dict, components: dict) -> di
         op["requestBody"] = {"required": not view.nsi_body_optional, "content": {
             "application/json": {"schema": refs[(view.nsi_body, "validation")]}}}
     if getattr(view, "nsi_form", None):
-        model, file_part = view.nsi_form
+        model, file_part, side_files = view.nsi_form
         schema = dict(components[model.__name__])
         schema["properties"] = {file_part: {"type": "string", "format": "binary"}, **schema.get("properties", {})}
         schema["required"] = [file_part, *schema.get("required", [])]
         schema.pop("additionalProperties", None)
+        if side_files:
+            schema["patternProperties"] = {rf"^{side_files}\..+$": {
+                "type": "string", "format": "binary",
+                "description": f"a side file the profile joins to `{file_part}`: part `{side_files}.NAME` for its "
+                               f"[[with]] table NAME (translations, attributes, groups)"}}
         op["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": schema}}}
     declared = view.nsi_response
     success = {"description": "Success"}

@@ -28,11 +28,11 @@ from werkzeug.exceptions import HTTPException
 
 from registry import auth, mapping
 from registry.errors import BadRequest, NsiError, NotFound, Unauthorized
+from registry.sign_in_throttle import SignInThrottle
 from registry.web import review_i18n
 from registry.web.mapsets import MAX_OFFSET, QUEUE_FILTER
 from registry.web.params import Int, OneOf, Text, query
 from registry.web.review_i18n import LANGUAGES, strings
-from registry.web.sign_in_throttle import SignInThrottle
 
 bp = Blueprint("review", __name__, url_prefix="/review", template_folder="templates")
 QUEUE_PAGE = 50
@@ -59,7 +59,8 @@ def _setup(state):
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     app.config["SESSION_COOKIE_SECURE"] = bool(app.config.get("NSI_HTTPS"))
-    app.extensions["nsi_sign_in_throttle"] = SignInThrottle(int(app.config["NSI_SIGN_IN_FAILURES"]),
+    app.extensions["nsi_sign_in_throttle"] = SignInThrottle(app.extensions["nsi_store"],
+                                                            int(app.config["NSI_SIGN_IN_FAILURES"]),
                                                             int(app.config["NSI_SIGN_IN_WINDOW_MINUTES"]) * 60)
 
 

@@ -42,13 +42,47 @@ def test_metadata_describes_the_terminology_service(client, loaded):
     assert cap["resourceType"] == "CapabilityStatement" and cap["kind"] == "instance"
     assert cap["fhirVersion"] == "4.0.1" and cap["software"]["name"] == "NSI Registry"
     ops = {r["type"]: [o["name"] for o in r["operation"]] for r in cap["rest"][0]["resource"]}
-    assert ops == {"CodeSystem": ["lookup", "validate-code"], "ValueSet": ["expand", "validate-code"],
-                   "ConceptMap": ["translate"]}
+    assert ops == {"CodeSystem": ["lookup", "validate-code"],
+                   "ValueSet": ["expand", "validate-code", "batch-validate-code"], "ConceptMap": ["translate"]}
     terms = fhir(client.get("/fhir/metadata?mode=terminology"))
     assert terms["resourceType"] == "TerminologyCapabilities"
     assert terms["codeSystem"] == [{"uri": CS, "version": [{"code": "2023", "isDefault": False},
                                                           {"code": "2024", "isDefault": True}]}]
+    assert terms["translation"] == {"needsMap": False}  # $translate without a url tries every map
     fhir(client.get("/fhir/metadata?mode=bogus"), 400)
+
+
+def test_every_fhir_route_is_declared_in_the_capability_statement_and_nothing_more(client):
+    """Walks the app's url_map under /fhir: each operation route is an operation of its resource type (or of
+    the server), each `/{type}` and `/{type}/<id>` a search-type and read interaction, and the statement
+    declares nothing that is not served. A new route left out of the statement fails here."""
+    rest = fhir(client.get("/fhir/metadata"))["rest"][0]
+    resources = {r["type"]: r for r in rest["resource"]}
+    declared = {(kind, o["name"]) for kind, r in resources.items() for o in r["operation"]}
+    declared |= {(kind, i["code"]) for kind, r in resources.items() for i in r["interaction"]}
+    declared |= {("server", o["name"]) for o in rest["operation"]}
+    served = set()
+    for rule in client.application.url_map.iter_rules():
+        if not rule.rule.startswith("/fhir/") or rule.endpoint == "fhir.unknown" or rule.rule == "/fhir/metadata":
+            continue  # the catch-all answers 404 for anything else; /metadata is the statement itself
+        kind, *rest_of_path = rule.rule.removeprefix("/fhir/").split("/")
+        if kind.startswith("$"):
+            served.add(("server", kind[1:]))
+        elif rest_of_path in ([], ["<rid>"]):
+            served.add((kind, "search-type" if not rest_of_path else "read"))
+        else:
+            assert rest_of_path[-1].startswith("$") and rest_of_path[:-1] in ([], ["<rid>"]), rule.rule
+            served.add((kind, rest_of_path[-1][1:]))
+    assert served == declared
+
+
+def test_each_declared_search_parameter_is_accepted_and_no_other(client, loaded):
+    rest = fhir(client.get("/fhir/metadata"))["rest"][0]
+    for resource in rest["resource"]:
+        for search_param in resource["searchParam"]:
+            fhir(client.get(f"/fhir/{resource['type']}", query_string={search_param["name"]: "x"}))
+        refused = fhir(client.get(f"/fhir/{resource['type']}", query_string={"publisher": "x"}), 400)
+        assert "unknown search parameter(s): publisher" in refused["issue"][0]["details"]["text"]
 
 
 def test_codesystem_read_streams_every_concept_with_oid_alias(client, loaded):

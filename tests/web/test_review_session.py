@@ -293,46 +293,51 @@ def test_a_decision_that_changes_nothing_says_so(store, reviewer):
     assert [e["action"] for e in mapping_history(store, "local-icd", "L01")] == ["suggest", "approve"]
 
 
+def sign_in_from(client, secret, address="198.51.100.7"):
+    return client.post("/review/login", data={"token": secret, "csrf": csrf_of(client)},
+                       environ_base={"REMOTE_ADDR": address})
+
+
 def test_failed_sign_ins_are_throttled_per_address(store, reviewer):
     """After NSI_SIGN_IN_FAILURES wrong tokens from one address within the window, that address gets 429 with
     Retry-After, even with the right token; another address is not held back; once the window has passed, the
     right token signs in and the count starts again."""
     client = make_client(store, NSI_SIGN_IN_FAILURES=3, NSI_SIGN_IN_WINDOW_MINUTES=10)
-    throttle = client.application.extensions["nsi_sign_in_throttle"]
-    now = [1000.0]
-    throttle.clock = lambda: now[0]
-
-    def attempt(secret, address="198.51.100.7"):
-        return client.post("/review/login", data={"token": secret, "csrf": csrf_of(client)},
-                           environ_base={"REMOTE_ADDR": address})
+    now = [utcnow()]
+    client.application.extensions["nsi_sign_in_throttle"].clock = lambda: now[0]
 
     for _ in range(3):
-        assert attempt("nsi_wrong").status_code == 401
-    refused = attempt(reviewer)
+        assert sign_in_from(client, "nsi_wrong").status_code == 401
+    refused = sign_in_from(client, reviewer)
     assert refused.status_code == 429 and refused.headers["Retry-After"] == "600"
     assert "Too many failed sign-ins from your address. Try again in 10 min." in refused.get_data(as_text=True)
     assert client.get("/review/").status_code == 302  # not signed in
-    now[0] += 599
-    assert attempt(reviewer).headers["Retry-After"] == "1"
-    assert attempt(reviewer, address="203.0.113.5").status_code == 302  # another address signs in
-    now[0] += 1
-    assert attempt(reviewer).status_code == 302
+    now[0] += timedelta(seconds=599)
+    assert sign_in_from(client, reviewer).headers["Retry-After"] == "1"
+    assert sign_in_from(client, reviewer, address="203.0.113.5").status_code == 302  # another address signs in
+    now[0] += timedelta(seconds=1)
+    assert sign_in_from(client, reviewer).status_code == 302
     assert client.get("/review/").status_code == 200
 
 
-def test_the_throttle_forgets_an_address_after_a_success_and_is_bounded():
-    from registry.web.sign_in_throttle import MAX_ADDRESSES, SignInThrottle
-    now = [0.0]
-    throttle = SignInThrottle(2, 60, clock=lambda: now[0])
-    throttle.failed("a")
-    throttle.succeeded("a")
-    throttle.failed("a")
-    assert throttle.wait_seconds("a") == 0  # one failure since the success
-    throttle.failed("a")
-    assert throttle.wait_seconds("a") == 60
-    now[0] = 61
-    assert throttle.wait_seconds("a") == 0 and "a" not in throttle.failures
-    for n in range(MAX_ADDRESSES + 5):
-        throttle.failed(f"10.0.{n // 256}.{n % 256}")
-    assert len(throttle.failures) == MAX_ADDRESSES
-    assert SignInThrottle(0, 60).wait_seconds("x") == 0  # 0 turns the limit off
+def test_two_instances_on_one_database_share_the_sign_in_count(store, reviewer):
+    """Failures made through one instance count at the other (two apps, each with its own Store and engine,
+    as two `nsi serve` processes or nodes have): 2 failures at A and 1 at B reach the limit of 3 at both, and a
+    success at B frees the address at A too."""
+    from registry.store import Store
+    other_store = Store.open()
+    try:
+        settings = {"NSI_SIGN_IN_FAILURES": 3, "NSI_SIGN_IN_WINDOW_MINUTES": 10}
+        a, b = make_client(store, **settings), make_client(other_store, **settings)
+        assert sign_in_from(a, "nsi_wrong").status_code == 401
+        assert sign_in_from(b, "nsi_wrong").status_code == 401
+        assert sign_in_from(a, reviewer).status_code == 302  # 2 failures: still allowed, and forgotten
+        for client in (a, a, b):
+            assert sign_in_from(client, "nsi_wrong").status_code == 401
+        for client in (a, b):
+            refused = sign_in_from(client, reviewer)
+            assert refused.status_code == 429 and refused.headers["Retry-After"] in ("600", "599")
+        with store.engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT count(*) FROM sign_in_failure")).scalar() == 3
+    finally:
+        other_store.engine.dispose()

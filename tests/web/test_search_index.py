@@ -182,3 +182,73 @@ def test_the_scan_during_a_build_reads_a_bounded_number_of_entries(client, store
     r = client.get("/api/v1/search?q=сканируемая&catalog=scan&limit=100")
     assert codes(r) == ["S000", "S001", "S002", "S003", "S004"] and r.get_json()["indexing"] != []
     assert codes(client.get("/api/v1/search?q=запись 17&catalog=scan")) == []  # beyond the scanned entries
+
+
+def _publish(store, tmp_path, slug: str, rows: list[tuple[str, str]]) -> None:
+    path = tmp_path / f"{slug}.jsonl"
+    path.write_text("".join(f'{{"code": "{code}", "display": "{display}"}}\n' for code, display in rows),
+                    encoding="utf-8")
+    store.create_catalog(CatalogCreate(slug=slug, title=slug, kind="other"))
+    run_import(store, path, catalog=slug, version="1", publish=True)
+    search_index.build_all(store)
+
+
+def test_each_catalog_gets_its_best_rows_from_one_ranked_read_or_its_own_when_others_crowd_it_out(client, store,
+                                                                                                  tmp_path):
+    # `big` has more matches than the candidates of a limit-1 search (3 * 1 + 50), all ranked above `small`'s
+    # two (shorter displays): `small` is then answered by its own ranked query.
+    _publish(store, tmp_path, "big", [(f"B{i:03d}", "частое") for i in range(80)])
+    _publish(store, tmp_path, "small", [("S1", "частое слово с длинным хвостом описания"),
+                                        ("S2", "частое слово с очень длинным хвостом описания записи")])
+    assert codes(client.get("/api/v1/search?q=частое&catalog=small&limit=1")) == ["S1"]
+    assert codes(client.get("/api/v1/search?q=частое&catalog=small&limit=5")) == ["S1", "S2"]
+    assert len(codes(client.get("/api/v1/search?q=частое&catalog=big&limit=5"))) == 5
+    # Across catalogs, the hits are each catalog's own best ones merged by score (equal scores in slug order).
+    for q, limit in (("частое", 100), ("частое слово", 3), ("хвостом", 20)):
+        merged = []
+        for slug in ("big", "icd10", "small"):
+            merged += client.get("/api/v1/search", query_string={"q": q, "catalog": slug, "limit": limit}
+                                 ).get_json()["items"]
+        merged.sort(key=lambda h: -h["score"])
+        assert client.get("/api/v1/search", query_string={"q": q, "limit": limit}).get_json()["items"] \
+            == merged[:limit], q
+    assert codes(client.get("/api/v1/search?q=хвостом&limit=20")) == ["S1", "S2"]
+
+
+def test_a_search_across_catalogs_sees_a_catalog_published_after_it(client, store, tmp_path):
+    assert codes(client.get("/api/v1/search?q=позднее")) == []  # what `latest` is, kept until the database changes
+    _publish(store, tmp_path, "late", [("L1", "Позднее добавленная запись")])
+    assert codes(client.get("/api/v1/search?q=позднее")) == ["L1"]
+
+
+def test_a_build_in_batches_indexes_each_row_once_and_stops_when_another_builder_takes_over(store, tmp_path,
+                                                                                             monkeypatch):
+    monkeypatch.setattr(search_index, "BATCH", 7)  # the next batch is read while the current one is written
+    _publish(store, tmp_path, "batched", [(f"R{i:02d}", f"Партия запись {i}") for i in range(25)])
+    with store.engine.connect() as conn:
+        per_row = conn.execute(sa.text("SELECT count(*), count(DISTINCT s) FROM (SELECT {} AS s FROM entry_search) x"
+                                       .format("rowid" if conn.dialect.name == "sqlite" else "entry_id"))).one()
+    assert tuple(per_row) == (entry_rows(store), entry_rows(store))
+    assert [h["code"] for h in search.search(store, "партия 24", catalog="batched")["items"]] == ["R24"]
+    if store.engine.dialect.name == "postgresql":  # the GIN pending list was merged at the end of the build
+        with store.engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT gin_clean_pending_list('ix_entry_search_terms')")).scalar_one() == 0
+
+    _publish(store, tmp_path, "taken", [(f"T{i:02d}", f"Перехваченная запись {i}") for i in range(25)])
+    catalog_id = store.resolve("taken").catalog_id
+    search_index.clear(store)
+    state = search_index.STATE
+
+    def another_builder_moves_the_watermark(rows):
+        with store.engine.begin() as conn:
+            conn.execute(state.update().where(state.c.catalog_id == catalog_id)
+                         .values(indexed_entry_id=10**9, lease_owner="elsewhere"))
+    assert search_index.build(store, catalog_id, after_batch=another_builder_moves_the_watermark) is None
+    assert index_rows(store) == 7  # its first batch, and nothing after the other builder took over
+
+
+def test_a_catalog_whose_matches_lie_beyond_the_rank_window_is_still_answered(client, store, tmp_path, monkeypatch):
+    _publish(store, tmp_path, "first", [(f"F{i:02d}", "редкое совпадение") for i in range(30)])
+    _publish(store, tmp_path, "later", [("L1", "редкое совпадение")])  # indexed after `first`'s rows
+    monkeypatch.setattr(search, "RANK_WINDOW", 12)  # fewer than the candidates kept (3 * limit + 50)
+    assert codes(client.get("/api/v1/search?q=редкое&catalog=later&limit=4")) == ["L1"]

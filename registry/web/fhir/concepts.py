@@ -290,9 +290,11 @@ class StoredCodeSystem(CodeSystemSource):
             return None
 
     def find_case_insensitive(self, code: str) -> Concept | None:
+        """The concept whose code equals `code` ignoring case, found through the folded-code index."""
         if self.case_sensitive:
             return None  # catalogs are case-sensitive unless imported from a CodeSystem saying otherwise
-        return super().find_case_insensitive(code)
+        entry = self.store.lookup_ignoring_case(self.slug, code, self.label)
+        return self.concept(entry) if entry is not None else None
 
     def iter_concepts(self) -> Iterator[Concept]:
         for entry in self.store.iter_entries(self.slug, self.label):

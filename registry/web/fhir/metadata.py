@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from registry.web.fhir import codesystem, conceptmap, valueset
+
 FHIR_VERSION = "4.0.1"
 SOFTWARE = "NSI Registry"
 SOFTWARE_VERSION = "0.1.0"
@@ -13,6 +15,15 @@ OPERATION_BASE = "http://hl7.org/fhir/OperationDefinition"
 EXPANSION_PARAMETERS = ("activeOnly", "check-system-version", "count", "displayLanguage", "excludeNested",
                         "filter", "force-system-version", "includeDefinition", "includeDesignations", "offset",
                         "property", "system-version", "tx-resource")
+# The operations served per resource type (type level; ConceptMap's $translate also on one instance), and on
+# the whole server. LOCAL_OPERATIONS have no OperationDefinition in FHIR R4 itself: $batch-validate-code is the
+# batch form the HL7 validator sends, so its definition is named under this server's base.
+RESOURCE_OPERATIONS = {"CodeSystem": ("lookup", "validate-code"),
+                       "ValueSet": ("expand", "validate-code", "batch-validate-code"),
+                       "ConceptMap": ("translate",)}
+LOCAL_OPERATIONS = ("batch-validate-code",)
+SYSTEM_OPERATIONS = ("versions",)
+SEARCH_PARAM_TYPES = {"name": "string", "status": "token", "title": "string", "url": "uri", "version": "token"}
 
 
 def _software_version() -> str:
@@ -30,10 +41,20 @@ def _feature(definition: str, value: str | None) -> dict:
 
 
 def capability_statement(base: str) -> dict:
-    """The server's CapabilityStatement (kind `instance`): resources, interactions and operations."""
+    """The server's CapabilityStatement (kind `instance`): resources, interactions, search parameters and
+    operations, from RESOURCE_OPERATIONS and each resource module's SEARCH_PARAMS (a test checks them against
+    the routes)."""
     def op(name: str, resource: str) -> dict:
+        if name in LOCAL_OPERATIONS:
+            return {"name": name, "definition": f"{base}/OperationDefinition/{resource}-{name}"}
         return {"name": name, "definition": f"{OPERATION_BASE}/{resource}-{name}"}
-    read = [{"code": "read"}, {"code": "search-type"}]
+
+    def resource(kind: str, search_params: tuple[str, ...]) -> dict:
+        return {"type": kind, "interaction": [{"code": "read"}, {"code": "search-type"}],
+                "searchParam": [{"name": n, "type": SEARCH_PARAM_TYPES[n]}
+                                for n in sorted(search_params) if not n.startswith("_")],
+                "operation": [op(name, kind) for name in RESOURCE_OPERATIONS[kind]]}
+
     return {
         "resourceType": "CapabilityStatement", "id": "nsi-registry",
         "extension": [_feature("http://hl7.org/fhir/uv/tx-tests/FeatureDefinition/test-version", "1.7.8"),
@@ -46,23 +67,11 @@ def capability_statement(base: str) -> dict:
         "implementation": {"description": "NSI Registry terminology service", "url": base},
         "fhirVersion": FHIR_VERSION, "format": ["application/fhir+json"],
         "rest": [{"mode": "server",
-                  "resource": [
-                      {"type": "CodeSystem", "interaction": read,
-                       "searchParam": [{"name": n, "type": t} for n, t in
-                                       (("name", "string"), ("status", "token"), ("title", "string"),
-                                        ("url", "uri"), ("version", "token"))],
-                       "operation": [op("lookup", "CodeSystem"), op("validate-code", "CodeSystem")]},
-                      {"type": "ValueSet", "interaction": read,
-                       "searchParam": [{"name": n, "type": t} for n, t in
-                                       (("name", "string"), ("status", "token"), ("title", "string"),
-                                        ("url", "uri"), ("version", "token"))],
-                       "operation": [op("expand", "ValueSet"), op("validate-code", "ValueSet")]},
-                      {"type": "ConceptMap", "interaction": read,
-                       "searchParam": [{"name": n, "type": t} for n, t in
-                                       (("name", "string"), ("status", "token"), ("title", "string"),
-                                        ("url", "uri"), ("version", "token"))],
-                       "operation": [op("translate", "ConceptMap")]}],
-                  "operation": [{"name": "versions", "definition": f"{base}/OperationDefinition/versions"}]}]}
+                  "resource": [resource("CodeSystem", codesystem.SEARCH_PARAMS),
+                               resource("ValueSet", valueset.SEARCH_PARAMS),
+                               resource("ConceptMap", conceptmap.SEARCH_PARAMS)],
+                  "operation": [{"name": name, "definition": f"{base}/OperationDefinition/{name}"}
+                                for name in SYSTEM_OPERATIONS]}]}
 
 
 def terminology_capabilities(term, base: str) -> dict:
@@ -81,7 +90,8 @@ def terminology_capabilities(term, base: str) -> dict:
             "expansion": {"hierarchical": False, "paging": True,
                           "parameter": [{"name": n} for n in EXPANSION_PARAMETERS]},
             "codeSearch": "all",
-            "validateCode": {"translations": False}}
+            "validateCode": {"translations": False},
+            "translation": {"needsMap": False}}
 
 
 def versions() -> dict:

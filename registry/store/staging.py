@@ -1,0 +1,200 @@
+"""Staging: validate a draft's entries while streaming them into its own table (design §2).
+
+Every entry is checked as it passes (code, duplicates, parents, the catalog's
+field schema) and written in batches with the driver's own bulk insert; the
+problems are collected with their place, and the caller (`Store.stage_draft`,
+registry.store.drafts) rolls the whole draft back when there is any. Forward
+parent references are kept as entry ordinals until the file ends, and only a
+draft with one is searched for parent cycles.
+"""
+
+from __future__ import annotations
+
+from array import array
+from typing import Iterable
+from unicodedata import is_normalized, normalize
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from registry.entries import CanonicalEntry, EntryError, content_hash, normalize_entry, stored_parts
+from registry.errors import Position, Problem, row_label
+from registry.store.cycles import ForwardParents, cycle_text, parent_cycles, staged_parent_graph
+
+BATCH = 10000
+# SQLite page cache while a draft is staged (KiB, as PRAGMA cache_size takes it when negative): index
+# pages of a large draft stay in memory instead of being spilled and read back mid-import. Bounded, as
+# it counts in the importing process's RSS (1M rows must stay under 300 MB).
+STAGING_CACHE_KIB = 32768
+MAX_ERRORS = 1000
+STAGED_COLUMNS = ("code", "hash", "display", "designations", "parents", "parent_code", "status", "attributes")
+
+
+def check_attributes(attributes: dict, schema: dict, pos: Position) -> list[Problem]:
+    """Problems of an entry's attributes against the catalog's field schema (empty schema = free form)."""
+    if not schema:
+        return []
+    problems = []
+    for name, value in attributes.items():
+        spec = schema.get(name)
+        if spec is None:
+            problems.append(pos.problem(f"attribute {name!r} is not in the catalog's field schema "
+                                        f"({', '.join(sorted(schema))})",
+                                        column=pos.column_for(f"attributes.{name}", name), kind="unknown_attribute"))
+            continue
+        kind = spec["type"]
+        ok = {"string": isinstance(value, str),
+              "integer": isinstance(value, int) and not isinstance(value, bool),
+              "number": isinstance(value, (int, float)) and not isinstance(value, bool),
+              "boolean": isinstance(value, bool),
+              "date": isinstance(value, str) and len(value) == 10 and value[4] == "-" and value[7] == "-"}[kind]
+        if not ok:
+            problems.append(pos.problem(f"attribute {name!r} must be of type {kind}, got {value!r}",
+                                        column=pos.column_for(f"attributes.{name}", name), kind="wrong_type"))
+    for name, spec in schema.items():
+        if spec.get("required") and name not in attributes:
+            problems.append(pos.problem(f"required attribute {name!r} is missing",
+                                        column=pos.column_for(f"attributes.{name}", name), kind="missing"))
+    return problems
+
+
+
+def enlarge_sqlite_cache(conn: Connection):
+    """On SQLite, raise the connection's page cache for staging; return the function that restores it."""
+    if conn.dialect.name != "sqlite":
+        return None
+    raw = conn.connection.dbapi_connection
+    before = raw.execute("PRAGMA cache_size").fetchone()[0]
+    raw.execute(f"PRAGMA cache_size = -{STAGING_CACHE_KIB}")
+    return lambda: raw.execute(f"PRAGMA cache_size = {int(before)}")
+
+
+
+def stream_into_staging(conn: Connection, staged: sa.Table, schema: dict, entries: Iterable[dict],
+                         default_pos: Position, progress) -> tuple[list[Problem], int, list[Problem]]:
+    """Validate and insert entries in batches; return (the first MAX_ERRORS errors, how many in all, warnings)."""
+    problems: list[Problem] = []
+    total = 0
+    warnings: list[Problem] = []
+    seen: dict[str, int] = {}  # code -> ordinal, in file order
+    # The row of each ordinal: numbers in an array (a list of a million ints costs 36 MB, the array 8),
+    # or a list once some row is not a plain number (ClaML gives a line and an XPath).
+    first_rows: array | list = array("q")
+    forward = ForwardParents()
+    refused: set[str] = set()  # codes of rows refused for their own error
+    batch: list[tuple] = []
+    count = 0
+
+    def add(problem: Problem):
+        nonlocal total
+        total += 1
+        if len(problems) < MAX_ERRORS:
+            problems.append(problem)
+
+    for raw in entries:
+        count += 1
+        pos = raw.get("_pos") or Position(default_pos.file, default_pos.sheet, count)
+        if raw.__class__ is CanonicalEntry:
+            entry = raw  # built canonical by the mapper: normalizing again would change nothing
+        else:
+            try:
+                entry = normalize_entry(raw)
+            except EntryError as exc:
+                add(pos.problem(str(exc), column=pos.column_for(exc.field)))
+                if isinstance(raw.get("code"), str) and raw["code"].strip():
+                    refused.add(raw["code"].strip())  # its children are not reported as orphans as well
+                continue
+        code = entry["code"]
+        if not code:
+            add(pos.problem("empty code", column=pos.column_for("code"), kind="empty_code"))
+            continue
+        if not code.isprintable():
+            bad = next(ch for ch in code if not ch.isprintable())
+            add(pos.problem(f"code {code!r} holds a control or invisible character (U+{ord(bad):04X}); codes are "
+                            f"looked up and compared as typed, so they must be plain text",
+                            column=pos.column_for("code"), code=code, kind="bad_code"))
+            continue
+        if not is_normalized("NFC", code):  # `Ä1` written as A + combining diaeresis is the same code as `Ä1`
+            code = entry["code"] = normalize("NFC", code)
+        if code in seen:
+            add(pos.problem(f"duplicate code {code} (first at {row_label(first_rows[seen[code]])})",
+                            column=pos.column_for("code"), code=code, kind="duplicate_code"))
+            continue
+        seen[code] = len(first_rows)
+        row = pos.row if pos.row is not None else count
+        try:
+            first_rows.append(row)
+        except TypeError:
+            first_rows = [*first_rows, row]
+        if not entry["display"]:
+            warnings.append(pos.problem(f"entry {code} has no display", column=pos.column_for("display"), code=code,
+                                        severity="warning", kind="empty_display"))
+        if schema:
+            for p in check_attributes(entry["attributes"], schema, pos):
+                p.code = code
+                add(p)
+        first_parent = None
+        if entry["parents"]:
+            if not all(is_normalized("NFC", parent) for parent in entry["parents"]):
+                entry["parents"] = [normalize("NFC", parent) for parent in entry["parents"]]
+            first_parent = entry["parents"][0]
+            for parent in entry["parents"]:
+                if parent == code:
+                    add(pos.problem(f"entry {code} is its own parent", column=pos.column_for("parents"), code=code,
+                                    kind="parent_cycle"))
+                elif parent not in seen:
+                    forward.add(seen[code], parent, pos)
+        if problems:
+            continue  # keep validating, but stop writing
+        line, designations, parents, attributes = stored_parts(entry)
+        batch.append((code, content_hash(line), entry["display"], designations, parents,
+                      first_parent, entry["status"], attributes))
+        if len(batch) >= BATCH:
+            bulk_insert(conn, staged, STAGED_COLUMNS, batch)
+            batch.clear()
+        if count % 1000 == 0:
+            forward.forget_found(seen)
+            if progress:
+                progress(count)
+    codes: list[str] = []  # code of each ordinal, listed only to report a forward reference
+    for k, child, parent in forward.missing(seen):
+        if parent in refused:
+            continue
+        codes = codes or list(seen)
+        pos = forward.position(k, first_rows[child])
+        add(pos.problem(f"entry {codes[child]} has unknown parent {parent}", column=pos.column_for("parents"),
+                        code=codes[child], kind="unknown_parent"))
+    if batch and not problems:
+        bulk_insert(conn, staged, STAGED_COLUMNS, batch)
+    if forward and not problems:
+        # Only a parent named before it exists can close a cycle: without one, the file order is a
+        # topological order already.
+        cycles = parent_cycles(*staged_parent_graph(conn, staged, seen), limit=MAX_ERRORS)
+        if cycles:
+            codes = codes or list(seen)
+            heads = {c[0] for c in cycles}
+            where = {child: forward.position(k, first_rows[child])  # a head's parent comes later
+                     for k, child in enumerate(forward.children) if child in heads}
+            for cycle in cycles:
+                pos = where[cycle[0]]
+                add(pos.problem(f"entries {cycle_text([codes[i] for i in cycle])} form a parent cycle",
+                                column=pos.column_for("parents"), code=codes[cycle[0]], kind="parent_cycle"))
+    if progress:
+        progress(count)
+    return problems, total, warnings
+
+def bulk_insert(conn: Connection, table: sa.Table, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    """Insert many rows (tuples in `columns` order) in one round trip: COPY on PostgreSQL, executemany elsewhere.
+
+    The driver is called directly: SQLAlchemy's per-row parameter processing
+    would cost more than the insert itself.
+    """
+    if conn.dialect.name == "postgresql":
+        raw = conn.connection.dbapi_connection
+        with raw.cursor() as cur:
+            with cur.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
+                for r in rows:
+                    copy.write_row(r)
+    else:
+        marks = ", ".join("?" * len(columns))
+        conn.exec_driver_sql(f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})", rows)
