@@ -26,6 +26,7 @@
     python bench/load.py              # 20 s per run
     python bench/load.py --quick      # 5 s per run
     python bench/load.py --million    # also the 1M-entry catalog
+    python bench/load.py --cpu --only lookup-cold   # first the CPU per request in process, then wrk
     python bench/load.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/test   # on PostgreSQL
 
 With `--database-url` (PostgreSQL) the same data is prepared in a throw-away schema of that database, which
@@ -329,15 +330,19 @@ def cpu_per_request(data: dict, rounds: int = 5) -> None:
 
     The app as the servers build it, called with prepared WSGI environs (no HTTP, no test client): the
     bare `GET /api/v1/healthz`, lookups of the `lookup` run on an app without a response cache (cold),
-    and the same lookups on an app with one, filled first (warm). Rounds alternate; the least CPU of each
+    and the same lookups on an app with one, filled first (warm); with `--million`, lookups of the 1M
+    catalog without a response cache too. Rounds alternate; the least CPU of each
     is printed, with each lookup's share of the bare request's throughput (bare time / lookup time).
     """
     from werkzeug.test import EnvironBuilder
     from registry.web import create_app
     paths = [l.split("\t")[1] for l in lookup_lines(data["catalogs"])][:5000]
+    if data["million"]:
+        million = [f"{API}/catalogs/million/versions/v1/entries/{c}" for c in data["million"][:len(paths)]]
     environs = {kind: [EnvironBuilder(path=urllib.parse.unquote(p), base_url="http://127.0.0.1").get_environ()
-                       for p in (paths if kind != "bare" else [f"{API}/healthz"] * len(paths))]
-                for kind in ("bare", "lookup")}
+                       for p in {"bare": [f"{API}/healthz"] * len(paths), "lookup": paths,
+                                 "million": million if data["million"] else []}[kind]]
+                for kind in ("bare", "lookup", "million")}
     apps = {"cold": create_app({"NSI_RESPONSE_CACHE_MB": 0}), "warm": create_app({"NSI_RESPONSE_CACHE_MB": 256})}
 
     def run(app, envs) -> float:
@@ -351,16 +356,19 @@ def cpu_per_request(data: dict, rounds: int = 5) -> None:
         return took
 
     run(apps["warm"], environs["lookup"])  # fills the response cache; the first round of each warms up
-    best = {"bare": [], "cold": [], "warm": []}
+    best = {"bare": [], "cold": [], "warm": [], "million": []}
     for _ in range(rounds + 1):
         best["bare"].append(run(apps["cold"], environs["bare"]))
         best["cold"].append(run(apps["cold"], environs["lookup"]))
         best["warm"].append(run(apps["warm"], environs["lookup"]))
-    best = {k: min(v[1:]) for k, v in best.items()}
+        if environs["million"]:
+            best["million"].append(run(apps["cold"], environs["million"]))
+    best = {k: min(v[1:]) for k, v in best.items() if v}
     print(f"\nCPU per request in process ({len(paths):,} lookups, least of {rounds} rounds, load average "
           f"{os.getloadavg()[0]:.1f}): healthz {best['bare'] * 1e3:.3f} ms, lookup cold {best['cold'] * 1e3:.3f} ms "
           f"({best['bare'] / best['cold']:.0%} of bare), lookup from the response cache {best['warm'] * 1e3:.3f} ms "
-          f"({best['bare'] / best['warm']:.0%} of bare)")
+          f"({best['bare'] / best['warm']:.0%} of bare)" + (f", lookup of the 1M catalog (cold) "
+          f"{best['million'] * 1e3:.3f} ms ({best['bare'] / best['million']:.0%} of bare)" if "million" in best else ""))
     for app in apps.values():
         app.extensions["nsi_store"].engine.dispose()
 
