@@ -94,25 +94,25 @@ def entry_detail(store, ref: VersionRef, code: str) -> dict:
 
 
 def _valid(alias: str) -> str:
-    """The rows of one published version (catalog, seq, seq bound in that order), kept off the validity indexes."""
-    return (f"{alias}.catalog_id = ? AND {alias}.valid_from + 0 <= ? "
-            f"AND ({alias}.valid_to IS NULL OR {alias}.valid_to + 0 > ?)")
+    """The rows of one published version (parameters :catalog_id and :seq), kept off the validity indexes."""
+    return (f"{alias}.catalog_id = :catalog_id AND {alias}.valid_from + 0 <= :seq "
+            f"AND ({alias}.valid_to IS NULL OR {alias}.valid_to + 0 > :seq)")
 
 
 # One round trip: the entry (kind 0), its children through the indexed first parent (1), and its first parent (2),
 # found through a scalar subquery (SQLite builds a temporary index for an `IN (SELECT ...)` list; a code is unique
-# in a version, so there is at most one row).
+# in a version, so there is at most one row). Named parameters: the driver adapts three values, not fifteen.
 _LOOKUP_SQL = (f"SELECT 0, e.code, e.display, e.status, e.designations, e.parents, e.attributes FROM entry e "
-               f"WHERE e.code = ? AND {_valid('e')} "
+               f"WHERE e.code = :code AND {_valid('e')} "
                f"UNION ALL SELECT 1, c.code, c.display, c.status, NULL, NULL, NULL FROM entry c "
-               f"WHERE c.parent_code = ? AND {_valid('c')} "
+               f"WHERE c.parent_code = :code AND {_valid('c')} "
                f"UNION ALL SELECT 2, p.code, p.display, p.status, NULL, NULL, NULL FROM entry p "
-               f"WHERE p.code = (SELECT f.parent_code FROM entry f WHERE f.code = ? AND {_valid('f')} LIMIT 1) "
+               f"WHERE p.code = (SELECT f.parent_code FROM entry f WHERE f.code = :code AND {_valid('f')} LIMIT 1) "
                f"AND {_valid('p')}")
 _BRIEF_SQL = {  # the rarer cases: parents after the first, and children through a later parent
     "parents": f"SELECT e.code, e.display, e.status FROM entry e WHERE e.code IN ({{marks}}) AND {_valid('e')}",
-    "more_children": f"SELECT e.code, e.display, e.status, e.parents FROM entry e WHERE e.parent_code != ? "
-                     f"AND e.parents LIKE ? AND {_valid('e')}",
+    "more_children": f"SELECT e.code, e.display, e.status, e.parents FROM entry e WHERE e.parent_code != :code "
+                     f"AND e.parents LIKE :pattern AND {_valid('e')}",
 }
 _encode_text = json.encoder.encode_basestring  # a str as the app's JSON encoder writes it (UTF-8 as is)
 
@@ -138,13 +138,13 @@ def entry_detail_json(store, ref: VersionRef, code: str) -> str:
     """
     if ref.is_draft:
         raise ValueError("entry_detail_json reads published versions; drafts go through entry_detail")
-    bounds = (ref.catalog_id, ref.seq, ref.seq)
+    params = {"code": code, "catalog_id": ref.catalog_id, "seq": ref.seq}
     multi = _multi_parent_versions.get((ref.catalog_id, ref.seq, ref.checksum))
     if multi is None:
         with store.engine.connect() as conn:
             multi = _has_multi_parents(conn, ref, *version_rows(ref))
     fetchall = store.thread_reads.fetchall
-    rows = fetchall(_LOOKUP_SQL, (code, *bounds, code, *bounds, code, *bounds, *bounds))
+    rows = fetchall(_LOOKUP_SQL, params)
     if not rows or rows[0][0] != 0:  # the entry comes first when it is there: UNION ALL keeps the order
         entry = next((r for r in rows if r[0] == 0), None)
         if entry is None:
@@ -162,12 +162,13 @@ def entry_detail_json(store, ref: VersionRef, code: str) -> str:
         parents = json.loads(parents_json)
         found = {r[1]: r[1:4] for r in rows if r[0] == 2}
         if len(parents) > 1:
+            marks = [f"p{i}" for i in range(1, len(parents))]
             found.update((r[0], r) for r in fetchall(_BRIEF_SQL["parents"].replace(
-                "{marks}", ", ".join("?" * (len(parents) - 1))), (*parents[1:], *bounds)))
+                "{marks}", ", ".join(":" + m for m in marks)), {**params, **dict(zip(marks, parents[1:]))}))
         parent_entries = ",".join(_brief(*found[p]) if p in found else _brief(p, None, None) for p in parents)
     if multi:
         pattern = "%" + json.dumps(code, ensure_ascii=False) + "%"
-        children += [r[:3] for r in fetchall(_BRIEF_SQL["more_children"], (code, pattern, *bounds))
+        children += [r[:3] for r in fetchall(_BRIEF_SQL["more_children"], {**params, "pattern": pattern})
                      if code in json.loads(r[3])]
     children.sort(key=lambda r: r[0])
     return (f'{{"catalog":{_text(ref.catalog)},"version":{_text(ref.label)},"code":{_text(code)},'

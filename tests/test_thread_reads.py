@@ -75,7 +75,8 @@ def test_the_connection_only_reads(catalog):
     store = catalog
     lookup(store, "1", "A")
     with pytest.raises(Exception, match="(?i)read.?only"):
-        store.thread_reads.fetchall("UPDATE entry SET display = ? WHERE code = ?", ("changed", "A"))
+        store.thread_reads.fetchall("UPDATE entry SET display = :display WHERE code = :code",
+                                       {"display": "changed", "code": "A"})
     assert lookup(store, "1", "A")["display"] == "first"
 
 

@@ -26,6 +26,7 @@ Nothing here imports Flask.
 from __future__ import annotations
 
 import os
+import re
 import threading
 import weakref
 
@@ -61,6 +62,8 @@ class _Held:
 class ThreadReads:
     """Per-thread read-only connections to `engine`'s database; `fetchall(sql, params)` runs one query."""
 
+    NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+
     def __init__(self, engine: Engine):
         self.engine = engine
         self.postgres = engine.dialect.name == "postgresql"
@@ -68,12 +71,12 @@ class ThreadReads:
         self._lock = threading.Lock()
         self._held: weakref.WeakSet[_Held] = weakref.WeakSet()
         self._generation = 0
-        self._sql: dict[str, str] = {}  # the query in the driver's parameter style (psycopg: %s)
+        self._sql: dict[str, str] = {}  # the query in the driver's parameter style (psycopg: %(name)s)
         self._errors: tuple = ()
         event.listen(engine, "engine_disposed", self.close)
 
-    def fetchall(self, sql: str, params: tuple) -> list[tuple]:
-        """The rows of one query written with `?` parameters, on this thread's connection.
+    def fetchall(self, sql: str, params: dict) -> list[tuple]:
+        """The rows of one query written with `:name` parameters (given in `params`), on this thread's connection.
 
         A connection that fails is dropped and the query is run once more on a new one.
         """
@@ -99,7 +102,7 @@ class ThreadReads:
                 h.dbapi = None
 
     def _driver_sql(self, sql: str) -> str:
-        driver = sql.replace("%", "%%").replace("?", "%s") if self.postgres else sql
+        driver = self.NAMED.sub(r"%(\1)s", sql.replace("%", "%%")) if self.postgres else sql
         self._sql[sql] = driver
         return driver
 
