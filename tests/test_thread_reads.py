@@ -134,3 +134,22 @@ def test_a_thread_that_ends_closes_its_connection(catalog):
     gc.collect()
     assert len(opened) == 1 and is_closed(opened[0])
     assert held(store) == []
+
+
+def test_an_in_memory_sqlite_database_is_read_through_its_pooled_connection(tmp_path):
+    """An in-memory database exists only in its one pooled connection: a connection of its own would be empty,
+    and a read-only one would stop the thread's writes."""
+    from registry import db
+    from registry.store import Store
+    engine = db.make_engine("sqlite://")
+    db.upgrade(engine)
+    store = Store(engine, tmp_path)
+    store.create_catalog(CatalogCreate(slug="c", title="C"))
+    store.stage_draft("c", "1", [{"code": "A", "display": "first"}])
+    store.publish("c", "1")
+    assert lookup(store, "1", "A")["display"] == "first"
+    store.stage_draft("c", "2", [{"code": "A", "display": "second"}])  # the same thread still writes
+    store.publish("c", "2")
+    assert lookup(store, "2", "A")["display"] == "second"
+    assert held(store) == []
+    engine.dispose()

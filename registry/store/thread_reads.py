@@ -18,7 +18,8 @@ other connection) and then taken out of the pool:
   new one: it only reads, so running it again is safe;
 - disposing the engine (shutdown, or a gunicorn worker after its fork) closes the connections this
   process opened; connections inherited from a parent process are dropped without being used or
-  closed. A thread that ends takes its connection with it.
+  closed. A thread that ends takes its connection with it;
+- an in-memory SQLite database exists only in its pooled connection, so there the read borrows that one.
 
 Nothing here imports Flask.
 """
@@ -67,6 +68,8 @@ class ThreadReads:
     def __init__(self, engine: Engine):
         self.engine = engine
         self.postgres = engine.dialect.name == "postgresql"
+        # An in-memory SQLite database lives in its pooled connection alone: read through the pool there.
+        self.in_memory = not self.postgres and engine.url.database in (None, "", ":memory:")
         self._local = threading.local()
         self._lock = threading.Lock()
         self._held: weakref.WeakSet[_Held] = weakref.WeakSet()
@@ -81,6 +84,12 @@ class ThreadReads:
         A connection that fails is dropped and the query is run once more on a new one.
         """
         sql = self._sql.get(sql) or self._driver_sql(sql)
+        if self.in_memory:
+            connection = self.engine.raw_connection()
+            try:
+                return connection.cursor().execute(sql, params).fetchall()
+            finally:
+                connection.close()
         held = getattr(self._local, "held", None)
         if held is None or held.dbapi is None or held.pid != os.getpid() or held.generation != self._generation:
             held = self._open()
