@@ -17,8 +17,8 @@ other connection) and then taken out of the pool:
 - a connection that fails (a PostgreSQL restart) is dropped and the statement is run once more on a
   new one: it only reads, so running it again is safe;
 - disposing the engine (shutdown, or a gunicorn worker after its fork) closes the connections this
-  process opened; connections inherited from a parent process are dropped without being used or
-  closed. A thread that ends takes its connection with it;
+  process opened; connections inherited from a parent process are dropped without being used. A
+  thread that ends takes its connection with it;
 - an in-memory SQLite database exists only in its pooled connection, so there the read borrows that one.
 
 Nothing here imports Flask.
@@ -107,7 +107,7 @@ class ThreadReads:
         for h in held:
             if h.pid == os.getpid():
                 h.close()
-            else:  # opened in the parent before a fork: never used or closed here
+            else:  # opened in the parent before a fork: dropped, never used here
                 h.dbapi = None
 
     def _driver_sql(self, sql: str) -> str:
