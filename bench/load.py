@@ -26,6 +26,11 @@
     python bench/load.py              # 20 s per run
     python bench/load.py --quick      # 5 s per run
     python bench/load.py --million    # also the 1M-entry catalog
+    python bench/load.py --cpu --only lookup-cold   # first the CPU per request in process, then wrk
+    python bench/load.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/test   # on PostgreSQL
+
+With `--database-url` (PostgreSQL) the same data is prepared in a throw-away schema of that database, which
+both servers use (the data folder stays a temporary folder), and the schema is dropped at the end.
 """
 
 from __future__ import annotations
@@ -168,10 +173,33 @@ def build_million(store, work: Path) -> None:
     path.unlink()
 
 
-def prepare(work: Path, million: bool) -> dict:
-    """The store, and the codes and names the request mixes draw from."""
+class PgSchema:
+    """A throw-away PostgreSQL schema, and the NSI_DATABASE_URL that puts every table of the registry in it."""
+
+    def __init__(self, url: str):
+        import uuid
+        import sqlalchemy as sa
+        if not url.startswith("postgresql"):
+            raise SystemExit(f"--database-url must be a PostgreSQL URL (postgresql+psycopg://...), got {url!r}")
+        self.name = "bench_load_" + uuid.uuid4().hex[:8]
+        self.admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+        with self.admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE SCHEMA "{self.name}"')
+        self.url = f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{self.name}"
+
+    def drop(self) -> None:
+        with self.admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{self.name}" CASCADE')
+        self.admin.dispose()
+
+
+def prepare(work: Path, million: bool, database_url: str | None = None) -> dict:
+    """The store (SQLite in `work`, or the PostgreSQL `database_url`), and the codes the request mixes draw from."""
     os.environ["NSI_DATA_DIR"] = str(work)
-    os.environ.pop("NSI_DATABASE_URL", None)
+    if database_url:
+        os.environ["NSI_DATABASE_URL"] = database_url
+    else:
+        os.environ.pop("NSI_DATABASE_URL", None)
     from registry.demo import prepare_demo, prepare_review_demo
     store, _ = prepare_demo()
     prepare_review_demo(store)
@@ -297,6 +325,54 @@ def check_lines(base: str, lines: list[str], sample: int = 300) -> None:
             print(f"warm-up: {method} {path[:100]} took {time.perf_counter() - started:.1f} s")
 
 
+def cpu_per_request(data: dict, rounds: int = 5) -> None:
+    """CPU time of one request through the WSGI app in this process, the figure that load does not move much.
+
+    The app as the servers build it, called with prepared WSGI environs (no HTTP, no test client): the
+    bare `GET /api/v1/healthz`, lookups of the `lookup` run on an app without a response cache (cold),
+    and the same lookups on an app with one, filled first (warm); with `--million`, lookups of the 1M
+    catalog without a response cache too. Rounds alternate; the least CPU of each
+    is printed, with each lookup's share of the bare request's throughput (bare time / lookup time).
+    """
+    from werkzeug.test import EnvironBuilder
+    from registry.web import create_app
+    paths = [l.split("\t")[1] for l in lookup_lines(data["catalogs"])][:5000]
+    if data["million"]:
+        million = [f"{API}/catalogs/million/versions/v1/entries/{c}" for c in data["million"][:len(paths)]]
+    environs = {kind: [EnvironBuilder(path=urllib.parse.unquote(p), base_url="http://127.0.0.1").get_environ()
+                       for p in {"bare": [f"{API}/healthz"] * len(paths), "lookup": paths,
+                                 "million": million if data["million"] else []}[kind]]
+                for kind in ("bare", "lookup", "million")}
+    apps = {"cold": create_app({"NSI_RESPONSE_CACHE_MB": 0}), "warm": create_app({"NSI_RESPONSE_CACHE_MB": 256})}
+
+    def run(app, envs) -> float:
+        statuses = []
+        started = time.process_time()
+        for environ in envs:
+            b"".join(app(dict(environ), lambda status, headers, exc_info=None: statuses.append(status)))
+        took = (time.process_time() - started) / len(envs)
+        if any(not status.startswith("200") for status in statuses):
+            raise SystemExit(f"in-process run: {next(s for s in statuses if not s.startswith('200'))}")
+        return took
+
+    run(apps["warm"], environs["lookup"])  # fills the response cache; the first round of each warms up
+    best = {"bare": [], "cold": [], "warm": [], "million": []}
+    for _ in range(rounds + 1):
+        best["bare"].append(run(apps["cold"], environs["bare"]))
+        best["cold"].append(run(apps["cold"], environs["lookup"]))
+        best["warm"].append(run(apps["warm"], environs["lookup"]))
+        if environs["million"]:
+            best["million"].append(run(apps["cold"], environs["million"]))
+    best = {k: min(v[1:]) for k, v in best.items() if v}
+    print(f"\nCPU per request in process ({len(paths):,} lookups, least of {rounds} rounds, load average "
+          f"{os.getloadavg()[0]:.1f}): healthz {best['bare'] * 1e3:.3f} ms, lookup cold {best['cold'] * 1e3:.3f} ms "
+          f"({best['bare'] / best['cold']:.0%} of bare), lookup from the response cache {best['warm'] * 1e3:.3f} ms "
+          f"({best['bare'] / best['warm']:.0%} of bare)" + (f", lookup of the 1M catalog (cold) "
+          f"{best['million'] * 1e3:.3f} ms ({best['bare'] / best['million']:.0%} of bare)" if "million" in best else ""))
+    for app in apps.values():
+        app.extensions["nsi_store"].engine.dispose()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="5 s per run instead of 20")
@@ -306,6 +382,10 @@ def main() -> None:
     ap.add_argument("--only", help="runs to make, comma-separated (bare is always made): lookup, lookup-latest, "
                                    "catalogs, lookup-cold, lookup-1m, search, mix")
     ap.add_argument("--workers", type=int, default=2, help="gunicorn workers of each server")
+    ap.add_argument("--cpu", action="store_true", help="first measure the CPU time of one request in process "
+                                                          "(cold lookup, lookup from the response cache, healthz)")
+    ap.add_argument("--database-url", help="a PostgreSQL URL: prepare and serve the data in a throw-away schema "
+                                           "of that database instead of SQLite")
     args = ap.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk not found: apt-get install wrk")
@@ -315,13 +395,18 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="nsi-bench-load-"))
     servers = []
+    schema = PgSchema(args.database_url) if args.database_url else None
     try:
         t = time.perf_counter()
-        data = prepare(work, args.million)
-        print(f"prepared the store in {time.perf_counter() - t:.0f} s: "
+        data = prepare(work, args.million, schema.url if schema else None)
+        print(f"prepared the store on {f'PostgreSQL (schema {schema.name})' if schema else 'SQLite'} in "
+              f"{time.perf_counter() - t:.0f} s: "
               + ", ".join(f"{s} {l} ({len(c):,})" for s, (l, c) in data["catalogs"].items()))
         env = {**os.environ, "PYTHONPATH": str(ROOT), "NSI_DATA_DIR": str(work)}
-        env.pop("NSI_DATABASE_URL", None)
+        if schema:
+            env["NSI_DATABASE_URL"] = schema.url
+        else:
+            env.pop("NSI_DATABASE_URL", None)
         warm = Server(env, args.workers, "serve")
         servers.append(warm)
         cold = Server({**env, "NSI_RESPONSE_CACHE_MB": "0"}, args.workers, "serve-no-cache")
@@ -341,8 +426,10 @@ def main() -> None:
         for name, (server, lines) in runs.items():
             check_lines(server.base, lines)
         bare = [line("GET", f"{API}/healthz")]
+        if args.cpu:
+            cpu_per_request(data)
         print(f"\nwrk, 2 threads, {seconds} s per run, gunicorn {args.workers} workers (gthread, 4 threads) per "
-              f"server, loopback; {os.cpu_count()} CPUs shared by wrk, the servers and anything else running "
+              f"server, loopback, {'PostgreSQL' if schema else 'SQLite'}; {os.cpu_count()} CPUs shared by wrk, the servers and anything else running "
               f"(load average at start {os.getloadavg()[0]:.1f})")
         print(f"{'run':<16}{'conns':>6}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'non-2xx':>9}{'sock err':>9}"
               f"{'/ bare':>8}")
@@ -367,6 +454,8 @@ def main() -> None:
         for server in servers:
             server.stop()
         shutil.rmtree(work, ignore_errors=True)
+        if schema:
+            schema.drop()
 
 
 def targets(results: list[dict]) -> list[str]:

@@ -94,23 +94,25 @@ def entry_detail(store, ref: VersionRef, code: str) -> dict:
 
 
 def _valid(alias: str) -> str:
-    """The rows of one published version (catalog, seq, seq bound in that order), kept off the validity indexes."""
-    return (f"{alias}.catalog_id = ? AND {alias}.valid_from + 0 <= ? "
-            f"AND ({alias}.valid_to IS NULL OR {alias}.valid_to + 0 > ?)")
+    """The rows of one published version (parameters :catalog_id and :seq), kept off the validity indexes."""
+    return (f"{alias}.catalog_id = :catalog_id AND {alias}.valid_from + 0 <= :seq "
+            f"AND ({alias}.valid_to IS NULL OR {alias}.valid_to + 0 > :seq)")
 
 
-# One round trip: the entry (kind 0), its children through the indexed first parent (1), and its first parent (2).
+# One round trip: the entry (kind 0), its children through the indexed first parent (1), and its first parent (2),
+# found through a scalar subquery (SQLite builds a temporary index for an `IN (SELECT ...)` list; a code is unique
+# in a version, so there is at most one row). Named parameters: the driver adapts three values, not fifteen.
 _LOOKUP_SQL = (f"SELECT 0, e.code, e.display, e.status, e.designations, e.parents, e.attributes FROM entry e "
-               f"WHERE e.code = ? AND {_valid('e')} "
+               f"WHERE e.code = :code AND {_valid('e')} "
                f"UNION ALL SELECT 1, c.code, c.display, c.status, NULL, NULL, NULL FROM entry c "
-               f"WHERE c.parent_code = ? AND {_valid('c')} "
+               f"WHERE c.parent_code = :code AND {_valid('c')} "
                f"UNION ALL SELECT 2, p.code, p.display, p.status, NULL, NULL, NULL FROM entry p "
-               f"WHERE p.code IN (SELECT f.parent_code FROM entry f WHERE f.code = ? AND {_valid('f')}) "
+               f"WHERE p.code = (SELECT f.parent_code FROM entry f WHERE f.code = :code AND {_valid('f')} LIMIT 1) "
                f"AND {_valid('p')}")
 _BRIEF_SQL = {  # the rarer cases: parents after the first, and children through a later parent
     "parents": f"SELECT e.code, e.display, e.status FROM entry e WHERE e.code IN ({{marks}}) AND {_valid('e')}",
-    "more_children": f"SELECT e.code, e.display, e.status, e.parents FROM entry e WHERE e.parent_code != ? "
-                     f"AND e.parents LIKE ? AND {_valid('e')}",
+    "more_children": f"SELECT e.code, e.display, e.status, e.parents FROM entry e WHERE e.parent_code != :code "
+                     f"AND e.parents LIKE :pattern AND {_valid('e')}",
 }
 _encode_text = json.encoder.encode_basestring  # a str as the app's JSON encoder writes it (UTF-8 as is)
 
@@ -127,48 +129,48 @@ def entry_detail_json(store, ref: VersionRef, code: str) -> str:
     """The JSON text of `{"catalog", "version", **entry_detail(...)}` for a published version, read fast.
 
     The lookup that consuming systems call once per record: one indexed query (entry,
-    children and first parent together) sent as plain SQL over the pooled driver
-    connection, with no expression building or compiling per call, and the answer
-    spliced from the canonical JSON parts the rows store, so nothing is decoded and
-    encoded again. The text is exactly what the app's JSON encoder makes of the dict
-    that `entry_detail` returns (a test compares them over whole versions).
+    children and first parent together) sent as plain SQL on the thread's own read
+    connection (`store.thread_reads`: no pool checkout, no expression building or
+    compiling per call), and the answer spliced from the canonical JSON parts the rows
+    store, so nothing is decoded and encoded again. The text is exactly what the app's
+    JSON encoder makes of the dict that `entry_detail` returns (a test compares them
+    over whole versions).
     """
     if ref.is_draft:
         raise ValueError("entry_detail_json reads published versions; drafts go through entry_detail")
-    postgres = store.engine.dialect.name == "postgresql"
-    bounds = (ref.catalog_id, ref.seq, ref.seq)
-
-    def run(cursor, sql: str, params: tuple):
-        cursor.execute(sql.replace("?", "%s") if postgres else sql, params)
-        return cursor.fetchall()
-
+    params = {"code": code, "catalog_id": ref.catalog_id, "seq": ref.seq}
     multi = _multi_parent_versions.get((ref.catalog_id, ref.seq, ref.checksum))
     if multi is None:
         with store.engine.connect() as conn:
             multi = _has_multi_parents(conn, ref, *version_rows(ref))
-    connection = store.engine.raw_connection()
-    try:
-        cursor = connection.cursor()
-        rows = run(cursor, _LOOKUP_SQL, (code, *bounds, code, *bounds, code, *bounds, *bounds))
+    fetchall = store.thread_reads.fetchall
+    rows = fetchall(_LOOKUP_SQL, params)
+    if not rows or rows[0][0] != 0:  # the entry comes first when it is there: UNION ALL keeps the order
         entry = next((r for r in rows if r[0] == 0), None)
         if entry is None:
             raise NotFound(f"code {code!r} is not in {ref.catalog} version {ref.label}")
-        _, code, display, status, designations, parents_json, attributes = entry
+    else:
+        entry = rows[0]
+    _, code, display, status, designations, parents_json, attributes = entry
+    children = [r[1:4] for r in rows if r[0] == 1]
+    first_parent = next((r[1:4] for r in rows if r[0] == 2), None)
+    if parents_json == "[]":
+        parent_entries = ""
+    elif first_parent is not None and parents_json == f"[{_encode_text(first_parent[0])}]":  # one parent, found
+        parent_entries = _brief(*first_parent)
+    else:
         parents = json.loads(parents_json)
         found = {r[1]: r[1:4] for r in rows if r[0] == 2}
-        children = [r[1:4] for r in rows if r[0] == 1]
         if len(parents) > 1:
-            found.update((r[0], r) for r in run(cursor, _BRIEF_SQL["parents"].replace(
-                "{marks}", ", ".join("?" * (len(parents) - 1))), (*parents[1:], *bounds)))
-        if multi:
-            pattern = "%" + json.dumps(code, ensure_ascii=False) + "%"
-            children += [r[:3] for r in run(cursor, _BRIEF_SQL["more_children"], (code, pattern, *bounds))
-                         if code in json.loads(r[3])]
-        cursor.close()
-    finally:
-        connection.close()
+            marks = [f"p{i}" for i in range(1, len(parents))]
+            found.update((r[0], r) for r in fetchall(_BRIEF_SQL["parents"].replace(
+                "{marks}", ", ".join(":" + m for m in marks)), {**params, **dict(zip(marks, parents[1:]))}))
+        parent_entries = ",".join(_brief(*found[p]) if p in found else _brief(p, None, None) for p in parents)
+    if multi:
+        pattern = "%" + json.dumps(code, ensure_ascii=False) + "%"
+        children += [r[:3] for r in fetchall(_BRIEF_SQL["more_children"], {**params, "pattern": pattern})
+                     if code in json.loads(r[3])]
     children.sort(key=lambda r: r[0])
-    parent_entries = ",".join(_brief(*found[p]) if p in found else _brief(p, None, None) for p in parents)
     return (f'{{"catalog":{_text(ref.catalog)},"version":{_text(ref.label)},"code":{_text(code)},'
             f'"display":{_text(display)},"designations":{designations},"parents":{parents_json},'
             f'"status":{_text(status)},"attributes":{attributes},"parent_entries":[{parent_entries}],'

@@ -24,6 +24,7 @@ from registry.store.diff import DiffMixin
 from registry.store.drafts import DraftsMixin
 from registry.store.fhir import FhirMixin
 from registry.store.reads import ReadsMixin
+from registry.store.thread_reads import ThreadReads
 
 
 class Store(CatalogsMixin, DraftsMixin, ReadsMixin, DiffMixin, FhirMixin):
@@ -33,6 +34,7 @@ class Store(CatalogsMixin, DraftsMixin, ReadsMixin, DiffMixin, FhirMixin):
         self.engine = engine
         self.data_dir = Path(data_dir)
         self.changes: ChangeWatch | None = None
+        self.thread_reads = ThreadReads(engine)  # the lookup's per-thread read-only connections
         self._latest_refs: dict = {}  # slug -> (change token, VersionRef of `latest`)
         self._passports: tuple | None = None  # (change token, every catalog's passport)
 

@@ -164,13 +164,14 @@ def check_request_values() -> None:
 
     Runs before every view, declared parameters or not: a NUL that reached PostgreSQL would be a 500.
     """
-    values = [(f"query parameter {name!r}", text) for name, value in request.args.items(multi=True)
-              for text in (name, value)]
-    values += [(f"the URL segment {name!r}", value) for name, value in (request.view_args or {}).items()
+    values = [("query parameter", name, text) for name, value in request.args.items(multi=True)
+              for text in (name, value)] if request.query_string else []
+    values += [("the URL segment", name, value) for name, value in (request.view_args or {}).items()
                if isinstance(value, str)]
-    for what, value in values:
-        if CONTROL.search(value):
-            char = CONTROL.search(value).group()
-            raise BadRequest(f"{what} holds the control character U+{ord(char):04X}, which no value may hold")
+    for kind, name, value in values:  # put in words only when something is wrong: every request runs this
+        control = CONTROL.search(value)
+        if control:
+            raise BadRequest(f"{kind} {name!r} holds the control character U+{ord(control.group()):04X}, "
+                             f"which no value may hold")
         if len(value) > MAX_VALUE_LENGTH:
-            raise BadRequest(f"{what} is {len(value):,} characters long; at most {MAX_VALUE_LENGTH:,}")
+            raise BadRequest(f"{kind} {name!r} is {len(value):,} characters long; at most {MAX_VALUE_LENGTH:,}")
