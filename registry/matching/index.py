@@ -330,6 +330,7 @@ class MatchIndex:
         self._similar: dict[tuple[str, int], list[tuple[str, float]]] = {}
         # reading (keys, qualifiers) -> {doc id: (base score, parts of its reason)}, see `rerank`
         self.base_scores: dict[tuple, dict[int, tuple]] = {}
+        self.agreements: dict[tuple, dict[int, tuple]] = {}  # a term's attributes -> {row: agreement}
         if self.reader.doc_count_all() != len(self.docs) + len(self.vocabulary):
             raise InvalidState(f"the match index at {self.path} is damaged: rebuild it with `nsi index rebuild`")
         load_morphology()  # on opening, not in the first Russian query's time

@@ -102,8 +102,9 @@ def _base_score(query: Analysis, doc_key_text: str, doc_qualifiers: frozenset, s
     if ratios is None:
         ratios = fuzz.token_sort_ratio(query.key_text, doc_key_text), fuzz.token_set_ratio(query.key_text, doc_key_text)
     sort, tset = ratios
-    score = (WORD_OVERLAP * overlap + TOKEN_SORT * sort + TOKEN_SET * tset
-             + qualifier_agreement(query.qualifiers, doc_qualifiers))
+    score = WORD_OVERLAP * overlap + TOKEN_SORT * sort + TOKEN_SET * tset
+    if not same_qualifiers or doc_qualifiers:  # `qualifier_agreement` is 0.0 for two names without any
+        score += qualifier_agreement(query.qualifiers, doc_qualifiers)
     return min(score, INEXACT_MAX), (overlap, max(sort, tset), same_qualifiers)
 
 
@@ -191,6 +192,20 @@ def _best_reading(readings: list[Analysis], qualifiers: frozenset, doc_id: int, 
 BASE_SCORE_READINGS = 2048  # readings whose base scores an index keeps (emptied when full)
 
 
+def _agreement_memo(index, code: str | None, wanted: dict) -> dict:
+    """The memo of a row's agreement with a term's code and attributes (as `agreement` gives it without doses).
+
+    Kept in the index for terms without a code, whose attributes recur from term to term (a list's
+    `level` or `form` column); a term with a code gets one of its own.
+    """
+    if code:
+        return {}
+    kept = index.agreements
+    if len(kept) >= BASE_SCORE_READINGS:
+        kept.clear()
+    return kept.setdefault(tuple(sorted(wanted.items())), {})  # folded names and values: text
+
+
 def _ratios(key_text: str, doc_key_texts: list[str]) -> list[tuple[float, float]]:
     """`token_sort_ratio` and `token_set_ratio` of a query against each of many names, in two calls into
     rapidfuzz (`cdist`) instead of two per name: the same values, as floats."""
@@ -242,9 +257,9 @@ def rerank(index, query: Analysis | list[Analysis], doc_ids: list[int], term_cod
     query = readings[0]
     best: dict[int, Scored] = {}
     how_matched: dict[int, tuple] = {}  # row -> what `_how` and the reason need, for its best name
-    agreements: dict[int, tuple] = {}  # row -> its agreement on the code and attributes
     code = fold_code(term_code) if term_code else None
     wanted = {_norm_value(k): _norm_value(v) for k, v in (term_attributes or {}).items() if v not in (None, "")}
+    agreements = _agreement_memo(index, code, wanted)  # row -> its agreement on the code and attributes
     sides = [key_side(tuple(q.keys), index.idf, index.max_idf) for q in readings]
     memos = _base_score_memos(index, readings)
     # Close words are looked for only among the keys of the designations not yet scored (see `_base_score_memos`)
