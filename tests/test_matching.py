@@ -157,7 +157,7 @@ def test_parse_target():
 
 
 def test_negated_words_are_not_near_identical():
-    from registry.matching.rerank import negated_pair, word_overlap
+    from registry.matching.overlap import negated_pair, word_overlap
     assert negated_pair("nontraumat", "traumat") and negated_pair("traumat", "nontraumat")
     assert negated_pair("neinfekcion", "infekcion")
     assert not negated_pair("unilater", "bilater")
@@ -278,7 +278,7 @@ def test_a_dose_in_another_unit_is_the_same_dose(store):
 
 
 def test_a_dose_on_one_side_only_counts_a_little():
-    from registry.matching.rerank import word_overlap
+    from registry.matching.overlap import word_overlap
     idf = {"parasetamol": 2.0}
     # 500mg is not in the catalog (maximal IDF 5) and the name has no dose at all: it weighs a quarter of
     # the mean word of its side, so recall is 1 / 1.25 = 0.8 and the overlap 2 * 0.8 / 1.8.
@@ -432,7 +432,8 @@ def test_phrase_rules_skip_words_that_start_no_phrase_and_still_find_later_phras
 
 def test_quantities_and_attribute_agreement_read_the_same_with_their_shortcuts():
     from registry.matching.normalise import analyse
-    from registry.matching.rerank import agreement, is_quantity
+    from registry.matching.overlap import is_quantity
+    from registry.matching.rerank import agreement
     assert is_quantity("500mg") and is_quantity("0.9%") and not is_quantity("12") and not is_quantity("mg")
     query = analyse("Paracetamol", "en")
     # the entry's attributes are folded once and reused; a value that cannot be cached is folded in place
@@ -481,7 +482,7 @@ def test_similar_words_do_not_depend_on_the_process_hash_seed(tmp_path):
 def test_the_close_words_table_gives_what_the_pairwise_lookup_gives():
     # rerank looks a query key up in its table of close words (`near_words`, `_best_near`) instead of asking
     # rapidfuzz per designation (`_best_word`): both must say the same, ties and negating prefixes included.
-    from registry.matching.rerank import _best_near, _best_word, key_side, near_words
+    from registry.matching.overlap import _best_near, _best_word, key_side, near_words
     words = ["traumatic", "nontraumatic", "traumatik", "anaemia", "anemia", "anemias", "fracture", "fractures",
              "fracturs", "neinfekc", "infekc", "500mg", "ulcer", "ulcers", "renal"]
     queries = [("nontraumatic", "anemia", "fractur"), ("traumatic", "infekc", "500mg"), ("ulcer", "renal", "anaemi")]
@@ -491,6 +492,12 @@ def test_the_close_words_table_gives_what_the_pairwise_lookup_gives():
         for others in (tuple(words[i:i + 4]) for i in range(0, len(words), 2)):
             for key in side.keys:
                 assert _best_near(key, side.near.get(key, {}), others) == _best_word(key, others), (key, others)
+        # the other way round, from the same table: how well the query's keys meet each word
+        assert side.seen == {word: _best_word(word, side.keys) for word in words}, keys
+    # of two equally close query keys the first is taken, and a negating prefix is no match
+    side = key_side(("anemic", "anemiz", "traumatic"), {}, 1.0)
+    near_words(side, ["anemix", "nontraumatic"])
+    assert side.seen == {"anemix": _best_word("anemix", side.keys), "nontraumatic": 0.0}
 
 
 ATC_NYSTATIN = [{"code": "A07", "display": "Antidiarrheals, intestinal antiinflammatory/antiinfective agents"},
@@ -559,7 +566,7 @@ def test_the_overlap_shortcuts_sum_what_the_pairwise_lookup_sums():
     # side_overlap skips `_best_near` for the keys a name holds (1.0) or holds no close word of (0.0): the sum
     # must be the same float as the word-by-word one (`near` unset asks rapidfuzz per pair), doses, negating
     # prefixes and names holding a key twice included.
-    from registry.matching.rerank import key_side, near_words, side_overlap
+    from registry.matching.overlap import key_side, near_words, side_overlap
     idf = {"traumatic": 2.0, "fracture": 1.5, "anemia": 3.0, "renal": 0.7, "500mg": 4.0, "ulcer": 1.1}
     names = [("nontraumatic", "fracture", "fracture"), ("traumatic", "fractures", "500mg"), ("anaemia", "renal"),
              ("ulcer", "ulcers", "renal", "1g"), ("traumatik", "anemia"), ("kidney",), ("500mg",)]
@@ -606,3 +613,28 @@ def test_the_ratios_of_many_names_at_once_equal_those_of_each_pair():
     assert _ratios(query, names) == [(fuzz.token_sort_ratio(query, n), fuzz.token_set_ratio(query, n)) for n in names]
     assert all(type(a) is float and type(b) is float for a, b in _ratios(query, names))
     assert _ratios(query, []) == []
+
+
+def test_retrieval_sums_and_ties_are_those_of_a_plain_dict_and_sort(tmp_path):
+    # find_candidates adds each designation's term weights with numpy and sorts stably: the same sums and the
+    # same order as adding them in a dict in the order met and sorting it, ties (equal names) included.
+    import heapq
+    entries = [{"code": str(i), "display": name} for i, name in enumerate(
+        ["renal failure", "failure renal", "renal colic", "acute renal failure", "heart failure", "renal",
+         "renal failure", "chronic renal failure unspecified", "colic", "renal cyst", "gamma", "delta"])]
+    with small_index(tmp_path, entries, "en") as index:
+        # `delta gamma`: two names of equal score, the later one met first
+        for query in ("renal failure", "acute renal colic", "failure", "renal cyst colic heart", "renall failur",
+                      "delta gamma"):
+            keys = index.analysed(query).keys
+            found = index.find_candidates(keys, 4)
+            unique = list(dict.fromkeys(keys))
+            terms = [(k, 1.0) for k in unique if k in index.df]
+            terms += [t for k in unique if k not in index.df and len(k) >= 5 for t in index.similar_words(k, 4)]
+            scores: dict[int, float] = {}
+            for text, similarity in terms:
+                for doc in index.postings("keys", text):
+                    scores[doc] = scores.get(doc, 0.0) + similarity * index.idf.get(text, 0.0)
+            exact = index.by_key_text.get(" ".join(keys), [])
+            best = heapq.nlargest(4, scores, key=lambda d: scores[d] * index.length_factor[d] - 1e-9 * index.lengths[d])
+            assert found == exact + [d for d in best if d not in exact], query

@@ -33,11 +33,13 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+import numpy
+
 from registry.errors import InvalidState
 from registry.matching.analysis import (DATA_PACKAGE, Analysis, analyse, basic_fold, hand_written_tables,
                                        load_morphology, rules)
 from registry.matching.fields import DEFAULT_TARGETS, field_names, targets_key
-from registry.matching.rerank import KeySide, key_side
+from registry.matching.overlap import KeySide, key_side
 from registry.matching.weights import FUZZY_MIN_LEN, FUZZY_WORD, LENGTH_B
 
 FORMAT = 23
@@ -312,9 +314,13 @@ class MatchIndex:
         self.lengths = lengths  # distinct keys of each designation
         mean = (sum(lengths) / len(lengths)) if lengths else 1.0
         self.length_factor = [1.0 / (1 - LENGTH_B + LENGTH_B * size / mean) for size in lengths]
+        # The same as arrays, for `find_candidates`: the damping and the tie-break of each designation.
+        self._damping = numpy.array(self.length_factor, dtype=numpy.float64)
+        self._tie = TIE * numpy.array(lengths, dtype=numpy.float64)
         self.searcher = open_dir(str(self.path)).searcher()
         self.reader = self.searcher.reader()
         self._postings: dict[tuple[str, str], list[int]] = {}
+        self._key_postings: dict[str, numpy.ndarray] = {}
         self._sides: dict[int, KeySide] = {}
         self._children: dict[int, list[int]] | None = None
         self.groups: dict[str, list[int]] = {}  # local group name -> doc ids of its likely target children
@@ -324,6 +330,7 @@ class MatchIndex:
         self._similar: dict[tuple[str, int], list[tuple[str, float]]] = {}
         # reading (keys, qualifiers) -> {doc id: (base score, parts of its reason)}, see `rerank`
         self.base_scores: dict[tuple, dict[int, tuple]] = {}
+        self.agreements: dict[tuple, dict[int, tuple]] = {}  # a term's attributes -> {row: agreement}
         if self.reader.doc_count_all() != len(self.docs) + len(self.vocabulary):
             raise InvalidState(f"the match index at {self.path} is damaged: rebuild it with `nsi index rebuild`")
         load_morphology()  # on opening, not in the first Russian query's time
@@ -382,6 +389,17 @@ class MatchIndex:
             if len(self._postings) >= POSTINGS_CACHE:
                 self._postings.clear()
             self._postings[key] = ids
+        return ids
+
+    def key_postings(self, key: str) -> numpy.ndarray:
+        """The designation numbers holding `key`, as an array (read from whoosh once and then kept)."""
+        ids = self._key_postings.get(key)
+        if ids is None:
+            reader = self.reader
+            found = reader.postings("keys", key).all_ids() if reader.doc_frequency("keys", key) else ()
+            if len(self._key_postings) >= POSTINGS_CACHE:
+                self._key_postings.clear()
+            ids = self._key_postings[key] = numpy.fromiter(found, dtype=numpy.intp)
         return ids
 
     def key_side(self, doc_id: int) -> KeySide:
@@ -466,19 +484,26 @@ class MatchIndex:
         for key in unique:
             if key not in self.df and len(key) >= FUZZY_MIN_LEN and not key[0].isdigit():
                 terms += self.similar_words(key, 4)
-        scores: dict[int, float] = {}
-        get = scores.get
+        postings, weights = [], []
         for text, similarity in terms:
             weight = similarity * self.idf.get(text, 0.0)
-            if weight <= 0:
-                continue
-            for docnum in self.postings("keys", text):
-                scores[docnum] = get(docnum, 0.0) + weight
+            if weight > 0:
+                postings.append(self.key_postings(text))
+                weights.append(weight)
         exact = self.by_key_text.get(" ".join(keys), [])
-        factor, lengths = self.length_factor, self.lengths
+        held = numpy.concatenate(postings) if postings else numpy.zeros(0, dtype=numpy.intp)
+        if not len(held):
+            return list(exact)
+        # Each designation's sum of the weights of the terms it holds, added in the terms' order; the
+        # designations in the order first met, so that equal scores keep that order (a stable sort).
+        docs, first, slot = numpy.unique(held, return_index=True, return_inverse=True)
+        sums = numpy.bincount(slot, weights=numpy.repeat(weights, [len(p) for p in postings]))
+        met = numpy.argsort(first, kind="stable")
+        docs, sums = docs[met], sums[met]
         # Longer names collect more of a query's words by chance: their sum is damped by their length
         # (as in BM25), and of equal sums the shorter name comes first.
-        best = heapq.nlargest(limit, scores, key=lambda d: scores[d] * factor[d] - TIE * lengths[d])
+        ranking = sums * self._damping[docs] - self._tie[docs]
+        best = docs[numpy.argsort(-ranking, kind="stable")[:limit]].tolist()
         return exact + [d for d in best if d not in exact]
 
     def close(self) -> None:

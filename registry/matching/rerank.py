@@ -3,7 +3,7 @@
 The base score compares the normalised query with one designation of a
 candidate entry in two ways and blends them:
 
-* weighted word overlap: each query key finds its best key in the
+* weighted word overlap (`overlap.py`): each query key finds its best key in the
   designation (equal, or a rapidfuzz ratio of at least 80 for words of five
   letters or more: misspellings, inflections, transliterations), weighted by
   how rare the key is in the catalog (IDF); the overlap is the harmonic mean of
@@ -18,9 +18,8 @@ which designation matched and how.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Callable
 from functools import lru_cache
 from itertools import chain
 
@@ -28,10 +27,10 @@ import numpy
 from rapidfuzz import fuzz, process
 
 from registry.matching.analysis import Analysis, basic_fold, fold_code
-from registry.matching.weights import (DIFFERENT_ATTRIBUTE, DIFFERENT_QUANTITIES, FUZZY_MIN_LEN, FUZZY_WORD,
-                                       INEXACT_MAX, LIFT_MIN, QUALIFIER_DIFFERENT, QUALIFIER_SAME, QUANTITY_ALONE,
-                                       SAME_ATTRIBUTE, SAME_CODE, SAME_QUANTITIES, TOKEN_SET, TOKEN_SORT,
-                                       WORD_OVERLAP)
+from registry.matching.overlap import KeySide, key_side, near_words, side_overlap
+from registry.matching.weights import (DIFFERENT_ATTRIBUTE, DIFFERENT_QUANTITIES, INEXACT_MAX, LIFT_MIN,
+                                       QUALIFIER_DIFFERENT, QUALIFIER_SAME, SAME_ATTRIBUTE, SAME_CODE,
+                                       SAME_QUANTITIES, TOKEN_SET, TOKEN_SORT, WORD_OVERLAP)
 
 
 @dataclass
@@ -54,176 +53,6 @@ def reason_of(scored: Scored) -> str:
     if not scored.reason and scored.wording is not None:
         scored.reason = scored.wording()
     return scored.reason
-
-
-def _best_word(key: str, others: Sequence[str]) -> float:
-    """How well `key` is met by the best of `others`: 1 when equal, the rapidfuzz ratio (0-1) when close."""
-    if key in others:
-        return 1.0
-    if len(key) < FUZZY_MIN_LEN or key[0].isdigit():  # numbers and doses (500mg) only match exactly
-        return 0.0
-    found = process.extractOne(key, others, scorer=fuzz.ratio, score_cutoff=FUZZY_WORD * 100)
-    if not found or negated_pair(key, found[0]):
-        return 0.0
-    return found[1] / 100
-
-
-NEGATING_PREFIXES = ("non", "ne", "un")
-
-
-def negated_pair(a: str, b: str) -> bool:
-    """Whether one key is the other with a negating prefix (`nontraumat`/`traumat`, `neinfekc`/`infekc`).
-
-    Such words look alike to a ratio but mean the opposite, so they must not count as near-identical.
-    """
-    if len(a) < len(b):
-        a, b = b, a
-    for prefix in NEGATING_PREFIXES:
-        rest = a[len(prefix):]
-        if a.startswith(prefix) and not b.startswith(prefix) and rest[:3] == b[:3] and fuzz.ratio(rest, b) >= 90:
-            return True
-    return False
-
-
-_QUANTITY = re.compile(r"\d+(?:\.\d+)?[^\d.]")
-
-
-def is_quantity(key: str) -> bool:
-    """Whether a key is a dose or concentration (`500mg`, `0.9%`), not a word or a plain number."""
-    return key[:1].isdigit() and bool(_QUANTITY.match(key))  # most keys are words: no regex for them
-
-
-@lru_cache(maxsize=65536)
-def _key_parts(keys: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[bool, ...], bool]:
-    """A side's distinct keys, which of them are doses, and whether any is (cached: names recur in every query).
-
-    Tuples, as the cache hands the same objects to every caller.
-    """
-    distinct = tuple(dict.fromkeys(keys))
-    doses = tuple(map(is_quantity, distinct))
-    return distinct, doses, any(doses)
-
-
-def _weights(keys: Sequence[str], doses: tuple[bool, ...], other_has_dose: bool, idf: dict[str, float],
-             max_idf: float) -> list[float]:
-    """The IDF weight of each key; a dose weighs a quarter of the side's mean word when the other side has none.
-
-    A dose is seldom in the catalog's names, so its IDF is the maximum: against a name without any
-    dose (`paracetamol` for `Paracetamol 500 mg`) it would outweigh the words that do agree.
-    """
-    weights = [idf.get(k, max_idf) for k in keys]
-    if other_has_dose or not any(doses) or all(doses):
-        return weights
-    words = [w for w, dose in zip(weights, doses) if not dose]
-    modest = QUANTITY_ALONE * sum(words) / len(words)
-    return [min(w, modest) if dose else w for w, dose in zip(weights, doses)]
-
-
-@dataclass
-class KeySide:
-    """One side of a comparison, prepared once: its distinct keys and their weights, whatever the other side.
-
-    A query meets some sixty designations and a designation many queries, so each side's keys,
-    dose flags and weights are worked out once (`key_side`) rather than for every pair. `seen`
-    keeps how well the other sides' keys are met by this side's, for a query's side.
-    """
-
-    keys: tuple[str, ...]
-    weights: list[float]  # when the other side has a dose too
-    weights_alone: list[float]  # when it has none (see `_weights`)
-    total: float
-    total_alone: float
-    has_dose: bool
-    seen: dict[str, float]
-    # For a query's side: the close words of each key among the candidates' keys (`near_words`).
-    near: dict[str, dict[str, float]] | None = None
-    key_set: frozenset = frozenset()  # the keys as a set, for quick look-ups in `side_overlap`
-
-
-def key_side(keys: tuple[str, ...], idf: dict[str, float], max_idf: float) -> KeySide:
-    """The prepared side of a name's keys, against a catalog's IDF."""
-    distinct, doses, has_dose = _key_parts(keys)
-    full = _weights(distinct, doses, True, idf, max_idf)
-    if not has_dose:  # without doses, the weights do not depend on the other side
-        total = sum(full)
-        return KeySide(distinct, full, full, total, total, has_dose, {}, None, frozenset(distinct))
-    alone = _weights(distinct, doses, False, idf, max_idf)
-    return KeySide(distinct, full, alone, sum(full), sum(alone), has_dose, {}, None, frozenset(distinct))
-
-
-def near_words(query: KeySide, words: Sequence[str]) -> None:
-    """Find, once per query, which of `words` (every key of its candidates) each query key is close to.
-
-    `side_overlap` then looks a query key up among a designation's keys in this table instead of
-    calling rapidfuzz for every pair: most keys are close to no word at all.
-    """
-    near = query.near = {}
-    for key in query.keys:
-        if len(key) >= FUZZY_MIN_LEN and not key[0].isdigit():
-            found = process.extract(key, words, scorer=fuzz.ratio, score_cutoff=FUZZY_WORD * 100, limit=None)
-            near[key] = {word: score for word, score, _ in found if word != key}
-
-
-def _best_near(key: str, near: dict[str, float], others: Sequence[str]) -> float:
-    """`_best_word(key, others)` from the key's table of close words (see `near_words`)."""
-    if key in others:
-        return 1.0
-    if not near:
-        return 0.0
-    best, found = 0.0, None
-    for other in others:
-        score = near.get(other, 0.0)
-        if score > best:
-            best, found = score, other
-    if found is None or negated_pair(key, found):
-        return 0.0
-    return best / 100
-
-
-def side_overlap(query: KeySide, doc: KeySide) -> float:
-    """`word_overlap` of two prepared sides; how well the doc's keys are met is remembered on the query side."""
-    if not query.keys or not doc.keys:
-        return 0.0
-    qw, q_total = (query.weights, query.total) if doc.has_dose else (query.weights_alone, query.total_alone)
-    dw, d_total = (doc.weights, doc.total) if query.has_dose else (doc.weights_alone, doc.total_alone)
-    near = query.near
-    if near is None:
-        recall = sum(w * _best_word(k, doc.keys) for k, w in zip(query.keys, qw)) / q_total
-    else:
-        # The sum of `w * _best_near(...)`, without the calls for the keys the doc holds (1.0) or holds no
-        # close word of (0.0): the same float sum, as adding 0.0 changes nothing.
-        held, others = doc.key_set, doc.keys
-        recall = 0.0
-        for k, w in zip(query.keys, qw):
-            if k in held:
-                recall += w
-            else:
-                close = near.get(k)
-                if close and not close.keys().isdisjoint(held):
-                    recall += w * _best_near(k, close, others)
-        recall /= q_total
-    seen, keys = query.seen, query.keys
-    met = 0.0
-    for k, w in zip(doc.keys, dw):
-        found = seen.get(k)
-        if found is None:
-            found = seen[k] = _best_word(k, keys)
-        if found:
-            met += w * found
-    precision = met / d_total
-    if recall + precision == 0:
-        return 0.0
-    return 2 * recall * precision / (recall + precision)
-
-
-def word_overlap(query_keys: list[str], doc_keys: list[str], idf: dict[str, float], max_idf: float) -> float:
-    """IDF-weighted soft overlap of two key lists, 0-1 (harmonic mean of both directions).
-
-    Doses on one side only count little (`_weights`); doses on both sides count in full.
-    """
-    return side_overlap(key_side(tuple(query_keys), idf, max_idf), key_side(tuple(doc_keys), idf, max_idf))
-
-
 
 
 RESIDUAL = frozenset({"other", "unspecified"})
@@ -273,8 +102,9 @@ def _base_score(query: Analysis, doc_key_text: str, doc_qualifiers: frozenset, s
     if ratios is None:
         ratios = fuzz.token_sort_ratio(query.key_text, doc_key_text), fuzz.token_set_ratio(query.key_text, doc_key_text)
     sort, tset = ratios
-    score = (WORD_OVERLAP * overlap + TOKEN_SORT * sort + TOKEN_SET * tset
-             + qualifier_agreement(query.qualifiers, doc_qualifiers))
+    score = WORD_OVERLAP * overlap + TOKEN_SORT * sort + TOKEN_SET * tset
+    if not same_qualifiers or doc_qualifiers:  # `qualifier_agreement` is 0.0 for two names without any
+        score += qualifier_agreement(query.qualifiers, doc_qualifiers)
     return min(score, INEXACT_MAX), (overlap, max(sort, tset), same_qualifiers)
 
 
@@ -347,11 +177,11 @@ def agreement(term_code: str | None, term_attributes: dict, query: Analysis, cod
     return bonus, notes
 
 
-def _best_reading(readings: list[Analysis], sides: list[KeySide], doc: KeySide, key_text: str,
-                  qualifiers: frozenset, doc_id: int, memos: list[dict]) -> tuple[float, tuple, Analysis]:
-    """The reading of a name that scores best against one designation (of equal scores, the greater reason)."""
-    scored = [(*_kept_base_score(q, key_text, qualifiers, (side, doc), doc_id, memo), q)
-              for q, side, memo in zip(readings, sides, memos)]
+def _best_reading(readings: list[Analysis], qualifiers: frozenset, doc_id: int, memos: list[dict]
+                  ) -> tuple[float, tuple, Analysis]:
+    """The reading of a name that scores best against one designation (of equal scores, the greater reason),
+    from the readings' memos of base scores (`_score_pending`)."""
+    scored = [(*memo[doc_id], q) for q, memo in zip(readings, memos)]
     top = max(s[0] for s in scored)
     tied = [s for s in scored if s[0] == top]
     if len(tied) == 1:
@@ -360,6 +190,20 @@ def _best_reading(readings: list[Analysis], sides: list[KeySide], doc: KeySide, 
 
 
 BASE_SCORE_READINGS = 2048  # readings whose base scores an index keeps (emptied when full)
+
+
+def _agreement_memo(index, code: str | None, wanted: dict) -> dict:
+    """The memo of a row's agreement with a term's code and attributes (as `agreement` gives it without doses).
+
+    Kept in the index for terms without a code, whose attributes recur from term to term (a list's
+    `level` or `form` column); a term with a code gets one of its own.
+    """
+    if code:
+        return {}
+    kept = index.agreements
+    if len(kept) >= BASE_SCORE_READINGS:
+        kept.clear()
+    return kept.setdefault(tuple(sorted(wanted.items())), {})  # folded names and values: text
 
 
 def _ratios(key_text: str, doc_key_texts: list[str]) -> list[tuple[float, float]]:
@@ -386,13 +230,19 @@ def _base_score_memos(index, readings: list[Analysis]) -> list[dict]:
     return [kept.setdefault((tuple(q.keys), q.qualifiers), {}) for q in readings]
 
 
-def _kept_base_score(query: Analysis, key_text: str, qualifiers: frozenset, sides: tuple[KeySide, KeySide],
-                     doc_id: int, memo: dict) -> tuple[float, tuple]:
-    """`_base_score`, looked up in or added to the reading's memo."""
-    found = memo.get(doc_id)
-    if found is None:
-        found = memo[doc_id] = _base_score(query, key_text, qualifiers, sides)
-    return found
+def _score_pending(index, reading: Analysis, side: KeySide, memo: dict, doc_ids: list[int]) -> None:
+    """Add the base scores of a reading against designations it has not met yet to its memo.
+
+    The two rapidfuzz ratios of all of them are worked out at once (`_ratios`): the same floats as pair
+    by pair (`_base_score` alone).
+    """
+    if not doc_ids:
+        return
+    docs, key_sides = index.docs, index.key_side
+    ratios = _ratios(reading.key_text, [docs[d][4] for d in doc_ids])
+    for doc_id, pair in zip(doc_ids, ratios):
+        doc = docs[doc_id]
+        memo[doc_id] = _base_score(reading, doc[4], doc[6], (side, key_sides(doc_id)), pair)
 
 
 def rerank(index, query: Analysis | list[Analysis], doc_ids: list[int], term_code: str | None = None,
@@ -409,40 +259,41 @@ def rerank(index, query: Analysis | list[Analysis], doc_ids: list[int], term_cod
     how_matched: dict[int, tuple] = {}  # row -> what `_how` and the reason need, for its best name
     code = fold_code(term_code) if term_code else None
     wanted = {_norm_value(k): _norm_value(v) for k, v in (term_attributes or {}).items() if v not in (None, "")}
+    agreements = _agreement_memo(index, code, wanted)  # row -> its agreement on the code and attributes
     sides = [key_side(tuple(q.keys), index.idf, index.max_idf) for q in readings]
     memos = _base_score_memos(index, readings)
     # Close words are looked for only among the keys of the designations not yet scored (see `_base_score_memos`)
-    pending = [d for d in doc_ids if d not in memos[0]]
-    for memo in memos[1:]:
-        pending.extend(d for d in doc_ids if d not in memo)
+    pending = [[d for d in doc_ids if d not in memo] for memo in memos]
     key_sides = index.key_side
-    words = list(dict.fromkeys(chain.from_iterable(key_sides(doc_id).keys for doc_id in pending)))
-    for side in sides:
+    words = list(dict.fromkeys(chain.from_iterable(key_sides(d).keys for d in chain.from_iterable(pending))))
+    for reading, side, memo, todo in zip(readings, sides, memos, pending):
         near_words(side, words)
-    single, memo, side = len(readings) == 1, memos[0], sides[0]
-    docs = index.docs
-    ratios = dict(zip(pending, _ratios(query.key_text, [docs[d][4] for d in pending]))) if single else {}
+        _score_pending(index, reading, side, memo, todo)
+    single, memo = len(readings) == 1, memos[0]
+    docs, codes, attributes = index.docs, index.codes, index.attributes
     for doc_id in doc_ids:
-        row, use, text, _lemmas, key_text, quantities, qualifiers = docs[doc_id]
-        doc = key_sides(doc_id)
-        if single:  # `_kept_base_score`, written out: this loop runs for every candidate of every query
-            found = memo.get(doc_id)
-            if found is None:
-                found = memo[doc_id] = _base_score(query, key_text, qualifiers, (side, doc), ratios.get(doc_id))
-            base, parts = found
+        doc = docs[doc_id]
+        row, quantities = doc[0], doc[5]
+        if single:
+            base, parts = memo[doc_id]
             reading = query
         else:
-            base, parts, reading = _best_reading(readings, sides, doc, key_text, qualifiers, doc_id, memos)
-        if code or wanted or (quantities and query.quantities):
-            bonus, notes = agreement(code, wanted, query, index.codes[row], index.attributes[row], quantities)
+            base, parts, reading = _best_reading(readings, doc[6], doc_id, memos)
+        if quantities and query.quantities:
+            bonus, notes = agreement(code, wanted, query, codes[row], attributes[row], quantities)
+        elif code or wanted:  # the same for every name of the row: worked out once
+            agreed = agreements.get(row)
+            if agreed is None:
+                agreed = agreements[row] = agreement(code, wanted, query, codes[row], attributes[row], ())
+            bonus, notes = agreed
         else:
             bonus, notes = 0.0, ()
         unclamped = base + bonus
-        score = round(max(0.0, min(100.0, unclamped)), 1)
+        score = round(unclamped if 0.0 <= unclamped <= 100.0 else max(0.0, min(100.0, unclamped)), 1)
         current = best.get(row)
-        if current is None or (score, unclamped) > (current.score, current.unclamped):
-            best[row] = Scored(row, score, "", qualifiers, unclamped)
-            how_matched[row] = (use, text, parts, reading.qualifiers, notes)
+        if current is None or score > current.score or (score == current.score and unclamped > current.unclamped):
+            best[row] = Scored(row, score, "", doc[6], unclamped)
+            how_matched[row] = (doc[1], doc[2], parts, reading.qualifiers, notes)
 
     def worded(scored: Scored) -> Scored:
         """The reason of a row's best name, worded only for the rows that rank (or are lifted)."""
@@ -454,7 +305,7 @@ def rerank(index, query: Analysis | list[Analysis], doc_ids: list[int], term_cod
 
     if not query.qualifiers:
         _lift_subdivided_categories(index, best, worded)
-    ranked = sorted(best.values(), key=lambda s: (-s.score, -s.unclamped, index.codes[s.row]))[:limit]
+    ranked = sorted(best.values(), key=lambda s: (-s.score, -s.unclamped, codes[s.row]))[:limit]
     if word:
         return [worded(s) for s in ranked]
     for s in ranked:
@@ -477,10 +328,10 @@ def _lift_subdivided_categories(index, best: dict[int, Scored], worded: Callable
     itself a candidate is lifted, to one point above its best such child.
     """
     children: dict[int, list[Scored]] = {}
+    parents = index.parents
     for row, child in best.items():
-        parent = index.parents[row]
-        if parent >= 0 and child.qualifiers and child.qualifiers <= SUBDIVISIONS and child.score >= LIFT_MIN:
-            children.setdefault(parent, []).append(child)
+        if child.qualifiers and parents[row] >= 0 and child.qualifiers <= SUBDIVISIONS and child.score >= LIFT_MIN:
+            children.setdefault(parents[row], []).append(child)
     for parent_row, subdivisions in children.items():
         parent = best.get(parent_row)
         top = max(subdivisions, key=lambda c: c.score)

@@ -1,0 +1,204 @@
+"""Word overlap: how many of a query's keys a designation holds and how many of its keys the query holds.
+
+Each query key finds its best key in the designation (equal, or a rapidfuzz ratio of at least 80 for words
+of five letters or more: misspellings, inflections, transliterations), weighted by how rare the key is in the
+catalog (IDF); the overlap is the harmonic mean of the query side (recall) and the designation side
+(precision). `side_overlap` scores one pair, with the tables `near_words` makes once per query.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Sequence
+
+import numpy
+from rapidfuzz import fuzz, process
+
+from registry.matching.weights import FUZZY_MIN_LEN, FUZZY_WORD, QUANTITY_ALONE
+
+
+def _best_word(key: str, others: Sequence[str]) -> float:
+    """How well `key` is met by the best of `others`: 1 when equal, the rapidfuzz ratio (0-1) when close."""
+    if key in others:
+        return 1.0
+    if len(key) < FUZZY_MIN_LEN or key[0].isdigit():  # numbers and doses (500mg) only match exactly
+        return 0.0
+    found = process.extractOne(key, others, scorer=fuzz.ratio, score_cutoff=FUZZY_WORD * 100)
+    if not found or negated_pair(key, found[0]):
+        return 0.0
+    return found[1] / 100
+
+
+NEGATING_PREFIXES = ("non", "ne", "un")
+
+
+def negated_pair(a: str, b: str) -> bool:
+    """Whether one key is the other with a negating prefix (`nontraumat`/`traumat`, `neinfekc`/`infekc`).
+
+    Such words look alike to a ratio but mean the opposite, so they must not count as near-identical.
+    """
+    if len(a) < len(b):
+        a, b = b, a
+    for prefix in NEGATING_PREFIXES:
+        rest = a[len(prefix):]
+        if a.startswith(prefix) and not b.startswith(prefix) and rest[:3] == b[:3] and fuzz.ratio(rest, b) >= 90:
+            return True
+    return False
+
+
+_QUANTITY = re.compile(r"\d+(?:\.\d+)?[^\d.]")
+
+
+def is_quantity(key: str) -> bool:
+    """Whether a key is a dose or concentration (`500mg`, `0.9%`), not a word or a plain number."""
+    return key[:1].isdigit() and bool(_QUANTITY.match(key))  # most keys are words: no regex for them
+
+
+@lru_cache(maxsize=65536)
+def _key_parts(keys: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[bool, ...], bool]:
+    """A side's distinct keys, which of them are doses, and whether any is (cached: names recur in every query).
+
+    Tuples, as the cache hands the same objects to every caller.
+    """
+    distinct = tuple(dict.fromkeys(keys))
+    doses = tuple(map(is_quantity, distinct))
+    return distinct, doses, any(doses)
+
+
+def _weights(keys: Sequence[str], doses: tuple[bool, ...], other_has_dose: bool, idf: dict[str, float],
+             max_idf: float) -> list[float]:
+    """The IDF weight of each key; a dose weighs a quarter of the side's mean word when the other side has none.
+
+    A dose is seldom in the catalog's names, so its IDF is the maximum: against a name without any
+    dose (`paracetamol` for `Paracetamol 500 mg`) it would outweigh the words that do agree.
+    """
+    weights = [idf.get(k, max_idf) for k in keys]
+    if other_has_dose or not any(doses) or all(doses):
+        return weights
+    words = [w for w, dose in zip(weights, doses) if not dose]
+    modest = QUANTITY_ALONE * sum(words) / len(words)
+    return [min(w, modest) if dose else w for w, dose in zip(weights, doses)]
+
+
+@dataclass
+class KeySide:
+    """One side of a comparison, prepared once: its distinct keys and their weights, whatever the other side.
+
+    A query meets some sixty designations and a designation many queries, so each side's keys,
+    dose flags and weights are worked out once (`key_side`) rather than for every pair. `seen`
+    keeps how well the other sides' keys are met by this side's, for a query's side.
+    """
+
+    keys: tuple[str, ...]
+    weights: list[float]  # when the other side has a dose too
+    weights_alone: list[float]  # when it has none (see `_weights`)
+    total: float
+    total_alone: float
+    has_dose: bool
+    seen: dict[str, float]
+    # For a query's side: the close words of each key among the candidates' keys (`near_words`).
+    near: dict[str, dict[str, float]] | None = None
+    key_set: frozenset = frozenset()  # the keys as a set, for quick look-ups in `side_overlap`
+
+
+def key_side(keys: tuple[str, ...], idf: dict[str, float], max_idf: float) -> KeySide:
+    """The prepared side of a name's keys, against a catalog's IDF."""
+    distinct, doses, has_dose = _key_parts(keys)
+    full = _weights(distinct, doses, True, idf, max_idf)
+    if not has_dose:  # without doses, the weights do not depend on the other side
+        total = sum(full)
+        return KeySide(distinct, full, full, total, total, has_dose, {}, None, frozenset(distinct))
+    alone = _weights(distinct, doses, False, idf, max_idf)
+    return KeySide(distinct, full, alone, sum(full), sum(alone), has_dose, {}, None, frozenset(distinct))
+
+
+def near_words(query: KeySide, words: Sequence[str]) -> None:
+    """Find, once per query, which of `words` (every key of its candidates) each query key is close to, and how
+    well the query's keys meet each word (`seen`: what `_best_word(word, query.keys)` gives).
+
+    `side_overlap` then looks pairs up in these tables instead of calling rapidfuzz for every pair: most keys
+    are close to no word at all. One rapidfuzz `cdist` of the query's keys against the words gives both
+    tables (the ratio is symmetric; of equal best keys the first is taken, as `extractOne` takes it).
+    """
+    near = query.near = {}
+    keys = query.keys
+    if not keys or not words:
+        return
+    scores = process.cdist(keys, words, scorer=fuzz.ratio, score_cutoff=FUZZY_WORD * 100, dtype=numpy.float64)
+    for key, row in zip(keys, scores.tolist()):
+        if len(key) >= FUZZY_MIN_LEN and not key[0].isdigit():
+            near[key] = {words[j]: score for j, score in enumerate(row) if score and words[j] != key}
+    seen, held = query.seen, query.key_set
+    best, which = scores.max(axis=0).tolist(), scores.argmax(axis=0).tolist()
+    for word, score, i in zip(words, best, which):
+        if word in seen:
+            continue
+        if word in held:
+            seen[word] = 1.0
+        elif not score or len(word) < FUZZY_MIN_LEN or word[0].isdigit() or negated_pair(word, keys[i]):
+            seen[word] = 0.0
+        else:
+            seen[word] = score / 100
+
+
+def _best_near(key: str, near: dict[str, float], others: Sequence[str]) -> float:
+    """`_best_word(key, others)` from the key's table of close words (see `near_words`)."""
+    if key in others:
+        return 1.0
+    if not near:
+        return 0.0
+    best, found = 0.0, None
+    for other in others:
+        score = near.get(other, 0.0)
+        if score > best:
+            best, found = score, other
+    if found is None or negated_pair(key, found):
+        return 0.0
+    return best / 100
+
+
+def side_overlap(query: KeySide, doc: KeySide) -> float:
+    """`word_overlap` of two prepared sides; how well the doc's keys are met is remembered on the query side."""
+    if not query.keys or not doc.keys:
+        return 0.0
+    qw, q_total = (query.weights, query.total) if doc.has_dose else (query.weights_alone, query.total_alone)
+    dw, d_total = (doc.weights, doc.total) if query.has_dose else (doc.weights_alone, doc.total_alone)
+    near = query.near
+    if near is None:
+        recall = sum(w * _best_word(k, doc.keys) for k, w in zip(query.keys, qw)) / q_total
+    else:
+        # The sum of `w * _best_near(...)`, without the calls for the keys the doc holds (1.0) or holds no
+        # close word of (0.0): the same float sum, as adding 0.0 changes nothing.
+        held, others = doc.key_set, doc.keys
+        recall = 0.0
+        for k, w in zip(query.keys, qw):
+            if k in held:
+                recall += w
+            else:
+                close = near.get(k)
+                if close and not close.keys().isdisjoint(held):
+                    recall += w * _best_near(k, close, others)
+        recall /= q_total
+    seen, keys = query.seen, query.keys
+    met = 0.0
+    for k, w in zip(doc.keys, dw):
+        found = seen.get(k)
+        if found is None:
+            found = seen[k] = _best_word(k, keys)
+        if found:
+            met += w * found
+    precision = met / d_total
+    if recall + precision == 0:
+        return 0.0
+    return 2 * recall * precision / (recall + precision)
+
+
+def word_overlap(query_keys: list[str], doc_keys: list[str], idf: dict[str, float], max_idf: float) -> float:
+    """IDF-weighted soft overlap of two key lists, 0-1 (harmonic mean of both directions).
+
+    Doses on one side only count little (`_weights`); doses on both sides count in full.
+    """
+    return side_overlap(key_side(tuple(query_keys), idf, max_idf), key_side(tuple(doc_keys), idf, max_idf))
+
