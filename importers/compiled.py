@@ -33,15 +33,12 @@ def compile_row_builder(indexes: list[int], has_status: bool, names: tuple[str, 
     `indexes` are the cell indexes of code, display, status (if `has_status`)
     and the attributes `names` in that (sorted) order.
     """
-    width = max(indexes) + 1
     cells = ["code", "display"] + (["status"] if has_status else []) + [f"a{k}" for k in range(len(names))]
     attrs = cells[len(cells) - len(names):]
     src = [f"def build(row, pos):",
-           f"    if len(row) < {width}:",
-           f"        return None",
            f"    try:"]
     src += [f"        {var} = row[{i}].strip()" for var, i in zip(cells, indexes)]
-    src += [f"    except AttributeError:",  # a cell that is not text: the general path converts it
+    src += [f"    except (AttributeError, IndexError):",  # a cell not text, or a short record: the general path
             f"        return None",
             f"    if not code:",  # a blank record, or an empty code: the general path says which
             f"        return None"]
