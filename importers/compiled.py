@@ -8,10 +8,15 @@ together with its staged row (the canonical line is built, and hashed, and the
 attributes JSON written, with a single `%` format each), so that neither the
 mapper nor the store loops over fields, looks names up, or encodes the fixed
 parts of the line per row.
-The result is exactly what the general mapper path and `stored_parts` make of
-the same row (the staged rows are byte-identical; registry.store.staging); a row the builder is not
-sure of (a cell that is not text, an empty code, a status outside the
-canonical ones) gets None, and the caller maps it the general way.
+
+The result is exactly what the general mapper path, `stored_parts` and
+`content_hash` make of the same row (the staged rows are byte-identical; see
+registry.store.staging). A row the builder is not sure of (a cell that is not
+text, a short row, an empty code, a status outside the canonical ones) gets
+None, and the caller maps it the general way.
+
+What the profile names (attribute names) enters the source only as `repr()`
+literals and cell indexes as ints, so no profile can put code into it.
 """
 
 from __future__ import annotations
