@@ -118,6 +118,10 @@ def finish(entries: Iterable[dict], profile: Profile, findings: Findings, langua
     stack = LevelStack(findings) if profile.hierarchy.get("level") else None
     tally = RuleTally(profile)
     if not needs_buffer(profile):
+        if stack is None and not levels and not pattern:
+            yield from entries  # nothing to apply per entry
+            findings.raise_if_errors()
+            return
         for e in entries:
             if stack is not None:
                 e = stack.place(e)

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import math
-import operator
 import re
 from typing import Callable, Iterator
 
 from registry.entries import STATUSES, CanonicalEntry, EntryError, _text
 from registry.errors import Position
 from importers.columns import Columns, source_columns
+from importers.compiled import compile_row_builder
 from importers.findings import Findings
 from importers.hierarchy import finish as finish_hierarchy, needs_buffer
 from importers.profile import Profile
@@ -210,9 +210,9 @@ class FieldSet:
                 self.single.append((name, cols.find(path, optional=True), path, may_be_missing))
 
     def _simple_layout(self, fields: dict):
-        """For the commonest profile (each field one column of text, no parents or designations): the column
-        indexes of code, display, status and the attributes in name order, so the mapper can take a row in
-        one step. None for anything else."""
+        """For the commonest profile (each field one column of text, no parents or designations): a row
+        builder compiled for its columns (importers.compiled), so the mapper takes a row in one call. None
+        for anything else."""
         if not self.canonical or "code" not in fields or self.parents is not None or self.designations:
             return None
         getters = [self.code, self.display] + ([self.status] if self.status is not None else [])
@@ -223,8 +223,7 @@ class FieldSet:
         indexes = [getattr(g, "column_index", None) for g in getters]
         if None in indexes or "display" not in fields:
             return None
-        return (operator.itemgetter(*indexes), max(indexes) + 1, self.status is not None,
-                tuple(name for name, _ in attributes))
+        return compile_row_builder(indexes, self.status is not None, tuple(name for name, _ in attributes))
 
 
 class Mapper:
@@ -262,6 +261,9 @@ class Mapper:
                        if h.get(name)]
         # Entries that `finish` rewrites after mapping (buffered hierarchy and duplicate rules) stay loose dicts.
         self.canonical = not needs_buffer(profile) and not self.extras
+        # ... and entries that no later step changes in place may carry their stored parts (EncodedEntry).
+        self.encoded = self.canonical and not profile.side_files and not any(
+            h.get(rule) for rule in ("code_levels", "parent_pattern", "level"))
         header_pos = Position(self.file, sheet, header_row)
         if known_columns:
             self._check_header(header, header_pos)
@@ -341,6 +343,29 @@ class Mapper:
                                             column=pos.column_for(exc.field), kind="transform"))
             return None
 
+    def direct(self) -> bool:
+        """Whether every record goes straight to the compiled row builder: one field set, no per-record
+        rules before it (fill_down, skip, variants, XML path checks), and entries nothing changes later."""
+        fs = self.default
+        return (fs.simple is not None and self.encoded and not self.variants and not self.skips
+                and not self.fill_down and not fs.single)
+
+    def entries_direct(self, rows) -> Iterator[dict]:
+        """The entries of `rows` (row, cells, parent record) by the compiled builder, as `entry` would map them.
+
+        A record the builder declines (blank, a cell not text, an empty code, an unknown status) goes the
+        general way through `entry`, which also reports its problems.
+        """
+        build, entry, enclosing = self.default.simple, self.entry, self.enclosing
+        file, sheet, columns = self.file, self.sheet, self.default.columns
+        for row_id, cells, parent in rows:
+            e = build(cells, Position(file, sheet, row_id, columns)) if parent is None or not enclosing else None
+            if e is None:
+                e = entry(cells, row_id, parent)
+                if e is None:
+                    continue
+            yield e
+
     def _fill_down(self, row: list) -> list:
         """The record with each empty `fill_down` cell given the last value above it (a skipped record's too)."""
         row = list(row)
@@ -367,20 +392,10 @@ class Mapper:
         if fs.single:
             self._check_single(fs, row, pos)
         if fs.simple is not None and self.canonical and (parent_row is None or not self.enclosing):
-            pick, width, has_status, names = fs.simple
-            if len(row) >= width:
-                try:
-                    texts = [v.strip() for v in pick(row)]
-                except AttributeError:  # a cell that is not text: the general path below converts it
-                    texts = None
-                if texts is not None:
-                    status = texts[2] or "active" if has_status else "active"
-                    if status in STATUSES:
-                        first = 3 if has_status else 2
-                        return CanonicalEntry({
-                            "code": texts[0], "display": texts[1], "designations": [], "parents": [],
-                            "status": status, "attributes": {n: v for n, v in zip(names, texts[first:]) if v},
-                            "_pos": pos})
+            entry = fs.simple(row, pos)
+            if entry is not None:
+                # An entry the hierarchy or side-file step may still change must not carry stored parts.
+                return entry if self.encoded else CanonicalEntry(entry)
         attributes = {}
         for name, get, kind, spec, column in fs.attributes:
             value = get(row)
@@ -455,6 +470,8 @@ def map_rows(table, profile: Profile, findings: Findings, language: str | None) 
     mapper = Mapper(profile, table.header, findings, sheet=table.sheet, header_row=table.header_row,
                     language=language, known_columns=table.known_columns, paths=table.paths)
     rows = watch_paths(table.rows, table.header, profile, findings) if table.paths else table.rows
+    if mapper.direct():
+        return mapper.entries_direct(rows)
     return (e for e in (mapper.entry(cells, row, parent) for row, cells, parent in rows) if e is not None)
 
 

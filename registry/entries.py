@@ -58,6 +58,22 @@ class CanonicalEntry(dict):
     __slots__ = ()
 
 
+class EncodedEntry(CanonicalEntry):
+    """A canonical entry that carries its staged row already, in `stored` (see importers.compiled).
+
+    `stored` is the tuple registry.store.staging writes, in its STAGED_COLUMNS
+    order: code, content hash of the canonical line, display, designations JSON,
+    parents JSON, first parent, status, attributes JSON, as `stored_parts` and
+    `content_hash` would make them.
+
+    Whoever changes such an entry after it is built must make a plain dict of
+    it (the stored parts would no longer match); the store recomputes them when
+    it normalizes the code.
+    """
+
+    __slots__ = ("stored",)
+
+
 def normalize_entry(raw: dict) -> dict:
     """Turn a loosely built entry (missing keys, None, stray spaces) into the canonical dict.
 
@@ -159,6 +175,11 @@ def _encode_attributes(attributes: dict) -> str:
             return _encode(attributes)
         parts.append(f"{_encode_text(key)}:{encoded}")
     return "{" + ",".join(parts) + "}"
+
+
+def stored_attributes(attributes: dict) -> str:
+    """The attributes JSON of a canonical entry, as `stored_parts` writes it ("{}" when there are none)."""
+    return _encode_attributes(attributes) if attributes else "{}"
 
 
 def stored_parts(entry: dict) -> tuple[str, str, str, str]:

@@ -91,3 +91,64 @@ def test_buffered_profiles_give_loose_entries():
     # (a row under A01 by its prefix: a parent rule that gives no row a parent is refused)
     entries = mapped({"code": "id", "display": "name"}, {"code_prefix": True}, rows=ROWS + [["A011", "Sub"]])
     assert entries and check_canonical(entries) == 0
+
+
+# --- the compiled row builder (importers.compiled): its staged row is the one the store would make --------
+
+AWKWARD = [  # attribute names and values a `%` format or JSON could get wrong; statuses; empty and short cells
+    ["A01", "Alpha", "50%", '"q" \\ back', "100%s", "", "", ""],
+    [" A02 ", " Beta ", "", "", "", "inactive", "", ""],
+    ["A03", "", "Ünïcödé", "\u2028", "tab\there", " deprecated ", "", ""],
+    ["A04", "Delta"],  # short: the general path fills the missing cells
+    ["A05", "Eps", "x", "1", "y", "bogus", "", ""],  # not a status: the general path
+    ["", "no code", "x", "", "", "", "", ""],  # empty code: the general path, which keeps it for the store's error
+]
+
+
+@pytest.mark.parametrize("status", [None, "status"])
+def test_compiled_rows_are_what_stored_parts_makes_of_the_entry(status):
+    from registry.entries import EncodedEntry, content_hash, stored_parts
+    from registry.store.staging import STAGED_COLUMNS
+    fields = {"code": "id", "display": "name",
+              "attributes": {"zip%s": "state", 'a "quoted" name': "zip", "Ä": "city", "%": "syn"}}
+    if status:
+        fields["status"] = status
+    entries = mapped(fields, rows=AWKWARD)
+    encoded = [e for e in entries if isinstance(e, EncodedEntry)]
+    assert [e["code"] for e in encoded] == ["A01", "A02", "A03"] if status else ["A01", "A02", "A03", "A05"]
+    assert check_canonical(entries) == len(entries) - (1 if status else 0)  # all but the bogus status
+    for e in encoded:
+        line, designations, parents, attributes = stored_parts(e)
+        assert dict(zip(STAGED_COLUMNS, e.stored)) == {
+            "code": e["code"], "hash": content_hash(line), "display": e["display"], "designations": designations,
+            "parents": parents, "parent_code": None, "status": e["status"], "attributes": attributes}
+    assert encoded[0]["attributes"] == {'a "quoted" name': '"q" \\ back', "zip%s": "50%", "Ä": "100%s"}
+    assert encoded[0].stored[7] == '{"a \\"quoted\\" name":"\\"q\\" \\\\ back","zip%s":"50%","Ä":"100%s"}'
+    assert encoded[1].stored[7] == "{}" and encoded[1]["status"] == ("inactive" if status else "active")
+
+
+def test_entries_a_later_step_changes_carry_no_staged_row():
+    from registry.entries import EncodedEntry
+    entries = mapped({"code": "id", "display": "name"}, {"code_levels": [1, 2]}, [["A", "a"], ["AB", "ab"]])
+    assert [e["parents"] for e in entries] == [[], ["A"]]
+    assert entries and not any(isinstance(e, EncodedEntry) for e in entries)
+
+
+def test_a_code_the_store_normalizes_is_staged_with_its_own_line(store, tmp_path):
+    from importers import run_import
+    from registry.entries import canonical_line, content_hash
+    path = tmp_path / "nfc.csv"
+    path.write_text("id,name\nA\u0308,decomposed\nB,plain\n", encoding="utf-8")
+    profile = validate({"profile": {"name": "t", "format": "csv"}, "catalog": {"title": "T", "language": "en"},
+                        "fields": {"code": "id", "display": "name"}}, "t.toml")
+    run_import(store, path, catalog="nfc", version="1", profile=profile)
+    entry = store.lookup("nfc", "\u00c4", "1")
+    assert entry["code"] == "\u00c4" and entry["display"] == "decomposed"
+    with store.engine.connect() as conn:
+        draft = store.resolve("nfc", "1")
+        stored = conn.exec_driver_sql(f"SELECT hash FROM staged_v{draft.version_id} WHERE code = 'B'").scalar()
+        stored_a = conn.exec_driver_sql(
+            f"SELECT hash FROM staged_v{draft.version_id} WHERE code <> 'B'").scalar()
+    assert stored == content_hash(canonical_line({"code": "B", "display": "plain", "designations": [],
+                                                  "parents": [], "status": "active", "attributes": {}}))
+    assert stored_a == content_hash(canonical_line({**entry, "designations": [], "parents": []}))

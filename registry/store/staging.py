@@ -17,7 +17,7 @@ from unicodedata import is_normalized, normalize
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from registry.entries import CanonicalEntry, EntryError, content_hash, normalize_entry, stored_parts
+from registry.entries import CanonicalEntry, EncodedEntry, EntryError, content_hash, normalize_entry, stored_parts
 from registry.errors import Position, Problem, row_label
 from registry.store.cycles import ForwardParents, cycle_text, parent_cycles, staged_parent_graph
 
@@ -94,7 +94,8 @@ def stream_into_staging(conn: Connection, staged: sa.Table, schema: dict, entrie
     for raw in entries:
         count += 1
         pos = raw.get("_pos") or Position(default_pos.file, default_pos.sheet, count)
-        if raw.__class__ is CanonicalEntry:
+        encoded = raw.__class__ is EncodedEntry  # canonical, with its stored parts (importers.compiled)
+        if encoded or raw.__class__ is CanonicalEntry:
             entry = raw  # built canonical by the mapper: normalizing again would change nothing
         else:
             try:
@@ -116,6 +117,7 @@ def stream_into_staging(conn: Connection, staged: sa.Table, schema: dict, entrie
             continue
         if not is_normalized("NFC", code):  # `Ä1` written as A + combining diaeresis is the same code as `Ä1`
             code = entry["code"] = normalize("NFC", code)
+            encoded = False  # its stored line holds the code as written
         if code in seen:
             add(pos.problem(f"duplicate code {code} (first at {row_label(first_rows[seen[code]])})",
                             column=pos.column_for("code"), code=code, kind="duplicate_code"))
@@ -146,9 +148,12 @@ def stream_into_staging(conn: Connection, staged: sa.Table, schema: dict, entrie
                     forward.add(seen[code], parent, pos)
         if problems:
             continue  # keep validating, but stop writing
-        line, designations, parents, attributes = stored_parts(entry)
-        batch.append((code, content_hash(line), entry["display"], designations, parents,
-                      first_parent, entry["status"], attributes))
+        if encoded:
+            batch.append(entry.stored)
+        else:
+            line, designations, parents, attributes = stored_parts(entry)
+            batch.append((code, content_hash(line), entry["display"], designations, parents,
+                          first_parent, entry["status"], attributes))
         if len(batch) >= BATCH:
             bulk_insert(conn, staged, STAGED_COLUMNS, batch)
             batch.clear()
