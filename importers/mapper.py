@@ -9,14 +9,13 @@ collected in `Findings` with their file, sheet, row and column.
 from __future__ import annotations
 
 import hashlib
-import math
 import re
 from typing import Callable, Iterator
 
 from registry.entries import STATUSES, CanonicalEntry, EntryError, _text
 from registry.errors import Position
 from importers.columns import Columns, source_columns
-from importers.compiled import compile_row_builder
+from importers.compiled import canonical_entry, compile_row_builder
 from importers.findings import Findings
 from importers.hierarchy import finish as finish_hierarchy, needs_buffer
 from importers.profile import Profile
@@ -437,7 +436,7 @@ class Mapper:
                 entry[key] = get(row)
             return entry
         if self.canonical and fs.canonical:
-            entry = _canonical_entry(code, display, status, designations, parents, attributes, pos,
+            entry = canonical_entry(code, display, status, designations, parents, attributes, pos,
                                      fs.texts_stripped)
             if entry is not None:
                 return entry
@@ -478,40 +477,3 @@ def map_rows(table, profile: Profile, findings: Findings, language: str | None) 
 def map_table(table, profile: Profile, findings: Findings, language: str | None) -> Iterator[dict]:
     """The entries of a Table (see importers.table) mapped by `profile`, after its hierarchy and duplicate rules."""
     return finish_hierarchy(map_rows(table, profile, findings, language), profile, findings, language)
-
-
-def _canonical_entry(code, display, status, designations, parents, attributes, pos, texts_stripped):
-    """The entry as `normalize_entry` would make it, marked canonical; None if a value needs its full check.
-
-    Attributes arrive sorted and without empty values, designations with their
-    language and use normalized (see FieldSet); what is left to check here is
-    cheap, and anything unusual is left to the store's normalize_entry (which
-    also gives the error message for values that cannot be right).
-    """
-    if not texts_stripped:
-        if code.__class__ is not str or display.__class__ is not str or status.__class__ is not str:
-            return None
-        code, display, status = code.strip(), display.strip(), status.strip()
-    if not status:
-        status = "active"
-    elif status not in STATUSES:
-        return None
-    if parents:
-        clean = []
-        for p in parents:
-            if p.__class__ is not str:
-                return None
-            p = p.strip()
-            if p and p not in clean:
-                clean.append(p)
-        parents = clean
-    for d in designations:
-        text = d["text"]
-        if text.__class__ is not str or not text.strip():
-            return None
-        d["text"] = text.strip()
-    for value in attributes.values():
-        if value.__class__ not in (str, int, float, bool) or value.__class__ is float and not math.isfinite(value):
-            return None
-    return CanonicalEntry({"code": code, "display": display, "designations": designations, "parents": parents,
-                           "status": status, "attributes": attributes, "_pos": pos})
