@@ -3,8 +3,9 @@
 The examples are read from the ```sh blocks: assignments (`TOKEN=$(nsi token create ...)`, `ETAG=$(curl ...)`)
 run in bash and carry over; each curl line must answer 2xx, or the status its comment names (`# 304`); a
 comment holding JSON is compared with the body (`"<...>"` stands for any value). The catalogs the examples
-read exist beforehand (`icd10` 2023 and 2024 published, draft 2026, a source catalog `local`); the upload's
-job is waited for, and `JOB` set from its Location, before the next example.
+read exist beforehand (`icd10` 2023 and 2024 published, draft 2026, a source catalog `local`; the side-file
+upload's files and its profile `icd-sides`); each upload's job is waited for, and `JOB` set from its Location,
+before the next example.
 """
 
 from __future__ import annotations
@@ -96,6 +97,12 @@ def served(tmp_path, monkeypatch):
                                           '{"code": "L02", "display": "Брюшной тиф"}\n', encoding="utf-8")
     run_import(store, tmp_path / "local.jsonl", catalog="local", version="1", publish=True)
     store.engine.dispose()
+    from test_importers_side_files import BLOCKS, ENGLISH, FLAGS, MAIN, PROFILE  # the side-file upload's files
+    for name, text in {"main.csv": MAIN, "en.csv": ENGLISH, "flags.csv": FLAGS, "blocks.txt": BLOCKS}.items():
+        (work / name).write_text(text, encoding="utf-8")
+    (tmp_path / "profiles").mkdir()
+    (tmp_path / "profiles" / "icd-sides.toml").write_text(PROFILE, encoding="utf-8")
+    env["NSI_CATALOGS_DIR"] = str(tmp_path / "profiles")
     with __import__("socket").socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
