@@ -166,8 +166,28 @@ def test_a_word_in_more_rows_than_the_rank_window_is_ranked_within_it(client, st
     monkeypatch.setattr(search, "RANK_WINDOW", 12)
     windowed = codes(client.get("/api/v1/search?q=частое&catalog=common&limit=4"))
     assert len(windowed) == 4 and all(int(c[1:]) % 3 == 0 for c in windowed)  # still the best of what was ranked
-    if store.engine.dialect.name == "sqlite":  # FTS5 gives matches in rowid (insertion) order
-        assert windowed == ["W000", "W003", "W006", "W009"]
+    assert windowed == ["W000", "W003", "W006", "W009"]  # the window is the first matches in insertion order
+
+
+@pytest.mark.parametrize("db_env", ["postgresql"], indirect=True)  # the plan of PostgreSQL's ranked read
+def test_the_rank_window_is_read_through_the_index_not_a_scan_that_may_start_anywhere(client, store, tmp_path):
+    rows = "".join(f'{{"code": "W{i:03d}", "display": "частое слово"}}\n' for i in range(40))
+    (tmp_path / "common.jsonl").write_text(rows, encoding="utf-8")
+    store.create_catalog(CatalogCreate(slug="common", title="Common", kind="other"))
+    run_import(store, tmp_path / "common.jsonl", catalog="common", version="1", publish=True)
+    search_index.build_all(store)
+    raw = store.engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        query = {"query": search._tsquery(query_terms("частое")), "window": search.RANK_WINDOW, "k": 80}
+        plan = lambda: "\n".join(r[0] for r in cursor.execute(  # noqa: E731
+            "EXPLAIN " + search._SQL["postgresql", True], query).fetchall())
+        assert "Seq Scan on entry_search" in plan()  # what the planner picks for a word in every row
+        search.plan_ranked_reads(cursor)
+        assert "Seq Scan on entry_search" not in plan() and "ix_entry_search_terms" in plan()
+    finally:
+        raw.rollback()
+        raw.close()
 
 
 def test_the_scan_during_a_build_reads_a_bounded_number_of_entries(client, store, tmp_path, monkeypatch):
