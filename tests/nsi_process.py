@@ -35,9 +35,9 @@ def nsi(*args, hook: str = "") -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8")
 
 
-def run_nsi(*args) -> subprocess.CompletedProcess:
-    """Run `nsi ARGS` to the end."""
-    return subprocess.run(command(*args), env=dict(os.environ, PYTHONPATH=str(ROOT)), capture_output=True,
+def run_nsi(*args, hook: str = "") -> subprocess.CompletedProcess:
+    """Run `nsi ARGS` to the end, with `hook` run first."""
+    return subprocess.run(command(*args, hook=hook), env=dict(os.environ, PYTHONPATH=str(ROOT)), capture_output=True,
                           text=True, encoding="utf-8", timeout=300)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 
 import click
@@ -229,6 +230,8 @@ def match_cmd(target, input_path, source, output, limit):
 
     def progress(done, total):
         nonlocal bar
+        if done == 1:  # the modules and the opened index stay until the process ends
+            gc.freeze()  # so the collector's full collections no longer walk them (0.2 s of 832 names)
         if bar is None and sys.stderr.isatty():
             bar = click.progressbar(length=total, label="matching", file=sys.stderr)
             bar.__enter__()

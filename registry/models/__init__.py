@@ -1,16 +1,33 @@
 """Table models (SQLModel) and their Create/Public schemas, one module per area.
 
-Importing this package registers every table on `SQLModel.metadata`, which the
-alembic migrations mirror.
+`from registry.models import X` loads only the module that defines X: building a SQLModel class costs
+several milliseconds, and a command such as `nsi match` needs the catalog tables only (the alembic
+migrations own the schema, so nothing needs every table registered on `SQLModel.metadata`).
 """
 
-from registry.models.catalog import (  # noqa: F401
-    Catalog, CatalogCreate, CatalogPublic, CatalogVersion, Entry, VersionPublic, staged_table,
-)
-from registry.models.auth import ApiToken, ReviewSession, SignInFailure, TokenPublic  # noqa: F401
-from registry.models.jobs import ImportJob  # noqa: F401
-from registry.models.mapping import (  # noqa: F401
-    MapSet, MapSetCreate, MapSetPublic, MapSetVersion, Mapping, MappingEvent, MappingPublic, PublishedMapping,
-)
-from registry.models.fhir import CodeFold, FhirResource  # noqa: F401
-from registry.models.search import SearchIndexState  # noqa: F401
+from __future__ import annotations
+
+import importlib
+
+_MODULE_OF = {
+    **dict.fromkeys(("Catalog", "CatalogCreate", "CatalogPublic", "CatalogVersion", "Entry", "VersionPublic",
+                     "staged_table"), "catalog"),
+    **dict.fromkeys(("ApiToken", "ReviewSession", "SignInFailure", "TokenPublic"), "auth"),
+    "ImportJob": "jobs",
+    **dict.fromkeys(("MapSet", "MapSetCreate", "MapSetPublic", "MapSetVersion", "Mapping", "MappingEvent",
+                     "MappingPublic", "PublishedMapping"), "mapping"),
+    **dict.fromkeys(("CodeFold", "FhirResource"), "fhir"),
+    "SearchIndexState": "search",
+}
+
+__all__ = sorted(_MODULE_OF)
+
+
+def __getattr__(name: str):
+    """The model `name`, importing its module on first use (PEP 562)."""
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value

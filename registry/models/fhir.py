@@ -16,6 +16,7 @@ from typing import Optional
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
+from registry.models import mapping as _mapping  # noqa: F401  (defines map_set_version, which a foreign key names)
 from registry.models.catalog import CodeType, UtcDateTime, utcnow
 
 RESOURCE_TYPES = ("CodeSystem", "ValueSet", "ConceptMap")

@@ -8,17 +8,28 @@ writes them.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from registry import db
 from registry.errors import AlreadyExists, NotFound
 from registry.models.catalog import Catalog, CatalogVersion, row_to_entry
-from registry.models.fhir import CodeFold, FhirResource
 from registry.store.reads import LATEST, entry_rows
 
-R, V, C, F = FhirResource.__table__, CatalogVersion.__table__, Catalog.__table__, CodeFold.__table__
+if TYPE_CHECKING:
+    from registry.models.fhir import FhirResource
+
+V, C = CatalogVersion.__table__, Catalog.__table__
 FOLD_BATCH = 5_000  # folded codes inserted per statement (bounds the memory of a big CodeSystem's import)
+
+
+def _fhir_tables() -> tuple[sa.Table, sa.Table]:
+    """The `fhir_resource` and `code_fold` tables, whose models (with the map set models their foreign key
+    names) load on first use: opening a store for a command that never touches FHIR need not build them."""
+    from registry.models.fhir import CodeFold, FhirResource
+    return FhirResource.__table__, CodeFold.__table__
 
 
 class FhirMixin:
@@ -30,6 +41,7 @@ class FhirMixin:
         Its `url` is how FHIR operations find the catalog afterwards. Another catalog that already holds
         the same url and version is refused, since one canonical could then name two code systems.
         """
+        from registry.models.fhir import FhirResource
         url, version = header["url"], header.get("version") or label
         with Session(self._writer()) as session:
             row = session.exec(select(CatalogVersion.id).join(Catalog, Catalog.id == CatalogVersion.catalog_id)
@@ -57,6 +69,7 @@ class FhirMixin:
         ASCII codes are folded by the database's lower() (which is str.casefold() for ASCII: A-Z to a-z, on
         SQLite and on PostgreSQL's C collation of codes), in one INSERT ... SELECT; the others in Python.
         """
+        _, F = _fhir_tables()
         ref = self.resolve(slug, label)
         table, where = entry_rows(ref)
         missing = ~sa.exists().where(F.c.catalog_id == ref.catalog_id, F.c.code == table.c.code)
@@ -78,6 +91,7 @@ class FhirMixin:
         For the versions of a catalog imported from a case-insensitive CodeSystem (whose codes `code_fold`
         holds): one indexed lookup of the folded code joined to the version's rows, not a scan of its entries.
         """
+        _, F = _fhir_tables()
         ref = self.resolve(slug, version)
         table, where = entry_rows(ref)
         query = (sa.select(table).join(F, sa.and_(F.c.catalog_id == ref.catalog_id, F.c.code == table.c.code))
@@ -88,6 +102,7 @@ class FhirMixin:
 
     def code_system_header(self, slug: str, label: str) -> dict | None:
         """The CodeSystem header kept for a catalog version, or None when it was not imported from FHIR."""
+        R, _ = _fhir_tables()
         with self.engine.connect() as conn:  # Core, not a Session: every FHIR call on a catalog asks this
             return conn.execute(sa.select(R.c.resource).select_from(R.join(V, V.c.id == R.c.catalog_version_id)
                                                                     .join(C, C.c.id == V.c.catalog_id))
@@ -95,6 +110,7 @@ class FhirMixin:
 
     def catalog_of_code_system(self, url: str) -> str | None:
         """The slug of the catalog whose versions were imported as CodeSystem `url`, or None."""
+        R, _ = _fhir_tables()
         with self.engine.connect() as conn:
             return conn.execute(sa.select(C.c.slug).select_from(R.join(V, V.c.id == R.c.catalog_version_id)
                                                                 .join(C, C.c.id == V.c.catalog_id))
@@ -106,6 +122,7 @@ class FhirMixin:
         What happened is "stored", "unchanged" (the same resource was stored before) or "dry-run". A different
         resource under a url and version already stored is refused: stored versions do not change.
         """
+        from registry.models.fhir import FhirResource
         url, version = resource["url"], resource.get("version") or ""
         with Session(self._writer()) as session:
             same = session.exec(select(FhirResource).where(
@@ -128,6 +145,7 @@ class FhirMixin:
 
     def value_sets(self, url: str | None = None) -> list[FhirResource]:
         """The stored ValueSets (of `url` when given), by url and then in the order they were stored."""
+        from registry.models.fhir import FhirResource
         with Session(self.engine) as session:
             query = select(FhirResource).where(FhirResource.resource_type == "ValueSet")
             if url is not None:
@@ -136,6 +154,7 @@ class FhirMixin:
 
     def code_system_url(self, slug: str) -> str | None:
         """The canonical url catalog `slug` was imported from FHIR under (its newest such version's), or None."""
+        from registry.models.fhir import FhirResource
         with Session(self.engine) as session:
             return session.exec(select(FhirResource.url)
                                 .join(CatalogVersion, CatalogVersion.id == FhirResource.catalog_version_id)
@@ -144,12 +163,14 @@ class FhirMixin:
 
     def concept_map_header(self, map_set_version_id: int) -> dict | None:
         """The ConceptMap header (url, version, name, ...) a map-set version was imported from, or None."""
+        from registry.models.fhir import FhirResource
         with Session(self.engine) as session:
             return session.exec(select(FhirResource.resource)
                                 .where(FhirResource.map_set_version_id == map_set_version_id)).first()
 
     def map_set_of_concept_map(self, url: str) -> str | None:
         """The slug of the map set a ConceptMap `url` was imported as, or None."""
+        from registry.models.fhir import FhirResource
         from registry.models.mapping import MapSet, MapSetVersion
         with Session(self.engine) as session:
             return session.exec(select(MapSet.slug)

@@ -4,6 +4,7 @@ the cross-script key of each lemma (glossary, transliteration, spelling key, `an
 
 from __future__ import annotations
 
+import os
 import re
 from functools import lru_cache
 
@@ -14,6 +15,13 @@ from registry.matching.translit import has_cyrillic, spelling_key, transliterate
 @lru_cache(maxsize=1)
 def _morph():
     import pymorphy3
+    if pymorphy3.MorphAnalyzer.DICT_PATH_ENV_VARIABLE not in os.environ:
+        try:
+            import pymorphy3_dicts_ru
+        except ImportError:
+            pass
+        else:  # the dictionary pymorphy3 would pick, without its scan of every installed package's entry points
+            return pymorphy3.MorphAnalyzer(path=pymorphy3_dicts_ru.get_path(), lang="ru")
     return pymorphy3.MorphAnalyzer()
 
 
