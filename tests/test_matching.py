@@ -252,7 +252,7 @@ def test_retrieval_finds_a_short_name_among_many_long_ones_holding_the_same_word
 
 
 def test_parents_by_code_are_subdivisions_not_blocks_or_chapters():
-    from registry.matching.index import parent_rows
+    from registry.matching.code_tree import parent_rows
 
     def parents(entries):
         return {entries[row]["code"]: entries[p]["code"] for row, p in parent_rows(entries).items()}
@@ -300,7 +300,7 @@ def test_a_dose_only_in_the_query_does_not_sink_the_name(store):
 
 
 def test_a_flat_code_extends_another_only_at_a_boundary_not_inside_a_number():
-    from registry.matching.index import parent_rows
+    from registry.matching.code_tree import parent_rows
 
     def parents(entries):
         return {entries[row]["code"]: entries[p]["code"] for row, p in parent_rows(entries).items()}
