@@ -99,16 +99,15 @@ def _valid(alias: str) -> str:
             f"AND ({alias}.valid_to IS NULL OR {alias}.valid_to + 0 > :seq)")
 
 
-# One round trip: the entry (kind 0), its children through the indexed first parent (1), and its first parent (2),
-# found through a scalar subquery (SQLite builds a temporary index for an `IN (SELECT ...)` list; a code is unique
-# in a version, so there is at most one row). Named parameters: the driver adapts three values, not fifteen.
-_LOOKUP_SQL = (f"SELECT 0, e.code, e.display, e.status, e.designations, e.parents, e.attributes FROM entry e "
+# One round trip: the entry with its first parent joined (kind 0), then its children through the indexed first
+# parent (1). A code is unique in a version, so the join adds at most one parent; the parent is found from the
+# entry's own row (no second search for the entry). Named parameters: the driver adapts three values, not fifteen.
+_LOOKUP_SQL = (f"SELECT 0, e.code, e.display, e.status, e.designations, e.parents, e.attributes, "
+               f"p.code, p.display, p.status FROM entry e "
+               f"LEFT JOIN entry p ON p.code = e.parent_code AND {_valid('p')} "
                f"WHERE e.code = :code AND {_valid('e')} "
-               f"UNION ALL SELECT 1, c.code, c.display, c.status, NULL, NULL, NULL FROM entry c "
-               f"WHERE c.parent_code = :code AND {_valid('c')} "
-               f"UNION ALL SELECT 2, p.code, p.display, p.status, NULL, NULL, NULL FROM entry p "
-               f"WHERE p.code = (SELECT f.parent_code FROM entry f WHERE f.code = :code AND {_valid('f')} LIMIT 1) "
-               f"AND {_valid('p')}")
+               f"UNION ALL SELECT 1, c.code, c.display, c.status, NULL, NULL, NULL, NULL, NULL, NULL FROM entry c "
+               f"WHERE c.parent_code = :code AND {_valid('c')}")
 _BRIEF_SQL = {  # the rarer cases: parents after the first, and children through a later parent
     "parents": f"SELECT e.code, e.display, e.status FROM entry e WHERE e.code IN ({{marks}}) AND {_valid('e')}",
     "more_children": f"SELECT e.code, e.display, e.status, e.parents FROM entry e WHERE e.parent_code != :code "
@@ -145,22 +144,19 @@ def entry_detail_json(store, ref: VersionRef, code: str) -> str:
             multi = _has_multi_parents(conn, ref, *version_rows(ref))
     fetchall = store.thread_reads.fetchall
     rows = fetchall(_LOOKUP_SQL, params)
-    if not rows or rows[0][0] != 0:  # the entry comes first when it is there: UNION ALL keeps the order
-        entry = next((r for r in rows if r[0] == 0), None)
-        if entry is None:
-            raise NotFound(f"code {code!r} is not in {ref.catalog} version {ref.label}")
-    else:
-        entry = rows[0]
-    _, code, display, status, designations, parents_json, attributes = entry
-    children = [r[1:4] for r in rows if r[0] == 1]
-    first_parent = next((r[1:4] for r in rows if r[0] == 2), None)
+    # The entry comes first when it is there (UNION ALL keeps the order; a parallel plan might not).
+    entry = rows[0] if rows and rows[0][0] == 0 else next((r for r in rows if r[0] == 0), None)
+    if entry is None:
+        raise NotFound(f"code {code!r} is not in {ref.catalog} version {ref.label}")
+    _, code, display, status, designations, parents_json, attributes, *first_parent = entry
+    children = [r[1:4] for r in rows if r is not entry]
     if parents_json == "[]":
         parent_entries = ""
-    elif first_parent is not None and parents_json == f"[{_encode_text(first_parent[0])}]":  # one parent, found
+    elif first_parent[0] is not None and parents_json == f"[{_encode_text(first_parent[0])}]":  # one parent, found
         parent_entries = _brief(*first_parent)
     else:
         parents = json.loads(parents_json)
-        found = {r[1]: r[1:4] for r in rows if r[0] == 2}
+        found = {first_parent[0]: first_parent} if first_parent[0] is not None else {}
         if len(parents) > 1:
             marks = [f"p{i}" for i in range(1, len(parents))]
             found.update((r[0], r) for r in fetchall(_BRIEF_SQL["parents"].replace(

@@ -135,24 +135,28 @@ def cached(refs: list[VersionRef], through_latest: bool, representation: str,
         response.headers["Cache-Control"] = "no-store"
         return response
     tag = etag_for(refs, representation)
+    config = current_app.config
     if through_latest:
-        control = f"public, max-age={current_app.config['NSI_LATEST_MAX_AGE']}, must-revalidate"
+        control = f"public, max-age={config['NSI_LATEST_MAX_AGE']}, must-revalidate"
     else:
-        control = f"public, max-age={current_app.config['NSI_CACHE_MAX_AGE']}"
+        control = f"public, max-age={config['NSI_CACHE_MAX_AGE']}"
     memory = current_app.extensions.get("nsi_response_cache") if keep else None
-    if request.if_none_match.contains_weak(tag):  # RFC 9110 §13.1.2: If-None-Match uses the weak comparison
+    # RFC 9110 §13.1.2: If-None-Match uses the weak comparison; the header is parsed only when it was sent.
+    if request.environ.get("HTTP_IF_NONE_MATCH") and request.if_none_match.contains_weak(tag):
         response = Response(status=304)
     elif memory is not None and (hit := memory.get(tag)) is not None:
-        response = Response(hit[0], mimetype=hit[1])
+        response = Response(hit[0], content_type=hit[1])
     else:
         response = build()
         if memory is not None and response.status_code == 200 and not response.is_streamed:
-            memory.put(tag, response.get_data(), response.mimetype)
-    response.set_etag(tag)
-    response.headers["Cache-Control"] = control
-    if current_app.config["NSI_READS_NEED_TOKEN"]:
-        response.headers["Cache-Control"] = control.replace("public", "private")
+            memory.put(tag, response.get_data(), response.content_type)
+    headers = response.headers
+    headers["ETag"] = f'"{tag}"'  # what set_etag writes: the tag holds no quote to escape
+    if config["NSI_READS_NEED_TOKEN"]:
+        headers["Cache-Control"] = control.replace("public", "private")
         response.vary.add("Authorization")
+    else:
+        headers["Cache-Control"] = control
     return response
 
 

@@ -13,7 +13,7 @@ from collections import OrderedDict
 
 
 class ResponseCache:
-    """ETag → (body, mimetype), least recently used first out, bounded in bytes; thread-safe."""
+    """ETag → (body, Content-Type), least recently used first out, bounded in bytes; thread-safe."""
 
     def __init__(self, max_bytes: int):
         self.max_bytes = max_bytes
@@ -24,21 +24,21 @@ class ResponseCache:
         self.prefill_lock = threading.Lock()
 
     def get(self, key: str) -> tuple[bytes, str] | None:
-        """The cached body and mimetype for `key`, or None."""
+        """The cached body and Content-Type for `key`, or None."""
         with self._lock:
             item = self._items.get(key)
             if item is not None:
                 self._items.move_to_end(key)
             return item
 
-    def put(self, key: str, body: bytes, mimetype: str) -> None:
+    def put(self, key: str, body: bytes, content_type: str) -> None:
         """Remember a body (ignored when larger than a tenth of the budget)."""
         if len(body) > self.max_bytes // 10:
             return
         with self._lock:
             if key in self._items:
                 return
-            self._items[key] = (body, mimetype)
+            self._items[key] = (body, content_type)
             self.size += len(body)
             while self.size > self.max_bytes and self._items:
                 _, (old, _) = self._items.popitem(last=False)

@@ -95,7 +95,7 @@ def get_entry(slug: str, version: str, code: str):
             entry = publishing.entry_detail(store(), ref, code)
             return json_response({"catalog": slug, "version": ref.label, **entry})
         prefill_lookups(ref)
-        return Response(publishing.entry_detail_json(store(), ref, code), mimetype="application/json")
+        return Response(publishing.entry_detail_json(store(), ref, code), content_type="application/json")
 
     return cached([ref], version == LATEST, "entry:" + code, build)
 
@@ -109,8 +109,10 @@ def prefill_lookups(ref) -> None:
     more than half of the cache.
     """
     memory = current_app.extensions.get("nsi_response_cache")
+    if memory is None or ref.is_draft:
+        return
     key = (ref.catalog, f"{ref.seq}-{ref.checksum}")
-    if ref.is_draft or memory is None or key in memory.prefilled:
+    if key in memory.prefilled:
         return
     s = store()
     entry_count = s.get_version(ref.catalog, ref.label).entry_count
@@ -122,7 +124,7 @@ def prefill_lookups(ref) -> None:
             return
         for entry in publishing.iter_entry_details(s, ref):
             response = json_response({"catalog": ref.catalog, "version": ref.label, **entry})
-            memory.put(etag_for([ref], "entry:" + entry["code"]), response.get_data(), response.mimetype)
+            memory.put(etag_for([ref], "entry:" + entry["code"]), response.get_data(), response.content_type)
         memory.prefilled.add(key)
 
 
