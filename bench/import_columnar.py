@@ -9,8 +9,8 @@ This prototype reads the file in blocks of whole lines with polars (all columns 
 cells, writes the canonical line and the attributes JSON as vectorised string expressions, hashes
 each line with hashlib and inserts the staged rows binding only the columns that vary.
 
-Wired into the pipeline (on a branch that was measured and not merged: a block of rows goes to the store whole unless a
-row of it needs a check of its own; any block polars may read otherwise than the csv module goes
+Wired into the pipeline (on a branch that was measured and not merged: a block of rows goes to
+the store whole unless a row of it needs a check of its own; any block polars may read otherwise than the csv module goes
 through the csv module, any row the row builder would decline goes one by one), the staged tables and
 checksums were byte-identical to the per-row path on 68 files (the bench CSV, catalogs/samples,
 tests/data, hand-made files with quotes, quoted line breaks, BOM, cp1251, `;`, tabs, empty cells,
