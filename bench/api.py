@@ -17,7 +17,6 @@ Run on demand (not in CI):  python bench/api.py [--duration 10] [--warmup 60] [-
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import re
@@ -34,6 +33,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.common import write_synthetic_hierarchy  # noqa: E402
 FNSI = ROOT.parent / "shared" / "data" / "icd10_ru" / "fnsi_1.2.643.5.1.13.13.11.1005_v2.27.csv"
 BARE_APP = '''
 import sys
@@ -220,16 +220,7 @@ def main() -> None:
     print(f"loaded FNSI ICD-10 2.27: {store.get_version('icd10-ru', '2.27').entry_count} entries "
           f"in {time.perf_counter() - t:.1f} s")
     big = work / "big.jsonl"
-    rnd = random.Random(1)
-    words = "острый хронический неуточненный инфекция легкого почки сердца вызванный вирусом acute chronic".split()
-    with open(big, "w", encoding="utf-8") as f:
-        for i in range(args.big):
-            group = f"G{i // 100:04d}"
-            if i % 100 == 0:
-                f.write(json.dumps({"code": group, "display": f"Группа {group}"}, ensure_ascii=False) + "\n")
-            else:
-                f.write(json.dumps({"code": f"{group}.{i:06d}", "parents": [group], "display": " ".join(
-                    rnd.choice(words) for _ in range(5)) + f" №{i}"}, ensure_ascii=False) + "\n")
+    write_synthetic_hierarchy(big, args.big)
     store.create_catalog(CatalogCreate(slug="big", title="Synthetic 100k"))
     run_import(store, big, catalog="big", version="v1", publish=True)
     codes = [e["code"] for e in store.iter_entries("icd10-ru", "2.27")]

@@ -52,6 +52,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.common import write_synthetic_hierarchy  # noqa: E402
 FNSI = ROOT.parent / "shared" / "data" / "icd10_ru" / "fnsi_1.2.643.5.1.13.13.11.1005_v2.27.csv"
 API = "/api/v1"
 LEVELS = (8, 32, 64)
@@ -156,16 +157,7 @@ def build_million(store, work: Path) -> None:
     from importers import run_import
     from registry.models import CatalogCreate
     path = work / "million.jsonl"
-    rnd = random.Random(1)
-    words = "острый хронический неуточненный инфекция легкого почки сердца вызванный вирусом acute chronic".split()
-    with open(path, "w", encoding="utf-8") as f:
-        for i in range(1_000_000):
-            group = f"G{i // 100:05d}"
-            if i % 100 == 0:
-                f.write(json.dumps({"code": group, "display": f"Группа {group}"}, ensure_ascii=False) + "\n")
-            else:
-                f.write(json.dumps({"code": f"{group}.{i:07d}", "parents": [group], "display": " ".join(
-                    rnd.choice(words) for _ in range(5)) + f" №{i}"}, ensure_ascii=False) + "\n")
+    write_synthetic_hierarchy(path, 1_000_000)
     store.create_catalog(CatalogCreate(slug="million", title="Synthetic 1M", kind="classification"))
     t = time.perf_counter()
     run_import(store, path, catalog="million", version="v1", publish=True)
