@@ -105,8 +105,7 @@ def plan_ranked_reads(cursor) -> None:
     synchronised sequential scan may also start where another one stopped, so which rows filled the window
     depended on the queries before it. Through the index the window is always the first matches in table order.
     """
-    cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
-    cursor.execute("SET LOCAL enable_seqscan = off")
+    cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0; SET LOCAL enable_seqscan = off")
 
 
 def _indexed_hits(cursor, dialect: str, refs: list[VersionRef], found: list[str], limit: int) -> list[list[dict]]:
