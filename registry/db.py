@@ -7,6 +7,7 @@ production store. The schema belongs to the alembic migrations in
 
 from __future__ import annotations
 
+import re
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -197,3 +198,16 @@ def write_connection(engine: Engine) -> Connection:
     conn = engine.connect()
     conn.execution_options(nsi_write=True)
     return conn
+
+
+_NAMED_PARAMETER = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+
+
+def driver_sql(sql: str, dialect: str) -> str:
+    """Plain SQL written with `:name` parameters, in the driver's own style: sqlite3 takes it as is, psycopg
+    wants `%(name)s` (and a literal `%` doubled). For the hot reads that skip SQLAlchemy's compiler; a `::`
+    cast is left alone.
+    """
+    if dialect == "sqlite":
+        return sql
+    return _NAMED_PARAMETER.sub(r"%(\1)s", sql.replace("%", "%%"))

@@ -18,11 +18,11 @@ was not ranked (and, for a version larger than `SCAN_ROWS`, maybe not complete).
 
 from __future__ import annotations
 
-import re
 import weakref
 
 import sqlalchemy as sa
 
+from registry.db import driver_sql
 from registry.errors import BadRequest, NotFound
 from registry.models.catalog import Catalog
 from registry.search import index as search_index
@@ -83,10 +83,9 @@ def _ranked_sql(dialect: str, candidates: bool) -> str:
                     "AND (e.valid_to IS NULL OR e.valid_to > :seq)")
         sql = (f"SELECT e.code, e.display, e.status, m.score FROM ({matches}) m JOIN entry e ON e.id = m.id "
                f"WHERE {validity} ORDER BY m.score DESC, e.code LIMIT :limit")
-    return sql if dialect == "sqlite" else _NAMED.sub(r"%(\1)s", sql)
+    return driver_sql(sql, dialect)
 
 
-_NAMED = re.compile(r":(\w+)")
 _SQL = {(dialect, candidates): _ranked_sql(dialect, candidates)
         for dialect in ("sqlite", "postgresql") for candidates in (True, False)}
 

@@ -27,12 +27,13 @@ Nothing here imports Flask.
 from __future__ import annotations
 
 import os
-import re
 import threading
 import weakref
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+
+from registry.db import driver_sql
 
 # SQLite reads the first this many bytes of the database file through a memory map, not a copy into each
 # connection's own page cache: address space, not memory (the pages are the operating system's file cache).
@@ -62,8 +63,6 @@ class _Held:
 
 class ThreadReads:
     """Per-thread read-only connections to `engine`'s database; `fetchall(sql, params)` runs one query."""
-
-    NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 
     def __init__(self, engine: Engine):
         self.engine = engine
@@ -111,7 +110,7 @@ class ThreadReads:
                 h.dbapi = None
 
     def _driver_sql(self, sql: str) -> str:
-        driver = self.NAMED.sub(r"%(\1)s", sql.replace("%", "%%")) if self.postgres else sql
+        driver = driver_sql(sql, self.engine.dialect.name)
         self._sql[sql] = driver
         return driver
 
