@@ -208,6 +208,9 @@ def child(what: str, kind: str, path: str, db: str) -> None:
         import hashlib, sqlalchemy.dialects.sqlite, registry.models.catalog  # noqa: F401,E401
     if what == "import":
         import importers.pipeline, importers.formats, importers.mapper, registry.store  # noqa: F401,E401
+        if kind == "csv":  # polars, as the CSV import by columns loads it (importers.columnar)
+            import importers.columnar
+            importers.columnar.polars()
         # Creating the database schema is `nsi init`, done once, not part of an import (this also imports alembic).
         registry.store.Store.init(store_environ(Path(db))).engine.dispose()
     if what == "dry-run":

@@ -17,6 +17,9 @@ class Findings:
     errors: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
     error_count: int = 0  # every error, listed or not
+    # Whether the entries go straight to the store's staging, which takes rows built by columns whole
+    # (registry.entries.EncodedBlock; importers.columnar); other consumers get entries only.
+    takes_blocks: bool = False
 
     def error(self, problem: Problem) -> None:
         """Record an error (the import will be rejected); lists the first MAX_PROBLEMS and counts them all."""

@@ -12,7 +12,7 @@ import hashlib
 import re
 from typing import Callable, Iterator
 
-from registry.entries import STATUSES, CanonicalEntry, EntryError, _text
+from registry.entries import STATUSES, CanonicalEntry, EncodedBlock, EntryError, _text
 from registry.errors import Position
 from importers.columns import Columns, source_columns
 from importers.compiled import canonical_entry, compile_row_builder
@@ -222,7 +222,8 @@ class FieldSet:
         indexes = [getattr(g, "column_index", None) for g in getters]
         if None in indexes or "display" not in fields:
             return None
-        return compile_row_builder(indexes, self.status is not None, tuple(name for name, _ in attributes))
+        self.layout = (indexes, self.status is not None, tuple(name for name, _ in attributes))
+        return compile_row_builder(*self.layout)
 
 
 class Mapper:
@@ -357,7 +358,11 @@ class Mapper:
         """
         build, entry, enclosing = self.default.simple, self.entry, self.enclosing
         file, sheet, columns = self.file, self.sheet, self.default.columns
-        for row_id, cells, parent in rows:
+        for record in rows:
+            if record.__class__ is EncodedBlock:  # rows built by columns (importers.columnar), staged whole
+                yield record
+                continue
+            row_id, cells, parent = record
             e = build(cells, Position(file, sheet, row_id, columns)) if parent is None or not enclosing else None
             if e is None:
                 e = entry(cells, row_id, parent)
@@ -470,6 +475,11 @@ def map_rows(table, profile: Profile, findings: Findings, language: str | None) 
                     language=language, known_columns=table.known_columns, paths=table.paths)
     rows = watch_paths(table.rows, table.header, profile, findings) if table.paths else table.rows
     if mapper.direct():
+        by_columns = table.extra.get("by_columns")
+        if by_columns is not None and findings.takes_blocks:
+            from importers.columnar import compile_block_builder
+            rows = by_columns(compile_block_builder(*mapper.default.layout, mapper.file, mapper.sheet,
+                                                    mapper.default.columns))
         return mapper.entries_direct(rows)
     return (e for e in (mapper.entry(cells, row, parent) for row, cells, parent in rows) if e is not None)
 

@@ -201,6 +201,7 @@ def run_import(store, path: str | Path, *, catalog: str | None = None, version: 
     if meant_for and meant_for != catalog:
         findings.warn(Problem(f"profile {prof.name} is meant for catalog {meant_for}, and this file goes into "
                               f"{catalog}: is that the right profile?", file=source.name, kind="other_catalog"))
+    findings.takes_blocks = True  # the entries go to stage_draft below, which stages blocks of rows whole
     entries = FORMATS[fmt].read(source, prof, findings, language)
     if sides:
         entries = join_side_files(entries, sides, findings, language)

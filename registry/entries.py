@@ -74,6 +74,48 @@ class EncodedEntry(CanonicalEntry):
     __slots__ = ("stored",)
 
 
+class EncodedBlock:
+    """Consecutive one-line rows of a file, built by columns (importers.columnar), for the store to stage whole.
+
+    Column lists of what each row's `EncodedEntry.stored` would hold: codes,
+    content hashes, displays, statuses (None: every row active) and attributes
+    JSON; the designations and parents of such rows are empty. Row k is line
+    `first_row + k` of `file`. `entries()` gives the same rows one by one, for
+    when the store must check them one at a time.
+    """
+
+    __slots__ = ("codes", "hashes", "displays", "statuses", "attributes", "first_row", "file", "sheet", "columns")
+
+    def __init__(self, codes: list[str], hashes: list[str], displays: list[str], statuses: list[str] | None,
+                 attributes: list[str], first_row: int, file: str | None, sheet: str | None, columns: dict | None):
+        self.codes, self.hashes, self.displays, self.statuses = codes, hashes, displays, statuses
+        self.attributes, self.first_row = attributes, first_row
+        self.file, self.sheet, self.columns = file, sheet, columns
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def rows(self) -> Iterable[tuple]:
+        """The staged rows, in the store's column order (registry.store.staging.STAGED_COLUMNS)."""
+        statuses = self.statuses or ["active"] * len(self.codes)
+        return ((c, h, d, "[]", "[]", None, s, a)
+                for c, h, d, s, a in zip(self.codes, self.hashes, self.displays, statuses, self.attributes))
+
+    def position(self, k: int):
+        """Where row k of the block is in its file (registry.errors.Position)."""
+        from registry.errors import Position
+        return Position(self.file, self.sheet, self.first_row + k, self.columns)
+
+    def entries(self) -> Iterable[EncodedEntry]:
+        """The rows as the row builder makes them (EncodedEntry with its position), one by one."""
+        for k, stored in enumerate(self.rows()):
+            code, _, display, _, _, _, status, attributes = stored
+            entry = EncodedEntry(code=code, display=display, designations=[], parents=[], status=status,
+                                 attributes=json.loads(attributes), _pos=self.position(k))
+            entry.stored = stored
+            yield entry
+
+
 def normalize_entry(raw: dict) -> dict:
     """Turn a loosely built entry (missing keys, None, stray spaces) into the canonical dict.
 

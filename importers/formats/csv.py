@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 from typing import Iterator
 
 from registry.errors import ImportRejected, Position, Problem
+from importers import columnar
 from importers.findings import Findings
 from importers.mapper import map_table
 from importers.profile import Profile
@@ -96,31 +98,55 @@ def read_csv(source: Source, profile: Profile | None, findings: Findings, *, def
         header[0] = header[0].lstrip("\ufeff")
     clean = clean_cells(profile)
     width = len(header)
+    records = _records(source, findings, delimiter, width, clean)
 
     def rows():
-        start = reader.line_num + 1
         try:
             if pending is not None:
                 yield first_row, (clean(pending) if clean else pending), None
+            yield from records(reader, 0)
+        finally:
+            f.close()
+    extra = {"delimiter": delimiter, "encoding": codec}
+    if (pending is None and not skip_before and not blank and first_row == 1 and clean is None and len(delimiter) == 1
+            and read.get("quotechar", '"') == '"' and codecs.lookup(codec).name in ("utf-8", "utf-8-sig")
+            and source.path.stat().st_size >= columnar.MIN_BYTES):
+        def by_columns(build_block):
+            """The records from line 2 on, in blocks built by `build_block` where they can be (importers.columnar)."""
+            f.close()
+            with open(source.path, "rb") as raw:
+                offset = len(raw.readline())
+            return columnar.block_records(source.path, offset, 2, delimiter, width, build_block,
+                                          lambda lines, before: records(csv.reader(
+                                              lines, delimiter=delimiter, quotechar='"', strict=True), before))
+        extra["by_columns"] = by_columns
+    return Table(header, rows(), header_row=header_row, extra=extra)
+
+
+def _records(source: Source, findings: Findings, delimiter: str, width: int, clean):
+    """A function (csv reader, lines before its first) -> the records it reads: blank lines skipped, a row of
+    the wrong shape reported, a csv error refused, each row numbered by its line in the file."""
+
+    def records(reader, before: int):
+        start = before + reader.line_num + 1
+        try:
             for cells in reader:
                 if _is_blank(cells):  # a blank or white-space line is no row
-                    start = reader.line_num + 1
+                    start = before + reader.line_num + 1
                     continue
                 short = len(cells) < width
                 if short or len(cells) > width and any(c.strip() for c in cells[width:]):
-                    findings.error(Position(source.name, None, reader.line_num).problem(
+                    findings.error(Position(source.name, None, before + reader.line_num).problem(
                         f"the row has {len(cells)} values but the header has {width} columns "
                         f"({_shape_hint(short, delimiter)})", kind="wrong_shape"))
-                    start = reader.line_num + 1
+                    start = before + reader.line_num + 1
                     continue
-                yield reader.line_num, (clean(cells) if clean else cells), None
-                start = reader.line_num + 1
+                yield before + reader.line_num, (clean(cells) if clean else cells), None
+                start = before + reader.line_num + 1
         except csv.Error as exc:
             raise ImportRejected([Problem(_csv_error(str(exc), delimiter), file=source.name, row=start,
                                           kind="syntax")]) from None
-        finally:
-            f.close()
-    return Table(header, rows(), header_row=header_row, extra={"delimiter": delimiter, "encoding": codec})
+    return records
 
 
 def _is_blank(cells: list[str]) -> bool:

@@ -17,7 +17,7 @@ from unicodedata import is_normalized, normalize
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from registry.entries import CanonicalEntry, EncodedEntry, EntryError, content_hash, normalize_entry, stored_parts
+from registry.entries import CanonicalEntry, EncodedBlock, EncodedEntry, EntryError, content_hash, normalize_entry, stored_parts
 from registry.errors import Position, Problem, row_label
 from registry.store.cycles import ForwardParents, cycle_text, parent_cycles, staged_parent_graph
 
@@ -91,7 +91,30 @@ def stream_into_staging(conn: Connection, staged: sa.Table, schema: dict, entrie
         if len(problems) < MAX_ERRORS:
             problems.append(problem)
 
-    for raw in entries:
+    def unblocked():
+        """The entries, each EncodedBlock staged whole here if its rows pass as a set, else given row by row."""
+        nonlocal count
+        for raw in entries:
+            if raw.__class__ is not EncodedBlock:
+                yield raw
+            elif problems or schema or not block_fits(raw, seen):
+                yield from raw.entries()
+            else:
+                if batch:
+                    bulk_insert(conn, staged, STAGED_COLUMNS, batch)
+                    batch.clear()
+                insert_block(conn, staged, raw)
+                if not all(raw.displays):
+                    warnings.extend(no_display(raw.position(k), raw.codes[k])
+                                    for k, display in enumerate(raw.displays) if not display)
+                start = len(first_rows)
+                seen.update(zip(raw.codes, range(start, start + len(raw))))
+                first_rows.extend(range(raw.first_row, raw.first_row + len(raw)))
+                count += len(raw)
+                if progress:
+                    progress(count)
+
+    for raw in unblocked():
         count += 1
         pos = raw.get("_pos") or Position(default_pos.file, default_pos.sheet, count)
         encoded = raw.__class__ is EncodedEntry  # canonical, with its stored parts (importers.compiled)
@@ -129,8 +152,7 @@ def stream_into_staging(conn: Connection, staged: sa.Table, schema: dict, entrie
         except TypeError:
             first_rows = [*first_rows, row]
         if not entry["display"]:
-            warnings.append(pos.problem(f"entry {code} has no display", column=pos.column_for("display"), code=code,
-                                        severity="warning", kind="empty_display"))
+            warnings.append(no_display(pos, code))
         if schema:
             for p in check_attributes(entry["attributes"], schema, pos):
                 p.code = code
@@ -187,6 +209,34 @@ def stream_into_staging(conn: Connection, staged: sa.Table, schema: dict, entrie
     if progress:
         progress(count)
     return problems, total, warnings
+
+def no_display(pos: Position, code: str) -> Problem:
+    """The warning for an entry without a display."""
+    return pos.problem(f"entry {code} has no display", column=pos.column_for("display"), code=code,
+                       severity="warning", kind="empty_display")
+
+
+def block_fits(block: EncodedBlock, seen: dict) -> bool:
+    """Whether the codes of a block pass staging's checks as a set: printable, NFC, new and distinct. (A line
+    break joins them for the NFC check: it composes with nothing, so the joined text is NFC exactly when each
+    code is.)"""
+    codes = block.codes
+    return ("".join(codes).isprintable() and is_normalized("NFC", "\n".join(codes))
+            and len(set(codes)) == len(codes) and seen.keys().isdisjoint(codes))
+
+
+def insert_block(conn: Connection, table: sa.Table, block: EncodedBlock) -> None:
+    """Insert a block's rows; on SQLite binding only the columns that vary (its designations and parents are
+    empty), straight from its column lists."""
+    if conn.dialect.name != "sqlite":
+        return bulk_insert(conn, table, STAGED_COLUMNS, block.rows())
+    status, values = ("?", zip(block.codes, block.hashes, block.displays, block.statuses, block.attributes)) \
+        if block.statuses is not None else ("'active'", zip(block.codes, block.hashes, block.displays,
+                                                             block.attributes))
+    conn.connection.dbapi_connection.executemany(
+        f"INSERT INTO {table.name} ({', '.join(STAGED_COLUMNS)}) VALUES (?, ?, ?, '[]', '[]', NULL, {status}, ?)",
+        values)
+
 
 def bulk_insert(conn: Connection, table: sa.Table, columns: tuple[str, ...], rows: list[tuple]) -> None:
     """Insert many rows (tuples in `columns` order) in one round trip: COPY on PostgreSQL, executemany elsewhere.
