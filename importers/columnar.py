@@ -159,6 +159,8 @@ def block_records(path, offset: int, first_row: int, delimiter: str, width: int,
                     yield from _rest(path, offset, line, text_records)
                     return
                 yield from text_records(io.StringIO(chunk.decode("utf-8"), newline=""), line - 1)
+                # the csv module ends a line at a lone CR too (a block taken by polars has none)
+                lines += chunk.count(b"\r") - chunk.count(b"\r\n") - chunk.endswith(b"\r")
             else:
                 block = build_block(frame, line, len(chunk.translate(None, CONTROLS)) < len(chunk),
                                     b"\\" in chunk or b'""' in chunk)  # a quote in a value is doubled

@@ -116,7 +116,9 @@ def files(tmp: Path) -> list[tuple[Path, object]]:
     lines[40] = "C40,nul\x00here,a,b,c,d"
     out.append((raw(tmp / "nul.csv", HEADER + "\n".join(lines) + "\n"), p))
     lines = [",".join(r) for r in plain(300)]
+    lines[250] = lines[260]  # a problem after the lone CR names its row as the csv module counts lines
     out.append((raw(tmp / "lone-cr.csv", HEADER + "\n".join(lines[:100]) + "\r" + "\n".join(lines[100:])), p))
+    out.append((raw(tmp / "lone-cr-end.csv", HEADER + "\n".join(lines) + "\r"), p))
     out.append((raw(tmp / "no-final-newline.csv", HEADER + "\n".join(",".join(r) for r in plain(300))), p))
     rows = [r + [s] for r, s in zip(plain(600), ["", "active", "inactive", " deprecated ", "retired", "active"] * 100)]
     out.append((write(tmp / "status.csv", rows, header=HEADER.replace("\n", ",status\n")), profile(status=True)))
