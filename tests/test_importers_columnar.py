@@ -49,6 +49,8 @@ def awkward_rows(n: int, seed: int, controls: bool = True) -> list[list[str]]:
         if rnd.random() < 0.3:
             k = rnd.randrange(1, 6)
             row[k] = rnd.choice(odd)
+        if rnd.random() < 0.01:  # no attribute at all
+            row[2:] = ["", " ", "", "\u3000"]
         if controls and rnd.random() < 0.002:
             row[rnd.randrange(1, 6)] = rnd.choice(escaped)
         rows.append(row)
