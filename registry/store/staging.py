@@ -76,10 +76,14 @@ def stream_into_staging(conn: Connection, staged: sa.Table, schema: dict, entrie
     problems: list[Problem] = []
     total = 0
     warnings: list[Problem] = []
-    seen: dict[str, int] = {}  # code -> ordinal, in file order
-    # The row of each ordinal: numbers in an array (a list of a million ints costs 36 MB, the array 8),
+    # Every code staged, in file order: a code's ordinal is its place in this dict. The values stay None
+    # (a million distinct int objects would cost 28 MB) until an ordinal is looked up by code, for the
+    # first duplicate or the cycle check; `number` writes them in then, and later codes get theirs.
+    seen: dict[str, int | None] = {}
+    numbered = False
+    # The row of each ordinal: numbers in an array (a list of a million ints costs 36 MB, the array 4),
     # or a list once some row is not a plain number (ClaML gives a line and an XPath).
-    first_rows: array | list = array("q")
+    first_rows: array | list = array("i")
     forward = ForwardParents()
     refused: set[str] = set()  # codes of rows refused for their own error
     batch: list[tuple] = []
@@ -119,14 +123,16 @@ def stream_into_staging(conn: Connection, staged: sa.Table, schema: dict, entrie
             code = entry["code"] = normalize("NFC", code)
             encoded = False  # its stored line holds the code as written
         if code in seen:
+            if not numbered:
+                numbered = number(seen)
             add(pos.problem(f"duplicate code {code} (first at {row_label(first_rows[seen[code]])})",
                             column=pos.column_for("code"), code=code, kind="duplicate_code"))
             continue
-        seen[code] = len(first_rows)
+        seen[code] = len(first_rows) if numbered else None
         row = pos.row if pos.row is not None else count
         try:
             first_rows.append(row)
-        except TypeError:
+        except (TypeError, OverflowError):  # not a number, or past the array's 32 bits
             first_rows = [*first_rows, row]
         if not entry["display"]:
             warnings.append(pos.problem(f"entry {code} has no display", column=pos.column_for("display"), code=code,
@@ -145,7 +151,7 @@ def stream_into_staging(conn: Connection, staged: sa.Table, schema: dict, entrie
                     add(pos.problem(f"entry {code} is its own parent", column=pos.column_for("parents"), code=code,
                                     kind="parent_cycle"))
                 elif parent not in seen:
-                    forward.add(seen[code], parent, pos)
+                    forward.add(len(first_rows) - 1, parent, pos)  # this entry's ordinal
         if problems:
             continue  # keep validating, but stop writing
         if encoded:
@@ -174,6 +180,8 @@ def stream_into_staging(conn: Connection, staged: sa.Table, schema: dict, entrie
     if forward and not problems:
         # Only a parent named before it exists can close a cycle: without one, the file order is a
         # topological order already.
+        if not numbered:
+            number(seen)
         cycles = parent_cycles(*staged_parent_graph(conn, staged, seen), limit=MAX_ERRORS)
         if cycles:
             codes = codes or list(seen)
@@ -187,6 +195,18 @@ def stream_into_staging(conn: Connection, staged: sa.Table, schema: dict, entrie
     if progress:
         progress(count)
     return problems, total, warnings
+
+
+def number(seen: dict) -> bool:
+    """Write each code's ordinal (its place in file order) into `seen` in place, and return True.
+
+    In place, the dict is not resized: this costs the int objects only, once, when an ordinal is
+    first needed.
+    """
+    for ordinal, code in enumerate(seen):
+        seen[code] = ordinal
+    return True
+
 
 def bulk_insert(conn: Connection, table: sa.Table, columns: tuple[str, ...], rows: list[tuple]) -> None:
     """Insert many rows (tuples in `columns` order) in one round trip: COPY on PostgreSQL, executemany elsewhere.
