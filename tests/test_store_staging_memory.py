@@ -84,3 +84,32 @@ def test_staging_keeps_about_a_code_and_a_dict_slot_per_entry(store):
     small, large = _staging_peak(store, "1", 20_000), _staging_peak(store, "2", 80_000)
     per_entry = (large - small) / 60_000
     assert 70 < per_entry < 100, f"{per_entry:.1f} bytes per staged entry"
+
+
+@pytest.mark.parametrize("db_env", ["sqlite"], indirect=True)
+def test_the_big_page_cache_is_taken_only_to_read_the_staged_draft_back(store, monkeypatch):
+    """While rows stream in, the connection keeps its own small cache (a 1M-row draft would fill a big one
+    for nothing); the indexes, counts and checksum get STAGING_CACHE_KIB; afterwards it is restored."""
+    from registry.store import drafts, staging
+    seen = {}
+
+    def cache_size(conn) -> int:
+        return conn.connection.dbapi_connection.execute("PRAGMA cache_size").fetchone()[0]
+
+    def spy(name):
+        real = getattr(drafts, name)
+
+        def wrapper(conn, *args, **kwargs):
+            seen[name] = cache_size(conn)
+            return real(conn, *args, **kwargs)
+        monkeypatch.setattr(drafts, name, wrapper)
+
+    spy("stream_into_staging")
+    spy("compare_with_version")
+    store.create_catalog(CatalogCreate(slug="c", title="C"))
+    with store.engine.connect() as conn:
+        default = cache_size(conn)
+    store.stage_draft("c", "1", flat(["A", "B"]))
+    assert seen == {"stream_into_staging": default, "compare_with_version": -staging.STAGING_CACHE_KIB}
+    with store.engine.connect() as conn:
+        assert cache_size(conn) == default
