@@ -210,7 +210,7 @@ class DraftsMixin:
         report = Report(catalog=slug, version=label, source=source_name, source_sha256=source_sha256)
         default_pos = Position(file=file or source_name)
         conn = db.write_connection(self.engine)
-        restore_cache = enlarge_sqlite_cache(conn)
+        restore_cache = None
         tx = conn.begin()
         try:
             catalog = self._lock_catalog(conn, slug, create_catalog)
@@ -242,6 +242,7 @@ class DraftsMixin:
             report.warnings = warnings
             if problems or (upstream_errors is not None and upstream_errors()):
                 raise ImportRejected(problems, warnings, total=total)
+            restore_cache = enlarge_sqlite_cache(conn)  # for reading the draft back (see its docstring)
             for index in sorted(staged.indexes, key=lambda ix: ix.name):
                 conn.execute(sa.schema.CreateIndex(index))
             refresh_statistics(conn, staged, E)

@@ -22,9 +22,8 @@ from registry.errors import Position, Problem, row_label
 from registry.store.cycles import ForwardParents, cycle_text, parent_cycles, staged_parent_graph
 
 BATCH = 10000
-# SQLite page cache while a draft is staged (KiB, as PRAGMA cache_size takes it when negative): index
-# pages of a large draft stay in memory instead of being spilled and read back mid-import. Bounded, as
-# it counts in the importing process's RSS (1M rows must stay under 300 MB).
+# SQLite page cache while a staged draft is read back (KiB, as PRAGMA cache_size takes it when negative).
+# See `enlarge_sqlite_cache`.
 STAGING_CACHE_KIB = 32768
 MAX_ERRORS = 1000
 STAGED_COLUMNS = ("code", "hash", "display", "designations", "parents", "parent_code", "status", "attributes")
@@ -60,7 +59,16 @@ def check_attributes(attributes: dict, schema: dict, pos: Position) -> list[Prob
 
 
 def enlarge_sqlite_cache(conn: Connection):
-    """On SQLite, raise the connection's page cache for staging; return the function that restores it."""
+    """On SQLite, raise the connection's page cache for reading a staged draft back; return its undo.
+
+    Called once the rows are in, not before: while they stream in, the draft's pages are appended in
+    order and not read again, so a big cache would only hold dirty pages until the commit, and a draft
+    of a million rows would fill all of it (32 MB of the import's peak RSS, for no time saved at 1M
+    rows). Building the two indexes, counting and the checksum then read the whole draft: with the
+    cache raised, a draft of 100k rows is read from the file once and stays in memory for the rest,
+    and the index sorts run in memory. By then the entries' code set is freed, so the peak RSS of a
+    large draft hardly grows (docs/performance.md, §Imports).
+    """
     if conn.dialect.name != "sqlite":
         return None
     raw = conn.connection.dbapi_connection
@@ -76,10 +84,14 @@ def stream_into_staging(conn: Connection, staged: sa.Table, schema: dict, entrie
     problems: list[Problem] = []
     total = 0
     warnings: list[Problem] = []
-    seen: dict[str, int] = {}  # code -> ordinal, in file order
-    # The row of each ordinal: numbers in an array (a list of a million ints costs 36 MB, the array 8),
+    # Every code staged, in file order: a code's ordinal is its place in this dict. The values stay None
+    # (a million distinct int objects would cost 28 MB) until an ordinal is looked up by code, for the
+    # first duplicate or the cycle check; `number` writes them in then, and later codes get theirs.
+    seen: dict[str, int | None] = {}
+    numbered = False
+    # The row of each ordinal: numbers in an array (a list of a million ints costs 36 MB, the array 4),
     # or a list once some row is not a plain number (ClaML gives a line and an XPath).
-    first_rows: array | list = array("q")
+    first_rows: array | list = array("i")
     forward = ForwardParents()
     refused: set[str] = set()  # codes of rows refused for their own error
     batch: list[tuple] = []
@@ -107,8 +119,11 @@ def stream_into_staging(conn: Connection, staged: sa.Table, schema: dict, entrie
                 if not all(raw.displays):
                     warnings.extend(no_display(raw.position(k), raw.codes[k])
                                     for k, display in enumerate(raw.displays) if not display)
-                start = len(first_rows)
-                seen.update(zip(raw.codes, range(start, start + len(raw))))
+                if numbered:
+                    start = len(first_rows)
+                    seen.update(zip(raw.codes, range(start, start + len(raw))))
+                else:
+                    seen.update(dict.fromkeys(raw.codes))
                 first_rows.extend(range(raw.first_row, raw.first_row + len(raw)))
                 count += len(raw)
                 if progress:
@@ -142,14 +157,16 @@ def stream_into_staging(conn: Connection, staged: sa.Table, schema: dict, entrie
             code = entry["code"] = normalize("NFC", code)
             encoded = False  # its stored line holds the code as written
         if code in seen:
+            if not numbered:
+                numbered = number(seen)
             add(pos.problem(f"duplicate code {code} (first at {row_label(first_rows[seen[code]])})",
                             column=pos.column_for("code"), code=code, kind="duplicate_code"))
             continue
-        seen[code] = len(first_rows)
+        seen[code] = len(first_rows) if numbered else None
         row = pos.row if pos.row is not None else count
         try:
             first_rows.append(row)
-        except TypeError:
+        except (TypeError, OverflowError):  # not a number, or past the array's 32 bits
             first_rows = [*first_rows, row]
         if not entry["display"]:
             warnings.append(no_display(pos, code))
@@ -167,7 +184,7 @@ def stream_into_staging(conn: Connection, staged: sa.Table, schema: dict, entrie
                     add(pos.problem(f"entry {code} is its own parent", column=pos.column_for("parents"), code=code,
                                     kind="parent_cycle"))
                 elif parent not in seen:
-                    forward.add(seen[code], parent, pos)
+                    forward.add(len(first_rows) - 1, parent, pos)  # this entry's ordinal
         if problems:
             continue  # keep validating, but stop writing
         if encoded:
@@ -196,6 +213,8 @@ def stream_into_staging(conn: Connection, staged: sa.Table, schema: dict, entrie
     if forward and not problems:
         # Only a parent named before it exists can close a cycle: without one, the file order is a
         # topological order already.
+        if not numbered:
+            number(seen)
         cycles = parent_cycles(*staged_parent_graph(conn, staged, seen), limit=MAX_ERRORS)
         if cycles:
             codes = codes or list(seen)
@@ -209,6 +228,7 @@ def stream_into_staging(conn: Connection, staged: sa.Table, schema: dict, entrie
     if progress:
         progress(count)
     return problems, total, warnings
+
 
 def no_display(pos: Position, code: str) -> Problem:
     """The warning for an entry without a display."""
@@ -236,6 +256,17 @@ def insert_block(conn: Connection, table: sa.Table, block: EncodedBlock) -> None
     conn.connection.dbapi_connection.executemany(
         f"INSERT INTO {table.name} ({', '.join(STAGED_COLUMNS)}) VALUES (?, ?, ?, '[]', '[]', NULL, {status}, ?)",
         values)
+
+
+def number(seen: dict) -> bool:
+    """Write each code's ordinal (its place in file order) into `seen` in place, and return True.
+
+    In place, the dict is not resized: this costs the int objects only, once, when an ordinal is
+    first needed.
+    """
+    for ordinal, code in enumerate(seen):
+        seen[code] = ordinal
+    return True
 
 
 def bulk_insert(conn: Connection, table: sa.Table, columns: tuple[str, ...], rows: list[tuple]) -> None:
