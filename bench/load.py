@@ -174,6 +174,7 @@ def wrk(server: Server, lines: list[str], seconds: int, connections: int, work: 
     result["rps"] = result["requests"] / result["seconds"]
     used = [after[pid] - before.get(pid, 0.0) for pid in after]
     result["worker_cpu"] = sorted((u / sum(used) if sum(used) else 0.0 for u in used), reverse=True)
+    result["cpu_ms"] = sum(used) * 1000 / max(result["requests"], 1)
     return result
 
 
@@ -454,7 +455,7 @@ def main() -> None:
               f"server, loopback, {'PostgreSQL' if schema else 'SQLite'}; {os.cpu_count()} CPUs shared by wrk, the servers and anything else running "
               f"(load average at start {os.getloadavg()[0]:.1f})")
         print(f"{'run':<16}{'conns':>6}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'non-2xx':>9}{'sock err':>9}"
-              f"{'/ bare':>8}  CPU share of each worker")
+              f"{'/ bare':>8}{'CPU ms':>8}  CPU share of each worker")
         results = []
         for level in levels:
             for name, (server, lines) in runs.items():
@@ -465,7 +466,7 @@ def main() -> None:
                 for label, r, ratio in ((f"bare ({server.name[:9]})", ceiling, ""), (name, result,
                                         f"{result['ratio']:.0%}")):
                     print(f"{label:<16}{level:>6}{r['rps']:>9.0f}{r['p50']:>9.2f}{r['p99']:>9.2f}"
-                          f"{r['bad_status']:>9}{r['socket_errors']:>9}{ratio:>8}  "
+                          f"{r['bad_status']:>9}{r['socket_errors']:>9}{ratio:>8}{r['cpu_ms']:>8.3f}  "
                           + "/".join(f"{share:.0%}" for share in r["worker_cpu"]), flush=True)
         print(f"\nload average at the end {os.getloadavg()[0]:.1f}")
         missed = targets(results)
