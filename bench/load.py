@@ -3,8 +3,8 @@
 1. Prepares a fresh store: the demo catalogs (`nsi demo`'s samples and map set), the real FNSI ICD-10 2.27
    when ../shared/data is present, and with `--million` a synthetic 1,000,000-entry catalog (about a minute
    to build).
-2. Serves it as `nsi serve` does (gunicorn, `--workers 2`) on loopback, and a second instance with the
-   response cache off (`NSI_RESPONSE_CACHE_MB=0`) for the cold runs.
+2. Serves it with `nsi serve` (gunicorn gthread, `--workers 2 --threads 4`, or `--workers`/`--threads`) on
+   loopback, and a second instance with the response cache off (`NSI_RESPONSE_CACHE_MB=0`) for the cold runs.
 3. Drives them with wrk (Debian's package) and a Lua script cycling real codes, at 8, 32 and 64 connections:
    - `bare`: `GET /api/v1/healthz`, a constant answer through the same app, hooks and server: the ceiling;
    - `lookup`: `GET .../versions/{label}/entries/{code}`; `lookup-latest`: the same through `latest`;
@@ -17,7 +17,8 @@
    - `mix`: lookups (by label and `latest`), conditional GETs with If-None-Match, validate batches, search,
      entry pages, translate, FHIR `$lookup` and `$validate-code`, the catalog list.
 4. Prints requests/s, p50, p99, non-2xx/3xx answers and socket errors per run, each endpoint's throughput as a
-   share of the bare endpoint measured on the same server at the same level just before it, and the
+   share of the bare endpoint measured on the same server at the same level just before it, the workers' CPU
+   per request and each worker's share of it (from /proc: a balanced server splits it evenly), and the
    targets (0 errors at every level; at 32 connections lookups >= 85% of bare with p99 < 20 ms, cold and on
    1M too; lookups through `latest` >= 80% of those by label, the catalog list >= 80% of bare; search
    >= 1,000 req/s with p99 < 50 ms). Exits 1
