@@ -3,8 +3,8 @@
 1. Prepares a fresh store: the demo catalogs (`nsi demo`'s samples and map set), the real FNSI ICD-10 2.27
    when ../shared/data is present, and with `--million` a synthetic 1,000,000-entry catalog (about a minute
    to build).
-2. Serves it as `nsi serve` does (gunicorn, `--workers 2`) on loopback, and a second instance with the
-   response cache off (`NSI_RESPONSE_CACHE_MB=0`) for the cold runs.
+2. Serves it with `nsi serve` (gunicorn gthread, `--workers 2 --threads 4`, or `--workers`/`--threads`) on
+   loopback, and a second instance with the response cache off (`NSI_RESPONSE_CACHE_MB=0`) for the cold runs.
 3. Drives them with wrk (Debian's package) and a Lua script cycling real codes, at 8, 32 and 64 connections:
    - `bare`: `GET /api/v1/healthz`, a constant answer through the same app, hooks and server: the ceiling;
    - `lookup`: `GET .../versions/{label}/entries/{code}`; `lookup-latest`: the same through `latest`;
@@ -17,7 +17,8 @@
    - `mix`: lookups (by label and `latest`), conditional GETs with If-None-Match, validate batches, search,
      entry pages, translate, FHIR `$lookup` and `$validate-code`, the catalog list.
 4. Prints requests/s, p50, p99, non-2xx/3xx answers and socket errors per run, each endpoint's throughput as a
-   share of the bare endpoint measured on the same server at the same level just before it, and the
+   share of the bare endpoint measured on the same server at the same level just before it, the workers' CPU
+   per request and each worker's share of it (from /proc: a balanced server splits it evenly), and the
    targets (0 errors at every level; at 32 connections lookups >= 85% of bare with p99 < 20 ms, cold and on
    1M too; lookups through `latest` >= 80% of those by label, the catalog list >= 80% of bare; search
    >= 1,000 req/s with p99 < 50 ms). Exits 1
@@ -104,13 +105,13 @@ def get(url: str, headers: dict | None = None, body: bytes | None = None, timeou
 class Server:
     """`nsi serve` in a subprocess on a free loopback port."""
 
-    def __init__(self, env: dict, workers: int, name: str):
+    def __init__(self, env: dict, workers: int, name: str, threads: int = 4):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.name = name
         self.log = open(Path(env["NSI_DATA_DIR"]) / f"{name}.log", "wb")
         self.proc = subprocess.Popen([sys.executable, "-m", "registry.cli", "serve", "--port", str(self.port),
-                                      "--workers", str(workers)], env=env, stdout=self.log,
+                                      "--workers", str(workers), "--threads", str(threads)], env=env, stdout=self.log,
                                      stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 60
         while True:
@@ -125,6 +126,30 @@ class Server:
                     raise SystemExit(f"{name} server did not answer in 60 s")
                 time.sleep(0.2)
 
+    def workers(self) -> list[int]:
+        """The pids of the server's gunicorn workers (the master's children), from /proc."""
+        pids = []
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    stat = Path(f"/proc/{entry}/stat").read_text()
+                except OSError:
+                    continue
+                if int(stat.rsplit(")", 1)[1].split()[1]) == self.proc.pid:
+                    pids.append(int(entry))
+        return sorted(pids)
+
+    def cpu(self) -> dict[int, float]:
+        """CPU seconds (user + system) each worker has used so far."""
+        out = {}
+        for pid in self.workers():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            out[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return out
+
     def stop(self) -> None:
         if self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGTERM)
@@ -136,15 +161,21 @@ class Server:
         self.log.close()
 
 
-def wrk(base: str, lines: list[str], seconds: int, connections: int, work: Path) -> dict:
-    """One wrk run over the request lines; requests/s, p50/p99 in ms, bad statuses and socket errors."""
+def wrk(server: Server, lines: list[str], seconds: int, connections: int, work: Path) -> dict:
+    """One wrk run over the request lines; requests/s, p50/p99 in ms, bad statuses and socket errors, and
+    each worker's share of the CPU the server's workers used (a balanced server splits it evenly)."""
     requests_file, script = work / "requests.tsv", work / "requests.lua"
     requests_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
     script.write_text(LUA)
+    before = server.cpu()
     out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "-s", str(script),
-                          base, "--", str(requests_file)], capture_output=True, text=True, check=True).stdout
+                          server.base, "--", str(requests_file)], capture_output=True, text=True, check=True).stdout
+    after = server.cpu()
     result = json.loads(out.split("RESULT ", 1)[1].splitlines()[0])
     result["rps"] = result["requests"] / result["seconds"]
+    used = [after[pid] - before.get(pid, 0.0) for pid in after]
+    result["worker_cpu"] = sorted((u / sum(used) if sum(used) else 0.0 for u in used), reverse=True)
+    result["cpu_ms"] = sum(used) * 1000 / max(result["requests"], 1)
     return result
 
 
@@ -374,6 +405,7 @@ def main() -> None:
     ap.add_argument("--only", help="runs to make, comma-separated (bare is always made): lookup, lookup-latest, "
                                    "catalogs, lookup-cold, lookup-1m, search, mix")
     ap.add_argument("--workers", type=int, default=2, help="gunicorn workers of each server")
+    ap.add_argument("--threads", type=int, default=4, help="threads of each gunicorn worker")
     ap.add_argument("--cpu", action="store_true", help="first measure the CPU time of one request in process "
                                                           "(cold lookup, lookup from the response cache, healthz)")
     ap.add_argument("--database-url", help="a PostgreSQL URL: prepare and serve the data in a throw-away schema "
@@ -399,9 +431,9 @@ def main() -> None:
             env["NSI_DATABASE_URL"] = schema.url
         else:
             env.pop("NSI_DATABASE_URL", None)
-        warm = Server(env, args.workers, "serve")
+        warm = Server(env, args.workers, "serve", args.threads)
         servers.append(warm)
-        cold = Server({**env, "NSI_RESPONSE_CACHE_MB": "0"}, args.workers, "serve-no-cache")
+        cold = Server({**env, "NSI_RESPONSE_CACHE_MB": "0"}, args.workers, "serve-no-cache", args.threads)
         servers.append(cold)
         runs = {"lookup": (warm, lookup_lines(data["catalogs"])),
                 "lookup-latest": (warm, lookup_lines(data["catalogs"], through_latest=True)),
@@ -420,22 +452,23 @@ def main() -> None:
         bare = [line("GET", f"{API}/healthz")]
         if args.cpu:
             cpu_per_request(data)
-        print(f"\nwrk, 2 threads, {seconds} s per run, gunicorn {args.workers} workers (gthread, 4 threads) per "
+        print(f"\nwrk, 2 threads, {seconds} s per run, gunicorn {args.workers} workers (gthread, {args.threads} threads) per "
               f"server, loopback, {'PostgreSQL' if schema else 'SQLite'}; {os.cpu_count()} CPUs shared by wrk, the servers and anything else running "
               f"(load average at start {os.getloadavg()[0]:.1f})")
         print(f"{'run':<16}{'conns':>6}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'non-2xx':>9}{'sock err':>9}"
-              f"{'/ bare':>8}")
+              f"{'/ bare':>8}{'CPU ms':>8}  CPU share of each worker")
         results = []
         for level in levels:
             for name, (server, lines) in runs.items():
-                ceiling = wrk(server.base, bare, seconds, level, work)  # the same server, just before
-                result = wrk(server.base, lines, seconds, level, work)
+                ceiling = wrk(server, bare, seconds, level, work)  # the same server, just before
+                result = wrk(server, lines, seconds, level, work)
                 result.update(name=name, level=level, bare=ceiling, ratio=result["rps"] / ceiling["rps"])
                 results.append(result)
                 for label, r, ratio in ((f"bare ({server.name[:9]})", ceiling, ""), (name, result,
                                         f"{result['ratio']:.0%}")):
                     print(f"{label:<16}{level:>6}{r['rps']:>9.0f}{r['p50']:>9.2f}{r['p99']:>9.2f}"
-                          f"{r['bad_status']:>9}{r['socket_errors']:>9}{ratio:>8}", flush=True)
+                          f"{r['bad_status']:>9}{r['socket_errors']:>9}{ratio:>8}{r['cpu_ms']:>8.3f}  "
+                          + "/".join(f"{share:.0%}" for share in r["worker_cpu"]), flush=True)
         print(f"\nload average at the end {os.getloadavg()[0]:.1f}")
         missed = targets(results)
         for text in missed:

@@ -15,9 +15,20 @@ def _serve_options(f):
             click.option("--port", default=8000, show_default=True, type=int, help="TCP port"),
             click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64),
                          help="Gunicorn worker processes (they share the database)"),
+            click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64),
+                         help="Threads serving requests in each worker"),
             click.option("--access-log", is_flag=True, help="Log every request to stderr")]):
         f = option(f)
     return f
+
+
+def _check_port(host: str, port: int) -> None:
+    """A clear error, before anything is built or recovered, when the address is taken."""
+    from registry.web.server import PortInUse, check_port_free
+    try:
+        check_port_free(host, port)
+    except PortInUse as exc:
+        raise click.ClickException(f"{exc.strerror}; stop it or choose another --port") from None
 
 
 def _configure_logs():
@@ -28,24 +39,26 @@ def _configure_logs():
 
 @click.command()
 @_serve_options
-def serve(host, port, workers, access_log):
+def serve(host, port, workers, threads, access_log):
     """Serve the REST API with gunicorn (production mode)."""
     from registry.web import create_app
     from registry.web.server import serve as run
+    _check_port(host, port)
     _configure_logs()  # before the app is built: its start-up recovery logs
     app = create_app()
     click.echo(f"Serving the NSI Registry on http://{host}:{port}/ (API at /api/v1, {_workers(workers)})", err=True)
-    run(app, host=host, port=port, workers=workers, access_log=access_log)
+    run(app, host=host, port=port, workers=workers, threads=threads, access_log=access_log)
 
 
 @click.command()
 @_serve_options
-def demo(host, port, workers, access_log):
+def demo(host, port, workers, threads, access_log):
     """Load the bundled sample catalogs into the data directory (once) and serve them."""
     from registry import config
     from registry.demo import DEMO_MAP_SET, DEMO_REVIEWER, curl_examples, prepare_demo, prepare_review_demo
     from registry.web import create_app
     from registry.web.server import serve as run
+    _check_port(host, port)
     store, loaded = prepare_demo()
     where = store.engine.url.render_as_string(hide_password=True)
     click.echo(("Loaded the sample catalogs into " if loaded else "Using the catalogs already in ") + where
@@ -67,7 +80,7 @@ def demo(host, port, workers, access_log):
     else:
         click.echo(f"  the token {DEMO_REVIEWER} was shown on the first run; make another with "
                    f"`nsi token create --name NAME --role reviewer`", err=True)
-    run(app, host=host, port=port, workers=workers, access_log=access_log)
+    run(app, host=host, port=port, workers=workers, threads=threads, access_log=access_log)
 
 
 COMMANDS = [serve, demo]

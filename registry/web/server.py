@@ -4,9 +4,18 @@ The app is built once in the master process (so interrupted jobs are recovered
 exactly once, before any worker runs an import) and the workers are forked
 from it; each worker drops the database connections inherited from the master
 and opens its own. Workers share the database, not memory.
+
+Each worker listens on a socket of its own (SO_REUSEPORT, bound after the fork), and the kernel spreads
+new connections over those sockets by a hash of their addresses. With one socket shared by every worker
+(gunicorn's default), whichever worker woke first took a whole burst of connections, and a keep-alive
+connection stays with the worker that accepted it: under load one worker often served every client on one
+CPU while the other idled (see docs/performance.md, Load).
 """
 
 from __future__ import annotations
+
+import errno
+import socket
 
 from gunicorn.app.base import BaseApplication
 
@@ -43,14 +52,40 @@ def _post_fork(server, worker):
         search_index.indexer(store, interval).wake()
 
 
+class PortInUse(OSError):
+    """The address `nsi serve` was asked to listen on is taken by another process."""
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Refuse an address something already listens on, before any worker is forked.
+
+    With SO_REUSEPORT, a second server of the same user could otherwise bind the same port and silently
+    take half of the connections, and a worker that cannot bind would be restarted by gunicorn forever.
+    The probe binds without SO_REUSEPORT (SO_REUSEADDR only, so connections closing in TIME_WAIT do not
+    count), which any listening socket on the address refuses.
+    """
+    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise PortInUse(exc.errno, f"{host}:{port} is already in use by another process") from None
+            raise
+
+
 def serve(app, host: str = "127.0.0.1", port: int = 8000, workers: int = 2, threads: int = 4,
           timeout: int = 300, access_log: bool = False, on_ready=None) -> None:
     """Serve `app` with gunicorn until interrupted (threaded workers, so long downloads do not block others).
 
-    The app writes its own log lines (NSI_LOG_FORMAT, with request ids); `access_log` turns on its access
-    log rather than gunicorn's, so every line of a request shares one format and one id.
+    Every worker has its own listening socket (SO_REUSEPORT), so the kernel spreads connections evenly
+    over the workers; raises PortInUse when the address is taken. The app writes its own log lines
+    (NSI_LOG_FORMAT, with request ids); `access_log` turns on its access log rather than gunicorn's, so
+    every line of a request shares one format and one id.
     """
     from registry import logs
+    check_port_free(host, port)
     logs.configure(app.config.get("NSI_LOG_FORMAT") or "text")
     if access_log:
         app.config["NSI_ACCESS_LOG"] = True
@@ -58,5 +93,5 @@ def serve(app, host: str = "127.0.0.1", port: int = 8000, workers: int = 2, thre
                "timeout": timeout, "graceful_timeout": 30, "post_fork": _post_fork,
                "accesslog": None, "errorlog": "-", "loglevel": "info",
                "when_ready": (lambda server: on_ready()) if on_ready else None,
-               "control_socket_disable": True}
+               "control_socket_disable": True, "reuse_port": True}
     GunicornServer(app, options).run()

@@ -82,6 +82,7 @@ def test_nsi_serve_logs_through_the_app_in_the_configured_format(app, monkeypatc
     from registry.web import server
     started = {}
     monkeypatch.setattr(server.GunicornServer, "run", lambda self: started.update(self.options))
+    monkeypatch.setattr(server, "check_port_free", lambda host, port: None)  # 8123 is never bound here
     app.config["NSI_LOG_FORMAT"] = "json"
     server.serve(app, port=8123, access_log=True)
     [handler] = [h for h in logging.getLogger("registry").handlers if getattr(h, "nsi_handler", False)]
