@@ -108,6 +108,7 @@ def wait_answering(url: str, proc: subprocess.Popen, what: str, seconds: float =
             return
         except OSError:
             if proc.poll() is not None or time.monotonic() > deadline:
+                stop(proc)  # its stderr ends only when it does
                 pytest.fail(f"{what} did not come up: {proc.stderr.read().decode()[-2000:]}")
             time.sleep(0.1)
 
@@ -234,3 +235,12 @@ def test_the_documented_config_is_what_the_test_runs():
         "server 10.0.0.11:8000 max_fails=3 fail_timeout=10s;", "server 10.0.0.12:8000 max_fails=3 fail_timeout=10s;",
         "server 127.0.0.1:8001;", "listen 443 ssl;", "listen 127.0.0.1:8002;",
         "ssl_certificate /etc/ssl/nsi/fullchain.pem;", "ssl_certificate_key /etc/ssl/nsi/privkey.pem;"}
+
+
+def test_the_proxy_drops_idle_upstream_connections_before_the_workers_do():
+    """nginx must not send a request on a connection a worker is closing: its upstream keepalive_timeout is
+    shorter than the workers' keep-alive (nginx does not retry a POST that failed that way)."""
+    from registry.web.server import KEEPALIVE_SECONDS
+    upstream = re.search(r"upstream nsi \{(.*?)\}", documented_config(), re.S).group(1)
+    seconds = re.search(r"keepalive_timeout (\d+)s;", upstream)
+    assert seconds and int(seconds.group(1)) < KEEPALIVE_SECONDS

@@ -52,6 +52,11 @@ def _post_fork(server, worker):
         search_index.indexer(store, interval).wake()
 
 
+KEEPALIVE_SECONDS = 2
+"""How long a worker keeps an idle connection open; a fronting proxy must give up its idle upstream
+connections sooner (docs/deploy.md), or a request it sends as the worker closes one fails with a 502."""
+
+
 class PortInUse(OSError):
     """The address `nsi serve` was asked to listen on is taken by another process."""
 
@@ -93,5 +98,5 @@ def serve(app, host: str = "127.0.0.1", port: int = 8000, workers: int = 2, thre
                "timeout": timeout, "graceful_timeout": 30, "post_fork": _post_fork,
                "accesslog": None, "errorlog": "-", "loglevel": "info",
                "when_ready": (lambda server: on_ready()) if on_ready else None,
-               "control_socket_disable": True, "reuse_port": True}
+               "control_socket_disable": True, "reuse_port": True, "keepalive": KEEPALIVE_SECONDS}
     GunicornServer(app, options).run()
