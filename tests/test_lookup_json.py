@@ -32,6 +32,12 @@ def test_the_fast_lookup_is_byte_for_byte_the_encoded_entry_detail(app, store):
         {"code": "R.1.a", "display": "grandchild", "parents": ["R.1"], "status": "inactive"},
         {"code": "S.2", "display": "only under S", "parents": ["S"]},
         {"code": "Z", "display": "later parent R", "parents": ["S.2", "R"]},
+        # children's displays go through SQLite's JSON functions (or PostgreSQL's) and back: every character the
+        # encoder escapes, and some it writes as they are
+        *({"code": f"S.{i + 3}", "display": text, "parents": ["S"]} for i, text in enumerate([
+            'quote " backslash \\ slash /', "tab\tnew line\ncarriage\rform\fbell\x07 unit\x1f del\x7f",
+            "line\u2028paragraph\u2029 nbsp\u00a0 bom\ufeff", "emoji \U0001F600 astral \U00020000 ß Σ",
+            "\u0451\u0401 \u00e9\u0301"])),
     ])
     store.publish("odd", "1")
     compared = 0
@@ -50,5 +56,7 @@ def test_the_fast_lookup_is_byte_for_byte_the_encoded_entry_detail(app, store):
     text = publishing.entry_detail_json(store, odd, "R")
     assert '"children":[{"code":"R.1","display":"Дитя","status":"active"},' \
            '{"code":"Z","display":"later parent R","status":"active"}]' in text
+    text = publishing.entry_detail_json(store, odd, "S")
+    assert '{"code":"S.4","display":"tab\\tnew line\\ncarriage\\rform\\fbell\\u0007 unit\\u001f del\x7f",' in text
     with pytest.raises(NotFound):
         publishing.entry_detail_json(store, odd, "nope")

@@ -156,6 +156,20 @@ def test_nul_in_a_path_segment_is_a_400(client):
     assert_bad_request(client.post(f"{BASE}/mappings/L%0001/decision", json={"decision": "approve", "revision": 1}))
 
 
+def test_every_control_character_and_only_those_is_refused_in_path_and_query(client):
+    """The check passes printable values without a regex; every other value is searched character by character."""
+    from urllib.parse import quote
+    from registry.web.params import CONTROL
+    for c in ["\x01", "\x1f", "\x7f", "\t"]:
+        assert_bad_request(client.get(f"/api/v1/catalogs/icd10/versions/latest/entries/A{quote(c)}B"))
+        assert_bad_request(client.get("/api/v1/search", query_string={"q": f"a{c}b"}))
+    # not printable, yet no control character: an unknown code (404) and a search, never a 400
+    for c in ["\u00a0", "\u2028", "\u200b", "\ufeff"]:
+        assert not CONTROL.search(c) and not c.isprintable()
+        assert client.get(f"/api/v1/catalogs/icd10/versions/latest/entries/A{quote(c)}B").status_code == 404
+        assert client.get("/api/v1/search", query_string={"q": f"a{c}b"}).status_code == 200
+
+
 def test_write_views_declare_their_bodies(client):
     """Every POST route of the API reads its body through a declaration (or takes none), so none escapes the checks."""
     app = client.application
