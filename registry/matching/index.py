@@ -30,9 +30,11 @@ import re
 import shutil
 import time
 import uuid
+from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
+from itertools import chain
 from pathlib import Path
 
 import numpy
@@ -52,6 +54,7 @@ POSTINGS_CACHE = 50_000
 # Names kept analysed, candidate lists and base scores kept per index: a local group's name is asked for as a
 # query, then for each of its members as their context (`context.py`). Each memo is emptied when full.
 NAME_CACHE = 4096
+_NONE: list[int] = []  # the postings of a term no document holds (shared: callers must not change it)
 TIE = 1e-9  # per key: below any real difference of scores, above float noise, so ties go to the shorter name
 
 
@@ -266,11 +269,12 @@ class MatchIndex:
         self._damping = numpy.array(self.length_factor, dtype=numpy.float64)
         self._tie = TIE * numpy.array(lengths, dtype=numpy.float64)
         self.reader = open_dir(str(self.path)).reader()  # postings only: no searcher, whose imports cost 10 ms
-        self._postings: dict[tuple[str, str], list[int]] = {}
+        self._inverted: dict[str, dict[str, list[int]]] = {}  # field -> term -> document numbers (`postings`)
         self._key_postings: dict[str, numpy.ndarray] = {}
         self._sides: dict[int, KeySide] = {}
         self._children: dict[int, list[int]] | None = None
         self.groups: dict[str, list[int]] = {}  # local group name -> doc ids of its likely target children
+        self.context_bonuses: dict[tuple, dict[int, tuple]] = {}  # local ancestry -> row -> bonus (`context.py`)
         self._analysed: dict[str, Analysis] = {}
         self._key_sets: dict[str, frozenset[str]] = {}
         self._candidates: dict[tuple[tuple[str, ...], int], list[int]] = {}
@@ -327,26 +331,42 @@ class MatchIndex:
         return f'"format": {FORMAT}, "rules": "{rules_fingerprint()}"' in head
 
     def postings(self, field_name: str, text: str) -> list[int]:
-        """Document numbers holding `text` in `field_name`, read from whoosh once and then kept."""
-        key = (field_name, text)
-        ids = self._postings.get(key)
-        if ids is None:
-            reader = self.reader
-            ids = list(reader.postings(field_name, text).all_ids()) if reader.doc_frequency(field_name, text) else []
-            if len(self._postings) >= POSTINGS_CACHE:
-                self._postings.clear()
-            self._postings[key] = ids
-        return ids
+        """Document numbers holding `text` in `field_name` (`keys` or `grams`), in ascending order.
+
+        The same numbers as whoosh's postings of the field (`test_matching.py` compares them), read from
+        tables built in memory on the field's first use (`_inverted`): one pass over the names or the
+        vocabulary costs what some thirty postings read from whoosh's files cost, and a query reads two to
+        six of them, most for the first time in a list of a thousand names.
+        """
+        table = self._inverted.get(field_name)
+        if table is None:
+            table = self._inverted[field_name] = self._build_inverted(field_name)
+        return table.get(text, _NONE)
+
+    def _build_inverted(self, field_name: str) -> dict[str, list[int]]:
+        """{term: document numbers} of one field, as the build wrote it into whoosh (`build_from_entries`):
+        the distinct keys of each designation, then the distinct 3-grams of each vocabulary word."""
+        table: dict[str, list[int]] = {}
+        if field_name == "keys":
+            for doc_id, d in enumerate(self.docs):
+                for key in set(d[4].split()):
+                    table.setdefault(key, []).append(doc_id)
+        elif field_name == "grams":
+            first = len(self.docs)
+            for i, word in enumerate(self.vocabulary):
+                for gram in set(grams_of([word])):
+                    table.setdefault(gram, []).append(first + i)
+        else:
+            raise ValueError(f"the match index has no field {field_name!r}")
+        return table
 
     def key_postings(self, key: str) -> numpy.ndarray:
-        """The designation numbers holding `key`, as an array (read from whoosh once and then kept)."""
+        """The designation numbers holding `key`, as an array (made once and then kept)."""
         ids = self._key_postings.get(key)
         if ids is None:
-            reader = self.reader
-            found = reader.postings("keys", key).all_ids() if reader.doc_frequency("keys", key) else ()
             if len(self._key_postings) >= POSTINGS_CACHE:
                 self._key_postings.clear()
-            ids = self._key_postings[key] = numpy.fromiter(found, dtype=numpy.intp)
+            ids = self._key_postings[key] = numpy.array(self.postings("keys", key), dtype=numpy.intp)
         return ids
 
     def key_side(self, doc_id: int) -> KeySide:
@@ -375,11 +395,9 @@ class MatchIndex:
     def _similar_words(self, word: str, limit: int) -> list[tuple[str, float]]:
         """`similar_words`, worked out."""
         from rapidfuzz import fuzz
-        counts: dict[int, int] = {}
-        get = counts.get
-        for gram in set(grams_of([word])):
-            for docnum in self.postings("grams", gram):
-                counts[docnum] = get(docnum, 0) + 1
+        postings = self.postings
+        # How many of the word's grams each vocabulary word shares, counted in C (the grams' order: as a loop)
+        counts = Counter(chain.from_iterable(postings("grams", gram) for gram in set(grams_of([word]))))
         first = len(self.docs)
         vocabulary = self.vocabulary
         out = []

@@ -23,11 +23,10 @@ from typing import Callable
 from functools import lru_cache
 from itertools import chain
 
-import numpy
-from rapidfuzz import fuzz, process
+from rapidfuzz import fuzz
 
 from registry.matching.analysis import Analysis, basic_fold, fold_code
-from registry.matching.overlap import KeySide, key_side, near_words, side_overlap
+from registry.matching.overlap import KeySide, cdist64, key_side, near_words, side_overlap
 from registry.matching.weights import (DIFFERENT_ATTRIBUTE, DIFFERENT_QUANTITIES, INEXACT_MAX, LIFT_MIN,
                                        QUALIFIER_DIFFERENT, QUALIFIER_SAME, SAME_ATTRIBUTE, SAME_CODE,
                                        SAME_QUANTITIES, TOKEN_SET, TOKEN_SORT, WORD_OVERLAP)
@@ -211,8 +210,8 @@ def _ratios(key_text: str, doc_key_texts: list[str]) -> list[tuple[float, float]
     rapidfuzz (`cdist`) instead of two per name: the same values, as floats."""
     if not doc_key_texts:
         return []
-    sort = process.cdist([key_text], doc_key_texts, scorer=fuzz.token_sort_ratio, dtype=numpy.float64)[0].tolist()
-    tset = process.cdist([key_text], doc_key_texts, scorer=fuzz.token_set_ratio, dtype=numpy.float64)[0].tolist()
+    sort = cdist64([key_text], doc_key_texts, scorer=fuzz.token_sort_ratio)[0].tolist()
+    tset = cdist64([key_text], doc_key_texts, scorer=fuzz.token_set_ratio)[0].tolist()
     return list(zip(sort, tset))
 
 
@@ -255,8 +254,9 @@ def rerank(index, query: Analysis | list[Analysis], doc_ids: list[int], term_cod
     """
     readings = query if isinstance(query, list) else [query]
     query = readings[0]
-    best: dict[int, Scored] = {}
-    how_matched: dict[int, tuple] = {}  # row -> what `_how` and the reason need, for its best name
+    # row -> (score, unclamped, designation, parts of its reason, the reading's qualifiers, agreement notes) of
+    # its best name: a Scored is made only for the rows that rank (or that the category lift reads)
+    best: dict[int, tuple] = {}
     code = fold_code(term_code) if term_code else None
     wanted = {_norm_value(k): _norm_value(v) for k, v in (term_attributes or {}).items() if v not in (None, "")}
     agreements = _agreement_memo(index, code, wanted)  # row -> its agreement on the code and attributes
@@ -271,16 +271,17 @@ def rerank(index, query: Analysis | list[Analysis], doc_ids: list[int], term_cod
         _score_pending(index, reading, side, memo, todo)
     single, memo = len(readings) == 1, memos[0]
     docs, codes, attributes = index.docs, index.codes, index.attributes
+    reading_qualifiers = query.qualifiers
     for doc_id in doc_ids:
         doc = docs[doc_id]
-        row, quantities = doc[0], doc[5]
+        row = doc[0]
         if single:
             base, parts = memo[doc_id]
-            reading = query
         else:
             base, parts, reading = _best_reading(readings, doc[6], doc_id, memos)
-        if quantities and query.quantities:
-            bonus, notes = agreement(code, wanted, query, codes[row], attributes[row], quantities)
+            reading_qualifiers = reading.qualifiers
+        if doc[5] and query.quantities:
+            bonus, notes = agreement(code, wanted, query, codes[row], attributes[row], doc[5])
         elif code or wanted:  # the same for every name of the row: worked out once
             agreed = agreements.get(row)
             if agreed is None:
@@ -291,27 +292,54 @@ def rerank(index, query: Analysis | list[Analysis], doc_ids: list[int], term_cod
         unclamped = base + bonus
         score = round(unclamped if 0.0 <= unclamped <= 100.0 else max(0.0, min(100.0, unclamped)), 1)
         current = best.get(row)
-        if current is None or score > current.score or (score == current.score and unclamped > current.unclamped):
-            best[row] = Scored(row, score, "", doc[6], unclamped)
-            how_matched[row] = (doc[1], doc[2], parts, reading.qualifiers, notes)
+        if current is None or score > current[0] or (score == current[0] and unclamped > current[1]):
+            best[row] = (score, unclamped, doc, parts, reading_qualifiers, notes)
 
     def worded(scored: Scored) -> Scored:
         """The reason of a row's best name, worded only for the rows that rank (or are lifted)."""
         if not scored.reason:
-            use, text, parts, reading_qualifiers, notes = how_matched[scored.row]
-            how = _how(parts, reading_qualifiers, scored.qualifiers)
-            scored.reason = f"{use} \"{text}\": {how}" + "".join(f"; {n}" for n in notes)
+            _score, _unclamped, doc, parts, qualifiers, notes = best[scored.row]
+            how = _how(parts, qualifiers, scored.qualifiers)
+            scored.reason = f"{doc[1]} \"{doc[2]}\": {how}" + "".join(f"; {n}" for n in notes)
         return scored
 
-    if not query.qualifiers:
-        _lift_subdivided_categories(index, best, worded)
-    ranked = sorted(best.values(), key=lambda s: (-s.score, -s.unclamped, codes[s.row]))[:limit]
+    lifted = {} if query.qualifiers else _lifted(index, best, worded)
+    ordered = sorted((-t[0], -t[1], codes[row], i, row) for i, (row, t) in enumerate(best.items()) if row not in lifted)
+    if lifted:  # a lifted row ranks by its new score
+        ordered = sorted(ordered + [(-s.score, -s.unclamped, codes[row], i, row) for i, row in enumerate(best)
+                                    if (s := lifted.get(row)) is not None])
+    ranked = []
+    for *_key, row in ordered[:limit]:
+        found = lifted.get(row)
+        if found is None:
+            t = best[row]
+            found = Scored(row, t[0], "", t[2][6], t[1])
+        ranked.append(found)
     if word:
         return [worded(s) for s in ranked]
     for s in ranked:
         if not s.reason:
             s.wording = lambda s=s: worded(s).reason
     return ranked
+
+
+def _lifted(index, best: dict[int, tuple], worded: Callable[[Scored], Scored]) -> dict[int, Scored]:
+    """The rows `_lift_subdivided_categories` lifts among `rerank`'s best names, with their new Scored.
+
+    Only the subdivisions it can count (a qualifier of the catch-all kind, a parent, a score of at least
+    LIFT_MIN) and their parents are made Scored objects and handed to it: what it decides depends on
+    nothing else, and most queries have no such subdivision at all.
+    """
+    parents = index.parents
+    subdivisions = [row for row, t in best.items()
+                    if t[2][6] and t[0] >= LIFT_MIN and parents[row] >= 0 and t[2][6] <= SUBDIVISIONS]
+    if len(subdivisions) < 2:  # a category is lifted above two subdivisions or more
+        return {}
+    read = set(subdivisions) | {parents[row] for row in subdivisions}
+    scored = {row: Scored(row, t[0], "", t[2][6], t[1]) for row, t in best.items() if row in read}
+    before = dict(scored)
+    _lift_subdivided_categories(index, scored, worded)
+    return {row: s for row, s in scored.items() if s is not before[row]}
 
 
 SUBDIVISIONS = frozenset({"other", "specified", "unspecified"})
