@@ -596,6 +596,9 @@ def test_the_postings_read_in_memory_are_whooshs(tmp_path):
             assert sorted(index._inverted[field]) == sorted(terms)
             assert index.postings(field, "no-such-term") == []
         assert index.key_postings(terms[0]).tolist() == index.postings("keys", terms[0])
+        # the keys of a row's display, read from its display designation, are those of analysing the display
+        for row, display in enumerate(index.displays):
+            assert index.display_keys(row) == frozenset(index.analysed(display).keys), display
 
 
 @pytest.mark.parametrize("compiled", [True, False])

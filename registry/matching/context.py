@@ -39,20 +39,28 @@ def apply_context(index, ranked: list, context: list[str], limit: int) -> list:
     """`ranked` (Scored, best first) reordered with the ancestors' bonus, cut to `limit`; reasons are worded
     when asked for (`rerank.reason_of`)."""
     bonuses = _context_bonuses(index, context)
-    adjusted = []
-    for s in ranked:
+    codes = index.codes
+    order = []  # (score, unclamped, code, position, bonus, named) of each; a Scored is made for the first `limit`
+    for i, s in enumerate(ranked):
         found = bonuses.get(s.row)
         if found is None:
             found = bonuses[s.row] = _context_bonus(index, s.row, context)
         bonus, named = found
         if bonus:
+            score = round(min(100.0, s.score + bonus), 1)
+            order.append((-score, -(s.unclamped + bonus), codes[s.row], i, bonus, named))
+        else:
+            order.append((-s.score, -s.unclamped, codes[s.row], i, 0.0, None))
+    order.sort()
+    adjusted = []
+    for score, _unclamped, _code, i, bonus, named in order[:limit]:
+        s = ranked[i]
+        if bonus:
             note = f"; in a group like the local one (\"{named}\", +{bonus:.1f})"
-            s = Scored(s.row, round(min(100.0, s.score + bonus), 1), "", s.qualifiers, s.unclamped + bonus,
+            s = Scored(s.row, -score, "", s.qualifiers, s.unclamped + bonus,
                        lambda s=s, note=note: reason_of(s) + note)
         adjusted.append(s)
-    codes = index.codes
-    adjusted.sort(key=lambda s: (-s.score, -s.unclamped, codes[s.row]))
-    return adjusted[:limit]
+    return adjusted
 
 
 CONTEXT_MEMOS = 4096  # local ancestries whose bonuses an index keeps (emptied when full)
@@ -77,7 +85,7 @@ def _context_bonus(index, row: int, context: list[str]) -> tuple[float, str | No
         row = parents[row]
         if row < 0:
             break
-        share = similarity(index.key_set(name), index.key_set(displays[row]))
+        share = similarity(index.key_set(name), index.display_keys(row))
         if share and named is None:
             named = displays[row]
         bonus += weight * share

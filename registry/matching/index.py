@@ -259,9 +259,12 @@ class MatchIndex:
         self.max_idf = math.log((n + 1) / 0.5)
         self.by_key_text: dict[str, list[int]] = {}
         lengths = []
+        self._display_docs: dict[int, int] = {}  # row -> its first designation that is the display
         for i, d in enumerate(self.docs):
             self.by_key_text.setdefault(d[4], []).append(i)
             lengths.append(len(set(d[4].split())))
+            if d[1] == "display" and d[0] not in self._display_docs:
+                self._display_docs[d[0]] = i
         self.lengths = lengths  # distinct keys of each designation
         mean = (sum(lengths) / len(lengths)) if lengths else 1.0
         self.length_factor = [1.0 / (1 - LENGTH_B + LENGTH_B * size / mean) for size in lengths]
@@ -277,6 +280,7 @@ class MatchIndex:
         self.context_bonuses: dict[tuple, dict[int, tuple]] = {}  # local ancestry -> row -> bonus (`context.py`)
         self._analysed: dict[str, Analysis] = {}
         self._key_sets: dict[str, frozenset[str]] = {}
+        self._display_keys: dict[int, frozenset[str]] = {}  # row -> its display's keys
         self._candidates: dict[tuple[tuple[str, ...], int], list[int]] = {}
         self._similar: dict[tuple[str, int], list[tuple[str, float]]] = {}
         # reading (keys, qualifiers) -> {doc id: (base score, parts of its reason)}, see `rerank`
@@ -318,6 +322,21 @@ class MatchIndex:
             if len(self._key_sets) >= NAME_CACHE:
                 self._key_sets.clear()
             found = self._key_sets[name] = frozenset(self.analysed(name).keys)
+        return found
+
+    def display_keys(self, row: int) -> frozenset[str]:
+        """`key_set(displays[row])`, read from the row's display designation when it has one (its keys were
+        analysed from that very text when the index was built) instead of analysing the name again: the group
+        context compares the displays of the candidates' parents, most of them met once in a list."""
+        found = self._display_keys.get(row)
+        if found is None:
+            doc = self._display_docs.get(row)
+            display = self.displays[row]
+            if doc is not None and self.docs[doc][2] == display:
+                found = frozenset(self.docs[doc][4].split())
+            else:
+                found = self.key_set(display)
+            self._display_keys[row] = found
         return found
 
     @staticmethod
@@ -375,6 +394,14 @@ class MatchIndex:
         if side is None:
             side = self._sides[doc_id] = key_side(tuple(self.docs[doc_id][4].split()), self.idf, self.max_idf)
         return side
+
+    def key_sides(self, doc_ids: list[int]) -> list[KeySide]:
+        """`key_side` of each of `doc_ids`, in one call (a query's pending candidates)."""
+        kept = self._sides
+        found = [kept.get(d) for d in doc_ids]
+        if None in found:
+            found = [side or self.key_side(d) for side, d in zip(found, doc_ids)]
+        return found
 
     def similar_words(self, word: str, limit: int = 8) -> list[tuple[str, float]]:
         """Catalog words that look like `word` (not in the catalog): [(word, similarity 0-1)], best first.

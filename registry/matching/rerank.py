@@ -237,11 +237,11 @@ def _score_pending(index, reading: Analysis, side: KeySide, memo: dict, doc_ids:
     """
     if not doc_ids:
         return
-    docs, key_sides = index.docs, index.key_side
+    docs = index.docs
     ratios = _ratios(reading.key_text, [docs[d][4] for d in doc_ids])
-    for doc_id, pair in zip(doc_ids, ratios):
+    for doc_id, pair, doc_side in zip(doc_ids, ratios, index.key_sides(doc_ids)):
         doc = docs[doc_id]
-        memo[doc_id] = _base_score(reading, doc[4], doc[6], (side, key_sides(doc_id)), pair)
+        memo[doc_id] = _base_score(reading, doc[4], doc[6], (side, doc_side), pair)
 
 
 def rerank(index, query: Analysis | list[Analysis], doc_ids: list[int], term_code: str | None = None,
@@ -264,8 +264,8 @@ def rerank(index, query: Analysis | list[Analysis], doc_ids: list[int], term_cod
     memos = _base_score_memos(index, readings)
     # Close words are looked for only among the keys of the designations not yet scored (see `_base_score_memos`)
     pending = [[d for d in doc_ids if d not in memo] for memo in memos]
-    key_sides = index.key_side
-    words = list(dict.fromkeys(chain.from_iterable(key_sides(d).keys for d in chain.from_iterable(pending))))
+    todo_sides = index.key_sides(list(chain.from_iterable(pending)))
+    words = list(dict.fromkeys(chain.from_iterable(side.keys for side in todo_sides)))
     for reading, side, memo, todo in zip(readings, sides, memos, pending):
         near_words(side, words)
         _score_pending(index, reading, side, memo, todo)
