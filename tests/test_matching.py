@@ -618,6 +618,22 @@ def test_cdist64_is_rapidfuzz_cdist_in_float64(monkeypatch, compiled):
         assert got.dtype == numpy.float64 and got.tolist() == want.tolist(), scorer
 
 
+def test_round_score_is_round_to_a_tenth():
+    # The reranking loop rounds with `round_score` instead of `round(x, 1)`: the same float for every score,
+    # ties of the decimal rounding (x.x5 and the doubles beside them), zero and its sign included.
+    import math
+    import random
+    from registry.matching.rerank import round_score
+    rng = random.Random(7)
+    values = [rng.uniform(0, 110) for _ in range(100_000)] + [k / 100 for k in range(11_000)]
+    values += [60 * rng.random() + 0.25 * rng.randint(0, 100) + 0.15 * rng.randint(0, 100) for _ in range(50_000)]
+    values += [math.nextafter(v, d) for v in values[100_000:111_000] for d in (0.0, 200.0)]
+    values += [0.0, -0.0, 100.0, 99.0, 1e-300, -0.27, -2.35]
+    for x in values:
+        got, want = round_score(x), round(x, 1)
+        assert got == want and math.copysign(1.0, got) == math.copysign(1.0, want), x
+
+
 def test_similar_words_are_kept_per_index_and_equal_to_a_fresh_lookup(tmp_path):
     # A word the catalog lacks recurs from name to name: its close words are looked up once per index.
     entries = [{"code": "1", "display": "paracetamol"}, {"code": "2", "display": "paramethasone"},

@@ -12,7 +12,7 @@ then the grandparent is compared with the candidate's grandparent too, at half t
 
 from __future__ import annotations
 
-from registry.matching.rerank import Scored, reason_of
+from registry.matching.rerank import Scored, reason_of, round_score
 from registry.matching.weights import CONTEXT_DEPTH, CONTEXT_WEIGHT, GROUP_MATCHES
 
 CONTEXT_ATTRIBUTE = "parent"
@@ -47,7 +47,7 @@ def apply_context(index, ranked: list, context: list[str], limit: int) -> list:
             found = bonuses[s.row] = _context_bonus(index, s.row, context)
         bonus, named = found
         if bonus:
-            score = round(min(100.0, s.score + bonus), 1)
+            score = round_score(min(100.0, s.score + bonus))
             order.append((-score, -(s.unclamped + bonus), codes[s.row], i, bonus, named))
         else:
             order.append((-s.score, -s.unclamped, codes[s.row], i, 0.0, None))
