@@ -548,6 +548,7 @@ def test_what_an_index_keeps_between_queries_changes_no_answer(tmp_path):
         with small_index(tmp_path / f"order{terms.index(order[0])}", ATC_NYSTATIN, "en") as index:
             answers = {id(term): match_term(index, term, 5) for term in order}
             assert index.base_scores  # scores were kept, and reused by the later queries
+            assert index.context_bonuses  # so were the bonuses of the local ancestries
         assert [answers[id(term)] for term in terms] == alone
 
 
@@ -579,6 +580,58 @@ def test_the_overlap_shortcuts_sum_what_the_pairwise_lookup_sums():
             pair = key_side(doc, idf, 5.0)
             assert side_overlap(table, pair) == side_overlap(plain, pair), (query, doc)
     assert side_overlap(key_side(("renal",), idf, 5.0), key_side(("renal",), idf, 5.0)) == 1.0
+
+
+def test_the_postings_read_in_memory_are_whooshs(tmp_path):
+    # `MatchIndex.postings` answers from tables built from entries.json on first use instead of whoosh's
+    # files: for every term of both fields, the same document numbers in the same order, and no other term.
+    entries = ATC_NYSTATIN + DRUGS + [{"code": "X1", "display": "Paracetamol 500 mg tablets (oral)"},
+                                      {"code": "X2", "display": "Острый миелобластный лейкоз [ОМЛ]"}]
+    with small_index(tmp_path, entries, "ru") as index:
+        for field in ("keys", "grams"):
+            terms = [t.decode() if isinstance(t, bytes) else t for t in index.reader.lexicon(field)]
+            assert terms, field
+            for term in terms:
+                assert index.postings(field, term) == list(index.reader.postings(field, term).all_ids()), term
+            assert sorted(index._inverted[field]) == sorted(terms)
+            assert index.postings(field, "no-such-term") == []
+        assert index.key_postings(terms[0]).tolist() == index.postings("keys", terms[0])
+        # the keys of a row's display, read from its display designation, are those of analysing the display
+        for row, display in enumerate(index.displays):
+            assert index.display_keys(row) == frozenset(index.analysed(display).keys), display
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_cdist64_is_rapidfuzz_cdist_in_float64(monkeypatch, compiled):
+    # The ratios are read from rapidfuzz's compiled cdist directly (or through its public wrapper when it has
+    # none): the same floats as `process.cdist(..., dtype=numpy.float64)`.
+    import numpy
+    from rapidfuzz import fuzz, process
+    from registry.matching import overlap
+    if not compiled:
+        monkeypatch.setattr(overlap, "_cdist", None)
+    queries, choices = ["renal failure acute", "anemia"], ["acute renal failure", "anaemia", "renal", "", "a b c"]
+    for scorer, options in ((fuzz.token_sort_ratio, {}), (fuzz.token_set_ratio, {}),
+                            (fuzz.ratio, {"score_cutoff": 80.0})):
+        got = overlap.cdist64(queries, choices, scorer=scorer, **options)
+        want = process.cdist(queries, choices, scorer=scorer, dtype=numpy.float64, **options)
+        assert got.dtype == numpy.float64 and got.tolist() == want.tolist(), scorer
+
+
+def test_round_score_is_round_to_a_tenth():
+    # The reranking loop rounds with `round_score` instead of `round(x, 1)`: the same float for every score,
+    # ties of the decimal rounding (x.x5 and the doubles beside them), zero and its sign included.
+    import math
+    import random
+    from registry.matching.rerank import round_score
+    rng = random.Random(7)
+    values = [rng.uniform(0, 110) for _ in range(100_000)] + [k / 100 for k in range(11_000)]
+    values += [60 * rng.random() + 0.25 * rng.randint(0, 100) + 0.15 * rng.randint(0, 100) for _ in range(50_000)]
+    values += [math.nextafter(v, d) for v in values[100_000:111_000] for d in (0.0, 200.0)]
+    values += [0.0, -0.0, 100.0, 99.0, 1e-300, -0.27, -2.35]
+    for x in values:
+        got, want = round_score(x), round(x, 1)
+        assert got == want and math.copysign(1.0, got) == math.copysign(1.0, want), x
 
 
 def test_similar_words_are_kept_per_index_and_equal_to_a_fresh_lookup(tmp_path):

@@ -12,7 +12,7 @@ then the grandparent is compared with the candidate's grandparent too, at half t
 
 from __future__ import annotations
 
-from registry.matching.rerank import Scored, reason_of
+from registry.matching.rerank import Scored, reason_of, round_score
 from registry.matching.weights import CONTEXT_DEPTH, CONTEXT_WEIGHT, GROUP_MATCHES
 
 CONTEXT_ATTRIBUTE = "parent"
@@ -38,26 +38,59 @@ def similarity(one: frozenset, other: frozenset) -> float:
 def apply_context(index, ranked: list, context: list[str], limit: int) -> list:
     """`ranked` (Scored, best first) reordered with the ancestors' bonus, cut to `limit`; reasons are worded
     when asked for (`rerank.reason_of`)."""
-    wanted = [index.key_set(name) for name in context]
+    bonuses = _context_bonuses(index, context)
+    codes = index.codes
+    order = []  # (score, unclamped, code, position, bonus, named) of each; a Scored is made for the first `limit`
+    for i, s in enumerate(ranked):
+        found = bonuses.get(s.row)
+        if found is None:
+            found = bonuses[s.row] = _context_bonus(index, s.row, context)
+        bonus, named = found
+        if bonus:
+            score = round_score(min(100.0, s.score + bonus))
+            order.append((-score, -(s.unclamped + bonus), codes[s.row], i, bonus, named))
+        else:
+            order.append((-s.score, -s.unclamped, codes[s.row], i, 0.0, None))
+    order.sort()
     adjusted = []
-    for s in ranked:
-        bonus, row, weight, named = 0.0, s.row, CONTEXT_WEIGHT, None
-        for keys in wanted:
-            row = index.parents[row]
-            if row < 0:
-                break
-            share = similarity(keys, index.key_set(index.displays[row]))
-            if share and named is None:
-                named = index.displays[row]
-            bonus += weight * share
-            weight /= 2
+    for score, _unclamped, _code, i, bonus, named in order[:limit]:
+        s = ranked[i]
         if bonus:
             note = f"; in a group like the local one (\"{named}\", +{bonus:.1f})"
-            s = Scored(s.row, round(min(100.0, s.score + bonus), 1), "", s.qualifiers, s.unclamped + bonus,
+            s = Scored(s.row, -score, "", s.qualifiers, s.unclamped + bonus,
                        lambda s=s, note=note: reason_of(s) + note)
         adjusted.append(s)
-    adjusted.sort(key=lambda s: (-s.score, -s.unclamped, index.codes[s.row]))
-    return adjusted[:limit]
+    return adjusted
+
+
+CONTEXT_MEMOS = 4096  # local ancestries whose bonuses an index keeps (emptied when full)
+
+
+def _context_bonuses(index, context: list[str]) -> dict:
+    """The index's memo {row: (bonus, name of the ancestor that matched)} for one local ancestry: every member
+    of a local group has the same ancestors, and their candidates are often the same target rows."""
+    kept = index.context_bonuses
+    if len(kept) >= CONTEXT_MEMOS:
+        kept.clear()
+    return kept.setdefault(tuple(context), {})
+
+
+def _context_bonus(index, row: int, context: list[str]) -> tuple[float, str | None]:
+    """The bonus of target row `row` for the local ancestors `context` (nearest first), and the display of the
+    first of its ancestors that shares keys with theirs: the parent's share of keys with the local parent's
+    at full weight, the grandparent's with the local grandparent's at half, and so on."""
+    bonus, weight, named = 0.0, CONTEXT_WEIGHT, None
+    parents, displays = index.parents, index.displays
+    for name in context:
+        row = parents[row]
+        if row < 0:
+            break
+        share = similarity(index.key_set(name), index.display_keys(row))
+        if share and named is None:
+            named = displays[row]
+        bonus += weight * share
+        weight /= 2
+    return bonus, named
 
 
 def group_docs(index, name: str, rank) -> list[int]:

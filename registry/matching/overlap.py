@@ -10,13 +10,27 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, reduce
+from operator import add, mul
 from typing import Sequence
 
 import numpy
 from rapidfuzz import fuzz, process
 
 from registry.matching.weights import FUZZY_MIN_LEN, FUZZY_WORD, QUANTITY_ALONE
+
+try:  # rapidfuzz's compiled `cdist` itself: its Python wrapper spends some 10 µs a call telling the dtype
+    from rapidfuzz.process_cpp_impl import FLOAT64 as _FLOAT64, cdist as _cdist
+except ImportError:  # a build of rapidfuzz without its C++ extension: the public function
+    _cdist = None
+
+
+def cdist64(queries: Sequence[str], choices: Sequence[str], **options) -> numpy.ndarray:
+    """`rapidfuzz.process.cdist(queries, choices, dtype=numpy.float64, **options)`: the same array, called
+    straight into rapidfuzz's compiled module when it has one (a query's ratios are two or three such calls)."""
+    if _cdist is None:
+        return process.cdist(queries, choices, dtype=numpy.float64, **options)
+    return numpy.asarray(_cdist(queries, choices, dtype=_FLOAT64, **options))
 
 
 def _best_word(key: str, others: Sequence[str]) -> float:
@@ -120,27 +134,36 @@ def near_words(query: KeySide, words: Sequence[str]) -> None:
 
     `side_overlap` then looks pairs up in these tables instead of calling rapidfuzz for every pair: most keys
     are close to no word at all. One rapidfuzz `cdist` of the query's keys against the words gives both
-    tables (the ratio is symmetric; of equal best keys the first is taken, as `extractOne` takes it).
+    tables (the ratio is symmetric; of equal best keys the first is taken, as `extractOne` takes it). Only
+    the pairs at or above the cut-off are visited in Python: a query's few keys against some hundred words
+    leave a handful.
     """
     near = query.near = {}
     keys = query.keys
     if not keys or not words:
         return
-    scores = process.cdist(keys, words, scorer=fuzz.ratio, score_cutoff=FUZZY_WORD * 100, dtype=numpy.float64)
-    for key, row in zip(keys, scores.tolist()):
-        if len(key) >= FUZZY_MIN_LEN and not key[0].isdigit():
-            near[key] = {words[j]: score for j, score in enumerate(row) if score and words[j] != key}
+    scores = cdist64(keys, words, scorer=fuzz.ratio, score_cutoff=FUZZY_WORD * 100)
+    fuzzy = [len(key) >= FUZZY_MIN_LEN and not key[0].isdigit() for key in keys]
+    for i, key in enumerate(keys):
+        if fuzzy[i]:
+            near[key] = {}
+    rows, columns = scores.nonzero()  # row by row, each row's columns in order: the words' order
+    for i, j, score in zip(rows.tolist(), columns.tolist(), scores[rows, columns].tolist()):
+        if fuzzy[i] and words[j] != keys[i]:
+            near[keys[i]][words[j]] = score
+    # How well the query meets each word: 0 unless a query key is the word (1) or close to it (its ratio)
     seen, held = query.seen, query.key_set
-    best, which = scores.max(axis=0).tolist(), scores.argmax(axis=0).tolist()
-    for word, score, i in zip(words, best, which):
-        if word in seen:
-            continue
-        if word in held:
-            seen[word] = 1.0
-        elif not score or len(word) < FUZZY_MIN_LEN or word[0].isdigit() or negated_pair(word, keys[i]):
-            seen[word] = 0.0
-        else:
-            seen[word] = score / 100
+    seen.update(dict.fromkeys(words, 0.0))
+    for word in held.intersection(words):
+        seen[word] = 1.0
+    if len(rows):
+        best = scores.max(axis=0)
+        which = scores.argmax(axis=0)
+        for j in best.nonzero()[0].tolist():
+            word = words[j]
+            if word not in held and len(word) >= FUZZY_MIN_LEN and not word[0].isdigit() \
+                    and not negated_pair(word, keys[which[j]]):
+                seen[word] = best[j].item() / 100
 
 
 def _best_near(key: str, near: dict[str, float], others: Sequence[str]) -> float:
@@ -181,13 +204,16 @@ def side_overlap(query: KeySide, doc: KeySide) -> float:
                 if close and not close.keys().isdisjoint(held):
                     recall += w * _best_near(k, close, others)
         recall /= q_total
-    seen, keys = query.seen, query.keys
-    met = 0.0
-    for k, w in zip(doc.keys, dw):
-        found = seen.get(k)
-        if found is None:
-            found = seen[k] = _best_word(k, keys)
-        if found:
+    seen = query.seen
+    try:  # every key of the doc is in `seen` when `near_words` was given it: the sum in C, in the same order
+        met = reduce(add, map(mul, dw, map(seen.__getitem__, doc.keys)), 0.0)
+    except KeyError:
+        keys = query.keys
+        met = 0.0
+        for k, w in zip(doc.keys, dw):
+            found = seen.get(k)
+            if found is None:
+                found = seen[k] = _best_word(k, keys)
             met += w * found
     precision = met / d_total
     if recall + precision == 0:

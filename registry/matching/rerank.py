@@ -22,12 +22,12 @@ from dataclasses import dataclass, field
 from typing import Callable
 from functools import lru_cache
 from itertools import chain
+from math import floor
 
-import numpy
-from rapidfuzz import fuzz, process
+from rapidfuzz import fuzz
 
 from registry.matching.analysis import Analysis, basic_fold, fold_code
-from registry.matching.overlap import KeySide, key_side, near_words, side_overlap
+from registry.matching.overlap import KeySide, cdist64, key_side, near_words, side_overlap
 from registry.matching.weights import (DIFFERENT_ATTRIBUTE, DIFFERENT_QUANTITIES, INEXACT_MAX, LIFT_MIN,
                                        QUALIFIER_DIFFERENT, QUALIFIER_SAME, SAME_ATTRIBUTE, SAME_CODE,
                                        SAME_QUANTITIES, TOKEN_SET, TOKEN_SORT, WORD_OVERLAP)
@@ -46,6 +46,22 @@ class Scored:
     unclamped: float = 0.0
     # Words the reason when it is first asked for (`reason_of`): most candidates scored never rank.
     wording: "Callable[[], str] | None" = field(default=None, repr=False, compare=False)
+
+
+def round_score(x: float) -> float:
+    """`round(x, 1)`, the same float, in a third of the time: the reranking loop rounds every candidate's score.
+
+    Python's `round(x, 1)` writes x out in decimal to round it exactly. Away from a tie, the nearest tenth
+    is the nearest integer to `x * 10` (whose own rounding error is far below the 0.0001 kept from a tie),
+    and `d / 10.0` is the double nearest to that tenth, which is what `round` returns; near a tie, and for
+    zero (whose sign `round` keeps), `round` itself decides. `test_matching.py` compares the two.
+    """
+    y = x * 10.0
+    d = floor(y)
+    f = y - d
+    if 0.4999 < f < 0.5001 or not x:
+        return round(x, 1)
+    return (d + (f > 0.5)) / 10.0
 
 
 def reason_of(scored: Scored) -> str:
@@ -211,8 +227,8 @@ def _ratios(key_text: str, doc_key_texts: list[str]) -> list[tuple[float, float]
     rapidfuzz (`cdist`) instead of two per name: the same values, as floats."""
     if not doc_key_texts:
         return []
-    sort = process.cdist([key_text], doc_key_texts, scorer=fuzz.token_sort_ratio, dtype=numpy.float64)[0].tolist()
-    tset = process.cdist([key_text], doc_key_texts, scorer=fuzz.token_set_ratio, dtype=numpy.float64)[0].tolist()
+    sort = cdist64([key_text], doc_key_texts, scorer=fuzz.token_sort_ratio)[0].tolist()
+    tset = cdist64([key_text], doc_key_texts, scorer=fuzz.token_set_ratio)[0].tolist()
     return list(zip(sort, tset))
 
 
@@ -238,11 +254,11 @@ def _score_pending(index, reading: Analysis, side: KeySide, memo: dict, doc_ids:
     """
     if not doc_ids:
         return
-    docs, key_sides = index.docs, index.key_side
+    docs = index.docs
     ratios = _ratios(reading.key_text, [docs[d][4] for d in doc_ids])
-    for doc_id, pair in zip(doc_ids, ratios):
+    for doc_id, pair, doc_side in zip(doc_ids, ratios, index.key_sides(doc_ids)):
         doc = docs[doc_id]
-        memo[doc_id] = _base_score(reading, doc[4], doc[6], (side, key_sides(doc_id)), pair)
+        memo[doc_id] = _base_score(reading, doc[4], doc[6], (side, doc_side), pair)
 
 
 def rerank(index, query: Analysis | list[Analysis], doc_ids: list[int], term_code: str | None = None,
@@ -255,8 +271,9 @@ def rerank(index, query: Analysis | list[Analysis], doc_ids: list[int], term_cod
     """
     readings = query if isinstance(query, list) else [query]
     query = readings[0]
-    best: dict[int, Scored] = {}
-    how_matched: dict[int, tuple] = {}  # row -> what `_how` and the reason need, for its best name
+    # row -> (score, unclamped, designation, parts of its reason, the reading's qualifiers, agreement notes) of
+    # its best name: a Scored is made only for the rows that rank (or that the category lift reads)
+    best: dict[int, tuple] = {}
     code = fold_code(term_code) if term_code else None
     wanted = {_norm_value(k): _norm_value(v) for k, v in (term_attributes or {}).items() if v not in (None, "")}
     agreements = _agreement_memo(index, code, wanted)  # row -> its agreement on the code and attributes
@@ -264,23 +281,24 @@ def rerank(index, query: Analysis | list[Analysis], doc_ids: list[int], term_cod
     memos = _base_score_memos(index, readings)
     # Close words are looked for only among the keys of the designations not yet scored (see `_base_score_memos`)
     pending = [[d for d in doc_ids if d not in memo] for memo in memos]
-    key_sides = index.key_side
-    words = list(dict.fromkeys(chain.from_iterable(key_sides(d).keys for d in chain.from_iterable(pending))))
+    todo_sides = index.key_sides(list(chain.from_iterable(pending)))
+    words = list(dict.fromkeys(chain.from_iterable(side.keys for side in todo_sides)))
     for reading, side, memo, todo in zip(readings, sides, memos, pending):
         near_words(side, words)
         _score_pending(index, reading, side, memo, todo)
     single, memo = len(readings) == 1, memos[0]
     docs, codes, attributes = index.docs, index.codes, index.attributes
+    reading_qualifiers = query.qualifiers
     for doc_id in doc_ids:
         doc = docs[doc_id]
-        row, quantities = doc[0], doc[5]
+        row = doc[0]
         if single:
             base, parts = memo[doc_id]
-            reading = query
         else:
             base, parts, reading = _best_reading(readings, doc[6], doc_id, memos)
-        if quantities and query.quantities:
-            bonus, notes = agreement(code, wanted, query, codes[row], attributes[row], quantities)
+            reading_qualifiers = reading.qualifiers
+        if doc[5] and query.quantities:
+            bonus, notes = agreement(code, wanted, query, codes[row], attributes[row], doc[5])
         elif code or wanted:  # the same for every name of the row: worked out once
             agreed = agreements.get(row)
             if agreed is None:
@@ -289,29 +307,56 @@ def rerank(index, query: Analysis | list[Analysis], doc_ids: list[int], term_cod
         else:
             bonus, notes = 0.0, ()
         unclamped = base + bonus
-        score = round(unclamped if 0.0 <= unclamped <= 100.0 else max(0.0, min(100.0, unclamped)), 1)
+        score = round_score(unclamped if 0.0 <= unclamped <= 100.0 else max(0.0, min(100.0, unclamped)))
         current = best.get(row)
-        if current is None or score > current.score or (score == current.score and unclamped > current.unclamped):
-            best[row] = Scored(row, score, "", doc[6], unclamped)
-            how_matched[row] = (doc[1], doc[2], parts, reading.qualifiers, notes)
+        if current is None or score > current[0] or (score == current[0] and unclamped > current[1]):
+            best[row] = (score, unclamped, doc, parts, reading_qualifiers, notes)
 
     def worded(scored: Scored) -> Scored:
         """The reason of a row's best name, worded only for the rows that rank (or are lifted)."""
         if not scored.reason:
-            use, text, parts, reading_qualifiers, notes = how_matched[scored.row]
-            how = _how(parts, reading_qualifiers, scored.qualifiers)
-            scored.reason = f"{use} \"{text}\": {how}" + "".join(f"; {n}" for n in notes)
+            _score, _unclamped, doc, parts, qualifiers, notes = best[scored.row]
+            how = _how(parts, qualifiers, scored.qualifiers)
+            scored.reason = f"{doc[1]} \"{doc[2]}\": {how}" + "".join(f"; {n}" for n in notes)
         return scored
 
-    if not query.qualifiers:
-        _lift_subdivided_categories(index, best, worded)
-    ranked = sorted(best.values(), key=lambda s: (-s.score, -s.unclamped, codes[s.row]))[:limit]
+    lifted = {} if query.qualifiers else _lifted(index, best, worded)
+    ordered = sorted((-t[0], -t[1], codes[row], i, row) for i, (row, t) in enumerate(best.items()) if row not in lifted)
+    if lifted:  # a lifted row ranks by its new score
+        ordered = sorted(ordered + [(-s.score, -s.unclamped, codes[row], i, row) for i, row in enumerate(best)
+                                    if (s := lifted.get(row)) is not None])
+    ranked = []
+    for *_key, row in ordered[:limit]:
+        found = lifted.get(row)
+        if found is None:
+            t = best[row]
+            found = Scored(row, t[0], "", t[2][6], t[1])
+        ranked.append(found)
     if word:
         return [worded(s) for s in ranked]
     for s in ranked:
         if not s.reason:
             s.wording = lambda s=s: worded(s).reason
     return ranked
+
+
+def _lifted(index, best: dict[int, tuple], worded: Callable[[Scored], Scored]) -> dict[int, Scored]:
+    """The rows `_lift_subdivided_categories` lifts among `rerank`'s best names, with their new Scored.
+
+    Only the subdivisions it can count (a qualifier of the catch-all kind, a parent, a score of at least
+    LIFT_MIN) and their parents are made Scored objects and handed to it: what it decides depends on
+    nothing else, and most queries have no such subdivision at all.
+    """
+    parents = index.parents
+    subdivisions = [row for row, t in best.items()
+                    if t[2][6] and t[0] >= LIFT_MIN and parents[row] >= 0 and t[2][6] <= SUBDIVISIONS]
+    if len(subdivisions) < 2:  # a category is lifted above two subdivisions or more
+        return {}
+    read = set(subdivisions) | {parents[row] for row in subdivisions}
+    scored = {row: Scored(row, t[0], "", t[2][6], t[1]) for row, t in best.items() if row in read}
+    before = dict(scored)
+    _lift_subdivided_categories(index, scored, worded)
+    return {row: s for row, s in scored.items() if s is not before[row]}
 
 
 SUBDIVISIONS = frozenset({"other", "specified", "unspecified"})

@@ -9,7 +9,6 @@ import re
 import unicodedata
 from functools import lru_cache
 
-from registry.matching.translit import has_cyrillic
 
 _WORD = re.compile(r"[^\W\d_]+|\d+(?:\.\d+)?|%")
 # A negating prefix written apart (`non-traumatic`, `non traumatic`, `не травматический`) is joined to
@@ -76,7 +75,9 @@ _LATIN_LETTER = re.compile(r"[a-z]")
 
 def _fold_run(match: re.Match) -> str:
     run = match.group(0)
-    cyrillic = [ch for ch in run if has_cyrillic(ch)]
+    if run.isascii() or (run.isalpha() and not _LATIN_LETTER.search(run)):
+        return run  # no Cyrillic letter, or no Latin letter or digit beside it: nothing to put right (most words)
+    cyrillic = [ch for ch in run if "\u0400" <= ch <= "\u04ff"]  # `has_cyrillic`, letter by letter
     if not cyrillic:
         return run
     latin = _LATIN_LETTER.findall(run)
