@@ -103,3 +103,13 @@ def test_found_differences_stay_fixed(store, tmp_path, monkeypatch, name, block_
     path.write_bytes(FOUND[name].encode("utf-8"))
     by_rows, by_columns = both_ways(store, monkeypatch, path, profile(), name, block_bytes)
     assert by_columns == by_rows
+
+
+@pytest.mark.parametrize("delimiter", ["§", "¦", "|", " "])
+def test_a_delimiter_of_any_one_character_imports_alike(store, tmp_path, monkeypatch, delimiter):
+    """polars takes a one-byte separator only: a profile's `§` (two bytes in UTF-8) crashed the columnar path."""
+    path = tmp_path / "delimited.csv"
+    text = HEADER + "".join(f"C{i},N{i},a,b,c,d\n" for i in range(40)) + 'C99,"x,y",a,b,c,d\n'
+    path.write_bytes(text.replace(",", delimiter).encode("utf-8"))
+    by_rows, by_columns = both_ways(store, monkeypatch, path, profile(delimiter), delimiter, 64)
+    assert by_columns == by_rows and by_rows[0] == "staged"

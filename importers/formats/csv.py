@@ -108,7 +108,8 @@ def read_csv(source: Source, profile: Profile | None, findings: Findings, *, def
         finally:
             f.close()
     extra = {"delimiter": delimiter, "encoding": codec}
-    if (pending is None and not skip_before and not blank and first_row == 1 and clean is None and len(delimiter) == 1
+    if (pending is None and not skip_before and not blank and first_row == 1 and clean is None
+            and len(delimiter) == 1 and delimiter.isascii() and delimiter not in '"\r\n'  # polars takes one byte
             and read.get("quotechar", '"') == '"' and codecs.lookup(codec).name in ("utf-8", "utf-8-sig")
             and source.path.stat().st_size >= columnar.MIN_BYTES and (offset := _header_bytes(source.path))):
         def by_columns(build_block):
