@@ -27,6 +27,10 @@ value = st.one_of(st.sampled_from(WORDS),
                   st.lists(st.one_of(st.sampled_from(ODD + WORDS), st.characters(codec="utf-8"),
                                      st.sampled_from(['"', ",", ";", "\n", "\r", "\r\n"])),
                            max_size=6).map("".join))
+# Values polars should take (no control character, quotes whole): white space and invisible characters around
+SPACES = ["", " ", "\xa0", "\u3000", "\u2003", "\u200b", "\ufeff", "\u2028", "\x85", "\u180e", "\u202f", "  "]
+mild = st.tuples(st.sampled_from(SPACES), st.sampled_from(WORDS + [o for o in ODD if o.isprintable()]),
+                 st.sampled_from(SPACES)).map("".join)
 row = st.lists(value, min_size=0, max_size=9)
 counter = itertools.count()
 
@@ -34,17 +38,18 @@ counter = itertools.count()
 @st.composite
 def csv_files(draw):
     """(bytes, delimiter, has status) of a CSV file with the test's header and generated rows."""
-    delimiter = draw(st.sampled_from([",", ";", "\t"]))
+    delimiter = draw(st.sampled_from([",", ";", "\t", "|"]))
     status = draw(st.booleans())
     newline = draw(st.sampled_from(["\n", "\r\n", "\n", "\r"]))
     quoting = draw(st.sampled_from(["minimal", "all", "random", "raw"]))
-    width = 7 if status else 6
+    extra = draw(st.sampled_from(["", "", "", ",", ",zip", ',"a,b"', ",code"]))  # a blank, repeated, quoted name
+    width = (7 if status else 6) + bool(extra)
     lines = []
     for k, cells in enumerate(draw(st.lists(row, max_size=40))):
         if draw(st.integers(0, 9)):  # mostly rows of the header's width, with a code
             cells = (cells + [f"C{k}"] * width)[:width]
             if draw(st.integers(0, 4)):  # and mostly plain values, that polars takes
-                cells = [c if draw(st.integers(0, 9)) == 0 else f"C{k}" if i == 0 else "active" if i == 6 else f"v{k} {i}"
+                cells = [c if draw(st.integers(0, 19)) == 0 else draw(mild) if draw(st.integers(0, 4)) == 0 else f"C{k}" if i == 0 else "active" if i == 6 else f"v{k} {i}"
                          for i, c in enumerate(cells)]
         out = []
         for cell in cells:
@@ -52,7 +57,7 @@ def csv_files(draw):
             quote = {"minimal": must, "all": True, "random": draw(st.booleans()) or must, "raw": False}[quoting]
             out.append('"' + cell.replace('"', '""') + '"' if quote else cell)
         lines.append(delimiter.join(out))
-    header = HEADER.replace("\n", ",status\n") if status else HEADER
+    header = (HEADER.replace("\n", ",status\n") if status else HEADER).replace("\n", extra + "\n")
     text = header.replace(",", delimiter).replace("\n", newline) + newline.join(lines)
     if lines and draw(st.booleans()):
         text += newline
