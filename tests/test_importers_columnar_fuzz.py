@@ -40,17 +40,23 @@ def csv_files(draw):
     """(bytes, delimiter, has status) of a CSV file with the test's header and generated rows."""
     delimiter = draw(st.sampled_from([",", ";", "\t", "|"]))
     status = draw(st.booleans())
-    newline = draw(st.sampled_from(["\n", "\r\n", "\n", "\r"]))
+    newline = draw(st.sampled_from(["\n", "\r\n", "\n", "\r\n", "\r"]))
     quoting = draw(st.sampled_from(["minimal", "all", "random", "raw"]))
-    extra = draw(st.sampled_from(["", "", "", ",", ",zip", ',"a,b"', ",code"]))  # a blank, repeated, quoted name
+    extra = draw(st.sampled_from(["", "", ",", ',"a,b"']))  # a blank or quoted name (a repeated one is refused)
     width = (7 if status else 6) + bool(extra)
+    # How messy the file is: 0 plain values with white space and invisible characters around them (blocks taken
+    # whole), 1 a few generated rows and values among them, 2 mostly generated ones
+    messy = draw(st.sampled_from([0, 0, 1, 1, 2]))
     lines = []
-    for k, cells in enumerate(draw(st.lists(row, max_size=40))):
-        if draw(st.integers(0, 9)):  # mostly rows of the header's width, with a code
-            cells = (cells + [f"C{k}"] * width)[:width]
-            if draw(st.integers(0, 4)):  # and mostly plain values, that polars takes
-                cells = [c if draw(st.integers(0, 19)) == 0 else draw(mild) if draw(st.integers(0, 4)) == 0 else f"C{k}" if i == 0 else "active" if i == 6 else f"v{k} {i}"
-                         for i, c in enumerate(cells)]
+    for k, cells in enumerate(draw(st.lists(row, min_size=1, max_size=40))):
+        if messy == 2 and draw(st.integers(0, 3)) or messy == 1 and not draw(st.integers(0, 19)):
+            pass  # generated as it is: any width, any value
+        else:
+            plain = [f"C{k}"] + [f"v{k} {i}" for i in range(1, width)]
+            if status:
+                plain[6] = draw(st.sampled_from(["active", "", "retired"]))
+            cells = [(cells[i] if i < len(cells) and messy and not draw(st.integers(0, 19)) else
+                      draw(mild) if i > 1 and not draw(st.integers(0, 4)) else value) for i, value in enumerate(plain)]
         out = []
         for cell in cells:
             must = any(ch in cell for ch in (delimiter, '"', "\n", "\r"))
