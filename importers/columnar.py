@@ -14,7 +14,7 @@ The staged rows are byte for byte the row builder's, and the problems the
 same, because nothing polars might read otherwise than the csv module, and
 nothing the row builder would decline, is taken by columns: a block with a
 quoted line break, a blank, short or long line, a quote not wrapping a whole
-value, NUL or a lone CR is read by the csv module (the rest of the file, if
+value, NUL, a lone CR or a U+FEFF at its start is read by the csv module (the rest of the file, if
 the block holds a quote, since quoting state crosses blocks), and a block
 with an empty code, a status outside the canonical ones or a control
 character goes row by row through the row builder. The store takes a block
