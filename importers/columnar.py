@@ -14,7 +14,7 @@ The staged rows are byte for byte the row builder's, and the problems the
 same, because nothing polars might read otherwise than the csv module, and
 nothing the row builder would decline, is taken by columns: a block with a
 quoted line break, a blank, short or long line, a quote not wrapping a whole
-value, NUL or a lone CR is read by the csv module (the rest of the file, if
+value, NUL, a lone CR or a U+FEFF at its start is read by the csv module (the rest of the file, if
 the block holds a quote, since quoting state crosses blocks), and a block
 with an empty code, a status outside the canonical ones or a control
 character goes row by row through the row builder. The store takes a block
@@ -170,7 +170,8 @@ def block_records(path, offset: int, first_row: int, delimiter: str, width: int,
                     del block
                 else:
                     for k, cells in enumerate(frame.fill_null("").rows()):
-                        yield line + k, list(cells), None
+                        if "".join(cells).strip():  # a line of delimiters and white space is no row (csv._is_blank)
+                            yield line + k, list(cells), None
                     del frame
             offset += len(chunk)
             line += lines
@@ -192,7 +193,8 @@ def _frame(pl, chunk: bytes, delimiter: str, width: int, lines: int):
     (the csv module and polars then split lines alike), the block has only
     whole rows exactly when its delimiters outside quotes are `width - 1` per line.
     """
-    if b"\x00" in chunk or b"\r" in chunk and chunk.count(b"\r") != chunk.count(b"\r\n") or width < 2:
+    if (b"\x00" in chunk or b"\r" in chunk and chunk.count(b"\r") != chunk.count(b"\r\n") or width < 2
+            or chunk.startswith(b"\xef\xbb\xbf")):  # polars drops a byte order mark that starts the block
         return None
     try:
         frame = pl.read_csv(chunk, has_header=False, separator=delimiter, quote_char='"',

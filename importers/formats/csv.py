@@ -108,19 +108,27 @@ def read_csv(source: Source, profile: Profile | None, findings: Findings, *, def
         finally:
             f.close()
     extra = {"delimiter": delimiter, "encoding": codec}
-    if (pending is None and not skip_before and not blank and first_row == 1 and clean is None and len(delimiter) == 1
+    if (pending is None and not skip_before and not blank and first_row == 1 and clean is None
+            and len(delimiter) == 1 and delimiter.isascii() and delimiter not in '"\r\n'  # polars takes one byte
             and read.get("quotechar", '"') == '"' and codecs.lookup(codec).name in ("utf-8", "utf-8-sig")
-            and source.path.stat().st_size >= columnar.MIN_BYTES):
+            and source.path.stat().st_size >= columnar.MIN_BYTES and (offset := _header_bytes(source.path))):
         def by_columns(build_block):
             """The records from line 2 on, in blocks built by `build_block` where they can be (importers.columnar)."""
             f.close()
-            with open(source.path, "rb") as raw:
-                offset = len(raw.readline())
             return columnar.block_records(source.path, offset, 2, delimiter, width, build_block,
                                           lambda lines, before: records(csv.reader(
                                               lines, delimiter=delimiter, quotechar='"', strict=True), before))
         extra["by_columns"] = by_columns
     return Table(header, rows(), header_row=header_row, extra=extra)
+
+
+def _header_bytes(path) -> int:
+    """The length in bytes of the file's first line, if it ends as the csv module ends it (a LF or CRLF, no CR
+    before); else 0 (a lone CR ends the header for the csv module, not for a byte reader: no columnar path)."""
+    with open(path, "rb") as raw:
+        line = raw.readline()
+    body = line[:-2] if line.endswith(b"\r\n") else line[:-1]
+    return len(line) if line.endswith(b"\n") and b"\r" not in body else 0
 
 
 def _records(source: Source, findings: Findings, delimiter: str, width: int, clean):
