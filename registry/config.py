@@ -107,6 +107,9 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in [
     Setting("NSI_NGINX_REQUIRED", False,
             "Tests only: when true, the slow-client test fails instead of skipping if Debian's nginx is not "
             "installed (set by CI).", _bool),
+    Setting("NSI_FUZZ_EXAMPLES", 120,
+            "Tests only: how many generated CSV files the columnar import's differential test tries (more for a "
+            "longer hunt, e.g. 5000).", int),
     Setting("NSI_UPDATE_DOC_SCREENSHOTS", False,
             "Tests only: when true, the browser tests also write the review guide's screenshots into docs/img/.",
             _bool),

@@ -12,10 +12,11 @@ of tests.test_importers_columnar); the outcomes must be equal.
 from __future__ import annotations
 
 import itertools
-import os
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
+
+from registry import config
 
 from tests.test_importers_columnar import HEADER, blocks, both_ways, profile  # noqa: F401 (a fixture)
 
@@ -73,8 +74,7 @@ def csv_files(draw):
     return data, delimiter, status
 
 
-# NSI_FUZZ_EXAMPLES=5000 for a longer hunt
-@settings(max_examples=int(os.environ.get("NSI_FUZZ_EXAMPLES", 120)), deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=config.get("NSI_FUZZ_EXAMPLES"), deadline=None, suppress_health_check=list(HealthCheck))
 @given(case=csv_files(), block_bytes=st.sampled_from([16, 64, 256, 4096]))
 def test_generated_files_import_alike_by_columns_and_by_rows(store, tmp_path, monkeypatch, blocks, case,
                                                                      block_bytes):
