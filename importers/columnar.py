@@ -19,8 +19,8 @@ the block holds a quote, since quoting state crosses blocks), and a block
 with an empty code, a status outside the canonical ones or a control
 character goes row by row through the row builder. The store takes a block
 row by row too when any of its codes is a duplicate, not printable or not
-NFC, a display is empty, the catalog has a field schema, or errors were
-found already.
+NFC, the catalog has a field schema, or errors were found already (empty
+displays are warned of row by row, and the block is still staged whole).
 
 polars is imported only when a file takes this path; its threads are limited
 (POLARS_MAX_THREADS, unless set) as one import is one stream of blocks, and
@@ -180,8 +180,11 @@ def block_records(path, offset: int, first_row: int, delimiter: str, width: int,
 def _record_end(data: bytes) -> int:
     """The end of the last line of `data` outside quotes (an even number of quotes before it); 0 if none."""
     cut = data.rfind(b"\n") + 1
-    while cut > 0 and data.count(b'"', 0, cut) % 2:
-        cut = data.rfind(b"\n", 0, cut - 1) + 1
+    quotes = data.count(b'"', 0, cut)  # counted once and then taken off line by line: a long walk back stays linear
+    while cut > 0 and quotes % 2:
+        before = data.rfind(b"\n", 0, cut - 1) + 1
+        quotes -= data.count(b'"', before, cut)
+        cut = before
     return cut
 
 

@@ -153,3 +153,30 @@ def test_a_second_server_on_the_same_port_is_refused(served, runner, monkeypatch
     assert result.stderr == (f"Error: 127.0.0.1:{port} is already in use by another process; "
                              f"stop it or choose another --port\n")
     assert list(tmp_path.iterdir()) == []  # refused before the app (and its store) was built
+
+
+def test_the_probe_checks_what_the_workers_bind(served):
+    """gunicorn binds IPv4 for a host name: `localhost` is probed on 127.0.0.1 even where it resolves to ::1
+    first, so a taken port is refused instead of workers failing to bind and being restarted forever."""
+    from registry.web.server import PortInUse, check_port_free
+    port, _, _ = served
+    with pytest.raises(PortInUse):
+        check_port_free("localhost", port)
+
+
+def test_addresses_are_bound_as_gunicorn_binds_them():
+    from registry.web.server import listen_address
+    assert listen_address("[::1]", 8000) == (socket.AF_INET6, "::1", "[::1]:8000")
+    assert listen_address("::1", 8000) == (socket.AF_INET6, "::1", "[::1]:8000")
+    assert listen_address("127.0.0.1", 8000) == (socket.AF_INET, "127.0.0.1", "127.0.0.1:8000")
+    assert listen_address("localhost", 8000) == (socket.AF_INET, "localhost", "localhost:8000")
+
+
+def test_port_0_is_refused(runner, monkeypatch, tmp_path):
+    """Every worker binds its own socket: with port 0 each would listen on another random port."""
+    monkeypatch.setenv("NSI_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("NSI_DATABASE_URL", raising=False)
+    result = runner.invoke(cli, ["serve", "--port", "0"])
+    assert result.exit_code == 1
+    assert result.stderr == "Error: port 0 would give each worker a different random port; choose a port\n"
+    assert list(tmp_path.iterdir()) == []

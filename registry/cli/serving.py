@@ -23,12 +23,20 @@ def _serve_options(f):
 
 
 def _check_port(host: str, port: int) -> None:
-    """A clear error, before anything is built or recovered, when the address is taken."""
-    from registry.web.server import PortInUse, check_port_free
+    """A clear error, before anything is built or recovered, when the address is taken or cannot be served."""
+    from registry.web.server import PortInUse, UnusableAddress, check_port_free
     try:
         check_port_free(host, port)
     except PortInUse as exc:
         raise click.ClickException(f"{exc.strerror}; stop it or choose another --port") from None
+    except UnusableAddress as exc:
+        raise click.ClickException(exc.strerror) from None
+
+
+def _url_host(host: str, port: int) -> str:
+    """`host:port` as a URL writes it (an IPv6 address in brackets)."""
+    from registry.web.server import listen_address
+    return listen_address(host, port)[2]
 
 
 def _configure_logs():
@@ -46,7 +54,8 @@ def serve(host, port, workers, threads, access_log):
     _check_port(host, port)
     _configure_logs()  # before the app is built: its start-up recovery logs
     app = create_app()
-    click.echo(f"Serving the NSI Registry on http://{host}:{port}/ (API at /api/v1, {_workers(workers)})", err=True)
+    click.echo(f"Serving the NSI Registry on http://{_url_host(host, port)}/ (API at /api/v1, {_workers(workers)})",
+               err=True)
     run(app, host=host, port=port, workers=workers, threads=threads, access_log=access_log)
 
 
@@ -70,7 +79,7 @@ def demo(host, port, workers, threads, access_log):
     store.engine.dispose()
     _configure_logs()  # before the app is built: its start-up recovery logs
     app = create_app()
-    base = f"http://{host}:{port}"
+    base = f"http://{_url_host(host, port)}"
     click.echo(f"Serving on {base}/ (start page; the API is at {base}/api/v1, {_workers(workers)}). Try:", err=True)
     for line in curl_examples(base, app.extensions["nsi_store"]):
         click.echo(f"  {line}", err=True)

@@ -61,23 +61,44 @@ class PortInUse(OSError):
     """The address `nsi serve` was asked to listen on is taken by another process."""
 
 
+class UnusableAddress(OSError):
+    """The address `nsi serve` was asked to listen on cannot be served: an unknown host, or port 0."""
+
+
+def listen_address(host: str, port: int) -> tuple[int, str, str]:
+    """The socket family, the bare host and gunicorn's bind text for `host` (a name, an IPv4 address, or an IPv6
+    address with or without brackets) and `port`, as gunicorn binds them: IPv6 only for an IPv6 literal, IPv4
+    for everything else, names included."""
+    bare = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    try:
+        socket.inet_pton(socket.AF_INET6, bare)
+    except OSError:
+        return socket.AF_INET, bare, f"{bare}:{port}"
+    return socket.AF_INET6, bare, f"[{bare}]:{port}"
+
+
 def check_port_free(host: str, port: int) -> None:
-    """Refuse an address something already listens on, before any worker is forked.
+    """Refuse an address something already listens on, or one that cannot be served, before any worker is forked.
 
     With SO_REUSEPORT, a second server of the same user could otherwise bind the same port and silently
     take half of the connections, and a worker that cannot bind would be restarted by gunicorn forever.
-    The probe binds without SO_REUSEPORT (SO_REUSEADDR only, so connections closing in TIME_WAIT do not
-    count), which any listening socket on the address refuses.
+    The probe binds exactly what the workers will bind (`listen_address`), without SO_REUSEPORT
+    (SO_REUSEADDR only, so connections closing in TIME_WAIT do not count), which any listening socket on the
+    address refuses. Port 0 is refused: every worker binds its own socket, so each would get another port.
     """
-    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
-    with socket.socket(family, kind, proto) as probe:
+    if port == 0:
+        raise UnusableAddress(errno.EINVAL, "port 0 would give each worker a different random port; choose a port")
+    family, bare, where = listen_address(host, port)
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            probe.bind(address)
+            probe.bind((bare, port))
+        except socket.gaierror:
+            raise UnusableAddress(errno.EINVAL, f"cannot listen on {host}: no such host") from None
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
-                raise PortInUse(exc.errno, f"{host}:{port} is already in use by another process") from None
-            raise
+                raise PortInUse(exc.errno, f"{where} is already in use by another process") from None
+            raise UnusableAddress(exc.errno, f"cannot listen on {host}:{port}: {exc.strerror}") from None
 
 
 def serve(app, host: str = "127.0.0.1", port: int = 8000, workers: int = 2, threads: int = 4,
@@ -94,7 +115,7 @@ def serve(app, host: str = "127.0.0.1", port: int = 8000, workers: int = 2, thre
     logs.configure(app.config.get("NSI_LOG_FORMAT") or "text")
     if access_log:
         app.config["NSI_ACCESS_LOG"] = True
-    options = {"bind": f"{host}:{port}", "workers": workers, "worker_class": "gthread", "threads": threads,
+    options = {"bind": listen_address(host, port)[2], "workers": workers, "worker_class": "gthread", "threads": threads,
                "timeout": timeout, "graceful_timeout": 30, "post_fork": _post_fork,
                "accesslog": None, "errorlog": "-", "loglevel": "info",
                "when_ready": (lambda server: on_ready()) if on_ready else None,
