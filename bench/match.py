@@ -30,7 +30,6 @@ import argparse
 import csv
 import gc
 import random
-import statistics
 import sys
 import zlib
 import tempfile

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import multiprocessing
 
-import pytest
 
 from registry.errors import NsiError
 from registry.mapping import decide, get_mapping, mapping_history

@@ -7,7 +7,6 @@ with the header kept so that `$translate` names the map by its own url.
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 
 from registry import db
 from registry.errors import BadRequest, NotFound

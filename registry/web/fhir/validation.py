@@ -14,7 +14,7 @@ import re
 from registry.web.fhir.expansion import evaluate, whole_system_include
 from registry.web.fhir.languages import default_displays, displays_in, language_tags
 from registry.web.fhir.outcome import FhirError, issue, operation_outcome
-from registry.web.fhir.params import Params, bad_request, param, parameters
+from registry.web.fhir.params import Params, param, parameters
 from registry.web.fhir.versions import UnknownVersion, matches, version_verdict
 
 NOT_IN_VS = "None_of_the_provided_codes_are_in_the_value_set_one"
