@@ -10,7 +10,11 @@ one whoosh document with two fields:
 
 Next to the whoosh files, `entries.json` keeps what the reranker needs for each
 designation (lemmas, keys, quantities) and each entry (code, display,
-attributes), plus the document frequency of every key.
+attributes), plus the document frequency of every key. Queries read the two
+fields' postings from tables rebuilt in memory from `entries.json` on first use
+(`postings.py`: the same document numbers, without whoosh's per-term Python);
+the whoosh files are opened only to check, by their document count, that the
+index is whole.
 
 The folder is `<data dir>/cache/match/<slug>/<seq>-<checksum[:12]>`: a new
 published version has a new checksum, so an index is never stale after a
@@ -228,7 +232,8 @@ def _collector_paused():
 
 
 class MatchIndex:
-    """An opened index: whoosh reader plus the reranking data of every designation."""
+    """An opened index: the reranking data of every designation, and its postings (the whoosh reader checks
+    the index is whole)."""
 
     def __init__(self, path: Path):
         from whoosh.index import open_dir
@@ -428,14 +433,14 @@ class MatchIndex:
         return found
 
     def find_candidates(self, keys: list[str], limit: int = 60) -> list[int]:
-        """Designation numbers of the best hits for these keys in the whoosh postings, best first.
+        """Designation numbers of the best hits for these keys in the index's postings, best first.
 
         Terms: the query's words that occur in the catalog (words in more than a
         fifth of the designations only when nothing rarer is there), and, for a
         word that does not occur (misspelt, inflected, transliterated), the
         catalog words that look like it (`similar_words`). Each designation
-        collects the IDF of the terms it holds, damped by its length. The postings are read from whoosh
-        directly: scoring them through whoosh's query matchers costs ten times
+        collects the IDF of the terms it holds, damped by its length. The postings come from `postings`
+        (tables in memory): scoring them through whoosh's query matchers costs ten times
         more in Python.
         """
         unique = list(dict.fromkeys(keys))

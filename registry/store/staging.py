@@ -17,7 +17,8 @@ from unicodedata import is_normalized, normalize
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from registry.entries import CanonicalEntry, EncodedBlock, EncodedEntry, EntryError, content_hash, normalize_entry, stored_parts
+from registry.entries import (CanonicalEntry, EncodedBlock, EncodedEntry, EntryError, content_hash, normalize_entry,
+                              stored_parts)
 from registry.errors import Position, Problem, row_label
 from registry.store.cycles import ForwardParents, cycle_text, parent_cycles, staged_parent_graph
 

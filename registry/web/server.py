@@ -115,8 +115,8 @@ def serve(app, host: str = "127.0.0.1", port: int = 8000, workers: int = 2, thre
     logs.configure(app.config.get("NSI_LOG_FORMAT") or "text")
     if access_log:
         app.config["NSI_ACCESS_LOG"] = True
-    options = {"bind": listen_address(host, port)[2], "workers": workers, "worker_class": "gthread", "threads": threads,
-               "timeout": timeout, "graceful_timeout": 30, "post_fork": _post_fork,
+    options = {"bind": listen_address(host, port)[2], "workers": workers, "worker_class": "gthread",
+               "threads": threads, "timeout": timeout, "graceful_timeout": 30, "post_fork": _post_fork,
                "accesslog": None, "errorlog": "-", "loglevel": "info",
                "when_ready": (lambda server: on_ready()) if on_ready else None,
                "control_socket_disable": True, "reuse_port": True, "keepalive": KEEPALIVE_SECONDS}
