@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
@@ -108,29 +109,82 @@ def test_index_is_built_on_first_use_and_new_versions_get_their_own(store):
     assert (report.entries, report.designations) == (6, 7)
 
 
-@pytest.mark.parametrize("damage", ["truncate entries.json", "delete segments", "delete toc", "overwrite segment"])
+DAMAGES = ["truncate entries.json", "delete entries.json", "zero the body", "a changed dose in the body",
+           "a head that is not JSON", "no head line"]
+
+
+def damage_index_file(meta: Path, damage: str) -> None:
+    """Damage an index file one way; each leaves a file whose body, if believed, would answer wrongly or fail."""
+    raw = meta.read_bytes()
+    head, body = raw.split(b"\n", 1)
+    if damage == "truncate entries.json":
+        meta.write_bytes(raw[:300])
+    elif damage == "delete entries.json":
+        meta.unlink()
+    elif damage == "zero the body":
+        meta.write_bytes(head + b"\n" + b"\0" * len(body))
+    elif damage == "a changed dose in the body":  # still valid JSON of the same length: only the CRC-32 tells
+        changed = body.replace(b"Paracetamol tablets 500 mg", b"Paracetamol tablets 900 mg", 1)
+        assert changed != body and json.loads(changed)
+        meta.write_bytes(head + b"\n" + changed)
+    elif damage == "a head that is not JSON":
+        meta.write_bytes(b"{" + head[:-2] + b"\n" + body)
+    else:
+        meta.write_bytes(body)
+
+
+@pytest.mark.parametrize("damage", DAMAGES)
 def test_a_damaged_index_is_rebuilt_on_next_use(store, damage):
     import registry.matching as matching
+    from registry.matching.index import read_index_file
     publish(store, "drugs", DRUGS)
     path, _ = index_dir(store, "drugs", "1")
     matching._OPEN.clear()
     match(["paracetamol 500 mg"], target="drugs", store=store)
     matching._OPEN.pop(str(path)).close()  # a new process: nothing open yet
     meta = path / "entries.json"
-    if damage == "truncate entries.json":
-        meta.write_bytes(meta.read_bytes()[:300])
-    elif damage == "delete segments":
-        for f in path.glob("*.seg"):
-            f.unlink()
-    elif damage == "delete toc":
-        for f in path.glob("*.toc"):
-            f.unlink()
-    else:
-        for f in path.glob("*.seg"):
-            f.write_bytes(b"\0" * f.stat().st_size)
+    damage_index_file(meta, damage)
+    with pytest.raises((InvalidState, OSError)):
+        MatchIndex(path)
     (result,) = match(["paracetamol 500 mg"], target="drugs", limit=1, store=store)
-    assert result["candidates"][0]["code"] == "P500"
-    assert json.loads(meta.read_text(encoding="utf-8"))["codes"]
+    assert (result["candidates"][0]["code"], result["candidates"][0]["display"]) == (
+        "P500", "Paracetamol tablets 500 mg")
+    assert "Paracetamol tablets 500 mg" in read_index_file(meta)["displays"]  # whole again
+    assert [f.name for f in path.iterdir()] == ["entries.json"]
+
+
+def test_an_index_of_an_older_format_is_stale_and_rebuilt(store):
+    # An index from before FORMAT 24 (entries.json a single JSON object, next to whoosh's files) is stale although
+    # its rules and entries are the same: it is rebuilt on next use, and the whoosh files go with the old folder.
+    import registry.matching as matching
+    from registry.matching.index import read_index_file, rules_fingerprint
+    publish(store, "drugs", DRUGS)
+    path, _ = index_dir(store, "drugs", "1")
+    matching._OPEN.clear()
+    match(["paracetamol 500 mg"], target="drugs", store=store)
+    matching._OPEN.pop(str(path)).close()
+    meta = path / "entries.json"
+    body = read_index_file(meta)
+    body["displays"] = ["an old display"] * len(body["displays"])
+    meta.write_text(json.dumps({"format": 23, "rules": rules_fingerprint(), **body}), encoding="utf-8")
+    for name in ("_MAIN_1.toc", "MAIN_abcdef.seg"):
+        (path / name).write_bytes(b"whoosh")
+    assert not MatchIndex.is_current(path)
+    (result,) = match(["paracetamol 500 mg"], target="drugs", limit=1, store=store)
+    assert result["candidates"][0]["display"] == "Paracetamol tablets 500 mg"
+    assert MatchIndex.is_current(path) and sorted(f.name for f in path.iterdir()) == ["entries.json"]
+
+
+def test_an_index_built_with_other_rules_is_not_current(tmp_path):
+    from registry.matching.index import FORMAT
+    path = build_from_entries(tmp_path / "ix", DRUGS, "en").path
+    assert MatchIndex.is_current(path)
+    meta = path / "entries.json"
+    head, body = meta.read_bytes().split(b"\n", 1)
+    assert json.loads(head)["format"] == FORMAT
+    meta.write_bytes(head.replace(b'"rules": "', b'"rules": "0') + b"\n" + body)
+    assert not MatchIndex.is_current(path)
+    assert not MatchIndex.is_current(tmp_path / "nothing here")
 
 
 def test_errors_are_clear(store):
@@ -582,20 +636,33 @@ def test_the_overlap_shortcuts_sum_what_the_pairwise_lookup_sums():
     assert side_overlap(key_side(("renal",), idf, 5.0), key_side(("renal",), idf, 5.0)) == 1.0
 
 
-def test_the_postings_read_in_memory_are_whooshs(tmp_path):
-    # `MatchIndex.postings` answers from tables built from entries.json on first use instead of whoosh's
-    # files: for every term of both fields, the same document numbers in the same order, and no other term.
+def test_the_postings_are_those_of_a_scan_of_the_analysed_names(tmp_path):
+    # `MatchIndex.postings` answers from tables built from the index's documents on first use: for every term of
+    # both fields, the documents found by scanning every name analysed afresh (every vocabulary word's 3-grams),
+    # in ascending order, and no other term; the document frequencies written at build agree with them.
+    from registry.matching.index import grams_of
+    from registry.matching.normalise import analyse
+    from registry.matching.weights import FUZZY_MIN_LEN
     entries = ATC_NYSTATIN + DRUGS + [{"code": "X1", "display": "Paracetamol 500 mg tablets (oral)"},
                                       {"code": "X2", "display": "Острый миелобластный лейкоз [ОМЛ]"}]
     with small_index(tmp_path, entries, "ru") as index:
-        for field in ("keys", "grams"):
-            terms = [t.decode() if isinstance(t, bytes) else t for t in index.reader.lexicon(field)]
-            assert terms, field
+        keys = [set(analyse(d[2], "ru").keys) for d in index.docs]
+        assert keys == [set(d[4].split()) for d in index.docs]
+        first = len(index.docs)
+        assert index.vocabulary == [k for k in index.df if len(k) >= FUZZY_MIN_LEN and not k[0].isdigit()]
+        grams = [set(grams_of([word])) for word in index.vocabulary]
+        for field, terms, scan in (
+                ("keys", set().union(*keys), lambda t: [i for i, held in enumerate(keys) if t in held]),
+                ("grams", set().union(*grams), lambda t: [first + i for i, held in enumerate(grams) if t in held])):
+            assert len(terms) > 20, field
             for term in terms:
-                assert index.postings(field, term) == list(index.reader.postings(field, term).all_ids()), term
+                assert index.postings(field, term) == scan(term), term
             assert sorted(index._inverted[field]) == sorted(terms)
             assert index.postings(field, "no-such-term") == []
-        assert index.key_postings(terms[0]).tolist() == index.postings("keys", terms[0])
+        assert {k: len(index.postings("keys", k)) for k in index.df} == index.df
+        assert sorted(index.df) == sorted(set().union(*keys))
+        key = sorted(index.df)[0]
+        assert index.key_postings(key).tolist() == index.postings("keys", key)
         # the keys of a row's display, read from its display designation, are those of analysing the display
         for row, display in enumerate(index.displays):
             assert index.display_keys(row) == frozenset(index.analysed(display).keys), display

@@ -275,10 +275,10 @@ def test_an_error_of_the_matcher_is_not_reported_as_one_of_the_output(tmp_path):
     from registry.matching import files
 
     def results():
-        raise FileNotFoundError(2, "No such file or directory", "index/MAIN.seg")
+        raise FileNotFoundError(2, "No such file or directory", "index/entries.json")
         yield  # pragma: no cover - a generator that fails at once
 
-    with pytest.raises(FileNotFoundError, match="MAIN.seg"):
+    with pytest.raises(FileNotFoundError, match="entries.json"):
         files.write_candidates(tmp_path / "o.csv", results())
     assert list(tmp_path.iterdir()) == []
 

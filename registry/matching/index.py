@@ -1,20 +1,18 @@
 """The match index of one published catalog version: a derived cache, rebuilt when missing.
 
-Each designation of each entry (the display, synonyms, inclusions...) becomes
-one whoosh document with two fields:
+Each designation of each entry (the display, synonyms, inclusions...) becomes one numbered document
+(`docs` of `entries.json`): its text, its lemmas, the cross-script keys of its words (`normalise.analyse`),
+its quantities and qualifiers, for word hits and for the reranker. Each distinct word of the catalog (the
+`vocabulary`) is one more document after them, so that a misspelt, inflected or transliterated query word
+finds, by its character 3-grams, the catalog words sharing most of its letters. `entries.json` also holds
+each entry (code, display, attributes, parent) and the document frequency of every key.
 
-* `keys`: the cross-script keys of its words (`normalise.analyse`), for word hits;
-* `grams`: character 3-grams, in one extra document per distinct word of the
-  catalog (the vocabulary), so that a misspelt, inflected or transliterated
-  query word finds the catalog words sharing most of its letters.
-
-Next to the whoosh files, `entries.json` keeps what the reranker needs for each
-designation (lemmas, keys, quantities) and each entry (code, display,
-attributes), plus the document frequency of every key. Queries read the two
-fields' postings from tables rebuilt in memory from `entries.json` on first use
-(`postings.py`: the same document numbers, without whoosh's per-term Python);
-the whoosh files are opened only to check, by their document count, that the
-index is whole.
+`entries.json` is the whole index: queries read the postings of the two fields (`keys` and `grams`) from
+tables rebuilt in memory from its documents on first use (`postings.py`). Until FORMAT 23 the build also
+wrote them into whoosh's files, which nothing read any more but their document count (docs/matching.md:
+build 26-33 % faster and the index 1.6-1.8 times smaller without them). The file is a head line (format,
+rules fingerprint, the body's length and CRC-32) and the body: a truncated, overwritten or half-written body
+is told from a whole one before it is parsed, and the index rebuilt.
 
 The folder is `<data dir>/cache/match/<slug>/<seq>-<checksum[:12]>`: a new
 published version has a new checksum, so an index is never stale after a
@@ -34,6 +32,7 @@ import re
 import shutil
 import time
 import uuid
+import zlib
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -52,7 +51,8 @@ from registry.matching.overlap import KeySide, key_side
 from registry.matching.postings import grams_of, inverted
 from registry.matching.weights import FUZZY_MIN_LEN, FUZZY_WORD, LENGTH_B
 
-FORMAT = 23
+FORMAT = 24  # 24: entries.json alone, with a checked head; 23 and before also wrote whoosh files
+INDEX_FILE = "entries.json"
 _BRACKETED = re.compile(r"\s*(\[[^\]]*\]|\([^)]*\))")
 POSTINGS_CACHE = 50_000
 # Names kept analysed, candidate lists and base scores kept per index: a local group's name is asked for as a
@@ -70,12 +70,6 @@ def rules_fingerprint() -> str:
             h.update(path.name.encode())
             h.update(path.read_bytes())
     return h.hexdigest()[:16]
-
-
-def _schema():
-    from whoosh.fields import KEYWORD, Schema
-    # Postings only: candidates() weighs them itself, so no field lengths or scoring data are stored.
-    return Schema(keys=KEYWORD(lowercase=False), grams=KEYWORD(lowercase=False))
 
 
 def index_dir(store, slug: str, version: str, targets=None) -> tuple[Path, object]:
@@ -139,22 +133,71 @@ def _designations(entry: dict, targets=DEFAULT_TARGETS) -> list[tuple[str, str]]
     return out
 
 
+@contextmanager
+def _collector_paused():
+    """Python's cyclic garbage collector off for a block that builds many objects but no cycles.
+
+    Reading an index's `entries.json` creates so many containers that the collector runs full
+    collections of the whole heap (every imported module's objects too) in the middle of it: 0.05 s
+    on top of the 0.015 s of the parse itself. Nothing is lost: the collector resumes afterwards.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _write_index_file(path: Path, meta: dict) -> None:
+    """Write `entries.json`: a head line (format, rules fingerprint, the body's length and CRC-32), then the body.
+
+    The head lets `is_current` tell an index built with other rules by its first line alone, and
+    `read_index_file` tell a damaged body (truncated, overwritten, cut short by a crash) before parsing it.
+    """
+    body = json.dumps(meta, ensure_ascii=False).encode("utf-8")
+    head = {"format": FORMAT, "rules": rules_fingerprint(), "bytes": len(body), "crc32": zlib.crc32(body)}
+    with open(path, "wb") as f:
+        f.write(json.dumps(head).encode("ascii") + b"\n")
+        f.write(body)  # no fsync: a body cut short by a crash fails its CRC-32 and the index is rebuilt
+
+
+def _head(line: bytes) -> dict | None:
+    """The head of an index file from its first line, or None if it is not one."""
+    try:
+        head = json.loads(line)
+    except ValueError:
+        return None
+    return head if isinstance(head, dict) else None
+
+
+def read_index_file(path: Path) -> dict:
+    """The body of an index file (`_write_index_file`), after checking it is whole: InvalidState if the
+    file is not of this FORMAT, or its body is not as long as the head says or has another CRC-32."""
+    raw = Path(path).read_bytes()
+    end = raw.find(b"\n")
+    head = _head(raw[:end]) if end > 0 else None
+    body = raw[end + 1:] if head else b""
+    if not head or head.get("format") != FORMAT or head.get("bytes") != len(body) or \
+            head.get("crc32") != zlib.crc32(body):
+        raise InvalidState(f"the match index at {path.parent} is damaged: rebuild it with `nsi index rebuild`")
+    with _collector_paused():  # the reranking data: some 100k lists and strings, and no reference cycles
+        return json.loads(body)
+
+
 def build_from_entries(path: Path, entries, language: str, label: str = "", catalog: str = "",
                        targets=None) -> BuildReport:
     """Build an index of `entries` (canonical dicts) into the folder `path`, replacing what is there.
 
-    `targets` are the fields whose names are searched (`fields.py`; default display and designations). Written into a temporary sibling folder and renamed into place, so readers
-    never see half an index.
+    `targets` are the fields whose names are searched (`fields.py`; default display and designations).
+    Written into a temporary sibling folder and renamed into place, so readers never see half an index.
     """
-    from whoosh.filedb.filestore import FileStorage
-
     started = time.perf_counter()
     path = Path(path)
     tmp = path.parent / f".build-{uuid.uuid4().hex[:8]}"
     tmp.mkdir(parents=True)
     try:
-        ix = FileStorage(str(tmp)).create_index(_schema())
-        writer = ix.writer(procs=1, limitmb=1024)
         codes, displays, attributes, docs, df = [], [], [], [], {}
         entries = list(entries)
         targets = tuple(targets or DEFAULT_TARGETS)
@@ -174,23 +217,18 @@ def build_from_entries(path: Path, entries, language: str, label: str = "", cata
                 unique = set(a.keys)
                 for key in unique:
                     df[key] = df.get(key, 0) + 1
-                writer.add_document(keys=" ".join(unique))
                 if position == 0:  # the display, when it is searched
                     own_qualifiers = a.qualifiers
                 # A parent's qualifiers (`Other X : X, unspecified`) are not the child's.
                 qualifiers = own_qualifiers if use == "under parent" else a.qualifiers
                 docs.append([row, use, text, a.lemma_text, a.key_text, sorted(a.quantities), sorted(qualifiers)])
         # One vocabulary document per distinct word, after the designations: its 3-grams lead a
-        # misspelt or transliterated query word to the catalog words that look like it.
+        # misspelt or transliterated query word to the catalog words that look like it (`postings.inverted`).
         vocabulary = [k for k in df if len(k) >= FUZZY_MIN_LEN and not k[0].isdigit()]
-        for word in vocabulary:
-            writer.add_document(grams=" ".join(set(grams_of([word]))))
-        writer.commit()
-        meta = {"format": FORMAT, "rules": rules_fingerprint(), "catalog": catalog, "version": label,
-                "language": language, "targets": list(targets), "codes": codes, "displays": displays, "attributes": attributes,
-                "docs": docs, "df": df, "vocabulary": vocabulary,
-                "parents": [parents.get(row, -1) for row in range(len(codes))]}
-        (tmp / "entries.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+        meta = {"catalog": catalog, "version": label, "language": language, "targets": list(targets),
+                "codes": codes, "displays": displays, "attributes": attributes, "docs": docs, "df": df,
+                "vocabulary": vocabulary, "parents": [parents.get(row, -1) for row in range(len(codes))]}
+        _write_index_file(tmp / INDEX_FILE, meta)
         if path.exists():
             old = path.parent / f".old-{uuid.uuid4().hex[:8]}"
             os.replace(path, old)
@@ -214,32 +252,13 @@ def build_index(store, slug: str, version: str = "latest", targets=None) -> Buil
     return build_from_entries(path, store.iter_entries(slug, ref.label), language, ref.label, slug, targets)
 
 
-@contextmanager
-def _collector_paused():
-    """Python's cyclic garbage collector off for a block that builds many objects but no cycles.
-
-    Reading an index's `entries.json` creates so many containers that the collector runs full
-    collections of the whole heap (every imported module's objects too) in the middle of it: 0.05 s
-    on top of the 0.015 s of the parse itself. Nothing is lost: the collector resumes afterwards.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 class MatchIndex:
-    """An opened index: the reranking data of every designation, and its postings (the whoosh reader checks
-    the index is whole)."""
+    """An opened index: the reranking data of every designation, and its postings (built in memory from
+    them on first use)."""
 
     def __init__(self, path: Path):
-        from whoosh.index import open_dir
         self.path = Path(path)
-        with _collector_paused():  # the reranking data: some 100k lists and strings, and no reference cycles
-            meta = json.loads((self.path / "entries.json").read_text(encoding="utf-8"))
+        meta = read_index_file(self.path / INDEX_FILE)  # InvalidState if damaged
         self.catalog, self.version, self.language = meta["catalog"], meta["version"], meta["language"]
         self.codes, self.displays, self.attributes = meta["codes"], meta["displays"], meta["attributes"]
         self.docs = meta["docs"]
@@ -265,7 +284,6 @@ class MatchIndex:
         # The same as arrays, for `find_candidates`: the damping and the tie-break of each designation.
         self._damping = numpy.array(self.length_factor, dtype=numpy.float64)
         self._tie = TIE * numpy.array(lengths, dtype=numpy.float64)
-        self.reader = open_dir(str(self.path)).reader()  # postings only: no searcher, whose imports cost 10 ms
         self._inverted: dict[str, dict[str, list[int]]] = {}  # field -> term -> document numbers (`postings`)
         self._key_postings: dict[str, numpy.ndarray] = {}
         self._sides: dict[int, KeySide] = {}
@@ -280,8 +298,6 @@ class MatchIndex:
         # reading (keys, qualifiers) -> {doc id: (base score, parts of its reason)}, see `rerank`
         self.base_scores: dict[tuple, dict[int, tuple]] = {}
         self.agreements: dict[tuple, dict[int, tuple]] = {}  # a term's attributes -> {row: agreement}
-        if self.reader.doc_count_all() != len(self.docs) + len(self.vocabulary):
-            raise InvalidState(f"the match index at {self.path} is damaged: rebuild it with `nsi index rebuild`")
         load_morphology()  # on opening, not in the first Russian query's time
 
     def children_docs(self, row: int) -> list[int]:
@@ -335,20 +351,22 @@ class MatchIndex:
 
     @staticmethod
     def is_current(path: Path) -> bool:
-        """Whether a complete index built with the current rules is at `path`."""
+        """Whether an index of this FORMAT built with the current rules is at `path`, by its file's head
+        line alone (an index from before FORMAT 24 has none: it is stale). Whether its body is whole is
+        checked when it is opened (`read_index_file`)."""
         try:
-            with open(Path(path) / "entries.json", encoding="utf-8") as f:
-                head = f.read(200)
+            with open(Path(path) / INDEX_FILE, "rb") as f:
+                head = _head(f.readline(1000))
         except OSError:
             return False
-        return f'"format": {FORMAT}, "rules": "{rules_fingerprint()}"' in head
+        return bool(head) and head.get("format") == FORMAT and head.get("rules") == rules_fingerprint()
 
     def postings(self, field_name: str, text: str) -> list[int]:
         """Document numbers holding `text` in `field_name` (`keys` or `grams`), in ascending order.
 
-        The same numbers as whoosh's postings of the field (`test_matching.py` compares them), read from
-        tables built in memory on the field's first use (`postings.inverted`): one pass over the names or the
-        vocabulary (0.005-0.03 s for the benchmark catalogs) instead of tens of µs of whoosh's Python for each
+        Read from tables built in memory on the field's first use (`postings.inverted`; `test_matching.py`
+        checks them against a scan of the documents): one pass over the names or the vocabulary (0.005-0.03 s
+        for the benchmark catalogs), where reading them term by term from files in Python cost tens of µs a
         term, of which a query reads two to six, most for the first time in a list of a thousand names.
         """
         table = self._inverted.get(field_name)
@@ -476,8 +494,7 @@ class MatchIndex:
         return exact + [d for d in best if d not in exact]
 
     def close(self) -> None:
-        """Release the index's files."""
-        self.reader.close()
+        """Release the index (nothing is held open: its file is read whole when it is opened)."""
 
 
 def open_index(store, slug: str, version: str = "latest", targets=None) -> MatchIndex:
@@ -492,6 +509,6 @@ def open_index(store, slug: str, version: str = "latest", targets=None) -> Match
         build_index(store, slug, ref.label, targets)
     try:
         return MatchIndex(path)
-    except Exception:  # any damage: bad JSON, missing or corrupt whoosh segments (their errors vary)
+    except Exception:  # any damage: a body that is cut short or not its CRC-32, a missing file, bad JSON
         build_index(store, slug, ref.label, targets)
         return MatchIndex(path)
