@@ -6,7 +6,7 @@
                                   #  "reason": 'display "paracetamol": same words after normalisation'}
 
 Terms and results are plain JSON-ready dicts, so the CLI and the REST API call
-the same function. Retrieval uses the whoosh index of the target version
+the same function. Retrieval uses the match index of the target version
 (`index.py`, built on first use); the candidates are scored by `rerank.py`.
 """
 

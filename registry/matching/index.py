@@ -8,11 +8,12 @@ finds, by its character 3-grams, the catalog words sharing most of its letters. 
 each entry (code, display, attributes, parent) and the document frequency of every key.
 
 `entries.json` is the whole index: queries read the postings of the two fields (`keys` and `grams`) from
-tables rebuilt in memory from its documents on first use (`postings.py`). Until FORMAT 23 the build also
-wrote them into whoosh's files, which nothing read any more but their document count (docs/matching.md:
-build 26-33 % faster and the index 1.6-1.8 times smaller without them). The file is a head line (format,
-rules fingerprint, the body's length and CRC-32) and the body: a truncated, overwritten or half-written body
-is told from a whole one before it is parsed, and the index rebuilt.
+tables built in memory from its documents on first use (`postings.py`). Up to FORMAT 23 the build also
+wrote them into whoosh's files, of which nothing read more than the document count (without them a build
+takes 2.1-4.4 times less CPU and the index is 11-57 % smaller; reading them back from whoosh's files would
+cost 4-14 times the CPU of building the tables: docs/matching.md). The file is a head line (format, rules fingerprint, the body's length and CRC-32)
+and the body: a truncated, overwritten or half-written body is told from a whole one before it is parsed,
+and the index rebuilt.
 
 The folder is `<data dir>/cache/match/<slug>/<seq>-<checksum[:12]>`: a new
 published version has a new checksum, so an index is never stale after a

@@ -1,4 +1,4 @@
-"""Reranking: score whoosh's candidates 0-100 with rapidfuzz and agreement on codes, numbers and attributes.
+"""Reranking: score the index's candidates 0-100 with rapidfuzz and agreement on codes, numbers and attributes.
 
 The base score compares the normalised query with one designation of a
 candidate entry in two ways and blends them:
