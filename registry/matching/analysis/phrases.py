@@ -6,8 +6,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from registry.matching.analysis.tables import on_reload, read_pairs
+
+if TYPE_CHECKING:  # the pipeline imports this module
+    from registry.matching.analysis.pipeline import Analysis
 
 QUALIFIER_CLASSES = ("other", "specified", "unspecified", "without", "elsewhere")
 
