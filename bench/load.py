@@ -281,20 +281,6 @@ def search_lines(catalogs: dict) -> list[str]:
     return out
 
 
-def wait_for_search_indexes(base: str, catalogs: dict, limit: float = 600) -> None:
-    """Wait until no catalog is still being indexed (search answers say so in `indexing`)."""
-    started = time.perf_counter()
-    for slug in catalogs:
-        while True:
-            _, _, body = get(f"{base}{API}/search?q=a&catalog={slug}")
-            if not json.loads(body).get("indexing"):
-                break
-            if time.perf_counter() - started > limit:
-                raise SystemExit(f"the search index of {slug} was not built within {limit:.0f} s")
-            time.sleep(0.5)
-    print(f"search indexes ready after {time.perf_counter() - started:.1f} s")
-
-
 def wait_until_settled(env: dict, limit: float = 900) -> None:
     """Wait until the servers have built the search index of every published version, before anything is measured.
 
@@ -490,7 +476,6 @@ def main() -> None:
                                         for c in data["million"]])
         wait_until_settled(env)
         if wanted is None or "search" in wanted:
-            wait_for_search_indexes(cold.base, data["catalogs"])
             runs["search"] = (cold, search_lines(data["catalogs"]))
         runs["mix"] = (warm, mix_lines(warm.base, data["catalogs"]))
         runs = {k: v for k, v in runs.items() if wanted is None or k in wanted}
