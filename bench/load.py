@@ -5,7 +5,9 @@
    to build).
 2. Serves it with `nsi serve` (gunicorn gthread, `--workers 2 --threads 4`, or `--workers`/`--threads`) on
    loopback, and a second instance with the response cache off (`NSI_RESPONSE_CACHE_MB=0`) for the cold runs.
-3. Drives them with wrk (Debian's package) and a Lua script cycling real codes, at 8, 32 and 64 connections:
+3. Waits until the servers have built the search index of every published version in the background (minutes
+   for the 1M-entry catalog: measured meanwhile, every run shares the CPU with that build).
+4. Drives them with wrk (Debian's package) and a Lua script cycling real codes, at 8, 32 and 64 connections:
    - `bare`: `GET /api/v1/healthz`, a constant answer through the same app, hooks and server: the ceiling;
    - `lookup`: `GET .../versions/{label}/entries/{code}`; `lookup-latest`: the same through `latest`;
    - `catalogs`: `GET /api/v1/catalogs`; `lookup-cold`: lookups on the instance without a response cache;
@@ -16,7 +18,7 @@
      the servers build in the background;
    - `mix`: lookups (by label and `latest`), conditional GETs with If-None-Match, validate batches, search,
      entry pages, translate, FHIR `$lookup` and `$validate-code`, the catalog list.
-4. Prints requests/s, p50, p99, non-2xx/3xx answers and socket errors per run, each endpoint's throughput as a
+5. Prints requests/s, p50, p99, non-2xx/3xx answers and socket errors per run, each endpoint's throughput as a
    share of the bare endpoint measured on the same server at the same level just before it, the workers' CPU
    per request and each worker's share of it (from /proc: a balanced server splits it evenly), and the
    targets (0 errors at every level; at 32 connections lookups >= 85% of bare with p99 < 20 ms, cold and on
@@ -27,6 +29,7 @@
     python bench/load.py              # 20 s per run
     python bench/load.py --quick      # 5 s per run
     python bench/load.py --million    # also the 1M-entry catalog
+    python bench/load.py --million --store /tmp/nsi-1m   # prepared once, reused by the next runs
     python bench/load.py --cpu --only lookup-cold   # first the CPU per request in process, then wrk
     python bench/load.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/test   # on PostgreSQL
 
@@ -278,18 +281,33 @@ def search_lines(catalogs: dict) -> list[str]:
     return out
 
 
-def wait_for_search_indexes(base: str, catalogs: dict, limit: float = 600) -> None:
-    """Wait until no catalog is still being indexed (search answers say so in `indexing`)."""
+def wait_until_settled(env: dict, limit: float = 900) -> None:
+    """Wait until the servers have built the search index of every published version, before anything is measured.
+
+    The servers build the indexes of what the bench published in the background (`nsi serve` wakes its indexer
+    at start): for the 1M-entry catalog that is minutes of one worker's CPU and GIL and of database writes, and a
+    run made meanwhile measures a server that is still busy (the 1M lookups and the bare endpoint beside them
+    were once measured so). A deployment is busy so only in the minutes after a large publish. Read from the
+    database (no request to the servers): no catalog behind, and no build holding a lease.
+    """
+    import sqlalchemy as sa
+    from registry.search import index as search_index
+    from registry.store import Store
+    store = Store.open(env)
     started = time.perf_counter()
-    for slug in catalogs:
+    try:
         while True:
-            _, _, body = get(f"{base}{API}/search?q=a&catalog={slug}")
-            if not json.loads(body).get("indexing"):
+            with store.engine.connect() as conn:
+                building = conn.execute(sa.select(sa.func.count()).select_from(search_index.STATE)
+                                        .where(search_index.STATE.c.lease_owner.is_not(None))).scalar()
+            if not building and not search_index.catalogs_behind(store):
                 break
             if time.perf_counter() - started > limit:
-                raise SystemExit(f"the search index of {slug} was not built within {limit:.0f} s")
-            time.sleep(0.5)
-    print(f"search indexes ready after {time.perf_counter() - started:.1f} s")
+                raise SystemExit(f"the servers had not built every search index within {limit:.0f} s")
+            time.sleep(1)
+    finally:
+        store.engine.dispose()
+    print(f"search indexes built by the servers after {time.perf_counter() - started:.1f} s")
 
 
 def mix_lines(base: str, catalogs: dict) -> list[str]:
@@ -410,19 +428,33 @@ def main() -> None:
                                                           "(cold lookup, lookup from the response cache, healthz)")
     ap.add_argument("--database-url", help="a PostgreSQL URL: prepare and serve the data in a throw-away schema "
                                            "of that database instead of SQLite")
+    ap.add_argument("--store", type=Path, help="a SQLite data folder kept between runs: prepared when it holds "
+                                               "none, reused as it is otherwise (with its search indexes)")
     args = ap.parse_args()
+    if args.store and args.database_url:
+        raise SystemExit("--store keeps a SQLite store; with --database-url the data lives in a throw-away schema")
     if not shutil.which("wrk"):
         raise SystemExit("wrk not found: apt-get install wrk")
     seconds = args.seconds or (5 if args.quick else 20)
     levels = [int(x) for x in args.levels.split(",")]
     wanted = set(args.only.split(",")) if args.only else None
 
-    work = Path(tempfile.mkdtemp(prefix="nsi-bench-load-"))
+    work = args.store or Path(tempfile.mkdtemp(prefix="nsi-bench-load-"))
     servers = []
     schema = PgSchema(args.database_url) if args.database_url else None
     try:
         t = time.perf_counter()
-        data = prepare(work, args.million, schema.url if schema else None)
+        kept = work / "bench-codes.json"
+        if args.store and kept.is_file():
+            data = json.loads(kept.read_text(encoding="utf-8"))
+            os.environ["NSI_DATA_DIR"] = str(work)  # as prepare() leaves it, for --cpu's in-process app
+            os.environ.pop("NSI_DATABASE_URL", None)
+            if args.million and not data["million"]:
+                raise SystemExit(f"{work} was prepared without --million")
+        else:
+            data = prepare(work, args.million, schema.url if schema else None)
+            if args.store:
+                kept.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
         print(f"prepared the store on {f'PostgreSQL (schema {schema.name})' if schema else 'SQLite'} in "
               f"{time.perf_counter() - t:.0f} s: "
               + ", ".join(f"{s} {l} ({len(c):,})" for s, (l, c) in data["catalogs"].items()))
@@ -442,8 +474,8 @@ def main() -> None:
         if data["million"]:
             runs["lookup-1m"] = (warm, [line("GET", f"{API}/catalogs/million/versions/v1/entries/{c}")
                                         for c in data["million"]])
+        wait_until_settled(env)
         if wanted is None or "search" in wanted:
-            wait_for_search_indexes(cold.base, data["catalogs"])
             runs["search"] = (cold, search_lines(data["catalogs"]))
         runs["mix"] = (warm, mix_lines(warm.base, data["catalogs"]))
         runs = {k: v for k, v in runs.items() if wanted is None or k in wanted}
@@ -478,7 +510,8 @@ def main() -> None:
     finally:
         for server in servers:
             server.stop()
-        shutil.rmtree(work, ignore_errors=True)
+        if not args.store:
+            shutil.rmtree(work, ignore_errors=True)
         if schema:
             schema.drop()
 
