@@ -130,17 +130,18 @@ def cached(refs: list[VersionRef], through_latest: bool, representation: str,
     its ETag (never for streamed responses). Responses about drafts are built
     each time and marked `no-store`.
     """
-    if any(ref.is_draft for ref in refs):
+    if refs[0].is_draft if len(refs) == 1 else any(ref.is_draft for ref in refs):
         response = build()
         response.headers["Cache-Control"] = "no-store"
         return response
     tag = etag_for(refs, representation)
-    config = current_app.config
+    app = current_app._get_current_object()  # one look-up through the context, not one per attribute
+    config = app.config
     if through_latest:
         control = f"public, max-age={config['NSI_LATEST_MAX_AGE']}, must-revalidate"
     else:
         control = f"public, max-age={config['NSI_CACHE_MAX_AGE']}"
-    memory = current_app.extensions.get("nsi_response_cache") if keep else None
+    memory = app.extensions.get("nsi_response_cache") if keep else None
     # RFC 9110 §13.1.2: If-None-Match uses the weak comparison; the header is parsed only when it was sent.
     if request.environ.get("HTTP_IF_NONE_MATCH") and request.if_none_match.contains_weak(tag):
         response = Response(status=304)
