@@ -48,10 +48,11 @@ def owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
 
 
-def indexed_seqs(cursor) -> dict[int, int]:
-    """catalog id -> the sequence up to which its versions are searchable through the index (a driver cursor)."""
-    cursor.execute("SELECT catalog_id, indexed_seq FROM search_index_state")
-    return dict(cursor.fetchall())
+def indexed_seqs(cursor) -> dict[int, tuple[int, int]]:
+    """catalog id -> (the sequence up to which its versions are searchable through the index, the last entry id
+    indexed: none of the catalog's index rows lies above it), from a driver cursor."""
+    cursor.execute("SELECT catalog_id, indexed_seq, indexed_entry_id FROM search_index_state")
+    return {catalog_id: (seq, entry_id) for catalog_id, seq, entry_id in cursor.fetchall()}
 
 
 def catalogs_behind(store) -> list[int]:

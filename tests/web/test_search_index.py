@@ -181,7 +181,7 @@ def test_the_rank_window_is_read_through_the_index_not_a_scan_that_may_start_any
         cursor = raw.cursor()
         query = {"query": search._tsquery(query_terms("частое")), "window": search.RANK_WINDOW, "k": 80}
         plan = lambda: "\n".join(r[0] for r in cursor.execute(  # noqa: E731
-            "EXPLAIN " + search._SQL["postgresql", True], query).fetchall())
+            "EXPLAIN " + search._SQL["postgresql"], query).fetchall())
         assert "Seq Scan on entry_search" in plan()  # what the planner picks for a word in every row
         search.plan_ranked_reads(cursor)
         assert "Seq Scan on entry_search" not in plan() and "ix_entry_search_terms" in plan()
@@ -272,3 +272,18 @@ def test_a_catalog_whose_matches_lie_beyond_the_rank_window_is_still_answered(cl
     _publish(store, tmp_path, "later", [("L1", "редкое совпадение")])  # indexed after `first`'s rows
     monkeypatch.setattr(search, "RANK_WINDOW", 12)  # fewer than the candidates kept (3 * limit + 50)
     assert codes(client.get("/api/v1/search?q=редкое&catalog=later&limit=4")) == ["L1"]
+
+
+def test_a_version_crowded_out_of_the_candidates_is_ranked_within_its_own_window(client, store, tmp_path,
+                                                                                monkeypatch):
+    # `first` fills the index's window; `later`'s best rows (the shortest displays) are its last ones. Its own
+    # read ranks only its first RANK_WINDOW matches, alone and in a search across catalogs: before, it ranked
+    # all of them (a common word in a 1M catalog: 350,000 rows ranked and joined, once per such catalog).
+    _publish(store, tmp_path, "first", [(f"F{i:02d}", "частое") for i in range(30)])
+    _publish(store, tmp_path, "later", [(f"L{i:02d}", "частое слово" + " с длинным хвостом описания" * (i < 30))
+                                        for i in range(40)])
+    assert codes(client.get("/api/v1/search?q=частое&catalog=later&limit=5")) == [f"L{i}" for i in range(30, 35)]
+    monkeypatch.setattr(search, "RANK_WINDOW", 12)  # fewer than the candidates kept (3 * limit + 50)
+    assert codes(client.get("/api/v1/search?q=частое&catalog=later&limit=5")) == [f"L{i:02d}" for i in range(5)]
+    across = client.get("/api/v1/search?q=частое слово&limit=100").get_json()["items"]
+    assert sorted(h["code"] for h in across if h["catalog"] == "later") == [f"L{i:02d}" for i in range(12)]
