@@ -60,3 +60,37 @@ def test_the_fast_lookup_is_byte_for_byte_the_encoded_entry_detail(app, store):
     assert '{"code":"S.4","display":"tab\\tnew line\\ncarriage\\rform\\fbell\\u0007 unit\\u001f del\x7f",' in text
     with pytest.raises(NotFound):
         publishing.entry_detail_json(store, odd, "nope")
+
+
+def test_threads_taking_their_first_lookup_of_a_version_at_once_read_it_for_several_parents_once(store, monkeypatch):
+    """Whether a version has entries of several parents is one read of the whole version when it has none:
+    the threads of a worker that all take their first lookup of it at once ask once and share the answer."""
+    import threading
+    import time
+    from importers.samples import load_demo
+    load_demo(store)
+    ref = store.resolve("icd10-ru", "latest")
+    code = store.page_entries("icd10-ru", ref.label, limit=1)["items"][0]["code"]
+    publishing._multi_parent_versions.clear()
+    reads = []
+    real = publishing._any_multi_parent
+
+    def slow_read(*args):
+        reads.append(threading.get_ident())
+        time.sleep(0.2)  # long enough that every thread arrives while the first one still reads
+        return real(*args)
+
+    monkeypatch.setattr(publishing, "_any_multi_parent", slow_read)
+    answers, start = [], threading.Barrier(6)
+
+    def lookup():
+        start.wait()
+        answers.append(publishing.entry_detail_json(store, ref, code))
+
+    threads = [threading.Thread(target=lookup) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(reads) == 1
+    assert len(answers) == 6 and len(set(answers)) == 1
