@@ -375,7 +375,7 @@ class MatchIndex:
     def key_sides(self, doc_ids: list[int]) -> list[KeySide]:
         """`key_side` of each of `doc_ids`, in one call (a query's pending candidates)."""
         kept = self._sides
-        found = [kept.get(d) for d in doc_ids]
+        found = list(map(kept.get, doc_ids))
         if None in found:
             found = [side or self.key_side(d) for side, d in zip(found, doc_ids)]
         return found

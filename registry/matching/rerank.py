@@ -27,7 +27,7 @@ from math import floor
 from rapidfuzz import fuzz
 
 from registry.matching.analysis import Analysis, basic_fold, fold_code
-from registry.matching.overlap import KeySide, cdist64, key_side, near_words, side_overlap
+from registry.matching.overlap import KeySide, cdist64, key_side, near_words, side_overlap, side_overlaps
 from registry.matching.weights import (DIFFERENT_ATTRIBUTE, DIFFERENT_QUANTITIES, INEXACT_MAX, LIFT_MIN,
                                        QUALIFIER_DIFFERENT, QUALIFIER_SAME, SAME_ATTRIBUTE, SAME_CODE,
                                        SAME_QUANTITIES, TOKEN_SET, TOKEN_SORT, WORD_OVERLAP)
@@ -101,6 +101,9 @@ def similarity(query: Analysis, doc_key_text: str, idf: dict[str, float], max_id
     return score, _how(parts, query.qualifiers, doc_qualifiers)
 
 
+_SAME, _BAG = (100.0, ("same",)), (100.0, ("bag",))  # the same words; the same bag in another order
+
+
 def _base_score(query: Analysis, doc_key_text: str, doc_qualifiers: frozenset, sides: tuple[KeySide, KeySide],
                 ratios: tuple[float, float] | None = None) -> tuple[float, tuple]:
     """`similarity`'s score with the parts of its reason, which `_how` words only for the names that rank.
@@ -110,10 +113,10 @@ def _base_score(query: Analysis, doc_key_text: str, doc_qualifiers: frozenset, s
     same_qualifiers = query.qualifiers == doc_qualifiers
     if same_qualifiers:
         if query.key_text == doc_key_text:
-            return 100.0, ("same",)
+            return _SAME
         # the same bag of words (`sides` hold distinct keys: a word count tells most bags apart first)
         if len(query.keys) == doc_key_text.count(" ") + 1 and query.sorted_keys == sorted(doc_key_text.split()):
-            return 100.0, ("bag",)
+            return _BAG
     overlap = side_overlap(*sides)
     if ratios is None:
         ratios = fuzz.token_sort_ratio(query.key_text, doc_key_text), fuzz.token_set_ratio(query.key_text, doc_key_text)
@@ -255,10 +258,26 @@ def _score_pending(index, reading: Analysis, side: KeySide, memo: dict, doc_ids:
     if not doc_ids:
         return
     docs = index.docs
-    ratios = _ratios(reading.key_text, [docs[d][4] for d in doc_ids])
-    for doc_id, pair, doc_side in zip(doc_ids, ratios, index.key_sides(doc_ids)):
-        doc = docs[doc_id]
-        memo[doc_id] = _base_score(reading, doc[4], doc[6], (side, doc_side), pair)
+    texts = [docs[d][4] for d in doc_ids]
+    ratios = _ratios(reading.key_text, texts)
+    overlaps = side_overlaps(side, index.key_sides(doc_ids))
+    # `_base_score` of each, with the query's parts read once (the same floats)
+    q_qualifiers, q_text, q_count = reading.qualifiers, reading.key_text, len(reading.keys)
+    q_sorted = reading.sorted_keys
+    for doc_id, text, (sort, tset), overlap in zip(doc_ids, texts, ratios, overlaps):
+        qualifiers = docs[doc_id][6]
+        same_qualifiers = q_qualifiers == qualifiers
+        if same_qualifiers:
+            if q_text == text:
+                memo[doc_id] = _SAME
+                continue
+            if q_count == text.count(" ") + 1 and q_sorted == sorted(text.split()):
+                memo[doc_id] = _BAG
+                continue
+        score = WORD_OVERLAP * overlap + TOKEN_SORT * sort + TOKEN_SET * tset
+        if not same_qualifiers or qualifiers:
+            score += qualifier_agreement(q_qualifiers, qualifiers)
+        memo[doc_id] = (score if score < INEXACT_MAX else INEXACT_MAX), (overlap, max(sort, tset), same_qualifiers)
 
 
 def rerank(index, query: Analysis | list[Analysis], doc_ids: list[int], term_code: str | None = None,
