@@ -693,6 +693,11 @@ def test_the_ratios_of_many_names_at_once_equal_those_of_each_pair():
     assert _ratios(query, names) == [(fuzz.token_sort_ratio(query, n), fuzz.token_set_ratio(query, n)) for n in names]
     assert all(type(a) is float and type(b) is float for a, b in _ratios(query, names))
     assert _ratios(query, []) == []
+    # with the words of each text sorted once (`KeySide.sorted_text`), token_sort_ratio as the plain ratio of those
+    def ordered(text):
+        return " ".join(sorted(text.split()))
+    for one in names:
+        assert _ratios(one, names, ordered(one), [ordered(n) for n in names]) == _ratios(one, names), one
 
 
 def test_retrieval_sums_and_ties_are_those_of_a_plain_dict_and_sort(tmp_path):

@@ -115,17 +115,20 @@ class KeySide:
     # For a query's side: the close words of each key among the candidates' keys (`near_words`).
     near: dict[str, dict[str, float]] | None = None
     key_set: frozenset = frozenset()  # the keys as a set, for quick look-ups in `side_overlap`
+    # The keys sorted and joined by spaces: `token_sort_ratio` of two names is the plain ratio of these texts
+    sorted_text: str = ""
 
 
 def key_side(keys: tuple[str, ...], idf: dict[str, float], max_idf: float) -> KeySide:
     """The prepared side of a name's keys, against a catalog's IDF."""
     distinct, doses, has_dose = _key_parts(keys)
     full = _weights(distinct, doses, True, idf, max_idf)
+    ordered = " ".join(sorted(keys))
     if not has_dose:  # without doses, the weights do not depend on the other side
         total = sum(full)
-        return KeySide(distinct, full, full, total, total, has_dose, {}, None, frozenset(distinct))
+        return KeySide(distinct, full, full, total, total, has_dose, {}, None, frozenset(distinct), ordered)
     alone = _weights(distinct, doses, False, idf, max_idf)
-    return KeySide(distinct, full, alone, sum(full), sum(alone), has_dose, {}, None, frozenset(distinct))
+    return KeySide(distinct, full, alone, sum(full), sum(alone), has_dose, {}, None, frozenset(distinct), ordered)
 
 
 def near_words(query: KeySide, words: Sequence[str]) -> None:

@@ -225,12 +225,20 @@ def _agreement_memo(index, code: str | None, wanted: dict) -> dict:
     return kept.setdefault(tuple(sorted(wanted.items())), {})  # folded names and values: text
 
 
-def _ratios(key_text: str, doc_key_texts: list[str]) -> list[tuple[float, float]]:
+def _ratios(key_text: str, doc_key_texts: list[str], sorted_text: str | None = None,
+            doc_sorted_texts: list[str] | None = None) -> list[tuple[float, float]]:
     """`token_sort_ratio` and `token_set_ratio` of a query against each of many names, in two calls into
-    rapidfuzz (`cdist`) instead of two per name: the same values, as floats."""
+    rapidfuzz (`cdist`) instead of two per name: the same values, as floats.
+
+    `token_sort_ratio` is the plain ratio of the two texts with their words sorted; given those texts
+    (`KeySide.sorted_text`, sorted once per name), it is asked as that, and no name's words are sorted again.
+    """
     if not doc_key_texts:
         return []
-    sort = cdist64([key_text], doc_key_texts, scorer=fuzz.token_sort_ratio)[0].tolist()
+    if doc_sorted_texts is None:
+        sort = cdist64([key_text], doc_key_texts, scorer=fuzz.token_sort_ratio)[0].tolist()
+    else:
+        sort = cdist64([sorted_text], doc_sorted_texts, scorer=fuzz.ratio)[0].tolist()
     tset = cdist64([key_text], doc_key_texts, scorer=fuzz.token_set_ratio)[0].tolist()
     return list(zip(sort, tset))
 
@@ -259,8 +267,9 @@ def _score_pending(index, reading: Analysis, side: KeySide, memo: dict, doc_ids:
         return
     docs = index.docs
     texts = [docs[d][4] for d in doc_ids]
-    ratios = _ratios(reading.key_text, texts)
-    overlaps = side_overlaps(side, index.key_sides(doc_ids))
+    doc_sides = index.key_sides(doc_ids)
+    ratios = _ratios(reading.key_text, texts, side.sorted_text, [s.sorted_text for s in doc_sides])
+    overlaps = side_overlaps(side, doc_sides)
     # `_base_score` of each, with the query's parts read once (the same floats)
     q_qualifiers, q_text, q_count = reading.qualifiers, reading.key_text, len(reading.keys)
     q_sorted = reading.sorted_keys
