@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import gc
 import hashlib
-import heapq
 import json
 import math
 import os
@@ -410,7 +409,7 @@ class MatchIndex:
         # not follow the order of sets and dicts, which changes from one process to the next. Only words with
         # at least the count of the last one taken are ranked by the full key.
         wanted = limit * 3
-        least = heapq.nlargest(wanted, counts.values())[-1] if counts else 0
+        least = sorted(counts.values(), reverse=True)[:wanted][-1] if counts else 0  # in C: `nlargest` loops in Python
         close = sorted((d for d, n in counts.items() if n >= least), reverse=True, key=lambda d: (
             counts[d], -abs(len(vocabulary[d - first]) - len(word)), vocabulary[d - first]))
         for docnum in close[:wanted]:

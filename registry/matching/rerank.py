@@ -316,7 +316,7 @@ def rerank(index, query: Analysis | list[Analysis], doc_ids: list[int], term_cod
         _score_pending(index, reading, side, memo, todo)
     single, memo = len(readings) == 1, memos[0]
     docs, codes, attributes = index.docs, index.codes, index.attributes
-    reading_qualifiers = query.qualifiers
+    reading_qualifiers, quantities, agreeing = query.qualifiers, query.quantities, bool(code or wanted)
     for doc_id in doc_ids:
         doc = docs[doc_id]
         row = doc[0]
@@ -325,9 +325,9 @@ def rerank(index, query: Analysis | list[Analysis], doc_ids: list[int], term_cod
         else:
             base, parts, reading = _best_reading(readings, doc[6], doc_id, memos)
             reading_qualifiers = reading.qualifiers
-        if doc[5] and query.quantities:
+        if quantities and doc[5]:
             bonus, notes = agreement(code, wanted, query, codes[row], attributes[row], doc[5])
-        elif code or wanted:  # the same for every name of the row: worked out once
+        elif agreeing:  # the same for every name of the row: worked out once
             agreed = agreements.get(row)
             if agreed is None:
                 agreed = agreements[row] = agreement(code, wanted, query, codes[row], attributes[row], ())
@@ -349,8 +349,11 @@ def rerank(index, query: Analysis | list[Analysis], doc_ids: list[int], term_cod
         return scored
 
     lifted = {} if query.qualifiers else _lifted(index, best, worded)
-    ordered = sorted((-t[0], -t[1], codes[row], i, row) for i, (row, t) in enumerate(best.items()) if row not in lifted)
-    if lifted:  # a lifted row ranks by its new score
+    if not lifted:
+        ordered = sorted([(-t[0], -t[1], codes[row], i, row) for i, (row, t) in enumerate(best.items())])
+    else:  # a lifted row ranks by its new score
+        ordered = sorted((-t[0], -t[1], codes[row], i, row) for i, (row, t) in enumerate(best.items())
+                         if row not in lifted)
         ordered = sorted(ordered + [(-s.score, -s.unclamped, codes[row], i, row) for i, row in enumerate(best)
                                     if (s := lifted.get(row)) is not None])
     ranked = []
