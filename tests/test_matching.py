@@ -621,7 +621,7 @@ def test_the_overlap_shortcuts_sum_what_the_pairwise_lookup_sums():
     # side_overlap skips `_best_near` for the keys a name holds (1.0) or holds no close word of (0.0): the sum
     # must be the same float as the word-by-word one (`near` unset asks rapidfuzz per pair), doses, negating
     # prefixes and names holding a key twice included.
-    from registry.matching.overlap import key_side, near_words, side_overlap
+    from registry.matching.overlap import key_side, near_words, side_overlap, side_overlaps
     idf = {"traumatic": 2.0, "fracture": 1.5, "anemia": 3.0, "renal": 0.7, "500mg": 4.0, "ulcer": 1.1}
     names = [("nontraumatic", "fracture", "fracture"), ("traumatic", "fractures", "500mg"), ("anaemia", "renal"),
              ("ulcer", "ulcers", "renal", "1g"), ("traumatik", "anemia"), ("kidney",), ("500mg",)]
@@ -633,7 +633,34 @@ def test_the_overlap_shortcuts_sum_what_the_pairwise_lookup_sums():
             plain = key_side(query, idf, 5.0)  # near left unset: `_best_word` for every pair
             pair = key_side(doc, idf, 5.0)
             assert side_overlap(table, pair) == side_overlap(plain, pair), (query, doc)
+        # all of a query's names in one loop (`side_overlaps`, as the reranker scores them): the same floats
+        plain = key_side(query, idf, 5.0)
+        sides = [key_side(doc, idf, 5.0) for doc in names + [()]]
+        assert side_overlaps(table, sides) == [side_overlap(plain, side) for side in sides], query
     assert side_overlap(key_side(("renal",), idf, 5.0), key_side(("renal",), idf, 5.0)) == 1.0
+
+
+def test_the_reranker_scores_each_name_as_the_pairwise_base_score_does(tmp_path):
+    # `rerank` scores a query's new names in one loop (`_score_pending`: the ratios of all of them in one call,
+    # the word overlaps in one loop): each base score and its reason's parts must be what `_base_score` gives
+    # the pair alone, same words, another order, qualifiers and doses included.
+    from registry.matching.overlap import key_side
+    from registry.matching.rerank import _base_score, rerank
+    entries = ATC_NYSTATIN + DRUGS + [{"code": "Q1", "display": "Other anaemia, unspecified"},
+                                      {"code": "Q2", "display": "Anaemia other"},
+                                      {"code": "Q3", "display": "Tablets paracetamol 500 mg"}]
+    with small_index(tmp_path, entries) as index:
+        for name in ["Other anaemia", "anaemia, unspecified", "paracetamol tablets 500 mg", "Nystatin",
+                     "Парацетамол 500 мг", "antiinfective agents"]:
+            query = index.analysed(name)
+            doc_ids = list(range(len(index.docs)))
+            rerank(index, query, doc_ids)
+            memo = index.base_scores[(tuple(query.keys), query.qualifiers)]
+            assert sorted(memo) == doc_ids
+            side = key_side(tuple(query.keys), index.idf, index.max_idf)
+            for doc_id, doc in enumerate(index.docs):
+                alone = _base_score(query, doc[4], doc[6], (side, index.key_side(doc_id)))
+                assert memo[doc_id] == alone, (name, doc[2])
 
 
 def test_the_postings_are_those_of_a_scan_of_the_analysed_names(tmp_path):
@@ -733,6 +760,11 @@ def test_the_ratios_of_many_names_at_once_equal_those_of_each_pair():
     assert _ratios(query, names) == [(fuzz.token_sort_ratio(query, n), fuzz.token_set_ratio(query, n)) for n in names]
     assert all(type(a) is float and type(b) is float for a, b in _ratios(query, names))
     assert _ratios(query, []) == []
+    # with the words of each text sorted once (`KeySide.sorted_text`), token_sort_ratio as the plain ratio of those
+    def ordered(text):
+        return " ".join(sorted(text.split()))
+    for one in names:
+        assert _ratios(one, names, ordered(one), [ordered(n) for n in names]) == _ratios(one, names), one
 
 
 def test_retrieval_sums_and_ties_are_those_of_a_plain_dict_and_sort(tmp_path):

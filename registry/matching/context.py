@@ -39,12 +39,14 @@ def apply_context(index, ranked: list, context: list[str], limit: int) -> list:
     """`ranked` (Scored, best first) reordered with the ancestors' bonus, cut to `limit`; reasons are worded
     when asked for (`rerank.reason_of`)."""
     bonuses = _context_bonuses(index, context)
+    tables = None  # the memos of the ancestors' shares, fetched for the first row not in `bonuses`
     codes = index.codes
     order = []  # (score, unclamped, code, position, bonus, named) of each; a Scored is made for the first `limit`
     for i, s in enumerate(ranked):
         found = bonuses.get(s.row)
         if found is None:
-            found = bonuses[s.row] = _context_bonus(index, s.row, context)
+            tables = tables or [_shares(index, name) for name in context]
+            found = bonuses[s.row] = _context_bonus(index, s.row, context, tables)
         bonus, named = found
         if bonus:
             score = round_score(min(100.0, s.score + bonus))
@@ -75,22 +77,38 @@ def _context_bonuses(index, context: list[str]) -> dict:
     return kept.setdefault(tuple(context), {})
 
 
-def _context_bonus(index, row: int, context: list[str]) -> tuple[float, str | None]:
+def _context_bonus(index, row: int, context: list[str], tables: list[dict] | None = None
+                   ) -> tuple[float, str | None]:
     """The bonus of target row `row` for the local ancestors `context` (nearest first), and the display of the
     first of its ancestors that shares keys with theirs: the parent's share of keys with the local parent's
-    at full weight, the grandparent's with the local grandparent's at half, and so on."""
+    at full weight, the grandparent's with the local grandparent's at half, and so on. `tables` are the
+    ancestors' memos of shares (`_shares`), when the caller has them."""
     bonus, weight, named = 0.0, CONTEXT_WEIGHT, None
     parents, displays = index.parents, index.displays
-    for name in context:
+    for name, shares in zip(context, tables or [_shares(index, name) for name in context]):
         row = parents[row]
         if row < 0:
             break
-        share = similarity(index.key_set(name), index.display_keys(row))
+        share = shares.get(row)
+        if share is None:
+            share = shares[row] = similarity(index.key_set(name), index.display_keys(row))
         if share and named is None:
             named = displays[row]
         bonus += weight * share
         weight /= 2
     return bonus, named
+
+
+def _shares(index, name: str) -> dict[int, float]:
+    """The index's memo {target row: `similarity` of its display to the local group `name`}: the candidates of
+    different local ancestries share parents (the target's groups are few), and the ancestries share names."""
+    kept = index.context_shares
+    found = kept.get(name)
+    if found is None:
+        if len(kept) >= CONTEXT_MEMOS:
+            kept.clear()
+        found = kept[name] = {}
+    return found
 
 
 def group_docs(index, name: str, rank) -> list[int]:

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import gc
 import hashlib
-import heapq
 import json
 import math
 import os
@@ -291,6 +290,7 @@ class MatchIndex:
         self._children: dict[int, list[int]] | None = None
         self.groups: dict[str, list[int]] = {}  # local group name -> doc ids of its likely target children
         self.context_bonuses: dict[tuple, dict[int, tuple]] = {}  # local ancestry -> row -> bonus (`context.py`)
+        self.context_shares: dict[str, dict[int, float]] = {}  # local group name -> row -> share (`context.py`)
         self._analysed: dict[str, Analysis] = {}
         self._key_sets: dict[str, frozenset[str]] = {}
         self._display_keys: dict[int, frozenset[str]] = {}  # row -> its display's keys
@@ -394,7 +394,7 @@ class MatchIndex:
     def key_sides(self, doc_ids: list[int]) -> list[KeySide]:
         """`key_side` of each of `doc_ids`, in one call (a query's pending candidates)."""
         kept = self._sides
-        found = [kept.get(d) for d in doc_ids]
+        found = list(map(kept.get, doc_ids))
         if None in found:
             found = [side or self.key_side(d) for side, d in zip(found, doc_ids)]
         return found
@@ -428,7 +428,7 @@ class MatchIndex:
         # not follow the order of sets and dicts, which changes from one process to the next. Only words with
         # at least the count of the last one taken are ranked by the full key.
         wanted = limit * 3
-        least = heapq.nlargest(wanted, counts.values())[-1] if counts else 0
+        least = sorted(counts.values(), reverse=True)[:wanted][-1] if counts else 0  # in C: `nlargest` loops in Python
         close = sorted((d for d, n in counts.items() if n >= least), reverse=True, key=lambda d: (
             counts[d], -abs(len(vocabulary[d - first]) - len(word)), vocabulary[d - first]))
         for docnum in close[:wanted]:

@@ -27,7 +27,7 @@ from math import floor
 from rapidfuzz import fuzz
 
 from registry.matching.analysis import Analysis, basic_fold, fold_code
-from registry.matching.overlap import KeySide, cdist64, key_side, near_words, side_overlap
+from registry.matching.overlap import KeySide, cdist64, key_side, near_words, side_overlap, side_overlaps
 from registry.matching.weights import (DIFFERENT_ATTRIBUTE, DIFFERENT_QUANTITIES, INEXACT_MAX, LIFT_MIN,
                                        QUALIFIER_DIFFERENT, QUALIFIER_SAME, SAME_ATTRIBUTE, SAME_CODE,
                                        SAME_QUANTITIES, TOKEN_SET, TOKEN_SORT, WORD_OVERLAP)
@@ -101,6 +101,9 @@ def similarity(query: Analysis, doc_key_text: str, idf: dict[str, float], max_id
     return score, _how(parts, query.qualifiers, doc_qualifiers)
 
 
+_SAME, _BAG = (100.0, ("same",)), (100.0, ("bag",))  # the same words; the same bag in another order
+
+
 def _base_score(query: Analysis, doc_key_text: str, doc_qualifiers: frozenset, sides: tuple[KeySide, KeySide],
                 ratios: tuple[float, float] | None = None) -> tuple[float, tuple]:
     """`similarity`'s score with the parts of its reason, which `_how` words only for the names that rank.
@@ -110,10 +113,10 @@ def _base_score(query: Analysis, doc_key_text: str, doc_qualifiers: frozenset, s
     same_qualifiers = query.qualifiers == doc_qualifiers
     if same_qualifiers:
         if query.key_text == doc_key_text:
-            return 100.0, ("same",)
+            return _SAME
         # the same bag of words (`sides` hold distinct keys: a word count tells most bags apart first)
         if len(query.keys) == doc_key_text.count(" ") + 1 and query.sorted_keys == sorted(doc_key_text.split()):
-            return 100.0, ("bag",)
+            return _BAG
     overlap = side_overlap(*sides)
     if ratios is None:
         ratios = fuzz.token_sort_ratio(query.key_text, doc_key_text), fuzz.token_set_ratio(query.key_text, doc_key_text)
@@ -222,12 +225,20 @@ def _agreement_memo(index, code: str | None, wanted: dict) -> dict:
     return kept.setdefault(tuple(sorted(wanted.items())), {})  # folded names and values: text
 
 
-def _ratios(key_text: str, doc_key_texts: list[str]) -> list[tuple[float, float]]:
+def _ratios(key_text: str, doc_key_texts: list[str], sorted_text: str | None = None,
+            doc_sorted_texts: list[str] | None = None) -> list[tuple[float, float]]:
     """`token_sort_ratio` and `token_set_ratio` of a query against each of many names, in two calls into
-    rapidfuzz (`cdist`) instead of two per name: the same values, as floats."""
+    rapidfuzz (`cdist`) instead of two per name: the same values, as floats.
+
+    `token_sort_ratio` is the plain ratio of the two texts with their words sorted; given those texts
+    (`KeySide.sorted_text`, sorted once per name), it is asked as that, and no name's words are sorted again.
+    """
     if not doc_key_texts:
         return []
-    sort = cdist64([key_text], doc_key_texts, scorer=fuzz.token_sort_ratio)[0].tolist()
+    if doc_sorted_texts is None:
+        sort = cdist64([key_text], doc_key_texts, scorer=fuzz.token_sort_ratio)[0].tolist()
+    else:
+        sort = cdist64([sorted_text], doc_sorted_texts, scorer=fuzz.ratio)[0].tolist()
     tset = cdist64([key_text], doc_key_texts, scorer=fuzz.token_set_ratio)[0].tolist()
     return list(zip(sort, tset))
 
@@ -255,10 +266,27 @@ def _score_pending(index, reading: Analysis, side: KeySide, memo: dict, doc_ids:
     if not doc_ids:
         return
     docs = index.docs
-    ratios = _ratios(reading.key_text, [docs[d][4] for d in doc_ids])
-    for doc_id, pair, doc_side in zip(doc_ids, ratios, index.key_sides(doc_ids)):
-        doc = docs[doc_id]
-        memo[doc_id] = _base_score(reading, doc[4], doc[6], (side, doc_side), pair)
+    texts = [docs[d][4] for d in doc_ids]
+    doc_sides = index.key_sides(doc_ids)
+    ratios = _ratios(reading.key_text, texts, side.sorted_text, [s.sorted_text for s in doc_sides])
+    overlaps = side_overlaps(side, doc_sides)
+    # `_base_score` of each, with the query's parts read once (the same floats)
+    q_qualifiers, q_text, q_count = reading.qualifiers, reading.key_text, len(reading.keys)
+    q_sorted = reading.sorted_keys
+    for doc_id, text, (sort, tset), overlap in zip(doc_ids, texts, ratios, overlaps):
+        qualifiers = docs[doc_id][6]
+        same_qualifiers = q_qualifiers == qualifiers
+        if same_qualifiers:
+            if q_text == text:
+                memo[doc_id] = _SAME
+                continue
+            if q_count == text.count(" ") + 1 and q_sorted == sorted(text.split()):
+                memo[doc_id] = _BAG
+                continue
+        score = WORD_OVERLAP * overlap + TOKEN_SORT * sort + TOKEN_SET * tset
+        if not same_qualifiers or qualifiers:
+            score += qualifier_agreement(q_qualifiers, qualifiers)
+        memo[doc_id] = (score if score < INEXACT_MAX else INEXACT_MAX), (overlap, max(sort, tset), same_qualifiers)
 
 
 def rerank(index, query: Analysis | list[Analysis], doc_ids: list[int], term_code: str | None = None,
@@ -288,7 +316,7 @@ def rerank(index, query: Analysis | list[Analysis], doc_ids: list[int], term_cod
         _score_pending(index, reading, side, memo, todo)
     single, memo = len(readings) == 1, memos[0]
     docs, codes, attributes = index.docs, index.codes, index.attributes
-    reading_qualifiers = query.qualifiers
+    reading_qualifiers, quantities, agreeing = query.qualifiers, query.quantities, bool(code or wanted)
     for doc_id in doc_ids:
         doc = docs[doc_id]
         row = doc[0]
@@ -297,9 +325,9 @@ def rerank(index, query: Analysis | list[Analysis], doc_ids: list[int], term_cod
         else:
             base, parts, reading = _best_reading(readings, doc[6], doc_id, memos)
             reading_qualifiers = reading.qualifiers
-        if doc[5] and query.quantities:
+        if quantities and doc[5]:
             bonus, notes = agreement(code, wanted, query, codes[row], attributes[row], doc[5])
-        elif code or wanted:  # the same for every name of the row: worked out once
+        elif agreeing:  # the same for every name of the row: worked out once
             agreed = agreements.get(row)
             if agreed is None:
                 agreed = agreements[row] = agreement(code, wanted, query, codes[row], attributes[row], ())
@@ -321,8 +349,11 @@ def rerank(index, query: Analysis | list[Analysis], doc_ids: list[int], term_cod
         return scored
 
     lifted = {} if query.qualifiers else _lifted(index, best, worded)
-    ordered = sorted((-t[0], -t[1], codes[row], i, row) for i, (row, t) in enumerate(best.items()) if row not in lifted)
-    if lifted:  # a lifted row ranks by its new score
+    if not lifted:
+        ordered = sorted([(-t[0], -t[1], codes[row], i, row) for i, (row, t) in enumerate(best.items())])
+    else:  # a lifted row ranks by its new score
+        ordered = sorted((-t[0], -t[1], codes[row], i, row) for i, (row, t) in enumerate(best.items())
+                         if row not in lifted)
         ordered = sorted(ordered + [(-s.score, -s.unclamped, codes[row], i, row) for i, row in enumerate(best)
                                     if (s := lifted.get(row)) is not None])
     ranked = []

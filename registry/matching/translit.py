@@ -50,15 +50,16 @@ def transliterate(word: str) -> str:
 
 
 # Applied in order to a lower-case Latin word; each folds one spelling difference away.
-_KEY_RULES = [
-    (re.compile(r"ph"), "f"), (re.compile(r"th"), "t"), (re.compile(r"^rh"), "r"),
-    (re.compile(r"sch"), "s"), (re.compile(r"[ck]h"), "k"), (re.compile(r"[sz]h"), "s"),
-    (re.compile(r"ck"), "k"), (re.compile(r"qu"), "kv"), (re.compile(r"x"), "ks"),
-    (re.compile(r"c(?=[eiy])"), "s"), (re.compile(r"ts"), "s"), (re.compile(r"[cq]"), "k"),
-    (re.compile(r"w"), "v"), (re.compile(r"[yj]"), "i"), (re.compile(r"z"), "s"), (re.compile(r"h"), "g"),
-    (re.compile(r"[ao]e"), "e"), (re.compile(r"ou"), "u"),
-    (re.compile(r"([a-z])\1+"), r"\1"),
+KEY_RULES = [
+    (r"ph", "f"), (r"th", "t"), (r"^rh", "r"), (r"sch", "s"), (r"[ck]h", "k"), (r"[sz]h", "s"), (r"ck", "k"),
+    (r"qu", "kv"), (r"x", "ks"), (r"c(?=[eiy])", "s"), (r"ts", "s"), (r"[cq]", "k"), (r"w", "v"), (r"[yj]", "i"),
+    (r"z", "s"), (r"h", "g"), (r"[ao]e", "e"), (r"ou", "u"), (r"([a-z])\1+", r"\1"),
 ]
+# A rule whose pattern is plain letters is `str.replace` (the same leftmost, non-overlapping replacements as
+# `re.sub`, at a fraction of its cost: a new word meets all nineteen rules);
+# the others are regular expressions.
+_KEY_RULES = [(pattern, repl, None) if re.escape(pattern) == pattern else (pattern, repl, re.compile(pattern))
+              for pattern, repl in KEY_RULES]
 _FINAL_VOWELS = re.compile(r"(?<=[a-z]{3})[aeiou]+$")
 _LATIN_WORD = re.compile(r"[a-z]+")
 
@@ -68,6 +69,6 @@ def spelling_key(word: str) -> str:
     """A coarse spelling key of a Latin (or transliterated) word; other characters are kept as they are."""
     if not _LATIN_WORD.fullmatch(word):
         return word
-    for pattern, repl in _KEY_RULES:
-        word = pattern.sub(repl, word)
+    for pattern, repl, compiled in _KEY_RULES:
+        word = word.replace(pattern, repl) if compiled is None else compiled.sub(repl, word)
     return _FINAL_VOWELS.sub("", word)
