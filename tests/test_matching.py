@@ -136,7 +136,7 @@ def damage_index_file(meta: Path, damage: str) -> None:
 @pytest.mark.parametrize("damage", DAMAGES)
 def test_a_damaged_index_is_rebuilt_on_next_use(store, damage):
     import registry.matching as matching
-    from registry.matching.index import read_index_file
+    from registry.matching.index import FORMAT, read_index_file
     publish(store, "drugs", DRUGS)
     path, _ = index_dir(store, "drugs", "1")
     matching._OPEN.clear()
@@ -149,7 +149,7 @@ def test_a_damaged_index_is_rebuilt_on_next_use(store, damage):
     (result,) = match(["paracetamol 500 mg"], target="drugs", limit=1, store=store)
     assert (result["candidates"][0]["code"], result["candidates"][0]["display"]) == (
         "P500", "Paracetamol tablets 500 mg")
-    assert "Paracetamol tablets 500 mg" in read_index_file(meta)["displays"]  # whole again
+    assert "Paracetamol tablets 500 mg" in read_index_file(meta, FORMAT)["displays"]  # whole again
     assert [f.name for f in path.iterdir()] == ["entries.json"]
 
 
@@ -157,14 +157,14 @@ def test_an_index_of_an_older_format_is_stale_and_rebuilt(store):
     # An index from before FORMAT 24 (entries.json a single JSON object, next to whoosh's files) is stale although
     # its rules and entries are the same: it is rebuilt on next use, and the whoosh files go with the old folder.
     import registry.matching as matching
-    from registry.matching.index import read_index_file, rules_fingerprint
+    from registry.matching.index import FORMAT, read_index_file, rules_fingerprint
     publish(store, "drugs", DRUGS)
     path, _ = index_dir(store, "drugs", "1")
     matching._OPEN.clear()
     match(["paracetamol 500 mg"], target="drugs", store=store)
     matching._OPEN.pop(str(path)).close()
     meta = path / "entries.json"
-    body = read_index_file(meta)
+    body = read_index_file(meta, FORMAT)
     body["displays"] = ["an old display"] * len(body["displays"])
     meta.write_text(json.dumps({"format": 23, "rules": rules_fingerprint(), **body}), encoding="utf-8")
     for name in ("_MAIN_1.toc", "MAIN_abcdef.seg"):

@@ -23,18 +23,14 @@ version) is recorded too; an index built with other rules is rebuilt.
 
 from __future__ import annotations
 
-import gc
 import hashlib
-import json
 import math
 import os
 import re
 import shutil
 import time
 import uuid
-import zlib
 from collections import Counter
-from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
 from itertools import chain
@@ -48,11 +44,11 @@ from registry.matching.analysis import (DATA_PACKAGE, Analysis, analyse, basic_f
 from registry.matching.code_tree import parent_rows
 from registry.matching.fields import DEFAULT_TARGETS, field_names, targets_key
 from registry.matching.overlap import KeySide, key_side
+from registry.matching.index_file import INDEX_FILE, read_head, read_index_file, write_index_file
 from registry.matching.postings import grams_of, inverted
 from registry.matching.weights import FUZZY_MIN_LEN, FUZZY_WORD, LENGTH_B
 
 FORMAT = 24  # 24: entries.json alone, with a checked head; 23 and before also wrote whoosh files
-INDEX_FILE = "entries.json"
 _BRACKETED = re.compile(r"\s*(\[[^\]]*\]|\([^)]*\))")
 POSTINGS_CACHE = 50_000
 # Names kept analysed, candidate lists and base scores kept per index: a local group's name is asked for as a
@@ -133,59 +129,6 @@ def _designations(entry: dict, targets=DEFAULT_TARGETS) -> list[tuple[str, str]]
     return out
 
 
-@contextmanager
-def _collector_paused():
-    """Python's cyclic garbage collector off for a block that builds many objects but no cycles.
-
-    Reading an index's `entries.json` creates so many containers that the collector runs full
-    collections of the whole heap (every imported module's objects too) in the middle of it: 0.05 s
-    on top of the 0.015 s of the parse itself. Nothing is lost: the collector resumes afterwards.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-def _write_index_file(path: Path, meta: dict) -> None:
-    """Write `entries.json`: a head line (format, rules fingerprint, the body's length and CRC-32), then the body.
-
-    The head lets `is_current` tell an index built with other rules by its first line alone, and
-    `read_index_file` tell a damaged body (truncated, overwritten, cut short by a crash) before parsing it.
-    """
-    body = json.dumps(meta, ensure_ascii=False).encode("utf-8")
-    head = {"format": FORMAT, "rules": rules_fingerprint(), "bytes": len(body), "crc32": zlib.crc32(body)}
-    with open(path, "wb") as f:
-        f.write(json.dumps(head).encode("ascii") + b"\n")
-        f.write(body)  # no fsync: a body cut short by a crash fails its CRC-32 and the index is rebuilt
-
-
-def _head(line: bytes) -> dict | None:
-    """The head of an index file from its first line, or None if it is not one."""
-    try:
-        head = json.loads(line)
-    except ValueError:
-        return None
-    return head if isinstance(head, dict) else None
-
-
-def read_index_file(path: Path) -> dict:
-    """The body of an index file (`_write_index_file`), after checking it is whole: InvalidState if the
-    file is not of this FORMAT, or its body is not as long as the head says or has another CRC-32."""
-    raw = Path(path).read_bytes()
-    end = raw.find(b"\n")
-    head = _head(raw[:end]) if end > 0 else None
-    body = raw[end + 1:] if head else b""
-    if not head or head.get("format") != FORMAT or head.get("bytes") != len(body) or \
-            head.get("crc32") != zlib.crc32(body):
-        raise InvalidState(f"the match index at {path.parent} is damaged: rebuild it with `nsi index rebuild`")
-    with _collector_paused():  # the reranking data: some 100k lists and strings, and no reference cycles
-        return json.loads(body)
-
-
 def build_from_entries(path: Path, entries, language: str, label: str = "", catalog: str = "",
                        targets=None) -> BuildReport:
     """Build an index of `entries` (canonical dicts) into the folder `path`, replacing what is there.
@@ -228,7 +171,7 @@ def build_from_entries(path: Path, entries, language: str, label: str = "", cata
         meta = {"catalog": catalog, "version": label, "language": language, "targets": list(targets),
                 "codes": codes, "displays": displays, "attributes": attributes, "docs": docs, "df": df,
                 "vocabulary": vocabulary, "parents": [parents.get(row, -1) for row in range(len(codes))]}
-        _write_index_file(tmp / INDEX_FILE, meta)
+        write_index_file(tmp / INDEX_FILE, meta, FORMAT, rules_fingerprint())
         if path.exists():
             old = path.parent / f".old-{uuid.uuid4().hex[:8]}"
             os.replace(path, old)
@@ -258,7 +201,7 @@ class MatchIndex:
 
     def __init__(self, path: Path):
         self.path = Path(path)
-        meta = read_index_file(self.path / INDEX_FILE)  # InvalidState if damaged
+        meta = read_index_file(self.path / INDEX_FILE, FORMAT)  # InvalidState if damaged
         self.catalog, self.version, self.language = meta["catalog"], meta["version"], meta["language"]
         self.codes, self.displays, self.attributes = meta["codes"], meta["displays"], meta["attributes"]
         self.docs = meta["docs"]
@@ -355,11 +298,7 @@ class MatchIndex:
         """Whether an index of this FORMAT built with the current rules is at `path`, by its file's head
         line alone (an index from before FORMAT 24 has none: it is stale). Whether its body is whole is
         checked when it is opened (`read_index_file`)."""
-        try:
-            with open(Path(path) / INDEX_FILE, "rb") as f:
-                head = _head(f.readline(1000))
-        except OSError:
-            return False
+        head = read_head(Path(path) / INDEX_FILE)
         return bool(head) and head.get("format") == FORMAT and head.get("rules") == rules_fingerprint()
 
     def postings(self, field_name: str, text: str) -> list[int]:
