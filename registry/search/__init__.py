@@ -8,7 +8,8 @@ at least `PREFIX_MIN` characters, so `туберк` finds `туберкулез`
 on SQLite (where an exact match also ranks above a prefix-only one) and `ts_rank` normalised by length on
 PostgreSQL, the code and display weighing more than designations. A word found in more than `RANK_WINDOW`
 rows is ranked among the first `RANK_WINDOW` of them, and a search makes at most two ranked reads whatever
-the store holds (`_indexed_hits`), which bounds the rows ranked and joined. What still grows with a word's
+the store holds (`_indexed_hits`), each catalog ranked within such a window, which bounds the rows ranked and
+joined. What still grows with a word's
 rows in the whole index: finding them (PostgreSQL's GIN bitmap, FTS5's merge of a prefix's terms) and, on
 SQLite, `bm25`'s count of each term's rows, once per read.
 
@@ -87,35 +88,69 @@ def _candidates_sql(dialect: str) -> str:
                       f"ORDER BY score DESC LIMIT :k) m LEFT JOIN entry e ON e.id = m.id", dialect)
 
 
-@lru_cache(maxsize=64)
-def _crowded_sql(dialect: str, versions: int) -> str:
-    """One ranked read for every version crowded out of the candidates (`versions` of them, one per catalog).
+_ENTRY_COLUMNS = "e.code, e.display, e.status, m.score, e.catalog_id, e.valid_from, e.valid_to"
 
-    The first `:window` matches *of those catalogs* (in index order) are ranked, joined to their entries, and
-    each version keeps its best `:limit` valid rows (by score, then code). One statement for all of them, and a
-    window like the candidates': a version ranked all its matches alone before, so a common word in a 1M catalog
-    ranked and joined 350,000 rows (80-120 ms), once per such catalog in a search across catalogs, and SQLite's
-    `bm25` counts each term's rows in the whole index again for every statement. On SQLite the catalogs are
-    matched by their `catalog` token (weight 0, so the scores are those of the candidates); PostgreSQL's index
-    has no catalog column, so there the matches are joined to `entry` first, and only those up to the catalogs'
-    last indexed entry id (`:upto`): a small catalog indexed before a 1M one does not read the 1M one's matches
-    (`acute` in the FNSI catalog beside a 200k one: 86 → 15 ms in `EXPLAIN ANALYZE`).
+
+@lru_cache(maxsize=64)
+def _crowded_sql(dialect: str, versions: int, shared: bool) -> str:
+    """One ranked read for versions crowded out of the candidates (`versions` of them, one per catalog).
+
+    Each of those catalogs' first `:window` matches (in index order) are ranked, joined to their entries, and
+    each version keeps its best `:limit` valid rows (by score, then code). Before, a crowded version ranked all
+    its matches alone, so a common word in a 1M catalog ranked and joined 350,000 rows (80-120 ms).
+
+    `shared` (SQLite): one window for all the catalogs, matched by their `catalog` tokens (weight 0, so the
+    scores are those of the candidates), because FTS5's `bm25` counts each term's rows in the whole index once
+    per match expression: a window per catalog would pay that count per catalog (35-50 ms each for a word in a
+    third of a 1M catalog). The read also says how many matches filled the window (`seen`) and the last index
+    row it reached (`last`), so that `_indexed_hits` can tell a catalog whose matches all came before that row
+    from one the window may have cut off. Otherwise a window per catalog (`:match0`, ... on SQLite): on
+    PostgreSQL, whose index has no catalog column, the matches are joined to `entry` first, and only those up
+    to the catalog's last indexed entry id (`:upto0`, ...): a small catalog indexed before a 1M one does not read
+    the 1M one's matches (`acute` in the FNSI catalog beside a 200k one: 86 -> 15 ms in `EXPLAIN ANALYZE`).
     """
-    ids = ", ".join(f":c{i}" for i in range(versions))
+    if shared:
+        ranked = (f"SELECT {_ENTRY_COLUMNS}, m.seen, m.last FROM (SELECT id, score, COUNT(*) OVER () AS seen, "
+                  f"MAX(id) OVER () AS last FROM ({_matches(dialect)} LIMIT :window)) m JOIN entry e ON e.id = m.id")
+    elif dialect == "sqlite":
+        ranked = " UNION ALL ".join(
+            f"SELECT * FROM (SELECT {_ENTRY_COLUMNS}, NULL AS seen, NULL AS last FROM "
+            f"({_matches(dialect).replace(':match', f':match{i}')} LIMIT :window) m JOIN entry e ON e.id = m.id)"
+            for i in range(versions))
+    else:
+        ranked = " UNION ALL ".join(
+            f"SELECT * FROM (SELECT e.code, e.display, e.status, ts_rank(s.terms, q, 1) AS score, e.catalog_id, "
+            f"e.valid_from, e.valid_to, NULL::bigint AS seen, NULL::bigint AS last FROM entry_search s JOIN entry e "
+            f"ON e.id = s.entry_id, CAST(:query AS tsquery) q WHERE s.terms @@ q AND s.entry_id <= :upto{i} "
+            f"AND e.catalog_id = :c{i} LIMIT :window) w{i}" for i in range(versions))
     seq = "CASE e.catalog_id " + " ".join(f"WHEN :c{i} THEN :s{i}" for i in range(versions)) + " END"
     valid = f"e.valid_from <= {seq} AND (e.valid_to IS NULL OR e.valid_to > {seq})"
-    if dialect == "sqlite":
-        ranked = (f"SELECT e.code, e.display, e.status, m.score, e.catalog_id, e.valid_from, e.valid_to "
-                  f"FROM ({_matches(dialect)} LIMIT :window) m JOIN entry e ON e.id = m.id")
-    else:
-        ranked = ("SELECT e.code, e.display, e.status, ts_rank(s.terms, q, 1) AS score, e.catalog_id, "
-                  "e.valid_from, e.valid_to FROM entry_search s JOIN entry e ON e.id = s.entry_id, "
-                  f"CAST(:query AS tsquery) q WHERE s.terms @@ q AND s.entry_id <= :upto AND e.catalog_id IN ({ids}) "
-                  f"LIMIT :window")
-    return driver_sql(f"SELECT code, display, status, score, catalog_id FROM (SELECT e.code, e.display, e.status, "
-                      f"e.score, e.catalog_id, ROW_NUMBER() OVER (PARTITION BY e.catalog_id "
-                      f"ORDER BY e.score DESC, e.code) AS n FROM ({ranked}) e WHERE {valid}) r "
+    return driver_sql(f"SELECT code, display, status, score, catalog_id, seen, last FROM (SELECT e.code, e.display, "
+                      f"e.status, e.score, e.catalog_id, e.seen, e.last, ROW_NUMBER() OVER (PARTITION BY "
+                      f"e.catalog_id ORDER BY e.score DESC, e.code) AS n FROM ({ranked}) e WHERE {valid}) r "
                       f"WHERE n <= :limit", dialect)
+
+
+def _crowded_hits(cursor, dialect: str, crowded: list[VersionRef], found: list[str], params: dict,
+                  shared: bool, last_ids: dict[int, int]) -> tuple[dict[int, list], int | None, int | None]:
+    """{catalog id: its rows by score then code}, and the shared window's `seen` and `last` (None otherwise)."""
+    params = dict(params)
+    for i, ref in enumerate(crowded):
+        params[f"c{i}"], params[f"s{i}"] = ref.catalog_id, ref.seq
+        if dialect == "sqlite" and not shared:
+            params[f"match{i}"] = _fts5_match([ref.catalog_id], found)
+        if dialect != "sqlite":
+            params[f"upto{i}"] = last_ids[ref.catalog_id]
+    if shared:
+        params["match"] = _fts5_match([ref.catalog_id for ref in crowded], found)
+    cursor.execute(_crowded_sql(dialect, len(crowded), shared), params)
+    rows: dict[int, list] = {ref.catalog_id: [] for ref in crowded}
+    seen = last = None
+    for code, display, status, score, catalog_id, seen, last in cursor.fetchall():
+        rows[catalog_id].append((-score, code, display, status))
+    for found_rows in rows.values():
+        found_rows.sort(key=lambda r: (r[0], r[1]))
+    return rows, seen, last
 
 
 _SQL = {dialect: _candidates_sql(dialect) for dialect in ("sqlite", "postgresql")}
@@ -143,10 +178,11 @@ def _indexed_hits(cursor, dialect: str, refs: list[VersionRef], found: list[str]
     """Each version's best `limit` matches, from one ranked read of the index's best candidates for all of them.
 
     The versions with fewer than `limit` rows among the candidates (the best candidates were mostly rows of other
-    versions or catalogs) are answered together by a second ranked read, windowed as the first (`_crowded_sql`),
-    unless the candidates were every match of the index: then nothing else can be found. So a search reads the
-    index at most twice and ranks at most `2 × RANK_WINDOW` matches, whatever the store holds. `last_ids` (catalog
-    id -> its last indexed entry id) bounds the second read's index rows from above.
+    versions or catalogs) are answered together by a second ranked read, each catalog in a window of its own as
+    the first (`_crowded_sql`), unless the candidates were every match of the index: then nothing else can be
+    found. So a search makes at most two statements and ranks at most `RANK_WINDOW` matches per catalog it needs
+    more rows of, whatever the store holds. `last_ids` (catalog id -> its last indexed entry id) bounds each
+    catalog's index rows from above on PostgreSQL.
     """
     sqlite = dialect == "sqlite"
     k = limit * 3 + 50
@@ -167,18 +203,17 @@ def _indexed_hits(cursor, dialect: str, refs: list[VersionRef], found: list[str]
              in candidates if catalog_id == ref.catalog_id and valid_from <= seq
              and (valid_to is None or valid_to > seq)), key=lambda r: (r[0], r[1]))[:limit]
     crowded = [ref for ref in refs if len(answers[ref.catalog_id]) < limit and not every_match]
+    if crowded and sqlite:
+        rows, seen, last = _crowded_hits(cursor, dialect, crowded, found, params, True, last_ids)
+        answers.update(rows)
+        if seen is None or seen >= RANK_WINDOW:  # the window was full (or nothing valid said how far it went):
+            # a catalog short of rows with index rows after the window's last may have had its matches cut off
+            crowded = [ref for ref in crowded if len(answers[ref.catalog_id]) < limit
+                       and (last is None or last_ids[ref.catalog_id] > last)]
+        else:
+            crowded = []
     if crowded:
-        if sqlite:
-            params["match"] = _fts5_match([ref.catalog_id for ref in crowded], found)
-        for i, ref in enumerate(crowded):
-            params[f"c{i}"], params[f"s{i}"] = ref.catalog_id, ref.seq
-            answers[ref.catalog_id] = []
-        params["upto"] = max(last_ids[ref.catalog_id] for ref in crowded)
-        cursor.execute(_crowded_sql(dialect, len(crowded)), params)
-        for code, display, status, score, catalog_id in cursor.fetchall():
-            answers[catalog_id].append((-score, code, display, status))
-        for ref in crowded:
-            answers[ref.catalog_id].sort(key=lambda r: (r[0], r[1]))
+        answers.update(_crowded_hits(cursor, dialect, crowded, found, params, False, last_ids)[0])
     return [[_hit(ref, code, display, status, -score) for score, code, display, status in answers[ref.catalog_id]]
             for ref in refs]
 

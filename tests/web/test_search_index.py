@@ -287,3 +287,17 @@ def test_a_version_crowded_out_of_the_candidates_is_ranked_within_its_own_window
     assert codes(client.get("/api/v1/search?q=частое&catalog=later&limit=5")) == [f"L{i:02d}" for i in range(5)]
     across = client.get("/api/v1/search?q=частое слово&limit=100").get_json()["items"]
     assert sorted(h["code"] for h in across if h["catalog"] == "later") == [f"L{i:02d}" for i in range(12)]
+
+
+def test_two_versions_crowded_out_together_each_get_their_own_window(client, store, tmp_path, monkeypatch):
+    # `first` fills the index's window, so `second` and `third` are both crowded out of the candidates of a
+    # search across catalogs. `second`'s matches come before `third`'s in index order and are more than a
+    # window: had the two shared one window, `third` (three matches) would have none of its rows ranked.
+    _publish(store, tmp_path, "first", [(f"F{i:02d}", "частое") for i in range(30)])
+    _publish(store, tmp_path, "second", [(f"S{i:02d}", "частое слово") for i in range(30)])
+    _publish(store, tmp_path, "third", [(f"T{i}", "частое слово редкое") for i in range(3)])
+    monkeypatch.setattr(search, "RANK_WINDOW", 12)  # fewer than the candidates kept (3 * limit + 50)
+    across = client.get("/api/v1/search?q=частое&limit=100").get_json()["items"]
+    assert sorted(h["code"] for h in across if h["catalog"] == "third") == ["T0", "T1", "T2"]
+    assert len([h for h in across if h["catalog"] == "second"]) == 12
+    assert codes(client.get("/api/v1/search?q=частое&catalog=third")) == ["T0", "T1", "T2"]
