@@ -46,12 +46,14 @@ end
 
 
 def free_port() -> int:
+    """A loopback port nothing listens on now."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
 def get(url: str, headers: dict | None = None, body: bytes | None = None, timeout: float = 30):
+    """(status, headers, body) of one request (a JSON body when `body` is given); raises on 4xx/5xx."""
     req = urllib.request.Request(url, data=body, headers={**(headers or {}),
                                  **({"Content-Type": "application/json"} if body else {})})
     with urllib.request.urlopen(req, timeout=timeout) as r:
@@ -136,4 +138,5 @@ def wrk(server: Server, lines: list[str], seconds: int, connections: int, work: 
 
 
 def line(method: str, path: str, header: str = "-", body: str = "-") -> str:
+    """One line of wrk's request file: method, path, one header and body, tab-separated (`-` for none)."""
     return "\t".join((method, path, header, body))

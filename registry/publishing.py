@@ -36,14 +36,18 @@ XLSX_LAYOUT = "e2"  # part of cached xlsx names: files written before every cell
 _multi_parent_versions: dict[tuple, bool] = {}
 # Finding none means reading the whole version (0.6 s for 1M entries): one thread asks, the others wait for its
 # answer instead of each reading the version again when a worker's threads all take their first lookups at once.
-_multi_parent_lock = threading.Lock()
+# A lock per version, so that a small version's first lookup does not wait for a large one's read.
+_multi_parent_locks: dict[tuple, threading.Lock] = {}
+_multi_parent_locks_lock = threading.Lock()
 
 
 def _has_multi_parents(conn, ref: VersionRef, table, where) -> bool:
     key = (ref.catalog_id, ref.seq, ref.checksum)
     if ref.is_draft:
         return _any_multi_parent(conn, table, where)
-    with _multi_parent_lock:
+    with _multi_parent_locks_lock:
+        lock = _multi_parent_locks.setdefault(key, threading.Lock())
+    with lock:
         if key not in _multi_parent_versions:
             _multi_parent_versions[key] = _any_multi_parent(conn, table, where)
         return _multi_parent_versions[key]

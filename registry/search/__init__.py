@@ -7,11 +7,11 @@ Every term must match (code, display or a designation); the last one also matche
 at least `PREFIX_MIN` characters, so `туберк` finds `туберкулез` and `A01` finds `A01.0`. Ranking is BM25
 on SQLite (where an exact match also ranks above a prefix-only one) and `ts_rank` normalised by length on
 PostgreSQL, the code and display weighing more than designations. A word found in more than `RANK_WINDOW`
-rows is ranked among the first `RANK_WINDOW` of them, and a search makes at most two ranked reads whatever
-the store holds (`_indexed_hits`), each catalog ranked within such a window, which bounds the rows ranked and
-joined. What still grows with a word's
-rows in the whole index: finding them (PostgreSQL's GIN bitmap, FTS5's merge of a prefix's terms) and, on
-SQLite, `bm25`'s count of each term's rows, once per read.
+rows is ranked among the first `RANK_WINDOW` of them, and a search makes at most three ranked reads (two on
+PostgreSQL) whatever the store holds (`_indexed_hits`), each catalog ranked within such a window of its own,
+which bounds the rows ranked and joined. What still grows with a word's rows in the whole index: finding them
+(PostgreSQL's GIN bitmap, FTS5's merge of a prefix's terms) and, on SQLite, `bm25`'s count of each term's rows,
+once per match expression.
 
 While a version's index is still being built (the minute after a large first publish, or after an upgrade),
 its query is answered by a plain scan of that version's first `SCAN_ROWS` entries by code instead: the same
@@ -37,7 +37,7 @@ from registry.store.reads import LATEST, VersionRef, entry_rows, fold
 MAX_LIMIT = 100
 PREFIX_MIN = 3
 CATALOG = Catalog.__table__
-RANK_WINDOW = 5000  # matches ranked at most (see _ranked_sql): a word in half a national catalog stays cheap
+RANK_WINDOW = 5000  # matches ranked at most per catalog (see _candidates_sql): a word in half a national catalog stays cheap
 SCAN_ROWS = 100_000  # entries read at most by the fallback scan while a version is being indexed
 
 __all__ = ["MAX_LIMIT", "MAX_TERMS", "PREFIX_MIN", "RANK_WINDOW", "SCAN_ROWS", "search"]
@@ -95,8 +95,9 @@ _ENTRY_COLUMNS = "e.code, e.display, e.status, m.score, e.catalog_id, e.valid_fr
 def _crowded_sql(dialect: str, versions: int, shared: bool) -> str:
     """One ranked read for versions crowded out of the candidates (`versions` of them, one per catalog).
 
-    Each of those catalogs' first `:window` matches (in index order) are ranked, joined to their entries, and
-    each version keeps its best `:limit` valid rows (by score, then code). Before, a crowded version ranked all
+    The first `:window` matches (in index order; on PostgreSQL, the order its GIN bitmap scan gives, which is
+    the table's) of each of those catalogs, or with `shared` of all of them together, are ranked, joined to
+    their entries, and each version keeps its best `:limit` valid rows (by score, then code). Before, a crowded version ranked all
     its matches alone, so a common word in a 1M catalog ranked and joined 350,000 rows (80-120 ms).
 
     `shared` (SQLite): one window for all the catalogs, matched by their `catalog` tokens (weight 0, so the
@@ -178,11 +179,13 @@ def _indexed_hits(cursor, dialect: str, refs: list[VersionRef], found: list[str]
     """Each version's best `limit` matches, from one ranked read of the index's best candidates for all of them.
 
     The versions with fewer than `limit` rows among the candidates (the best candidates were mostly rows of other
-    versions or catalogs) are answered together by a second ranked read, each catalog in a window of its own as
-    the first (`_crowded_sql`), unless the candidates were every match of the index: then nothing else can be
-    found. So a search makes at most two statements and ranks at most `RANK_WINDOW` matches per catalog it needs
-    more rows of, whatever the store holds. `last_ids` (catalog id -> its last indexed entry id) bounds each
-    catalog's index rows from above on PostgreSQL.
+    versions or catalogs) are answered by ranked reads of a window of each one's own matches (`_crowded_sql`),
+    unless the candidates were every match of the index: then nothing else can be found. On SQLite one shared
+    window comes first (one `bm25` count for all of them); it is each catalog's own when it holds one catalog,
+    was not full, or reached past the catalog's last index row (`last_ids`: catalog id -> its last indexed entry
+    id); any other catalog then gets its own window, in one more statement. On PostgreSQL, one statement of a
+    window per catalog. So a search makes at most three statements and ranks at most `RANK_WINDOW` matches of
+    each catalog it needs more rows of (the shared one besides, on SQLite), whatever the store holds.
     """
     sqlite = dialect == "sqlite"
     k = limit * 3 + 50
@@ -206,11 +209,11 @@ def _indexed_hits(cursor, dialect: str, refs: list[VersionRef], found: list[str]
     if crowded and sqlite:
         rows, seen, last = _crowded_hits(cursor, dialect, crowded, found, params, True, last_ids)
         answers.update(rows)
-        if seen is None or seen >= RANK_WINDOW:  # the window was full (or nothing valid said how far it went):
-            # a catalog short of rows with index rows after the window's last may have had its matches cut off
-            crowded = [ref for ref in crowded if len(answers[ref.catalog_id]) < limit
-                       and (last is None or last_ids[ref.catalog_id] > last)]
-        else:
+        if len(crowded) > 1 and (seen is None or seen >= RANK_WINDOW):
+            # The window was full (or no valid row said how far it went): a catalog with index rows after its
+            # last had only part of it, maybe not its own first matches, and is ranked in a window of its own.
+            crowded = [ref for ref in crowded if last is None or last_ids[ref.catalog_id] > last]
+        else:  # one catalog's shared window is its own; a window not full held every match
             crowded = []
     if crowded:
         answers.update(_crowded_hits(cursor, dialect, crowded, found, params, False, last_ids)[0])

@@ -301,3 +301,33 @@ def test_two_versions_crowded_out_together_each_get_their_own_window(client, sto
     assert sorted(h["code"] for h in across if h["catalog"] == "third") == ["T0", "T1", "T2"]
     assert len([h for h in across if h["catalog"] == "second"]) == 12
     assert codes(client.get("/api/v1/search?q=частое&catalog=third")) == ["T0", "T1", "T2"]
+
+
+def test_a_catalog_is_ranked_alike_alone_and_among_others_whose_index_rows_interleave_with_its(client, store,
+                                                                                               tmp_path, monkeypatch):
+    # `second` v1 is indexed before `third`, its v2 after: their index rows interleave. A shared window over both
+    # that fills up holds only part of `second`'s first matches; `second` must then be ranked in a window of its
+    # own, as a search of `second` alone is (found by this session's review: the shared window gave S00-S04).
+    _publish(store, tmp_path, "first", [(f"F{i:02d}", "частое") for i in range(30)])
+    rows = [(f"S{i:02d}", "частое слово с длинным хвостом описания") for i in range(6)]
+    _publish(store, tmp_path, "second", rows)
+    _publish(store, tmp_path, "third", [(f"T{i:02d}", "частое слово") for i in range(20)])
+    path = tmp_path / "second-2.jsonl"
+    path.write_text("".join(f'{{"code": "{c}", "display": "{d}"}}\n' for c, d in
+                            rows + [(f"S{i:02d}", "частое") for i in range(6, 26)]), encoding="utf-8")
+    run_import(store, path, catalog="second", version="2", publish=True)
+    search_index.build_all(store)
+    monkeypatch.setattr(search, "RANK_WINDOW", 12)
+    assert codes(client.get("/api/v1/search?q=частое&catalog=second&limit=5")) == [f"S{i:02d}" for i in range(6, 11)]
+    # A search across catalogs merges them to its own `limit`; each catalog's best five are read here directly.
+    from registry.search.analysis import query_terms
+    refs = [store.resolve(slug, "latest") for slug in ("first", "second", "third")]
+    connection = store.engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        ready = search_index.indexed_seqs(cursor)
+        last_ids = {ref.catalog_id: ready[ref.catalog_id][1] for ref in refs}
+        among = search._indexed_hits(cursor, store.engine.dialect.name, refs, query_terms("частое"), 5, last_ids)
+    finally:
+        connection.close()
+    assert [h["code"] for h in among[1]] == [f"S{i:02d}" for i in range(6, 11)]
