@@ -104,27 +104,31 @@ def similarity(query: Analysis, doc_key_text: str, idf: dict[str, float], max_id
 _SAME, _BAG = (100.0, ("same",)), (100.0, ("bag",))  # the same words; the same bag in another order
 
 
-def _base_score(query: Analysis, doc_key_text: str, doc_qualifiers: frozenset, sides: tuple[KeySide, KeySide],
-                ratios: tuple[float, float] | None = None) -> tuple[float, tuple]:
-    """`similarity`'s score with the parts of its reason, which `_how` words only for the names that rank.
+def _base_score(query: Analysis, doc_key_text: str, doc_qualifiers: frozenset,
+                sides: tuple[KeySide, KeySide]) -> tuple[float, tuple]:
+    """`similarity`'s score with the parts of its reason, which `_how` words only for the names that rank."""
+    return _pair_score(query.qualifiers, query.key_text, len(query.keys), query.sorted_keys, doc_key_text,
+                       doc_qualifiers, side_overlap(*sides), fuzz.token_sort_ratio(query.key_text, doc_key_text),
+                       fuzz.token_set_ratio(query.key_text, doc_key_text))
 
-    `ratios` are the two rapidfuzz ratios of the pair when the caller has them already (`_ratios`).
+
+def _pair_score(q_qualifiers: frozenset, q_text: str, q_count: int, q_sorted: list[str], text: str,
+                qualifiers: frozenset, overlap: float, sort: float, tset: float) -> tuple[float, tuple]:
+    """The base score of a query's reading (its qualifiers, key text, key count and sorted keys) against one
+    designation (key text, qualifiers), given their word overlap and rapidfuzz ratios, with its reason's parts:
+    the one place the blend is made, for one pair (`_base_score`) and for a query's candidates (`_score_pending`).
     """
-    same_qualifiers = query.qualifiers == doc_qualifiers
+    same_qualifiers = q_qualifiers == qualifiers
     if same_qualifiers:
-        if query.key_text == doc_key_text:
+        if q_text == text:
             return _SAME
-        # the same bag of words (`sides` hold distinct keys: a word count tells most bags apart first)
-        if len(query.keys) == doc_key_text.count(" ") + 1 and query.sorted_keys == sorted(doc_key_text.split()):
+        # the same bag of words (the reading's keys are distinct: a word count tells most bags apart first)
+        if q_count == text.count(" ") + 1 and q_sorted == sorted(text.split()):
             return _BAG
-    overlap = side_overlap(*sides)
-    if ratios is None:
-        ratios = fuzz.token_sort_ratio(query.key_text, doc_key_text), fuzz.token_set_ratio(query.key_text, doc_key_text)
-    sort, tset = ratios
     score = WORD_OVERLAP * overlap + TOKEN_SORT * sort + TOKEN_SET * tset
-    if not same_qualifiers or doc_qualifiers:  # `qualifier_agreement` is 0.0 for two names without any
-        score += qualifier_agreement(query.qualifiers, doc_qualifiers)
-    return min(score, INEXACT_MAX), (overlap, max(sort, tset), same_qualifiers)
+    if not same_qualifiers or qualifiers:  # `qualifier_agreement` is 0.0 for two names without any
+        score += qualifier_agreement(q_qualifiers, qualifiers)
+    return (score if score < INEXACT_MAX else INEXACT_MAX), (overlap, max(sort, tset), same_qualifiers)
 
 
 def _how(parts: tuple, query_qualifiers: frozenset, doc_qualifiers: frozenset) -> str:
@@ -270,23 +274,10 @@ def _score_pending(index, reading: Analysis, side: KeySide, memo: dict, doc_ids:
     doc_sides = index.key_sides(doc_ids)
     ratios = _ratios(reading.key_text, texts, side.sorted_text, [s.sorted_text for s in doc_sides])
     overlaps = side_overlaps(side, doc_sides)
-    # `_base_score` of each, with the query's parts read once (the same floats)
-    q_qualifiers, q_text, q_count = reading.qualifiers, reading.key_text, len(reading.keys)
-    q_sorted = reading.sorted_keys
+    # `_base_score` of each, the reading's parts read once
+    query = reading.qualifiers, reading.key_text, len(reading.keys), reading.sorted_keys
     for doc_id, text, (sort, tset), overlap in zip(doc_ids, texts, ratios, overlaps):
-        qualifiers = docs[doc_id][6]
-        same_qualifiers = q_qualifiers == qualifiers
-        if same_qualifiers:
-            if q_text == text:
-                memo[doc_id] = _SAME
-                continue
-            if q_count == text.count(" ") + 1 and q_sorted == sorted(text.split()):
-                memo[doc_id] = _BAG
-                continue
-        score = WORD_OVERLAP * overlap + TOKEN_SORT * sort + TOKEN_SET * tset
-        if not same_qualifiers or qualifiers:
-            score += qualifier_agreement(q_qualifiers, qualifiers)
-        memo[doc_id] = (score if score < INEXACT_MAX else INEXACT_MAX), (overlap, max(sort, tset), same_qualifiers)
+        memo[doc_id] = _pair_score(*query, text, docs[doc_id][6], overlap, sort, tset)
 
 
 def rerank(index, query: Analysis | list[Analysis], doc_ids: list[int], term_code: str | None = None,
