@@ -185,6 +185,20 @@ def _best_near(key: str, near: dict[str, float], others: Sequence[str]) -> float
     return best / 100
 
 
+def _near_recall(weighted, held: frozenset, others: Sequence[str], near: dict[str, dict[str, float]]) -> float:
+    """The weighted sum of how well each (key, weight) of `weighted` is met by a doc's keys (`held`, `others`):
+    in full when the doc holds it, by its best close word (`near`, from `near_words`) when it holds one."""
+    recall = 0.0
+    for k, w in weighted:
+        if k in held:
+            recall += w
+        else:
+            close = near.get(k)
+            if close and not close.keys().isdisjoint(held):
+                recall += w * _best_near(k, close, others)
+    return recall
+
+
 def side_overlap(query: KeySide, doc: KeySide) -> float:
     """`word_overlap` of two prepared sides; how well the doc's keys are met is remembered on the query side."""
     if not query.keys or not doc.keys:
@@ -197,16 +211,7 @@ def side_overlap(query: KeySide, doc: KeySide) -> float:
     else:
         # The sum of `w * _best_near(...)`, without the calls for the keys the doc holds (1.0) or holds no
         # close word of (0.0): the same float sum, as adding 0.0 changes nothing.
-        held, others = doc.key_set, doc.keys
-        recall = 0.0
-        for k, w in zip(query.keys, qw):
-            if k in held:
-                recall += w
-            else:
-                close = near.get(k)
-                if close and not close.keys().isdisjoint(held):
-                    recall += w * _best_near(k, close, others)
-        recall /= q_total
+        recall = _near_recall(zip(query.keys, qw), doc.key_set, doc.keys, near) / q_total
     seen = query.seen
     try:  # every key of the doc is in `seen` when `near_words` was given it: the sum in C, in the same order
         met = reduce(add, map(mul, dw, map(seen.__getitem__, doc.keys)), 0.0)
@@ -249,16 +254,10 @@ def side_overlaps(query: KeySide, docs: Sequence[KeySide]) -> list[float]:
         qw, q_total = pairs[0] if doc.has_dose else pairs[1]
         dw, d_total = (doc.weights, doc.total) if query_dose else (doc.weights_alone, doc.total_alone)
         held = doc.key_set
-        recall = 0.0
         if close_of:
-            for k, w in qw:
-                if k in held:
-                    recall += w
-                else:
-                    close = close_of.get(k)
-                    if close and not close.keys().isdisjoint(held):
-                        recall += w * _best_near(k, close, others)
+            recall = _near_recall(qw, held, others, close_of)
         else:
+            recall = 0.0
             for k, w in qw:
                 if k in held:
                     recall += w
