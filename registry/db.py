@@ -19,6 +19,9 @@ from sqlalchemy.engine import Connection, Engine
 from registry.errors import ConfigError
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+WAL_LIMIT_BYTES = 64 * 1024 * 1024
+"""The most disk an SQLite WAL file keeps once a checkpoint has emptied it (`PRAGMA journal_size_limit`); without
+a limit the file stays as large as it ever grew (315 MB after a 1M-entry search index build)."""
 
 
 def _fold(value):
@@ -44,6 +47,7 @@ def make_engine(url: str, schema: str | None = None) -> Engine:
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute(f"PRAGMA journal_size_limit={int(WAL_LIMIT_BYTES)}")
             cur.close()
             dbapi_conn.create_function("nsi_fold", 1, _fold, deterministic=True)
 
@@ -179,6 +183,29 @@ def check_schema(engine: Engine) -> None:
     if rev != head_revision():
         raise ConfigError(f"the database schema is at revision {rev}, the code needs {head_revision()}: "
                           f"run `nsi db upgrade`")
+
+
+def truncate_wal(engine: Engine, above: int | None = None) -> int | None:
+    """On a SQLite file, when its WAL has grown past `above` bytes (WAL_LIMIT_BYTES by default), copy the WAL into
+    the database and truncate it to nothing (`PRAGMA wal_checkpoint(TRUNCATE)`); the WAL's size after, or None
+    for other databases.
+
+    For after large writes (a search index build): the WAL grows while readers keep old snapshots, and SQLite's
+    automatic checkpoints never shrink it. The checkpoint waits (busy timeout) for readers of older snapshots
+    to finish, and holds off other writers meanwhile; readers go on.
+    """
+    if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
+        return None
+    wal = Path(engine.url.database + "-wal")
+    limit = WAL_LIMIT_BYTES if above is None else above
+    if not wal.exists() or wal.stat().st_size <= limit:
+        return wal.stat().st_size if wal.exists() else 0
+    raw = engine.raw_connection()
+    try:
+        raw.dbapi_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()  # autocommit: no BEGIN
+    finally:
+        raw.close()
+    return wal.stat().st_size if wal.exists() else 0
 
 
 @contextmanager

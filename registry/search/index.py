@@ -13,7 +13,9 @@ builders never index a row twice; a lease makes the other server workers leave t
 
 `Indexer` is the background thread of a server process: woken at once by a publish through the API (or by a
 query that met an unindexed version), and polling every few seconds for versions published by the CLI or by
-another node.
+another node. Under `nsi serve` it builds nothing itself: it takes the leases and starts a builder process at a
+lower priority (`registry.search.builder`), so a build never shares a serving interpreter's lock. After a build
+on SQLite the WAL that it grew is truncated (`db.truncate_wal`).
 """
 
 from __future__ import annotations
@@ -45,7 +47,12 @@ LEASE = timedelta(seconds=120)
 
 def owner() -> str:
     """This thread, as a lease holder: host:pid:thread."""
-    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+    return f"{owner_prefix(os.getpid())}{threading.get_ident()}"
+
+
+def owner_prefix(pid: int) -> str:
+    """What every lease held by process `pid` of this host starts with."""
+    return f"{socket.gethostname()}:{pid}:"
 
 
 def indexed_seqs(cursor) -> dict[int, tuple[int, int]]:
@@ -63,8 +70,44 @@ def catalogs_behind(store) -> list[int]:
             .where(C.c.head_seq > sa.func.coalesce(STATE.c.indexed_seq, 0)).order_by(C.c.id)).scalars())
 
 
+def catalogs_to_build(store) -> list[int]:
+    """Ids of the catalogs behind whose build no live lease holds: what a new builder would take on."""
+    behind = catalogs_behind(store)
+    if not behind:
+        return []
+    with store.engine.connect() as conn:
+        held = {row.catalog_id for row in conn.execute(sa.select(STATE.c.catalog_id, STATE.c.lease_owner,
+                                                                 STATE.c.lease_until))
+                if row.lease_owner is not None and not _expired(row.lease_until)}
+    return [catalog_id for catalog_id in behind if catalog_id not in held]
+
+
+def lease_for(store, me: str) -> list[int]:
+    """Take the lease of every catalog behind whose build no live lease holds, as `me`; the ids of those taken.
+
+    So that a serving process starts a builder process only for builds it has won, and two workers polling at
+    once do not both start one (a builder takes a second or so to start, time enough for the other to look)."""
+    return [catalog_id for catalog_id in catalogs_to_build(store) if _take_lease(store, catalog_id, me)]
+
+
+def release_leases_of(store, prefix: str) -> None:
+    """Hand back the leases of a builder known to have ended (its owner starts with `prefix`), so that the next
+    builder resumes at once instead of waiting for them to expire."""
+    with db.write_transaction(store.engine) as conn:
+        conn.execute(STATE.update().where(STATE.c.lease_owner.startswith(prefix, autoescape=True))
+                     .values(lease_owner=None, lease_until=None))
+
+
 def _now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def _expired(until: datetime | None) -> bool:
+    if until is None:
+        return True
+    if until.tzinfo is None:
+        until = until.replace(tzinfo=timezone.utc)
+    return until <= _now()
 
 
 def _take_lease(store, catalog_id: int, me: str) -> bool:
@@ -81,10 +124,7 @@ def _try_lease(store, catalog_id: int, me: str) -> bool:
             conn.execute(STATE.insert().values(catalog_id=catalog_id, indexed_seq=0, indexed_entry_id=0,
                                                lease_owner=me, lease_until=_now() + LEASE))
             return True
-        until = row.lease_until
-        if until is not None and until.tzinfo is None:
-            until = until.replace(tzinfo=timezone.utc)
-        if row.lease_owner not in (None, me) and until is not None and until > _now():
+        if row.lease_owner not in (None, me) and not _expired(row.lease_until):
             return False  # another worker is building it
         return conn.execute(STATE.update().where(STATE.c.catalog_id == catalog_id,
                                                  STATE.c.indexed_entry_id == row.indexed_entry_id)
@@ -148,14 +188,16 @@ def _write_rows(conn, analysed: list[tuple]) -> None:
                     copy.write_row(row)
 
 
-def build(store, catalog_id: int, *, after_batch=None) -> int | None:
+def build(store, catalog_id: int, *, after_batch=None, me: str | None = None) -> int | None:
     """Index every published entry row of catalog `catalog_id` not yet indexed; the number of rows it indexed.
 
     None when another builder holds the lease or moved the watermark meanwhile (it finishes the work).
-    `after_batch(rows)` is called after each committed batch (progress, and tests that pause a build).
-    One helper thread reads and analyses the next batch while this one writes the current one.
+    `after_batch(rows)` is called after each committed batch (progress, and tests that pause a build). `me` is
+    the lease holder to build as (default: this thread), e.g. the name under which a builder process's parent
+    took the lease for it. One helper thread reads and analyses the next batch while this one writes the current
+    one.
     """
-    me = owner()
+    me = me or owner()
     if not _take_lease(store, catalog_id, me):
         return None
     indexed = 0
@@ -217,22 +259,35 @@ def clear(store) -> None:
         conn.execute(STATE.delete())
 
 
-def build_all(store) -> dict[int, int]:
-    """Bring every catalog's index up to date in this thread; {catalog id: rows indexed} of what this call did."""
+def build_all(store, *, after_batch=None, me: str | None = None) -> dict[int, int]:
+    """Bring every catalog's index up to date in this thread; {catalog id: rows indexed} of what this call did.
+
+    Then, on SQLite, the WAL is truncated if the builds grew it past `db.WAL_LIMIT_BYTES`."""
     done = {}
     for catalog_id in catalogs_behind(store):
-        rows = build(store, catalog_id)
+        rows = build(store, catalog_id, after_batch=after_batch, me=me)
         if rows:
             done[catalog_id] = rows
+    if done:
+        # On SQLite the WAL grew all along (the next batch's read keeps an older snapshot while a batch is
+        # written, so checkpoints cannot restart it): its disk space is given back once the builds are done.
+        db.truncate_wal(store.engine)
     return done
 
 
 class Indexer:
-    """The background builder of one server process: one daemon thread, woken by publishes and queries."""
+    """The background builder of one server process: one daemon thread, woken by publishes and queries.
 
-    def __init__(self, store, interval: float = 0):
+    With `separate_process` (what `nsi serve` uses) the thread builds nothing itself: it starts a builder
+    process for what is behind and waits for it (`registry.search.builder`), so the build never holds the
+    serving interpreter's lock; without it (tests, an app served otherwise) the thread builds.
+    """
+
+    def __init__(self, store, interval: float = 0, separate_process: bool = False):
         self.store = store
         self.interval = interval
+        self.separate_process = separate_process
+        self._builder = None
         self._wake = threading.Event()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -253,7 +308,7 @@ class Indexer:
             self.busy.set()
             self._wake.clear()
             try:
-                done = build_all(self.store)
+                done = self._build_in_process() if self.separate_process else build_all(self.store)
                 if done:
                     log.info("search index: %s", ", ".join(f"{n:,} rows of catalog id {c}" for c, n in done.items()))
             except Exception:  # a database hiccup must not end a polling thread; the next wake or poll retries
@@ -265,6 +320,14 @@ class Indexer:
                     if not self._wake.is_set():
                         self._thread = None
                         return
+
+    def _build_in_process(self) -> dict:
+        """Build in a builder process (which logs what it built); an empty dict, for the caller's log line."""
+        if self._builder is None:
+            from registry.search.builder import BuilderProcess
+            self._builder = BuilderProcess(self.store)
+        self._builder.run()
+        return {}
 
     def wait_idle(self, timeout: float = 60.0) -> bool:
         """Until the build this process started has ended (for tests); False on timeout."""
@@ -279,12 +342,15 @@ _indexers: dict[int, Indexer] = {}
 _indexers_lock = threading.Lock()
 
 
-def indexer(store, interval: float = 0) -> Indexer:
-    """The one Indexer of this process for `store` (created on first use)."""
+def indexer(store, interval: float = 0, separate_process: bool = False) -> Indexer:
+    """The one Indexer of this process for `store` (created on first use); `separate_process` makes it build in
+    builder processes from then on (a serving worker's, see Indexer)."""
     with _indexers_lock:
         found = _indexers.get(id(store))
         if found is None or found.store is not store:
-            found = _indexers[id(store)] = Indexer(store, interval)
-        elif interval and not found.interval:
-            found.interval = interval
+            found = _indexers[id(store)] = Indexer(store, interval, separate_process)
+        else:
+            if interval and not found.interval:
+                found.interval = interval
+            found.separate_process = found.separate_process or separate_process
         return found

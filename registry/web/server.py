@@ -47,9 +47,10 @@ def _post_fork(server, worker):
             from registry import jobs
             jobs.JobPoller(store, interval, float(app.config["NSI_JOB_STALE_SECONDS"])).start()
         # Search indexes of versions published by the CLI, another node, or before a crash or an upgrade:
-        # built now in the background (one worker at a time, by lease), then looked for at every poll.
+        # built now in the background (one builder at a time, by lease), then looked for at every poll. The
+        # build runs in a process of its own at a lower priority, never in the serving interpreter.
         from registry.search import index as search_index
-        search_index.indexer(store, interval).wake()
+        search_index.indexer(store, interval, separate_process=True).wake()
 
 
 KEEPALIVE_SECONDS = 2
