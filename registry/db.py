@@ -22,6 +22,8 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 WAL_LIMIT_BYTES = 64 * 1024 * 1024
 """The most disk an SQLite WAL file keeps once a checkpoint has emptied it (`PRAGMA journal_size_limit`); without
 a limit the file stays as large as it ever grew (315 MB after a 1M-entry search index build)."""
+WAL_KEEP_BYTES = 4 * 1024 * 1024
+"""The WAL size `truncate_wal` leaves alone: about what SQLite's automatic checkpoints (every 1,000 pages) keep."""
 
 
 def _fold(value):
@@ -186,7 +188,7 @@ def check_schema(engine: Engine) -> None:
 
 
 def truncate_wal(engine: Engine, above: int | None = None) -> int | None:
-    """On a SQLite file, when its WAL has grown past `above` bytes (WAL_LIMIT_BYTES by default), copy the WAL into
+    """On a SQLite file, when its WAL has grown past `above` bytes (WAL_KEEP_BYTES by default), copy the WAL into
     the database and truncate it to nothing (`PRAGMA wal_checkpoint(TRUNCATE)`); the WAL's size after, or None
     for other databases.
 
@@ -197,7 +199,7 @@ def truncate_wal(engine: Engine, above: int | None = None) -> int | None:
     if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
         return None
     wal = Path(engine.url.database + "-wal")
-    limit = WAL_LIMIT_BYTES if above is None else above
+    limit = WAL_KEEP_BYTES if above is None else above
     if not wal.exists() or wal.stat().st_size <= limit:
         return wal.stat().st_size if wal.exists() else 0
     raw = engine.raw_connection()

@@ -85,7 +85,9 @@ class BuilderProcess:
         finally:
             if status != 0:
                 search_index.release_leases_of(self.store, me)
-        if status != 0:
+        if status != 0 and self._closing:
+            log.info("search index builder (pid %d) stopped with this process", proc.pid)
+        elif status != 0:
             log.warning("search index builder (pid %d) ended with status %d; the next poll resumes its build",
                         proc.pid, status)
         return status

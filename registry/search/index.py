@@ -262,7 +262,7 @@ def clear(store) -> None:
 def build_all(store, *, after_batch=None, me: str | None = None) -> dict[int, int]:
     """Bring every catalog's index up to date in this thread; {catalog id: rows indexed} of what this call did.
 
-    Then, on SQLite, the WAL is truncated if the builds grew it past `db.WAL_LIMIT_BYTES`."""
+    Then, on SQLite, the WAL is truncated if the builds grew it past `db.WAL_KEEP_BYTES`."""
     done = {}
     for catalog_id in catalogs_behind(store):
         rows = build(store, catalog_id, after_batch=after_batch, me=me)
