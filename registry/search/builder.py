@@ -25,7 +25,6 @@ import subprocess
 import sys
 import threading
 import uuid
-from pathlib import Path
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +35,6 @@ STOP_SECONDS = 10
 """How long a stopping server waits for its builder to end its batch after SIGTERM, before SIGKILL."""
 PARENT = "NSI_INDEXER_PARENT"
 LEASE = "NSI_INDEXER_LEASE"
-ROOT = str(Path(__file__).resolve().parents[2])
 
 
 def command() -> list[str]:
@@ -70,7 +68,9 @@ class BuilderProcess:
         url = self.store.engine.url
         env = {**os.environ, "NSI_DATABASE_URL": url.render_as_string(hide_password=False),
                "NSI_DATA_DIR": str(self.store.data_dir), PARENT: str(os.getpid()), LEASE: me,
-               "PYTHONPATH": os.pathsep.join(filter(None, (ROOT, os.environ.get("PYTHONPATH"))))}
+               # The modules this process imported, in its order (the code of a checkout run with PYTHONPATH
+               # or from its folder, not another installed copy).
+               "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
         status = None
         try:
             with self._lock:
