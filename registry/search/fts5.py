@@ -67,22 +67,25 @@ def _varints(blob: bytes) -> list[int]:
 
 
 class _Stats:
-    """Rows, average length and per-term counts of the index, kept until its averages record changes."""
+    """Rows, average length and per-term counts of the index, kept until a build ends or the rows grow by 1%.
+
+    A build adds rows batch by batch, but they belong to versions answered by the scan until it ends (their
+    `indexed_seq`): until then the counts are kept, so a large build does not make every query count again.
+    """
 
     def __init__(self):
         self.lock = threading.Lock()
-        self.record: bytes | None = None
+        self.key: tuple | None = None
         self.rows, self.avgdl = 0, 1.0
-        self.docs: dict[tuple[str, bool], object] = {}
+        self.docs: dict[tuple[str, bool | None], object] = {}
 
-    def refresh(self, cursor) -> None:
+    def refresh(self, cursor, seqs: tuple) -> None:
         cursor.execute("SELECT block FROM entry_search_data WHERE id = 1")
         found = cursor.fetchone()
-        record = bytes(found[0]) if found else b""
+        counts = _varints(bytes(found[0]) if found else b"") or [0]
         with self.lock:
-            if record != self.record:
-                counts = _varints(record) or [0]
-                self.record, self.docs = record, {}
+            if self.key is None or self.key[0] != seqs or abs(counts[0] - self.key[1]) > counts[0] / 100:
+                self.key, self.docs = (seqs, counts[0]), {}
                 self.rows = counts[0]
                 self.avgdl = (sum(counts[1:]) / self.rows) if self.rows else 1.0
 
@@ -178,14 +181,20 @@ def _with_matches(cursor, match: str, refs: list) -> list:
         start = catalog_rowids(ahead[0])[0]
 
 
-def hits(cursor, refs: list, found: list[str], limit: int, window: int, prefix_min: int) -> list[list[tuple]]:
+def hits(cursor, refs: list, found: list[str], limit: int, window: int, prefix_min: int,
+         seqs: tuple | None = None) -> list[list[tuple]]:
     """Each version's best `limit` rows as (-score, code, display, status), best first, for query terms `found`.
 
     Every term must match; the last also as a prefix when it has at least `prefix_min` characters (and an exact
-    match then counts twice, as with FTS5's `(t OR t*)`). Two statements of reading and one per
-    `MAX_ARMS` window reads, besides the per-term counts the first query of a term after a build reads.
+    match then counts twice, as with FTS5's `(t OR t*)`). `seqs`: ((catalog id, indexed seq), ...) by catalog,
+    as `search_index_state` holds them (read when not given). One statement for the index's averages, one per
+    catalog with a match to find them (across catalogs), one per `MAX_ARMS` window reads, and the per-term
+    counts that the first query of a term after a build reads.
     """
-    _stats.refresh(cursor)
+    if seqs is None:
+        cursor.execute("SELECT catalog_id, indexed_seq FROM search_index_state ORDER BY catalog_id")
+        seqs = tuple(cursor.fetchall())
+    _stats.refresh(cursor, seqs)
     rows, avgdl = _stats.rows, _stats.avgdl
     last = found[-1]
     prefix = len(last) >= prefix_min

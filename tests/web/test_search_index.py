@@ -387,3 +387,13 @@ def test_a_common_word_ranks_a_bounded_number_of_each_catalogs_rows_shortest_fir
         assert fts5._with_matches(raw.cursor(), '"другое"', refs[:2]) == []
     finally:
         raw.close()
+
+
+@pytest.mark.parametrize("db_env", ["sqlite"], indirect=True)
+def test_the_counts_kept_between_searches_are_read_again_when_a_build_ends(client, store, tmp_path):
+    # SQLite keeps each term's counts and a prefix's terms between queries, while the index grows by less than
+    # 1%, but not past the end of a build: a prefix then finds a term that only the new catalog holds.
+    _publish(store, tmp_path, "bulk", [(f"B{i:03d}", f"запись номер {i}") for i in range(300)])
+    assert codes(client.get("/api/v1/search?q=отечн")) == []
+    _publish(store, tmp_path, "late", [("L1", "отечность")])  # one row more: 0.3% of the index
+    assert codes(client.get("/api/v1/search?q=отечн")) == ["L1"]
