@@ -148,7 +148,7 @@ def _indexed_hits(cursor, dialect: str, refs: list[VersionRef], found: list[str]
     """
     k = limit * 3 + 50
     if dialect == "sqlite":
-        answers = fts5.hits(cursor, refs, found, limit, min(k, RANK_WINDOW), PREFIX_MIN, seqs)
+        answers = fts5.hits(cursor, refs, found, limit, min(k, RANK_WINDOW), PREFIX_MIN, seqs, RANK_WINDOW)
         return [[_hit(ref, code, display, status, -score) for score, code, display, status in rows]
                 for ref, rows in zip(refs, answers)]
     params = {"k": k, "window": RANK_WINDOW, "limit": limit, "query": _tsquery(found)}

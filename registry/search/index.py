@@ -42,6 +42,7 @@ C = Catalog.__table__
 E = Entry.__table__
 STATE = SearchIndexState.__table__
 BATCH = 5000
+MERGE_ROWS = 50_000  # a SQLite build of at least this many rows ends by merging the index into one segment
 LEASE = timedelta(seconds=120)
 
 
@@ -198,6 +199,11 @@ def build(store, catalog_id: int, *, after_batch=None) -> int | None:
                     after_batch(len(rows))
                 if last:
                     break
+        if indexed >= MERGE_ROWS and store.engine.dialect.name == "sqlite":
+            with db.write_transaction(store.engine) as conn:
+                # One segment instead of the several that batch commits leave: a prefix query gathers its terms
+                # from each (`туберкулез*` on the 1M store: 0.59 -> 0.03 ms); 3.6 s wall, 0.7 s CPU after 1M rows.
+                conn.exec_driver_sql("INSERT INTO entry_search (entry_search) VALUES ('optimize')")
         if indexed and store.engine.dialect.name == "postgresql":
             with store.engine.connect() as conn:
                 conn = conn.execution_options(isolation_level="AUTOCOMMIT")
