@@ -32,7 +32,7 @@ ENTRY_BITS, LENGTH_BITS = 32, 12
 ENTRY_MASK = (1 << ENTRY_BITS) - 1
 MAX_LENGTH = (1 << LENGTH_BITS) - 1
 MAX_EXPANSION = 32  # a prefix of more terms than this is left to FTS5's own prefix query (a code prefix, say)
-COUNTED_ROWS = 20_000  # FTS5's bm25 counts that many rows in about 0.7 ms: below it, it ranks (see hits)
+COUNTED_ROWS = 2_000  # below, FTS5 counts, ranks and joins the matches in less than scoring would take (see hits)
 MAX_ARMS = 200  # window reads in one statement (SQLite allows 500 terms in a compound SELECT)
 
 
