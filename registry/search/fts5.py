@@ -15,7 +15,9 @@ ranked within its first `window` valid matches in that order, and, when the last
 prefix, within its first `window` matches of the words as they are (so that an exact match longer than many
 prefix-only ones is still ranked above them): at most `2 × window` rows a catalog, whatever the index holds.
 Where this differs from ranking every match: a longer entry that holds the word several times, or in its code
-(weight 10) rather than its display, and is not among the shortest `window` matches, is not ranked.
+(weight 10) rather than its display, and is not among the shortest `window` matches, is not ranked (FTS5 has
+no query for a word found twice). Words in at most `COUNTED_ROWS` rows of the index are still ranked by FTS5's
+own `bm25`, within each catalog's first `RANK_WINDOW` matches: counting so few costs less than scoring.
 """
 
 from __future__ import annotations
