@@ -9,9 +9,9 @@ on SQLite (where an exact match also ranks above a prefix-only one) and `ts_rank
 PostgreSQL, the code and display weighing more than designations. A search ranks at most a window of each
 catalog's matches, whatever the store holds (`_indexed_hits`). On SQLite (`registry.search.fts5`) the window
 is the catalog's shortest `3 × limit + 50` matches, scored in Python from the index's own counts, so a word in
-a third of a 1M catalog costs what a rare one does. On PostgreSQL it is the first `RANK_WINDOW` matches in
-table order (each batch of the index written shortest first), and finding them grows with the word's rows
-(the GIN bitmap).
+a third of a 1M catalog costs what a rare one does (words in few rows: FTS5's own `bm25` over the catalog's
+shortest `RANK_WINDOW`). On PostgreSQL it is the first `RANK_WINDOW` matches in table order, and finding them
+grows with the word's rows (the GIN bitmap).
 
 While a version's index is still being built (the minute after a large first publish, or after an upgrade),
 its query is answered by a plain scan of that version's first `SCAN_ROWS` entries by code instead: the same
