@@ -357,7 +357,8 @@ def test_sqlite_scores_each_row_as_fts5_bm25_does(client, store, tmp_path, monke
             cursor.execute("SELECT e.code, -bm25(entry_search, 10.0, 2.0, 1.0) FROM entry_search s JOIN entry e "
                            "ON e.id = (s.rowid & 4294967295) WHERE entry_search MATCH ? AND s.rowid BETWEEN ? AND ?",
                            (match, low, high))
-            expected = sorted(((code, round(score, 4)) for code, score in cursor.fetchall()), key=lambda r: (-r[1], r[0]))
+            expected = sorted(((code, round(score, 4)) for code, score in cursor.fetchall()),
+                              key=lambda r: (-r[1], r[0]))
             found = client.get("/api/v1/search", query_string={"q": q, "catalog": "scored"}).get_json()["items"]
             assert [(h["code"], h["score"]) for h in found] == expected, q
             assert expected, q
