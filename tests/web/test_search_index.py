@@ -402,3 +402,22 @@ def test_the_counts_kept_between_searches_are_read_again_when_a_build_ends(clien
     assert codes(client.get("/api/v1/search?q=отечн")) == []
     _publish(store, tmp_path, "late", [("L1", "отечность")])  # one row more: 0.3% of the index
     assert codes(client.get("/api/v1/search?q=отечн")) == ["L1"]
+
+
+@pytest.mark.parametrize("db_env", ["sqlite"], indirect=True)
+def test_a_large_build_ends_by_merging_the_index_into_one_segment(store, tmp_path, monkeypatch):
+    # Every batch commits a segment, and a prefix query reads each one: a build of MERGE_ROWS rows or more ends
+    # with FTS5's `optimize`; a smaller one (a publish of a few changes) leaves the merging to FTS5.
+    statements = []
+    sa.event.listen(store.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    monkeypatch.setattr(search_index, "BATCH", 7)
+    monkeypatch.setattr(search_index, "MERGE_ROWS", 20)
+    _publish(store, tmp_path, "small", [(f"S{i:02d}", f"Малая запись {i}") for i in range(19)])
+    assert not [s for s in statements if "'optimize'" in s]
+    _publish(store, tmp_path, "large", [(f"L{i:02d}", f"Большая запись {i}") for i in range(20)])
+    assert len([s for s in statements if "'optimize'" in s]) == 1
+    assert codes_of(search.search(store, "больш", catalog="large", limit=100)) == [f"L{i:02d}" for i in range(20)]
+
+
+def codes_of(answer) -> list[str]:
+    return [h["code"] for h in answer["items"]]
