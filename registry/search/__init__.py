@@ -6,12 +6,12 @@ is built in the background after each publish, and never on a query. A query is 
 Every term must match (code, display or a designation); the last one also matches as a prefix when it has
 at least `PREFIX_MIN` characters, so `туберк` finds `туберкулез` and `A01` finds `A01.0`. Ranking is BM25
 on SQLite (where an exact match also ranks above a prefix-only one) and `ts_rank` normalised by length on
-PostgreSQL, the code and display weighing more than designations. A word found in more than `RANK_WINDOW`
-rows is ranked among the first `RANK_WINDOW` of them, and a search makes at most three ranked reads (two on
-PostgreSQL) whatever the store holds (`_indexed_hits`), each catalog ranked within such a window of its own,
-which bounds the rows ranked and joined. What still grows with a word's rows in the whole index: finding them
-(PostgreSQL's GIN bitmap, FTS5's merge of a prefix's terms) and, on SQLite, `bm25`'s count of each term's rows,
-once per match expression.
+PostgreSQL, the code and display weighing more than designations. A search ranks at most a window of each
+catalog's matches, whatever the store holds (`_indexed_hits`). On SQLite (`registry.search.fts5`) the window
+is the catalog's shortest `3 × limit + 50` matches, scored in Python from the index's own counts, so a word in
+a third of a 1M catalog costs what a rare one does (words in few rows: FTS5's own `bm25` over the catalog's
+shortest `RANK_WINDOW`). On PostgreSQL it is the first `RANK_WINDOW` matches in table order, and finding them
+grows with the word's rows (the GIN bitmap).
 
 While a version's index is still being built (the minute after a large first publish, or after an upgrade),
 its query is answered by a plain scan of that version's first `SCAN_ROWS` entries by code instead: the same
@@ -30,6 +30,7 @@ import sqlalchemy as sa
 from registry.db import driver_sql
 from registry.errors import BadRequest, NotFound
 from registry.models.catalog import Catalog
+from registry.search import fts5
 from registry.search import index as search_index
 from registry.search.analysis import MAX_TERMS, query_terms
 from registry.store.reads import LATEST, VersionRef, entry_rows, fold
@@ -43,18 +44,6 @@ SCAN_ROWS = 100_000  # entries read at most by the fallback scan while a version
 __all__ = ["MAX_LIMIT", "MAX_TERMS", "PREFIX_MIN", "RANK_WINDOW", "SCAN_ROWS", "search"]
 
 
-def _fts5_match(catalog_ids: list[int], found: list[str]) -> str:
-    quoted = ['"' + t.replace('"', '""') + '"' for t in found]
-    if len(found[-1]) >= PREFIX_MIN:  # an exact match then counts twice, so it ranks above a prefix-only one
-        quoted[-1] = f"({quoted[-1]} OR {quoted[-1]} *)"
-    words = " AND ".join(quoted)
-    # A catalog's token matches every row of the catalog: only the read of crowded-out versions (which must
-    # leave other catalogs' rows out of its window) uses it, since `bm25` counts its rows too.
-    if not catalog_ids:
-        return words
-    return "(" + " OR ".join(f'catalog : "c{c}"' for c in catalog_ids) + f") AND {words}"
-
-
 def _tsquery(found: list[str]) -> str:
     quoted = ["'" + t.replace("\\", "\\\\").replace("'", "''") + "'" for t in found]
     if len(found[-1]) >= PREFIX_MIN:
@@ -62,17 +51,14 @@ def _tsquery(found: list[str]) -> str:
     return " & ".join(quoted)
 
 
-def _matches(dialect: str) -> str:
-    """The index's matches with their score, in index order (rowid / entry id)."""
-    if dialect == "sqlite":
-        return ("SELECT rowid AS id, -bm25(entry_search, 0.0, 10.0, 2.0, 1.0) AS score FROM entry_search "
-                "WHERE entry_search MATCH :match")
+def _matches() -> str:
+    """The index's matches with their score, in index order (PostgreSQL: the table's)."""
     return ("SELECT s.entry_id AS id, ts_rank(s.terms, q, 1) AS score "
             "FROM entry_search s, CAST(:query AS tsquery) q WHERE s.terms @@ q")
 
 
-def _candidates_sql(dialect: str) -> str:
-    """The ranked read of the index's best candidates, in plain SQL with named parameters (`:name`).
+def _candidates_sql() -> str:
+    """PostgreSQL's ranked read of the index's best candidates, in plain SQL with named parameters (`:name`).
 
     The index ranks alone, before any join, its first `:window` matches, and keeps the best `:k` of them
     whatever their catalog or version: joining every match to `entry` for the validity filter cost six times
@@ -84,77 +70,49 @@ def _candidates_sql(dialect: str) -> str:
     which bounds the cost of any query; fewer matches are ranked exactly.
     """
     return driver_sql(f"SELECT e.code, e.display, e.status, m.score, e.catalog_id, e.valid_from, e.valid_to "
-                      f"FROM (SELECT id, score FROM ({_matches(dialect)} LIMIT :window) w "
-                      f"ORDER BY score DESC LIMIT :k) m LEFT JOIN entry e ON e.id = m.id", dialect)
-
-
-_ENTRY_COLUMNS = "e.code, e.display, e.status, m.score, e.catalog_id, e.valid_from, e.valid_to"
+                      f"FROM (SELECT id, score FROM ({_matches()} LIMIT :window) w "
+                      f"ORDER BY score DESC LIMIT :k) m LEFT JOIN entry e ON e.id = m.id", "postgresql")
 
 
 @lru_cache(maxsize=64)
-def _crowded_sql(dialect: str, versions: int, shared: bool) -> str:
-    """One ranked read for versions crowded out of the candidates (`versions` of them, one per catalog).
+def _crowded_sql(versions: int) -> str:
+    """PostgreSQL's ranked read for versions crowded out of the candidates (`versions` of them, one per catalog).
 
-    The first `:window` matches (in index order; on PostgreSQL, the order its GIN bitmap scan gives, which is
-    the table's) of each of those catalogs, or with `shared` of all of them together, are ranked, joined to
-    their entries, and each version keeps its best `:limit` valid rows (by score, then code). Before, a crowded version ranked all
-    its matches alone, so a common word in a 1M catalog ranked and joined 350,000 rows (80-120 ms).
-
-    `shared` (SQLite): one window for all the catalogs, matched by their `catalog` tokens (weight 0, so the
-    scores are those of the candidates), because FTS5's `bm25` counts each term's rows in the whole index once
-    per match expression: a window per catalog would pay that count per catalog (35-50 ms each for a word in a
-    third of a 1M catalog). The read also says how many matches filled the window (`seen`) and the last index
-    row it reached (`last`), so that `_indexed_hits` can tell a catalog whose matches all came before that row
-    from one the window may have cut off. Otherwise a window per catalog (`:match0`, ... on SQLite): on
-    PostgreSQL, whose index has no catalog column, the matches are joined to `entry` first, and only those up
-    to the catalog's last indexed entry id (`:upto0`, ...): a small catalog indexed before a 1M one does not read
-    the 1M one's matches (`acute` in the FNSI catalog beside a 200k one: 86 -> 15 ms in `EXPLAIN ANALYZE`).
+    The first `:window` matches (in the order its GIN bitmap scan gives, which is the table's) of each of those
+    catalogs are ranked, joined to their entries, and each version keeps its best `:limit` valid rows (by score,
+    then code). Before, a crowded version ranked all its matches alone, so a common word in a 1M catalog ranked
+    and joined 350,000 rows (80-120 ms). The index has no catalog column, so the matches are joined to `entry`
+    first, and only those up to the catalog's last indexed entry id (`:upto0`, ...): a small catalog indexed
+    before a 1M one does not read the 1M one's matches (`acute` in the FNSI catalog beside a 200k one: 86 -> 15
+    ms in `EXPLAIN ANALYZE`).
     """
-    if shared:
-        ranked = (f"SELECT {_ENTRY_COLUMNS}, m.seen, m.last FROM (SELECT id, score, COUNT(*) OVER () AS seen, "
-                  f"MAX(id) OVER () AS last FROM ({_matches(dialect)} LIMIT :window)) m JOIN entry e ON e.id = m.id")
-    elif dialect == "sqlite":
-        ranked = " UNION ALL ".join(
-            f"SELECT * FROM (SELECT {_ENTRY_COLUMNS}, NULL AS seen, NULL AS last FROM "
-            f"({_matches(dialect).replace(':match', f':match{i}')} LIMIT :window) m JOIN entry e ON e.id = m.id)"
-            for i in range(versions))
-    else:
-        ranked = " UNION ALL ".join(
-            f"SELECT * FROM (SELECT e.code, e.display, e.status, ts_rank(s.terms, q, 1) AS score, e.catalog_id, "
-            f"e.valid_from, e.valid_to, NULL::bigint AS seen, NULL::bigint AS last FROM entry_search s JOIN entry e "
-            f"ON e.id = s.entry_id, CAST(:query AS tsquery) q WHERE s.terms @@ q AND s.entry_id <= :upto{i} "
-            f"AND e.catalog_id = :c{i} LIMIT :window) w{i}" for i in range(versions))
+    ranked = " UNION ALL ".join(
+        f"SELECT * FROM (SELECT e.code, e.display, e.status, ts_rank(s.terms, q, 1) AS score, e.catalog_id, "
+        f"e.valid_from, e.valid_to FROM entry_search s JOIN entry e ON e.id = s.entry_id, CAST(:query AS tsquery) q "
+        f"WHERE s.terms @@ q AND s.entry_id <= :upto{i} AND e.catalog_id = :c{i} LIMIT :window) w{i}"
+        for i in range(versions))
     seq = "CASE e.catalog_id " + " ".join(f"WHEN :c{i} THEN :s{i}" for i in range(versions)) + " END"
     valid = f"e.valid_from <= {seq} AND (e.valid_to IS NULL OR e.valid_to > {seq})"
-    return driver_sql(f"SELECT code, display, status, score, catalog_id, seen, last FROM (SELECT e.code, e.display, "
-                      f"e.status, e.score, e.catalog_id, e.seen, e.last, ROW_NUMBER() OVER (PARTITION BY "
-                      f"e.catalog_id ORDER BY e.score DESC, e.code) AS n FROM ({ranked}) e WHERE {valid}) r "
-                      f"WHERE n <= :limit", dialect)
+    return driver_sql(f"SELECT code, display, status, score, catalog_id FROM (SELECT e.code, e.display, e.status, "
+                      f"e.score, e.catalog_id, ROW_NUMBER() OVER (PARTITION BY e.catalog_id ORDER BY e.score DESC, "
+                      f"e.code) AS n FROM ({ranked}) e WHERE {valid}) r WHERE n <= :limit", "postgresql")
 
 
-def _crowded_hits(cursor, dialect: str, crowded: list[VersionRef], found: list[str], params: dict,
-                  shared: bool, last_ids: dict[int, int]) -> tuple[dict[int, list], int | None, int | None]:
-    """{catalog id: its rows by score then code}, and the shared window's `seen` and `last` (None otherwise)."""
+def _crowded_hits(cursor, crowded: list[VersionRef], params: dict, last_ids: dict[int, int]) -> dict[int, list]:
+    """{catalog id: its rows by score then code}, from one read of a window per crowded catalog (PostgreSQL)."""
     params = dict(params)
     for i, ref in enumerate(crowded):
-        params[f"c{i}"], params[f"s{i}"] = ref.catalog_id, ref.seq
-        if dialect == "sqlite" and not shared:
-            params[f"match{i}"] = _fts5_match([ref.catalog_id], found)
-        if dialect != "sqlite":
-            params[f"upto{i}"] = last_ids[ref.catalog_id]
-    if shared:
-        params["match"] = _fts5_match([ref.catalog_id for ref in crowded], found)
-    cursor.execute(_crowded_sql(dialect, len(crowded), shared), params)
+        params[f"c{i}"], params[f"s{i}"], params[f"upto{i}"] = ref.catalog_id, ref.seq, last_ids[ref.catalog_id]
+    cursor.execute(_crowded_sql(len(crowded)), params)
     rows: dict[int, list] = {ref.catalog_id: [] for ref in crowded}
-    seen = last = None
-    for code, display, status, score, catalog_id, seen, last in cursor.fetchall():
+    for code, display, status, score, catalog_id in cursor.fetchall():
         rows[catalog_id].append((-score, code, display, status))
     for found_rows in rows.values():
         found_rows.sort(key=lambda r: (r[0], r[1]))
-    return rows, seen, last
+    return rows
 
 
-_SQL = {dialect: _candidates_sql(dialect) for dialect in ("sqlite", "postgresql")}
+_SQL = {"postgresql": _candidates_sql()}
 
 
 def _hit(ref: VersionRef, code: str, display: str, status: str, score: float) -> dict:
@@ -175,26 +133,26 @@ def plan_ranked_reads(cursor) -> None:
 
 
 def _indexed_hits(cursor, dialect: str, refs: list[VersionRef], found: list[str], limit: int,
-                  last_ids: dict[int, int]) -> list[list[dict]]:
-    """Each version's best `limit` matches, from one ranked read of the index's best candidates for all of them.
+                  last_ids: dict[int, int], seqs: tuple | None = None) -> list[list[dict]]:
+    """Each version's best `limit` matches.
 
-    The versions with fewer than `limit` rows among the candidates (the best candidates were mostly rows of other
-    versions or catalogs) are answered by ranked reads of a window of each one's own matches (`_crowded_sql`),
-    unless the candidates were every match of the index: then nothing else can be found. On SQLite one shared
-    window comes first (one `bm25` count for all of them); it is each catalog's own when it holds one catalog,
-    was not full, or reached past the catalog's last index row (`last_ids`: catalog id -> its last indexed entry
-    id); any other catalog then gets its own window, in one more statement. On PostgreSQL, one statement of a
-    window per catalog. So a search makes at most three statements and ranks at most `RANK_WINDOW` matches of
-    each catalog it needs more rows of (the shared one besides, on SQLite), whatever the store holds.
+    SQLite (`registry.search.fts5`): each catalog's first `3 × limit + 50` valid matches (at most `RANK_WINDOW`)
+    in the index's order, shortest first, scored by BM25 in Python: two statements, at most twice that many
+    rows a catalog, whatever the store holds.
+
+    PostgreSQL: one ranked read of the index's best candidates for all versions; the versions with fewer than
+    `limit` rows among them (the best candidates were mostly rows of other versions or catalogs) are answered by
+    one more read, of a window of each one's own matches (`_crowded_sql`), unless the candidates were every
+    match of the index. `last_ids` (catalog id -> its last indexed entry id) bounds each such window.
+    `seqs` ((catalog id, indexed seq), ... by catalog) tells SQLite's counts when a build has ended.
     """
-    sqlite = dialect == "sqlite"
     k = limit * 3 + 50
-    params = {"k": k, "window": RANK_WINDOW, "limit": limit}
-    if sqlite:
-        params["match"] = _fts5_match([], found)
-    else:
-        params["query"] = _tsquery(found)
-        plan_ranked_reads(cursor)
+    if dialect == "sqlite":
+        answers = fts5.hits(cursor, refs, found, limit, min(k, RANK_WINDOW), PREFIX_MIN, seqs, RANK_WINDOW)
+        return [[_hit(ref, code, display, status, -score) for score, code, display, status in rows]
+                for ref, rows in zip(refs, answers)]
+    params = {"k": k, "window": RANK_WINDOW, "limit": limit, "query": _tsquery(found)}
+    plan_ranked_reads(cursor)
     cursor.execute(_SQL[dialect], params)
     candidates = cursor.fetchall()
     every_match = len(candidates) < min(k, RANK_WINDOW)  # fewer than either limit cut off: all matches are here
@@ -206,17 +164,8 @@ def _indexed_hits(cursor, dialect: str, refs: list[VersionRef], found: list[str]
              in candidates if catalog_id == ref.catalog_id and valid_from <= seq
              and (valid_to is None or valid_to > seq)), key=lambda r: (r[0], r[1]))[:limit]
     crowded = [ref for ref in refs if len(answers[ref.catalog_id]) < limit and not every_match]
-    if crowded and sqlite:
-        rows, seen, last = _crowded_hits(cursor, dialect, crowded, found, params, True, last_ids)
-        answers.update(rows)
-        if len(crowded) > 1 and (seen is None or seen >= RANK_WINDOW):
-            # The window was full (or no valid row said how far it went): a catalog with index rows after its
-            # last had only part of it, maybe not its own first matches, and is ranked in a window of its own.
-            crowded = [ref for ref in crowded if last is None or last_ids[ref.catalog_id] > last]
-        else:  # one catalog's shared window is its own; a window not full held every match
-            crowded = []
     if crowded:
-        answers.update(_crowded_hits(cursor, dialect, crowded, found, params, False, last_ids)[0])
+        answers.update(_crowded_hits(cursor, crowded, params, last_ids))
     return [[_hit(ref, code, display, status, -score) for score, code, display, status in answers[ref.catalog_id]]
             for ref in refs]
 
@@ -297,7 +246,8 @@ def search(store, q: str, *, catalog: str | None = None, version: str | None = N
             ready = search_index.indexed_seqs(cursor)
             indexed = [ref for ref in refs if ref.seq <= ready.get(ref.catalog_id, (0, 0))[0]]
             last_ids = {ref.catalog_id: ready[ref.catalog_id][1] for ref in indexed}
-            answers = iter(_indexed_hits(cursor, dialect, indexed, found, limit, last_ids) if indexed else ())
+            seqs = tuple(sorted((catalog_id, seq) for catalog_id, (seq, _) in ready.items()))
+            answers = iter(_indexed_hits(cursor, dialect, indexed, found, limit, last_ids, seqs) if indexed else ())
             cursor.close()
         finally:
             connection.close()

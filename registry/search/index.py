@@ -1,7 +1,8 @@
 """Building the search index in the database, in the background, after each publish (never on a query).
 
-The index is a table of the database itself: SQLite FTS5 (`entry_search`, contentless, rowid = entry id) or a
-PostgreSQL tsvector with a GIN index (`entry_search(entry_id, terms)`), both over the terms of
+The index is a table of the database itself: SQLite FTS5 (`entry_search`, contentless, its rowid the entry's
+catalog, length and id: `registry.search.fts5.rowid`) or a PostgreSQL tsvector with a GIN index
+(`entry_search(entry_id, terms)`), both over the terms of
 `registry.search.analysis`. It holds one row per *entry row*, and entry rows never change their text (design
 §2: a publish inserts new or changed rows and closes old ones), so a publish of 1% changes costs 1% of an
 index, every version of a catalog shares one index, and every server node reads the same one.
@@ -34,6 +35,7 @@ import sqlalchemy as sa
 from registry import db
 from registry.models.catalog import Catalog, Entry
 from registry.models.search import SearchIndexState
+from registry.search import fts5
 from registry.search.analysis import WORD, terms
 
 log = logging.getLogger(__name__)
@@ -42,6 +44,7 @@ C = Catalog.__table__
 E = Entry.__table__
 STATE = SearchIndexState.__table__
 BATCH = 5000
+MERGE_ROWS = 50_000  # a SQLite build of at least this many rows ends by merging the index into one segment
 LEASE = timedelta(seconds=120)
 
 
@@ -165,14 +168,17 @@ def _read_batch(store, catalog_id: int, mark: int) -> tuple[int, list, list[tupl
         rows = conn.execute(sa.select(E.c.id, E.c.code, E.c.display, E.c.designations)
                             .where(E.c.catalog_id == catalog_id, E.c.id > mark, E.c.valid_from <= head)
                             .order_by(E.c.id).limit(BATCH)).all()
-    sqlite, scope = store.engine.dialect.name == "sqlite", f"c{catalog_id}"
+    sqlite = store.engine.dialect.name == "sqlite"
     analysed = []
     for r in rows:
         names = terms(" ".join(d["text"] for d in json.loads(r.designations)))
         # A code's parts as the query analyser splits them (`A00-A09` → a00, a09), unstemmed.
         code, display = WORD.findall(r.code.lower()), terms(r.display)
-        analysed.append((r.id, scope, " ".join(code), " ".join(display), " ".join(names)) if sqlite
-                        else (r.id, _tsvector([(code, "A"), (display, "A"), (names, "B")])))
+        length = len(code) + len(display) + len(names)
+        analysed.append((fts5.rowid(catalog_id, length, r.id), " ".join(code), " ".join(display), " ".join(names))
+                        if sqlite else (r.id, _tsvector([(code, "A"), (display, "A"), (names, "B")])))
+    if sqlite:  # FTS5 takes a batch's rowids in order without flushing a segment per row
+        analysed.sort(key=lambda row: row[0])
     return head, rows, analysed
 
 
@@ -180,7 +186,7 @@ def _write_rows(conn, analysed: list[tuple]) -> None:
     """Write the index rows that `_read_batch` made."""
     if conn.dialect.name == "sqlite":
         conn.exec_driver_sql(
-            "INSERT INTO entry_search (rowid, catalog, code, display, designations) VALUES (?, ?, ?, ?, ?)", analysed)
+            "INSERT INTO entry_search (rowid, code, display, designations) VALUES (?, ?, ?, ?)", analysed)
     else:
         with conn.connection.dbapi_connection.cursor() as cur:
             with cur.copy("COPY entry_search (entry_id, terms) FROM STDIN") as copy:
@@ -235,6 +241,11 @@ def build(store, catalog_id: int, *, after_batch=None, me: str | None = None) ->
                     after_batch(len(rows))
                 if last:
                     break
+        if indexed >= MERGE_ROWS and store.engine.dialect.name == "sqlite":
+            with db.write_transaction(store.engine) as conn:
+                # One segment instead of the several that batch commits leave: a prefix query gathers its terms
+                # from each (`туберкулез*` on the 1M store: 0.59 -> 0.03 ms); 3.6 s wall, 0.7 s CPU after 1M rows.
+                conn.exec_driver_sql("INSERT INTO entry_search (entry_search) VALUES ('optimize')")
         if indexed and store.engine.dialect.name == "postgresql":
             with store.engine.connect() as conn:
                 conn = conn.execution_options(isolation_level="AUTOCOMMIT")
