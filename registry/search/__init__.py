@@ -133,7 +133,7 @@ def plan_ranked_reads(cursor) -> None:
 
 
 def _indexed_hits(cursor, dialect: str, refs: list[VersionRef], found: list[str], limit: int,
-                  last_ids: dict[int, int], seqs: tuple | None = None) -> list[list[dict]]:
+                  last_ids: dict[int, int], seqs: tuple | None = None, stats=None) -> list[list[dict]]:
     """Each version's best `limit` matches.
 
     SQLite (`registry.search.fts5`): each catalog's first `3 × limit + 50` valid matches (at most `RANK_WINDOW`)
@@ -144,11 +144,12 @@ def _indexed_hits(cursor, dialect: str, refs: list[VersionRef], found: list[str]
     `limit` rows among them (the best candidates were mostly rows of other versions or catalogs) are answered by
     one more read, of a window of each one's own matches (`_crowded_sql`), unless the candidates were every
     match of the index. `last_ids` (catalog id -> its last indexed entry id) bounds each such window.
-    `seqs` ((catalog id, indexed seq), ... by catalog) tells SQLite's counts when a build has ended.
+    `seqs` ((catalog id, indexed seq), ... by catalog) tells SQLite's counts (`stats`, the store's
+    `fts5.stats_for`) when a build has ended.
     """
     k = limit * 3 + 50
     if dialect == "sqlite":
-        answers = fts5.hits(cursor, refs, found, limit, min(k, RANK_WINDOW), PREFIX_MIN, seqs, RANK_WINDOW)
+        answers = fts5.hits(cursor, refs, found, limit, min(k, RANK_WINDOW), PREFIX_MIN, stats, seqs, RANK_WINDOW)
         return [[_hit(ref, code, display, status, -score) for score, code, display, status in rows]
                 for ref, rows in zip(refs, answers)]
     params = {"k": k, "window": RANK_WINDOW, "limit": limit, "query": _tsquery(found)}
@@ -247,7 +248,9 @@ def search(store, q: str, *, catalog: str | None = None, version: str | None = N
             indexed = [ref for ref in refs if ref.seq <= ready.get(ref.catalog_id, (0, 0))[0]]
             last_ids = {ref.catalog_id: ready[ref.catalog_id][1] for ref in indexed}
             seqs = tuple(sorted((catalog_id, seq) for catalog_id, (seq, _) in ready.items()))
-            answers = iter(_indexed_hits(cursor, dialect, indexed, found, limit, last_ids, seqs) if indexed else ())
+            stats = fts5.stats_for(store) if dialect == "sqlite" else None
+            answers = iter(_indexed_hits(cursor, dialect, indexed, found, limit, last_ids, seqs, stats)
+                           if indexed else ())
             cursor.close()
         finally:
             connection.close()

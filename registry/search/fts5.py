@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import math
 import threading
+import weakref
 
 from registry.search.analysis import WORD, terms
 
@@ -125,7 +126,17 @@ class _Stats:
         return self.docs[key]
 
 
-_stats = _Stats()
+_stats_of: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # store -> _Stats
+_stats_lock = threading.Lock()
+
+
+def stats_for(store) -> _Stats:
+    """The term statistics kept for `store`'s index (one per store: two stores in a process never share counts)."""
+    with _stats_lock:
+        found = _stats_of.get(store)
+        if found is None:
+            found = _stats_of[store] = _Stats()
+        return found
 
 
 def _quote(term: str) -> str:
@@ -210,7 +221,7 @@ def _ranked(cursor, refs: list, found: list[str], prefix: bool, limit: int, rank
     return [sorted(by_catalog[ref.catalog_id], key=lambda r: (r[0], r[1])) for ref in refs]
 
 
-def hits(cursor, refs: list, found: list[str], limit: int, window: int, prefix_min: int,
+def hits(cursor, refs: list, found: list[str], limit: int, window: int, prefix_min: int, stats: _Stats,
          seqs: tuple | None = None, rank_window: int = 5000) -> list[list[tuple]]:
     """Each version's best `limit` rows as (-score, code, display, status), best first, for query terms `found`.
 
@@ -220,25 +231,25 @@ def hits(cursor, refs: list, found: list[str], limit: int, window: int, prefix_m
     scores, and cheaper than scoring in Python then). `seqs`: ((catalog id, indexed seq), ...) by catalog,
     as `search_index_state` holds them (read when not given). One statement for the index's averages, one per
     catalog with a match to find them (across catalogs), one per `MAX_ARMS` window reads, and the per-term
-    counts that the first query of a term after a build reads.
+    counts that the first query of a term after a build reads (kept in `stats`, the store's: `stats_for`).
     """
     if seqs is None:
         cursor.execute("SELECT catalog_id, indexed_seq FROM search_index_state ORDER BY catalog_id")
         seqs = tuple(cursor.fetchall())
-    _stats.refresh(cursor, seqs)
-    rows, avgdl = _stats.rows, _stats.avgdl
+    stats.refresh(cursor, seqs)
+    rows, avgdl = stats.rows, stats.avgdl
     last = found[-1]
     prefix = len(last) >= prefix_min
     exact = " AND ".join(_quote(t) for t in found)
-    counts = [(t, False, _stats.term_rows(cursor, t)) for t in dict.fromkeys(found)]
+    counts = [(t, False, stats.term_rows(cursor, t)) for t in dict.fromkeys(found)]
     if prefix:
-        counts.append((last, True, _stats.prefix_rows(cursor, last)))
+        counts.append((last, True, stats.prefix_rows(cursor, last)))
     if sum(n for _, _, n in counts) <= COUNTED_ROWS:  # FTS5's own bm25 counts them in less than scoring would take
         return _ranked(cursor, refs, found, prefix, limit, rank_window)
     phrases = [(t, is_prefix, _idf(rows, n)) for t, is_prefix, n in counts]
     matches = [exact]
     if prefix:
-        expanded = _stats.expansion(cursor, last)
+        expanded = stats.expansion(cursor, last)
         words = [_quote(t) for t in found[:-1]]
         if expanded is None:  # FTS5's own prefix query, which gathers the prefix's rows whole first
             matches.append(" AND ".join(words + [f"({_quote(last)} OR {_quote(last)} *)"]))

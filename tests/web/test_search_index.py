@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from importers import run_import
 from registry import search
 from registry.models import CatalogCreate
+from registry.search import fts5
 from registry.search import index as search_index
 from registry.search.analysis import MAX_TERMS, query_terms
 
@@ -332,7 +333,8 @@ def test_a_catalog_is_ranked_alike_alone_and_among_others_whose_index_rows_inter
         cursor = connection.cursor()
         ready = search_index.indexed_seqs(cursor)
         last_ids = {ref.catalog_id: ready[ref.catalog_id][1] for ref in refs}
-        among = search._indexed_hits(cursor, store.engine.dialect.name, refs, query_terms("частое"), 5, last_ids)
+        among = search._indexed_hits(cursor, store.engine.dialect.name, refs, query_terms("частое"), 5, last_ids,
+                                     stats=fts5.stats_for(store))
     finally:
         connection.close()
     assert [h["code"] for h in among[1]] == [f"S{i:02d}" for i in range(6, 11)]
@@ -402,6 +404,26 @@ def test_the_counts_kept_between_searches_are_read_again_when_a_build_ends(clien
     assert codes(client.get("/api/v1/search?q=отечн")) == []
     _publish(store, tmp_path, "late", [("L1", "отечность")])  # one row more: 0.3% of the index
     assert codes(client.get("/api/v1/search?q=отечн")) == ["L1"]
+
+
+def test_two_stores_in_one_process_keep_their_own_counts(tmp_path, monkeypatch):
+    # SQLite's counts are kept per store: a second store whose index has the same catalogs, seqs and row count
+    # must not be answered from the first one's (the first has no term starting with "отечн", the second has).
+    from registry.store import Store
+    monkeypatch.setattr(fts5, "COUNTED_ROWS", -1)  # the path that reads the kept counts and prefix terms
+    rows = [(f"B{i:03d}", f"запись номер {i}") for i in range(300)]
+    stores = []
+    try:
+        for name, catalog in (("one", rows), ("two", rows[:-1] + [("X1", "отечность")])):
+            (tmp_path / name).mkdir()
+            stores.append(Store.init({"NSI_DATA_DIR": str(tmp_path / name / "data"),
+                                      "NSI_DATABASE_URL": f"sqlite:///{tmp_path / name / 'nsi.db'}"}))
+            _publish(stores[-1], tmp_path / name, "bulk", catalog)
+        assert codes_of(search.search(stores[0], "отечн")) == []
+        assert codes_of(search.search(stores[1], "отечн")) == ["X1"]
+    finally:
+        for one in stores:
+            one.engine.dispose()
 
 
 @pytest.mark.parametrize("db_env", ["sqlite"], indirect=True)
