@@ -31,6 +31,7 @@
     python bench/load.py --million    # also the 1M-entry catalog
     python bench/load.py --million --store /tmp/nsi-1m   # prepared once, reused by the next runs
     python bench/load.py --cpu --only lookup-cold   # first the CPU per request in process, then wrk
+    python bench/load.py --trace --only lookup   # and where each request's time went in the workers
     python bench/load.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/test   # on PostgreSQL
 
 With `--database-url` (PostgreSQL) the same data is prepared in a throw-away schema of that database, which
