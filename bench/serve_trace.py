@@ -45,7 +45,8 @@ def _runq_ns() -> int:
 
 
 def install(folder: Path, batch: int = 200) -> None:
-    """Wrap gunicorn's gthread worker so that each worker process appends its requests' timings under `folder`."""
+    """Wrap gunicorn's gthread worker so that each worker process appends its requests' timings under `folder`
+    (in batches of `batch`: the last few of a run are left out of its summary)."""
     from gunicorn.workers import gthread
     worker = gthread.ThreadWorker
     if not all(hasattr(worker, name) for name in ("enqueue_req", "handle", "finish_request")):
@@ -81,21 +82,32 @@ def install(folder: Path, batch: int = 200) -> None:
 
 
 def summary(folder: Path) -> str | None:
-    """p50/p90/p99 in ms of each stage over the records written since the last call (which it removes)."""
-    rows = []
-    for path in folder.glob("*.jsonl"):
+    """p50/p90/p99 in ms of each stage over the records written since the last call (which it removes), then per
+    worker its requests and the p50/p99 of their time in the server (queue + handling + back): a worker holding
+    more of the keep-alive connections (the kernel spreads them by a hash) shows a longer queue."""
+    rows, workers = [], []
+    for path in sorted(folder.glob("*.jsonl")):
+        mine = []
         for line in path.read_text(encoding="utf-8").splitlines():
-            rows += json.loads(line)
+            mine += json.loads(line)
         path.unlink()
+        rows += mine
+        if mine:
+            workers.append(sorted(r[0] + r[1] + r[5] for r in mine))
     if not rows:
         return None
 
+    def at(values: list[float], p: float) -> float:
+        return values[min(len(values) - 1, int(len(values) * p))]
+
     def cut(values: list[float]) -> str:
         values.sort()
-        return "/".join(f"{values[min(len(values) - 1, int(len(values) * p))]:.2f}" for p in (0.5, 0.9, 0.99))
+        return "/".join(f"{at(values, p):.2f}" for p in (0.5, 0.9, 0.99))
 
-    return (f"{len(rows):,} requests, p50/p90/p99 ms: " + ", ".join(f"{name} {cut([r[i] for r in rows])}"
-                                                                  for i, name in enumerate(FIELDS)))
+    return (f"{len(rows):,} requests, p50/p90/p99 ms: "
+            + ", ".join(f"{name} {cut([r[i] for r in rows])}" for i, name in enumerate(FIELDS))
+            + "; per worker, requests and time in the server p50/p99: "
+            + ", ".join(f"{len(w):,} {at(w, 0.5):.2f}/{at(w, 0.99):.2f}" for w in workers))
 
 
 if __name__ == "__main__":
