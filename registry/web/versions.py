@@ -88,18 +88,18 @@ def list_entries(slug: str, version: str, args: dict):
 @responds(R.EntryDetail, etag=True)
 def get_entry(slug: str, version: str, code: str):
     """One entry with its parents and children."""
-    ref = resolve_for_read(slug, version)
+    app = current_app._get_current_object()  # the lookup every consuming system calls: one look-up through the context
+    ref = resolve_for_read(slug, version, app)
 
     def build():
         if ref.is_draft:
             entry = publishing.entry_detail(store(), ref, code)
             return json_response({"catalog": slug, "version": ref.label, **entry})
-        extensions = current_app._get_current_object().extensions  # one look-up through the context, not two
-        prefill_lookups(ref, extensions.get("nsi_response_cache"))
-        return Response(publishing.entry_detail_json(extensions["nsi_store"], ref, code),
+        prefill_lookups(ref, app.extensions.get("nsi_response_cache"))
+        return Response(publishing.entry_detail_json(app.extensions["nsi_store"], ref, code),
                         content_type="application/json")
 
-    return cached([ref], version == LATEST, "entry:" + code, build)
+    return cached([ref], version == LATEST, "entry:" + code, build, app=app)
 
 
 def prefill_lookups(ref, memory) -> None:
