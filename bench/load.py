@@ -31,6 +31,7 @@
     python bench/load.py --million    # also the 1M-entry catalog
     python bench/load.py --million --store /tmp/nsi-1m   # prepared once, reused by the next runs
     python bench/load.py --cpu --only lookup-cold   # first the CPU per request in process, then wrk
+    python bench/load.py --trace --only lookup   # and where each request's time went in the workers
     python bench/load.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/test   # on PostgreSQL
 
 With `--database-url` (PostgreSQL) the same data is prepared in a throw-away schema of that database, which
@@ -298,6 +299,8 @@ def main() -> None:
                                    "catalogs, lookup-cold, lookup-1m, search, mix")
     ap.add_argument("--workers", type=int, default=2, help="gunicorn workers of each server")
     ap.add_argument("--threads", type=int, default=4, help="threads of each gunicorn worker")
+    ap.add_argument("--trace", action="store_true", help="time each request's stages in the workers (queue, "
+                    "handling, CPU, run-queue wait, GIL/socket waits, hand-back: bench/serve_trace.py) and print them per run")
     ap.add_argument("--cpu", action="store_true", help="first measure the CPU time of one request in process "
                                                           "(cold lookup, lookup from the response cache, healthz)")
     ap.add_argument("--database-url", help="a PostgreSQL URL: prepare and serve the data in a throw-away schema "
@@ -337,9 +340,9 @@ def main() -> None:
             env["NSI_DATABASE_URL"] = schema.url
         else:
             env.pop("NSI_DATABASE_URL", None)
-        warm = Server(env, args.workers, "serve", args.threads)
+        warm = Server(env, args.workers, "serve", args.threads, args.trace)
         servers.append(warm)
-        cold = Server({**env, "NSI_RESPONSE_CACHE_MB": "0"}, args.workers, "serve-no-cache", args.threads)
+        cold = Server({**env, "NSI_RESPONSE_CACHE_MB": "0"}, args.workers, "serve-no-cache", args.threads, args.trace)
         servers.append(cold)
         runs = {"lookup": (warm, lookup_lines(data["catalogs"])),
                 "lookup-latest": (warm, lookup_lines(data["catalogs"], through_latest=True)),
@@ -375,6 +378,8 @@ def main() -> None:
                     print(f"{label:<16}{level:>6}{r['rps']:>9.0f}{r['p50']:>9.2f}{r['p99']:>9.2f}"
                           f"{r['bad_status']:>9}{r['socket_errors']:>9}{ratio:>8}{r['cpu_ms']:>8.3f}  "
                           + "/".join(f"{share:.0%}" for share in r["worker_cpu"]), flush=True)
+                    if r.get("trace"):
+                        print(f"{'':<16}in the workers: {r['trace']}", flush=True)
         print(f"\nload average at the end {os.getloadavg()[0]:.1f}")
         missed = targets(results)
         for text in missed:

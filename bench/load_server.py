@@ -63,13 +63,20 @@ def get(url: str, headers: dict | None = None, body: bytes | None = None, timeou
 class Server:
     """`nsi serve` in a subprocess on a free loopback port."""
 
-    def __init__(self, env: dict, workers: int, name: str, threads: int = 4):
+    def __init__(self, env: dict, workers: int, name: str, threads: int = 4, trace: bool = False):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.name = name
         self.log = open(Path(env["NSI_DATA_DIR"]) / f"{name}.log", "wb")
-        self.proc = subprocess.Popen([sys.executable, "-m", "registry.cli", "serve", "--port", str(self.port),
-                                      "--workers", str(workers), "--threads", str(threads)], env=env, stdout=self.log,
+        command = [sys.executable, "-m", "registry.cli"]
+        self.trace = None
+        if trace:  # each request's stages in the workers timed (bench/serve_trace.py)
+            self.trace = Path(env["NSI_DATA_DIR"]) / f"trace-{name}"
+            self.trace.mkdir(exist_ok=True)
+            env = {**env, "NSI_TRACE_DIR": str(self.trace)}
+            command = [sys.executable, str(Path(__file__).resolve().parent / "serve_trace.py")]
+        self.proc = subprocess.Popen(command + ["serve", "--port", str(self.port), "--workers", str(workers),
+                                                "--threads", str(threads)], env=env, stdout=self.log,
                                      stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 60
         while True:
@@ -125,15 +132,23 @@ def wrk(server: Server, lines: list[str], seconds: int, connections: int, work: 
     requests_file, script = work / "requests.tsv", work / "requests.lua"
     requests_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
     script.write_text(LUA)
+    if server.trace:
+        from bench.serve_trace import summary
+        summary(server.trace)  # what the workers timed before this run (warm-up, the run before) is dropped
     before = server.cpu()
     out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "-s", str(script),
                           server.base, "--", str(requests_file)], capture_output=True, text=True, check=True).stdout
     after = server.cpu()
+    if server.trace:
+        time.sleep(0.2)  # the workers write what they timed in batches
+        result_trace = summary(server.trace)
     result = json.loads(out.split("RESULT ", 1)[1].splitlines()[0])
     result["rps"] = result["requests"] / result["seconds"]
     used = [after[pid] - before.get(pid, 0.0) for pid in after]
     result["worker_cpu"] = sorted((u / sum(used) if sum(used) else 0.0 for u in used), reverse=True)
     result["cpu_ms"] = sum(used) * 1000 / max(result["requests"], 1)
+    if server.trace:
+        result["trace"] = result_trace
     return result
 
 

@@ -85,22 +85,25 @@ def is_read_request(view: Callable | None) -> bool:
     return request.method in ("GET", "HEAD") or getattr(view, "nsi_read_only", False)
 
 
-def resolve_for_read(slug: str, version: str) -> VersionRef:
-    """Resolve a version for reading: published and retired ones are public, drafts need a token."""
-    ref = resolve_cached(slug, version)
+def resolve_for_read(slug: str, version: str, app=None) -> VersionRef:
+    """Resolve a version for reading: published and retired ones are public, drafts need a token.
+
+    `app`: the Flask app when the caller already has it (a look-up through the context proxy saved).
+    """
+    ref = resolve_cached(slug, version, app)
     if ref.is_draft:
         require("read_drafts")
     return ref
 
 
-def resolve_cached(slug: str, version: str) -> VersionRef:
+def resolve_cached(slug: str, version: str, app=None) -> VersionRef:
     """Resolve `slug`/`version`, remembering label lookups of published versions (they never change).
 
     Drafts are always looked up afresh: a draft can be published or discarded.
     `latest` moves on each publish: the store keeps it only until the database
-    changes (registry.store.changes).
+    changes (registry.store.changes). `app`: as for `resolve_for_read`.
     """
-    cache = current_app.extensions["nsi_ref_cache"]
+    cache = (app or current_app).extensions["nsi_ref_cache"]
     key = (slug, version)
     ref = cache.get(key)
     if ref is None:
@@ -119,7 +122,7 @@ def etag_for(refs: list[VersionRef], representation: str) -> str:
 
 
 def cached(refs: list[VersionRef], through_latest: bool, representation: str,
-           build: Callable[[], Response], keep: bool = True) -> Response:
+           build: Callable[[], Response], keep: bool = True, app=None) -> Response:
     """Answer with caching headers for published versions: 304 when If-None-Match matches, else build().
 
     `through_latest` also serves representations that can change while the
@@ -128,14 +131,14 @@ def cached(refs: list[VersionRef], through_latest: bool, representation: str,
     that changeable state so that the ETag and the cache key move with it.
     With `keep`, the built body is remembered in the app's response cache under
     its ETag (never for streamed responses). Responses about drafts are built
-    each time and marked `no-store`.
+    each time and marked `no-store`. `app`: as for `resolve_for_read`.
     """
     if refs[0].is_draft if len(refs) == 1 else any(ref.is_draft for ref in refs):
         response = build()
         response.headers["Cache-Control"] = "no-store"
         return response
     tag = etag_for(refs, representation)
-    app = current_app._get_current_object()  # one look-up through the context, not one per attribute
+    app = app or current_app._get_current_object()  # one look-up through the context, not one per attribute
     config = app.config
     if through_latest:
         control = f"public, max-age={config['NSI_LATEST_MAX_AGE']}, must-revalidate"

@@ -88,27 +88,28 @@ def list_entries(slug: str, version: str, args: dict):
 @responds(R.EntryDetail, etag=True)
 def get_entry(slug: str, version: str, code: str):
     """One entry with its parents and children."""
-    ref = resolve_for_read(slug, version)
+    app = current_app._get_current_object()  # the lookup every consuming system calls: one look-up through the context
+    ref = resolve_for_read(slug, version, app)
 
     def build():
         if ref.is_draft:
             entry = publishing.entry_detail(store(), ref, code)
             return json_response({"catalog": slug, "version": ref.label, **entry})
-        prefill_lookups(ref)
-        return Response(publishing.entry_detail_json(store(), ref, code), content_type="application/json")
+        prefill_lookups(ref, app.extensions.get("nsi_response_cache"))
+        return Response(publishing.entry_detail_json(app.extensions["nsi_store"], ref, code),
+                        content_type="application/json")
 
-    return cached([ref], version == LATEST, "entry:" + code, build)
+    return cached([ref], version == LATEST, "entry:" + code, build, app=app)
 
 
-def prefill_lookups(ref) -> None:
+def prefill_lookups(ref, memory) -> None:
     """Put the lookup response of every entry of a published version into the response cache, once per worker.
 
     Systems validate record by record, with codes spread over the whole version;
     rendering the version in one pass (about a second for 15k entries) makes every
     later lookup a memory hit. Skipped for drafts and for versions that would take
-    more than half of the cache.
+    more than half of the cache. `memory`: the app's response cache (None when it has none).
     """
-    memory = current_app.extensions.get("nsi_response_cache")
     if memory is None or ref.is_draft:
         return
     key = (ref.catalog, f"{ref.seq}-{ref.checksum}")
