@@ -113,6 +113,9 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in [
     Setting("NSI_UPDATE_DOC_SCREENSHOTS", False,
             "Tests only: when true, the browser tests also write the review guide's screenshots into docs/img/.",
             _bool),
+    Setting("NSI_TRACE_DIR", None,
+            "Benchmarks only: set by `bench/load.py --trace` for the servers it starts; each gunicorn worker then "
+            "appends every request's timed stages to a file of its own in this folder (bench/serve_trace.py)."),
 ]}
 
 
