@@ -64,6 +64,16 @@ def round_score(x: float) -> float:
     return (d + (f > 0.5)) / 10.0
 
 
+def final_score(unclamped: float) -> float:
+    """The score shown for an unclamped one (base plus agreement): clamped to 0-100 and rounded to a tenth.
+
+    It never decreases as the unclamped score grows, so candidates ordered by their unclamped scores are in
+    the order of (score, unclamped score): `rerank` ranks by the unclamped score and rounds only the rows
+    that rank.
+    """
+    return round_score(unclamped if 0.0 <= unclamped <= 100.0 else max(0.0, min(100.0, unclamped)))
+
+
 def reason_of(scored: Scored) -> str:
     """The candidate's reason, worded now if it was left for later (`rerank(..., word=False)`)."""
     if not scored.reason and scored.wording is not None:
@@ -290,7 +300,7 @@ def rerank(index, query: Analysis | list[Analysis], doc_ids: list[int], term_cod
     """
     readings = query if isinstance(query, list) else [query]
     query = readings[0]
-    # row -> (score, unclamped, designation, parts of its reason, the reading's qualifiers, agreement notes) of
+    # row -> (unclamped score, designation, parts of its reason, the reading's qualifiers, agreement notes) of
     # its best name: a Scored is made only for the rows that rank (or that the category lift reads)
     best: dict[int, tuple] = {}
     code = fold_code(term_code) if term_code else None
@@ -325,34 +335,34 @@ def rerank(index, query: Analysis | list[Analysis], doc_ids: list[int], term_cod
             bonus, notes = agreed
         else:
             bonus, notes = 0.0, ()
+        # The rounded score is a monotone function of the unclamped one (`final_score`): ranking by the
+        # unclamped score alone gives the order of (score, unclamped), and only the rows that rank are rounded.
         unclamped = base + bonus
-        score = round_score(unclamped if 0.0 <= unclamped <= 100.0 else max(0.0, min(100.0, unclamped)))
         current = best.get(row)
-        if current is None or score > current[0] or (score == current[0] and unclamped > current[1]):
-            best[row] = (score, unclamped, doc, parts, reading_qualifiers, notes)
+        if current is None or unclamped > current[0]:
+            best[row] = (unclamped, doc, parts, reading_qualifiers, notes)
 
     def worded(scored: Scored) -> Scored:
         """The reason of a row's best name, worded only for the rows that rank (or are lifted)."""
         if not scored.reason:
-            _score, _unclamped, doc, parts, qualifiers, notes = best[scored.row]
+            _unclamped, doc, parts, qualifiers, notes = best[scored.row]
             how = _how(parts, qualifiers, scored.qualifiers)
             scored.reason = f"{doc[1]} \"{doc[2]}\": {how}" + "".join(f"; {n}" for n in notes)
         return scored
 
     lifted = {} if query.qualifiers else _lifted(index, best, worded)
     if not lifted:
-        ordered = sorted([(-t[0], -t[1], codes[row], i, row) for i, (row, t) in enumerate(best.items())])
-    else:  # a lifted row ranks by its new score
-        ordered = sorted((-t[0], -t[1], codes[row], i, row) for i, (row, t) in enumerate(best.items())
-                         if row not in lifted)
-        ordered = sorted(ordered + [(-s.score, -s.unclamped, codes[row], i, row) for i, row in enumerate(best)
+        ordered = sorted([(-t[0], codes[row], i, row) for i, (row, t) in enumerate(best.items())])
+    else:  # a lifted row ranks by its new score (its score and unclamped score are one value)
+        ordered = sorted((-t[0], codes[row], i, row) for i, (row, t) in enumerate(best.items()) if row not in lifted)
+        ordered = sorted(ordered + [(-s.unclamped, codes[row], i, row) for i, row in enumerate(best)
                                     if (s := lifted.get(row)) is not None])
     ranked = []
     for *_key, row in ordered[:limit]:
         found = lifted.get(row)
         if found is None:
             t = best[row]
-            found = Scored(row, t[0], "", t[2][6], t[1])
+            found = Scored(row, final_score(t[0]), "", t[1][6], t[0])
         ranked.append(found)
     if word:
         return [worded(s) for s in ranked]
@@ -371,11 +381,11 @@ def _lifted(index, best: dict[int, tuple], worded: Callable[[Scored], Scored]) -
     """
     parents = index.parents
     subdivisions = [row for row, t in best.items()
-                    if t[2][6] and t[0] >= LIFT_MIN and parents[row] >= 0 and t[2][6] <= SUBDIVISIONS]
+                    if t[1][6] and parents[row] >= 0 and t[1][6] <= SUBDIVISIONS and final_score(t[0]) >= LIFT_MIN]
     if len(subdivisions) < 2:  # a category is lifted above two subdivisions or more
         return {}
     read = set(subdivisions) | {parents[row] for row in subdivisions}
-    scored = {row: Scored(row, t[0], "", t[2][6], t[1]) for row, t in best.items() if row in read}
+    scored = {row: Scored(row, final_score(t[0]), "", t[1][6], t[0]) for row, t in best.items() if row in read}
     before = dict(scored)
     _lift_subdivided_categories(index, scored, worded)
     return {row: s for row, s in scored.items() if s is not before[row]}
