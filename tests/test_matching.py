@@ -846,3 +846,21 @@ def test_ranking_by_the_unclamped_score_is_the_order_of_the_rounded_scores(tmp_p
     values = sorted([-20.0, -0.04, 0.0, 0.04, 0.05, 99.94, 99.95, 100.0, 100.04, 112.5] + [k / 37 for k in range(4000)])
     shown = [final_score(v) for v in values]
     assert shown == sorted(shown) and shown[0] == 0.0 and shown[-1] == 100.0
+
+
+def test_a_rows_group_bonus_is_kept_per_parent_and_equal_to_a_fresh_one(tmp_path):
+    # apply_context keeps a row's bonus under its parent's row (siblings have the same ancestors, so the same
+    # bonus): what it kept must be what `_context_bonus` gives each row worked out afresh.
+    from registry.matching.context import _context_bonus, apply_context
+    from registry.matching.rerank import rerank
+    contexts = [["Антибиотики"], ["Антибиотики", "Противогрибковые препараты"], ["antibiotics", "antidiarrheals"],
+                ["Antifungals for dermatological use"]]
+    with small_index(tmp_path, ATC_NYSTATIN + [{"code": "D01AA02", "display": "natamycin"}], "en") as index:
+        for name in ("nystatin", "antibiotics", "natamycin"):
+            ranked = rerank(index, index.analysed(name), list(range(len(index.docs))), limit=50, word=False)
+            for context in contexts:
+                apply_context(index, ranked, context, 5)
+                kept = index.context_bonuses[tuple(context)]
+                assert any(bonus for bonus, _named in kept.values())
+                for s in ranked:
+                    assert kept[index.parents[s.row]] == _context_bonus(index, s.row, context), (name, context)

@@ -459,3 +459,26 @@ def test_learned_adjectives_are_read_as_their_english_form_and_stemmed_so():
     # Porter takes -ative off whole: the Russian -ивный adjective must come out as the English word does
     assert analyse("седативные", "en").keys == analyse("sedatives", "en").keys == ["sed"]
     assert analyse("щитовидной железы", "en").keys == analyse("thyroid", "en").keys
+
+
+def test_folding_russian_text_without_the_letter_walk_gives_what_the_walk_gives():
+    # basic_fold skips `_strip_marks` (a walk over every letter) for text of ASCII and Cyrillic letters, whose
+    # marks the walk keeps anyway: the same text for every letter up to U+0500 alone or after a Latin or a
+    # Cyrillic one, and for mixed strings with marks (Cyrillic combining marks U+0483-U+0489 among them).
+    import random
+    import unicodedata
+    from registry.matching.analysis.fold import _APOSTROPHES, APOSTROPHE, _strip_marks
+
+    def walked(text):
+        text = unicodedata.normalize("NFKC", text).casefold()
+        if not text.isascii():
+            text = _strip_marks(text)
+        return _APOSTROPHES.sub(APOSTROPHE, text).replace("ё", "е")
+
+    texts = [chr(c) for c in range(1, 0x500)]
+    texts += ["a" + t for t in texts] + ["и" + t for t in texts] + [t + "\u0306" for t in texts]
+    pool = list("abcéиййёЁЙыx1 ,'’") + ["\u0301", "\u0306", "\u0308", "\u0483", "\u0487", "\u0488", "\u0489", "е\u0308"]
+    rng = random.Random(11)
+    texts += ["".join(rng.choice(pool) for _ in range(rng.randint(1, 12))) for _ in range(20_000)]
+    for text in texts:
+        assert basic_fold(text) == walked(text), ascii(text)

@@ -40,13 +40,14 @@ def apply_context(index, ranked: list, context: list[str], limit: int) -> list:
     when asked for (`rerank.reason_of`)."""
     bonuses = _context_bonuses(index, context)
     tables = None  # the memos of the ancestors' shares, fetched for the first row not in `bonuses`
-    codes = index.codes
+    codes, parents = index.codes, index.parents
     order = []  # (score, unclamped, code, position, bonus, named) of each; a Scored is made for the first `limit`
     for i, s in enumerate(ranked):
-        found = bonuses.get(s.row)
+        parent = parents[s.row]  # the bonus depends on the row's ancestors only: siblings share it
+        found = bonuses.get(parent)
         if found is None:
             tables = tables or [_shares(index, name) for name in context]
-            found = bonuses[s.row] = _context_bonus(index, s.row, context, tables)
+            found = bonuses[parent] = _context_bonus(index, s.row, context, tables)
         bonus, named = found
         if bonus:
             score = round_score(min(100.0, s.score + bonus))
@@ -69,8 +70,9 @@ CONTEXT_MEMOS = 4096  # local ancestries whose bonuses an index keeps (emptied w
 
 
 def _context_bonuses(index, context: list[str]) -> dict:
-    """The index's memo {row: (bonus, name of the ancestor that matched)} for one local ancestry: every member
-    of a local group has the same ancestors, and their candidates are often the same target rows."""
+    """The index's memo {parent row: (bonus, name of the ancestor that matched)} for one local ancestry: every
+    member of a local group has the same ancestors, and their candidates are often the same target rows or
+    siblings (a row's bonus is its parent's: `_context_bonus` starts there)."""
     kept = index.context_bonuses
     if len(kept) >= CONTEXT_MEMOS:
         kept.clear()

@@ -156,7 +156,13 @@ def _how(parts: tuple, query_qualifiers: frozenset, doc_qualifiers: frozenset) -
 
 
 def _norm_value(value) -> str:
-    return basic_fold(str(value)).strip()
+    return _folded_value(str(value))
+
+
+@lru_cache(maxsize=4096)
+def _folded_value(text: str) -> str:
+    """A term's or entry's attribute name or value as compared (kept: a list's columns repeat their values)."""
+    return basic_fold(text).strip()
 
 
 def _folded_attribute(name, value) -> tuple:

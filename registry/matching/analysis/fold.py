@@ -46,6 +46,11 @@ def _strip_marks(text: str) -> str:
     return unicodedata.normalize("NFC", "".join(out))
 
 
+# Text of ASCII and Cyrillic letters only (the Cyrillic combining marks U+0483-U+0489 left out): its only marks
+# are those of its Cyrillic letters (`й`, `ё`), which `_strip_marks` keeps, so it would give the text in NFC.
+_ASCII_CYRILLIC = re.compile("[\x00-\x7f\u0400-\u0482\u048a-\u04ff]*")
+
+
 def basic_fold(text: str) -> str:
     """The first step for every text the matcher sees: NFKC, casefold, combining marks of Latin
     letters stripped (`İ` → `i`, `é` → `e`), `ё` → `е`, and every apostrophe inside a word (`o‘`, `o'`,
@@ -53,7 +58,8 @@ def basic_fold(text: str) -> str:
     """
     text = unicodedata.normalize("NFKC", text).casefold()
     if not text.isascii():
-        text = _strip_marks(text)
+        # Most non-ASCII names are Russian: `_strip_marks` would walk them letter by letter to change nothing
+        text = unicodedata.normalize("NFC", text) if _ASCII_CYRILLIC.fullmatch(text) else _strip_marks(text)
     return _APOSTROPHES.sub(APOSTROPHE, text).replace("ё", "е")
 
 
