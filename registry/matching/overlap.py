@@ -264,6 +264,9 @@ def side_overlaps(query: KeySide, docs: Sequence[KeySide]) -> list[float]:
             for k, w in qw:
                 if k in held:
                     recall += w
+        if not recall:  # the harmonic mean with nothing met is 0.0, whatever the precision
+            out.append(0.0)
+            continue
         recall /= q_total
         try:
             met = reduce(add, map(mul, dw, map(seen_of, others)), 0.0)

@@ -253,14 +253,19 @@ def _ratios(key_text: str, doc_key_texts: list[str], sorted_text: str | None = N
     `token_sort_ratio` is the plain ratio of the two texts with their words sorted; given those texts
     (`KeySide.sorted_text`, sorted once per name), it is asked as that, and no name's words are sorted again.
     """
+    return list(zip(*_ratio_columns(key_text, doc_key_texts, sorted_text, doc_sorted_texts)))
+
+
+def _ratio_columns(key_text: str, doc_key_texts: list[str], sorted_text: str | None = None,
+                   doc_sorted_texts: list[str] | None = None) -> tuple[list[float], list[float]]:
+    """`_ratios` as two lists: the `token_sort_ratio` of each name, and its `token_set_ratio`."""
     if not doc_key_texts:
-        return []
+        return [], []
     if doc_sorted_texts is None:
         sort = cdist64([key_text], doc_key_texts, scorer=fuzz.token_sort_ratio)[0].tolist()
     else:
         sort = cdist64([sorted_text], doc_sorted_texts, scorer=fuzz.ratio)[0].tolist()
-    tset = cdist64([key_text], doc_key_texts, scorer=fuzz.token_set_ratio)[0].tolist()
-    return list(zip(sort, tset))
+    return sort, cdist64([key_text], doc_key_texts, scorer=fuzz.token_set_ratio)[0].tolist()
 
 
 def _base_score_memos(index, readings: list[Analysis]) -> list[dict]:
@@ -277,8 +282,10 @@ def _base_score_memos(index, readings: list[Analysis]) -> list[dict]:
     return [kept.setdefault((tuple(q.keys), q.qualifiers), {}) for q in readings]
 
 
-def _score_pending(index, reading: Analysis, side: KeySide, memo: dict, doc_ids: list[int]) -> None:
-    """Add the base scores of a reading against designations it has not met yet to its memo.
+def _score_pending(index, reading: Analysis, side: KeySide, memo: dict, doc_ids: list[int],
+                   doc_sides: list[KeySide] | None = None) -> None:
+    """Add the base scores of a reading against designations it has not met yet to its memo (`doc_sides`:
+    their prepared keys, when the caller has them).
 
     The two rapidfuzz ratios of all of them are worked out at once (`_ratios`): the same floats as pair
     by pair (`_base_score` alone).
@@ -287,13 +294,15 @@ def _score_pending(index, reading: Analysis, side: KeySide, memo: dict, doc_ids:
         return
     docs = index.docs
     texts = [docs[d][4] for d in doc_ids]
-    doc_sides = index.key_sides(doc_ids)
-    ratios = _ratios(reading.key_text, texts, side.sorted_text, [s.sorted_text for s in doc_sides])
+    if doc_sides is None:
+        doc_sides = index.key_sides(doc_ids)
+    sorts, tsets = _ratio_columns(reading.key_text, texts, side.sorted_text, [s.sorted_text for s in doc_sides])
     overlaps = side_overlaps(side, doc_sides)
     # `_base_score` of each, the reading's parts read once
-    query = reading.qualifiers, reading.key_text, len(reading.keys), reading.sorted_keys
-    for doc_id, text, (sort, tset), overlap in zip(doc_ids, texts, ratios, overlaps):
-        memo[doc_id] = _pair_score(*query, text, docs[doc_id][6], overlap, sort, tset)
+    q_qualifiers, q_text, q_count = reading.qualifiers, reading.key_text, len(reading.keys)
+    q_sorted = reading.sorted_keys
+    for doc_id, text, sort, tset, overlap in zip(doc_ids, texts, sorts, tsets, overlaps):
+        memo[doc_id] = _pair_score(q_qualifiers, q_text, q_count, q_sorted, text, docs[doc_id][6], overlap, sort, tset)
 
 
 def rerank(index, query: Analysis | list[Analysis], doc_ids: list[int], term_code: str | None = None,
@@ -320,7 +329,7 @@ def rerank(index, query: Analysis | list[Analysis], doc_ids: list[int], term_cod
     words = list(dict.fromkeys(chain.from_iterable(side.keys for side in todo_sides)))
     for reading, side, memo, todo in zip(readings, sides, memos, pending):
         near_words(side, words)
-        _score_pending(index, reading, side, memo, todo)
+        _score_pending(index, reading, side, memo, todo, todo_sides if len(readings) == 1 else None)
     single, memo = len(readings) == 1, memos[0]
     docs, codes, attributes = index.docs, index.codes, index.attributes
     reading_qualifiers, quantities, agreeing = query.qualifiers, query.quantities, bool(code or wanted)
