@@ -483,3 +483,29 @@ def test_folding_russian_text_without_the_letter_walk_gives_what_the_walk_gives(
     texts += ["".join(rng.choice(pool) for _ in range(rng.randint(1, 12))) for _ in range(20_000)]
     for text in texts:
         assert basic_fold(text) == walked(text), ascii(text)
+
+
+def test_the_shortcuts_of_letter_designations_and_words_give_what_the_patterns_give():
+    # `latin_letter_designations` runs its pattern only when a capital look-alike stands where it can match, and
+    # `word_pass` takes a chunk of letters as one word without its patterns: the same text and words as the
+    # patterns give, for names with designations (`группы В`, `В-клеточный`, `A/В`), codes, doses and marks.
+    import random
+    from registry.matching.analysis.fold import _LETTER_DESIGNATION, _LETTER_DIGIT, _LOOK_ALIKES, _WORD
+    from registry.matching.analysis.fold import latin_letter_designations
+    from registry.matching.analysis.pipeline import quantity_pass
+
+    def designations(text):
+        return _LETTER_DESIGNATION.sub(lambda m: _LOOK_ALIKES[(m.group(1) or m.group(2)).lower()].upper(), text)
+
+    texts = ["Витамины группы В", "В-клеточный лейкоз", "В/A", "А", "Антибиотики", "ВИЧ-инфекция", "тип А, В",
+             "гепатит В (острый)", "Х-сцепленный", "", "В", "В-", "a В", "В/b", "оʼзбек 5мг", "B12 в12 с50.1"]
+    pool = list("АВЕКМОСТХабвх aby-/,.;:)]5ʼ") + ["\u0301", "²", "½", "ё", "й"]
+    rng = random.Random(5)
+    texts += ["".join(rng.choice(pool) for _ in range(rng.randint(0, 14))) for _ in range(30_000)]
+    for text in texts:
+        assert latin_letter_designations(text) == designations(text), ascii(text)
+        folded, quantities = quantity_pass(text.lower())
+        for chunk in folded.split():
+            if not chunk.startswith("\x00"):
+                whole = (chunk,) if chunk.isalpha() else None
+                assert whole is None or list(whole) == _WORD.findall(_LETTER_DIGIT.sub(" ", chunk)), ascii(chunk)

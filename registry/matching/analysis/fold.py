@@ -95,8 +95,16 @@ def _fold_run(match: re.Match) -> str:
     return run
 
 
+_DESIGNATION_LETTER = re.compile("[АВЕКМОСТХ]")
+_DESIGNATION_FIRST = frozenset("АВЕКМОСТХ")
+
+
 def latin_letter_designations(text: str) -> str:
     """The text with single capital Cyrillic letters that name a group or type written in Latin (`группы В`)."""
+    # Only such a letter after another character, or first and before `-` or `/`, can be one: most names have
+    # none, and `_LETTER_DESIGNATION` tries its look-behinds at every position of the text.
+    if not _DESIGNATION_LETTER.search(text, 1) and not (text[:1] in _DESIGNATION_FIRST and text[1:2] in ("-", "/")):
+        return text
     return _LETTER_DESIGNATION.sub(lambda m: _LOOK_ALIKES[(m.group(1) or m.group(2)).lower()].upper(), text)
 
 

@@ -76,7 +76,8 @@ def word_pass(folded: str, quantities: list[str], language: str) -> tuple[list[s
             lemmas.append(token)
             keys.append(token)
             continue
-        for word in _WORD.findall(_LETTER_DIGIT.sub(" ", chunk)):
+        # A chunk of letters only is one word (most are): the pattern of words would find it whole
+        for word in ((chunk,) if chunk.isalpha() else _WORD.findall(_LETTER_DIGIT.sub(" ", chunk))):
             if word.isdigit() or word == "%":
                 lemma = word
                 keys.append(word)
