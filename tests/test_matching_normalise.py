@@ -509,3 +509,36 @@ def test_the_shortcuts_of_letter_designations_and_words_give_what_the_patterns_g
             if not chunk.startswith("\x00"):
                 whole = (chunk,) if chunk.isalpha() else None
                 assert whole is None or list(whole) == _WORD.findall(_LETTER_DIGIT.sub(" ", chunk)), ascii(chunk)
+
+
+def test_the_patterns_run_only_on_text_that_holds_what_they_need_and_give_the_same():
+    # Roman numerals, the possessive, split negations and quantities are looked for only in a text holding a
+    # Roman digit, `ʼs`, `non`/`не` or a digit: each pass must give what its pattern gives on every text.
+    import random
+    from registry.matching.analysis.fold import (_POSSESSIVE, _SPLIT_NEGATION, fold_look_alikes,
+                                                 latin_letter_designations)
+    from registry.matching.analysis.pipeline import _quantity, abbreviation_pass, fold_pass, quantity_pass
+    from registry.matching.analysis.quantities import expand_abbreviations
+    from registry.matching.analysis.tables import rules
+    from registry.matching.analysis.words import _ROMAN, _ROMAN_VALUES, roman_to_arabic
+
+    def quantities(folded):
+        found = []
+
+        def keep(match):
+            found.append(_quantity(match).strip())
+            return f" \x00{len(found) - 1} "
+        return rules().quantity_re.sub(keep, folded), found
+
+    pool = ["non", "не", "non-", "не ", "-", " ", "ʼs", "'s", "I", "V", "X", "II", "5", "0.9", "мг", "mg", "%", "a",
+            "б", "specified", "ʼ", "²", ",", "в/в", "тип "]
+    rng = random.Random(9)
+    texts = ["".join(rng.choice(pool) for _ in range(rng.randint(0, 9))) for _ in range(30_000)]
+    texts += ["Type II diabetes", "non specified", "не уточненный", "Paracetamol 500 mg", "Crohnʼs disease", ""]
+    for text in texts:
+        assert roman_to_arabic(text) == _ROMAN.sub(lambda m: _ROMAN_VALUES[m.group(1)], text), ascii(text)
+        assert fold_pass(text) == _POSSESSIVE.sub("", fold_look_alikes(basic_fold(latin_letter_designations(
+            _ROMAN.sub(lambda m: _ROMAN_VALUES[m.group(1)], text))))), ascii(text)
+        folded = basic_fold(text)
+        assert abbreviation_pass(folded) == _SPLIT_NEGATION.sub(r"\1", expand_abbreviations(folded)), ascii(text)
+        assert quantity_pass(folded) == quantities(folded), ascii(text)

@@ -30,7 +30,11 @@ NUMBER = (r"(?:(?P<spaced>\d{1,3}(?: \d{3})+(?:[.,]\d+)?)(?![\d,.])"
 
 
 APOSTROPHE = "\u02bc"  # ʼ, a letter to the regular expressions, so `oʼzbek` stays one word
-_APOSTROPHES = re.compile(r"(?<=[^\W\d_])['‘’ʻʼ`´ʹ′](?=[^\W\d_])")
+_APOSTROPHE_CHARS = "['‘’ʻʼ`´ʹ′]"
+_APOSTROPHES = re.compile(rf"(?<=[^\W\d_]){_APOSTROPHE_CHARS}(?=[^\W\d_])")
+# Patterns that start with a look-behind are tried at every position of a text; each is run only when the
+# text holds what it needs (an apostrophe, `non`/`не`, `ʼs`, a Roman digit, a digit): most names hold none.
+_ANY_APOSTROPHE = re.compile(_APOSTROPHE_CHARS)
 
 
 def _strip_marks(text: str) -> str:
@@ -60,7 +64,9 @@ def basic_fold(text: str) -> str:
     if not text.isascii():
         # Most non-ASCII names are Russian: `_strip_marks` would walk them letter by letter to change nothing
         text = unicodedata.normalize("NFC", text) if _ASCII_CYRILLIC.fullmatch(text) else _strip_marks(text)
-    return _APOSTROPHES.sub(APOSTROPHE, text).replace("ё", "е")
+    if _ANY_APOSTROPHE.search(text):
+        text = _APOSTROPHES.sub(APOSTROPHE, text)
+    return text.replace("ё", "е")
 
 
 # Cyrillic letters that look like Latin ones (folded, so `в` stands for the capital В that looks like B).
