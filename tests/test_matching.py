@@ -790,3 +790,77 @@ def test_retrieval_sums_and_ties_are_those_of_a_plain_dict_and_sort(tmp_path):
             exact = index.by_key_text.get(" ".join(keys), [])
             best = heapq.nlargest(4, scores, key=lambda d: scores[d] * index.length_factor[d] - 1e-9 * index.lengths[d])
             assert found == exact + [d for d in best if d not in exact], query
+
+
+def test_ranking_by_the_unclamped_score_is_the_order_of_the_rounded_scores(tmp_path):
+    # rerank keeps each row's best name and orders the rows by their unclamped score alone, rounding only the
+    # rows that rank (`final_score`): the same rows, scores and order as rounding every name's score and
+    # ranking by (rounded score, unclamped score, code), ties, scores above 100 (the same code) and below 0
+    # (a different attribute) included.
+    from registry.matching.analysis import fold_code
+    from registry.matching.rerank import _norm_value, agreement, final_score, rerank
+    entries = ATC_NYSTATIN + DRUGS + [{"code": "X1", "display": "nystatin", "attributes": {"form": "syrup"}},
+                                      {"code": "X2", "display": "Nystatin tablets"},
+                                      {"code": "X3", "display": "Paracetamol tablets 250 mg"},
+                                      {"code": "X4", "display": "tablets", "attributes": {"form": "cream"}}]
+
+    def slow(index, query, doc_ids, code, attributes, limit):
+        memo = index.base_scores[(tuple(query.keys), query.qualifiers)]
+        wanted = {_norm_value(k): _norm_value(v) for k, v in attributes.items()}
+        best = {}
+        for doc_id in doc_ids:
+            doc = index.docs[doc_id]
+            row = doc[0]
+            bonus, _notes = agreement(fold_code(code) if code else None, wanted, query, index.codes[row],
+                                      index.attributes[row], doc[5])
+            unclamped = memo[doc_id][0] + bonus
+            scored = (round(max(0.0, min(100.0, unclamped)), 1), unclamped)
+            if row not in best or scored > best[row]:
+                best[row] = scored
+        ordered = sorted(best, key=lambda row: (-best[row][0], -best[row][1], index.codes[row]))
+        return [(row, *best[row]) for row in ordered[:limit]]
+
+    with small_index(tmp_path, entries) as index:
+        for name, code, attributes in [("nystatin", None, {}), ("nystatin", "X1", {}), ("Nystatin", "A07AA02", {}),
+                                       ("tablets", None, {"form": "tablet"}), ("paracetamol 250 mg", "P250", {}),
+                                       ("paracetamol tablets 500 mg", None, {"form": "syrup"}),
+                                       ("antibiotics", None, {}), ("nystatin tablets", "G01AA01", {"form": "x"})]:
+            query = index.analysed(name)
+            doc_ids = list(range(len(index.docs)))
+            for limit in (1, 3, 20):
+                got = rerank(index, query, doc_ids, code, attributes, limit)
+                assert [(s.row, s.score, s.unclamped) for s in got] == slow(index, query, doc_ids, code,
+                                                                           attributes, limit), (name, code)
+        # base scores set so that names of one row and rows differ below the rounding (87.21, 87.24) or tie
+        import random
+        rng = random.Random(3)
+        query = index.analysed("nystatin syrup")
+        memo = index.base_scores.setdefault((tuple(query.keys), query.qualifiers), {})
+        for _round in range(200):
+            for doc_id in doc_ids:
+                memo[doc_id] = (rng.choice([87.21, 87.24, 87.25, 87.26, 99.0, 3.0, 50.04, 50.05]), (0.5, 50.0, True))
+            for code, attributes in ((None, {}), ("X1", {}), (None, {"form": "syrup"})):
+                got = rerank(index, query, doc_ids, code, attributes, 4)
+                assert [(s.row, s.score, s.unclamped) for s in got] == slow(index, query, doc_ids, code, attributes, 4)
+    # the score shown never falls as the unclamped score grows, so ordering by either gives one order
+    values = sorted([-20.0, -0.04, 0.0, 0.04, 0.05, 99.94, 99.95, 100.0, 100.04, 112.5] + [k / 37 for k in range(4000)])
+    shown = [final_score(v) for v in values]
+    assert shown == sorted(shown) and shown[0] == 0.0 and shown[-1] == 100.0
+
+
+def test_a_rows_group_bonus_is_kept_per_parent_and_equal_to_a_fresh_one(tmp_path):
+    # apply_context keeps a row's bonus under its parent's row (siblings have the same ancestors, so the same
+    # bonus): what it kept must be what `_context_bonus` gives each row worked out afresh.
+    from registry.matching.context import _context_bonus, apply_context
+    from registry.matching.rerank import rerank
+    contexts = [["Антибиотики"], ["Антибиотики", "Противогрибковые препараты"], ["antibiotics", "antidiarrheals"],
+                ["Antifungals for dermatological use"]]
+    with small_index(tmp_path, ATC_NYSTATIN + [{"code": "D01AA02", "display": "natamycin"}], "en") as index:
+        for name in ("nystatin", "antibiotics", "natamycin"):
+            ranked = rerank(index, index.analysed(name), list(range(len(index.docs))), limit=50, word=False)
+            for context in contexts:
+                apply_context(index, ranked, context, 5)
+                kept = index.context_bonuses[tuple(context)]
+                assert any(bonus for bonus, _named in kept.values())
+                for s in ranked:
+                    assert kept[index.parents[s.row]] == _context_bonus(index, s.row, context), (name, context)

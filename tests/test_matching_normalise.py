@@ -459,3 +459,86 @@ def test_learned_adjectives_are_read_as_their_english_form_and_stemmed_so():
     # Porter takes -ative off whole: the Russian -ивный adjective must come out as the English word does
     assert analyse("седативные", "en").keys == analyse("sedatives", "en").keys == ["sed"]
     assert analyse("щитовидной железы", "en").keys == analyse("thyroid", "en").keys
+
+
+def test_folding_russian_text_without_the_letter_walk_gives_what_the_walk_gives():
+    # basic_fold skips `_strip_marks` (a walk over every letter) for text of ASCII and Cyrillic letters, whose
+    # marks the walk keeps anyway: the same text for every letter up to U+0500 alone or after a Latin or a
+    # Cyrillic one, and for mixed strings with marks (Cyrillic combining marks U+0483-U+0489 among them).
+    import random
+    import unicodedata
+    from registry.matching.analysis.fold import _APOSTROPHES, APOSTROPHE, _strip_marks
+
+    def walked(text):
+        text = unicodedata.normalize("NFKC", text).casefold()
+        if not text.isascii():
+            text = _strip_marks(text)
+        return _APOSTROPHES.sub(APOSTROPHE, text).replace("ё", "е")
+
+    texts = [chr(c) for c in range(1, 0x500)]
+    texts += ["a" + t for t in texts] + ["и" + t for t in texts] + [t + "\u0306" for t in texts]
+    pool = list("abcéиййёЁЙыx1 ,'’")
+    pool += ["\u0301", "\u0306", "\u0308", "\u0483", "\u0487", "\u0488", "\u0489", "е\u0308"]
+    rng = random.Random(11)
+    texts += ["".join(rng.choice(pool) for _ in range(rng.randint(1, 12))) for _ in range(20_000)]
+    for text in texts:
+        assert basic_fold(text) == walked(text), ascii(text)
+
+
+def test_the_shortcuts_of_letter_designations_and_words_give_what_the_patterns_give():
+    # `latin_letter_designations` runs its pattern only when a capital look-alike stands where it can match, and
+    # `word_pass` takes a chunk of letters as one word without its patterns: the same text and words as the
+    # patterns give, for names with designations (`группы В`, `В-клеточный`, `A/В`), codes, doses and marks.
+    import random
+    from registry.matching.analysis.fold import _LETTER_DESIGNATION, _LETTER_DIGIT, _LOOK_ALIKES, _WORD
+    from registry.matching.analysis.fold import latin_letter_designations
+    from registry.matching.analysis.pipeline import quantity_pass
+
+    def designations(text):
+        return _LETTER_DESIGNATION.sub(lambda m: _LOOK_ALIKES[(m.group(1) or m.group(2)).lower()].upper(), text)
+
+    texts = ["Витамины группы В", "В-клеточный лейкоз", "В/A", "А", "Антибиотики", "ВИЧ-инфекция", "тип А, В",
+             "гепатит В (острый)", "Х-сцепленный", "", "В", "В-", "a В", "В/b", "оʼзбек 5мг", "B12 в12 с50.1"]
+    pool = list("АВЕКМОСТХабвх aby-/,.;:)]5ʼ") + ["\u0301", "²", "½", "ё", "й"]
+    rng = random.Random(5)
+    texts += ["".join(rng.choice(pool) for _ in range(rng.randint(0, 14))) for _ in range(30_000)]
+    for text in texts:
+        assert latin_letter_designations(text) == designations(text), ascii(text)
+        folded, quantities = quantity_pass(text.lower())
+        for chunk in folded.split():
+            if not chunk.startswith("\x00"):
+                whole = (chunk,) if chunk.isalpha() else None
+                assert whole is None or list(whole) == _WORD.findall(_LETTER_DIGIT.sub(" ", chunk)), ascii(chunk)
+
+
+def test_the_patterns_run_only_on_text_that_holds_what_they_need_and_give_the_same():
+    # Roman numerals, the possessive, split negations and quantities are looked for only in a text holding a
+    # Roman digit, `ʼs`, `non`/`не` or a digit: each pass must give what its pattern gives on every text.
+    import random
+    from registry.matching.analysis.fold import (_POSSESSIVE, _SPLIT_NEGATION, fold_look_alikes,
+                                                 latin_letter_designations)
+    from registry.matching.analysis.pipeline import _quantity, abbreviation_pass, fold_pass, quantity_pass
+    from registry.matching.analysis.quantities import expand_abbreviations
+    from registry.matching.analysis.tables import rules
+    from registry.matching.analysis.words import _ROMAN, _ROMAN_VALUES, roman_to_arabic
+
+    def quantities(folded):
+        found = []
+
+        def keep(match):
+            found.append(_quantity(match).strip())
+            return f" \x00{len(found) - 1} "
+        return rules().quantity_re.sub(keep, folded), found
+
+    pool = ["non", "не", "non-", "не ", "-", " ", "ʼs", "'s", "I", "V", "X", "II", "5", "0.9", "мг", "mg", "%", "a",
+            "б", "specified", "ʼ", "²", ",", "в/в", "тип "]
+    rng = random.Random(9)
+    texts = ["".join(rng.choice(pool) for _ in range(rng.randint(0, 9))) for _ in range(30_000)]
+    texts += ["Type II diabetes", "non specified", "не уточненный", "Paracetamol 500 mg", "Crohnʼs disease", ""]
+    for text in texts:
+        assert roman_to_arabic(text) == _ROMAN.sub(lambda m: _ROMAN_VALUES[m.group(1)], text), ascii(text)
+        assert fold_pass(text) == _POSSESSIVE.sub("", fold_look_alikes(basic_fold(latin_letter_designations(
+            _ROMAN.sub(lambda m: _ROMAN_VALUES[m.group(1)], text))))), ascii(text)
+        folded = basic_fold(text)
+        assert abbreviation_pass(folded) == _SPLIT_NEGATION.sub(r"\1", expand_abbreviations(folded)), ascii(text)
+        assert quantity_pass(folded) == quantities(folded), ascii(text)

@@ -232,7 +232,7 @@ class MatchIndex:
         self._sides: dict[int, KeySide] = {}
         self._children: dict[int, list[int]] | None = None
         self.groups: dict[str, list[int]] = {}  # local group name -> doc ids of its likely target children
-        self.context_bonuses: dict[tuple, dict[int, tuple]] = {}  # local ancestry -> row -> bonus (`context.py`)
+        self.context_bonuses: dict[tuple, dict[int, tuple]] = {}  # local ancestry -> parent row -> bonus
         self.context_shares: dict[str, dict[int, float]] = {}  # local group name -> row -> share (`context.py`)
         self._analysed: dict[str, Analysis] = {}
         self._key_sets: dict[str, frozenset[str]] = {}

@@ -151,22 +151,25 @@ def near_words(query: KeySide, words: Sequence[str]) -> None:
         if fuzzy[i]:
             near[key] = {}
     rows, columns = scores.nonzero()  # row by row, each row's columns in order: the words' order
+    # Each word's best key: the first of its highest (a column's entries come in the keys' order), as
+    # `argmax` over the column would give; only the few pairs at or above the cut-off are read.
+    best: dict[int, tuple[float, int]] = {}
     for i, j, score in zip(rows.tolist(), columns.tolist(), scores[rows, columns].tolist()):
         if fuzzy[i] and words[j] != keys[i]:
             near[keys[i]][words[j]] = score
+        found = best.get(j)
+        if found is None or score > found[0]:
+            best[j] = score, i
     # How well the query meets each word: 0 unless a query key is the word (1) or close to it (its ratio)
     seen, held = query.seen, query.key_set
     seen.update(dict.fromkeys(words, 0.0))
     for word in held.intersection(words):
         seen[word] = 1.0
-    if len(rows):
-        best = scores.max(axis=0)
-        which = scores.argmax(axis=0)
-        for j in best.nonzero()[0].tolist():
-            word = words[j]
-            if word not in held and len(word) >= FUZZY_MIN_LEN and not word[0].isdigit() \
-                    and not negated_pair(word, keys[which[j]]):
-                seen[word] = best[j].item() / 100
+    for j, (score, i) in best.items():
+        word = words[j]
+        if word not in held and len(word) >= FUZZY_MIN_LEN and not word[0].isdigit() \
+                and not negated_pair(word, keys[i]):
+            seen[word] = score / 100
 
 
 def _best_near(key: str, near: dict[str, float], others: Sequence[str]) -> float:
@@ -261,6 +264,9 @@ def side_overlaps(query: KeySide, docs: Sequence[KeySide]) -> list[float]:
             for k, w in qw:
                 if k in held:
                     recall += w
+        if not recall:  # the harmonic mean with nothing met is 0.0, whatever the precision
+            out.append(0.0)
+            continue
         recall /= q_total
         try:
             met = reduce(add, map(mul, dw, map(seen_of, others)), 0.0)

@@ -64,6 +64,16 @@ def round_score(x: float) -> float:
     return (d + (f > 0.5)) / 10.0
 
 
+def final_score(unclamped: float) -> float:
+    """The score shown for an unclamped one (base plus agreement): clamped to 0-100 and rounded to a tenth.
+
+    It never decreases as the unclamped score grows, so candidates ordered by their unclamped scores are in
+    the order of (score, unclamped score): `rerank` ranks by the unclamped score and rounds only the rows
+    that rank.
+    """
+    return round_score(unclamped if 0.0 <= unclamped <= 100.0 else max(0.0, min(100.0, unclamped)))
+
+
 def reason_of(scored: Scored) -> str:
     """The candidate's reason, worded now if it was left for later (`rerank(..., word=False)`)."""
     if not scored.reason and scored.wording is not None:
@@ -146,7 +156,13 @@ def _how(parts: tuple, query_qualifiers: frozenset, doc_qualifiers: frozenset) -
 
 
 def _norm_value(value) -> str:
-    return basic_fold(str(value)).strip()
+    return _folded_value(str(value))
+
+
+@lru_cache(maxsize=4096)
+def _folded_value(text: str) -> str:
+    """A term's or entry's attribute name or value as compared (kept: a list's columns repeat their values)."""
+    return basic_fold(text).strip()
 
 
 def _folded_attribute(name, value) -> tuple:
@@ -237,14 +253,19 @@ def _ratios(key_text: str, doc_key_texts: list[str], sorted_text: str | None = N
     `token_sort_ratio` is the plain ratio of the two texts with their words sorted; given those texts
     (`KeySide.sorted_text`, sorted once per name), it is asked as that, and no name's words are sorted again.
     """
+    return list(zip(*_ratio_columns(key_text, doc_key_texts, sorted_text, doc_sorted_texts)))
+
+
+def _ratio_columns(key_text: str, doc_key_texts: list[str], sorted_text: str | None = None,
+                   doc_sorted_texts: list[str] | None = None) -> tuple[list[float], list[float]]:
+    """`_ratios` as two lists: the `token_sort_ratio` of each name, and its `token_set_ratio`."""
     if not doc_key_texts:
-        return []
+        return [], []
     if doc_sorted_texts is None:
         sort = cdist64([key_text], doc_key_texts, scorer=fuzz.token_sort_ratio)[0].tolist()
     else:
         sort = cdist64([sorted_text], doc_sorted_texts, scorer=fuzz.ratio)[0].tolist()
-    tset = cdist64([key_text], doc_key_texts, scorer=fuzz.token_set_ratio)[0].tolist()
-    return list(zip(sort, tset))
+    return sort, cdist64([key_text], doc_key_texts, scorer=fuzz.token_set_ratio)[0].tolist()
 
 
 def _base_score_memos(index, readings: list[Analysis]) -> list[dict]:
@@ -261,8 +282,10 @@ def _base_score_memos(index, readings: list[Analysis]) -> list[dict]:
     return [kept.setdefault((tuple(q.keys), q.qualifiers), {}) for q in readings]
 
 
-def _score_pending(index, reading: Analysis, side: KeySide, memo: dict, doc_ids: list[int]) -> None:
-    """Add the base scores of a reading against designations it has not met yet to its memo.
+def _score_pending(index, reading: Analysis, side: KeySide, memo: dict, doc_ids: list[int],
+                   doc_sides: list[KeySide] | None = None) -> None:
+    """Add the base scores of a reading against designations it has not met yet to its memo (`doc_sides`:
+    their prepared keys, when the caller has them).
 
     The two rapidfuzz ratios of all of them are worked out at once (`_ratios`): the same floats as pair
     by pair (`_base_score` alone).
@@ -271,13 +294,15 @@ def _score_pending(index, reading: Analysis, side: KeySide, memo: dict, doc_ids:
         return
     docs = index.docs
     texts = [docs[d][4] for d in doc_ids]
-    doc_sides = index.key_sides(doc_ids)
-    ratios = _ratios(reading.key_text, texts, side.sorted_text, [s.sorted_text for s in doc_sides])
+    if doc_sides is None:
+        doc_sides = index.key_sides(doc_ids)
+    sorts, tsets = _ratio_columns(reading.key_text, texts, side.sorted_text, [s.sorted_text for s in doc_sides])
     overlaps = side_overlaps(side, doc_sides)
     # `_base_score` of each, the reading's parts read once
-    query = reading.qualifiers, reading.key_text, len(reading.keys), reading.sorted_keys
-    for doc_id, text, (sort, tset), overlap in zip(doc_ids, texts, ratios, overlaps):
-        memo[doc_id] = _pair_score(*query, text, docs[doc_id][6], overlap, sort, tset)
+    q_qualifiers, q_text, q_count = reading.qualifiers, reading.key_text, len(reading.keys)
+    q_sorted = reading.sorted_keys
+    for doc_id, text, sort, tset, overlap in zip(doc_ids, texts, sorts, tsets, overlaps):
+        memo[doc_id] = _pair_score(q_qualifiers, q_text, q_count, q_sorted, text, docs[doc_id][6], overlap, sort, tset)
 
 
 def rerank(index, query: Analysis | list[Analysis], doc_ids: list[int], term_code: str | None = None,
@@ -290,7 +315,7 @@ def rerank(index, query: Analysis | list[Analysis], doc_ids: list[int], term_cod
     """
     readings = query if isinstance(query, list) else [query]
     query = readings[0]
-    # row -> (score, unclamped, designation, parts of its reason, the reading's qualifiers, agreement notes) of
+    # row -> (unclamped score, designation, parts of its reason, the reading's qualifiers, agreement notes) of
     # its best name: a Scored is made only for the rows that rank (or that the category lift reads)
     best: dict[int, tuple] = {}
     code = fold_code(term_code) if term_code else None
@@ -304,7 +329,7 @@ def rerank(index, query: Analysis | list[Analysis], doc_ids: list[int], term_cod
     words = list(dict.fromkeys(chain.from_iterable(side.keys for side in todo_sides)))
     for reading, side, memo, todo in zip(readings, sides, memos, pending):
         near_words(side, words)
-        _score_pending(index, reading, side, memo, todo)
+        _score_pending(index, reading, side, memo, todo, todo_sides if len(readings) == 1 else None)
     single, memo = len(readings) == 1, memos[0]
     docs, codes, attributes = index.docs, index.codes, index.attributes
     reading_qualifiers, quantities, agreeing = query.qualifiers, query.quantities, bool(code or wanted)
@@ -325,34 +350,34 @@ def rerank(index, query: Analysis | list[Analysis], doc_ids: list[int], term_cod
             bonus, notes = agreed
         else:
             bonus, notes = 0.0, ()
+        # The rounded score is a monotone function of the unclamped one (`final_score`): ranking by the
+        # unclamped score alone gives the order of (score, unclamped), and only the rows that rank are rounded.
         unclamped = base + bonus
-        score = round_score(unclamped if 0.0 <= unclamped <= 100.0 else max(0.0, min(100.0, unclamped)))
         current = best.get(row)
-        if current is None or score > current[0] or (score == current[0] and unclamped > current[1]):
-            best[row] = (score, unclamped, doc, parts, reading_qualifiers, notes)
+        if current is None or unclamped > current[0]:
+            best[row] = (unclamped, doc, parts, reading_qualifiers, notes)
 
     def worded(scored: Scored) -> Scored:
         """The reason of a row's best name, worded only for the rows that rank (or are lifted)."""
         if not scored.reason:
-            _score, _unclamped, doc, parts, qualifiers, notes = best[scored.row]
+            _unclamped, doc, parts, qualifiers, notes = best[scored.row]
             how = _how(parts, qualifiers, scored.qualifiers)
             scored.reason = f"{doc[1]} \"{doc[2]}\": {how}" + "".join(f"; {n}" for n in notes)
         return scored
 
     lifted = {} if query.qualifiers else _lifted(index, best, worded)
     if not lifted:
-        ordered = sorted([(-t[0], -t[1], codes[row], i, row) for i, (row, t) in enumerate(best.items())])
-    else:  # a lifted row ranks by its new score
-        ordered = sorted((-t[0], -t[1], codes[row], i, row) for i, (row, t) in enumerate(best.items())
-                         if row not in lifted)
-        ordered = sorted(ordered + [(-s.score, -s.unclamped, codes[row], i, row) for i, row in enumerate(best)
+        ordered = sorted([(-t[0], codes[row], i, row) for i, (row, t) in enumerate(best.items())])
+    else:  # a lifted row ranks by its new score (its score and unclamped score are one value)
+        ordered = sorted((-t[0], codes[row], i, row) for i, (row, t) in enumerate(best.items()) if row not in lifted)
+        ordered = sorted(ordered + [(-s.unclamped, codes[row], i, row) for i, row in enumerate(best)
                                     if (s := lifted.get(row)) is not None])
     ranked = []
     for *_key, row in ordered[:limit]:
         found = lifted.get(row)
         if found is None:
             t = best[row]
-            found = Scored(row, t[0], "", t[2][6], t[1])
+            found = Scored(row, final_score(t[0]), "", t[1][6], t[0])
         ranked.append(found)
     if word:
         return [worded(s) for s in ranked]
@@ -371,11 +396,11 @@ def _lifted(index, best: dict[int, tuple], worded: Callable[[Scored], Scored]) -
     """
     parents = index.parents
     subdivisions = [row for row, t in best.items()
-                    if t[2][6] and t[0] >= LIFT_MIN and parents[row] >= 0 and t[2][6] <= SUBDIVISIONS]
+                    if t[1][6] and parents[row] >= 0 and t[1][6] <= SUBDIVISIONS and final_score(t[0]) >= LIFT_MIN]
     if len(subdivisions) < 2:  # a category is lifted above two subdivisions or more
         return {}
     read = set(subdivisions) | {parents[row] for row in subdivisions}
-    scored = {row: Scored(row, t[0], "", t[2][6], t[1]) for row, t in best.items() if row in read}
+    scored = {row: Scored(row, final_score(t[0]), "", t[1][6], t[0]) for row, t in best.items() if row in read}
     before = dict(scored)
     _lift_subdivided_categories(index, scored, worded)
     return {row: s for row, s in scored.items() if s is not before[row]}

@@ -30,7 +30,11 @@ NUMBER = (r"(?:(?P<spaced>\d{1,3}(?: \d{3})+(?:[.,]\d+)?)(?![\d,.])"
 
 
 APOSTROPHE = "\u02bc"  # ʼ, a letter to the regular expressions, so `oʼzbek` stays one word
-_APOSTROPHES = re.compile(r"(?<=[^\W\d_])['‘’ʻʼ`´ʹ′](?=[^\W\d_])")
+_APOSTROPHE_CHARS = "['‘’ʻʼ`´ʹ′]"
+_APOSTROPHES = re.compile(rf"(?<=[^\W\d_]){_APOSTROPHE_CHARS}(?=[^\W\d_])")
+# Patterns that start with a look-behind are tried at every position of a text; each is run only when the
+# text holds what it needs (an apostrophe, `non`/`не`, `ʼs`, a Roman digit, a digit): most names hold none.
+_ANY_APOSTROPHE = re.compile(_APOSTROPHE_CHARS)
 
 
 def _strip_marks(text: str) -> str:
@@ -46,6 +50,11 @@ def _strip_marks(text: str) -> str:
     return unicodedata.normalize("NFC", "".join(out))
 
 
+# Text of ASCII and Cyrillic letters only (the Cyrillic combining marks U+0483-U+0489 left out): its only marks
+# are those of its Cyrillic letters (`й`, `ё`), which `_strip_marks` keeps, so it would give the text in NFC.
+_ASCII_CYRILLIC = re.compile("[\x00-\x7f\u0400-\u0482\u048a-\u04ff]*")
+
+
 def basic_fold(text: str) -> str:
     """The first step for every text the matcher sees: NFKC, casefold, combining marks of Latin
     letters stripped (`İ` → `i`, `é` → `e`), `ё` → `е`, and every apostrophe inside a word (`o‘`, `o'`,
@@ -53,8 +62,11 @@ def basic_fold(text: str) -> str:
     """
     text = unicodedata.normalize("NFKC", text).casefold()
     if not text.isascii():
-        text = _strip_marks(text)
-    return _APOSTROPHES.sub(APOSTROPHE, text).replace("ё", "е")
+        # Most non-ASCII names are Russian: `_strip_marks` would walk them letter by letter to change nothing
+        text = unicodedata.normalize("NFC", text) if _ASCII_CYRILLIC.fullmatch(text) else _strip_marks(text)
+    if _ANY_APOSTROPHE.search(text):
+        text = _APOSTROPHES.sub(APOSTROPHE, text)
+    return text.replace("ё", "е")
 
 
 # Cyrillic letters that look like Latin ones (folded, so `в` stands for the capital В that looks like B).
@@ -89,8 +101,16 @@ def _fold_run(match: re.Match) -> str:
     return run
 
 
+_DESIGNATION_LETTER = re.compile("[АВЕКМОСТХ]")
+_DESIGNATION_FIRST = frozenset("АВЕКМОСТХ")
+
+
 def latin_letter_designations(text: str) -> str:
     """The text with single capital Cyrillic letters that name a group or type written in Latin (`группы В`)."""
+    # Only such a letter after another character, or first and before `-` or `/`, can be one: most names have
+    # none, and `_LETTER_DESIGNATION` tries its look-behinds at every position of the text.
+    if not _DESIGNATION_LETTER.search(text, 1) and not (text[:1] in _DESIGNATION_FIRST and text[1:2] in ("-", "/")):
+        return text
     return _LETTER_DESIGNATION.sub(lambda m: _LOOK_ALIKES[(m.group(1) or m.group(2)).lower()].upper(), text)
 
 

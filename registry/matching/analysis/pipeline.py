@@ -14,6 +14,8 @@ from registry.matching.analysis.tables import rules
 from registry.matching.analysis.words import latin_lemma, roman_to_arabic, russian_lemma, word_keys
 from registry.matching.translit import has_cyrillic
 
+_DIGIT = re.compile(r"\d")
+
 @dataclass
 class Analysis:
     """A normalised name: lemmas (same language), keys (cross-script), quantities (`500mg`) and qualifiers.
@@ -46,12 +48,14 @@ class Analysis:
 
 def fold_pass(text: str) -> str:
     """Pass 1: Roman numerals in digits, letter designations and look-alikes put right, folded, no possessive."""
-    return _POSSESSIVE.sub("", fold_look_alikes(basic_fold(latin_letter_designations(roman_to_arabic(text or "")))))
+    folded = fold_look_alikes(basic_fold(latin_letter_designations(roman_to_arabic(text or ""))))
+    return _POSSESSIVE.sub("", folded) if "\u02bcs" in folded else folded
 
 
 def abbreviation_pass(folded: str) -> str:
     """Pass 2: abbreviations expanded, and a negating prefix written apart joined to its word."""
-    return _SPLIT_NEGATION.sub(r"\1", expand_abbreviations(folded))
+    expanded = expand_abbreviations(folded)
+    return _SPLIT_NEGATION.sub(r"\1", expanded) if "non" in expanded or "не" in expanded else expanded
 
 
 def quantity_pass(folded: str) -> tuple[str, list[str]]:
@@ -63,6 +67,8 @@ def quantity_pass(folded: str) -> tuple[str, list[str]]:
         quantities.append(token.strip())
         return f" \x00{len(quantities) - 1} "
 
+    if not _DIGIT.search(folded):  # every quantity starts with a digit
+        return folded, quantities
     return rules().quantity_re.sub(keep, folded), quantities
 
 
@@ -76,7 +82,8 @@ def word_pass(folded: str, quantities: list[str], language: str) -> tuple[list[s
             lemmas.append(token)
             keys.append(token)
             continue
-        for word in _WORD.findall(_LETTER_DIGIT.sub(" ", chunk)):
+        # A chunk of letters only is one word (most are): the pattern of words would find it whole
+        for word in ((chunk,) if chunk.isalpha() else _WORD.findall(_LETTER_DIGIT.sub(" ", chunk))):
             if word.isdigit() or word == "%":
                 lemma = word
                 keys.append(word)

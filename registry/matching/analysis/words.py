@@ -131,6 +131,7 @@ def word_keys(lemma: str, language: str) -> tuple[str, ...]:
 
 
 _ROMAN = re.compile(r"(?<!\w)(XX|XIX|XVIII|XVII|XVI|XV|XIV|XIII|XII|XI|IX|VIII|VII|VI|V|IV|III|II|I)(?!\w)")
+_ROMAN_DIGIT = re.compile("[IVX]")
 _ROMAN_VALUES = {r: str(i) for i, r in enumerate(
     "I II III IV V VI VII VIII IX X XI XII XIII XIV XV XVI XVII XVIII XIX XX".split(), 1)}
 
@@ -139,6 +140,8 @@ def roman_to_arabic(text: str) -> str:
     """Upper-case Roman numerals I-XX standing alone written in digits (`type I` → `type 1`, `Faktor-II-Mangel` →
     `Faktor-2-Mangel`, `стадия II` → `стадия 2`). A lone `X` is left alone (`fragile X`, `X-linked`).
     """
+    if not _ROMAN_DIGIT.search(text):
+        return text
     return _ROMAN.sub(lambda m: _ROMAN_VALUES[m.group(1)], text)
 
 
