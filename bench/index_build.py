@@ -33,19 +33,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.load_server import API, Server, line, wrk  # noqa: E402
+from bench.load_server import API, Server, line, parents, wrk  # noqa: E402
 
 
 def descendants(root: int) -> list[int]:
     """Every process under `root` (from /proc), `root` excluded."""
-    parent_of = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            parent_of[int(entry)] = int(stat.rsplit(")", 1)[1].split()[1])
+    parent_of = parents()
     found, frontier = [], [root]
     while frontier:
         pid = frontier.pop()

@@ -60,6 +60,19 @@ def get(url: str, headers: dict | None = None, body: bytes | None = None, timeou
         return r.status, dict(r.headers), r.read()
 
 
+def parents() -> dict[int, int]:
+    """Every process's parent pid, from /proc (a process that ends meanwhile is left out)."""
+    parent_of = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            parent_of[int(entry)] = int(stat.rsplit(")", 1)[1].split()[1])
+    return parent_of
+
+
 class Server:
     """`nsi serve` in a subprocess on a free loopback port."""
 
@@ -93,16 +106,7 @@ class Server:
 
     def workers(self) -> list[int]:
         """The pids of the server's gunicorn workers (the master's children), from /proc."""
-        pids = []
-        for entry in os.listdir("/proc"):
-            if entry.isdigit():
-                try:
-                    stat = Path(f"/proc/{entry}/stat").read_text()
-                except OSError:
-                    continue
-                if int(stat.rsplit(")", 1)[1].split()[1]) == self.proc.pid:
-                    pids.append(int(entry))
-        return sorted(pids)
+        return sorted(pid for pid, parent in parents().items() if parent == self.proc.pid)
 
     def cpu(self) -> dict[int, float]:
         """CPU seconds (user + system) each worker has used so far."""
