@@ -137,8 +137,9 @@ def _indexed_hits(cursor, dialect: str, refs: list[VersionRef], found: list[str]
     """Each version's best `limit` matches.
 
     SQLite (`registry.search.fts5`): each catalog's first `3 × limit + 50` valid matches (at most `RANK_WINDOW`)
-    in the index's order, shortest first, scored by BM25 in Python: two statements, at most twice that many
-    rows a catalog, whatever the store holds.
+    in the index's order, shortest first (and as many of those naming the words in their code or display),
+    scored by BM25 in Python: a few statements, at most four times that many rows a catalog, whatever the
+    store holds.
 
     PostgreSQL: one ranked read of the index's best candidates for all versions; the versions with fewer than
     `limit` rows among them (the best candidates were mostly rows of other versions or catalogs) are answered by

@@ -13,10 +13,13 @@ What makes few rows enough: the index's rowid is `catalog << 44 | length << 32 |
 found in many rows, BM25 prefers the shortest entries (the word weighs more in a shorter text). A catalog is
 ranked within its first `window` valid matches in that order, and, when the last word also matches as a
 prefix, within its first `window` matches of the words as they are (so that an exact match longer than many
-prefix-only ones is still ranked above them): at most `2 × window` rows a catalog, whatever the index holds.
-Where this differs from ranking every match: a longer entry that holds the word several times, or in its code
-(weight 10) rather than its display, and is not among the shortest `window` matches, is not ranked (FTS5 has
-no query for a word found twice). Words in at most `COUNTED_ROWS` rows of the index are still ranked by FTS5's
+prefix-only ones is still ranked above them); each of those reads once more among the rows holding the words
+in their code or display (`{code display} : ...`), so that many short rows naming a word only in a synonym
+(weighed 1 against 2 and 10) do not crowd out a longer one that names it in its display: at most
+`4 × window` rows a catalog, whatever the index holds. Where this differs from ranking every match: a longer
+entry that holds the word several times and is not among the shortest `window` matches is not ranked (FTS5 has
+no query for a word found twice); and a prefix whose terms are in more than `EXACT_PREFIX_ROWS` rows together
+is counted as their sum, which scores its prefix-only matches a little lower than FTS5 would. Words in at most `COUNTED_ROWS` rows of the index are still ranked by FTS5's
 own `bm25`, within each catalog's first `RANK_WINDOW` matches: counting so few costs less than scoring.
 """
 
@@ -36,6 +39,8 @@ ENTRY_MASK = (1 << ENTRY_BITS) - 1
 MAX_LENGTH = (1 << LENGTH_BITS) - 1
 MAX_EXPANSION = 32  # a prefix of more terms than this is left to FTS5's own prefix query (a code prefix, say)
 COUNTED_ROWS = 2_000  # below, FTS5 counts, ranks and joins the matches in less than scoring would take (see hits)
+EXACT_PREFIX_ROWS = 20_000  # a prefix's terms in at most this many rows together are counted exactly (a few ms)
+KEPT_TERMS = 20_000  # counts kept per store between builds (about 0.3 KB each)
 MAX_ARMS = 200  # window reads in one statement (SQLite allows 500 terms in a compound SELECT)
 
 
@@ -83,6 +88,18 @@ class _Stats:
         self.rows, self.avgdl = 0, 1.0
         self.docs: dict[tuple[str, bool | None], object] = {}
 
+    def _keep(self, key, value) -> None:
+        """Keep a count (or a prefix's terms); the oldest go once KEPT_TERMS are kept, so that a worker that
+        answers many different words between builds does not grow without bound."""
+        docs = self.docs
+        if len(docs) >= KEPT_TERMS:
+            try:
+                for old in list(docs)[:KEPT_TERMS // 10]:
+                    docs.pop(old, None)
+            except RuntimeError:  # another thread changed it meanwhile: it will be trimmed next time
+                pass
+        docs[key] = value
+
     def refresh(self, cursor, seqs: tuple) -> None:
         cursor.execute("SELECT block FROM entry_search_data WHERE id = 1")
         found = cursor.fetchone()
@@ -103,27 +120,37 @@ class _Stats:
                            (term, upper, MAX_EXPANSION + 1))
             rows = [(t, d) for t, d in cursor.fetchall() if t.startswith(term)]
             found = rows if len(rows) <= MAX_EXPANSION else None
-            self.docs[key] = found
+            self._keep(key, found)
         return found
 
     def prefix_rows(self, cursor, term: str) -> int:
-        """Rows holding a term that starts with `term` (summed over the terms: rows with two count twice)."""
+        """Rows holding a term that starts with `term`, as FTS5's bm25 counts them.
+
+        Counted by FTS5 itself (once, then kept) unless the prefix's terms are in more than `EXACT_PREFIX_ROWS`
+        rows together, where counting would gather them all: then their sum, an upper bound (a row holding two
+        of the terms counts twice), which scores a prefix-only match a little lower than FTS5 would."""
         expanded = self.expansion(cursor, term)
-        if expanded is not None:
+        if expanded is not None and len(expanded) <= 1:
+            return expanded[0][1] if expanded else 0
+        if expanded is not None and sum(d for _, d in expanded) > EXACT_PREFIX_ROWS:
             return min(self.rows, sum(d for _, d in expanded))
         key = (term, None)
-        if key not in self.docs:  # a prefix of many terms (codes): counted once by FTS5 itself
+        found = self.docs.get(key)
+        if found is None:
             cursor.execute("SELECT count(*) FROM entry_search WHERE entry_search MATCH ?", (_quote(term) + " *",))
-            self.docs[key] = cursor.fetchone()[0]
-        return self.docs[key]
+            found = cursor.fetchone()[0]
+            self._keep(key, found)
+        return found
 
     def term_rows(self, cursor, term: str) -> int:
         key = (term, False)
-        if key not in self.docs:
+        found = self.docs.get(key)
+        if found is None:
             cursor.execute("SELECT doc FROM entry_search_vocab WHERE term = ?", (term,))
-            found = cursor.fetchone()
-            self.docs[key] = found[0] if found else 0
-        return self.docs[key]
+            row = cursor.fetchone()
+            found = row[0] if row else 0
+            self._keep(key, found)
+        return found
 
 
 _stats_of: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # store -> _Stats
@@ -264,6 +291,9 @@ def hits(cursor, refs: list, found: list[str], limit: int, window: int, prefix_m
         low, high = catalog_rowids(ref.catalog_id)
         for match in matches:
             reads.append((match, low, high, ref.seq, ref.seq, window))
+            # and the shortest rows holding the words in their code or display (weighed 10 and 2 against 1 for
+            # designations), which many short rows naming them only in a synonym would otherwise crowd out
+            reads.append((f"{{code display}} : ({match})", low, high, ref.seq, ref.seq, window))
     by_catalog: dict[int, dict[str, tuple]] = {ref.catalog_id: {} for ref in refs}
     for start in range(0, len(reads), MAX_ARMS):
         chunk = reads[start:start + MAX_ARMS]

@@ -3,6 +3,7 @@ the same results on SQLite (FTS5) and PostgreSQL (tsvector), and queries bounded
 
 from __future__ import annotations
 
+import json
 import threading
 
 import pytest
@@ -341,7 +342,7 @@ def test_a_catalog_is_ranked_alike_alone_and_among_others_whose_index_rows_inter
 
 
 @pytest.mark.parametrize("db_env", ["sqlite"], indirect=True)  # SQLite's own scoring against FTS5's bm25
-@pytest.mark.parametrize("counted", [0, 20_000])  # the words always in more rows than FTS5 would count; or not
+@pytest.mark.parametrize("counted", [-1, 20_000])  # the words always in more rows than FTS5 would count; or not
 def test_sqlite_scores_each_row_as_fts5_bm25_does(client, store, tmp_path, monkeypatch, counted):
     # Repeated words, codes that match, a prefix: the score computed in Python from the entry's text and the
     # index's counts (or FTS5's own, for words in few rows) equals FTS5's `bm25(entry_search, 10, 2, 1)` of the
@@ -349,7 +350,9 @@ def test_sqlite_scores_each_row_as_fts5_bm25_does(client, store, tmp_path, monke
     from registry.search import fts5
     monkeypatch.setattr(fts5, "COUNTED_ROWS", counted)
     _publish(store, tmp_path, "scored", [("K1", "отек отек легкого"), ("K2", "отек"), ("K3", "отечный синдром легкого"),
-                                         ("K4", "легкого отек с длинным описанием и хвостом"), ("K5", "отекание")])
+                                         ("K4", "легкого отек с длинным описанием и хвостом"), ("K5", "отекание"),
+                                         ("K6", "отекание при отек")]  # two terms of the prefix "отек*" in a row
+             + [(f"F{i:02d}", f"другая запись {i}") for i in range(20)])  # so that the counts weigh
     low, high = fts5.catalog_rowids(store.resolve("scored").catalog_id)
     raw = store.engine.raw_connection()
     try:
@@ -424,6 +427,35 @@ def test_two_stores_in_one_process_keep_their_own_counts(tmp_path, monkeypatch):
     finally:
         for one in stores:
             one.engine.dispose()
+
+
+@pytest.mark.parametrize("db_env", ["sqlite"], indirect=True)
+def test_a_longer_row_naming_the_word_in_its_display_is_ranked_beside_many_short_synonym_only_rows(client, store,
+                                                                                                  tmp_path,
+                                                                                                  monkeypatch):
+    # Designations weigh 1 against 2 for the display: 100 short rows naming the word only in a synonym must not
+    # crowd the longer row that has it in its display out of the window that is ranked.
+    monkeypatch.setattr(fts5, "COUNTED_ROWS", -1)
+    path = tmp_path / "syn.jsonl"
+    rows = [{"code": f"D{i:03d}", "display": "x", "designations": [{"text": "грипп", "language": "ru"}]}
+            for i in range(100)] + [{"code": "GRIPP", "display": "грипп сезонный тяжелый вариант"}]
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    store.create_catalog(CatalogCreate(slug="syn", title="syn", kind="other"))
+    run_import(store, path, catalog="syn", version="1", publish=True)
+    search_index.build_all(store)
+    assert codes(client.get("/api/v1/search?q=грипп&catalog=syn&limit=3")) == ["GRIPP", "D000", "D001"]
+
+
+@pytest.mark.parametrize("db_env", ["sqlite"], indirect=True)
+def test_the_counts_kept_between_builds_are_bounded(client, store, tmp_path, monkeypatch):
+    # Every new word of a query leaves its counts behind until the next build: at most KEPT_TERMS of them.
+    monkeypatch.setattr(fts5, "COUNTED_ROWS", -1)
+    monkeypatch.setattr(fts5, "KEPT_TERMS", 50)
+    _publish(store, tmp_path, "kept", [(f"K{i:03d}", f"запись номер {i}") for i in range(30)])
+    for i in range(200):
+        client.get(f"/api/v1/search?q=слово{i}")
+    assert 0 < len(fts5.stats_for(store).docs) <= 50
+    assert codes(client.get("/api/v1/search?q=запись&catalog=kept&limit=3")) == ["K000", "K001", "K002"]
 
 
 @pytest.mark.parametrize("db_env", ["sqlite"], indirect=True)
