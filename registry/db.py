@@ -22,6 +22,8 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 WAL_LIMIT_BYTES = 64 * 1024 * 1024
 """The most disk an SQLite WAL file keeps once a checkpoint has emptied it (`PRAGMA journal_size_limit`); without
 a limit the file stays as large as it ever grew (315 MB after a 1M-entry search index build)."""
+CHECKPOINT_WAIT_MS = 1000
+"""How long `truncate_wal` waits for readers of older snapshots (writers wait behind it meanwhile)."""
 WAL_KEEP_BYTES = 4 * 1024 * 1024
 """The WAL size `truncate_wal` leaves alone: about what SQLite's automatic checkpoints (every 1,000 pages) keep."""
 
@@ -193,8 +195,9 @@ def truncate_wal(engine: Engine, above: int | None = None) -> int | None:
     for other databases.
 
     For after large writes (a search index build): the WAL grows while readers keep old snapshots, and SQLite's
-    automatic checkpoints never shrink it. The checkpoint waits (busy timeout) for readers of older snapshots
-    to finish, and holds off other writers meanwhile; readers go on.
+    automatic checkpoints never shrink it. The checkpoint waits for readers of older snapshots to finish, and
+    holds off other writers meanwhile (readers go on), for at most CHECKPOINT_WAIT_MS; then it gives up and
+    leaves the WAL as it is.
     """
     if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
         return None
@@ -204,7 +207,14 @@ def truncate_wal(engine: Engine, above: int | None = None) -> int | None:
         return wal.stat().st_size if wal.exists() else 0
     raw = engine.raw_connection()
     try:
-        raw.dbapi_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()  # autocommit: no BEGIN
+        connection = raw.dbapi_connection
+        # A reader of an older snapshot makes the checkpoint wait, and writers wait behind it: give up after a
+        # second (the WAL is then truncated after a later build, and journal_size_limit caps it meanwhile).
+        connection.execute(f"PRAGMA busy_timeout={CHECKPOINT_WAIT_MS}")
+        try:
+            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()  # autocommit: no BEGIN
+        finally:
+            connection.execute("PRAGMA busy_timeout=30000")
     finally:
         raw.close()
     return wal.stat().st_size if wal.exists() else 0

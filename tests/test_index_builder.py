@@ -213,3 +213,55 @@ def test_the_wal_is_truncated_after_a_build_that_grew_it(sqlite_store, tmp_path,
     monkeypatch.setattr(db, "WAL_KEEP_BYTES", grown // 2)
     search_index.build_all(store)
     assert wal.stat().st_size == 0 and index_rows(store) == (3000, 3000)
+
+
+def test_no_second_builder_starts_while_one_builds_though_the_leases_it_does_not_renew_lapse(published, tmp_path):
+    # A builder renews only the lease of the catalog it builds; the others it was started for lapse meanwhile.
+    # No worker starts another builder for them while any lease is live: it would only compete for the writes.
+    path = tmp_path / "second.jsonl"
+    path.write_text('{"code": "S1", "display": "Second"}\n', encoding="utf-8")
+    published.create_catalog(CatalogCreate(slug="second", title="Second", kind="other"))
+    run_import(published, path, catalog="second", version="1", publish=True)
+    first, second = (published.resolve(slug).catalog_id for slug in ("typhoid", "second"))
+    assert search_index.lease_for(published, "here:1:builder-a") == [first, second]
+    with db.write_transaction(published.engine) as conn:  # the second's lease has lapsed, the first's is renewed
+        conn.execute(search_index.STATE.update().where(search_index.STATE.c.catalog_id == second)
+                     .values(lease_until=search_index._now() - search_index.LEASE))
+    assert search_index.catalogs_to_build(published) == []
+    assert builder.BuilderProcess(published).run() is None
+    search_index.release_leases_of(published, "here:1:")
+    assert search_index.catalogs_to_build(published) == [first, second]
+
+
+def test_a_server_whose_builder_processes_keep_failing_builds_in_its_own_thread(published, monkeypatch, caplog):
+    # An install that cannot run `python -m registry.search.builder` must still get its indexes built: after
+    # BUILDER_FAILURES failed builders in a row, the server's indexer builds in its own thread.
+    monkeypatch.setattr(builder, "command", lambda: ["/bin/false"])
+    indexer = search_index.Indexer(published, 0, separate_process=True)
+    for attempt in range(search_index.BUILDER_FAILURES - 1):
+        assert indexer._build_in_process() == {}
+        assert search_index.catalogs_behind(published) != []
+    assert indexer._build_in_process() == {published.resolve("typhoid").catalog_id: ENTRIES}
+    assert not indexer.separate_process and search_index.catalogs_behind(published) == []
+    assert "failed 3 times in a row; building in this process" in caplog.text
+
+
+def test_the_wal_checkpoint_gives_up_rather_than_hold_writers_behind_an_old_reader(sqlite_store, tmp_path,
+                                                                                   monkeypatch):
+    # TRUNCATE waits for readers of older snapshots and writers wait behind it: at most CHECKPOINT_WAIT_MS.
+    store = sqlite_store
+    store.create_catalog(CatalogCreate(slug="w", title="W", kind="other"))
+    reader = store.engine.raw_connection()
+    try:
+        reader.dbapi_connection.isolation_level = None
+        reader.dbapi_connection.execute("BEGIN")
+        reader.dbapi_connection.execute("SELECT count(*) FROM catalog").fetchall()  # a snapshot held open
+        store.create_catalog(CatalogCreate(slug="x", title="X", kind="other"))  # the WAL grows past the snapshot
+        monkeypatch.setattr(db, "CHECKPOINT_WAIT_MS", 200)
+        started = time.monotonic()
+        left = db.truncate_wal(store.engine, above=0)
+        assert time.monotonic() - started < 5 and left > 0  # gave up, the WAL as it was
+    finally:
+        reader.dbapi_connection.execute("COMMIT")
+        reader.close()
+    assert db.truncate_wal(store.engine, above=0) == 0

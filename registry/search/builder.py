@@ -92,6 +92,11 @@ class BuilderProcess:
                         proc.pid, status)
         return status
 
+    @property
+    def closing(self) -> bool:
+        """Whether this process is stopping (no builder is started any more)."""
+        return self._closing
+
     def stop(self) -> None:
         """Stop the running builder, if any (SIGTERM, then SIGKILL after STOP_SECONDS), and start no other."""
         with self._lock:

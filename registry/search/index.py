@@ -46,6 +46,7 @@ STATE = SearchIndexState.__table__
 BATCH = 5000
 MERGE_ROWS = 50_000  # a SQLite build of at least this many rows ends by merging the index into one segment
 LEASE = timedelta(seconds=120)
+BUILDER_FAILURES = 3  # builder processes failing in a row before a server builds in its own thread (Indexer)
 
 
 def owner() -> str:
@@ -74,15 +75,19 @@ def catalogs_behind(store) -> list[int]:
 
 
 def catalogs_to_build(store) -> list[int]:
-    """Ids of the catalogs behind whose build no live lease holds: what a new builder would take on."""
+    """Ids of the catalogs behind, when no live lease holds any build: what a new builder would take on.
+
+    Empty while any builder is at work (a live lease anywhere): it goes on to the other catalogs behind as it
+    finishes each, and renews only the lease of the one it builds, so the others' leases (taken when it was
+    started) lapse meanwhile; a second builder would only compete with it for the database's writes.
+    """
     behind = catalogs_behind(store)
     if not behind:
         return []
     with store.engine.connect() as conn:
-        held = {row.catalog_id for row in conn.execute(sa.select(STATE.c.catalog_id, STATE.c.lease_owner,
-                                                                 STATE.c.lease_until))
-                if row.lease_owner is not None and not _expired(row.lease_until)}
-    return [catalog_id for catalog_id in behind if catalog_id not in held]
+        busy = any(row.lease_owner is not None and not _expired(row.lease_until)
+                   for row in conn.execute(sa.select(STATE.c.lease_owner, STATE.c.lease_until)))
+    return [] if busy else behind
 
 
 def lease_for(store, me: str) -> list[int]:
@@ -299,6 +304,7 @@ class Indexer:
         self.interval = interval
         self.separate_process = separate_process
         self._builder = None
+        self._failures = 0
         self._wake = threading.Event()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -333,12 +339,29 @@ class Indexer:
                         return
 
     def _build_in_process(self) -> dict:
-        """Build in a builder process (which logs what it built); an empty dict, for the caller's log line."""
+        """Build in a builder process (which logs what it built); an empty dict, for the caller's log line.
+
+        After `BUILDER_FAILURES` builder processes in a row that could not start or failed (an install that
+        cannot run `python -m`, say), this process builds in its own thread from then on, as before builder
+        processes, rather than start a failing one at every poll and never build."""
         if self._builder is None:
             from registry.search.builder import BuilderProcess
             self._builder = BuilderProcess(self.store)
-        self._builder.run()
-        return {}
+        try:
+            status = self._builder.run()
+        except OSError as exc:  # the interpreter could not be started at all
+            log.warning("search index builder could not start: %s", exc)
+            status = -1
+        if status in (None, 0) or self._builder.closing:
+            self._failures = 0
+            return {}
+        self._failures += 1
+        if self._failures < BUILDER_FAILURES:
+            return {}
+        log.error("search index builder failed %d times in a row; building in this process from now on",
+                  self._failures)
+        self.separate_process = False
+        return build_all(self.store)
 
     def wait_idle(self, timeout: float = 60.0) -> bool:
         """Until the build this process started has ended (for tests); False on timeout."""
