@@ -19,8 +19,9 @@ in their code or display (`{code display} : ...`), so that many short rows namin
 `4 × window` rows a catalog, whatever the index holds. Where this differs from ranking every match: a longer
 entry that holds the word several times and is not among the shortest `window` matches is not ranked (FTS5 has
 no query for a word found twice); and a prefix whose terms are in more than `EXACT_PREFIX_ROWS` rows together
-is counted as their sum, which scores its prefix-only matches a little lower than FTS5 would. Words in at most `COUNTED_ROWS` rows of the index are still ranked by FTS5's
-own `bm25`, within each catalog's first `RANK_WINDOW` matches: counting so few costs less than scoring.
+is counted as their sum, which scores its prefix-only matches a little lower than FTS5 would. Words in at
+most `COUNTED_ROWS` rows of the index are still ranked by FTS5's own `bm25`, within each catalog's first
+`RANK_WINDOW` matches: counting so few costs less than scoring.
 """
 
 from __future__ import annotations
