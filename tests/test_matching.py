@@ -753,18 +753,22 @@ def test_the_ratios_of_many_names_at_once_equal_those_of_each_pair():
     # rerank asks rapidfuzz for a query's two ratios against all its candidates in one call each (`cdist`): the
     # scores must be the very floats of the pairwise calls, or rankings could change at a tie.
     from rapidfuzz import fuzz
-    from registry.matching.rerank import _ratios
+    from registry.matching.rerank import _ratio_columns
     query = "acut myeloid leukaemia remiss"
     names = ["acut myeloid leukaemia", "myeloid leukaemia acut", "chronic lymphocyt leukaemia", "remiss", "",
              "acut acut myeloid", "leukaemia remiss acut myeloid x"]
-    assert _ratios(query, names) == [(fuzz.token_sort_ratio(query, n), fuzz.token_set_ratio(query, n)) for n in names]
-    assert all(type(a) is float and type(b) is float for a, b in _ratios(query, names))
-    assert _ratios(query, []) == []
+
     # with the words of each text sorted once (`KeySide.sorted_text`), token_sort_ratio as the plain ratio of those
     def ordered(text):
         return " ".join(sorted(text.split()))
+
+    def ratios(one):
+        return list(zip(*_ratio_columns(one, names, ordered(one), [ordered(n) for n in names])))
+    assert ratios(query) == [(fuzz.token_sort_ratio(query, n), fuzz.token_set_ratio(query, n)) for n in names]
+    assert all(type(a) is float and type(b) is float for a, b in ratios(query))
+    assert _ratio_columns(query, [], ordered(query), []) == ([], [])
     for one in names:
-        assert _ratios(one, names, ordered(one), [ordered(n) for n in names]) == _ratios(one, names), one
+        assert ratios(one) == [(fuzz.token_sort_ratio(one, n), fuzz.token_set_ratio(one, n)) for n in names], one
 
 
 def test_retrieval_sums_and_ties_are_those_of_a_plain_dict_and_sort(tmp_path):

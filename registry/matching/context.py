@@ -73,10 +73,7 @@ def _context_bonuses(index, context: list[str]) -> dict:
     """The index's memo {parent row: (bonus, name of the ancestor that matched)} for one local ancestry: every
     member of a local group has the same ancestors, and their candidates are often the same target rows or
     siblings (a row's bonus is its parent's: `_context_bonus` starts there)."""
-    kept = index.context_bonuses
-    if len(kept) >= CONTEXT_MEMOS:
-        kept.clear()
-    return kept.setdefault(tuple(context), {})
+    return _memo(index.context_bonuses, tuple(context))
 
 
 def _context_bonus(index, row: int, context: list[str], tables: list[dict] | None = None
@@ -104,12 +101,16 @@ def _context_bonus(index, row: int, context: list[str], tables: list[dict] | Non
 def _shares(index, name: str) -> dict[int, float]:
     """The index's memo {target row: `similarity` of its display to the local group `name`}: the candidates of
     different local ancestries share parents (the target's groups are few), and the ancestries share names."""
-    kept = index.context_shares
-    found = kept.get(name)
+    return _memo(index.context_shares, name)
+
+
+def _memo(kept: dict, key) -> dict:
+    """The memo kept under `key`, new if there is none; all of them go once CONTEXT_MEMOS are kept."""
+    found = kept.get(key)
     if found is None:
         if len(kept) >= CONTEXT_MEMOS:
             kept.clear()
-        found = kept[name] = {}
+        found = kept[key] = {}
     return found
 
 

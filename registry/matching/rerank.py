@@ -245,26 +245,17 @@ def _agreement_memo(index, code: str | None, wanted: dict) -> dict:
     return kept.setdefault(tuple(sorted(wanted.items())), {})  # folded names and values: text
 
 
-def _ratios(key_text: str, doc_key_texts: list[str], sorted_text: str | None = None,
-            doc_sorted_texts: list[str] | None = None) -> list[tuple[float, float]]:
-    """`token_sort_ratio` and `token_set_ratio` of a query against each of many names, in two calls into
-    rapidfuzz (`cdist`) instead of two per name: the same values, as floats.
+def _ratio_columns(key_text: str, doc_key_texts: list[str], sorted_text: str,
+                   doc_sorted_texts: list[str]) -> tuple[list[float], list[float]]:
+    """`token_sort_ratio` and `token_set_ratio` of a query against each of many names, as two lists, in two
+    calls into rapidfuzz (`cdist`) instead of two per name: the same values, as floats.
 
-    `token_sort_ratio` is the plain ratio of the two texts with their words sorted; given those texts
+    `token_sort_ratio` is the plain ratio of the two texts with their words sorted: given those texts
     (`KeySide.sorted_text`, sorted once per name), it is asked as that, and no name's words are sorted again.
     """
-    return list(zip(*_ratio_columns(key_text, doc_key_texts, sorted_text, doc_sorted_texts)))
-
-
-def _ratio_columns(key_text: str, doc_key_texts: list[str], sorted_text: str | None = None,
-                   doc_sorted_texts: list[str] | None = None) -> tuple[list[float], list[float]]:
-    """`_ratios` as two lists: the `token_sort_ratio` of each name, and its `token_set_ratio`."""
     if not doc_key_texts:
         return [], []
-    if doc_sorted_texts is None:
-        sort = cdist64([key_text], doc_key_texts, scorer=fuzz.token_sort_ratio)[0].tolist()
-    else:
-        sort = cdist64([sorted_text], doc_sorted_texts, scorer=fuzz.ratio)[0].tolist()
+    sort = cdist64([sorted_text], doc_sorted_texts, scorer=fuzz.ratio)[0].tolist()
     return sort, cdist64([key_text], doc_key_texts, scorer=fuzz.token_set_ratio)[0].tolist()
 
 
@@ -287,7 +278,7 @@ def _score_pending(index, reading: Analysis, side: KeySide, memo: dict, doc_ids:
     """Add the base scores of a reading against designations it has not met yet to its memo (`doc_sides`:
     their prepared keys, when the caller has them).
 
-    The two rapidfuzz ratios of all of them are worked out at once (`_ratios`): the same floats as pair
+    The two rapidfuzz ratios of all of them are worked out at once (`_ratio_columns`): the same floats as pair
     by pair (`_base_score` alone).
     """
     if not doc_ids:
