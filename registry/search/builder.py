@@ -60,10 +60,8 @@ class BuilderProcess:
         then builds as; they are handed back here if the builder fails, or could not start.
         """
         from registry.search import index as search_index
-        if not search_index.catalogs_to_build(self.store):  # the usual poll: one read
-            return None
         me = f"{search_index.owner_prefix(os.getpid())}builder-{uuid.uuid4().hex[:8]}"
-        if not search_index.lease_for(self.store, me):
+        if not search_index.lease_for(self.store, me):  # the usual poll: nothing behind, one read
             return None
         url = self.store.engine.url
         env = {**os.environ, "NSI_DATABASE_URL": url.render_as_string(hide_password=False),
