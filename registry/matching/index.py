@@ -304,7 +304,7 @@ class MatchIndex:
     def postings(self, field_name: str, text: str) -> list[int]:
         """Document numbers holding `text` in `field_name` (`keys` or `grams`), in ascending order.
 
-        Read from tables built in memory on the field's first use (`postings.inverted`; `test_matching.py`
+        Read from tables built in memory on the field's first use (`postings.inverted`; `test_matching_index.py`
         checks them against a scan of the documents): one pass over the names or the vocabulary (0.005-0.03 s
         for the benchmark catalogs), where reading them term by term from files in Python cost tens of µs a
         term, of which a query reads two to six, most for the first time in a list of a thousand names.

@@ -54,7 +54,7 @@ def round_score(x: float) -> float:
     Python's `round(x, 1)` writes x out in decimal to round it exactly. Away from a tie, the nearest tenth
     is the nearest integer to `x * 10` (whose own rounding error is far below the 0.0001 kept from a tie),
     and `d / 10.0` is the double nearest to that tenth, which is what `round` returns; near a tie, and for
-    zero (whose sign `round` keeps), `round` itself decides. `test_matching.py` compares the two.
+    zero (whose sign `round` keeps), `round` itself decides. `test_matching_rerank.py` compares the two.
     """
     y = x * 10.0
     d = floor(y)
