@@ -22,11 +22,13 @@ figure of ours once more without the hand-written knowledge tables
 the speed ratios of each brute-force scorer to ours on the same queries, in wall time and in CPU time
 (both single-threaded; on a machine others are using, the CPU ratio is the steadier figure).
 
-Ours and the brute-force scorers are timed interleaved (`run_interleaved`): 25 queries of ours, the same 25
-with each scorer, then the next 25, each method's wall and CPU time summed over its chunks. Timed one after
+Ours and the brute-force scorers are timed interleaved (`run_interleaved`): 100 queries of ours, the same 100
+with each scorer, then the next 100, each method's wall and CPU time summed over its chunks. Timed one after
 the other, minutes apart, they met different loads of a shared machine, and ours (Python over a big heap)
 slows more than compiled brute force when the host is busy: the same code gave 3.0-5.3x on a loaded VM and
-6.9x on a quiet one. Taking turns, every method meets the same moments of the machine.
+6.9x on a quiet one. Taking turns, every method meets the same moments of the machine (a round of the ATC
+set takes about half a second). Chunks of 25 cost ours 10-15 % more CPU, as brute force's passes over every
+name push our index out of the CPU caches between them; from 100 on that is within the noise (`--chunk`).
 `--build-100k` also times building the index of a 100k-entry catalog.
 """
 
@@ -163,7 +165,7 @@ def loaded_heap_frozen():
         gc.unfreeze()
 
 
-CHUNK = 25  # queries each method answers in turn (see `run_interleaved`)
+CHUNK = 100  # queries each method answers in turn (see `run_interleaved` and the docstring)
 
 
 def ours_answerer(index: MatchIndex) -> Callable[[tuple], list[str]]:
@@ -213,7 +215,7 @@ def run_interleaved(methods: dict[str, Callable[[tuple], list[str]]], queries, c
 
 
 def bench_set(key: str, sample: int, sample_identical: int, workdir: Path, brute: bool = True,
-              without_tables: bool = True) -> list[dict]:
+              without_tables: bool = True, chunk: int = CHUNK) -> list[dict]:
     """Build the index of one set, answer its sampled queries with every method; one result row per method/kind.
 
     By the data README's scoring rules: reworded rows of the Russian set whose gold is doubtful are
@@ -244,7 +246,7 @@ def bench_set(key: str, sample: int, sample_identical: int, workdir: Path, brute
         methods = {label: ours_answerer(index), **(brutes if tables else {})}
         for kind, chosen in samples:
             truths = [q[1] for q in chosen]
-            results = run_interleaved(methods, chosen)
+            results = run_interleaved(methods, chosen, chunk)
             ranked, ms, cpu_ms = results[label]
             parts = [(kind, range(len(chosen)))]
             if kind == "reworded":
@@ -297,6 +299,8 @@ def main(argv=None) -> int:
                         help="skip the second run of ours without the hand-written knowledge tables")
     parser.add_argument("--no-context", action="store_true",
                         help="ATC ru set: leave out the local groups (the `parent` attribute) of each name")
+    parser.add_argument("--chunk", type=int, default=CHUNK,
+                        help="queries each method answers in turn (default %(default)s)")
     parser.add_argument("--build-100k", action="store_true", help="also time the index build of 100k entries")
     args = parser.parse_args(argv)
     CONTEXT["groups"] = not args.no_context
@@ -311,7 +315,7 @@ def main(argv=None) -> int:
         builds = []
         for key in args.sets.split(","):
             for row in bench_set(key.strip(), args.sample, args.sample_identical, work, not args.no_brute,
-                                 not args.no_without_tables):
+                                 not args.no_without_tables, args.chunk):
                 if "build" in row:
                     builds.append(row)
                     continue
