@@ -4,26 +4,31 @@
 builder before a catalog's first rows), and each partition has its own GIN index on `terms`, its own B-tree on
 `(length, entry_id)` and its own statistics. A catalog is ranked within its first `window` valid matches in
 `(length, entry id)` order, shortest first, as on SQLite (`registry.search.fts5`: the same length, counted and
-capped alike, so the same rows), and the planner picks how to find them from the partition's statistics: a
-word in a third of a 1M catalog by walking the B-tree in that order until the window is full (a few hundred
-rows), a rare one through the partition's GIN index. Before, the index was one table: a word common in one
-large catalog cost its whole GIN bitmap (375,000 rows) in a search of any other catalog, and a large catalog's
-window was its first matches in table order, found through that bitmap too.
+capped alike, so the same rows). How they are found is decided from the partition's own statistics (`_walks`):
+a word in a third of a 1M catalog by walking the B-tree in that order until the window is full (a few hundred
+rows; each build batch is written in that order, so the rows walked share pages), a rarer one through the
+partition's GIN index. A walk that the statistics misjudged ends after `WALK_MAX` rows and the window is read
+through the GIN index. Before, the index was one table: a word common in one large catalog cost its whole GIN
+bitmap (375,000 rows) in a search of any other catalog, and a large catalog's window was its first matches in
+table order, found through that bitmap too.
 
 As on SQLite, when the last word is also a prefix, the window of the words as they are is read too (so that an
-exact match longer than many prefix-only ones is still ranked), and each window that comes back full is read
-once more among the rows that hold the words in their code or display (weight `A`), so that many short rows
-naming them only in a synonym (`B`) do not crowd out a longer one naming them in its display. The rows found
-are scored by `ts_rank` (normalised by length), each catalog keeping its best `limit` by score, then code.
+exact match longer than many prefix-only ones is still ranked), and a full window is read once more among the
+rows that hold the words in their code or display (weight `A`), so that many short rows naming them only in a
+synonym (`B`) do not crowd out a longer one naming them in its display; each only when the first window holds
+rows outside it. The rows found are scored by `ts_rank` (normalised by length), each catalog keeping its best
+`limit` by score, then code.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 import weakref
 from functools import lru_cache
 
 WALK_MAX = 20_000  # rows a window read walks in order at most (10-20 ms); then it reads the GIN index
+STATS_SECONDS = 30  # the partitions' statistics are read again after this long
 
 
 def partition(catalog_id: int) -> str:
@@ -78,16 +83,19 @@ def tsquery(found: list[str], prefix: bool, weight: str = "", exact: bool = Fals
 
 class _Stats:
     """Each partition's rows and most common lexemes with their share of rows (`pg_stats`, gathered by the
-    ANALYZE that ends each build), kept per store until the index changes: what decides how a window is read."""
+    ANALYZE that ends each build), kept per store until the index changes, and at most `STATS_SECONDS`: a build
+    marks its catalog indexed a moment before its ANALYZE ends, and autovacuum analyses again later."""
 
     def __init__(self):
         self.lock = threading.Lock()
         self.key: tuple | None = None
+        self.read_at = 0.0
         self.partitions: dict[int, tuple[float, dict[str, float]]] = {}
 
     def refresh(self, cursor, seqs: tuple) -> None:
+        now = time.monotonic()
         with self.lock:
-            if self.key == seqs:
+            if self.key == seqs and now - self.read_at < STATS_SECONDS:
                 return
         cursor.execute("SELECT s.tablename, c.reltuples, s.most_common_elems::text::text[], s.most_common_elem_freqs "
                        "FROM pg_stats s JOIN pg_class c ON c.oid = to_regclass(quote_ident(s.tablename)) "
@@ -96,7 +104,7 @@ class _Stats:
         partitions = {int(name.rsplit("_", 1)[1]): (max(rows, 0.0), dict(zip(lexemes or (), freqs or ())))
                       for name, rows, lexemes, freqs in cursor.fetchall()}
         with self.lock:
-            self.key, self.partitions = seqs, partitions
+            self.key, self.read_at, self.partitions = seqs, now, partitions
 
     def rows(self, catalog_id: int) -> float:
         """The catalog's index rows (0 when its partition has no statistics yet)."""

@@ -542,3 +542,21 @@ def test_a_catalog_whose_id_does_not_fit_sqlites_rowid_is_scanned_with_one_logge
     answer = client.get("/api/v1/search?q=огромный").get_json()
     assert [h["code"] for h in answer["items"]] == ["H1"] and answer["indexing"] == [{"catalog": "huge",
                                                                                        "version": "1"}]
+
+
+def test_a_window_is_of_the_versions_valid_rows_whatever_the_closed_rows_before_them(client, store, tmp_path,
+                                                                                    monkeypatch):
+    # Version 2 changes every row of version 1, whose closed rows are shorter, so they come first in the
+    # index's order: the window is still version 2's first matches (on PostgreSQL, a read through the GIN index
+    # joins its first 2 × window matches to their entries, and all of them when too few of those were valid).
+    rows = [(f"R{i:03d}", "частое") for i in range(120)]
+    _publish(store, tmp_path, "changed", rows)
+    path = tmp_path / "changed-2.jsonl"
+    path.write_text("".join(f'{{"code": "{c}", "display": "{d} слово"}}\n' for c, d in rows), encoding="utf-8")
+    run_import(store, path, catalog="changed", version="2", publish=True)
+    search_index.build_all(store)
+    monkeypatch.setattr(pg, "_walks", lambda rows, share, window: False)  # PostgreSQL: through the GIN index
+    assert codes(client.get("/api/v1/search?q=частое&catalog=changed&limit=1")) == ["R000"]
+    assert client.get("/api/v1/search?q=частое&catalog=changed&limit=1").get_json()["items"][0]["display"] \
+        == "частое слово"
+    assert codes(client.get("/api/v1/search?q=частое&catalog=changed&version=1&limit=2")) == ["R000", "R001"]
