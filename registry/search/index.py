@@ -194,14 +194,15 @@ def _read_batch(store, catalog_id: int, mark: int) -> tuple[int, list, list[tupl
     return head, rows, analysed
 
 
-def _write_rows(conn, catalog_id: int, analysed: list[tuple]) -> None:
-    """Write the index rows that `_read_batch` made (on PostgreSQL, into the catalog's partition directly)."""
+def _write_rows(conn, analysed: list[tuple]) -> None:
+    """Write the index rows that `_read_batch` made (on PostgreSQL, into their catalog's partition directly)."""
     if conn.dialect.name == "sqlite":
         conn.exec_driver_sql(
             "INSERT INTO entry_search (rowid, code, display, designations) VALUES (?, ?, ?, ?)", analysed)
     else:
         with conn.connection.dbapi_connection.cursor() as cur:
-            with cur.copy(f"COPY {pg.partition(catalog_id)} (catalog_id, entry_id, length, terms) FROM STDIN") as copy:
+            with cur.copy(f"COPY {pg.partition(analysed[0][0])} (catalog_id, entry_id, length, terms) FROM STDIN") \
+                    as copy:
                 for row in analysed:
                     copy.write_row(row)
 
@@ -251,7 +252,7 @@ def build(store, catalog_id: int, *, after_batch=None, me: str | None = None) ->
                     if moved != 1:
                         return None  # lost the lease to another builder: it carries on from the watermark
                     if rows:
-                        _write_rows(conn, catalog_id, analysed)
+                        _write_rows(conn, analysed)
                 indexed += len(rows)
                 mark = rows[-1].id if rows else mark
                 if after_batch is not None:

@@ -22,6 +22,8 @@ rows outside it. The rows found are scored by `ts_rank` (normalised by length), 
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import threading
 import time
 import weakref
@@ -90,7 +92,8 @@ class _Stats:
         self.lock = threading.Lock()
         self.key: tuple | None = None
         self.read_at = 0.0
-        self.partitions: dict[int, tuple[float, dict[str, float]]] = {}
+        # catalog id -> (rows, {lexeme: share of rows}, the lexemes in order)
+        self.partitions: dict[int, tuple[float, dict[str, float], list[str]]] = {}
 
     def refresh(self, cursor, seqs: tuple) -> None:
         now = time.monotonic()
@@ -101,23 +104,26 @@ class _Stats:
                        "FROM pg_stats s JOIN pg_class c ON c.oid = to_regclass(quote_ident(s.tablename)) "
                        "WHERE s.schemaname = current_schema() AND s.attname = 'terms' "
                        "AND s.tablename ~ '^entry_search_[0-9]+$'")
-        partitions = {int(name.rsplit("_", 1)[1]): (max(rows, 0.0), dict(zip(lexemes or (), freqs or ())))
+        partitions = {int(name.rsplit("_", 1)[1]): (max(rows, 0.0), dict(zip(lexemes or (), freqs or ())),
+                                                     sorted(lexemes or ()))
                       for name, rows, lexemes, freqs in cursor.fetchall()}
         with self.lock:
             self.key, self.read_at, self.partitions = seqs, now, partitions
 
     def rows(self, catalog_id: int) -> float:
         """The catalog's index rows (0 when its partition has no statistics yet)."""
-        return self.partitions.get(catalog_id, (0.0, {}))[0]
+        return self.partitions.get(catalog_id, (0.0, {}, []))[0]
 
     def share(self, catalog_id: int, found: list[str], prefix: bool) -> float:
         """The share of the catalog's index rows that the statistics say hold every term of `found` (the last
         as a prefix when `prefix`), as if the terms were independent; 0 when a term is not among the most common."""
-        common = self.partitions.get(catalog_id, (0.0, {}))[1]
+        _, common, lexemes = self.partitions.get(catalog_id, (0.0, {}, []))
         share = 1.0
         for n, term in enumerate(found):
-            if prefix and n == len(found) - 1:
-                share *= min(1.0, sum(f for lexeme, f in common.items() if lexeme.startswith(term)))
+            if prefix and n == len(found) - 1:  # the lexemes it starts, one run of them in order
+                start = bisect.bisect_left(lexemes, term)
+                share *= min(1.0, sum(common[lexeme] for lexeme in itertools.takewhile(
+                    lambda lexeme: lexeme.startswith(term), lexemes[start:])))
             else:
                 share *= common.get(term, 0.0)
         return share
