@@ -391,7 +391,7 @@ def test_sqlite_scores_each_row_as_fts5_bm25_does(client, store, tmp_path, monke
     # Repeated words, codes that match, a prefix: the score computed in Python from the entry's text and the
     # index's counts (or FTS5's own, for words in few rows) equals FTS5's `bm25(entry_search, 10, 2, 1)` of the
     # same row, in the same order.
-    from registry.search import fts5, pg
+    from registry.search import fts5
     monkeypatch.setattr(fts5, "COUNTED_ROWS", counted)
     _publish(store, tmp_path, "scored", [("K1", "отек отек легкого"), ("K2", "отек"), ("K3", "отечный синдром легкого"),
                                          ("K4", "легкого отек с длинным описанием и хвостом"), ("K5", "отекание"),
@@ -423,7 +423,7 @@ def test_a_common_word_ranks_a_bounded_number_of_each_catalogs_rows_shortest_fir
     _publish(store, tmp_path, "many", [(f"M{i:03d}", "частое слово с длинным хвостом описания") for i in range(300)]
              + [(f"S{i}", "частое") for i in range(10)])
     _publish(store, tmp_path, "none", [("N1", "другое")])
-    from registry.search import fts5, pg
+    from registry.search import fts5
     monkeypatch.setattr(fts5, "COUNTED_ROWS", 0)  # as for a word in a third of a 1M catalog
     scored = []
     real = fts5._score
