@@ -58,9 +58,9 @@ def after_build(conn, catalog_id: int) -> None:
     """Merge the partition's GIN pending list and gather its statistics, once a build has written to it.
 
     The pending list (fast GIN inserts) is read by every query until it is merged, and a server with autovacuum
-    off or behind never merges it. The statistics are what the planner decides by, per catalog: how common a
-    word is there, so whether its window is found by walking the B-tree or through the GIN index (without
-    them it guessed 10,000 matches for any word)."""
+    off or behind never merges it. The statistics are what `_walks` and the planner decide by, per catalog: how
+    common a word is there, so whether its window is found by walking the B-tree or through the GIN index
+    (without any, the planner guessed 10,000 matches for any word)."""
     name = partition(catalog_id)
     conn.exec_driver_sql(
         "SELECT gin_clean_pending_list(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
@@ -123,7 +123,7 @@ class _Stats:
             if prefix and n == len(found) - 1:  # the lexemes it starts, one run of them in order
                 start = bisect.bisect_left(lexemes, term)
                 share *= min(1.0, sum(common[lexeme] for lexeme in itertools.takewhile(
-                    lambda lexeme: lexeme.startswith(term), lexemes[start:])))
+                    lambda lexeme: lexeme.startswith(term), itertools.islice(lexemes, start, None))))
             else:
                 share *= common.get(term, 0.0)
         return share
