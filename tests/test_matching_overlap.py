@@ -91,3 +91,16 @@ def test_cdist64_is_rapidfuzz_cdist_in_float64(monkeypatch, compiled):
         got = overlap.cdist64(queries, choices, scorer=scorer, **options)
         want = process.cdist(queries, choices, scorer=scorer, dtype=numpy.float64, **options)
         assert got.dtype == numpy.float64 and got.tolist() == want.tolist(), scorer
+
+
+def test_word_overlaps_where_near_words_was_not_given_every_key_are_those_pair_by_pair():
+    from registry.matching.overlap import key_side, near_words, side_overlap, side_overlaps
+    # A doc holding a key that `near_words` was not given is scored pair by pair, which notes the key in the
+    # query's `seen`; a later doc holding that key must then meet it too (it did not: 0.4 instead of 1.0).
+    idf = {"aspirin": 2.0, "tablet": 1.0, "coated": 1.5}
+    table = key_side(("aspirin", "tablet"), idf, 2.0)
+    near_words(table, ["tablet", "coated"])
+    docs = [key_side(("aspirin",), idf, 2.0), key_side(("aspirin", "tablet"), idf, 2.0)]
+    plain = key_side(("aspirin", "tablet"), idf, 2.0)
+    assert side_overlaps(table, docs) == [side_overlap(plain, doc) for doc in docs]
+    assert side_overlaps(table, docs)[1] == 1.0

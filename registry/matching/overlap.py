@@ -274,6 +274,8 @@ def side_overlaps(query: KeySide, docs: Sequence[KeySide]) -> list[float]:
         recall /= q_total
         if not seen_words >= held:  # a key `near_words` was not given: as `side_overlap` does
             out.append(side_overlap(query, doc))
+            # which looked the key up and noted it in `seen`: a later doc holding it meets it as well
+            met_words = frozenset(word for word, score in seen.items() if score)
             continue
         hits = held & met_words
         if len(hits) == 1:  # most docs: `side_overlap`'s sum of one product and zeros is that product
