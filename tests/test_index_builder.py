@@ -289,3 +289,12 @@ def test_stopping_waits_until_the_builders_leases_are_handed_back(published, mon
     process.stop()
     assert leases(published) == [None]
     runner.join(5)
+
+
+def test_a_stopped_builder_process_takes_no_lease(published, monkeypatch):
+    """After stop() (at exit), a poll of the indexer thread must not lease a build it would not start."""
+    taken = []
+    monkeypatch.setattr(search_index, "lease_for", lambda *args: taken.append(args) or [])
+    process = builder.BuilderProcess(published)
+    process.stop()
+    assert process.run() is None and taken == []

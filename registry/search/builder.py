@@ -65,6 +65,8 @@ class BuilderProcess:
 
     def _run(self) -> int | None:
         from registry.search import index as search_index
+        if self._closing:  # stop() has returned or is waiting for this: take no lease
+            return None
         me = f"{search_index.owner_prefix(os.getpid())}builder-{uuid.uuid4().hex[:8]}"
         if not search_index.lease_for(self.store, me):  # the usual poll: nothing behind, one read
             return None
