@@ -31,6 +31,7 @@ from functools import lru_cache
 
 WALK_MAX = 20_000  # rows a window read walks in order at most (10-20 ms); then it reads the GIN index
 STATS_SECONDS = 30  # the partitions' statistics are read again after this long
+GROWTH = 8  # a GIN read that found too few valid rows is read again with this many times its limit
 
 
 def partition(catalog_id: int) -> str:
@@ -214,8 +215,8 @@ def hits(cursor, refs: list, found: list[str], limit: int, window: int, prefix_m
     ((catalog id, indexed seq), ...), tells it when a build has ended) expects cheaper. The others are read only
     for a full window with rows outside them (otherwise they are the same rows). A walk that stopped short of
     its window (the statistics misjudged the words) is read again through the GIN index, and a read through
-    the GIN index, which joins its first `2 × window` matches, again with all of them when fewer were valid. So
-    at most four windows of rows a catalog are ranked, and each walk reads at most `WALK_MAX` rows.
+    the GIN index, which joins its first `2 × window` matches, again with `GROWTH` times as many while fewer were
+    valid. So at most four windows of rows a catalog are ranked, and each walk reads at most `WALK_MAX` rows.
     """
     stats.refresh(cursor, seqs)
     prefix = len(found[-1]) >= prefix_min
@@ -244,8 +245,9 @@ def hits(cursor, refs: list, found: list[str], limit: int, window: int, prefix_m
             if len(kept) < window:
                 if walked:  # stopped short of its window: misjudged, so read through the GIN index
                     again.append((arm, catalog_id, seq, False, most))
-                elif len(rows) == most:  # too many of the matches found were not valid: all of them, then
-                    again.append((arm, catalog_id, seq, False, 2 ** 31 - 1))
+                elif len(rows) == most:  # too many of the matches found were not valid (a version that
+                    # changed many rows, an older version): eight times as many, not all (each is joined to its entry)
+                    again.append((arm, catalog_id, seq, False, most * GROWTH))
             elif arm == 0:
                 outside = {n + 1 for *_, within, _ in kept for n, yes in enumerate(within) if not yes}
                 again += [read(other, by_ref[catalog_id]) for other in sorted(outside)]
