@@ -1,0 +1,77 @@
+"""PostgreSQL's search index (`registry.search.pg`): each catalog read from its own partition, a common word
+walked in order and a rare one read through GIN, and a misjudged walk read again."""
+
+from __future__ import annotations
+
+import pytest
+
+from registry import search
+from registry.search import pg
+from registry.search.analysis import query_terms
+from tests.web.test_search_index import _publish, codes
+
+pytestmark = pytest.mark.usefixtures("loaded")
+
+
+def _pg_plan(store, slug: str, q: str, walked: bool) -> str:
+    """The plan of PostgreSQL's arm 0 window read of catalog `slug` for `q`, walked or through the GIN index."""
+    ref = store.resolve(slug)
+    found = query_terms(q)
+    prefix = len(found[-1]) >= search.PREFIX_MIN
+    arms = [pg.tsquery(found, prefix)] * 4
+    raw = store.engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        pg.plan_ranked_reads(cursor)
+        params = arms[:1] + [0] + arms[1:] + ([ref.catalog_id, pg.WALK_MAX, arms[0], ref.seq, ref.seq, 65] if walked
+                                              else [ref.seq, ref.seq, ref.catalog_id, arms[0], 130])
+        return "\n".join(r[0] for r in cursor.execute("EXPLAIN " + pg._window_sql((walked,)), params).fetchall())
+    finally:
+        raw.rollback()
+        raw.close()
+
+
+@pytest.mark.parametrize("db_env", ["postgresql"], indirect=True)  # PostgreSQL's partitions and plans
+def test_a_catalog_is_read_from_its_own_partition_a_common_word_walked_in_order_a_rare_one_through_gin(client, store,
+                                                                                                     tmp_path):
+    # `common`: 100 short rows without the word, then 300 with it; `other`: the word twice. A search of `other`
+    # reads `other`'s partition alone (before, every catalog's matches were in one GIN index: a word common in a
+    # 1M catalog cost its 375,000 matches in a search of any other); `частое` is walked in `common`'s order,
+    # `редкое` found through its GIN index, as its own statistics say.
+    _publish(store, tmp_path, "common", [(f"A{i:03d}", "короткая") for i in range(100)]
+             + [(f"W{i:03d}", "частое слово" + " длинное" * (i % 5) + (" редкое" if i == 7 else ""))
+                for i in range(300)])
+    _publish(store, tmp_path, "other", [("O1", "частое"), ("O2", "частое слово")])
+    common, other = store.resolve("common").catalog_id, store.resolve("other").catalog_id
+    stats = pg.stats_for(store)
+    with store.engine.connect() as conn:
+        stats.refresh(conn.connection.dbapi_connection.cursor(), ("test",))
+    frequent, rare = query_terms("частое"), query_terms("редкое")
+    assert stats.share(common, frequent, False) == pytest.approx(0.75, abs=0.01) and stats.rows(common) == 400
+    assert pg._walks(stats.rows(common), stats.share(common, frequent, False), 65)
+    assert not pg._walks(stats.rows(common), stats.share(common, rare, False), 65)
+    plan = _pg_plan(store, "other", "частое", walked=False)
+    assert f"entry_search_{other} " in plan and f"entry_search_{common}" not in plan
+    assert "length_entry_id_idx" not in _pg_plan(store, "common", "редкое", False)  # found, then sorted
+    plan = _pg_plan(store, "common", "частое", walked=True)
+    assert f"Index Scan using entry_search_{common}_length_entry_id_idx" in plan and "Bitmap" not in plan
+    # Either way, the window is the catalog's shortest matches (the 60 W rows with i % 5 == 0 first).
+    hits = codes(client.get("/api/v1/search?q=частое&catalog=common&limit=5"))
+    assert hits == ["W000", "W005", "W010", "W015", "W020"]
+    assert codes(client.get("/api/v1/search?q=редкое&catalog=common")) == ["W007"]
+    assert codes(client.get("/api/v1/search?q=частое&catalog=other")) == ["O1", "O2"]
+
+
+@pytest.mark.parametrize("db_env", ["postgresql"], indirect=True)
+def test_a_walk_that_stops_short_of_its_window_is_read_again_through_gin(client, store, tmp_path, monkeypatch):
+    # The statistics may call a word common where the catalog's first rows in order lack it (the shortest rows
+    # of a catalog are often its groups): the walk, at most WALK_MAX rows, then comes back short, and the
+    # window is read through the GIN index instead, so the answer is the same.
+    _publish(store, tmp_path, "late", [(f"A{i:03d}", "короткая") for i in range(100)]
+             + [(f"W{i:03d}", "частое слово длинное") for i in range(300)])
+    expected = codes(client.get("/api/v1/search?q=частое&catalog=late&limit=3"))
+    assert expected == ["W000", "W001", "W002"]
+    walks = []
+    monkeypatch.setattr(pg, "_walks", lambda rows, share, window: walks.append(share) or True)
+    monkeypatch.setattr(pg, "WALK_MAX", 50)  # the walk ends among the short rows
+    assert codes(client.get("/api/v1/search?q=частое&catalog=late&limit=3")) == expected and walks
