@@ -29,9 +29,9 @@ from __future__ import annotations
 import json
 import math
 import threading
-import weakref
 
 from registry.search.analysis import WORD, terms
+from registry.search.per_store import PerStore
 
 K1, B = 1.2, 0.75  # FTS5's bm25 constants
 WEIGHTS = (10.0, 2.0, 1.0)  # code, display, designations: as the ranking has always weighed them
@@ -162,17 +162,8 @@ class _Stats:
         return found
 
 
-_stats_of: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # store -> _Stats
-_stats_lock = threading.Lock()
-
-
-def stats_for(store) -> _Stats:
-    """The term statistics kept for `store`'s index (one per store: two stores in a process never share counts)."""
-    with _stats_lock:
-        found = _stats_of.get(store)
-        if found is None:
-            found = _stats_of[store] = _Stats()
-        return found
+stats_for = PerStore(_Stats)
+"""The term statistics kept for `store`'s index (one per store: two stores in a process never share counts)."""
 
 
 def _quote(term: str) -> str:

@@ -26,8 +26,9 @@ import bisect
 import itertools
 import threading
 import time
-import weakref
 from functools import lru_cache
+
+from registry.search.per_store import PerStore
 
 WALK_MAX = 20_000  # rows a window read walks in order at most (10-20 ms); then it reads the GIN index
 STATS_SECONDS = 30  # the partitions' statistics are read again after this long
@@ -130,17 +131,8 @@ class _Stats:
         return share
 
 
-_stats_of: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # store -> _Stats
-_stats_lock = threading.Lock()
-
-
-def stats_for(store) -> _Stats:
-    """The partitions' statistics kept for `store` (one per store)."""
-    with _stats_lock:
-        found = _stats_of.get(store)
-        if found is None:
-            found = _stats_of[store] = _Stats()
-        return found
+stats_for = PerStore(_Stats)
+"""The partitions' statistics kept for `store` (one per store)."""
 
 
 def _walks(rows: float, share: float, window: int) -> bool:
