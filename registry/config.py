@@ -92,6 +92,10 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in [
     Setting("NSI_RESPONSE_CACHE_MB", 64,
             "Memory, in MiB per server worker, for keeping rendered API responses about published versions "
             "(they never change); 0 turns the cache off.", int),
+    Setting("NSI_LOOKUP_FILES", False,
+            "Experimental, benchmarks only: when true, cold lookups of a published version are answered from its "
+            "memory-mapped lookup file when `bench/lookup_mmap.py` has written one (registry/lookup_files.py).",
+            _bool),
     Setting("NSI_FHIR_BASE_URL", None,
             "Canonical base of the FHIR wing's URLs: a catalog is the CodeSystem `{base}/CodeSystem/{slug}`. "
             "Default: this server's own `/fhir` address. Set it once and keep it: clients store these URLs."),

@@ -96,6 +96,9 @@ def get_entry(slug: str, version: str, code: str):
             entry = publishing.entry_detail(store(), ref, code)
             return json_response({"catalog": slug, "version": ref.label, **entry})
         prefill_lookups(ref, app.extensions.get("nsi_response_cache"))
+        files = app.extensions.get("nsi_lookup_files")  # EXPERIMENTAL, off by default (NSI_LOOKUP_FILES)
+        if files is not None and (found := files.body(ref, code)) is not None:
+            return Response(found, content_type="application/json")
         return Response(publishing.entry_detail_json(app.extensions["nsi_store"], ref, code),
                         content_type="application/json")
 
