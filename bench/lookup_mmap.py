@@ -4,10 +4,12 @@ On a store prepared by `bench/load.py --store DIR` (a copy: the files are writte
 
 1. writes the lookup file of every published version (each body is `publishing.entry_detail_json`'s), timing
    each and printing entries, bytes, bytes per entry and, for the 1M-entry version, per 1M entries;
-2. with `--check`, compares every code of every version: the file's body with `entry_detail_json`'s, and
+2. with `--one-pass`, times what a builder reading each version once would take (`iter_entry_details`, encoded
+   as the app encodes JSON) and checks those bodies equal the file's;
+3. with `--check`, compares every code of every version: the file's body with `entry_detail_json`'s, and
    through the WSGI app (status, headers but the request id, body) with `NSI_LOOKUP_FILES` on and off, for
    every version but the 1M one (its bodies are compared directly), plus unknown codes (404s);
-3. with `--cpu`, CPU per request in process as `bench/load.py --cpu` measures it: healthz, cold lookups by
+4. with `--cpu`, CPU per request in process as `bench/load.py --cpu` measures it: healthz, cold lookups by
    SQL (main's path) and from the files, the lookup run's codes and the 1M catalog's; rounds alternate, the
    least of each is printed.
 
@@ -98,6 +100,27 @@ def check(store) -> None:
         app.extensions["nsi_store"].engine.dispose()
 
 
+def one_pass(store) -> None:
+    """What a builder reading each version once would take: every body from `publishing.iter_entry_details`
+    (one read of the version) encoded as the app's JSON provider does, compared with the file's (not timed)."""
+    from registry import lookup_files, publishing
+    for slug, label in published(store):
+        ref = store.resolve(slug, label)
+        file = lookup_files.LookupFile(lookup_files.path_for(store, ref))
+        started, checking, count = time.perf_counter(), 0.0, 0
+        for entry in publishing.iter_entry_details(store, ref):
+            body = (json.dumps({"catalog": ref.catalog, "version": ref.label, **entry}, ensure_ascii=False,
+                               separators=(",", ":")) + "\n").encode()
+            t = time.perf_counter()
+            if file.body(entry["code"]) != body:
+                raise SystemExit(f"{slug} {label} {entry['code']!r}: the one-pass body differs from the file's")
+            checking += time.perf_counter() - t
+            count += 1
+        if count >= 10_000:
+            print(f"one pass over {slug} {label}: {count:,} bodies in {time.perf_counter() - started - checking:.1f} s, "
+                  f"each equal to the file's", flush=True)
+
+
 def cpu(folder: Path, rounds: int = 5) -> None:
     """CPU per request in process: healthz, and cold lookups by SQL and from the files (the lookup run's codes,
     and the 1M catalog's), rounds alternating, least of `rounds` (after one warm-up round)."""
@@ -144,6 +167,8 @@ def main() -> None:
                                                                "(a copy: the lookup files are written into it)")
     ap.add_argument("--check", action="store_true", help="compare every body with the SQL path's")
     ap.add_argument("--cpu", action="store_true", help="CPU per request in process, by SQL and from the files")
+    ap.add_argument("--one-pass", action="store_true", help="time building the bodies from one read of each "
+                                                               "version, as a real builder would, and compare them")
     ap.add_argument("--no-build", action="store_true", help="keep the files written by an earlier run")
     args = ap.parse_args()
     folder = args.store.resolve()
@@ -162,6 +187,8 @@ def main() -> None:
         build(store)
     if args.check:
         check(store)
+    if args.one_pass:
+        one_pass(store)
     store.engine.dispose()
     if args.cpu:
         cpu(folder)
