@@ -101,6 +101,13 @@ class LookupFile:
         start, end = SPAN.unpack_from(self._map, self._offsets_at + 8 * i)
         return self._map[self._bodies_at + start:self._bodies_at + end]
 
+    def answer(self, ref: VersionRef, code: str) -> bytes:
+        """The answer for `code`; NotFound, with the SQL path's message, when the version has no such code."""
+        body = self.body(code)
+        if body is None:
+            raise NotFound(f"code {code!r} is not in {ref.catalog} version {ref.label}")
+        return body
+
 
 class LookupFiles:
     """The lookup files of a serving process, opened on first use per published version."""
@@ -110,21 +117,13 @@ class LookupFiles:
         self._open: dict[tuple, LookupFile | float] = {}  # a float: no file there at that time.monotonic()
         self._lock = threading.Lock()
 
-    def body(self, ref: VersionRef, code: str) -> bytes | None:
-        """The answer for `code` in `ref` from its file; None when the version has no file (yet).
-
-        Raises NotFound, with the SQL path's message, when the file has no such code.
-        """
+    def file_for(self, ref: VersionRef) -> LookupFile | None:
+        """The lookup file of published version `ref`, or None when it has none (yet)."""
         key = (ref.catalog_id, ref.seq, ref.checksum)
         found = self._open.get(key)
         if found is None or (found.__class__ is float and time.monotonic() - found > RECHECK_SECONDS):
             found = self._load(key, ref)
-        if found.__class__ is float:
-            return None
-        body = found.body(code)
-        if body is None:
-            raise NotFound(f"code {code!r} is not in {ref.catalog} version {ref.label}")
-        return body
+        return None if found.__class__ is float else found
 
     def _load(self, key: tuple, ref: VersionRef) -> LookupFile | float:
         with self._lock:

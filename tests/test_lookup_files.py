@@ -1,6 +1,7 @@
 """EXPERIMENTAL lookup files (`registry/lookup_files.py`, `NSI_LOOKUP_FILES`): with the switch on and a version's
 file written, a cold lookup answers from the file byte for byte what the SQL path answers, without running it;
-unknown codes answer the same 404; a version without a file, or the switch off, goes through SQL as before."""
+unknown codes answer the same 404; what a file answers stays out of the response cache; a version without a file,
+or the switch off, goes through SQL as before."""
 
 from __future__ import annotations
 
@@ -54,6 +55,16 @@ def test_lookups_from_the_file_answer_what_sql_does_without_running_it(store, mo
     for (slug, label), answer in expected.items():
         assert answers(files, slug, label, answer) == answer, slug
     assert set(ran) == {"facilities-cms"}  # every other lookup, 404s included, came from a file
+    # With a response cache, what a file answers is neither kept nor prefilled there: the file is as fast.
+    cached = create_app({"TESTING": True, "NSI_STORE": store, "NSI_LOOKUP_FILES": True})
+    memory = cached.extensions["nsi_response_cache"]
+    ran.clear()
+    for (slug, label), answer in expected.items():
+        if slug != "facilities-cms":
+            assert answers(cached, slug, label, answer) == answer, slug
+    assert ran == [] and memory.size == 0 and not memory.prefilled
+    facilities = expected["facilities-cms", "2024"]
+    assert answers(cached, "facilities-cms", "2024", facilities) == facilities and memory.size > 0
     ran.clear()
     for (slug, label), answer in expected.items():
         assert answers(sql, slug, label, answer) == answer
@@ -66,11 +77,11 @@ def test_a_file_written_after_start_is_found_once_the_recheck_is_due(store, monk
     store.publish("odd", "1")
     ref = store.resolve("odd", "1")
     reader = lookup_files.LookupFiles(store)
-    assert reader.body(ref, "R") is None
+    assert reader.file_for(ref) is None
     lookup_files.write(store, ref)
-    assert reader.body(ref, "R") is None  # not looked for again within RECHECK_SECONDS
+    assert reader.file_for(ref) is None  # not looked for again within RECHECK_SECONDS
     monkeypatch.setattr(lookup_files, "RECHECK_SECONDS", 0.0)
-    assert reader.body(ref, "R") == publishing.entry_detail_json(store, ref, "R").encode()
+    assert reader.file_for(ref).answer(ref, "R") == publishing.entry_detail_json(store, ref, "R").encode()
 
 
 def test_drafts_have_no_lookup_file(store):
