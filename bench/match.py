@@ -21,6 +21,14 @@ figure of ours once more without the hand-written knowledge tables
 (synonyms, glossary, abbreviations: `ours, no tables`). The last two columns are
 the speed ratios of each brute-force scorer to ours on the same queries, in wall time and in CPU time
 (both single-threaded; on a machine others are using, the CPU ratio is the steadier figure).
+
+Ours and the brute-force scorers are timed interleaved (`run_interleaved`): 100 queries of ours, the same 100
+with each scorer, then the next 100, each method's wall and CPU time summed over its chunks. Timed one after
+the other, minutes apart, they met different loads of a shared machine, and ours (Python over a big heap)
+slows more than compiled brute force when the host is busy: the same code gave 3.0-5.3x on a loaded VM and
+6.9x on a quiet one. Taking turns, every method meets the same moments of the machine (a round of the ATC
+set takes about half a second). Chunks of 25 cost ours 10-15 % more CPU, as brute force's passes over every
+name push our index out of the CPU caches between them; from 100 on that is within the noise (`--chunk`).
 `--build-100k` also times building the index of a 100k-entry catalog.
 """
 
@@ -36,6 +44,7 @@ import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Callable
 
 from rapidfuzz import fuzz, process, utils
 
@@ -156,36 +165,57 @@ def loaded_heap_frozen():
         gc.unfreeze()
 
 
-def run_ours(index: MatchIndex, queries) -> tuple[list[list[str]], float, float]:
-    """Our top five codes of each query, and the wall and CPU ms per query."""
-    with loaded_heap_frozen():
-        return _run_ours(index, queries)
+CHUNK = 100  # queries each method answers in turn (see `run_interleaved` and the docstring)
 
 
-def _run_ours(index: MatchIndex, queries) -> tuple[list[list[str]], float, float]:
-    started, cpu = time.perf_counter(), time.process_time()
-    ranked = []
-    for q in queries:
-        attributes = q[3] if len(q) > 3 else {}
-        ranked.append([c["code"] for c in match_term(index, Term(q[0], None, attributes), 5)])
-    n = max(len(queries), 1)
-    return ranked, (time.perf_counter() - started) * 1000 / n, (time.process_time() - cpu) * 1000 / n
+def ours_answerer(index: MatchIndex) -> Callable[[tuple], list[str]]:
+    """Our top five codes of one query (name, truths, identical[, attributes])."""
+    def answer(q: tuple) -> list[str]:
+        return [c["code"] for c in match_term(index, Term(q[0], None, q[3] if len(q) > 3 else {}), 5)]
+    return answer
 
 
-def run_brute(entries, queries, scorer) -> tuple[list[list[str]], float, float]:
-    """Brute force's top five codes of each query (one thread, as ours), and the wall and CPU ms per query."""
+def brute_answerer(entries, scorer) -> Callable[[tuple], list[str]]:
+    """Brute force's top five codes of one query: `process.extract` over every entry (one thread, as ours).
+
+    The entries' names are processed once, before any query is timed.
+    """
     choices = [utils.default_process(e["display"]) for e in entries]
     codes = [e["code"] for e in entries]
+
+    def answer(q: tuple) -> list[str]:
+        found = process.extract(utils.default_process(q[0]), choices, scorer=scorer, limit=5)
+        return [codes[i] for _, _, i in found]
+    return answer
+
+
+def run_interleaved(methods: dict[str, Callable[[tuple], list[str]]], queries, chunk: int = CHUNK
+                    ) -> dict[str, tuple[list[list[str]], float, float]]:
+    """Each method's answers to `queries`, and its wall and CPU ms per query, the methods taking turns.
+
+    The queries go in chunks of `chunk`: every method answers a chunk (in the order of `methods`) before
+    the next chunk, and each method's wall and CPU time is summed over its chunks. On a machine others are
+    using, two methods timed minutes apart meet different loads (ours, Python over a big heap, slows more
+    than compiled brute force when the host is busy), so their ratio followed the load; taking turns every
+    few milliseconds, each method meets the same moments of the machine. The loaded heap is frozen for all
+    of them alike (`loaded_heap_frozen`).
+    """
+    ranked: dict[str, list[list[str]]] = {name: [] for name in methods}
+    wall, cpu = dict.fromkeys(methods, 0.0), dict.fromkeys(methods, 0.0)
     with loaded_heap_frozen():
-        started, cpu = time.perf_counter(), time.process_time()
-        ranked = [[codes[i] for _, _, i in process.extract(utils.default_process(q[0]), choices, scorer=scorer,
-                                                               limit=5)] for q in queries]
+        for start in range(0, len(queries), chunk):
+            part = queries[start:start + chunk]
+            for name, answer in methods.items():
+                started, cpu_started = time.perf_counter(), time.process_time()
+                ranked[name] += [answer(q) for q in part]
+                wall[name] += time.perf_counter() - started
+                cpu[name] += time.process_time() - cpu_started
     n = max(len(queries), 1)
-    return ranked, (time.perf_counter() - started) * 1000 / n, (time.process_time() - cpu) * 1000 / n
+    return {name: (ranked[name], wall[name] * 1000 / n, cpu[name] * 1000 / n) for name in methods}
 
 
 def bench_set(key: str, sample: int, sample_identical: int, workdir: Path, brute: bool = True,
-              without_tables: bool = True) -> list[dict]:
+              without_tables: bool = True, chunk: int = CHUNK) -> list[dict]:
     """Build the index of one set, answer its sampled queries with every method; one result row per method/kind.
 
     By the data README's scoring rules: reworded rows of the Russian set whose gold is doubtful are
@@ -204,15 +234,20 @@ def bench_set(key: str, sample: int, sample_identical: int, workdir: Path, brute
             chosen = rng.sample(chosen, n)
         if chosen:
             samples.append((kind, chosen))
-    rows = []
+    rows, brute_rows = [], []
+    scorers = {"brute WRatio": fuzz.WRatio, "brute token_set": fuzz.token_set_ratio} if brute else {}
+    brutes = {method: brute_answerer(entries, scorer) for method, scorer in scorers.items()}
     variants = [(True, "ours")] + ([(False, "ours, no tables")] if without_tables else [])
     for tables, label in variants:
         use_hand_written_tables(tables)
         report = build_from_entries(workdir / f"{key}-{tables}", entries, language, key, key)
         index = MatchIndex(report.path)
+        # Brute force takes turns with ours as it is (the tables switch only ours' analysis)
+        methods = {label: ours_answerer(index), **(brutes if tables else {})}
         for kind, chosen in samples:
             truths = [q[1] for q in chosen]
-            ranked, ms, cpu_ms = run_ours(index, chosen)
+            results = run_interleaved(methods, chosen, chunk)
+            ranked, ms, cpu_ms = results[label]
             parts = [(kind, range(len(chosen)))]
             if kind == "reworded":
                 sound = [i for i, q in enumerate(chosen) if not (q[1] & doubtful)]
@@ -225,21 +260,17 @@ def bench_set(key: str, sample: int, sample_identical: int, workdir: Path, brute
                     t1, t5, m = score([ranked[i] for i in picked], [truths[i] for i in picked])
                     rows.append({"set": title, "kind": part, "n": len(picked), "method": label,
                                  "top1": t1, "top5": t5, "mrr": m, "ms": ms, "cpu_ms": cpu_ms})
+            for method in brutes if tables else ():
+                brute_ranked, brute_ms, brute_cpu = results[method]
+                top1, top5, mrr = score(brute_ranked, truths)
+                brute_rows.append({"set": title, "kind": kind, "n": len(chosen), "method": method, "top1": top1,
+                                   "top5": top5, "mrr": mrr, "ms": brute_ms, "cpu_ms": brute_cpu,
+                                   "ratio": brute_ms / ms if ms else 0,
+                                   "cpu_ratio": brute_cpu / cpu_ms if cpu_ms else 0})
         index.close()
         rows.append({"set": title, "build": report, "method": label})
     use_hand_written_tables(True)
-    if brute:
-        for kind, chosen in samples:
-            ours = next(r for r in rows if r.get("kind") == kind and r.get("method") == "ours")
-            truths = [q[1] for q in chosen]
-            for method, scorer in (("brute WRatio", fuzz.WRatio), ("brute token_set", fuzz.token_set_ratio)):
-                ranked, ms, cpu_ms = run_brute(entries, chosen, scorer)
-                top1, top5, mrr = score(ranked, truths)
-                rows.append({"set": title, "kind": kind, "n": len(chosen), "method": method, "top1": top1,
-                             "top5": top5, "mrr": mrr, "ms": ms, "cpu_ms": cpu_ms,
-                             "ratio": ms / ours["ms"] if ours["ms"] else 0,
-                             "cpu_ratio": cpu_ms / ours["cpu_ms"] if ours["cpu_ms"] else 0})
-    return rows
+    return rows + brute_rows
 
 
 def synthetic_entries(n: int):
@@ -268,6 +299,8 @@ def main(argv=None) -> int:
                         help="skip the second run of ours without the hand-written knowledge tables")
     parser.add_argument("--no-context", action="store_true",
                         help="ATC ru set: leave out the local groups (the `parent` attribute) of each name")
+    parser.add_argument("--chunk", type=int, default=CHUNK,
+                        help="queries each method answers in turn (default %(default)s)")
     parser.add_argument("--build-100k", action="store_true", help="also time the index build of 100k entries")
     args = parser.parse_args(argv)
     CONTEXT["groups"] = not args.no_context
@@ -282,7 +315,7 @@ def main(argv=None) -> int:
         builds = []
         for key in args.sets.split(","):
             for row in bench_set(key.strip(), args.sample, args.sample_identical, work, not args.no_brute,
-                                 not args.no_without_tables):
+                                 not args.no_without_tables, args.chunk):
                 if "build" in row:
                     builds.append(row)
                     continue

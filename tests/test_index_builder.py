@@ -12,6 +12,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 import urllib.parse
@@ -265,3 +266,26 @@ def test_the_wal_checkpoint_gives_up_rather_than_hold_writers_behind_an_old_read
         reader.dbapi_connection.execute("COMMIT")
         reader.close()
     assert db.truncate_wal(store.engine, above=0) == 0
+
+
+def test_stopping_waits_until_the_builders_leases_are_handed_back(published, monkeypatch):
+    """At exit the interpreter stops the indexer's daemon thread soon after `stop()` returns (Ctrl-C reaches the
+    worker and its builder at once): the builder's leases must be handed back by then, not left to lapse."""
+    monkeypatch.setattr(builder, "command", lambda: [sys.executable, "-c", "import time; time.sleep(60)"])
+    release = search_index.release_leases_of
+
+    def slow_release(*args, **kwargs):
+        time.sleep(0.5)
+        return release(*args, **kwargs)
+    monkeypatch.setattr(search_index, "release_leases_of", slow_release)
+    process = builder.BuilderProcess(published)
+    runner = threading.Thread(target=process.run, daemon=True)
+    runner.start()
+    deadline = time.monotonic() + 30
+    while process._proc is None:
+        assert time.monotonic() < deadline and runner.is_alive(), "the builder did not start"
+        time.sleep(0.05)
+    assert any(leases(published))
+    process.stop()
+    assert leases(published) == [None]
+    runner.join(5)

@@ -85,3 +85,18 @@ def test_without_the_hand_written_tables_nothing_of_them_is_read():
     assert analyse("натрия хлорид", "en").keys == analyse("sodium chloride", "en").keys
     assert analyse("холера бду", "ru").qualifiers == {"unspecified"}
     assert rules_fingerprint() == with_tables
+
+
+def test_data_files_list_each_phrase_once():
+    # a phrase listed twice is read once (the first line wins), so a second, different reading would be lost
+    import collections
+    import unicodedata
+    from importlib import resources
+    repeated = {}
+    for path in resources.files("registry.matching.data").iterdir():
+        if path.name.endswith(".tsv"):
+            phrases = [unicodedata.normalize("NFKC", line.split("\t")[0].strip()).casefold()
+                       for line in path.read_text(encoding="utf-8").splitlines()
+                       if line.strip() and not line.startswith("#")]
+            repeated.update({(path.name, p): n for p, n in collections.Counter(phrases).items() if n > 1})
+    assert repeated == {}

@@ -61,7 +61,7 @@ def apply_context(index, ranked: list, context: list[str], limit: int) -> list:
         if bonus:
             note = f"; in a group like the local one (\"{named}\", +{bonus:.1f})"
             s = Scored(s.row, -score, "", s.qualifiers, s.unclamped + bonus,
-                       lambda s=s, note=note: reason_of(s) + note)
+                       lambda _adjusted, s=s, note=note: reason_of(s) + note)
         adjusted.append(s)
     return adjusted
 

@@ -304,7 +304,7 @@ class MatchIndex:
     def postings(self, field_name: str, text: str) -> list[int]:
         """Document numbers holding `text` in `field_name` (`keys` or `grams`), in ascending order.
 
-        Read from tables built in memory on the field's first use (`postings.inverted`; `test_matching.py`
+        Read from tables built in memory on the field's first use (`postings.inverted`; `test_matching_index.py`
         checks them against a scan of the documents): one pass over the names or the vocabulary (0.005-0.03 s
         for the benchmark catalogs), where reading them term by term from files in Python cost tens of µs a
         term, of which a query reads two to six, most for the first time in a list of a thousand names.
@@ -418,15 +418,12 @@ class MatchIndex:
                 postings.append(self.key_postings(text))
                 weights.append(weight)
         exact = self.by_key_text.get(" ".join(keys), [])
-        held = numpy.concatenate(postings) if postings else numpy.zeros(0, dtype=numpy.intp)
-        if not len(held):
+        if len(postings) == 1:  # half the names of a list: each designation met once, in ascending order
+            docs, sums = postings[0], weights[0]
+        else:
+            docs, sums = _weight_sums(postings, weights)
+        if not len(docs):
             return list(exact)
-        # Each designation's sum of the weights of the terms it holds, added in the terms' order; the
-        # designations in the order first met, so that equal scores keep that order (a stable sort).
-        docs, first, slot = numpy.unique(held, return_index=True, return_inverse=True)
-        sums = numpy.bincount(slot, weights=numpy.repeat(weights, [len(p) for p in postings]))
-        met = numpy.argsort(first, kind="stable")
-        docs, sums = docs[met], sums[met]
         # Longer names collect more of a query's words by chance: their sum is damped by their length
         # (as in BM25), and of equal sums the shorter name comes first.
         ranking = sums * self._damping[docs] - self._tie[docs]
@@ -435,6 +432,22 @@ class MatchIndex:
 
     def close(self) -> None:
         """Release the index (nothing is held open: its file is read whole when it is opened)."""
+
+
+def _weight_sums(postings: list[numpy.ndarray], weights: list[float]) -> tuple[numpy.ndarray, numpy.ndarray]:
+    """The designations of several terms' postings in the order first met, and each one's sum of the weights of
+    the terms it holds, added in the terms' order (so that equal scores keep that order in a stable sort).
+
+    With one term this is its postings (ascending, each once) and its weight (`0.0 + w` is `w`):
+    `find_candidates` takes that shortcut, and `test_matching_speed.py` compares the two.
+    """
+    if not postings:
+        return numpy.zeros(0, dtype=numpy.intp), numpy.zeros(0)
+    held = numpy.concatenate(postings)
+    docs, first, slot = numpy.unique(held, return_index=True, return_inverse=True)
+    sums = numpy.bincount(slot, weights=numpy.repeat(weights, [len(p) for p in postings]))
+    met = numpy.argsort(first, kind="stable")
+    return docs[met], sums[met]
 
 
 def open_index(store, slug: str, version: str = "latest", targets=None) -> MatchIndex:

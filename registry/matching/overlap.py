@@ -96,7 +96,8 @@ def _weights(keys: Sequence[str], doses: tuple[bool, ...], other_has_dose: bool,
     return [min(w, modest) if dose else w for w, dose in zip(weights, doses)]
 
 
-@dataclass(eq=False)  # compared by identity: `None in sides` must not call a field-by-field `__eq__` per side
+# Compared by identity: `None in sides` must not call a field-by-field `__eq__` per side; slots: no `__dict__`
+@dataclass(eq=False, slots=True)
 class KeySide:
     """One side of a comparison, prepared once: its distinct keys and their weights, whatever the other side.
 
@@ -245,7 +246,10 @@ def side_overlaps(query: KeySide, docs: Sequence[KeySide]) -> list[float]:
         return [side_overlap(query, doc) for doc in docs]
     # Only keys with a close word need the look-up (`_best_near`): most queries have none.
     close_of = {k: close for k, close in near.items() if close}
-    seen_of = query.seen.__getitem__
+    seen = query.seen
+    seen_of, seen_words = seen.__getitem__, seen.keys()
+    # The words the query meets at all (its own keys, close words): a doc's precision sums their weights only
+    met_words = frozenset(word for word, score in seen.items() if score)
     pairs = (list(zip(keys, query.weights)), query.total), (list(zip(keys, query.weights_alone)), query.total_alone)
     query_dose = query.has_dose
     out = []
@@ -268,11 +272,17 @@ def side_overlaps(query: KeySide, docs: Sequence[KeySide]) -> list[float]:
             out.append(0.0)
             continue
         recall /= q_total
-        try:
-            met = reduce(add, map(mul, dw, map(seen_of, others)), 0.0)
-        except KeyError:  # a key `near_words` was not given: as `side_overlap` does
+        if not seen_words >= held:  # a key `near_words` was not given: as `side_overlap` does
             out.append(side_overlap(query, doc))
             continue
+        hits = held & met_words
+        if len(hits) == 1:  # most docs: `side_overlap`'s sum of one product and zeros is that product
+            (word,) = hits
+            met = dw[others.index(word)] * seen_of(word)
+        elif not hits:
+            met = 0.0
+        else:
+            met = reduce(add, map(mul, dw, map(seen_of, others)), 0.0)
         precision = met / d_total
         out.append(0.0 if recall + precision == 0 else 2 * recall * precision / (recall + precision))
     return out

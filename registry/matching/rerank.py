@@ -33,7 +33,7 @@ from registry.matching.weights import (DIFFERENT_ATTRIBUTE, DIFFERENT_QUANTITIES
                                        SAME_QUANTITIES, TOKEN_SET, TOKEN_SORT, WORD_OVERLAP)
 
 
-@dataclass
+@dataclass(slots=True)  # no `__dict__` to make for each of a query's twenty-odd candidates
 class Scored:
     """One candidate entry with its score and the reason (and the qualifiers of the name that matched)."""
 
@@ -44,8 +44,9 @@ class Scored:
     # Base plus bonus before the 0-100 clamp: a name that scores 100 and also agrees on the local
     # code ranks above one that scores 100 without it.
     unclamped: float = 0.0
-    # Words the reason when it is first asked for (`reason_of`): most candidates scored never rank.
-    wording: "Callable[[], str] | None" = field(default=None, repr=False, compare=False)
+    # Words the reason of the Scored it is given when first asked for (`reason_of`): most candidates scored never
+    # rank. One function serves every candidate of a `rerank` call.
+    wording: "Callable[[Scored], str] | None" = field(default=None, repr=False, compare=False)
 
 
 def round_score(x: float) -> float:
@@ -54,7 +55,7 @@ def round_score(x: float) -> float:
     Python's `round(x, 1)` writes x out in decimal to round it exactly. Away from a tie, the nearest tenth
     is the nearest integer to `x * 10` (whose own rounding error is far below the 0.0001 kept from a tie),
     and `d / 10.0` is the double nearest to that tenth, which is what `round` returns; near a tie, and for
-    zero (whose sign `round` keeps), `round` itself decides. `test_matching.py` compares the two.
+    zero (whose sign `round` keeps), `round` itself decides. `test_matching_rerank.py` compares the two.
     """
     y = x * 10.0
     d = floor(y)
@@ -77,7 +78,7 @@ def final_score(unclamped: float) -> float:
 def reason_of(scored: Scored) -> str:
     """The candidate's reason, worded now if it was left for later (`rerank(..., word=False)`)."""
     if not scored.reason and scored.wording is not None:
-        scored.reason = scored.wording()
+        scored.reason = scored.wording(scored)
     return scored.reason
 
 
@@ -117,28 +118,38 @@ _SAME, _BAG = (100.0, ("same",)), (100.0, ("bag",))  # the same words; the same 
 def _base_score(query: Analysis, doc_key_text: str, doc_qualifiers: frozenset,
                 sides: tuple[KeySide, KeySide]) -> tuple[float, tuple]:
     """`similarity`'s score with the parts of its reason, which `_how` words only for the names that rank."""
-    return _pair_score(query.qualifiers, query.key_text, len(query.keys), query.sorted_keys, doc_key_text,
-                       doc_qualifiers, side_overlap(*sides), fuzz.token_sort_ratio(query.key_text, doc_key_text),
-                       fuzz.token_set_ratio(query.key_text, doc_key_text))
+    return _pair_scores(query, [doc_key_text], [doc_qualifiers], [side_overlap(*sides)],
+                        [fuzz.token_sort_ratio(query.key_text, doc_key_text)],
+                        [fuzz.token_set_ratio(query.key_text, doc_key_text)])[0]
 
 
-def _pair_score(q_qualifiers: frozenset, q_text: str, q_count: int, q_sorted: list[str], text: str,
-                qualifiers: frozenset, overlap: float, sort: float, tset: float) -> tuple[float, tuple]:
-    """The base score of a query's reading (its qualifiers, key text, key count and sorted keys) against one
-    designation (key text, qualifiers), given their word overlap and rapidfuzz ratios, with its reason's parts:
-    the one place the blend is made, for one pair (`_base_score`) and for a query's candidates (`_score_pending`).
+def _pair_scores(reading: Analysis, texts: list[str], qualifiers: list[frozenset], overlaps: list[float],
+                 sorts: list[float], tsets: list[float]) -> list[tuple[float, tuple]]:
+    """The base score of a query's reading against each of several designations (key texts, qualifiers), given
+    their word overlaps and rapidfuzz ratios, with its reason's parts: the one place the blend is made, for one
+    pair (`_base_score`) and for a query's candidates (`_score_pending`), in one loop without a call per pair.
     """
-    same_qualifiers = q_qualifiers == qualifiers
-    if same_qualifiers:
-        if q_text == text:
-            return _SAME
-        # the same bag of words (the reading's keys are distinct: a word count tells most bags apart first)
-        if q_count == text.count(" ") + 1 and q_sorted == sorted(text.split()):
-            return _BAG
-    score = WORD_OVERLAP * overlap + TOKEN_SORT * sort + TOKEN_SET * tset
-    if not same_qualifiers or qualifiers:  # `qualifier_agreement` is 0.0 for two names without any
-        score += qualifier_agreement(q_qualifiers, qualifiers)
-    return (score if score < INEXACT_MAX else INEXACT_MAX), (overlap, max(sort, tset), same_qualifiers)
+    q_qualifiers, q_text, q_count, q_sorted = reading.qualifiers, reading.key_text, len(reading.keys), None
+    out = []
+    for text, doc_qualifiers, overlap, sort, tset in zip(texts, qualifiers, overlaps, sorts, tsets):
+        same_qualifiers = q_qualifiers == doc_qualifiers
+        if same_qualifiers:
+            if q_text == text:
+                out.append(_SAME)
+                continue
+            # the same bag of words (the reading's keys are distinct: a word count tells most bags apart first)
+            if q_count == text.count(" ") + 1:
+                if q_sorted is None:
+                    q_sorted = reading.sorted_keys
+                if q_sorted == sorted(text.split()):
+                    out.append(_BAG)
+                    continue
+        score = WORD_OVERLAP * overlap + TOKEN_SORT * sort + TOKEN_SET * tset
+        if not same_qualifiers or doc_qualifiers:  # `qualifier_agreement` is 0.0 for two names without any
+            score += qualifier_agreement(q_qualifiers, doc_qualifiers)
+        out.append(((score if score < INEXACT_MAX else INEXACT_MAX),
+                    (overlap, tset if tset > sort else sort, same_qualifiers)))  # max(sort, tset)
+    return out
 
 
 def _how(parts: tuple, query_qualifiers: frozenset, doc_qualifiers: frozenset) -> str:
@@ -289,11 +300,7 @@ def _score_pending(index, reading: Analysis, side: KeySide, memo: dict, doc_ids:
         doc_sides = index.key_sides(doc_ids)
     sorts, tsets = _ratio_columns(reading.key_text, texts, side.sorted_text, [s.sorted_text for s in doc_sides])
     overlaps = side_overlaps(side, doc_sides)
-    # `_base_score` of each, the reading's parts read once
-    q_qualifiers, q_text, q_count = reading.qualifiers, reading.key_text, len(reading.keys)
-    q_sorted = reading.sorted_keys
-    for doc_id, text, sort, tset, overlap in zip(doc_ids, texts, sorts, tsets, overlaps):
-        memo[doc_id] = _pair_score(q_qualifiers, q_text, q_count, q_sorted, text, docs[doc_id][6], overlap, sort, tset)
+    memo.update(zip(doc_ids, _pair_scores(reading, texts, [docs[d][6] for d in doc_ids], overlaps, sorts, tsets)))
 
 
 def rerank(index, query: Analysis | list[Analysis], doc_ids: list[int], term_code: str | None = None,
@@ -372,9 +379,12 @@ def rerank(index, query: Analysis | list[Analysis], doc_ids: list[int], term_cod
         ranked.append(found)
     if word:
         return [worded(s) for s in ranked]
+    def reason(scored: Scored) -> str:
+        return worded(scored).reason
+
     for s in ranked:
         if not s.reason:
-            s.wording = lambda s=s: worded(s).reason
+            s.wording = reason
     return ranked
 
 

@@ -49,6 +49,7 @@ class BuilderProcess:
         self.store = store
         self._proc: subprocess.Popen | None = None
         self._lock = threading.Lock()
+        self._running = threading.Lock()  # held by run() until its leases are handed back
         self._closing = False
         atexit.register(self.stop)
 
@@ -59,6 +60,10 @@ class BuilderProcess:
         The leases are taken here, before the builder starts, under a name of this process's that the builder
         then builds as; they are handed back here if the builder fails, or could not start.
         """
+        with self._running:
+            return self._run()
+
+    def _run(self) -> int | None:
         from registry.search import index as search_index
         me = f"{search_index.owner_prefix(os.getpid())}builder-{uuid.uuid4().hex[:8]}"
         if not search_index.lease_for(self.store, me):  # the usual poll: nothing behind, one read
@@ -96,18 +101,24 @@ class BuilderProcess:
         return self._closing
 
     def stop(self) -> None:
-        """Stop the running builder, if any (SIGTERM, then SIGKILL after STOP_SECONDS), and start no other."""
+        """Stop the running builder, if any (SIGTERM, then SIGKILL after STOP_SECONDS), start no other, and wait
+        until run() has handed its leases back.
+
+        At exit this runs before the interpreter stops its daemon threads; without the wait, the indexer
+        thread could be stopped between the builder's end and the hand-back, and the lease would hold the
+        catalog's build back until it lapsed."""
         with self._lock:
             self._closing = True
             proc = self._proc
-        if proc is None or proc.poll() is not None:
-            return
-        proc.terminate()
-        try:
-            proc.wait(STOP_SECONDS)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(STOP_SECONDS)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        if self._running.acquire(timeout=STOP_SECONDS):
+            self._running.release()
 
 
 def _die_with_parent(parent: int) -> None:

@@ -38,6 +38,7 @@ WEIGHTS = (10.0, 2.0, 1.0)  # code, display, designations: as the ranking has al
 ENTRY_BITS, LENGTH_BITS = 32, 12
 ENTRY_MASK = (1 << ENTRY_BITS) - 1
 MAX_LENGTH = (1 << LENGTH_BITS) - 1
+MAX_CATALOG = (1 << (63 - ENTRY_BITS - LENGTH_BITS)) - 1  # SQLite's rowid is a signed 64-bit integer
 MAX_EXPANSION = 32  # a prefix of more terms than this is left to FTS5's own prefix query (a code prefix, say)
 COUNTED_ROWS = 2_000  # below, FTS5 counts, ranks and joins the matches in less than scoring would take (see hits)
 EXACT_PREFIX_ROWS = 20_000  # a prefix's terms in at most this many rows together are counted exactly (a few ms)
@@ -50,6 +51,13 @@ def rowid(catalog_id: int, length: int, entry_id: int) -> int:
     if entry_id > ENTRY_MASK:
         raise ValueError(f"entry id {entry_id} does not fit the search index's rowid ({ENTRY_BITS} bits)")
     return (catalog_id << (ENTRY_BITS + LENGTH_BITS)) | (min(length, MAX_LENGTH) << ENTRY_BITS) | entry_id
+
+
+def fits(catalog_id: int, last_entry_id: int) -> bool:
+    """Whether a catalog's rows fit the index's rowid: its id at most `MAX_CATALOG` (2^19 - 1) and its entry ids
+    at most `ENTRY_MASK` (2^32 - 1). Ids are given by the database one after the other, so only an id set by
+    hand, or half a million catalogs, goes beyond (`registry.search.index.build` then leaves it to the scan)."""
+    return 0 <= catalog_id <= MAX_CATALOG and last_entry_id <= ENTRY_MASK
 
 
 def catalog_rowids(catalog_id: int) -> tuple[int, int]:

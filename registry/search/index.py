@@ -2,8 +2,8 @@
 
 The index is a table of the database itself: SQLite FTS5 (`entry_search`, contentless, its rowid the entry's
 catalog, length and id: `registry.search.fts5.rowid`) or a PostgreSQL tsvector with a GIN index
-(`entry_search(entry_id, terms)`), both over the terms of
-`registry.search.analysis`. It holds one row per *entry row*, and entry rows never change their text (design
+(`entry_search(catalog_id, entry_id, length, terms)`, a partition per catalog: `registry.search.pg`), both over
+the terms of `registry.search.analysis`. It holds one row per *entry row*, and entry rows never change their text (design
 §2: a publish inserts new or changed rows and closes old ones), so a publish of 1% changes costs 1% of an
 index, every version of a catalog shares one index, and every server node reads the same one.
 
@@ -35,7 +35,7 @@ import sqlalchemy as sa
 from registry import db
 from registry.models.catalog import Catalog, Entry
 from registry.models.search import SearchIndexState
-from registry.search import fts5
+from registry.search import fts5, pg
 from registry.search.analysis import WORD, terms
 
 log = logging.getLogger(__name__)
@@ -47,6 +47,7 @@ BATCH = 5000
 MERGE_ROWS = 50_000  # a SQLite build of at least this many rows ends by merging the index into one segment
 LEASE = timedelta(seconds=120)
 BUILDER_FAILURES = 3  # builder processes failing in a row before a server builds in its own thread (Indexer)
+UNINDEXABLE = -1  # indexed_entry_id of a catalog whose ids SQLite's index cannot hold (`fts5.fits`): it is scanned
 
 
 def owner() -> str:
@@ -61,7 +62,8 @@ def owner_prefix(pid: int) -> str:
 
 def indexed_seqs(cursor) -> dict[int, tuple[int, int]]:
     """catalog id -> (the sequence up to which its versions are searchable through the index, the last entry id
-    indexed: none of the catalog's index rows lies above it), from a driver cursor."""
+    indexed: none of the catalog's index rows lies above it; `UNINDEXABLE` for a catalog the index cannot hold,
+    whose versions are scanned), from a driver cursor."""
     cursor.execute("SELECT catalog_id, indexed_seq, indexed_entry_id FROM search_index_state")
     return {catalog_id: (seq, entry_id) for catalog_id, seq, entry_id in cursor.fetchall()}
 
@@ -180,21 +182,26 @@ def _read_batch(store, catalog_id: int, mark: int) -> tuple[int, list, list[tupl
         # A code's parts as the query analyser splits them (`A00-A09` → a00, a09), unstemmed.
         code, display = WORD.findall(r.code.lower()), terms(r.display)
         length = len(code) + len(display) + len(names)
+        # PostgreSQL orders a catalog's rows by the same capped length as SQLite's rowid (registry.search.pg).
         analysed.append((fts5.rowid(catalog_id, length, r.id), " ".join(code), " ".join(display), " ".join(names))
-                        if sqlite else (r.id, _tsvector([(code, "A"), (display, "A"), (names, "B")])))
+                        if sqlite else (catalog_id, r.id, min(length, fts5.MAX_LENGTH),
+                                        _tsvector([(code, "A"), (display, "A"), (names, "B")])))
     if sqlite:  # FTS5 takes a batch's rowids in order without flushing a segment per row
         analysed.sort(key=lambda row: row[0])
+    else:  # each batch's rows lie in the table in the order a search walks them (registry.search.pg): fewer pages
+        analysed.sort(key=lambda row: (row[2], row[1]))
     return head, rows, analysed
 
 
 def _write_rows(conn, analysed: list[tuple]) -> None:
-    """Write the index rows that `_read_batch` made."""
+    """Write the index rows that `_read_batch` made (on PostgreSQL, into their catalog's partition directly)."""
     if conn.dialect.name == "sqlite":
         conn.exec_driver_sql(
             "INSERT INTO entry_search (rowid, code, display, designations) VALUES (?, ?, ?, ?)", analysed)
     else:
         with conn.connection.dbapi_connection.cursor() as cur:
-            with cur.copy("COPY entry_search (entry_id, terms) FROM STDIN") as copy:
+            with cur.copy(f"COPY {pg.partition(analysed[0][0])} (catalog_id, entry_id, length, terms) FROM STDIN") \
+                    as copy:
                 for row in analysed:
                     copy.write_row(row)
 
@@ -216,6 +223,11 @@ def build(store, catalog_id: int, *, after_batch=None, me: str | None = None) ->
         with store.engine.connect() as conn:
             mark = conn.execute(sa.select(STATE.c.indexed_entry_id)
                                 .where(STATE.c.catalog_id == catalog_id)).scalar_one()
+        if store.engine.dialect.name == "sqlite" and not _fits(store, catalog_id):
+            return _leave_to_the_scan(store, catalog_id, me)
+        if store.engine.dialect.name == "postgresql":
+            with db.write_transaction(store.engine) as conn:
+                pg.ensure_partition(conn, catalog_id)
         with ThreadPoolExecutor(1, thread_name_prefix="nsi-search-analyser") as helper:
             upcoming = helper.submit(_read_batch, store, catalog_id, mark)
             while True:
@@ -253,16 +265,36 @@ def build(store, catalog_id: int, *, after_batch=None, me: str | None = None) ->
                 conn.exec_driver_sql("INSERT INTO entry_search (entry_search) VALUES ('optimize')")
         if indexed and store.engine.dialect.name == "postgresql":
             with store.engine.connect() as conn:
-                conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-                # The GIN index's pending list (fast inserts) is read by every query until it is merged, and
-                # a server with autovacuum off or behind never merges it: merged now, once per build.
-                conn.exec_driver_sql("SELECT gin_clean_pending_list('ix_entry_search_terms')")
-                # Lexeme statistics for the planner: without them it guessed 10,000 matches for any
-                # word and planned parallel scans, 1 s a query on a fresh 1M-entry index.
-                conn.exec_driver_sql("ANALYZE entry_search")
+                pg.after_build(conn.execution_options(isolation_level="AUTOCOMMIT"), catalog_id)
         return indexed
     finally:
         _release_lease(store, catalog_id, me)
+
+
+def _fits(store, catalog_id: int) -> bool:
+    """Whether the catalog's ids fit SQLite's index rowid (`fts5.fits`); its own entries are read only when the
+    store's last entry id does not fit (that one is a look-up of the table's last row)."""
+    with store.engine.connect() as conn:
+        last = conn.execute(sa.select(sa.func.max(E.c.id))).scalar() or 0
+        if last > fts5.ENTRY_MASK:
+            last = conn.execute(sa.select(sa.func.max(E.c.id)).where(E.c.catalog_id == catalog_id)).scalar() or 0
+    return fts5.fits(catalog_id, last)
+
+
+def _leave_to_the_scan(store, catalog_id: int, me: str) -> int:
+    """Mark a catalog that SQLite's index cannot hold as indexed up to its head with `UNINDEXABLE` rows, and
+    say so once in the log: its searches are answered by the scan (named under `indexing`), and the next poll
+    does not try again (before, its build failed with an OverflowError at every poll). A later publish tries
+    again, and logs again."""
+    with db.write_transaction(store.engine) as conn:
+        head = conn.execute(sa.select(C.c.head_seq).where(C.c.id == catalog_id)).scalar_one()
+        conn.execute(STATE.update().where(STATE.c.catalog_id == catalog_id, STATE.c.lease_owner == me)
+                     .values(indexed_seq=head, indexed_entry_id=UNINDEXABLE))
+    log.error("search index: catalog id %d cannot be indexed on SQLite: its id or an entry id is beyond the "
+              "index's rowid (catalog ids up to %d, entry ids up to %d); its searches are answered by the unranked "
+              "scan of its first entries (PostgreSQL has no such limit)", catalog_id, fts5.MAX_CATALOG,
+              fts5.ENTRY_MASK)
+    return 0
 
 
 def clear(store) -> None:

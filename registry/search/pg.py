@@ -1,0 +1,253 @@
+"""The ranked read on PostgreSQL: each catalog's shortest matches, read from that catalog's own partition.
+
+`entry_search(catalog_id, entry_id, length, terms)` is partitioned by catalog (`partition`, created by the
+builder before a catalog's first rows), and each partition has its own GIN index on `terms`, its own B-tree on
+`(length, entry_id)` and its own statistics. A catalog is ranked within its first `window` valid matches in
+`(length, entry id)` order, shortest first, as on SQLite (`registry.search.fts5`: the same length, counted and
+capped alike, so the same rows). How they are found is decided from the partition's own statistics (`_walks`):
+a word in a third of a 1M catalog by walking the B-tree in that order until the window is full (a few hundred
+rows; each build batch is written in that order, so the rows walked share pages), a rarer one through the
+partition's GIN index. A walk that the statistics misjudged ends after `WALK_MAX` rows and the window is read
+through the GIN index. Before, the index was one table: a word common in one large catalog cost its whole GIN
+bitmap (375,000 rows) in a search of any other catalog, and a large catalog's window was its first matches in
+table order, found through that bitmap too.
+
+As on SQLite, when the last word is also a prefix, the window of the words as they are is read too (so that an
+exact match longer than many prefix-only ones is still ranked), and a full window is read once more among the
+rows that hold the words in their code or display (weight `A`), so that many short rows naming them only in a
+synonym (`B`) do not crowd out a longer one naming them in its display; each only when the first window holds
+rows outside it. The rows found are scored by `ts_rank` (normalised by length), each catalog keeping its best
+`limit` by score, then code.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import threading
+import time
+import weakref
+from functools import lru_cache
+
+WALK_MAX = 20_000  # rows a window read walks in order at most (10-20 ms); then it reads the GIN index
+STATS_SECONDS = 30  # the partitions' statistics are read again after this long
+
+
+def partition(catalog_id: int) -> str:
+    """The name of catalog `catalog_id`'s partition of `entry_search`."""
+    return f"entry_search_{int(catalog_id)}"
+
+
+def ensure_partition(conn, catalog_id: int) -> None:
+    """Create catalog `catalog_id`'s partition of `entry_search` unless it exists (before its first index rows).
+
+    Made apart and then attached, which takes a lock on `entry_search` that searches do not wait for (creating
+    it as a partition at once would lock them out until the statement ends); attaching creates its indexes.
+    """
+    name = partition(catalog_id)
+    attached = conn.exec_driver_sql(
+        "SELECT c.relispartition FROM pg_class c WHERE c.oid = to_regclass(%(name)s)", {"name": name}).scalar()
+    if attached:
+        return
+    if attached is None:
+        conn.exec_driver_sql(f"CREATE TABLE {name} (LIKE entry_search INCLUDING DEFAULTS INCLUDING CONSTRAINTS)")
+    conn.exec_driver_sql(f"ALTER TABLE entry_search ATTACH PARTITION {name} FOR VALUES IN ({int(catalog_id)})")
+
+
+def after_build(conn, catalog_id: int) -> None:
+    """Merge the partition's GIN pending list and gather its statistics, once a build has written to it.
+
+    The pending list (fast GIN inserts) is read by every query until it is merged, and a server with autovacuum
+    off or behind never merges it. The statistics are what `_walks` and the planner decide by, per catalog: how
+    common a word is there, so whether its window is found by walking the B-tree or through the GIN index
+    (without any, the planner guessed 10,000 matches for any word)."""
+    name = partition(catalog_id)
+    conn.exec_driver_sql(
+        "SELECT gin_clean_pending_list(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+        "JOIN pg_am a ON a.oid = c.relam WHERE i.indrelid = to_regclass(%(name)s) AND a.amname = 'gin'",
+        {"name": name})
+    conn.exec_driver_sql(f"ANALYZE {name}")
+
+
+def _lexeme(term: str, weight: str = "", prefix: bool = False) -> str:
+    return "'" + term.replace("\\", "\\\\").replace("'", "''") + "'" + (":" + "*" * prefix + weight
+                                                                        if prefix or weight else "")
+
+
+def tsquery(found: list[str], prefix: bool, weight: str = "", exact: bool = False) -> str:
+    """Every term of `found`; the last also as a prefix when `prefix` (and not `exact`); each restricted to
+    lexemes of `weight` when given (`A`: code and display)."""
+    quoted = [_lexeme(t, weight) for t in found]
+    if prefix and not exact:
+        quoted[-1] = f"({quoted[-1]} | {_lexeme(found[-1], weight, True)})"
+    return " & ".join(quoted)
+
+
+class _Stats:
+    """Each partition's rows and most common lexemes with their share of rows (`pg_stats`, gathered by the
+    ANALYZE that ends each build), kept per store until the index changes, and at most `STATS_SECONDS`: a build
+    marks its catalog indexed a moment before its ANALYZE ends, and autovacuum analyses again later."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.key: tuple | None = None
+        self.read_at = 0.0
+        # catalog id -> (rows, {lexeme: share of rows}, the lexemes in order)
+        self.partitions: dict[int, tuple[float, dict[str, float], list[str]]] = {}
+
+    def refresh(self, cursor, seqs: tuple) -> None:
+        now = time.monotonic()
+        with self.lock:
+            if self.key == seqs and now - self.read_at < STATS_SECONDS:
+                return
+        cursor.execute("SELECT s.tablename, c.reltuples, s.most_common_elems::text::text[], s.most_common_elem_freqs "
+                       "FROM pg_stats s JOIN pg_class c ON c.oid = to_regclass(quote_ident(s.tablename)) "
+                       "WHERE s.schemaname = current_schema() AND s.attname = 'terms' "
+                       "AND s.tablename ~ '^entry_search_[0-9]+$'")
+        partitions = {int(name.rsplit("_", 1)[1]): (max(rows, 0.0), dict(zip(lexemes or (), freqs or ())),
+                                                     sorted(lexemes or ()))
+                      for name, rows, lexemes, freqs in cursor.fetchall()}
+        with self.lock:
+            self.key, self.read_at, self.partitions = seqs, now, partitions
+
+    def rows(self, catalog_id: int) -> float:
+        """The catalog's index rows (0 when its partition has no statistics yet)."""
+        return self.partitions.get(catalog_id, (0.0, {}, []))[0]
+
+    def share(self, catalog_id: int, found: list[str], prefix: bool) -> float:
+        """The share of the catalog's index rows that the statistics say hold every term of `found` (the last
+        as a prefix when `prefix`), as if the terms were independent; 0 when a term is not among the most common."""
+        _, common, lexemes = self.partitions.get(catalog_id, (0.0, {}, []))
+        share = 1.0
+        for n, term in enumerate(found):
+            if prefix and n == len(found) - 1:  # the lexemes it starts, one run of them in order
+                start = bisect.bisect_left(lexemes, term)
+                share *= min(1.0, sum(common[lexeme] for lexeme in itertools.takewhile(
+                    lambda lexeme: lexeme.startswith(term), itertools.islice(lexemes, start, None))))
+            else:
+                share *= common.get(term, 0.0)
+        return share
+
+
+_stats_of: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # store -> _Stats
+_stats_lock = threading.Lock()
+
+
+def stats_for(store) -> _Stats:
+    """The partitions' statistics kept for `store` (one per store)."""
+    with _stats_lock:
+        found = _stats_of.get(store)
+        if found is None:
+            found = _stats_of[store] = _Stats()
+        return found
+
+
+def _walks(rows: float, share: float, window: int) -> bool:
+    """Whether a window read walks the catalog's rows in order (at most `WALK_MAX`) rather than read its GIN
+    index: when the statistics expect its window within `WALK_MAX / 4` rows and within fewer rows than the GIN
+    index would give (a word in a third of a 1M catalog: about 330 rows walked against 330,000 found)."""
+    return share > 0 and window / share <= min(WALK_MAX / 4, rows * share)
+
+
+# Each row's score, whether it matches each of the other three arms' queries (see `hits`), whether it is valid
+# in the version, and its place in the order.
+_COLUMNS = ("e.code, e.display, e.status, ts_rank(s.terms, CAST(%s AS tsquery), 1) AS score, s.catalog_id, %s AS arm, "
+            "s.terms @@ CAST(%s AS tsquery), s.terms @@ CAST(%s AS tsquery), s.terms @@ CAST(%s AS tsquery)")
+# The catalog's first rows in order, at most %s of them, then its first valid matches among them: its B-tree
+# walked, never its GIN index.
+_WALKED = (f"SELECT * FROM (SELECT {_COLUMNS}, TRUE, s.length, s.entry_id FROM (SELECT * FROM entry_search "
+           f"WHERE catalog_id = %s ORDER BY length, entry_id LIMIT %s) s JOIN entry e ON e.id = s.entry_id "
+           f"WHERE s.terms @@ CAST(%s AS tsquery) AND e.valid_from <= %s AND (e.valid_to IS NULL OR e.valid_to > %s) "
+           f"ORDER BY s.length, s.entry_id LIMIT %s) w")
+# The catalog's first %s matches in order, found through its GIN index and sorted (`+ 0`: an order the B-tree
+# cannot give, so that the planner does not walk it instead, in vain for a word its statistics misjudge), each
+# then joined to its entry to tell whether it is valid.
+_FOUND = (f"SELECT * FROM (SELECT {_COLUMNS}, e.valid_from <= %s AND (e.valid_to IS NULL OR e.valid_to > %s), "
+          f"s.length, s.entry_id FROM (SELECT * FROM entry_search WHERE catalog_id = %s "
+          f"AND terms @@ CAST(%s AS tsquery) ORDER BY length + 0, entry_id LIMIT %s) s "
+          f"JOIN entry e ON e.id = s.entry_id) w")
+
+
+@lru_cache(maxsize=256)
+def _window_sql(walked: tuple[bool, ...]) -> str:
+    """Window reads in one statement, each walked in order (True) or found through the GIN index (False)."""
+    return " UNION ALL ".join(_WALKED if w else _FOUND for w in walked)
+
+
+def plan_ranked_reads(cursor) -> None:
+    """Settings for the ranked reads of this transaction, so that each catalog's read is planned for it.
+
+    A plan made for the catalog and words at hand: psycopg prepares a statement run five times, and PostgreSQL
+    may then keep a generic plan that ignores the parameters (one plan for any catalog's partition). No
+    parallel workers: starting them costs more than these small reads. No sequential scan: its cost is the
+    whole partition whatever the words (a bad estimate could pick it). Each match is joined to its entry by
+    its key: hashing or sorting `entry` for the join cost a second on a 1M store when a word's matches were
+    misjudged many. No JIT compilation: a rare word that the statistics guess in 25,000 rows of a 1M catalog
+    costs enough in the plan to be compiled, 100 ms for a read of a few rows.
+    """
+    cursor.execute("SET LOCAL plan_cache_mode = force_custom_plan; SET LOCAL max_parallel_workers_per_gather = 0; "
+                   "SET LOCAL enable_seqscan = off; SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off; "
+                   "SET LOCAL jit = off")
+
+
+def _read(cursor, reads: list[tuple], arms: list[str], window: int) -> list[tuple]:
+    """Window reads, each (arm, catalog id, seq, walked, rows found at most), in one statement: rows (code,
+    display, status, score, catalog id, arm, whether the row matches arms 1, 2 and 3, whether it is valid, and
+    its length and entry id)."""
+    params = []
+    for arm, catalog_id, seq, walked, found in reads:
+        params += [arms[0], arm, *arms[1:]]
+        params += ([catalog_id, WALK_MAX, arms[arm], seq, seq, window] if walked
+                   else [seq, seq, catalog_id, arms[arm], found])
+    cursor.execute(_window_sql(tuple(read[3] for read in reads)), params)
+    return cursor.fetchall()
+
+
+def hits(cursor, refs: list, found: list[str], limit: int, window: int, prefix_min: int, stats: _Stats,
+         seqs: tuple) -> list[list[tuple]]:
+    """Each version's best `limit` rows as (-score, code, display, status), best first, for query terms `found`.
+
+    Every term must match; the last also as a prefix when it has at least `prefix_min` characters. Four windows
+    a catalog, as on SQLite: its first `window` valid matches (arm 0), those of the words as they are (1), and
+    each of those among the rows naming the words in their code or display (2, 3). One statement reads every
+    catalog's arm 0, walked in order or found through the GIN index as `stats` (the store's `stats_for`; `seqs`,
+    ((catalog id, indexed seq), ...), tells it when a build has ended) expects cheaper. The others are read only
+    for a full window with rows outside them (otherwise they are the same rows). A walk that stopped short of
+    its window (the statistics misjudged the words) is read again through the GIN index, and a read through
+    the GIN index, which joins its first `2 × window` matches, again with all of them when fewer were valid. So
+    at most four windows of rows a catalog are ranked, and each walk reads at most `WALK_MAX` rows.
+    """
+    stats.refresh(cursor, seqs)
+    prefix = len(found[-1]) >= prefix_min
+    arms = [tsquery(found, prefix), tsquery(found, prefix, exact=True),
+            tsquery(found, prefix, "A"), tsquery(found, prefix, "A", exact=True)]
+    as_prefix = [prefix, False, prefix, False]
+    plan_ranked_reads(cursor)
+
+    def read(arm: int, ref) -> tuple:
+        share = stats.share(ref.catalog_id, found, as_prefix[arm])
+        return arm, ref.catalog_id, ref.seq, _walks(stats.rows(ref.catalog_id), share, window), 2 * window
+    reads = [read(0, ref) for ref in refs]
+    by_ref = {ref.catalog_id: ref for ref in refs}
+    by_catalog: dict[int, dict[str, tuple]] = {ref.catalog_id: {} for ref in refs}
+    while reads:
+        got: dict[tuple[int, int], list] = {(catalog_id, arm): [] for arm, catalog_id, *_ in reads}
+        for code, display, status, score, catalog_id, arm, *within, valid, length, entry_id in _read(
+                cursor, reads, arms, window):
+            got[catalog_id, arm].append((length, entry_id, valid, within, (-score, code, display, status)))
+        again = []
+        for arm, catalog_id, seq, walked, most in reads:
+            rows = sorted(got[catalog_id, arm], key=lambda r: r[:2])
+            kept = [r for r in rows if r[2]][:window]
+            for *_, hit in kept:
+                by_catalog[catalog_id].setdefault(hit[1], hit)
+            if len(kept) < window:
+                if walked:  # stopped short of its window: misjudged, so read through the GIN index
+                    again.append((arm, catalog_id, seq, False, most))
+                elif len(rows) == most:  # too many of the matches found were not valid: all of them, then
+                    again.append((arm, catalog_id, seq, False, 2 ** 31 - 1))
+            elif arm == 0:
+                outside = {n + 1 for *_, within, _ in kept for n, yes in enumerate(within) if not yes}
+                again += [read(other, by_ref[catalog_id]) for other in sorted(outside)]
+        reads = again
+    return [sorted(by_catalog[ref.catalog_id].values(), key=lambda r: (r[0], r[1]))[:limit] for ref in refs]
