@@ -90,7 +90,7 @@ def get_entry(slug: str, version: str, code: str):
     """One entry with its parents and children."""
     app = current_app._get_current_object()  # the lookup every consuming system calls: one look-up through the context
     ref = resolve_for_read(slug, version, app)
-    files = app.extensions.get("nsi_lookup_files")  # EXPERIMENTAL, off by default (NSI_LOOKUP_FILES)
+    files = app.extensions.get("nsi_lookup_files")  # NSI_LOOKUP_FILES: latest versions' answers in files
     file = files.file_for(ref) if files is not None and not ref.is_draft else None
 
     def build():
