@@ -1,4 +1,8 @@
-"""Prototype: cold lookups answered from a memory-mapped file per published version (`registry/lookup_files.py`).
+"""The prototype's measurements of lookup files (`registry/lookup_files.py`), every published version's written here.
+
+Since the feature landed (on by default), `nsi serve` writes the file of each catalog's latest version itself
+(the search builder process) and removes the others, so `bench/load.py` needs nothing of this script; what this
+script wrote for older versions is swept by the first server that runs on the store.
 
 On a store prepared by `bench/load.py --store DIR` (a copy: the files are written into its cache folder):
 
@@ -14,11 +18,9 @@ On a store prepared by `bench/load.py --store DIR` (a copy: the files are writte
    least of each is printed.
 
 It also writes the store's `paths.json`, so that `bench/request_instructions.py --store DIR` counts the same
-lookups (run it with `NSI_LOOKUP_FILES=1` for the files). The servers of `bench/load.py` read the files when
-it runs with `NSI_LOOKUP_FILES=1` in its environment:
+lookups (from the files by default; `NSI_LOOKUP_FILES=0` for SQL):
 
     cp -a /tmp/s1m /tmp/copy && python bench/lookup_mmap.py --store /tmp/copy --check --cpu
-    NSI_LOOKUP_FILES=1 python bench/load.py --store /tmp/copy --seconds 10 --levels 32 --only lookup-cold,lookup-1m
 """
 
 from __future__ import annotations

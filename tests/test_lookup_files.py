@@ -230,3 +230,17 @@ def test_two_builders_of_one_instance_never_write_the_same_file_at_once(store, m
         thread.join()
     assert sorted(written) == ["a", "b"] and max(most) == 1 and not lookup_files.due(store)
     assert not any(name.startswith(".build-") for name in os.listdir(lookup_files.folder(store) / "a"))
+
+
+def test_the_poll_looks_at_the_files_again_only_after_the_database_changed(store, monkeypatch):
+    store.create_catalog(CatalogCreate(slug="odd", title="Odd"))
+    publish(store, "odd", "1")
+    store.watch_changes()  # a serving process's store
+    indexer = search_index.Indexer(store, lookup_files=True)
+    real, looked = lookup_files.due, []
+    monkeypatch.setattr(lookup_files, "due", lambda s: looked.append(1) or real(s))
+    assert indexer._files_due() and len(looked) == 1
+    lookup_files.sync(store)
+    assert not indexer._files_due() and not indexer._files_due() and len(looked) == 2  # complete: not asked again
+    publish(store, "odd", "2")
+    assert indexer._files_due() and len(looked) == 3

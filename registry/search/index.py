@@ -396,7 +396,7 @@ class Indexer:
             lookup_files.sync(self.store)
         return build_all(self.store)
 
-    def _build_in_process(self, files: bool) -> dict:
+    def _build_in_process(self, files: bool = False) -> dict:
         """Build in a builder process (which logs what it built); an empty dict, for the caller's log line.
 
         After `BUILDER_FAILURES` builder processes in a row that could not start or failed (an install that
