@@ -122,7 +122,10 @@ def present(store) -> set[Path]:
     except FileNotFoundError:
         return found
     for path in folders:
-        found.update(Path(entry.path) for entry in os.scandir(path))
+        try:
+            found.update(Path(entry.path) for entry in os.scandir(path))
+        except FileNotFoundError:  # removed by a builder's sweep meanwhile
+            pass
     return found
 
 
@@ -130,6 +133,16 @@ def due(store) -> bool:
     """Whether `sync` has work: a latest version without its file, or a file that is no latest version's (a
     version published since, retired or deleted, or a killed build's temporary file). One query and a listing."""
     return set(wanted(store)) != present(store)
+
+
+def sync_logged(store) -> None:
+    """`sync`, with a failure (a full disk, say) logged instead of raised: lookups go by SQL meanwhile, and the
+    builder goes on to the search index."""
+    try:
+        sync(store)
+    except Exception:
+        log.exception("lookup files could not be written; lookups go by SQL until a change of the database or a "
+                      "restart tries again")
 
 
 def sync(store) -> tuple[list[VersionRef], int]:

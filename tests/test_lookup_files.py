@@ -244,3 +244,21 @@ def test_the_poll_looks_at_the_files_again_only_after_the_database_changed(store
     assert not indexer._files_due() and not indexer._files_due() and len(looked) == 2  # complete: not asked again
     publish(store, "odd", "2")
     assert indexer._files_due() and len(looked) == 3
+
+
+def test_files_that_cannot_be_written_are_logged_and_tried_again_only_after_a_change(store, monkeypatch, caplog):
+    store.create_catalog(CatalogCreate(slug="odd", title="Odd"))
+    publish(store, "odd", "1")
+    files_app(store)  # a serving process's store and indexer
+
+    def full(*_):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(lookup_files, "write", full)
+    poll(store)
+    assert "lookup files could not be written" in caplog.text and "No space left" in caplog.text
+    assert search_index.catalogs_behind(store) == []  # the search index was built all the same
+    poll(store)  # once more, as the search build's commits moved the change token
+    indexer = search_index.indexer(store)
+    assert lookup_files.due(store) and not indexer._files_due()  # but not at every poll
+    publish(store, "odd", "2")
+    assert indexer._files_due()

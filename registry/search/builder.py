@@ -169,7 +169,7 @@ def main() -> None:
     store = Store.open()
     try:
         if config.get("NSI_LOOKUP_FILES"):
-            lookup_files.sync(store)
+            lookup_files.sync_logged(store)
         if os.environ.get(SEARCH) == "0":
             return
         done = search_index.build_all(store, after_batch=parent_alive, me=os.environ.get(LEASE) or None)

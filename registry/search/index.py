@@ -336,7 +336,8 @@ class Indexer:
         self.interval = interval
         self.separate_process = separate_process
         self.lookup_files = lookup_files  # also keep this instance's lookup files (registry.lookup_files)
-        self._files_clean = None  # the change token at which the lookup files were last found complete
+        self._files_clean = None  # the change token at which the lookup files were last found complete or built
+        self._files_token = None  # the change token read before the files were last found behind
         self._builder = None
         self._failures = 0
         self._wake = threading.Event()
@@ -376,7 +377,9 @@ class Indexer:
     def _files_due(self) -> bool:
         """Whether this instance's lookup files are behind (`lookup_files.due`): looked at again only when the
         change watch says the database may have changed since they were found complete (without a watch, at
-        every poll: one query and a listing)."""
+        every poll: one query and a listing). After a build that ended (`_files_built`) they are not looked at
+        again until the next change either: a build that could not write them (a full disk) is not repeated at
+        every poll."""
         if not self.lookup_files:
             return False
         from registry import lookup_files
@@ -384,16 +387,21 @@ class Indexer:
         if token is not None and token == self._files_clean:
             return False
         if lookup_files.due(self.store):
+            self._files_token = token
             return True
         self._files_clean = token
         return False
+
+    def _files_built(self) -> None:
+        self._files_clean = self._files_token
 
     def _build_here(self, files: bool) -> dict:
         """Build in this thread (an app not served by `nsi serve`, tests): the lookup files first, then the
         search index."""
         if files:
             from registry import lookup_files
-            lookup_files.sync(self.store)
+            lookup_files.sync_logged(self.store)
+            self._files_built()
         return build_all(self.store)
 
     def _build_in_process(self, files: bool = False) -> dict:
@@ -411,6 +419,8 @@ class Indexer:
         except OSError as exc:  # the interpreter could not be started at all
             log.warning("search index builder could not start: %s", exc)
             status = -1
+        if files and status == 0:  # not when killed midway: the next poll resumes (and sweeps its temporary file)
+            self._files_built()
         if status in (None, 0) or self._builder.closing:
             self._failures = 0
             return {}
