@@ -163,9 +163,11 @@ def wait_until_settled(env: dict, limit: float = 900) -> None:
     at start): for the 1M-entry catalog that is minutes of one worker's CPU and GIL and of database writes, and a
     run made meanwhile measures a server that is still busy (the 1M lookups and the bare endpoint beside them
     were once measured so). A deployment is busy so only in the minutes after a large publish. Read from the
-    database (no request to the servers): no catalog behind, and no build holding a lease.
+    database (no request to the servers): no catalog behind, and no build holding a lease; and, with
+    `NSI_LOOKUP_FILES` on, every catalog's latest version has its lookup file in the data folder.
     """
     import sqlalchemy as sa
+    from registry import config, lookup_files
     from registry.search import index as search_index
     from registry.store import Store
     store = Store.open(env)
@@ -175,14 +177,15 @@ def wait_until_settled(env: dict, limit: float = 900) -> None:
             with store.engine.connect() as conn:
                 building = conn.execute(sa.select(sa.func.count()).select_from(search_index.STATE)
                                         .where(search_index.STATE.c.lease_owner.is_not(None))).scalar()
-            if not building and not search_index.catalogs_behind(store):
+            if not building and not search_index.catalogs_behind(store) \
+                    and not (config.get("NSI_LOOKUP_FILES", env) and lookup_files.due(store)):
                 break
             if time.perf_counter() - started > limit:
                 raise SystemExit(f"the servers had not built every search index within {limit:.0f} s")
             time.sleep(1)
     finally:
         store.engine.dispose()
-    print(f"search indexes built by the servers after {time.perf_counter() - started:.1f} s")
+    print(f"search indexes (and lookup files) built by the servers after {time.perf_counter() - started:.1f} s")
 
 
 def mix_lines(base: str, catalogs: dict) -> list[str]:

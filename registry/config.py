@@ -92,6 +92,12 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in [
     Setting("NSI_RESPONSE_CACHE_MB", 64,
             "Memory, in MiB per server worker, for keeping rendered API responses about published versions "
             "(they never change); 0 turns the cache off.", int),
+    Setting("NSI_LOOKUP_FILES", True,
+            "Answer lookups of each catalog's latest version from a memory-mapped file of this instance "
+            "(`NSI_DATA_DIR/cache/lookup`, about 0.5 KB per entry, written after each publish by the search builder "
+            "process, removed when the version is no longer latest): no SQL per lookup. Older versions and drafts, "
+            "and a version whose file is not written yet, are answered by SQL, with the same bytes. "
+            "False: SQL only, and no files written.", _bool),
     Setting("NSI_FHIR_BASE_URL", None,
             "Canonical base of the FHIR wing's URLs: a catalog is the CodeSystem `{base}/CodeSystem/{slug}`. "
             "Default: this server's own `/fhir` address. Set it once and keep it: clients store these URLs."),

@@ -23,7 +23,7 @@ import pytest
 import sqlalchemy as sa
 
 from importers import run_import
-from registry import db
+from registry import db, lookup_files
 from registry.models import CatalogCreate
 from registry.search import builder
 from registry.search import index as search_index
@@ -182,6 +182,11 @@ def test_a_killed_builder_is_followed_by_one_that_resumes_from_the_watermark(pub
     url = f"http://127.0.0.1:{served.port}/api/v1/search?q=" + urllib.parse.quote("тифоидная 17")
     answer = json.loads(urllib.request.urlopen(url, timeout=30).read())
     assert [h["code"] for h in answer["items"]] == ["T017"] and answer["indexing"] == []
+    deadline = time.monotonic() + 60  # the server's builders wrote this instance's lookup file, and nothing else
+    while lookup_files.due(published):
+        assert time.monotonic() < deadline, lookup_files.present(published)
+        time.sleep(0.2)
+    assert lookup_files.present(published) == {lookup_files.path_for(published, published.resolve("typhoid"))}
 
 
 def test_a_worker_starts_no_builder_when_nothing_is_behind_or_another_holds_the_lease(published):
@@ -236,15 +241,18 @@ def test_no_second_builder_starts_while_one_builds_though_the_leases_it_does_not
 
 def test_a_server_whose_builder_processes_keep_failing_builds_in_its_own_thread(published, monkeypatch, caplog):
     # An install that cannot run `python -m registry.search.builder` must still get its indexes built: after
-    # BUILDER_FAILURES failed builders in a row, the server's indexer builds in its own thread.
+    # BUILDER_FAILURES failed builders in a row, the server's indexer builds in its own thread (but no lookup
+    # files: those are never written in a serving interpreter).
     monkeypatch.setattr(builder, "command", lambda: ["/bin/false"])
-    indexer = search_index.Indexer(published, 0, separate_process=True)
+    indexer = search_index.Indexer(published, 0, separate_process=True, lookup_files=True)
     for attempt in range(search_index.BUILDER_FAILURES - 1):
         assert indexer._build_in_process() == {}
         assert search_index.catalogs_behind(published) != []
     assert indexer._build_in_process() == {published.resolve("typhoid").catalog_id: ENTRIES}
     assert not indexer.separate_process and search_index.catalogs_behind(published) == []
-    assert "failed 3 times in a row; building in this process" in caplog.text
+    assert not indexer.lookup_files and not indexer._files_due()
+    assert "failed 3 times in a row; building search indexes in this process from now on, and no lookup files" \
+        in caplog.text
 
 
 def test_the_wal_checkpoint_gives_up_rather_than_hold_writers_behind_an_old_reader(sqlite_store, tmp_path,

@@ -4,8 +4,9 @@ A build analyses every entry row in Python (stems, lexemes): run as a thread of 
 worker's interpreter lock with the requests the worker serves. Measured on a 1M-entry catalog, the worker that
 built answered the bare endpoint with a p99 of 122-142 ms (15-19 ms settled) for the build's 215 s
 (docs/performance.md, "Search index builds outside the serving workers"). So a serving process's indexer thread
-only looks for work and waits: when a catalog is behind and no live lease holds its build, it starts
-`python -m registry.search.builder`, which builds at a lower CPU priority (`NICE`) and exits.
+only looks for work and waits: when a catalog is behind and no live lease holds its build, or this instance's
+lookup files are behind (`registry.lookup_files`), it starts `python -m registry.search.builder`, which writes
+the lookup files and builds at a lower CPU priority (`NICE`) and exits.
 
 The builder is tied to the process that started it: it stops when that process ends, however it ends (on Linux
 the kernel signals it, `PR_SET_PDEATHSIG`; elsewhere it sees the new parent between batches), and the indexer
@@ -35,6 +36,7 @@ STOP_SECONDS = 10
 """How long a stopping server waits for its builder to end its batch after SIGTERM, before SIGKILL."""
 PARENT = "NSI_INDEXER_PARENT"
 LEASE = "NSI_INDEXER_LEASE"
+SEARCH = "NSI_INDEXER_SEARCH"  # "0": started for lookup files only, no search lease won (no build to compete)
 
 
 def command() -> list[str]:
@@ -53,26 +55,30 @@ class BuilderProcess:
         self._closing = False
         atexit.register(self.stop)
 
-    def run(self) -> int | None:
+    def run(self, lookup_files: bool = False) -> int | None:
         """Build what is behind in a builder process and wait for it; its exit status, or None when there was
-        nothing to start (nothing behind, or every such build leased to a live builder elsewhere).
+        nothing to start (nothing behind, or every such build leased to a live builder elsewhere, and no
+        `lookup_files` to write).
 
         The leases are taken here, before the builder starts, under a name of this process's that the builder
-        then builds as; they are handed back here if the builder fails, or could not start.
+        then builds as; they are handed back here if the builder fails, or could not start. With `lookup_files`
+        the builder also brings this instance's lookup files up to date (`registry.lookup_files.sync`), first.
         """
         with self._running:
-            return self._run()
+            return self._run(lookup_files)
 
-    def _run(self) -> int | None:
+    def _run(self, lookup_files: bool) -> int | None:
         from registry.search import index as search_index
         if self._closing:  # stop() has returned or is waiting for this: take no lease
             return None
         me = f"{search_index.owner_prefix(os.getpid())}builder-{uuid.uuid4().hex[:8]}"
-        if not search_index.lease_for(self.store, me):  # the usual poll: nothing behind, one read
+        leased = search_index.lease_for(self.store, me)  # the usual poll: nothing behind, one read
+        if not leased and not lookup_files:
             return None
         url = self.store.engine.url
         env = {**os.environ, "NSI_DATABASE_URL": url.render_as_string(hide_password=False),
                "NSI_DATA_DIR": str(self.store.data_dir), PARENT: str(os.getpid()), LEASE: me,
+               SEARCH: "1" if leased else "0", "NSI_LOOKUP_FILES": "1" if lookup_files else "0",
                # The modules this process imported, in its order (the code of a checkout run with PYTHONPATH
                # or from its folder, not another installed copy).
                "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
@@ -147,8 +153,9 @@ def _stop(signum, _frame):
 
 
 def main() -> None:
-    """The builder process: bring every catalog's search index up to date, at a lower priority, then exit."""
-    from registry import config, logs
+    """The builder process: bring this instance's lookup files (when asked) and every catalog's search index up to
+    date, at a lower priority, then exit."""
+    from registry import config, logs, lookup_files
     from registry.search import index as search_index
     from registry.store import Store
     parent = int(os.environ.get(PARENT) or 0)
@@ -163,6 +170,10 @@ def main() -> None:
             raise SystemExit(0)
     store = Store.open()
     try:
+        if config.get("NSI_LOOKUP_FILES"):
+            lookup_files.sync_logged(store)
+        if os.environ.get(SEARCH) == "0":
+            return
         done = search_index.build_all(store, after_batch=parent_alive, me=os.environ.get(LEASE) or None)
         if done:
             log.info("search index: %s", ", ".join(f"{n:,} rows of catalog id {c}" for c, n in done.items()))

@@ -331,10 +331,13 @@ class Indexer:
     serving interpreter's lock; without it (tests, an app served otherwise) the thread builds.
     """
 
-    def __init__(self, store, interval: float = 0, separate_process: bool = False):
+    def __init__(self, store, interval: float = 0, separate_process: bool = False, lookup_files: bool = False):
         self.store = store
         self.interval = interval
         self.separate_process = separate_process
+        self.lookup_files = lookup_files  # also keep this instance's lookup files (registry.lookup_files)
+        self._files_clean = None  # the change token at which the lookup files were last found complete or built
+        self._files_token = None  # the change token read before the files were last found behind
         self._builder = None
         self._failures = 0
         self._wake = threading.Event()
@@ -357,7 +360,8 @@ class Indexer:
             self.busy.set()
             self._wake.clear()
             try:
-                done = self._build_in_process() if self.separate_process else build_all(self.store)
+                files = self._files_due()
+                done = self._build_in_process(files) if self.separate_process else self._build_here(files)
                 if done:
                     log.info("search index: %s", ", ".join(f"{n:,} rows of catalog id {c}" for c, n in done.items()))
             except Exception:  # a database hiccup must not end a polling thread; the next wake or poll retries
@@ -370,29 +374,62 @@ class Indexer:
                         self._thread = None
                         return
 
-    def _build_in_process(self) -> dict:
+    def _files_due(self) -> bool:
+        """Whether this instance's lookup files are behind (`lookup_files.due`): looked at again only when the
+        change watch says the database may have changed since they were found complete (without a watch, at
+        every poll: one query and a listing). After a build that ended (`_files_built`) they are not looked at
+        again until the next change either: a build that could not write them (a full disk) is not repeated at
+        every poll."""
+        if not self.lookup_files:
+            return False
+        from registry import lookup_files
+        token = self.store.change_token()
+        if token is not None and token == self._files_clean:
+            return False
+        if lookup_files.due(self.store):
+            self._files_token = token
+            return True
+        self._files_clean = token
+        return False
+
+    def _files_built(self) -> None:
+        self._files_clean = self._files_token
+
+    def _build_here(self, files: bool) -> dict:
+        """Build in this thread (an app not served by `nsi serve`, tests): the lookup files first, then the
+        search index."""
+        if files:
+            from registry import lookup_files
+            lookup_files.sync_logged(self.store)
+            self._files_built()
+        return build_all(self.store)
+
+    def _build_in_process(self, files: bool = False) -> dict:
         """Build in a builder process (which logs what it built); an empty dict, for the caller's log line.
 
         After `BUILDER_FAILURES` builder processes in a row that could not start or failed (an install that
-        cannot run `python -m`, say), this process builds in its own thread from then on, as before builder
-        processes, rather than start a failing one at every poll and never build."""
+        cannot run `python -m`, say), this process builds search indexes in its own thread from then on, as
+        before builder processes, rather than start a failing one at every poll and never build; lookup files
+        are then no longer built (never in a serving interpreter: lookups go by SQL)."""
         if self._builder is None:
             from registry.search.builder import BuilderProcess
             self._builder = BuilderProcess(self.store)
         try:
-            status = self._builder.run()
+            status = self._builder.run(files)
         except OSError as exc:  # the interpreter could not be started at all
             log.warning("search index builder could not start: %s", exc)
             status = -1
+        if files and status == 0:  # not when killed midway: the next poll resumes (and sweeps its temporary file)
+            self._files_built()
         if status in (None, 0) or self._builder.closing:
             self._failures = 0
             return {}
         self._failures += 1
         if self._failures < BUILDER_FAILURES:
             return {}
-        log.error("search index builder failed %d times in a row; building in this process from now on",
-                  self._failures)
-        self.separate_process = False
+        log.error("search index builder failed %d times in a row; building search indexes in this process from "
+                  "now on, and no lookup files", self._failures)
+        self.separate_process = self.lookup_files = False
         return build_all(self.store)
 
     def wait_idle(self, timeout: float = 60.0) -> bool:
@@ -408,14 +445,17 @@ _indexers: dict[int, Indexer] = {}
 _indexers_lock = threading.Lock()
 
 
-def indexer(store, interval: float = 0, separate_process: bool = False) -> Indexer:
+def indexer(store, interval: float = 0, separate_process: bool = False, lookup_files: bool | None = None) -> Indexer:
     """The one Indexer of this process for `store` (created on first use); `separate_process` makes it build in
-    builder processes from then on (a serving worker's, see Indexer)."""
+    builder processes from then on (a serving worker's, see Indexer); `lookup_files`, when given, whether it
+    also keeps the instance's lookup files (the app's `NSI_LOOKUP_FILES`)."""
     with _indexers_lock:
         found = _indexers.get(id(store))
         if found is None or found.store is not store:
-            found = _indexers[id(store)] = Indexer(store, interval, separate_process)
+            found = _indexers[id(store)] = Indexer(store, interval, separate_process, bool(lookup_files))
         else:
+            if lookup_files is not None:
+                found.lookup_files = lookup_files
             if interval and not found.interval:
                 found.interval = interval
             found.separate_process = found.separate_process or separate_process

@@ -126,6 +126,11 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["nsi_ref_cache"] = {}
     if int(app.config["NSI_RESPONSE_CACHE_MB"]) > 0:
         app.extensions["nsi_response_cache"] = ResponseCache(int(app.config["NSI_RESPONSE_CACHE_MB"]) * 1024 * 1024)
+    if app.config["NSI_LOOKUP_FILES"]:  # lookups of latest versions from this instance's files (registry.lookup_files)
+        from registry.lookup_files import LookupFiles
+        app.extensions["nsi_lookup_files"] = LookupFiles(store)
+    from registry.search import index as search_index
+    search_index.indexer(store, lookup_files=bool(app.config["NSI_LOOKUP_FILES"]))  # its poll writes the files
     if app.config["NSI_RECOVER_JOBS"]:
         failed = jobs.recover_interrupted(store, stale_after=app.config["NSI_JOB_STALE_SECONDS"])
         if failed:

@@ -1,0 +1,255 @@
+"""Lookup answers of each catalog's latest version in a file of this instance, read through mmap (`NSI_LOOKUP_FILES`).
+
+The exact body that `publishing.entry_detail_json` answers for every code of a catalog's `latest` version (its
+newest published one), written once into `cache/lookup/<slug>/<seq>-<checksum>.lkp` under the instance's data
+folder, so that a cold lookup runs no SQL: the code is found by a binary search (numpy's `searchsorted`) over the
+version's sorted codes and the body is a slice of the map (docs/performance.md, "Lookup bodies in a
+memory-mapped file"). Older versions and drafts are answered by SQL, so the disk grows with the catalogs' sizes
+(about 0.5 KB per entry), not with their versions.
+
+`sync` writes the missing files and removes those of versions that are no longer any catalog's latest (and the
+temporary files of killed builds), under an exclusive `flock` on a lock file of the instance: several workers'
+builders never write the same file, and each `nsi serve` instance on one PostgreSQL has its own files (the
+database's search leases are per database, not per instance). It runs in the search builder's process
+(`registry.search.builder`), which a serving worker's indexer starts when `due` says the files are behind.
+
+File layout, little-endian: magic `NSILKP01`, the entry count n and the code width w (8 bytes each); the n
+codes as UTF-8, sorted bytewise, each padded with NUL to w bytes; n + 1 offsets (8 bytes each) of the bodies,
+relative to the first body; the bodies, in code order.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import mmap
+import os
+import struct
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+import sqlalchemy as sa
+
+from registry import publishing
+from registry.errors import NotFound
+from registry.models.catalog import Catalog, CatalogVersion
+from registry.store.reads import VersionRef
+
+log = logging.getLogger(__name__)
+C = Catalog.__table__
+V = CatalogVersion.__table__
+MAGIC = b"NSILKP01"
+HEADER = struct.Struct("<8sQQ")
+SPAN = struct.Struct("<QQ")
+RECHECK_SECONDS = 5.0
+"""How often a serving process looks again at the files it found or missed (one `stat` per version it asked for):
+a new file is used, and a removed one (its version no longer latest) is dropped, within this long."""
+LOCK = ".lock"
+
+
+def folder(store) -> Path:
+    """The instance's lookup files: a folder per catalog."""
+    return store.data_dir / "cache" / "lookup"
+
+
+def path_for(store, ref: VersionRef) -> Path:
+    """Where the lookup file of published version `ref` lives (its checksum in the name: a rebuilt store never
+    answers from another store's file)."""
+    return folder(store) / ref.catalog / f"{ref.seq}-{(ref.checksum or 'none')[:16]}.lkp"
+
+
+def write(store, ref: VersionRef) -> tuple[Path, int, int]:
+    """Write the lookup file of published version `ref` (atomically: a temporary file renamed into place).
+
+    Each body is `publishing.entry_detail_json`'s, so a lookup from the file answers
+    byte for byte what the SQL path does. Returns (path, entries, bytes).
+    """
+    if ref.is_draft:
+        raise ValueError("lookup files hold published versions only")
+    table, where = publishing.version_rows(ref)
+    with store.engine.connect() as conn:
+        codes = sorted(code.encode() for code in conn.execute(sa.select(table.c.code).where(where)).scalars())
+    if any(b"\0" in code for code in codes):
+        raise ValueError(f"a code of {ref.catalog} {ref.label} holds a NUL byte, which the padded index cannot")
+    width = max((len(code) for code in codes), default=1)
+    bodies_at = HEADER.size + len(codes) * width + (len(codes) + 1) * 8
+    path = path_for(store, ref)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".build-{uuid.uuid4().hex}.lkp")
+    try:
+        with open(tmp, "wb") as f:
+            f.seek(bodies_at)
+            offsets = [0]
+            for code in codes:
+                offsets.append(offsets[-1] + f.write(publishing.entry_detail_json(store, ref, code.decode())
+                                                     .encode()))
+            f.seek(0)
+            f.write(HEADER.pack(MAGIC, len(codes), width))
+            f.write(np.array(codes, dtype=f"S{width}").tobytes())  # NUL-padded to the width
+            f.write(np.array(offsets, dtype="<u8").tobytes())
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path, len(codes), bodies_at + offsets[-1]
+
+
+def latest_refs(store) -> list[VersionRef]:
+    """Every catalog's `latest` version (its newest published one, as `store.resolve` finds it), in one query."""
+    newest = (sa.select(V.c.catalog_id, sa.func.max(V.c.seq).label("seq")).where(V.c.status == "published")
+              .group_by(V.c.catalog_id).subquery())
+    query = (sa.select(C.c.id, C.c.slug, V.c.id, V.c.label, V.c.seq, V.c.status, V.c.checksum)
+             .select_from(V.join(newest, sa.and_(V.c.catalog_id == newest.c.catalog_id, V.c.seq == newest.c.seq))
+                          .join(C, C.c.id == V.c.catalog_id)).order_by(C.c.id))
+    with store.engine.connect() as conn:
+        return [VersionRef(*row) for row in conn.execute(query)]
+
+
+def wanted(store) -> dict[Path, VersionRef]:
+    """The files this instance should hold: one per catalog with a published version, its latest."""
+    return {path_for(store, ref): ref for ref in latest_refs(store)}
+
+
+def present(store) -> set[Path]:
+    """The files this instance holds in the catalogs' folders: lookup files and the temporary files of builds."""
+    found = set()
+    try:
+        folders = [entry.path for entry in os.scandir(folder(store)) if entry.is_dir(follow_symlinks=False)]
+    except FileNotFoundError:
+        return found
+    for path in folders:
+        try:
+            found.update(Path(entry.path) for entry in os.scandir(path))
+        except FileNotFoundError:  # removed by a builder's sweep meanwhile
+            pass
+    return found
+
+
+def due(store) -> bool:
+    """Whether `sync` has work: a latest version without its file, or a file that is no latest version's (a
+    version published since, retired or deleted, or a killed build's temporary file). One query and a listing."""
+    return set(wanted(store)) != present(store)
+
+
+def sync_logged(store) -> None:
+    """`sync`, with a failure (a full disk, say) logged instead of raised: lookups go by SQL meanwhile, and the
+    builder goes on to the search index."""
+    try:
+        sync(store)
+    except Exception:
+        log.exception("lookup files could not be written; lookups go by SQL until a change of the database or a "
+                      "restart tries again")
+
+
+def sync(store) -> tuple[list[VersionRef], int]:
+    """Make this instance's files what `wanted` says: remove the others, then write the missing ones; the
+    versions written and the number of files removed.
+
+    Under an exclusive `flock` on the folder's lock file, so that two builders of one instance (two workers'
+    polls) never write the same file at once: the second waits, then finds the files written. Nobody else
+    writes there, so a temporary file found under the lock is a killed build's, and is removed.
+    """
+    root = folder(store)
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / LOCK, "ab") as lock:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+        want = wanted(store)
+        have = present(store)
+        stale = have - set(want)
+        for path in stale:
+            path.unlink(missing_ok=True)
+        written = []
+        for path, ref in want.items():
+            if path not in have:
+                write(store, ref)
+                written.append(ref)
+        for entry in os.scandir(root):
+            if entry.is_dir(follow_symlinks=False) and not any(os.scandir(entry.path)):
+                os.rmdir(entry.path)  # a deleted catalog's, or one without a published version any more
+    if written or stale:
+        log.info("lookup files: %d written (%s), %d removed", len(written),
+                 ", ".join(f"{ref.catalog} {ref.label}" for ref in written) or "none", len(stale))
+    return written, len(stale)
+
+
+class LookupFile:
+    """One version's lookup file, memory-mapped read-only (the pages are shared by every worker through the
+    page cache)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        with open(path, "rb") as f:
+            found = os.fstat(f.fileno())
+            self._identity = (found.st_dev, found.st_ino)
+            self._map = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        magic, self._count, self._width = HEADER.unpack_from(self._map)
+        if magic != MAGIC:
+            raise ValueError(f"{path} is not a lookup file")
+        self._codes = np.frombuffer(self._map, dtype=f"S{self._width}", count=self._count, offset=HEADER.size)
+        self._offsets_at = HEADER.size + self._count * self._width
+        self._bodies_at = self._offsets_at + (self._count + 1) * 8
+
+    def current(self) -> bool:
+        """Whether the file mapped is still the one at its path (not removed nor replaced since)."""
+        try:
+            found = os.stat(self.path)
+        except FileNotFoundError:
+            return False
+        return (found.st_dev, found.st_ino) == self._identity
+
+    def body(self, code: str) -> bytes | None:
+        """The answer for `code` (UTF-8 JSON), or None when the version has no such code."""
+        key = code.encode()
+        i = int(self._codes.searchsorted(key))
+        if i == self._count or len(key) > self._width or self._codes[i] != key or b"\0" in key:
+            return None
+        start, end = SPAN.unpack_from(self._map, self._offsets_at + 8 * i)
+        return self._map[self._bodies_at + start:self._bodies_at + end]
+
+    def answer(self, ref: VersionRef, code: str) -> bytes:
+        """The answer for `code`; NotFound, with the SQL path's message, when the version has no such code."""
+        body = self.body(code)
+        if body is None:
+            raise NotFound(f"code {code!r} is not in {ref.catalog} version {ref.label}")
+        return body
+
+
+class LookupFiles:
+    """The lookup files of a serving process, opened on first use per version, looked at again every
+    `RECHECK_SECONDS`: a request never pays for more than a dictionary look-up, but one in that time pays for a
+    `stat` per version asked for."""
+
+    def __init__(self, store):
+        self._store = store
+        self._open: dict[tuple, LookupFile | None] = {}  # None: no file there when last looked
+        self._checked_at = time.monotonic()
+        self._lock = threading.Lock()
+
+    def file_for(self, ref: VersionRef) -> LookupFile | None:
+        """The lookup file of published version `ref`, or None when it has none (yet, or any more)."""
+        if time.monotonic() - self._checked_at > RECHECK_SECONDS:
+            self._recheck()
+        key = (ref.catalog_id, ref.seq, ref.checksum)
+        found = self._open.get(key, False)
+        return self._load(key, ref) if found is False else found
+
+    def _load(self, key: tuple, ref: VersionRef) -> LookupFile | None:
+        with self._lock:
+            try:
+                found = LookupFile(path_for(self._store, ref))
+            except FileNotFoundError:
+                found = None
+            self._open[key] = found
+            return found
+
+    def _recheck(self) -> None:
+        """Forget the versions without a file (looked for again at their next request) and drop the maps whose
+        file was removed or replaced: a map is unmapped when the last request reading it ends, and the disk of
+        an unlinked file is freed then."""
+        with self._lock:
+            self._checked_at = time.monotonic()
+            self._open = {key: file for key, file in self._open.items() if file is not None and file.current()}
