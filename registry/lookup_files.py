@@ -21,6 +21,7 @@ relative to the first body; the bodies, in code order.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import logging
 import mmap
 import os
@@ -56,9 +57,12 @@ def folder(store) -> Path:
 
 
 def path_for(store, ref: VersionRef) -> Path:
-    """Where the lookup file of published version `ref` lives (its checksum in the name: a rebuilt store never
-    answers from another store's file)."""
-    return folder(store) / ref.catalog / f"{ref.seq}-{(ref.checksum or 'none')[:16]}.lkp"
+    """Where the lookup file of published version `ref` lives. Its name holds a digest of the version's id, label
+    and checksum, everything an answer says of its version besides the catalog (the folder): a data folder
+    restored beside another database, or a version published again under another label, never answers from a
+    file written for another version."""
+    identity = hashlib.sha256(f"{ref.version_id}\0{ref.label}\0{ref.checksum or ''}".encode()).hexdigest()[:16]
+    return folder(store) / ref.catalog / f"{ref.seq}-{identity}.lkp"
 
 
 def write(store, ref: VersionRef) -> tuple[Path, int, int]:
@@ -147,7 +151,8 @@ def sync_logged(store) -> None:
 
 def sync(store) -> tuple[list[VersionRef], int]:
     """Make this instance's files what `wanted` says: remove the others, then write the missing ones; the
-    versions written and the number of files removed.
+    versions written and the number of files removed. A file that cannot be written does not stop the others;
+    the first such error is raised once they are done.
 
     Under an exclusive `flock` on the folder's lock file, so that two builders of one instance (two workers'
     polls) never write the same file at once: the second waits, then finds the files written. Nobody else
@@ -162,10 +167,14 @@ def sync(store) -> tuple[list[VersionRef], int]:
         stale = have - set(want)
         for path in stale:
             path.unlink(missing_ok=True)
-        written = []
+        written, failed = [], []
         for path, ref in want.items():
             if path not in have:
-                write(store, ref)
+                try:
+                    write(store, ref)
+                except Exception as exc:  # a full disk, say: the catalogs after this one still get theirs
+                    failed.append(exc)
+                    continue
                 written.append(ref)
         for entry in os.scandir(root):
             if entry.is_dir(follow_symlinks=False) and not any(os.scandir(entry.path)):
@@ -173,6 +182,8 @@ def sync(store) -> tuple[list[VersionRef], int]:
     if written or stale:
         log.info("lookup files: %d written (%s), %d removed", len(written),
                  ", ".join(f"{ref.catalog} {ref.label}" for ref in written) or "none", len(stale))
+    if failed:
+        raise failed[0]
     return written, len(stale)
 
 
@@ -194,6 +205,9 @@ class LookupFile:
         self._codes = np.frombuffer(self._map, dtype=f"S{self._width}", count=self._count, offset=HEADER.size)
         self._offsets_at = HEADER.size + self._count * self._width
         self._bodies_at = self._offsets_at + (self._count + 1) * 8
+        if len(self._map) < self._bodies_at or len(self._map) != self._bodies_at + struct.unpack_from(
+                "<Q", self._map, self._offsets_at + 8 * self._count)[0]:
+            raise ValueError(f"{path} is cut short or too long: not the file its header describes")
 
     def current(self) -> bool:
         """Whether the file mapped is still the one at its path (not removed nor replaced since)."""
@@ -244,9 +258,14 @@ class LookupFiles:
             found = self._open.get(key, False)
             if found is not False:  # another request mapped it meanwhile
                 return found
+            path = path_for(self._store, ref)
             try:
-                found = LookupFile(path_for(self._store, ref))
+                found = LookupFile(path)
             except FileNotFoundError:
+                found = None
+            except (OSError, ValueError, struct.error) as exc:  # damaged from outside: answer by SQL
+                log.warning("lookup file %s cannot be read (%s); lookups of %s %s go by SQL", path, exc,
+                            ref.catalog, ref.label)
                 found = None
             self._open[key] = found
         if found is not None:
@@ -259,7 +278,7 @@ class LookupFiles:
 
         Otherwise each lookup takes a page fault the first time this process reads a page of the file: two or
         three per lookup of a 1M-entry catalog, whose codes rarely repeat, and under wrk they cost the 1M lookups
-        about a tenth of their CPU (84-86% of bare against 97-104% populated). Populating a 1M version's map
+        about a tenth of their CPU (84-86% of bare against 89-104% populated). Populating a 1M version's map
         takes about 50 ms when the file is in the page cache, and reads it from disk when not (seconds): the
         requests meanwhile use the first map."""
         try:

@@ -6,6 +6,7 @@ not written yet, a killed build's temporary file, or the switch off: SQL, as bef
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 import threading
@@ -243,6 +244,10 @@ def test_the_poll_looks_at_the_files_again_only_after_the_database_changed(store
     store.create_catalog(CatalogCreate(slug="odd", title="Odd"))
     publish(store, "odd", "1")
     store.watch_changes()  # a serving process's store
+    deadline = time.monotonic() + 10  # PostgreSQL's listener starts in a thread: no token until it listens
+    while store.change_token() is None:
+        assert time.monotonic() < deadline, "the change watch never started"
+        time.sleep(0.01)
     indexer = search_index.Indexer(store, lookup_files=True)
     real, looked = lookup_files.due, []
     monkeypatch.setattr(lookup_files, "due", lambda s: looked.append(1) or real(s))
@@ -269,3 +274,30 @@ def test_files_that_cannot_be_written_are_logged_and_tried_again_only_after_a_ch
     assert lookup_files.due(store) and not indexer._files_due()  # but not at every poll
     publish(store, "odd", "2")
     assert indexer._files_due()
+
+
+def test_a_damaged_file_is_not_read_and_its_lookups_go_by_sql(store, caplog):
+    store.create_catalog(CatalogCreate(slug="odd", title="Odd"))
+    publish(store, "odd", "1")
+    ref = store.resolve("odd", "1")
+    path, _, size = lookup_files.write(store, ref)
+    whole = path.read_bytes()
+    for damaged in (b"", whole[:size // 2], whole + b"x"):
+        path.write_bytes(damaged)
+        assert lookup_files.LookupFiles(store).file_for(ref) is None
+        assert "cannot be read" in caplog.text
+        caplog.clear()
+    path.write_bytes(whole)
+    assert lookup_files.LookupFiles(store).file_for(ref).answer(ref, "R") == \
+        publishing.entry_detail_json(store, ref, "R").encode()
+
+
+def test_a_version_under_another_label_never_answers_from_the_file_of_the_same_entries(store):
+    # The file's name holds the version's id and label besides its checksum: every answer names the label.
+    store.create_catalog(CatalogCreate(slug="odd", title="Odd"))
+    publish(store, "odd", "1")
+    ref = store.resolve("odd", "1")
+    renamed = dataclasses.replace(ref, label="1-renamed")
+    assert lookup_files.path_for(store, renamed) != lookup_files.path_for(store, ref)
+    assert lookup_files.path_for(store, dataclasses.replace(ref, version_id=ref.version_id + 1)) \
+        != lookup_files.path_for(store, ref)
