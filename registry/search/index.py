@@ -396,13 +396,14 @@ class Indexer:
         self._files_clean = self._files_token
 
     def _build_here(self, files: bool) -> dict:
-        """Build in this thread (an app not served by `nsi serve`, tests): the lookup files first, then the
-        search index."""
+        """Build in this thread (an app not served by `nsi serve`, tests): the search index, then the lookup files,
+        in the builder process's order."""
+        done = build_all(self.store)
         if files:
             from registry import lookup_files
             lookup_files.sync_logged(self.store)
             self._files_built()
-        return build_all(self.store)
+        return done
 
     def _build_in_process(self, files: bool = False) -> dict:
         """Build in a builder process (which logs what it built); an empty dict, for the caller's log line.
