@@ -134,26 +134,17 @@ def cpu(folder: Path, rounds: int = 5) -> None:
              "million": [f"{API}/catalogs/million/versions/v1/entries/{c}" for c in (data["million"] or [])[:len(paths)]]}
     environs = {kind: [EnvironBuilder(path=urllib.parse.unquote(p), base_url="http://127.0.0.1").get_environ()
                        for p in ps] for kind, ps in kinds.items() if ps}
-    apps = {"sql": create_app({"NSI_RESPONSE_CACHE_MB": 0}),
+    apps = {"sql": create_app({"NSI_RESPONSE_CACHE_MB": 0, "NSI_LOOKUP_FILES": False}),
             "file": create_app({"NSI_RESPONSE_CACHE_MB": 0, "NSI_LOOKUP_FILES": True})}
 
-    def run(app, envs) -> float:
-        statuses = []
-        started = time.process_time()
-        for environ in envs:
-            b"".join(app(dict(environ), lambda status, headers, exc_info=None: statuses.append(status)))
-        took = (time.process_time() - started) / len(envs)
-        if any(not s.startswith("200") for s in statuses):
-            raise SystemExit(f"in-process run: {next(s for s in statuses if not s.startswith('200'))}")
-        return took
-
+    from bench.load import cpu_of_requests
     best: dict[str, list[float]] = {}
     for _ in range(rounds + 1):
-        best.setdefault("healthz", []).append(run(apps["sql"], environs["bare"]))
+        best.setdefault("healthz", []).append(cpu_of_requests(apps["sql"], environs["bare"]))
         for source, app in apps.items():
             for kind in ("lookup", "million"):
                 if kind in environs:
-                    best.setdefault(f"{kind} by {source}", []).append(run(app, environs[kind]))
+                    best.setdefault(f"{kind} by {source}", []).append(cpu_of_requests(app, environs[kind]))
     least = {k: min(v[1:]) for k, v in best.items()}
     print(f"\nCPU per request in process ({len(paths):,} requests each, least of {rounds} rounds, load average "
           f"{os.getloadavg()[0]:.1f}):")
