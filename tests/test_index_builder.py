@@ -241,18 +241,30 @@ def test_no_second_builder_starts_while_one_builds_though_the_leases_it_does_not
 
 def test_a_server_whose_builder_processes_keep_failing_builds_in_its_own_thread(published, monkeypatch, caplog):
     # An install that cannot run `python -m registry.search.builder` must still get its indexes built: after
-    # BUILDER_FAILURES failed builders in a row, the server's indexer builds in its own thread (but no lookup
-    # files: those are never written in a serving interpreter).
+    # BUILDER_FAILURES failed builders in a row, the server's indexer builds in its own thread, and keeps the
+    # lookup files there too, in the builder's order: the search index first, then the files written and swept.
     monkeypatch.setattr(builder, "command", lambda: ["/bin/false"])
+    real_sync, behind_at_sync = lookup_files.sync, []
+    monkeypatch.setattr(lookup_files, "sync", lambda store: behind_at_sync.append(
+        search_index.catalogs_behind(store)) or real_sync(store))
     indexer = search_index.Indexer(published, 0, separate_process=True, lookup_files=True)
     for attempt in range(search_index.BUILDER_FAILURES - 1):
-        assert indexer._build_in_process() == {}
-        assert search_index.catalogs_behind(published) != []
-    assert indexer._build_in_process() == {published.resolve("typhoid").catalog_id: ENTRIES}
+        assert indexer._build_in_process(indexer._files_due()) == {}
+        assert search_index.catalogs_behind(published) != [] and lookup_files.due(published)
+    assert indexer._build_in_process(indexer._files_due()) == {published.resolve("typhoid").catalog_id: ENTRIES}
     assert not indexer.separate_process and search_index.catalogs_behind(published) == []
-    assert not indexer.lookup_files and not indexer._files_due()
-    assert "failed 3 times in a row; building search indexes in this process from now on, and no lookup files" \
+    assert lookup_files.present(published) == {lookup_files.path_for(published, published.resolve("typhoid"))}
+    assert behind_at_sync == [[]]  # the files after the search index
+    assert "failed 3 times in a row; building search indexes and lookup files in this process from now on" \
         in caplog.text
+    first = lookup_files.path_for(published, published.resolve("typhoid"))
+    published.stage_draft("typhoid", "2", [{"code": "T000", "display": "Тиф"}])
+    published.publish("typhoid", "2")
+    indexer.wake()  # a later poll, in this thread: the new version's file written, the old one swept
+    assert indexer.wait_idle()
+    assert lookup_files.present(published) == {lookup_files.path_for(published, published.resolve("typhoid"))} \
+        != {first}
+    assert not lookup_files.due(published) and behind_at_sync == [[], []]
 
 
 def test_the_wal_checkpoint_gives_up_rather_than_hold_writers_behind_an_old_reader(sqlite_store, tmp_path,

@@ -409,9 +409,11 @@ class Indexer:
         """Build in a builder process (which logs what it built); an empty dict, for the caller's log line.
 
         After `BUILDER_FAILURES` builder processes in a row that could not start or failed (an install that
-        cannot run `python -m`, say), this process builds search indexes in its own thread from then on, as
-        before builder processes, rather than start a failing one at every poll and never build; lookup files
-        are then no longer built (never in a serving interpreter: lookups go by SQL)."""
+        cannot run `python -m`, say), this process builds in its own thread from then on (`_build_here`), as
+        before builder processes, rather than start a failing one at every poll and never build: the search
+        index, then the lookup files, written and swept as the builder would (a file that is never swept would
+        keep its disk, and one never written leaves its catalog's lookups to SQL, until a restart). Both then hold
+        this interpreter's lock as they build, as the search builds did before builder processes."""
         if self._builder is None:
             from registry.search.builder import BuilderProcess
             self._builder = BuilderProcess(self.store)
@@ -428,10 +430,10 @@ class Indexer:
         self._failures += 1
         if self._failures < BUILDER_FAILURES:
             return {}
-        log.error("search index builder failed %d times in a row; building search indexes in this process from "
-                  "now on, and no lookup files", self._failures)
-        self.separate_process = self.lookup_files = False
-        return build_all(self.store)
+        log.error("search index builder failed %d times in a row; building search indexes and lookup files in "
+                  "this process from now on", self._failures)
+        self.separate_process = False
+        return self._build_here(files)
 
     def wait_idle(self, timeout: float = 60.0) -> bool:
         """Until the build this process started has ended (for tests); False on timeout."""
