@@ -13,13 +13,20 @@ builders never write the same file, and each `nsi serve` instance on one Postgre
 database's search leases are per database, not per instance). It runs in the search builder's process
 (`registry.search.builder`), which a serving worker's indexer starts when `due` says the files are behind.
 
-File layout, little-endian: magic `NSILKP01`, the entry count n and the code width w (8 bytes each); the n
-codes as UTF-8, sorted bytewise, each padded with NUL to w bytes; n + 1 offsets (8 bytes each) of the bodies,
-relative to the first body; the bodies, in code order.
+File layout, little-endian: magic `NSILKP02`, the entry count n, the index width w and the longest code's length
+(8 bytes each); the n codes as UTF-8, sorted bytewise, each cut to w bytes and padded with NUL to w bytes (the
+index); n + 1 offsets (8 bytes each) of the records, relative to the first record; the records, in code order.
+
+A record is the entry's body, except when some code is longer than w (`longest > w`) and the entry's index slot is
+full (its code has w bytes or more, so the slot may be a cut code): then the record is the code's length (4 bytes),
+the whole code and the body, and a lookup compares the whole code. w is the longest code's length when the codes are
+alike; past that, one more than the longest but the 0.1% longest (`TAIL`), and at most `WIDTH_CAP`: a few long codes
+(a 500-byte one among 100,000 of 10 bytes, say) no longer pad every slot of the index to their length.
 """
 
 from __future__ import annotations
 
+import bisect
 import fcntl
 import hashlib
 import logging
@@ -42,9 +49,18 @@ from registry.store.reads import VersionRef
 log = logging.getLogger(__name__)
 C = Catalog.__table__
 V = CatalogVersion.__table__
-MAGIC = b"NSILKP01"
-HEADER = struct.Struct("<8sQQ")
+MAGIC = b"NSILKP02"
+"""The file format's version: a file of another format is never read (and its name, which holds the format, is
+never looked for: the next sync removes it and writes the file again)."""
+HEADER = struct.Struct("<8sQQQ")
 SPAN = struct.Struct("<QQ")
+CODE_LENGTH = struct.Struct("<I")
+WIDTH_CAP = 64
+"""The widest an index slot gets: past it, a code's slot holds its first WIDTH_CAP bytes and its record the whole
+code. 64 keeps codes like OIDs and UUIDs whole, where 32 cut them all: lookups of cut codes cost about 2 us more
+(docs/performance.md, "Lookup files: long codes cut in the index")."""
+TAIL = 1000
+"""At most one code in TAIL (the longest) is longer than the index width, when the cap does not decide it."""
 RECHECK_SECONDS = 5.0
 """How often a serving process looks again at the files it found or missed (one `stat` per version it asked for):
 a new file is used, and a removed one (its version no longer latest) is dropped, within this long."""
@@ -57,12 +73,24 @@ def folder(store) -> Path:
 
 
 def path_for(store, ref: VersionRef) -> Path:
-    """Where the lookup file of published version `ref` lives. Its name holds a digest of the version's id, label
+    """Where the lookup file of published version `ref` lives. Its name holds a digest of the file format
+    (`MAGIC`: a file of an older format is swept and written again, never read) and of the version's id, label
     and checksum, everything an answer says of its version besides the catalog (the folder): a data folder
     restored beside another database, or a version published again under another label, never answers from a
     file written for another version."""
-    identity = hashlib.sha256(f"{ref.version_id}\0{ref.label}\0{ref.checksum or ''}".encode()).hexdigest()[:16]
+    identity = hashlib.sha256(f"{MAGIC.decode()}\0{ref.version_id}\0{ref.label}\0{ref.checksum or ''}"
+                              .encode()).hexdigest()[:16]
     return folder(store) / ref.catalog / f"{ref.seq}-{identity}.lkp"
+
+
+def index_width(lengths: list[int]) -> int:
+    """The width of the index's slots for codes of these lengths (in bytes, sorted ascending): the longest when
+    the codes are alike, otherwise one more than the longest but the `TAIL`th longest (so that a code that length
+    or shorter never fills its slot), at most `WIDTH_CAP`."""
+    if not lengths:
+        return 1
+    usual = lengths[len(lengths) - 1 - len(lengths) // TAIL]
+    return max(1, min(lengths[-1], usual + 1, WIDTH_CAP))
 
 
 def write(store, ref: VersionRef) -> tuple[Path, int, int]:
@@ -78,28 +106,33 @@ def write(store, ref: VersionRef) -> tuple[Path, int, int]:
         codes = sorted(code.encode() for code in conn.execute(sa.select(table.c.code).where(where)).scalars())
     if any(b"\0" in code for code in codes):
         raise ValueError(f"a code of {ref.catalog} {ref.label} holds a NUL byte, which the padded index cannot")
-    width = max((len(code) for code in codes), default=1)
-    bodies_at = HEADER.size + len(codes) * width + (len(codes) + 1) * 8
+    longest = max((len(code) for code in codes), default=0)
+    width = index_width(sorted(len(code) for code in codes))
+    spills = longest > width  # some codes are cut in the index: a full slot's record holds the whole code
+    records_at = HEADER.size + len(codes) * width + (len(codes) + 1) * 8
     path = path_for(store, ref)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".build-{uuid.uuid4().hex}.lkp")
     try:
         with open(tmp, "wb") as f:
-            f.seek(bodies_at)
+            f.seek(records_at)
             offsets = [0]
             for code in codes:
-                offsets.append(offsets[-1] + f.write(publishing.entry_detail_json(store, ref, code.decode())
-                                                     .encode()))
+                size = 0
+                if spills and len(code) >= width:
+                    size = f.write(CODE_LENGTH.pack(len(code)) + code)
+                size += f.write(publishing.entry_detail_json(store, ref, code.decode()).encode())
+                offsets.append(offsets[-1] + size)
             f.seek(0)
-            f.write(HEADER.pack(MAGIC, len(codes), width))
-            f.write(np.array(codes, dtype=f"S{width}").tobytes())  # NUL-padded to the width
+            f.write(HEADER.pack(MAGIC, len(codes), width, longest))
+            f.write(np.array([code[:width] for code in codes], dtype=f"S{width}").tobytes())  # NUL-padded
             f.write(np.array(offsets, dtype="<u8").tobytes())
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
-    return path, len(codes), bodies_at + offsets[-1]
+    return path, len(codes), records_at + offsets[-1]
 
 
 def latest_refs(store) -> list[VersionRef]:
@@ -199,13 +232,16 @@ class LookupFile:
             self._identity = (found.st_dev, found.st_ino)
             flags = mmap.MAP_SHARED | (getattr(mmap, "MAP_POPULATE", 0) if populate else 0)  # every page at once
             self._map = mmap.mmap(f.fileno(), 0, flags=flags, prot=mmap.PROT_READ)
-        magic, self._count, self._width = HEADER.unpack_from(self._map)
+        magic, self._count, self._width, longest = HEADER.unpack_from(self._map)
         if magic != MAGIC:
-            raise ValueError(f"{path} is not a lookup file")
+            raise ValueError(f"{path} is not a lookup file of this format ({MAGIC.decode()})")
+        if not 1 <= self._width <= max(longest, 1):
+            raise ValueError(f"{path} has an index width ({self._width}) its codes ({longest} bytes) cannot have")
+        self._spills = longest > self._width
         self._codes = np.frombuffer(self._map, dtype=f"S{self._width}", count=self._count, offset=HEADER.size)
         self._offsets_at = HEADER.size + self._count * self._width
-        self._bodies_at = self._offsets_at + (self._count + 1) * 8
-        if len(self._map) < self._bodies_at or len(self._map) != self._bodies_at + struct.unpack_from(
+        self._records_at = self._offsets_at + (self._count + 1) * 8
+        if len(self._map) < self._records_at or len(self._map) != self._records_at + struct.unpack_from(
                 "<Q", self._map, self._offsets_at + 8 * self._count)[0]:
             raise ValueError(f"{path} is cut short or too long: not the file its header describes")
 
@@ -220,11 +256,36 @@ class LookupFile:
     def body(self, code: str) -> bytes | None:
         """The answer for `code` (UTF-8 JSON), or None when the version has no such code."""
         key = code.encode()
-        i = int(self._codes.searchsorted(key))
-        if i == self._count or len(key) > self._width or self._codes[i] != key or b"\0" in key:
+        width = self._width
+        if len(key) > width and not self._spills or b"\0" in key:
+            return None
+        slot = key[:width]
+        i = int(self._codes.searchsorted(slot))
+        if i == self._count or self._codes[i] != slot:
+            return None
+        if len(key) >= width and self._spills:  # the slot may be a cut code, or several: compare whole codes
+            return self._spilled_body(key, i)
+        start, end = SPAN.unpack_from(self._map, self._offsets_at + 8 * i)
+        return self._map[self._records_at + start:self._records_at + end]
+
+    def _spilled_body(self, key: bytes, first: int) -> bytes | None:
+        """The body of the code `key`, which fills its index slot, among the entries from `first` whose slot is
+        the same (usually one: codes that share their first `width` bytes): a binary search of their whole
+        codes, which their records hold."""
+        after = int(self._codes.searchsorted(key[:self._width], side="right"))
+        i = bisect.bisect_left(range(self._count), key, first, after, key=self._whole_code)
+        if i == after or self._whole_code(i) != key:
             return None
         start, end = SPAN.unpack_from(self._map, self._offsets_at + 8 * i)
-        return self._map[self._bodies_at + start:self._bodies_at + end]
+        (length,) = CODE_LENGTH.unpack_from(self._map, self._records_at + start)
+        return self._map[self._records_at + start + CODE_LENGTH.size + length:self._records_at + end]
+
+    def _whole_code(self, i: int) -> bytes:
+        """The whole code of entry `i`, from its record (an entry whose slot is full, in a file that spills)."""
+        (start,) = struct.unpack_from("<Q", self._map, self._offsets_at + 8 * i)
+        (length,) = CODE_LENGTH.unpack_from(self._map, self._records_at + start)
+        at = self._records_at + start + CODE_LENGTH.size
+        return self._map[at:at + length]
 
     def answer(self, ref: VersionRef, code: str) -> bytes:
         """The answer for `code`; NotFound, with the SQL path's message, when the version has no such code."""

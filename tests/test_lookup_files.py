@@ -301,3 +301,101 @@ def test_a_version_under_another_label_never_answers_from_the_file_of_the_same_e
     assert lookup_files.path_for(store, renamed) != lookup_files.path_for(store, ref)
     assert lookup_files.path_for(store, dataclasses.replace(ref, version_id=ref.version_id + 1)) \
         != lookup_files.path_for(store, ref)
+
+
+def test_the_index_width_is_the_usual_codes_not_the_few_longest(monkeypatch):
+    monkeypatch.setattr(lookup_files, "WIDTH_CAP", 32)
+    assert lookup_files.index_width([]) == 1
+    assert lookup_files.index_width([14] * 1000) == 14  # alike: the longest, nothing cut (the layout as before)
+    assert lookup_files.index_width([5, 5, 7]) == 7
+    assert lookup_files.index_width([10] * 100_000 + [500]) == 11  # one long code cuts, it does not pad
+    assert lookup_files.index_width([10] * 99_900 + [20] * 100) == 11  # at most 0.1% are cut
+    assert lookup_files.index_width([10] * 99_899 + [20] * 101) == 20  # past that, the longest: none cut
+    assert lookup_files.index_width([10] * 99_899 + [500] * 101) == 32  # more than 0.1% long: the cap
+    assert lookup_files.index_width([40] * 1000) == 32 and lookup_files.index_width([9, 500]) == 32
+
+
+LONGEST = "€" * 166 + "xx"  # 500 bytes in UTF-8, 168 letters (PostgreSQL keeps codes of up to 200)
+
+
+def long_codes_store(store):
+    """Codes cut in the index (WIDTH_CAP 8): codes sharing their first 8 bytes or more, one a prefix of another,
+    a code of exactly 8 bytes beside longer ones with the same first bytes, multi-byte letters across the cut."""
+    long = "L" * 40
+    codes = ["A" * 7, "A" * 8, "A" * 9, long, long + "a", long + "b", long[:-1] + "M", LONGEST, "Ω" * 6, "ΩΩΩΩ1"]
+    store.create_catalog(CatalogCreate(slug="long", title="Long"))
+    publish(store, "long", "1", ODD + [{"code": code, "display": f"{len(code)} letters"} for code in codes])
+    misses = ["A" * 10, "A" * 8 + "B", long[:-1], long + "c", long + "ab", LONGEST[:-1], LONGEST + "x", "€" * 3, "Ω" * 4,
+              "ΩΩΩΩ", "ΩΩΩΩ2", "A" * 8 + "\0", "A" * 7 + "\0", "\0"]
+    return [row["code"] for row in ODD] + codes, misses
+
+
+def test_long_codes_are_cut_in_the_index_and_told_apart_by_their_whole_code(store, ran, monkeypatch):
+    monkeypatch.setattr(lookup_files, "WIDTH_CAP", 8)
+    codes, misses = long_codes_store(store)
+    ref = store.resolve("long", "1")
+    path, count, size = lookup_files.write(store, ref)
+    file = lookup_files.LookupFile(path)
+    assert count == len(codes) and file._width == 8 and file._spills
+    assert len(LONGEST.encode()) == 500 and size < count * 500  # the 500-byte code pads no slot
+    for code in codes:
+        assert file.body(code) == publishing.entry_detail_json(store, ref, code).encode(), code
+    assert [code for code in misses if file.body(code) is not None] == []
+    expected = answers(sql_app(store), "long", "1", codes + misses)
+    ran.clear()
+    assert answers(files_app(store), "long", "1", codes + misses) == expected
+    assert ran == []  # every answer, 404s included, from the file
+    assert {expected[code][0] for code in codes} == {200}
+    assert {expected[code][0] for code in misses if "\0" not in code} == {404}  # a NUL is refused first: 400
+
+
+def test_a_catalog_with_one_long_code_keeps_its_usual_index_width(store):
+    store.create_catalog(CatalogCreate(slug="many", title="Many"))
+    rows = [{"code": f"C{i:04d}", "display": "d"} for i in range(2000)] + [{"code": LONGEST, "display": "long"}]
+    publish(store, "many", "1", rows)
+    ref = store.resolve("many", "1")
+    path, count, size = lookup_files.write(store, ref)
+    file = lookup_files.LookupFile(path)
+    assert file._width == len("C0000") + 1 and file._spills  # not 500: the long code is cut to 6 bytes
+    bodies = sum(len(publishing.entry_detail_json(store, ref, row["code"]).encode()) for row in rows)
+    assert size == lookup_files.HEADER.size + count * 6 + (count + 1) * 8 + bodies + 4 + 500  # + the whole code
+    for code in ("C0000", "C1999", LONGEST):
+        assert file.body(code) == publishing.entry_detail_json(store, ref, code).encode()
+    assert file.body("€" * 2) is None and file.body(LONGEST[:-1]) is None and file.body("C2000") is None
+
+
+def older_format_file(store, ref) -> bytes:
+    """The lookup file of `ref` as the first format (`NSILKP01`) wrote it: every code padded to the longest."""
+    import struct
+    codes = sorted(e["code"].encode() for e in store.iter_entries(ref.catalog, ref.label))
+    width = max(len(code) for code in codes)
+    bodies = [publishing.entry_detail_json(store, ref, code.decode()).encode() for code in codes]
+    offsets = [0]
+    for body in bodies:
+        offsets.append(offsets[-1] + len(body))
+    return (struct.pack("<8sQQ", b"NSILKP01", len(codes), width) + b"".join(c.ljust(width, b"\0") for c in codes)
+            + struct.pack(f"<{len(offsets)}Q", *offsets) + b"".join(bodies))
+
+
+def test_a_file_of_the_older_format_is_never_read_and_the_next_sync_replaces_it(store, ran, caplog):
+    import hashlib
+    store.create_catalog(CatalogCreate(slug="odd", title="Odd"))
+    publish(store, "odd", "1")
+    ref = store.resolve("odd", "1")
+    old = older_format_file(store, ref)
+    digest = hashlib.sha256(f"{ref.version_id}\0{ref.label}\0{ref.checksum or ''}".encode()).hexdigest()[:16]
+    old_name = lookup_files.folder(store) / "odd" / f"{ref.seq}-{digest}.lkp"  # the first format's name
+    old_name.parent.mkdir(parents=True)
+    old_name.write_bytes(old)
+    assert lookup_files.path_for(store, ref) != old_name and lookup_files.due(store)
+    new_name = lookup_files.path_for(store, ref)
+    new_name.write_bytes(old)  # even under the new name, its header is refused: lookups go by SQL
+    expected = answers(sql_app(store), "odd", "1", CODES)
+    ran.clear()
+    assert answers(files_app(store), "odd", "1", CODES) == expected and len(ran) == len(CODES)
+    assert "not a lookup file of this format" in caplog.text
+    new_name.unlink()
+    lookup_files.sync(store)
+    assert lookup_files.present(store) == {new_name}  # the old file swept, the new one written
+    ran.clear()
+    assert answers(files_app(store), "odd", "1", CODES) == expected and ran == []
