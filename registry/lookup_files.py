@@ -36,6 +36,7 @@ import struct
 import threading
 import time
 import uuid
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -62,8 +63,9 @@ code. 64 keeps codes like OIDs and UUIDs whole, where 32 cut them all: lookups o
 TAIL = 1000
 """At most one code in TAIL (the longest) is longer than the index width, when the cap does not decide it."""
 RECHECK_SECONDS = 5.0
-"""How often a serving process looks again at the files it found or missed (one `stat` per version it asked for):
-a new file is used, and a removed one (its version no longer latest) is dropped, within this long."""
+"""How often a serving process looks again at the files it found or missed (one `stat` per version it asked for),
+at a request and, while it holds any, on a timer: a new file is used, and a removed one (its version no longer
+latest) is dropped and its disk freed, within this long."""
 LOCK = ".lock"
 
 
@@ -298,13 +300,16 @@ class LookupFile:
 class LookupFiles:
     """The lookup files of a serving process, opened on first use per version, looked at again every
     `RECHECK_SECONDS`: a request never pays for more than a dictionary look-up, but one in that time pays for a
-    `stat` per version asked for."""
+    `stat` per version asked for. While the process holds a map (or remembers a missing file), a thread of its
+    own looks again on that timer too, so that a removed file's map is dropped, and its disk freed, though no
+    request asks for its version any more (`recheck_while_mapped`)."""
 
     def __init__(self, store):
         self._store = store
         self._open: dict[tuple, LookupFile | None] = {}  # None: no file there when last looked
         self._checked_at = time.monotonic()
         self._lock = threading.Lock()
+        self._timer: threading.Thread | None = None  # runs recheck_while_mapped while _open holds anything
 
     def file_for(self, ref: VersionRef) -> LookupFile | None:
         """The lookup file of published version `ref`, or None when it has none (yet, or any more)."""
@@ -329,6 +334,10 @@ class LookupFiles:
                             ref.catalog, ref.label)
                 found = None
             self._open[key] = found
+            if self._timer is None or not self._timer.is_alive():  # not alive: the one of the process forked from
+                self._timer = threading.Thread(target=recheck_while_mapped, args=(weakref.ref(self),),
+                                               name="nsi-lookup-recheck", daemon=True)
+                self._timer.start()
         if found is not None:
             threading.Thread(target=self._populate, args=(key, found), name="nsi-lookup-populate", daemon=True).start()
         return found
@@ -357,3 +366,26 @@ class LookupFiles:
         with self._lock:
             self._checked_at = time.monotonic()
             self._open = {key: file for key, file in self._open.items() if file is not None and file.current()}
+
+    def _recheck_unless_idle(self) -> bool:
+        """`_recheck`, for the timer: False, with the timer forgotten (a later `_load` starts another), when
+        nothing is held, nothing to look at."""
+        with self._lock:
+            if not self._open:
+                self._timer = None
+                return False
+        self._recheck()
+        return True
+
+
+def recheck_while_mapped(files: weakref.ref) -> None:
+    """The timer of a `LookupFiles`: every `RECHECK_SECONDS` (at least a tenth of a second), look again at the files
+    it holds, until it holds none (a `stat` per version: bounded by the catalogs, cheap) or is itself gone (an app
+    dropped: it holds a weak reference only). Without it a worker that no request reaches kept a removed file's map,
+    and its disk, until its next lookup."""
+    while True:
+        time.sleep(max(RECHECK_SECONDS, 0.1))
+        held = files()
+        if held is None or not held._recheck_unless_idle():
+            return
+        del held

@@ -399,3 +399,31 @@ def test_a_file_of_the_older_format_is_never_read_and_the_next_sync_replaces_it(
     assert lookup_files.present(store) == {new_name}  # the old file swept, the new one written
     ran.clear()
     assert answers(files_app(store), "odd", "1", CODES) == expected and ran == []
+
+
+def mapped(path) -> bool:
+    """Whether this process maps `path` (or the file that was there: `(deleted)`)."""
+    with open("/proc/self/maps", encoding="utf-8", errors="replace") as maps:
+        return any(str(path) in line for line in maps)
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/maps"), reason="reads the process's maps from /proc (Linux)")
+def test_a_removed_files_map_is_dropped_without_a_lookup_and_the_timer_then_ends(store, monkeypatch):
+    monkeypatch.setattr(lookup_files, "RECHECK_SECONDS", 0.2)
+    store.create_catalog(CatalogCreate(slug="odd", title="Odd"))
+    publish(store, "odd", "1")
+    ref = store.resolve("odd", "1")
+    path, _, _ = lookup_files.write(store, ref)
+    reader = lookup_files.LookupFiles(store)
+    assert reader.file_for(ref).answer(ref, "R") == publishing.entry_detail_json(store, ref, "R").encode()
+    assert mapped(path) and reader._timer.is_alive()
+    time.sleep(0.5)
+    assert mapped(path)  # the file stays: so does its map, past rechecks
+    path.unlink()  # as the sweep of a builder removes it after a publish
+    deadline = time.monotonic() + 10
+    while mapped(path) or reader._timer is not None:  # no lookup asked: the timer drops the map, then ends
+        assert time.monotonic() < deadline, "the removed file stayed mapped" if mapped(path) else "the timer ran on"
+        time.sleep(0.05)
+    assert reader._open == {}
+    lookup_files.write(store, ref)
+    assert reader.file_for(ref) is not None and reader._timer.is_alive()  # a new map starts it again
