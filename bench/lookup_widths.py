@@ -40,9 +40,8 @@ def build(store, work: Path, entries: int) -> dict[str, list[str]]:
     for slug, codes in made.items():
         path = work / f"{slug}.jsonl"
         with open(path, "w", encoding="utf-8") as f:
-            for i, code in enumerate(codes):
-                f.write(json.dumps({"code": code, "display": f"Entry {i} of {slug}, a display of usual length"},
-                                   ensure_ascii=False) + "\n")
+            f.writelines(json.dumps({"code": code, "display": f"Entry {i} of {slug}, a display of usual length"},
+                                    ensure_ascii=False) + "\n" for i, code in enumerate(codes))
         store.create_catalog(CatalogCreate(slug=slug, title=slug, kind="other"))
         run_import(store, path, catalog=slug, version="1", publish=True)
         path.unlink()

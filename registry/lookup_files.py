@@ -1,7 +1,7 @@
 """Lookup answers of each catalog's latest version in a file of this instance, read through mmap (`NSI_LOOKUP_FILES`).
 
 The exact body that `publishing.entry_detail_json` answers for every code of a catalog's `latest` version (its
-newest published one), written once into `cache/lookup/<slug>/<seq>-<checksum>.lkp` under the instance's data
+newest published one), written once into `cache/lookup/<slug>/<seq>-<digest>.lkp` under the instance's data
 folder, so that a cold lookup runs no SQL: the code is found by a binary search (numpy's `searchsorted`) over the
 version's sorted codes and the body is a slice of the map (docs/performance.md, "Lookup bodies in a
 memory-mapped file"). Older versions and drafts are answered by SQL, so the disk grows with the catalogs' sizes

@@ -325,8 +325,8 @@ def long_codes_store(store):
     codes = ["A" * 7, "A" * 8, "A" * 9, long, long + "a", long + "b", long[:-1] + "M", LONGEST, "Ω" * 6, "ΩΩΩΩ1"]
     store.create_catalog(CatalogCreate(slug="long", title="Long"))
     publish(store, "long", "1", ODD + [{"code": code, "display": f"{len(code)} letters"} for code in codes])
-    misses = ["A" * 10, "A" * 8 + "B", long[:-1], long + "c", long + "ab", LONGEST[:-1], LONGEST + "x", "€" * 3, "Ω" * 4,
-              "ΩΩΩΩ", "ΩΩΩΩ2", "A" * 8 + "\0", "A" * 7 + "\0", "\0"]
+    misses = ["A" * 10, "A" * 8 + "B", long[:-1], long + "c", long + "ab", LONGEST[:-1], LONGEST + "x", "€" * 3,
+              "Ω" * 4, "ΩΩΩΩ", "ΩΩΩΩ2", "A" * 8 + "\0", "A" * 7 + "\0", "\0"]
     return [row["code"] for row in ODD] + codes, misses
 
 
