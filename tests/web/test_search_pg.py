@@ -3,6 +3,8 @@ walked in order and a rare one read through GIN, and a misjudged walk read again
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from registry import search
@@ -14,20 +16,26 @@ pytestmark = pytest.mark.usefixtures("loaded")
 
 
 def _pg_plan(store, slug: str, q: str, walked: bool) -> str:
-    """The plan of PostgreSQL's arm 0 window read of catalog `slug` for `q`, walked or through the GIN index."""
+    """The plan that PostgreSQL keeps for the arm 0 window read of catalog `slug` for `q`, walked or through the
+    GIN index: the generic plan of the prepared statement (made once per connection for any words)."""
     ref = store.resolve(slug)
     found = query_terms(q)
     prefix = len(found[-1]) >= search.PREFIX_MIN
-    arms = [pg.tsquery(found, prefix)] * 4
+    params = {"q0": pg.tsquery(found, prefix), "q1": "x", "q2": "x", "q3": "x", "walk_max": pg.WALK_MAX,
+              "window": 65, f"seq{ref.catalog_id}": ref.seq, "found0": 130}
+    sql, names = pg._window_sql(((0, ref.catalog_id, walked),)), []
+    # The statement's named parameters as PREPARE's $n, so that EXPLAIN EXECUTE shows the generic plan.
+    sql = re.sub(r"%\((\w+)\)s", lambda m: f"${(names.index(m[1]) if m[1] in names else names.append(m[1]) or len(names) - 1) + 1}", sql)
     raw = store.engine.raw_connection()
     try:
         cursor = raw.cursor()
         pg.plan_ranked_reads(cursor)
-        params = arms[:1] + [0] + arms[1:] + ([ref.catalog_id, pg.WALK_MAX, arms[0], ref.seq, ref.seq, 65] if walked
-                                              else [ref.seq, ref.seq, ref.catalog_id, arms[0], 130])
-        return "\n".join(r[0] for r in cursor.execute("EXPLAIN " + pg._window_sql((walked,)), params).fetchall())
+        cursor.execute(f"PREPARE ranked_read AS {sql}")
+        literals = ", ".join("'" + str(params[name]).replace("'", "''") + "'" for name in names)
+        return "\n".join(r[0] for r in cursor.execute(f"EXPLAIN EXECUTE ranked_read({literals})").fetchall())
     finally:
         raw.rollback()
+        raw.cursor().execute("DEALLOCATE ALL")
         raw.close()
 
 
