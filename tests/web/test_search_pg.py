@@ -23,9 +23,10 @@ def _pg_plan(store, slug: str, q: str, walked: bool) -> str:
     prefix = len(found[-1]) >= search.PREFIX_MIN
     params = {"q0": pg.tsquery(found, prefix), "q1": "x", "q2": "x", "q3": "x", "walk0": pg.WALK_MAX,
               "window": 65, f"seq{ref.catalog_id}": ref.seq, "found0": 130}
-    sql, names = pg._window_sql(((0, ref.catalog_id, walked),)), []
+    sql = pg._window_sql(((0, ref.catalog_id, walked),))
     # The statement's named parameters as PREPARE's $n, so that EXPLAIN EXECUTE shows the generic plan.
-    sql = re.sub(r"%\((\w+)\)s", lambda m: f"${(names.index(m[1]) if m[1] in names else names.append(m[1]) or len(names) - 1) + 1}", sql)
+    names = list(dict.fromkeys(re.findall(r"%\((\w+)\)s", sql)))
+    sql = re.sub(r"%\((\w+)\)s", lambda m: f"${names.index(m[1]) + 1}", sql)
     raw = store.engine.raw_connection()
     try:
         cursor = raw.cursor()
