@@ -140,7 +140,7 @@ def search(store, q: str, *, catalog: str | None = None, version: str | None = N
         try:
             cursor = connection.cursor()
             dialect = store.engine.dialect.name
-            ready = search_index.indexed_seqs(cursor)
+            ready = search_index.indexed_seqs(cursor, pg.RANKED_READS if dialect == "postgresql" else "")
             indexed = [ref for ref in refs if ref.seq <= ready.get(ref.catalog_id, (0, 0))[0]
                        and ready[ref.catalog_id][1] != search_index.UNINDEXABLE]
             seqs = tuple(sorted((catalog_id, seq) for catalog_id, (seq, _) in ready.items()))
@@ -148,6 +148,9 @@ def search(store, q: str, *, catalog: str | None = None, version: str | None = N
             answers = iter(_indexed_hits(cursor, dialect, indexed, found, limit, seqs, stats)
                            if indexed else ())
             cursor.close()
+            # Ended by a commit, not by the pool's rollback: on a rollback psycopg deallocates every statement it
+            # prepared on the connection, and PostgreSQL's ranked reads are prepared to be planned once.
+            connection.commit()
         finally:
             connection.close()
         for ref in refs:  # in slug order, so that equal scores keep it

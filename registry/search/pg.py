@@ -31,6 +31,8 @@ from functools import lru_cache
 from registry.search.per_store import PerStore
 
 WALK_MAX = 20_000  # rows a window read walks in order at most (10-20 ms); then it reads the GIN index
+PROBE = 2_000  # rows walked first for a code's prefix, which the statistics cannot judge (about 0.7 ms)
+PROBE_FROM = 50_000  # catalogs of more rows are probed (in fewer, reading every match costs a few ms at most)
 STATS_SECONDS = 30  # the partitions' statistics are read again after this long
 GROWTH = 8  # a GIN read that found too few valid rows is read again with this many times its limit
 
@@ -142,63 +144,89 @@ def _walks(rows: float, share: float, window: int) -> bool:
     return share > 0 and window / share <= min(WALK_MAX / 4, rows * share)
 
 
+def _probes(rows: float, found: list[str], prefix: bool) -> bool:
+    """Whether a window read the statistics cannot judge walks `PROBE` rows in order before it reads the GIN
+    index: when its last term is a prefix of codes (it holds a digit) in a catalog of over `PROBE_FROM` rows.
+    Each code is in one entry, so none is among the most common lexemes, yet a short prefix of them can start a
+    tenth of a national catalog (`G00` of 1M codes: 100,000 matches read through the GIN index and sorted, 29
+    ms, where its shortest matches lie among the first rows in order: 2.2 ms walked). A rare prefix costs the
+    walk in vain (about 0.7 ms on 1M rows) before its GIN read."""
+    return prefix and rows > PROBE_FROM and any(ch.isdigit() for ch in found[-1])
+
+
 # Each row's score, whether it matches each of the other three arms' queries (see `hits`), whether it is valid
-# in the version, and its place in the order.
-_COLUMNS = ("e.code, e.display, e.status, ts_rank(s.terms, CAST(%s AS tsquery), 1) AS score, s.catalog_id, %s AS arm, "
-            "s.terms @@ CAST(%s AS tsquery), s.terms @@ CAST(%s AS tsquery), s.terms @@ CAST(%s AS tsquery)")
-# The catalog's first rows in order, at most %s of them, then its first valid matches among them: its B-tree
-# walked, never its GIN index.
-_WALKED = (f"SELECT * FROM (SELECT {_COLUMNS}, TRUE, s.length, s.entry_id FROM (SELECT * FROM entry_search "
-           f"WHERE catalog_id = %s ORDER BY length, entry_id LIMIT %s) s JOIN entry e ON e.id = s.entry_id "
-           f"WHERE s.terms @@ CAST(%s AS tsquery) AND e.valid_from <= %s AND (e.valid_to IS NULL OR e.valid_to > %s) "
-           f"ORDER BY s.length, s.entry_id LIMIT %s) w")
-# The catalog's first %s matches in order, found through its GIN index and sorted (`+ 0`: an order the B-tree
-# cannot give, so that the planner does not walk it instead, in vain for a word its statistics misjudge), each
-# then joined to its entry to tell whether it is valid.
-_FOUND = (f"SELECT * FROM (SELECT {_COLUMNS}, e.valid_from <= %s AND (e.valid_to IS NULL OR e.valid_to > %s), "
-          f"s.length, s.entry_id FROM (SELECT * FROM entry_search WHERE catalog_id = %s "
-          f"AND terms @@ CAST(%s AS tsquery) ORDER BY length + 0, entry_id LIMIT %s) s "
-          f"JOIN entry e ON e.id = s.entry_id) w")
+# in the version, and its place in the order. Parameters are named (`q0`-`q3`, the arms' queries; `seq<catalog
+# id>`; `found<n>`, the nth read's rows at most), so that each is sent once however many reads use it.
+_COLUMNS = ("e.code, e.display, e.status, ts_rank(s.terms, CAST(%(q0)s AS tsquery), 1) AS score, s.catalog_id, "
+            "{arm} AS arm, s.terms @@ CAST(%(q1)s AS tsquery), s.terms @@ CAST(%(q2)s AS tsquery), "
+            "s.terms @@ CAST(%(q3)s AS tsquery)")
+# The catalog's first rows in order, at most `walk<n>` of them, then its first valid matches among them: its
+# B-tree walked, never its GIN index. `{partition}` is the catalog's own partition, named so that the statement
+# is planned for it alone, once (see `RANKED_READS`).
+_WALKED = ("SELECT * FROM (SELECT " + _COLUMNS + ", TRUE, s.length, s.entry_id FROM (SELECT * FROM {partition} "
+           "ORDER BY length, entry_id LIMIT %(walk{n})s) s JOIN entry e ON e.id = s.entry_id "
+           "WHERE s.terms @@ CAST(%(q{arm})s AS tsquery) AND e.valid_from <= %(seq{catalog})s "
+           "AND (e.valid_to IS NULL OR e.valid_to > %(seq{catalog})s) ORDER BY s.length, s.entry_id "
+           "LIMIT %(window)s) w")
+# The catalog's first `found<n>` matches in order, found through its GIN index and sorted (`+ 0`: an order the
+# B-tree cannot give, so that the planner does not walk it instead, in vain for a word its statistics misjudge),
+# each then joined to its entry to tell whether it is valid.
+_FOUND = ("SELECT * FROM (SELECT " + _COLUMNS + ", e.valid_from <= %(seq{catalog})s AND (e.valid_to IS NULL "
+          "OR e.valid_to > %(seq{catalog})s), s.length, s.entry_id FROM (SELECT * FROM {partition} "
+          "WHERE terms @@ CAST(%(q{arm})s AS tsquery) ORDER BY length + 0, entry_id LIMIT %(found{n})s) s "
+          "JOIN entry e ON e.id = s.entry_id) w")
 
 
 @lru_cache(maxsize=256)
-def _window_sql(walked: tuple[bool, ...]) -> str:
-    """Window reads in one statement, each walked in order (True) or found through the GIN index (False)."""
-    return " UNION ALL ".join(_WALKED if w else _FOUND for w in walked)
+def _window_sql(reads: tuple[tuple[int, int, bool], ...]) -> str:
+    """Window reads in one statement, each (arm, catalog id, walked): the catalog's partition walked in order
+    (True) or read through its GIN index (False) for the arm's query."""
+    return " UNION ALL ".join((_WALKED if walked else _FOUND).format(
+        partition=partition(catalog_id), arm=arm, catalog=int(catalog_id), n=n)
+        for n, (arm, catalog_id, walked) in enumerate(reads))
+
+
+RANKED_READS = ("SET LOCAL plan_cache_mode = force_generic_plan; SET LOCAL max_parallel_workers_per_gather = 0; "
+                "SET LOCAL enable_seqscan = off; SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off; "
+                "SET LOCAL jit = off; ")
+"""Settings for the ranked reads of a transaction, sent before them (`plan_ranked_reads`, or with the query of
+`search_index.indexed_seqs` in the same round trip), so that each catalog's reads are planned once and well.
+
+Each read names its catalog's partition, and is prepared (`_read`), so PostgreSQL plans it once per connection
+(a generic plan, whatever the words and limits: the words' selectivity does not choose the plan, since whether
+a window is walked in order or read through the GIN index is decided here, by `_walks`, and written in the
+statement). Planning it anew each time, for the words at hand, cost 0.5-0.9 ms a search across the catalogs,
+three times the reads themselves. No parallel workers: starting them costs more than these small reads. No
+sequential scan: its cost is the whole partition whatever the words. Each match is joined to its entry by its
+key: hashing or sorting `entry` for the join cost a second on a 1M store when a word's matches were misjudged
+many. No JIT compilation: a read the plan thinks large would be compiled, 100 ms for a read of a few rows.
+"""
 
 
 def plan_ranked_reads(cursor) -> None:
-    """Settings for the ranked reads of this transaction, so that each catalog's read is planned for it.
-
-    A plan made for the catalog and words at hand: psycopg prepares a statement run five times, and PostgreSQL
-    may then keep a generic plan that ignores the parameters (one plan for any catalog's partition). No
-    parallel workers: starting them costs more than these small reads. No sequential scan: its cost is the
-    whole partition whatever the words (a bad estimate could pick it). Each match is joined to its entry by
-    its key: hashing or sorting `entry` for the join cost a second on a 1M store when a word's matches were
-    misjudged many. No JIT compilation: a rare word that the statistics guess in 25,000 rows of a 1M catalog
-    costs enough in the plan to be compiled, 100 ms for a read of a few rows.
-    """
-    cursor.execute("SET LOCAL plan_cache_mode = force_custom_plan; SET LOCAL max_parallel_workers_per_gather = 0; "
-                   "SET LOCAL enable_seqscan = off; SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off; "
-                   "SET LOCAL jit = off")
+    """Apply `RANKED_READS` to the transaction of `cursor`, for the ranked reads that follow in it."""
+    cursor.execute(RANKED_READS)
 
 
 def _read(cursor, reads: list[tuple], arms: list[str], window: int) -> list[tuple]:
-    """Window reads, each (arm, catalog id, seq, walked, rows found at most), in one statement: rows (code,
+    """Window reads, each (arm, catalog id, seq, rows walked at most or 0 to read the GIN index, rows found at
+    most), in one statement: rows (code,
     display, status, score, catalog id, arm, whether the row matches arms 1, 2 and 3, whether it is valid, and
     its length and entry id)."""
-    params = []
-    for arm, catalog_id, seq, walked, found in reads:
-        params += [arms[0], arm, *arms[1:]]
-        params += ([catalog_id, WALK_MAX, arms[arm], seq, seq, window] if walked
-                   else [seq, seq, catalog_id, arms[arm], found])
-    cursor.execute(_window_sql(tuple(read[3] for read in reads)), params)
+    params = {"q0": arms[0], "q1": arms[1], "q2": arms[2], "q3": arms[3], "window": window}
+    for n, (arm, catalog_id, seq, walk, found) in enumerate(reads):
+        params[f"seq{int(catalog_id)}"] = seq
+        params[f"walk{n}" if walk else f"found{n}"] = walk or found
+    # Prepared, so that the generic plan that `RANKED_READS` asks for is made once per statement and connection.
+    cursor.execute(_window_sql(tuple((arm, catalog_id, walk > 0) for arm, catalog_id, _, walk, _ in reads)),
+                   params, prepare=True)
     return cursor.fetchall()
 
 
 def hits(cursor, refs: list, found: list[str], limit: int, window: int, prefix_min: int, stats: _Stats,
          seqs: tuple) -> list[list[tuple]]:
-    """Each version's best `limit` rows as (-score, code, display, status), best first, for query terms `found`.
+    """Each version's best `limit` rows as (-score, code, display, status), best first, for query terms `found`,
+    read in a transaction where `RANKED_READS` are set.
 
     Every term must match; the last also as a prefix when it has at least `prefix_min` characters. Four windows
     a catalog, as on SQLite: its first `window` valid matches (arm 0), those of the words as they are (1), and
@@ -215,11 +243,11 @@ def hits(cursor, refs: list, found: list[str], limit: int, window: int, prefix_m
     arms = [tsquery(found, prefix), tsquery(found, prefix, exact=True),
             tsquery(found, prefix, "A"), tsquery(found, prefix, "A", exact=True)]
     as_prefix = [prefix, False, prefix, False]
-    plan_ranked_reads(cursor)
 
     def read(arm: int, ref) -> tuple:
-        share = stats.share(ref.catalog_id, found, as_prefix[arm])
-        return arm, ref.catalog_id, ref.seq, _walks(stats.rows(ref.catalog_id), share, window), 2 * window
+        rows, share = stats.rows(ref.catalog_id), stats.share(ref.catalog_id, found, as_prefix[arm])
+        walk = WALK_MAX if _walks(rows, share, window) else PROBE if _probes(rows, found, as_prefix[arm]) else 0
+        return arm, ref.catalog_id, ref.seq, walk, 2 * window
     reads = [read(0, ref) for ref in refs]
     by_ref = {ref.catalog_id: ref for ref in refs}
     by_catalog: dict[int, dict[str, tuple]] = {ref.catalog_id: {} for ref in refs}
@@ -229,17 +257,17 @@ def hits(cursor, refs: list, found: list[str], limit: int, window: int, prefix_m
                 cursor, reads, arms, window):
             got[catalog_id, arm].append((length, entry_id, valid, within, (-score, code, display, status)))
         again = []
-        for arm, catalog_id, seq, walked, most in reads:
+        for arm, catalog_id, seq, walk, most in reads:
             rows = sorted(got[catalog_id, arm], key=lambda r: r[:2])
             kept = [r for r in rows if r[2]][:window]
             for *_, hit in kept:
                 by_catalog[catalog_id].setdefault(hit[1], hit)
             if len(kept) < window:
-                if walked:  # stopped short of its window: misjudged, so read through the GIN index
-                    again.append((arm, catalog_id, seq, False, most))
+                if walk:  # stopped short of its window: misjudged, so read through the GIN index
+                    again.append((arm, catalog_id, seq, 0, most))
                 elif len(rows) == most:  # too many of the matches found were not valid (a version that
                     # changed many rows, an older version): eight times as many, not all (each is joined to its entry)
-                    again.append((arm, catalog_id, seq, False, most * GROWTH))
+                    again.append((arm, catalog_id, seq, 0, most * GROWTH))
             elif arm == 0:
                 outside = {n + 1 for *_, within, _ in kept for n, yes in enumerate(within) if not yes}
                 again += [read(other, by_ref[catalog_id]) for other in sorted(outside)]
