@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import operator
 import threading
 import time
 from functools import lru_cache
@@ -177,6 +178,10 @@ _FOUND = ("SELECT * FROM (SELECT " + _COLUMNS + ", e.valid_from <= %(seq{catalog
           "JOIN entry e ON e.id = s.entry_id) w")
 
 
+_VALID = 9  # in a row of `_read`: whether the row is valid in the version
+_IN_ORDER = operator.itemgetter(10, 11)  # its place in the order: (length, entry id)
+
+
 @lru_cache(maxsize=256)
 def _window_sql(reads: tuple[tuple[int, int, bool], ...]) -> str:
     """Window reads in one statement, each (arm, catalog id, walked): the catalog's partition walked in order
@@ -253,15 +258,17 @@ def hits(cursor, refs: list, found: list[str], limit: int, window: int, prefix_m
     by_catalog: dict[int, dict[str, tuple]] = {ref.catalog_id: {} for ref in refs}
     while reads:
         got: dict[tuple[int, int], list] = {(catalog_id, arm): [] for arm, catalog_id, *_ in reads}
-        for code, display, status, score, catalog_id, arm, *within, valid, length, entry_id in _read(
-                cursor, reads, arms, window):
-            got[catalog_id, arm].append((length, entry_id, valid, within, (-score, code, display, status)))
+        for row in _read(cursor, reads, arms, window):
+            got[row[4], row[5]].append(row)
         again = []
         for arm, catalog_id, seq, walk, most in reads:
-            rows = sorted(got[catalog_id, arm], key=lambda r: r[:2])
-            kept = [r for r in rows if r[2]][:window]
-            for *_, hit in kept:
-                by_catalog[catalog_id].setdefault(hit[1], hit)
+            rows = got[catalog_id, arm]
+            rows.sort(key=_IN_ORDER)
+            kept = [row for row in rows if row[_VALID]][:window]
+            hits_of = by_catalog[catalog_id]
+            for row in kept:
+                if row[0] not in hits_of:  # code, display, status, score
+                    hits_of[row[0]] = (-row[3], row[0], row[1], row[2])
             if len(kept) < window:
                 if walk:  # stopped short of its window: misjudged, so read through the GIN index
                     again.append((arm, catalog_id, seq, 0, most))
@@ -269,7 +276,8 @@ def hits(cursor, refs: list, found: list[str], limit: int, window: int, prefix_m
                     # changed many rows, an older version): eight times as many, not all (each is joined to its entry)
                     again.append((arm, catalog_id, seq, 0, most * GROWTH))
             elif arm == 0:
-                outside = {n + 1 for *_, within, _ in kept for n, yes in enumerate(within) if not yes}
-                again += [read(other, by_ref[catalog_id]) for other in sorted(outside)]
+                again += [read(other, by_ref[catalog_id]) for other in (1, 2, 3)
+                          if not all(row[5 + other] for row in kept)]
         reads = again
-    return [sorted(by_catalog[ref.catalog_id].values(), key=lambda r: (r[0], r[1]))[:limit] for ref in refs]
+    # By score, then code: a catalog's codes are unique, so the tuples never compare further.
+    return [sorted(by_catalog[ref.catalog_id].values())[:limit] for ref in refs]
