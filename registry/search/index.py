@@ -3,8 +3,8 @@
 The index is a table of the database itself: SQLite FTS5 (`entry_search`, contentless, its rowid the entry's
 catalog, length and id: `registry.search.fts5.rowid`) or a PostgreSQL tsvector with a GIN index
 (`entry_search(catalog_id, entry_id, length, terms)`, a partition per catalog: `registry.search.pg`), both over
-the terms of `registry.search.analysis`. It holds one row per *entry row*, and entry rows never change their text (design
-§2: a publish inserts new or changed rows and closes old ones), so a publish of 1% changes costs 1% of an
+the terms of `registry.search.analysis`. It holds one row per *entry row*, and entry rows never change their
+text (design §2: a publish inserts new or changed rows and closes old ones), so a publish of 1% changes costs 1% of an
 index, every version of a catalog shares one index, and every server node reads the same one.
 
 `build(store, catalog_id)` indexes the catalog's entry rows above its watermark (`search_index_state`) up to

@@ -240,7 +240,7 @@ def hits(cursor, refs: list, found: list[str], limit: int, window: int, prefix_m
     ((catalog id, indexed seq), ...), tells it when a build has ended) expects cheaper. The others are read only
     for a full window with rows outside them (otherwise they are the same rows). A walk that stopped short of
     its window (the statistics misjudged the words) is read again through the GIN index, and a read through
-    the GIN index, which joins its first `2 × window` matches, again with `GROWTH` times as many while fewer were
+    the GIN index, which joins its first `1.5 × window` matches, again with `GROWTH` times as many while fewer were
     valid. So at most four windows of rows a catalog are ranked, and each walk reads at most `WALK_MAX` rows.
     """
     stats.refresh(cursor, seqs)
@@ -252,7 +252,7 @@ def hits(cursor, refs: list, found: list[str], limit: int, window: int, prefix_m
     def read(arm: int, ref) -> tuple:
         rows, share = stats.rows(ref.catalog_id), stats.share(ref.catalog_id, found, as_prefix[arm])
         walk = WALK_MAX if _walks(rows, share, window) else PROBE if _probes(rows, found, as_prefix[arm]) else 0
-        return arm, ref.catalog_id, ref.seq, walk, 2 * window
+        return arm, ref.catalog_id, ref.seq, walk, window + window // 2  # a margin for rows not valid
     reads = [read(0, ref) for ref in refs]
     by_ref = {ref.catalog_id: ref for ref in refs}
     by_catalog: dict[int, dict[str, tuple]] = {ref.catalog_id: {} for ref in refs}
