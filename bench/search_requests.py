@@ -34,7 +34,10 @@ def backend_cpu(monitor, name: str) -> float:
     """CPU seconds used so far by the PostgreSQL backends whose application_name is `name` (from /proc)."""
     total = 0
     for (pid,) in monitor.execute("SELECT pid FROM pg_stat_activity WHERE application_name = %s", [name]):
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:  # the backend ended meanwhile (its CPU is lost to the figure)
+            continue
         total += int(fields[11]) + int(fields[12])  # utime, stime
     return total / os.sysconf("SC_CLK_TCK")
 

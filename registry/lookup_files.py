@@ -251,7 +251,7 @@ class LookupFile:
         """Whether the file mapped is still the one at its path (not removed nor replaced since)."""
         try:
             found = os.stat(self.path)
-        except FileNotFoundError:
+        except OSError:  # removed, or not to be looked at any more (permissions, a stale network mount)
             return False
         return (found.st_dev, found.st_ino) == self._identity
 
@@ -310,6 +310,7 @@ class LookupFiles:
         self._checked_at = time.monotonic()
         self._lock = threading.Lock()
         self._timer: threading.Thread | None = None  # runs recheck_while_mapped while _open holds anything
+        _instances.add(self)
 
     def file_for(self, ref: VersionRef) -> LookupFile | None:
         """The lookup file of published version `ref`, or None when it has none (yet, or any more)."""
@@ -376,6 +377,20 @@ class LookupFiles:
                 return False
         self._recheck()
         return True
+
+
+_instances: weakref.WeakSet = weakref.WeakSet()  # every LookupFiles of this process
+
+
+def _after_fork_in_child() -> None:
+    """In a forked process (a gunicorn worker), a fresh lock and no timer for each `LookupFiles`: the parent's
+    lock may have been held by one of its threads at the fork, and its timer thread does not exist here."""
+    for files in list(_instances):
+        files._lock = threading.Lock()
+        files._timer = None
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def recheck_while_mapped(files: weakref.ref) -> None:

@@ -427,3 +427,16 @@ def test_a_removed_files_map_is_dropped_without_a_lookup_and_the_timer_then_ends
     assert reader._open == {}
     lookup_files.write(store, ref)
     assert reader.file_for(ref) is not None and reader._timer.is_alive()  # a new map starts it again
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork: POSIX only")
+def test_a_forked_worker_gets_a_fresh_lock_and_no_timer(store):
+    # gunicorn forks its workers from a process that may hold a LookupFiles: a lock held by one of the parent's
+    # threads at the fork would be held for ever in the child, and the parent's timer thread is not there.
+    reader = lookup_files.LookupFiles(store)
+    reader._timer = threading.Thread(target=lambda: None)
+    with reader._lock:
+        pid = os.fork()
+        if pid == 0:  # the child: exit code 0 only when the lock is free and there is no timer
+            os._exit(0 if reader._lock.acquire(blocking=False) and reader._timer is None else 1)
+    assert os.waitpid(pid, 0)[1] == 0

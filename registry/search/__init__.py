@@ -134,25 +134,26 @@ def search(store, q: str, *, catalog: str | None = None, version: str | None = N
     hits: list[dict] = []
     indexing: list[dict] = []
     if found:
-        # Plain SQL on the pooled driver connection: building and compiling expressions cost more than the
-        # index's own work for most queries.
-        connection = store.engine.raw_connection()
-        try:
-            cursor = connection.cursor()
-            dialect = store.engine.dialect.name
-            ready = search_index.indexed_seqs(cursor, pg.RANKED_READS if dialect == "postgresql" else "")
+        dialect = store.engine.dialect.name
+
+        def read(cursor) -> tuple[list, list]:
+            ready = search_index.indexed_seqs(cursor)
             indexed = [ref for ref in refs if ref.seq <= ready.get(ref.catalog_id, (0, 0))[0]
                        and ready[ref.catalog_id][1] != search_index.UNINDEXABLE]
             seqs = tuple(sorted((catalog_id, seq) for catalog_id, (seq, _) in ready.items()))
             stats = (fts5 if dialect == "sqlite" else pg).stats_for(store)
-            answers = iter(_indexed_hits(cursor, dialect, indexed, found, limit, seqs, stats)
-                           if indexed else ())
-            cursor.close()
-            # Ended by a commit, not by the pool's rollback: on a rollback psycopg deallocates every statement it
-            # prepared on the connection, and PostgreSQL's ranked reads are prepared to be planned once.
-            connection.commit()
-        finally:
-            connection.close()
+            return indexed, (_indexed_hits(cursor, dialect, indexed, found, limit, seqs, stats) if indexed else [])
+        # Plain SQL on a driver connection: building and compiling expressions cost more than the index's own work
+        # for most queries. PostgreSQL's ranked reads have connections of their own (`pg.reads_for`).
+        if dialect == "postgresql":
+            indexed, answers = pg.reads_for(store).run(read)
+        else:
+            connection = store.engine.raw_connection()
+            try:
+                indexed, answers = read(connection.cursor())
+            finally:
+                connection.close()
+        answers = iter(answers)
         for ref in refs:  # in slug order, so that equal scores keep it
             if ref in indexed:
                 hits.extend(next(answers))

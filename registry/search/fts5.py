@@ -162,7 +162,7 @@ class _Stats:
         return found
 
 
-stats_for = PerStore(_Stats)
+stats_for = PerStore(lambda store: _Stats())
 """The term statistics kept for `store`'s index (one per store: two stores in a process never share counts)."""
 
 

@@ -60,14 +60,11 @@ def owner_prefix(pid: int) -> str:
     return f"{socket.gethostname()}:{pid}:"
 
 
-def indexed_seqs(cursor, settings: str = "") -> dict[int, tuple[int, int]]:
+def indexed_seqs(cursor) -> dict[int, tuple[int, int]]:
     """catalog id -> (the sequence up to which its versions are searchable through the index, the last entry id
     indexed: none of the catalog's index rows lies above it; `UNINDEXABLE` for a catalog the index cannot hold,
-    whose versions are scanned), from a driver cursor. `settings`, statements without parameters (PostgreSQL's
-    `SET LOCAL`s of `pg.RANKED_READS`), are sent with the query, in the same round trip."""
-    cursor.execute(f"{settings}SELECT catalog_id, indexed_seq, indexed_entry_id FROM search_index_state")
-    while cursor.description is None and cursor.nextset():
-        pass  # past the settings' results, to the query's
+    whose versions are scanned), from a driver cursor."""
+    cursor.execute("SELECT catalog_id, indexed_seq, indexed_entry_id FROM search_index_state")
     return {catalog_id: (seq, entry_id) for catalog_id, seq, entry_id in cursor.fetchall()}
 
 

@@ -11,9 +11,9 @@ T = TypeVar("T")
 
 
 class PerStore(Generic[T]):
-    """A callable giving `store`'s own object, made by `factory()` the first time it is asked for."""
+    """A callable giving `store`'s own object, made by `factory(store)` the first time it is asked for."""
 
-    def __init__(self, factory: Callable[[], T]):
+    def __init__(self, factory: Callable[..., T]):
         self._factory = factory
         self._of: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
@@ -23,5 +23,5 @@ class PerStore(Generic[T]):
         with self._lock:
             found = self._of.get(store)
             if found is None:
-                found = self._of[store] = self._factory()
+                found = self._of[store] = self._factory(store)
             return found

@@ -8,7 +8,9 @@ capped alike, so the same rows). How they are found is decided from the partitio
 a word in a third of a 1M catalog by walking the B-tree in that order until the window is full (a few hundred
 rows; each build batch is written in that order, so the rows walked share pages), a rarer one through the
 partition's GIN index. A walk that the statistics misjudged ends after `WALK_MAX` rows and the window is read
-through the GIN index. Before, the index was one table: a word common in one large catalog cost its whole GIN
+through the GIN index. A prefix of codes, which statistics cannot judge, is walked `PROBE` rows first in a large
+catalog (`_probes`). The reads are made on connections of their own (`reads_for`, with `RANKED_READS`), where
+psycopg keeps them prepared, so that PostgreSQL plans each once. Before, the index was one table: a word common in one large catalog cost its whole GIN
 bitmap (375,000 rows) in a search of any other catalog, and a large catalog's window was its first matches in
 table order, found through that bitmap too.
 
@@ -30,6 +32,7 @@ import time
 from functools import lru_cache
 
 from registry.search.per_store import PerStore
+from registry.store.thread_reads import ThreadReads
 
 WALK_MAX = 20_000  # rows a window read walks in order at most (10-20 ms); then it reads the GIN index
 PROBE = 2_000  # rows walked first for a code's prefix, which the statistics cannot judge (about 0.7 ms)
@@ -134,7 +137,7 @@ class _Stats:
         return share
 
 
-stats_for = PerStore(_Stats)
+stats_for = PerStore(lambda store: _Stats())
 """The partitions' statistics kept for `store` (one per store)."""
 
 
@@ -191,26 +194,30 @@ def _window_sql(reads: tuple[tuple[int, int, bool], ...]) -> str:
         for n, (arm, catalog_id, walked) in enumerate(reads))
 
 
-RANKED_READS = ("SET LOCAL plan_cache_mode = force_generic_plan; SET LOCAL max_parallel_workers_per_gather = 0; "
-                "SET LOCAL enable_seqscan = off; SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off; "
-                "SET LOCAL jit = off; ")
-"""Settings for the ranked reads of a transaction, sent before them (`plan_ranked_reads`, or with the query of
-`search_index.indexed_seqs` in the same round trip), so that each catalog's reads are planned once and well.
+RANKED_READS = ("SET plan_cache_mode = force_generic_plan", "SET max_parallel_workers_per_gather = 0",
+                "SET enable_seqscan = off", "SET enable_hashjoin = off", "SET enable_mergejoin = off", "SET jit = off")
+"""The settings of the connections that make the ranked reads (`reads_for`), which make nothing else, so that
+each catalog's reads are planned once and well.
 
-Each read names its catalog's partition, and is prepared (`_read`), so PostgreSQL plans it once per connection
-(a generic plan, whatever the words and limits: the words' selectivity does not choose the plan, since whether
-a window is walked in order or read through the GIN index is decided here, by `_walks`, and written in the
-statement). Planning it anew each time, for the words at hand, cost 0.5-0.9 ms a search across the catalogs,
-three times the reads themselves. No parallel workers: starting them costs more than these small reads. No
-sequential scan: its cost is the whole partition whatever the words. Each match is joined to its entry by its
-key: hashing or sorting `entry` for the join cost a second on a 1M store when a word's matches were misjudged
-many. No JIT compilation: a read the plan thinks large would be compiled, 100 ms for a read of a few rows.
+Each read names its catalog's partition. psycopg prepares a statement it has run five times on a connection,
+and PostgreSQL then plans it once (a generic plan, whatever the words and limits: the words' selectivity does
+not choose the plan, since whether a window is walked in order or read through the GIN index is decided here,
+by `_walks`, and written in the statement). Planning each read anew, for the words at hand, cost 0.5-0.9 ms a
+search across the catalogs, three times the reads themselves. The connections are the search's own, in
+autocommit: on the pool's connections, every other request's rollback made psycopg deallocate every prepared
+statement. No parallel workers: starting them costs more than these small reads. No sequential scan: its cost
+is the whole partition whatever the words. Each match is joined to its entry by its key: hashing or sorting
+`entry` for the join cost a second on a 1M store when a word's matches were misjudged many. No JIT
+compilation: a read the plan thinks large would be compiled, 100 ms for a read of a few rows.
 """
+
+reads_for = PerStore(lambda store: ThreadReads(store.engine, session=RANKED_READS))
+"""The per-thread connections of `store` that make its ranked reads, with `RANKED_READS` (one set per store)."""
 
 
 def plan_ranked_reads(cursor) -> None:
-    """Apply `RANKED_READS` to the transaction of `cursor`, for the ranked reads that follow in it."""
-    cursor.execute(RANKED_READS)
+    """Apply `RANKED_READS` to the transaction of `cursor` (a connection of the pool's, in a test)."""
+    cursor.execute("; ".join(statement.replace("SET ", "SET LOCAL ", 1) for statement in RANKED_READS))
 
 
 def _read(cursor, reads: list[tuple], arms: list[str], window: int) -> list[tuple]:
@@ -222,16 +229,17 @@ def _read(cursor, reads: list[tuple], arms: list[str], window: int) -> list[tupl
     for n, (arm, catalog_id, seq, walk, found) in enumerate(reads):
         params[f"seq{int(catalog_id)}"] = seq
         params[f"walk{n}" if walk else f"found{n}"] = walk or found
-    # Prepared, so that the generic plan that `RANKED_READS` asks for is made once per statement and connection.
+    # Prepared by psycopg once it has run five times on the connection, the generic plan that `RANKED_READS` asks
+    # for is then made once per statement and connection (a statement run once is not prepared in vain).
     cursor.execute(_window_sql(tuple((arm, catalog_id, walk > 0) for arm, catalog_id, _, walk, _ in reads)),
-                   params, prepare=True)
+                   params)
     return cursor.fetchall()
 
 
 def hits(cursor, refs: list, found: list[str], limit: int, window: int, prefix_min: int, stats: _Stats,
          seqs: tuple) -> list[list[tuple]]:
     """Each version's best `limit` rows as (-score, code, display, status), best first, for query terms `found`,
-    read in a transaction where `RANKED_READS` are set.
+    read with `RANKED_READS` set (on a connection of `reads_for`).
 
     Every term must match; the last also as a prefix when it has at least `prefix_min` characters. Four windows
     a catalog, as on SQLite: its first `window` valid matches (arm 0), those of the words as they are (1), and

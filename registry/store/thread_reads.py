@@ -19,7 +19,9 @@ other connection) and then taken out of the pool:
 - disposing the engine (shutdown, or a gunicorn worker after its fork) closes the connections this
   process opened; connections inherited from a parent process are dropped without being used. A
   thread that ends takes its connection with it;
-- an in-memory SQLite database exists only in its pooled connection, so there the read borrows that one.
+- an in-memory SQLite database exists only in its pooled connection, so there the read borrows that one;
+- `session`: settings of each PostgreSQL connection, for reads that want their own (the ranked reads of
+  search, `registry.search.pg.RANKED_READS`, on connections of their own); `run` makes several statements.
 
 Nothing here imports Flask.
 """
@@ -29,6 +31,7 @@ from __future__ import annotations
 import os
 import threading
 import weakref
+from typing import Callable, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -38,6 +41,7 @@ from registry.db import driver_sql
 # SQLite reads the first this many bytes of the database file through a memory map, not a copy into each
 # connection's own page cache: address space, not memory (the pages are the operating system's file cache).
 SQLITE_MMAP_BYTES = 1 << 30
+T = TypeVar("T")
 
 
 class _Held:
@@ -64,8 +68,9 @@ class _Held:
 class ThreadReads:
     """Per-thread read-only connections to `engine`'s database; `fetchall(sql, params)` runs one query."""
 
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, session: tuple[str, ...] = ()):
         self.engine = engine
+        self.session = session  # PostgreSQL statements (settings) run once when each connection opens
         self.postgres = engine.dialect.name == "postgresql"
         # An in-memory SQLite database lives in its pooled connection alone: read through the pool there.
         self.in_memory = not self.postgres and engine.url.database in (None, "", ":memory:")
@@ -98,6 +103,26 @@ class ThreadReads:
             held.close()
         return self._open().dbapi.execute(sql, params).fetchall()
 
+    def run(self, read: Callable[..., T]) -> T:
+        """`read(cursor)`, several statements of one read, on this thread's connection (each statement sees the
+        latest committed state). A connection that fails is dropped and `read` is run once more on a new one."""
+        if self.in_memory:
+            connection = self.engine.raw_connection()
+            try:
+                return read(connection.cursor())
+            finally:
+                connection.close()
+        held = getattr(self._local, "held", None)
+        if held is None or held.dbapi is None or held.pid != os.getpid() or held.generation != self._generation:
+            held = self._open()
+        try:
+            with held.dbapi.cursor() as cursor:
+                return read(cursor)
+        except self._errors:
+            held.close()
+        with self._open().dbapi.cursor() as cursor:
+            return read(cursor)
+
     def close(self, *_args) -> None:
         """Close every connection this process opened (the engine was disposed); the next read opens anew."""
         with self._lock:
@@ -124,6 +149,8 @@ class ThreadReads:
             dbapi.rollback()
             dbapi.autocommit = True
             dbapi.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+            for statement in self.session:
+                dbapi.execute(statement)
         else:
             import sqlite3
             self._errors = (sqlite3.OperationalError, sqlite3.ProgrammingError)

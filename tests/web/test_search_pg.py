@@ -111,3 +111,29 @@ def test_a_prefix_of_many_codes_is_walked_first_and_a_rare_one_then_read_through
     assert [read[3] for read in reads[0]] == [pg.WALK_MAX]  # a common word: walked as its statistics say
     reads.clear()
     assert codes(client.get("/api/v1/search?q=нет&catalog=codes")) == [] and [read[3] for read in reads[0]] == [0]
+
+
+@pytest.mark.parametrize("db_env", ["postgresql"], indirect=True)
+def test_ranked_reads_keep_their_prepared_plans_on_connections_of_their_own(client, store, tmp_path):
+    # A window read is prepared once psycopg has run it five times, and PostgreSQL then reuses its generic plan
+    # (planning it at each search cost more than the read). Other requests do not take it away: on the pool's
+    # connections, any rollback made psycopg deallocate every prepared statement. The ranked reads' settings
+    # stay on their own connections.
+    _publish(store, tmp_path, "kept", [(f"K{i:03d}", "частое слово") for i in range(50)])
+    partition = pg.partition(store.resolve("kept").catalog_id)
+
+    def prepared():
+        return pg.reads_for(store).run(lambda cursor: cursor.execute(
+            "SELECT name, generic_plans FROM pg_prepared_statements WHERE statement LIKE %s",
+            [f"%{partition}%"]).fetchall())
+    for _ in range(6):
+        assert codes(client.get("/api/v1/search?q=частое&catalog=kept&limit=2")) == ["K000", "K001"]
+    [(name, plans)] = prepared()
+    assert plans >= 1
+    assert client.get("/api/v1/catalogs").status_code == 200  # other reads, ended by the pool's rollback
+    with store.engine.connect() as conn:
+        conn.exec_driver_sql("SELECT 1")
+        assert conn.exec_driver_sql("SHOW enable_seqscan").scalar() == "on"
+    assert codes(client.get("/api/v1/search?q=частое&catalog=kept&limit=2")) == ["K000", "K001"]
+    assert prepared() == [(name, plans + 1)]  # the same statement, its plan used once more
+    assert pg.reads_for(store).run(lambda cursor: cursor.execute("SHOW enable_seqscan").fetchone()) == ("off",)
