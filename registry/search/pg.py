@@ -10,9 +10,9 @@ rows; each build batch is written in that order, so the rows walked share pages)
 partition's GIN index. A walk that the statistics misjudged ends after `WALK_MAX` rows and the window is read
 through the GIN index. A prefix of codes, which statistics cannot judge, is walked `PROBE` rows first in a large
 catalog (`_probes`). The reads are made on connections of their own (`reads_for`, with `RANKED_READS`), where
-psycopg keeps them prepared, so that PostgreSQL plans each once. Before, the index was one table: a word common in one large catalog cost its whole GIN
-bitmap (375,000 rows) in a search of any other catalog, and a large catalog's window was its first matches in
-table order, found through that bitmap too.
+psycopg keeps them prepared, so that PostgreSQL plans each once. Before, the index was one table: a word common
+in one large catalog cost its whole GIN bitmap (375,000 rows) in a search of any other catalog, and a large
+catalog's window was its first matches in table order, found through that bitmap too.
 
 As on SQLite, when the last word is also a prefix, the window of the words as they are is read too (so that an
 exact match longer than many prefix-only ones is still ranked), and a full window is read once more among the
