@@ -68,9 +68,10 @@ class _Held:
 class ThreadReads:
     """Per-thread read-only connections to `engine`'s database; `fetchall(sql, params)` runs one query."""
 
-    def __init__(self, engine: Engine, session: tuple[str, ...] = ()):
+    def __init__(self, engine: Engine, session: tuple[str, ...] = (), prepared_max: int | None = None):
         self.engine = engine
         self.session = session  # PostgreSQL statements (settings) run once when each connection opens
+        self.prepared_max = prepared_max  # psycopg's statements kept prepared per connection (None: its default)
         self.postgres = engine.dialect.name == "postgresql"
         # An in-memory SQLite database lives in its pooled connection alone: read through the pool there.
         self.in_memory = not self.postgres and engine.url.database in (None, "", ":memory:")
@@ -151,6 +152,8 @@ class ThreadReads:
             dbapi.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
             for statement in self.session:
                 dbapi.execute(statement)
+            if self.prepared_max is not None:
+                dbapi.prepared_max = self.prepared_max
         else:
             import sqlite3
             self._errors = (sqlite3.OperationalError, sqlite3.ProgrammingError)

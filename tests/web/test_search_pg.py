@@ -137,3 +137,4 @@ def test_ranked_reads_keep_their_prepared_plans_on_connections_of_their_own(clie
     assert codes(client.get("/api/v1/search?q=частое&catalog=kept&limit=2")) == ["K000", "K001"]
     assert prepared() == [(name, plans + 1)]  # the same statement, its plan used once more
     assert pg.reads_for(store).run(lambda cursor: cursor.execute("SHOW enable_seqscan").fetchone()) == ("off",)
+    assert pg.reads_for(store).run(lambda cursor: cursor.connection.prepared_max) == pg.PREPARED_MAX  # bounded
