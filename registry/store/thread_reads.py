@@ -89,20 +89,7 @@ class ThreadReads:
         A connection that fails is dropped and the query is run once more on a new one.
         """
         sql = self._sql.get(sql) or self._driver_sql(sql)
-        if self.in_memory:
-            connection = self.engine.raw_connection()
-            try:
-                return connection.cursor().execute(sql, params).fetchall()
-            finally:
-                connection.close()
-        held = getattr(self._local, "held", None)
-        if held is None or held.dbapi is None or held.pid != os.getpid() or held.generation != self._generation:
-            held = self._open()
-        try:
-            return held.dbapi.execute(sql, params).fetchall()
-        except self._errors:
-            held.close()
-        return self._open().dbapi.execute(sql, params).fetchall()
+        return self.run(lambda cursor: cursor.execute(sql, params).fetchall())
 
     def run(self, read: Callable[..., T]) -> T:
         """`read(cursor)`, several statements of one read, on this thread's connection (each statement sees the
@@ -117,12 +104,18 @@ class ThreadReads:
         if held is None or held.dbapi is None or held.pid != os.getpid() or held.generation != self._generation:
             held = self._open()
         try:
-            with held.dbapi.cursor() as cursor:
-                return read(cursor)
+            return self._read_on(held, read)
         except self._errors:
             held.close()
-        with self._open().dbapi.cursor() as cursor:
+        return self._read_on(self._open(), read)
+
+    @staticmethod
+    def _read_on(held: _Held, read: Callable[..., T]) -> T:
+        cursor = held.dbapi.cursor()
+        try:
             return read(cursor)
+        finally:
+            cursor.close()
 
     def close(self, *_args) -> None:
         """Close every connection this process opened (the engine was disposed); the next read opens anew."""
