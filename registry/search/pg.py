@@ -218,11 +218,6 @@ statement names its catalogs and how each is read, so a search across many catal
 keeps the `PREPARED_MAX` last used (the bench's 20,000 searches of 7 catalogs make 11, 2 MB of plans)."""
 
 
-def plan_ranked_reads(cursor) -> None:
-    """Apply `RANKED_READS` to the transaction of `cursor` (a connection of the pool's, in a test)."""
-    cursor.execute("; ".join(statement.replace("SET ", "SET LOCAL ", 1) for statement in RANKED_READS))
-
-
 def _read(cursor, reads: list[tuple], arms: list[str], window: int) -> list[tuple]:
     """Window reads, each (arm, catalog id, seq, rows walked at most or 0 to read the GIN index, rows found at
     most), in one statement: rows (code,

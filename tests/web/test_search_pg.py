@@ -27,17 +27,15 @@ def _pg_plan(store, slug: str, q: str, walked: bool) -> str:
     # The statement's named parameters as PREPARE's $n, so that EXPLAIN EXECUTE shows the generic plan.
     names = list(dict.fromkeys(re.findall(r"%\((\w+)\)s", sql)))
     sql = re.sub(r"%\((\w+)\)s", lambda m: f"${names.index(m[1]) + 1}", sql)
-    raw = store.engine.raw_connection()
-    try:
-        cursor = raw.cursor()
-        pg.plan_ranked_reads(cursor)
+    literals = ", ".join("'" + str(params[name]).replace("'", "''") + "'" for name in names)
+
+    def explain(cursor) -> str:  # on the search's own connection, with its settings (pg.RANKED_READS)
         cursor.execute(f"PREPARE ranked_read AS {sql}")
-        literals = ", ".join("'" + str(params[name]).replace("'", "''") + "'" for name in names)
-        return "\n".join(r[0] for r in cursor.execute(f"EXPLAIN EXECUTE ranked_read({literals})").fetchall())
-    finally:
-        raw.rollback()
-        raw.cursor().execute("DEALLOCATE ALL")
-        raw.close()
+        try:
+            return "\n".join(r[0] for r in cursor.execute(f"EXPLAIN EXECUTE ranked_read({literals})").fetchall())
+        finally:
+            cursor.execute("DEALLOCATE ranked_read")
+    return pg.reads_for(store).run(explain)
 
 
 @pytest.mark.parametrize("db_env", ["postgresql"], indirect=True)  # PostgreSQL's partitions and plans
