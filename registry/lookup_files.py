@@ -44,12 +44,9 @@ import sqlalchemy as sa
 
 from registry import publishing
 from registry.errors import NotFound
-from registry.models.catalog import Catalog, CatalogVersion
 from registry.store.reads import VersionRef
 
 log = logging.getLogger(__name__)
-C = Catalog.__table__
-V = CatalogVersion.__table__
 MAGIC = b"NSILKP02"
 """The file format's version: a file of another format is never read (and its name, which holds the format, is
 never looked for: the next sync removes it and writes the file again)."""
@@ -137,20 +134,9 @@ def write(store, ref: VersionRef) -> tuple[Path, int, int]:
     return path, len(codes), records_at + offsets[-1]
 
 
-def latest_refs(store) -> list[VersionRef]:
-    """Every catalog's `latest` version (its newest published one, as `store.resolve` finds it), in one query."""
-    newest = (sa.select(V.c.catalog_id, sa.func.max(V.c.seq).label("seq")).where(V.c.status == "published")
-              .group_by(V.c.catalog_id).subquery())
-    query = (sa.select(C.c.id, C.c.slug, V.c.id, V.c.label, V.c.seq, V.c.status, V.c.checksum)
-             .select_from(V.join(newest, sa.and_(V.c.catalog_id == newest.c.catalog_id, V.c.seq == newest.c.seq))
-                          .join(C, C.c.id == V.c.catalog_id)).order_by(C.c.id))
-    with store.engine.connect() as conn:
-        return [VersionRef(*row) for row in conn.execute(query)]
-
-
 def wanted(store) -> dict[Path, VersionRef]:
     """The files this instance should hold: one per catalog with a published version, its latest."""
-    return {path_for(store, ref): ref for ref in latest_refs(store)}
+    return {path_for(store, ref): ref for ref in store.latest_versions()}
 
 
 def present(store) -> set[Path]:

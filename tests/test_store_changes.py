@@ -167,3 +167,18 @@ def test_the_catalog_list_is_kept_and_revalidated_between_changes(app, client, d
     assert eventually(latest_listed, "v2") == "v2"
     assert client.get("/api/v1/catalogs", headers={"If-None-Match": first.headers["ETag"]}).status_code == 200
     assert client.get("/api/v1/catalogs/c/versions/latest/entries/A").json["version"] == "v2"
+
+
+def test_every_catalogs_latest_version_in_one_query_is_what_resolve_finds(store):
+    # `latest_versions` (search across catalogs, the lookup files) answers what `resolve("latest")` does for
+    # each catalog, by slug, in one query: the newest published version, none for a catalog without one.
+    published(store, "b", "v1", "v2")
+    published(store, "a", "v1")
+    published(store, "c", "v1", "v2")
+    store.retire("c", "v2")
+    store.create_catalog(CatalogCreate(slug="d", title="d"))  # never published
+    with counted_statements(store) as statements:
+        refs = store.latest_versions()
+    assert len([s for s in statements if s.startswith("SELECT")]) == 1  # (SQLite's BEGIN is counted too)
+    assert [(ref.catalog, ref.label) for ref in refs] == [("a", "v1"), ("b", "v2"), ("c", "v1")]
+    assert refs == [store.resolve(slug, "latest") for slug in ("a", "b", "c")]

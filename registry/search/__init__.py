@@ -26,8 +26,7 @@ import weakref
 
 import sqlalchemy as sa
 
-from registry.errors import BadRequest, NotFound
-from registry.models.catalog import Catalog
+from registry.errors import BadRequest
 from registry.search import fts5, pg
 from registry.search import index as search_index
 from registry.search.analysis import MAX_TERMS, query_terms
@@ -35,7 +34,6 @@ from registry.store.reads import LATEST, VersionRef, entry_rows, fold
 
 MAX_LIMIT = 100
 PREFIX_MIN = 3
-CATALOG = Catalog.__table__
 RANK_WINDOW = 5000  # matches ranked at most per catalog (see _indexed_hits)
 SCAN_ROWS = 100_000  # entries read at most by the fallback scan while a version is being indexed
 
@@ -91,23 +89,17 @@ _latest_of_all: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # store
 
 
 def _latest_refs(store) -> list[VersionRef]:
-    """The latest published version of every catalog, by slug; kept until the database changes.
+    """The latest published version of every catalog, by slug (`Store.latest_versions`); kept until the
+    database changes.
 
-    A search across catalogs otherwise spent more time resolving them (two queries each) than searching.
-    The change token is read before the queries, as `Store.resolve` does, so a publish racing with them
-    leaves a kept answer that the next token no longer matches.
+    The change token is read before the query, as `Store.resolve` does, so a publish racing with it leaves a
+    kept answer that the next token no longer matches.
     """
     token = store.change_token()
     kept = _latest_of_all.get(store)
     if token is not None and kept is not None and kept[0] == token:
         return kept[1]
-    refs = []
-    with store.engine.connect() as conn:
-        for slug in conn.execute(sa.select(CATALOG.c.slug).order_by(CATALOG.c.slug)).scalars().all():
-            try:
-                refs.append(store.resolve(slug, LATEST, conn))
-            except NotFound:
-                continue  # no published version (never published, or every version retired): nothing to search
+    refs = store.latest_versions()
     if token is not None:
         _latest_of_all[store] = (token, refs)
     return refs

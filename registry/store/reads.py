@@ -115,6 +115,18 @@ class ReadsMixin:
                            else f"catalog {slug} has no version {version!r}")
         return VersionRef(catalog.id, slug, row.id, row.label, row.seq, row.status, row.checksum)
 
+    def latest_versions(self) -> list[VersionRef]:
+        """Every catalog's `latest` version (its newest published one, as `resolve` finds it), by slug, in one
+        query; a catalog with none (never published, or every version retired) is left out."""
+        newest = (sa.select(V.c.catalog_id, sa.func.max(V.c.seq).label("seq")).where(V.c.status == "published")
+                  .group_by(V.c.catalog_id).subquery())
+        query = (sa.select(C.c.id, C.c.slug, V.c.id, V.c.label, V.c.seq, V.c.status, V.c.checksum)
+                 .select_from(V.join(newest, sa.and_(V.c.catalog_id == newest.c.catalog_id,
+                                                     V.c.seq == newest.c.seq)).join(C, C.c.id == V.c.catalog_id))
+                 .order_by(C.c.slug))
+        with self.engine.connect() as conn:
+            return [VersionRef(*row) for row in conn.execute(query)]
+
     def list_versions(self, slug: str) -> list[VersionPublic]:
         """Every version of a catalog: published and retired by sequence, then drafts."""
         catalog = self.get_catalog(slug)
