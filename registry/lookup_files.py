@@ -43,7 +43,6 @@ import numpy as np
 import sqlalchemy as sa
 
 from registry import publishing
-from registry.errors import NotFound
 from registry.store.reads import VersionRef
 
 log = logging.getLogger(__name__)
@@ -276,10 +275,10 @@ class LookupFile:
         return self._map[at:at + length]
 
     def answer(self, ref: VersionRef, code: str) -> bytes:
-        """The answer for `code`; NotFound, with the SQL path's message, when the version has no such code."""
+        """The answer for `code`; the SQL path's NotFound when the version has no such code."""
         body = self.body(code)
         if body is None:
-            raise NotFound(f"code {code!r} is not in {ref.catalog} version {ref.label}")
+            raise publishing.code_not_found(ref, code)
         return body
 
 

@@ -72,6 +72,12 @@ def version_rows(ref: VersionRef):
     return table, where
 
 
+def code_not_found(ref: VersionRef, code: str) -> NotFound:
+    """The error of a lookup of a code that version `ref` lacks: one message, whether the answer comes from SQL
+    or from a lookup file (registry.lookup_files), which answer byte for byte alike."""
+    return NotFound(f"code {code!r} is not in {ref.catalog} version {ref.label}")
+
+
 def entry_detail(store, ref: VersionRef, code: str) -> dict:
     """Entry `code` of version `ref` with `parent_entries` and `children` ({code, display, status} each).
 
@@ -84,7 +90,7 @@ def entry_detail(store, ref: VersionRef, code: str) -> dict:
     with store.engine.connect() as conn:
         row = conn.execute(sa.select(table).where(where, table.c.code == code)).first()
         if row is None:
-            raise NotFound(f"code {code!r} is not in {ref.catalog} version {ref.label}")
+            raise code_not_found(ref, code)
         entry = row_to_entry(row)
         parents = {}
         if entry["parents"]:
@@ -160,7 +166,7 @@ def entry_detail_json(store, ref: VersionRef, code: str) -> str:
     # The entry comes first when it is there (UNION ALL keeps the order; a parallel plan might not).
     entry = rows[0] if rows and rows[0][0] == 0 else next((r for r in rows if r[0] == 0), None)
     if entry is None:
-        raise NotFound(f"code {code!r} is not in {ref.catalog} version {ref.label}")
+        raise code_not_found(ref, code)
     _, code, display, status, designations, parents_json, attributes, *first_parent = entry
     children = [r[1:4] for r in rows if r is not entry]
     if parents_json == "[]":
